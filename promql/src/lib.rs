@@ -1,0 +1,1 @@
+//! PromQL: parser and evaluator. Depends on `tsdb::model` only.

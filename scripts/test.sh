@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, every crate's unit tests, the
+# end-to-end tests in tests/ and the PromQL conformance scripts.
+# Installs what the end-to-end suite needs when it is missing (Debian packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+for bin_pkg in "prometheus:prometheus" "prometheus-alertmanager:prometheus-alertmanager"; do
+  bin=${bin_pkg%%:*}; pkg=${bin_pkg##*:}
+  command -v "$bin" >/dev/null 2>&1 || need_pkgs+=("$pkg")
+done
+if [ "${#need_pkgs[@]}" -gt 0 ] && [ "${ALMANAC_SKIP_INSTALL:-0}" != 1 ]; then
+  echo "installing ${need_pkgs[*]} for the end-to-end tests"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --release -- -D warnings
+cargo test --workspace --release

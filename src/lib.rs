@@ -1,0 +1,8 @@
+//! Almanac: a Prometheus-compatible time-series database.
+//!
+//! This root package owns the workspace's end-to-end tests (`tests/`) and
+//! criterion benchmarks (`benches/`); the code lives in the member crates:
+//! [`tsdb`] (storage engine) and [`promql`] (query language).
+
+pub use promql;
+pub use tsdb;

@@ -1,0 +1,71 @@
+//! The storage engine's one error type. Every variant carries enough context
+//! (file, offset, series) to act on without a debugger.
+
+use std::path::PathBuf;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every way the storage engine can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An operating-system I/O failure on `path`.
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bytes on disk that do not decode: the file, the byte offset and what was wrong.
+    #[error("corruption in {path} at offset {offset}: {detail}")]
+    Corruption {
+        path: PathBuf,
+        offset: u64,
+        detail: String,
+    },
+    /// A sample older than the head accepts (outside the out-of-order window).
+    #[error("out of order sample: timestamp {t} is older than {min_valid}")]
+    OutOfOrder { t: i64, min_valid: i64 },
+    /// A sample outside the accepted time window for the head.
+    #[error("out of bounds: timestamp {t} is before the head's lower bound {min_valid}")]
+    OutOfBounds { t: i64, min_valid: i64 },
+    /// Same timestamp appended twice with different values.
+    #[error("duplicate sample for timestamp {t}")]
+    DuplicateSample { t: i64 },
+    /// Creating the series would exceed a configured cardinality limit.
+    #[error("cardinality limit reached: {what} limit {limit}")]
+    CardinalityLimit { what: &'static str, limit: u64 },
+    /// Labels that the data model does not accept (empty, unsorted, duplicate names).
+    #[error("invalid labels {labels}: {reason}")]
+    InvalidLabels { labels: String, reason: &'static str },
+    /// A matcher whose regular expression does not compile.
+    #[error("invalid regular expression {pattern:?}: {reason}")]
+    InvalidRegex { pattern: String, reason: String },
+    /// An appender or querier was used after the database closed.
+    #[error("database is closed")]
+    Closed,
+    /// A configuration value that cannot work.
+    #[error("invalid option {name}: {reason}")]
+    InvalidOption { name: &'static str, reason: String },
+}
+
+impl Error {
+    /// Wraps an I/O error with the operation and path it happened on.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A corruption error at `offset` of `path`.
+    pub fn corruption(path: impl Into<PathBuf>, offset: u64, detail: impl Into<String>) -> Self {
+        Error::Corruption {
+            path: path.into(),
+            offset,
+            detail: detail.into(),
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The data model every Almanac crate shares.
+//!
+//! - [`Labels`]: a sorted, hashable label set (one series' identity).
+//! - [`Matcher`]: `=`, `!=`, `=~`, `!~` with Prometheus semantics.
+//! - [`Sample`] and the staleness marker.
+//! - The read side: [`Queryable`] → [`Querier`] → [`Series`] → [`SampleIterator`].
+
+mod labels;
+mod matcher;
+mod read;
+mod sample;
+
+pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME, hash_label_pairs};
+pub use matcher::{MatchOp, Matcher};
+pub use read::{Querier, Queryable, SelectHints, Series, SeriesData, SliceIter};
+pub use sample::{STALE_NAN, Sample, SampleIterator, SeriesRef, is_stale_nan};

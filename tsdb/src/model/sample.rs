@@ -1,0 +1,50 @@
+//! Samples, series references and the one-series sample iterator contract.
+
+/// The bit pattern Prometheus writes to mark a series stale. It is an ordinary
+/// NaN to arithmetic, so compare bits with [`is_stale_nan`], never values.
+pub const STALE_NAN: f64 = f64::from_bits(0x7ff0_0000_0000_0002);
+
+/// Whether `v` is exactly the staleness marker (not just any NaN).
+#[inline]
+pub fn is_stale_nan(v: f64) -> bool {
+    v.to_bits() == STALE_NAN.to_bits()
+}
+
+/// One float sample: a millisecond timestamp and a value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub t: i64,
+    pub v: f64,
+}
+
+impl Sample {
+    pub fn new(t: i64, v: f64) -> Self {
+        Sample { t, v }
+    }
+
+    /// Equality of timestamp and value *bits*, so NaN payloads compare.
+    pub fn bit_eq(&self, other: &Sample) -> bool {
+        self.t == other.t && self.v.to_bits() == other.v.to_bits()
+    }
+}
+
+/// A stable in-process identifier of a head series. Never reused while the
+/// process runs; not meaningful across restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesRef(pub u64);
+
+/// Iterates one series' samples in strictly increasing timestamp order.
+///
+/// Contract: a fresh iterator is positioned *before* the first sample; `at`
+/// may only be called after `next` or `seek` returned `true`. Iterators never
+/// move backwards. The hot loop is infallible: checksums are verified when a
+/// chunk is loaded, not while decoding.
+pub trait SampleIterator {
+    /// Advances to the next sample; `false` when exhausted.
+    fn next(&mut self) -> bool;
+    /// Advances to the first sample with timestamp `>= t` (staying put if the
+    /// current sample already qualifies); `false` when there is none.
+    fn seek(&mut self, t: i64) -> bool;
+    /// The current sample.
+    fn at(&self) -> Sample;
+}
