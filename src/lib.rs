@@ -2,7 +2,10 @@
 //!
 //! This root package owns the workspace's end-to-end tests (`tests/`) and
 //! criterion benchmarks (`benches/`); the code lives in the member crates:
-//! [`tsdb`] (storage engine) and [`promql`] (query language).
+//! [`tsdb`] (storage engine) and [`promql`] (query language). It adds:
+//! - [`datagen`]: a deterministic generator of realistic scrape data.
+
+pub mod datagen;
 
 pub use promql;
 pub use tsdb;

@@ -38,10 +38,16 @@ pub enum Error {
     CardinalityLimit { what: &'static str, limit: u64 },
     /// Labels that the data model does not accept (empty, unsorted, duplicate names).
     #[error("invalid labels {labels}: {reason}")]
-    InvalidLabels { labels: String, reason: &'static str },
+    InvalidLabels {
+        labels: String,
+        reason: &'static str,
+    },
     /// A matcher whose regular expression does not compile.
     #[error("invalid regular expression {pattern:?}: {reason}")]
     InvalidRegex { pattern: String, reason: String },
+    /// A series ref that the head does not know (never created, or removed).
+    #[error("unknown series ref {series_ref}")]
+    UnknownSeries { series_ref: u64 },
     /// An appender or querier was used after the database closed.
     #[error("database is closed")]
     Closed,

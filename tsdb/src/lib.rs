@@ -3,10 +3,31 @@
 //! - [`model`]: the data model every crate shares (labels, matchers, samples,
 //!   the read traits).
 //! - [`chunkenc`]: Gorilla (XOR) compressed chunks.
+//! - [`wal`]: the write-ahead log (segments, CRC'd records, repair, checkpoints).
+//! - [`index`]: the inverted label index (roaring-bitmap postings).
+//! - [`head`]: the in-memory, appendable head.
+//! - [`block`]: immutable on-disk blocks read through mmap.
+//! - [`querier`]: readers of the head and blocks merged into one querier.
+//! - [`db`]: all of it together: open, append, query, compact.
+//! - [`compact`], [`retention`]: planning as pure functions over block metadata.
+//! - [`tombstones`], [`limits`]: deletions and cardinality limits.
+//! - [`encoding`]: varints and a bounds-checked decoder for the file formats.
 //! - [`error`]: the crate's one error type.
 
+pub mod block;
 pub mod chunkenc;
+pub mod compact;
+pub mod db;
+pub mod encoding;
 pub mod error;
+mod fsutil;
+pub mod head;
+pub mod index;
+pub mod limits;
 pub mod model;
+pub mod querier;
+pub mod retention;
+pub mod tombstones;
+pub mod wal;
 
 pub use error::{Error, Result};

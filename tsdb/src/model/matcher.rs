@@ -199,7 +199,13 @@ mod tests {
             ("regex set with empty branch", RegexMatch, "x|", "", true),
             ("not regex", RegexNoMatch, "x.*", "xyz", false),
             ("not regex empty", RegexNoMatch, "x.*", "", true),
-            ("alternation anchored as a whole", RegexMatch, "a|b.*", "xb", false),
+            (
+                "alternation anchored as a whole",
+                RegexMatch,
+                "a|b.*",
+                "xb",
+                false,
+            ),
         ];
         for (name, op, pat, v, want) in cases {
             assert_eq!(m(*op, pat).matches(v), *want, "case {name}");
@@ -214,7 +220,10 @@ mod tests {
 
     #[test]
     fn set_matches() {
-        assert_eq!(m(MatchOp::RegexMatch, "b|a").set_matches(), Some(vec!["a", "b"]));
+        assert_eq!(
+            m(MatchOp::RegexMatch, "b|a").set_matches(),
+            Some(vec!["a", "b"])
+        );
         assert_eq!(m(MatchOp::RegexMatch, "a.*").set_matches(), None);
     }
 }

@@ -174,7 +174,10 @@ mod tests {
         );
         let mut out = vec![];
         s.samples_in(15, 40, &mut out);
-        assert_eq!(out.iter().map(|s| s.t).collect::<Vec<_>>(), vec![20, 30, 40]);
+        assert_eq!(
+            out.iter().map(|s| s.t).collect::<Vec<_>>(),
+            vec![20, 30, 40]
+        );
         let mut it = s.iter();
         assert!(it.seek(35));
         assert_eq!(it.at().t, 40);

@@ -1,0 +1,278 @@
+//! The storage engine end to end through `Db`: compaction, retention,
+//! out-of-order data, deletion, snapshots and concurrent use.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tsdb::db::{Db, DbOptions};
+use tsdb::model::{Labels, MatchOp, Matcher, Queryable, Sample, SelectHints};
+use tsdb::retention::Retention;
+
+const MIN: i64 = 60_000;
+const HOUR: i64 = 60 * MIN;
+
+fn opts() -> DbOptions {
+    DbOptions {
+        block_range: HOUR,
+        retention: Retention::default(),
+        ..DbOptions::default()
+    }
+}
+
+fn series_labels(i: usize) -> Labels {
+    Labels::from_pairs(&[
+        ("__name__", "m"),
+        ("i", &i.to_string()),
+        ("parity", if i.is_multiple_of(2) { "even" } else { "odd" }),
+    ])
+}
+
+/// Writes `n` series with one sample per minute in `[from, to)`.
+fn write(db: &Db, n: usize, from: i64, to: i64) {
+    let mut t = from;
+    while t < to {
+        let mut app = db.appender();
+        for i in 0..n {
+            app.append(&series_labels(i), t, (t / MIN) as f64 + i as f64)
+                .unwrap();
+        }
+        app.commit().unwrap();
+        t += MIN;
+    }
+}
+
+/// Every series with its samples, for comparisons.
+fn dump(db: &Db, matchers: &[Matcher]) -> Vec<(String, Vec<(i64, f64)>)> {
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    q.select(&SelectHints::default(), matchers)
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            let mut v: Vec<Sample> = vec![];
+            s.samples_in(i64::MIN, i64::MAX, &mut v);
+            (
+                s.labels.to_string(),
+                v.into_iter().map(|x| (x.t, x.v)).collect(),
+            )
+        })
+        .collect()
+}
+
+fn all() -> Matcher {
+    Matcher::new(MatchOp::RegexMatch, "__name__", ".+").unwrap()
+}
+
+#[test]
+fn head_compaction_keeps_every_sample_and_truncates_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    write(&db, 20, 0, 4 * HOUR);
+    let before = dump(&db, &[all()]);
+    assert_eq!(before.len(), 20);
+    assert_eq!(before[0].1.len(), 240);
+    let wal_before = db.wal_size();
+
+    let report = db.compact().unwrap();
+    // [0,1h), [1h,2h) and [2h,3h) are cut from the head; the three 1h
+    // blocks then fill one 3h window and are merged.
+    assert_eq!(report.head_blocks, 3, "{report:?}");
+    let metas: Vec<_> = db.blocks().iter().map(|b| b.meta().clone()).collect();
+    assert_eq!(metas.len(), 1, "{metas:?}");
+    assert_eq!((metas[0].min_time, metas[0].max_time), (0, 3 * HOUR));
+    assert_eq!(metas[0].stats.num_samples, 20 * 180);
+    assert!(db.head().min_time() >= 2 * HOUR);
+    assert_eq!(
+        dump(&db, &[all()]),
+        before,
+        "compaction changed query results"
+    );
+    assert!(
+        db.wal_size() < wal_before,
+        "WAL not truncated: {} >= {wal_before}",
+        db.wal_size()
+    );
+
+    db.close().unwrap();
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db, &[all()]), before, "reopen changed query results");
+}
+
+#[test]
+fn blocks_merge_into_larger_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    write(&db, 5, 0, 8 * HOUR);
+    let before = dump(&db, &[all()]);
+    db.compact().unwrap();
+    let metas: Vec<_> = db.blocks().iter().map(|b| b.meta().clone()).collect();
+    // 1h blocks for [0, 6h) were merged into one 3h-aligned or larger block.
+    assert!(metas.iter().any(|m| m.compaction.level >= 2), "{metas:?}");
+    assert!(
+        metas.windows(2).all(|w| w[0].max_time <= w[1].min_time),
+        "overlap: {metas:?}"
+    );
+    assert_eq!(dump(&db, &[all()]), before);
+}
+
+#[test]
+fn retention_by_time_and_size_deletes_whole_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts();
+    o.retention = Retention {
+        time: 3 * HOUR,
+        size: 0,
+    };
+    o.max_block_range = HOUR;
+    let db = Db::open(dir.path(), o).unwrap();
+    write(&db, 3, 0, 8 * HOUR);
+    db.compact().unwrap();
+    let oldest = db.blocks().first().map(|b| b.meta().min_time).unwrap();
+    let newest = db.blocks().last().map(|b| b.meta().max_time).unwrap();
+    assert!(newest - oldest <= 3 * HOUR, "kept {oldest}..{newest}");
+    let data = dump(&db, &[all()]);
+    assert!(data[0].1[0].0 >= oldest);
+
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut o = opts();
+    o.max_block_range = HOUR;
+    o.retention = Retention { time: 0, size: 1 };
+    let db = Db::open(dir2.path(), o).unwrap();
+    write(&db, 3, 0, 4 * HOUR);
+    db.compact().unwrap();
+    assert!(
+        db.blocks().is_empty(),
+        "size retention kept {} blocks",
+        db.blocks().len()
+    );
+}
+
+#[test]
+fn out_of_order_data_is_merged_and_deduplicated() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts();
+    o.ooo_window = 30 * MIN;
+    let db = Db::open(dir.path(), o).unwrap();
+    let l = series_labels(0);
+    let mut app = db.appender();
+    for t in (0..120).map(|m| m * MIN).filter(|t| t % (2 * MIN) == 0) {
+        app.append(&l, t, 1.0).unwrap();
+    }
+    app.commit().unwrap();
+    // Odd minutes of the last 30 minutes arrive late.
+    let mut app = db.appender();
+    for m in (91..120).step_by(2) {
+        app.append(&l, m * MIN, 2.0).unwrap();
+    }
+    let err = app.append(&l, 10 * MIN + 1, 3.0).unwrap_err();
+    assert!(err.to_string().contains("out of order"), "{err}");
+    app.commit().unwrap();
+    let got = dump(&db, &[all()]);
+    assert_eq!(got[0].1.len(), 60 + 15);
+    assert!(got[0].1.windows(2).all(|w| w[0].0 < w[1].0));
+    write(&db, 1, 120 * MIN, 240 * MIN);
+    db.compact().unwrap();
+    let after = dump(&db, &[all()]);
+    assert_eq!(after[0].1.iter().filter(|s| s.0 < 120 * MIN).count(), 75);
+}
+
+#[test]
+fn deletion_hides_at_once_and_survives_cleanup_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    write(&db, 4, 0, 3 * HOUR);
+    db.compact().unwrap();
+    let odd = Matcher::new(MatchOp::Equal, "parity", "odd").unwrap();
+    db.delete(std::slice::from_ref(&odd), 0, 2 * HOUR).unwrap();
+    let check = |db: &Db| {
+        for (labels, samples) in dump(db, &[all()]) {
+            if labels.contains("odd") {
+                assert!(
+                    samples.iter().all(|s| s.0 > 2 * HOUR),
+                    "{labels} kept deleted data"
+                );
+                assert!(!samples.is_empty());
+            } else {
+                assert_eq!(samples.len(), 180, "{labels}");
+            }
+        }
+    };
+    check(&db);
+    db.clean_tombstones().unwrap();
+    check(&db);
+    db.close().unwrap();
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    check(&db);
+}
+
+#[test]
+fn snapshot_is_an_openable_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    write(&db, 3, 0, 3 * HOUR);
+    db.compact().unwrap();
+    let want = dump(&db, &[all()]);
+    let snap = tempfile::tempdir().unwrap();
+    let names = db.snapshot(&snap.path().join("blocks"), true).unwrap();
+    assert!(names.len() >= 2);
+    let copy = Db::open(snap.path(), opts()).unwrap();
+    assert_eq!(dump(&copy, &[all()]), want);
+}
+
+#[test]
+fn concurrent_appends_and_queries_are_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(Db::open(dir.path(), opts()).unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    const WRITERS: usize = 4;
+    const PER: usize = 25;
+    const STEPS: i64 = 200;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for step in 0..STEPS {
+                    let mut app = db.appender();
+                    for i in 0..PER {
+                        app.append(&series_labels(w * PER + i), step * 1000, step as f64)
+                            .unwrap();
+                    }
+                    app.commit().unwrap();
+                }
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let db = db.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut last = std::collections::HashMap::new();
+                let mut rounds = 0;
+                while !stop.load(Ordering::Relaxed) || rounds == 0 {
+                    for (labels, samples) in dump(&db, &[all()]) {
+                        // Samples are a gapless prefix 0, 1, 2, … of what was written.
+                        for (n, s) in samples.iter().enumerate() {
+                            assert_eq!(*s, (n as i64 * 1000, n as f64), "{labels}");
+                        }
+                        let prev = last.insert(labels.clone(), samples.len()).unwrap_or(0);
+                        assert!(samples.len() >= prev, "{labels} went back in time");
+                    }
+                    rounds += 1;
+                }
+                rounds
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        assert!(r.join().unwrap() > 0);
+    }
+    let all = dump(&db, &[all()]);
+    assert_eq!(all.len(), WRITERS * PER);
+    assert!(all.iter().all(|(_, s)| s.len() == STEPS as usize));
+}

@@ -1,0 +1,132 @@
+//! An opened block: meta, index, chunks and tombstones, readable as a
+//! [`BlockReader`].
+
+use std::path::{Path, PathBuf};
+
+use parking_lot::RwLock;
+use roaring::RoaringBitmap;
+
+use super::chunks::ChunkReader;
+use super::index_reader::IndexReader;
+use super::meta::BlockMeta;
+use super::tombstones_file::{self, Tombstones};
+use crate::chunkenc::ENCODING_XOR;
+use crate::error::{Error, Result};
+use crate::index::{LabelIndex, postings_for_matchers};
+use crate::model::{Labels, Matcher};
+use crate::querier::{BlockReader, ChunkMeta};
+use crate::tombstones::Intervals;
+
+/// An immutable on-disk block. Tombstones can be added; data never changes.
+pub struct Block {
+    dir: PathBuf,
+    meta: BlockMeta,
+    index: IndexReader,
+    chunks: ChunkReader,
+    tombstones: RwLock<Tombstones>,
+}
+
+impl Block {
+    /// Opens and verifies a block directory (headers, index checksums).
+    pub fn open(dir: &Path) -> Result<Block> {
+        let meta = BlockMeta::read(dir)?;
+        let index = IndexReader::open(&dir.join("index"))?;
+        let chunks = ChunkReader::open(&dir.join("chunks"))?;
+        let tombstones = RwLock::new(tombstones_file::read(dir)?);
+        Ok(Block {
+            dir: dir.to_path_buf(),
+            meta,
+            index,
+            chunks,
+            tombstones,
+        })
+    }
+
+    pub fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Bytes on disk (index + chunks).
+    pub fn size(&self) -> u64 {
+        self.index.size() + self.chunks.size()
+    }
+
+    pub fn index(&self) -> &IndexReader {
+        &self.index
+    }
+
+    /// Marks `[mint, maxt]` deleted for the series matching `matchers` and
+    /// persists the tombstones file. Returns how many series were affected.
+    pub fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<usize> {
+        if !self.meta.overlaps(mint, maxt) {
+            return Ok(0);
+        }
+        let ids = postings_for_matchers(&self.index, matchers);
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut ts = self.tombstones.write();
+        for id in &ids {
+            ts.entry(id).or_default().add(mint, maxt);
+        }
+        tombstones_file::write(&self.dir, &ts)?;
+        Ok(ids.len() as usize)
+    }
+
+    pub fn has_tombstones(&self) -> bool {
+        !self.tombstones.read().is_empty()
+    }
+}
+
+impl BlockReader for Block {
+    fn min_time(&self) -> i64 {
+        self.meta.min_time
+    }
+
+    fn max_time(&self) -> i64 {
+        self.meta.max_time - 1
+    }
+
+    fn select_ids(&self, matchers: &[Matcher]) -> Result<RoaringBitmap> {
+        Ok(postings_for_matchers(&self.index, matchers))
+    }
+
+    fn series(&self, id: u32, mint: i64, maxt: i64) -> Result<Option<(Labels, Vec<ChunkMeta>)>> {
+        let Some((labels, metas)) = self.index.series(id)? else {
+            return Ok(None);
+        };
+        let mut chunks = Vec::with_capacity(metas.len());
+        for m in metas.iter().filter(|m| m.min_t <= maxt && m.max_t >= mint) {
+            let (encoding, data) = self.chunks.chunk(m.chunk_ref)?;
+            if encoding != ENCODING_XOR {
+                return Err(Error::corruption(
+                    self.dir.join("chunks"),
+                    m.chunk_ref & 0xFFFF_FFFF,
+                    format!("unknown chunk encoding {encoding}"),
+                ));
+            }
+            chunks.push(ChunkMeta {
+                min_t: m.min_t,
+                max_t: m.max_t,
+                data,
+            });
+        }
+        Ok(Some((labels, chunks)))
+    }
+
+    fn tombstones(&self, id: u32) -> Intervals {
+        self.tombstones.read().get(&id).cloned().unwrap_or_default()
+    }
+
+    fn label_names(&self) -> Result<Vec<String>> {
+        Ok(LabelIndex::label_names(&self.index))
+    }
+
+    fn label_values(&self, name: &str) -> Result<Vec<String>> {
+        Ok(self.index.label_values(name))
+    }
+}

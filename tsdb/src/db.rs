@@ -1,0 +1,124 @@
+//! The database: head + WAL + blocks, with background maintenance.
+//!
+//! ```text
+//! data/
+//!   wal/00000001 …        write-ahead log segments (+ checkpoint.N/)
+//!   blocks/<ULID>/        immutable blocks (meta.json, index, chunks/, tombstones)
+//! ```
+//! Writes go through [`Appender`]: records are logged to the WAL, applied
+//! to the head, and (with the default sync policy) fsynced before `commit`
+//! returns. Reads merge the blocks and the head. [`Db::compact`] cuts the
+//! head into blocks, merges blocks and applies retention.
+
+mod appender;
+mod maintenance;
+mod open;
+mod wal_io;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use parking_lot::{Mutex, RwLock};
+
+pub use appender::Appender;
+pub use open::DbOptions;
+
+use crate::block::Block;
+use crate::error::Result;
+use crate::head::{Head, RangeHead};
+use crate::model::{Querier, Queryable};
+use crate::querier::{BlockReader, MergeQuerier};
+use crate::wal::Wal;
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct DbCounters {
+    pub compactions: AtomicU64,
+    pub compaction_failures: AtomicU64,
+    pub head_truncations: AtomicU64,
+    pub blocks_deleted: AtomicU64,
+    pub wal_replayed_records: AtomicU64,
+}
+
+/// An open database. Share it behind an `Arc`; every method takes `&self`.
+pub struct Db {
+    dir: PathBuf,
+    opts: DbOptions,
+    head: Arc<Head>,
+    wal: Wal,
+    /// Sorted by `min_time`.
+    blocks: RwLock<Vec<Arc<Block>>>,
+    /// Serialises compaction, retention, deletion cleanup and snapshots.
+    maintenance: Mutex<()>,
+    pub counters: DbCounters,
+}
+
+impl Db {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn head(&self) -> &Arc<Head> {
+        &self.head
+    }
+
+    pub fn options(&self) -> &DbOptions {
+        &self.opts
+    }
+
+    /// A new write batch.
+    pub fn appender(&self) -> Appender<'_> {
+        Appender::new(self)
+    }
+
+    /// The blocks, oldest first.
+    pub fn blocks(&self) -> Vec<Arc<Block>> {
+        self.blocks.read().clone()
+    }
+
+    /// Readers for `[mint, maxt]`: blocks oldest first, then the head.
+    fn readers(&self, mint: i64, maxt: i64) -> Vec<Arc<dyn BlockReader>> {
+        let mut readers: Vec<Arc<dyn BlockReader>> = self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.meta().overlaps(mint, maxt))
+            .map(|b| b.clone() as Arc<dyn BlockReader>)
+            .collect();
+        readers.push(Arc::new(RangeHead::new(self.head.clone(), mint, maxt)));
+        readers
+    }
+
+    /// Bytes of WAL on disk.
+    pub fn wal_size(&self) -> u64 {
+        wal_io::dir_size(&self.dir.join("wal"))
+    }
+
+    /// Flushes and fsyncs the WAL. The database stays usable; call before
+    /// exit for a clean shutdown.
+    pub fn close(&self) -> Result<()> {
+        self.wal.close()
+    }
+
+    /// Makes buffered WAL records durable (for the interval sync policy).
+    pub fn sync_wal(&self) -> Result<()> {
+        wal_io::sync_all(&self.wal)
+    }
+}
+
+impl Queryable for Db {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>> {
+        Ok(Box::new(MergeQuerier::new(
+            self.readers(mint, maxt),
+            mint,
+            maxt,
+        )))
+    }
+}
+
+impl Queryable for Arc<Db> {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>> {
+        (**self).querier(mint, maxt)
+    }
+}

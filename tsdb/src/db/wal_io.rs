@@ -1,0 +1,150 @@
+//! The database's use of the WAL: logging batches, replay, checkpoints.
+//! The only place that knows both the head and the WAL record types.
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::head::{Head, HeadAppender};
+use crate::model::SeriesRef;
+use crate::wal::{
+    Record, SampleRecord, SeriesRecord, SyncPolicy, TombstoneRecord, Wal, WalOptions, WalReader,
+};
+
+pub(super) fn open(dir: &Path, opts: &WalOptions) -> Result<Wal> {
+    let (wal, repair) = Wal::open(dir, opts.clone())?;
+    if let Some(r) = repair {
+        tracing::warn!(?r, "repaired the WAL's torn tail");
+    }
+    Ok(wal)
+}
+
+/// Logs the batch's new series and samples; returns the WAL position to
+/// wait for.
+pub(super) fn log_batch(wal: &Wal, app: &HeadAppender) -> Result<u64> {
+    let series: Vec<SeriesRecord> = app
+        .created_series()
+        .map(|(r, labels)| SeriesRecord {
+            series_ref: r.0,
+            labels: labels.clone(),
+        })
+        .collect();
+    let samples: Vec<SampleRecord> = app
+        .pending_samples()
+        .map(|(r, s)| SampleRecord {
+            series_ref: r.0,
+            t: s.t,
+            v: s.v,
+        })
+        .collect();
+    let mut bufs: Vec<Vec<u8>> = Vec::with_capacity(2);
+    if !series.is_empty() {
+        let mut b = Vec::new();
+        Record::Series(series).encode(&mut b);
+        bufs.push(b);
+    }
+    if !samples.is_empty() {
+        let mut b = Vec::new();
+        Record::Samples(samples).encode(&mut b);
+        bufs.push(b);
+    }
+    if bufs.is_empty() {
+        return Ok(0);
+    }
+    let refs: Vec<&[u8]> = bufs.iter().map(Vec::as_slice).collect();
+    wal.log(&refs)
+}
+
+pub(super) fn log_tombstones(wal: &Wal, stones: &[(u32, i64, i64)]) -> Result<()> {
+    if stones.is_empty() {
+        return Ok(());
+    }
+    let mut b = Vec::new();
+    Record::Tombstones(
+        stones
+            .iter()
+            .map(|&(id, mint, maxt)| TombstoneRecord {
+                series_ref: u64::from(id),
+                mint,
+                maxt,
+            })
+            .collect(),
+    )
+    .encode(&mut b);
+    let pos = wal.log(&[&b])?;
+    wal.sync_to(pos)
+}
+
+/// Waits until `pos` is durable when the policy acknowledges only durable
+/// writes.
+pub(super) fn wait_durable(wal: &Wal, pos: u64) -> Result<()> {
+    match wal.options().sync {
+        SyncPolicy::Always if pos > 0 => wal.sync_to(pos),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn sync_all(wal: &Wal) -> Result<()> {
+    wal.sync()
+}
+
+/// Replays the checkpoint and segments into the head. Returns the number
+/// of records read. A record that does not decode is corruption and stops
+/// the open with its location.
+pub(super) fn replay(dir: &Path, head: &Head) -> Result<u64> {
+    let mut n = 0;
+    let mut reader = WalReader::open(dir)?;
+    while let Some(rec) = reader.next_record()? {
+        n += 1;
+        match Record::decode(rec)? {
+            Record::Series(series) => {
+                for s in series {
+                    head.replay_series(SeriesRef(s.series_ref), &s.labels)?;
+                }
+            }
+            Record::Samples(samples) => {
+                for s in samples {
+                    head.replay_sample(SeriesRef(s.series_ref), s.t, s.v);
+                }
+            }
+            Record::Tombstones(stones) => {
+                for t in stones {
+                    if let Ok(id) = u32::try_from(t.series_ref) {
+                        head.add_tombstone(id, t.mint, t.maxt);
+                    }
+                }
+            }
+            Record::Exemplars(_) | Record::Spans(_) | Record::Logs(_) => {}
+        }
+    }
+    Ok(n)
+}
+
+/// After the head was truncated before `mint`: checkpoints every closed
+/// segment, keeping the series still in the head and data from `mint` on.
+pub(super) fn checkpoint(wal: &Wal, head: &Head, mint: i64) -> Result<()> {
+    let last = wal.cut_segment()?;
+    if last == 0 {
+        return Ok(());
+    }
+    wal.checkpoint(
+        last - 1,
+        |r| u32::try_from(r).is_ok_and(|id| head.has_series(id)),
+        mint,
+    )?;
+    Ok(())
+}
+
+/// Total bytes of files under `dir` (recursively).
+pub(super) fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}

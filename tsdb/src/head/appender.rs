@@ -1,0 +1,176 @@
+//! Batched appends to the head.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::Head;
+use super::series::{Appended, MemSeries};
+use crate::error::{Error, Result};
+use crate::model::{Labels, Sample, SeriesRef};
+
+/// A batch of samples for the head.
+///
+/// Contract: every appender must end with [`commit`](Self::commit) or
+/// [`rollback`](Self::rollback) (dropping it rolls back). `append` checks each
+/// sample against the series as it is now and returns the typed reason for a
+/// bad one, which is then not part of the batch; nothing is visible to
+/// readers before `commit`. Series are created at `append` time (so their
+/// refs are known); a series created by a rolled-back batch stays empty
+/// until the next head truncation removes it.
+pub struct HeadAppender {
+    head: Arc<Head>,
+    created: Vec<Arc<MemSeries>>,
+    pending: Vec<(Arc<MemSeries>, Sample)>,
+}
+
+/// What a commit did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CommitStats {
+    pub in_order: u64,
+    pub out_of_order: u64,
+    pub duplicates: u64,
+    /// Samples that became invalid between `append` and `commit` because a
+    /// concurrent batch moved the series on.
+    pub rejected: u64,
+}
+
+impl HeadAppender {
+    pub(super) fn new(head: Arc<Head>) -> Self {
+        HeadAppender {
+            head,
+            created: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Adds a sample for the series with `labels`, creating the series if
+    /// needed. Returns the series ref for later [`append_ref`](Self::append_ref).
+    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
+        if labels.is_empty() {
+            return Err(Error::InvalidLabels {
+                labels: labels.to_string(),
+                reason: "empty label set",
+            });
+        }
+        let (series, created) = self.head.get_or_create(labels, None)?;
+        if created {
+            self.created.push(series.clone());
+        }
+        let r = SeriesRef(u64::from(series.id));
+        self.push(series, t, v)?;
+        Ok(r)
+    }
+
+    /// Adds a sample for an existing series.
+    pub fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> Result<()> {
+        let series = u32::try_from(r.0)
+            .ok()
+            .and_then(|id| self.head.series.by_id(id))
+            .ok_or(Error::UnknownSeries { series_ref: r.0 })?;
+        self.push(series, t, v)
+    }
+
+    fn push(&mut self, series: Arc<MemSeries>, t: i64, v: f64) -> Result<()> {
+        // A sample already pending for this series decides ordering too.
+        if let Some((s, last)) = self.pending.last()
+            && s.id == series.id
+        {
+            if t < last.t && self.head.opts.ooo_window == 0 {
+                return Err(Error::OutOfOrder {
+                    t,
+                    min_valid: last.t,
+                });
+            }
+            if t == last.t && v.to_bits() != last.v.to_bits() {
+                return Err(Error::DuplicateSample { t });
+            }
+        }
+        series.state.lock().check(t, v, &self.head.bounds())?;
+        self.pending.push((series, Sample::new(t, v)));
+        Ok(())
+    }
+
+    /// Series this batch created, with their refs (for the WAL).
+    pub fn created_series(&self) -> impl Iterator<Item = (SeriesRef, &Labels)> {
+        self.created
+            .iter()
+            .map(|s| (SeriesRef(u64::from(s.id)), &s.labels))
+    }
+
+    /// Samples this batch will commit, in append order (for the WAL).
+    pub fn pending_samples(&self) -> impl Iterator<Item = (SeriesRef, Sample)> + '_ {
+        self.pending
+            .iter()
+            .map(|(s, x)| (SeriesRef(u64::from(s.id)), *x))
+    }
+
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Applies the batch: afterwards every sample is visible to new readers.
+    pub fn commit(mut self) -> CommitStats {
+        let mut stats = CommitStats::default();
+        let bounds = self.head.bounds();
+        let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+        for (series, s) in self.pending.drain(..) {
+            match series.state.lock().append(s.t, s.v, &bounds) {
+                Ok(Appended::InOrder) => stats.in_order += 1,
+                Ok(Appended::OutOfOrder) => stats.out_of_order += 1,
+                Ok(Appended::Duplicate) => {
+                    stats.duplicates += 1;
+                    continue;
+                }
+                Err(_) => {
+                    stats.rejected += 1;
+                    continue;
+                }
+            }
+            mint = mint.min(s.t);
+            maxt = maxt.max(s.t);
+        }
+        if mint <= maxt {
+            self.head.note_times(mint);
+            self.head.note_times(maxt);
+        }
+        let c = &self.head.counters;
+        c.samples_appended
+            .fetch_add(stats.in_order + stats.out_of_order, Ordering::Relaxed);
+        c.ooo_samples_appended
+            .fetch_add(stats.out_of_order, Ordering::Relaxed);
+        stats
+    }
+
+    /// Discards the batch.
+    pub fn rollback(mut self) {
+        self.pending.clear();
+    }
+}
+
+impl Head {
+    /// Re-creates a series from the WAL with its recorded ref.
+    pub fn replay_series(&self, r: SeriesRef, labels: &Labels) -> Result<()> {
+        let id = u32::try_from(r.0).map_err(|_| Error::UnknownSeries { series_ref: r.0 })?;
+        self.get_or_create(labels, Some(id)).map(|_| ())
+    }
+
+    /// Applies one sample from the WAL; samples the head would now reject
+    /// (already persisted, duplicates) are skipped and reported as `false`.
+    pub fn replay_sample(&self, r: SeriesRef, t: i64, v: f64) -> bool {
+        let Some(series) = u32::try_from(r.0).ok().and_then(|id| self.series.by_id(id)) else {
+            return false;
+        };
+        let ok = matches!(
+            series.state.lock().append(t, v, &self.bounds()),
+            Ok(Appended::InOrder | Appended::OutOfOrder)
+        );
+        if ok {
+            self.note_times(t);
+        }
+        ok
+    }
+}

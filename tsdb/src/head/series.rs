@@ -1,0 +1,437 @@
+//! One in-memory series and the striped map that finds series by id and by
+//! label hash.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::chunkenc::{MAX_SAMPLES_PER_CHUNK, XorAppender};
+use crate::error::{Error, Result};
+use crate::model::{Labels, Sample};
+use crate::querier::{ChunkBytes, ChunkMeta};
+
+/// A completed, immutable chunk of in-order samples.
+pub(crate) struct ClosedChunk {
+    pub min_t: i64,
+    pub max_t: i64,
+    pub bytes: Arc<[u8]>,
+}
+
+/// What happened to one appended sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Appended {
+    InOrder,
+    OutOfOrder,
+    /// Same timestamp and value bits as a stored sample: ignored.
+    Duplicate,
+}
+
+/// The mutable part of a series, guarded by the series' mutex.
+pub(crate) struct SeriesState {
+    closed: Vec<ClosedChunk>,
+    head: Option<XorAppender>,
+    /// The head chunk is cut when a sample reaches this time (block boundary).
+    head_end: i64,
+    last: Option<Sample>,
+    /// Accepted out-of-order samples, sorted by time, unique timestamps.
+    ooo: Vec<Sample>,
+}
+
+/// Limits that decide where a sample goes; computed once per commit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AppendBounds {
+    /// Samples older than this are rejected (`OutOfBounds`).
+    pub min_valid: i64,
+    /// Out-of-order samples at or after this are accepted (`i64::MAX` = no
+    /// out-of-order window).
+    pub ooo_min: i64,
+    /// Chunk boundaries are multiples of this (the block range).
+    pub chunk_range: i64,
+}
+
+pub(crate) struct MemSeries {
+    pub id: u32,
+    pub labels: Labels,
+    pub state: Mutex<SeriesState>,
+}
+
+impl MemSeries {
+    pub fn new(id: u32, labels: Labels) -> Self {
+        MemSeries {
+            id,
+            labels,
+            state: Mutex::new(SeriesState {
+                closed: Vec::new(),
+                head: None,
+                head_end: i64::MIN,
+                last: None,
+                ooo: Vec::new(),
+            }),
+        }
+    }
+}
+
+impl SeriesState {
+    /// Checks a sample without storing it (used at `append` time so callers
+    /// learn of bad samples before commit).
+    pub fn check(&self, t: i64, v: f64, b: &AppendBounds) -> Result<()> {
+        match self.last {
+            Some(last) if t < last.t => {
+                if t < b.ooo_min {
+                    return Err(Error::OutOfOrder {
+                        t,
+                        min_valid: last.t,
+                    });
+                }
+                if let Ok(i) = self.ooo.binary_search_by_key(&t, |s| s.t)
+                    && self.ooo[i].v.to_bits() != v.to_bits()
+                {
+                    return Err(Error::DuplicateSample { t });
+                }
+                Ok(())
+            }
+            Some(last) if t == last.t && last.v.to_bits() != v.to_bits() => {
+                Err(Error::DuplicateSample { t })
+            }
+            _ if t < b.min_valid && t < b.ooo_min => Err(Error::OutOfBounds {
+                t,
+                min_valid: b.min_valid,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Stores a sample, re-checking it (state may have moved since `check`).
+    pub fn append(&mut self, t: i64, v: f64, b: &AppendBounds) -> Result<Appended> {
+        self.check(t, v, b)?;
+        match self.last {
+            Some(last) if t == last.t => Ok(Appended::Duplicate),
+            Some(last) if t < last.t => {
+                match self.ooo.binary_search_by_key(&t, |s| s.t) {
+                    Ok(_) => return Ok(Appended::Duplicate),
+                    Err(i) => self.ooo.insert(i, Sample::new(t, v)),
+                }
+                Ok(Appended::OutOfOrder)
+            }
+            _ => {
+                self.append_in_order(t, v, b.chunk_range);
+                Ok(Appended::InOrder)
+            }
+        }
+    }
+
+    fn append_in_order(&mut self, t: i64, v: f64, chunk_range: i64) {
+        let cut = match &self.head {
+            None => true,
+            Some(h) => h.num_samples() >= MAX_SAMPLES_PER_CHUNK || t >= self.head_end,
+        };
+        if cut {
+            self.close_head();
+            self.head = Some(XorAppender::new());
+            self.head_end = next_boundary(t, chunk_range);
+        }
+        if let Some(h) = &mut self.head {
+            h.append(t, v);
+        }
+        self.last = Some(Sample::new(t, v));
+    }
+
+    fn close_head(&mut self) {
+        if let Some(h) = self.head.take()
+            && let (Some(min_t), Some(max_t)) = (h.first_time(), h.last_time())
+        {
+            self.closed.push(ClosedChunk {
+                min_t,
+                max_t,
+                bytes: Arc::from(h.bytes()),
+            });
+        }
+    }
+
+    /// Chunks overlapping `[mint, maxt]`, in-order data first and
+    /// out-of-order data (encoded on the fly) last, so that it wins ties.
+    pub fn chunks(&self, mint: i64, maxt: i64) -> Vec<ChunkMeta> {
+        let mut out: Vec<ChunkMeta> = self
+            .closed
+            .iter()
+            .filter(|c| c.min_t <= maxt && c.max_t >= mint)
+            .map(|c| ChunkMeta {
+                min_t: c.min_t,
+                max_t: c.max_t,
+                data: ChunkBytes::Heap(c.bytes.clone()),
+            })
+            .collect();
+        if let Some(h) = &self.head
+            && let (Some(min_t), Some(max_t)) = (h.first_time(), h.last_time())
+            && min_t <= maxt
+            && max_t >= mint
+        {
+            out.push(ChunkMeta {
+                min_t,
+                max_t,
+                data: ChunkBytes::Heap(Arc::from(h.bytes())),
+            });
+        }
+        let lo = self.ooo.partition_point(|s| s.t < mint);
+        let hi = self.ooo.partition_point(|s| s.t <= maxt);
+        for part in self.ooo[lo..hi].chunks(MAX_SAMPLES_PER_CHUNK) {
+            let mut a = XorAppender::new();
+            for s in part {
+                a.append(s.t, s.v);
+            }
+            out.push(ChunkMeta {
+                min_t: part[0].t,
+                max_t: part[part.len() - 1].t,
+                data: ChunkBytes::Heap(Arc::from(a.bytes())),
+            });
+        }
+        out
+    }
+
+    /// Drops all data before `mint`: whole chunks that end before it and
+    /// out-of-order samples before it. Returns whether the series is now
+    /// empty (no samples at all).
+    pub fn truncate_before(&mut self, mint: i64) -> bool {
+        self.closed.retain(|c| c.max_t >= mint);
+        if let Some(h) = &self.head
+            && h.last_time().is_some_and(|t| t < mint)
+        {
+            self.head = None;
+        }
+        let keep_from = self.ooo.partition_point(|s| s.t < mint);
+        self.ooo.drain(..keep_from);
+        self.is_empty()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.closed.is_empty() && self.head.is_none() && self.ooo.is_empty()
+    }
+
+    /// Oldest timestamp held (in-order or out-of-order).
+    pub fn min_time(&self) -> Option<i64> {
+        let a = self
+            .closed
+            .first()
+            .map(|c| c.min_t)
+            .or_else(|| self.head.as_ref().and_then(|h| h.first_time()));
+        let b = self.ooo.first().map(|s| s.t);
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub fn num_chunks(&self) -> usize {
+        self.closed.len() + usize::from(self.head.is_some())
+    }
+
+    /// Bytes of heap this series' samples use (chunk payloads and buffers).
+    pub fn heap_bytes(&self) -> usize {
+        self.closed.iter().map(|c| c.bytes.len()).sum::<usize>()
+            + self.head.as_ref().map_or(0, XorAppender::heap_bytes)
+            + self.ooo.capacity() * std::mem::size_of::<Sample>()
+    }
+}
+
+/// The first multiple of `range` strictly after `t`.
+fn next_boundary(t: i64, range: i64) -> i64 {
+    if range <= 0 {
+        return i64::MAX;
+    }
+    t.div_euclid(range).saturating_add(1).saturating_mul(range)
+}
+
+const STRIPES: usize = 64;
+
+/// Series by id and by label hash, split into lock stripes so that writers
+/// of different series rarely contend.
+pub(crate) struct StripedSeries {
+    by_id: Vec<RwLock<HashMap<u32, Arc<MemSeries>>>>,
+    /// hash → series with that hash (collisions keep several).
+    by_hash: Vec<RwLock<HashMap<u64, Vec<Arc<MemSeries>>>>>,
+}
+
+impl StripedSeries {
+    pub fn new() -> Self {
+        StripedSeries {
+            by_id: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_hash: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
+        }
+    }
+
+    pub fn by_id(&self, id: u32) -> Option<Arc<MemSeries>> {
+        self.by_id[id as usize % STRIPES].read().get(&id).cloned()
+    }
+
+    /// Finds the series with `hash` whose labels equal `pairs`.
+    pub fn by_pairs<'a>(
+        &self,
+        hash: u64,
+        pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+    ) -> Option<Arc<MemSeries>> {
+        let stripe = self.by_hash[hash as usize % STRIPES].read();
+        stripe.get(&hash)?.iter().find_map(|s| {
+            let mut p = pairs.clone();
+            let eq = s
+                .labels
+                .iter()
+                .all(|l| p.next() == Some((&*l.name, &*l.value)))
+                && p.next().is_none();
+            eq.then(|| s.clone())
+        })
+    }
+
+    /// Inserts `series` unless one with equal labels exists; returns the
+    /// series that is now in the map and whether it was inserted.
+    pub fn get_or_insert(&self, hash: u64, series: Arc<MemSeries>) -> (Arc<MemSeries>, bool) {
+        let mut stripe = self.by_hash[hash as usize % STRIPES].write();
+        let bucket = stripe.entry(hash).or_default();
+        if let Some(existing) = bucket.iter().find(|s| s.labels == series.labels) {
+            return (existing.clone(), false);
+        }
+        bucket.push(series.clone());
+        self.by_id[series.id as usize % STRIPES]
+            .write()
+            .insert(series.id, series.clone());
+        (series, true)
+    }
+
+    pub fn remove(&self, series: &MemSeries) {
+        let hash = series.labels.hash64();
+        let mut stripe = self.by_hash[hash as usize % STRIPES].write();
+        if let Some(bucket) = stripe.get_mut(&hash) {
+            bucket.retain(|s| s.id != series.id);
+            if bucket.is_empty() {
+                stripe.remove(&hash);
+            }
+        }
+        self.by_id[series.id as usize % STRIPES]
+            .write()
+            .remove(&series.id);
+    }
+
+    /// Every series (a snapshot of the map; series may be added meanwhile).
+    pub fn all(&self) -> Vec<Arc<MemSeries>> {
+        let mut out = Vec::new();
+        for stripe in &self.by_id {
+            out.extend(stripe.read().values().cloned());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bounds() -> AppendBounds {
+        AppendBounds {
+            min_valid: i64::MIN,
+            ooo_min: i64::MAX,
+            chunk_range: 7_200_000,
+        }
+    }
+
+    #[test]
+    fn append_rules_table() {
+        let b = bounds();
+        let ooo = AppendBounds {
+            ooo_min: 50,
+            ..bounds()
+        };
+        type Case = (
+            &'static str,
+            AppendBounds,
+            i64,
+            f64,
+            std::result::Result<Appended, &'static str>,
+        );
+        let cases: Vec<Case> = vec![
+            ("in order", b, 200, 1.0, Ok(Appended::InOrder)),
+            (
+                "same timestamp same value",
+                b,
+                100,
+                1.0,
+                Ok(Appended::Duplicate),
+            ),
+            (
+                "same timestamp other value",
+                b,
+                100,
+                2.0,
+                Err("duplicate sample for timestamp 100"),
+            ),
+            (
+                "older without window",
+                b,
+                90,
+                1.0,
+                Err("out of order sample: timestamp 90 is older than 100"),
+            ),
+            (
+                "older inside window",
+                ooo,
+                60,
+                1.0,
+                Ok(Appended::OutOfOrder),
+            ),
+            (
+                "older outside window",
+                ooo,
+                40,
+                1.0,
+                Err("out of order sample: timestamp 40 is older than 100"),
+            ),
+        ];
+        for (name, b, t, v, want) in cases {
+            let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]));
+            let mut st = s.state.lock();
+            st.append(100, 1.0, &bounds()).unwrap();
+            let got = st.append(t, v, &b).map_err(|e| e.to_string());
+            match want {
+                Ok(w) => assert_eq!(got, Ok(w), "case {name}"),
+                Err(msg) => assert_eq!(got, Err(msg.to_string()), "case {name}"),
+            }
+        }
+    }
+
+    #[test]
+    fn stale_nan_is_not_a_duplicate_of_nan() {
+        let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]));
+        let mut st = s.state.lock();
+        st.append(100, f64::NAN, &bounds()).unwrap();
+        assert!(st.append(100, crate::model::STALE_NAN, &bounds()).is_err());
+        assert_eq!(
+            st.append(100, f64::NAN, &bounds()).unwrap(),
+            Appended::Duplicate
+        );
+    }
+
+    #[test]
+    fn chunks_cut_at_size_and_boundary() {
+        let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]));
+        let mut st = s.state.lock();
+        let b = AppendBounds {
+            chunk_range: 1000,
+            ..bounds()
+        };
+        for t in 0..300 {
+            st.append(t * 10, t as f64, &b).unwrap();
+        }
+        // 3000 ms over 1000 ms boundaries, 100 samples each: 3 chunks.
+        assert_eq!(st.num_chunks(), 3);
+        let chunks = st.chunks(i64::MIN, i64::MAX);
+        assert_eq!(
+            chunks
+                .iter()
+                .map(|c| (c.min_t, c.max_t))
+                .collect::<Vec<_>>(),
+            vec![(0, 990), (1000, 1990), (2000, 2990)]
+        );
+        assert!(!st.truncate_before(2000));
+        assert_eq!(st.num_chunks(), 1);
+        assert!(st.truncate_before(5000));
+    }
+}

@@ -1,0 +1,148 @@
+//! Merging several block readers into one sorted, deduplicated querier.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::{BlockReader, ChunkMeta, ChunkSeries};
+use crate::error::Result;
+use crate::model::{Labels, Matcher, Querier, SelectHints, Series};
+use crate::tombstones::Intervals;
+
+/// A querier over readers that are ordered oldest first; where readers
+/// overlap in time, the later reader's samples win on equal timestamps.
+pub struct MergeQuerier {
+    readers: Vec<Arc<dyn BlockReader>>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl MergeQuerier {
+    /// Keeps only readers overlapping `[mint, maxt]`.
+    pub fn new(readers: Vec<Arc<dyn BlockReader>>, mint: i64, maxt: i64) -> Self {
+        let readers = readers
+            .into_iter()
+            .filter(|r| r.min_time() <= maxt && r.max_time() >= mint)
+            .collect();
+        MergeQuerier {
+            readers,
+            mint,
+            maxt,
+        }
+    }
+
+    /// Labels of every series matching `matchers` in this range.
+    fn matching_labels(&self, matchers: &[Matcher]) -> Result<BTreeSet<Labels>> {
+        let mut out = BTreeSet::new();
+        for r in &self.readers {
+            for id in r.select_ids(matchers)? {
+                if let Some((labels, chunks)) = r.series(id, self.mint, self.maxt)?
+                    && !chunks.is_empty()
+                {
+                    out.insert(labels);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl MergeQuerier {
+    /// Every series matching `matchers` with data in `[mint, maxt]` (clamped
+    /// to the querier's range), merged across readers and sorted by labels.
+    /// Stops after `limit` series when `limit > 0`.
+    pub fn select_chunk_series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        limit: usize,
+    ) -> Result<Vec<(Labels, ChunkSeries)>> {
+        let (mint, maxt) = (mint.max(self.mint), maxt.min(self.maxt));
+        let mut parts: Vec<(Labels, Vec<ChunkMeta>, Intervals)> = Vec::new();
+        for r in &self.readers {
+            for id in r.select_ids(matchers)? {
+                let Some((labels, chunks)) = r.series(id, mint, maxt)? else {
+                    continue;
+                };
+                if chunks.is_empty() {
+                    continue;
+                }
+                let deleted = r.tombstones(id);
+                if chunks.iter().all(|c| deleted.covers(c.min_t, c.max_t)) {
+                    continue;
+                }
+                parts.push((labels, chunks, deleted));
+            }
+        }
+        // Stable sort: equal label sets stay in reader order (oldest first).
+        parts.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = Vec::new();
+        let mut iter = parts.into_iter().peekable();
+        while let Some((labels, mut chunks, mut deleted)) = iter.next() {
+            while let Some(next) = iter.next_if(|p| p.0 == labels) {
+                chunks.extend(next.1);
+                deleted.extend(&next.2);
+            }
+            out.push((labels, ChunkSeries::new(chunks, deleted)));
+            if limit > 0 && out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Querier for MergeQuerier {
+    fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Series>> {
+        let (mint, maxt) = if hints.start == 0 && hints.end == 0 {
+            (self.mint, self.maxt)
+        } else {
+            (hints.start, hints.end)
+        };
+        Ok(self
+            .select_chunk_series(matchers, mint, maxt, hints.limit)?
+            .into_iter()
+            .map(|(labels, cs)| Series {
+                labels,
+                data: Arc::new(cs),
+            })
+            .collect())
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        if matchers.is_empty() {
+            let mut names = BTreeSet::new();
+            for r in &self.readers {
+                names.extend(r.label_names()?);
+            }
+            return Ok(names.into_iter().collect());
+        }
+        let mut names = BTreeSet::new();
+        for l in self.matching_labels(matchers)? {
+            for label in &l {
+                if !names.contains(&*label.name) {
+                    names.insert(label.name.to_string());
+                }
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        if matchers.is_empty() {
+            let mut values = BTreeSet::new();
+            for r in &self.readers {
+                values.extend(r.label_values(name)?);
+            }
+            return Ok(values.into_iter().collect());
+        }
+        let mut values = BTreeSet::new();
+        for l in self.matching_labels(matchers)? {
+            let v = l.get(name);
+            if !v.is_empty() && !values.contains(v) {
+                values.insert(v.to_string());
+            }
+        }
+        Ok(values.into_iter().collect())
+    }
+}
