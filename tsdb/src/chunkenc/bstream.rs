@@ -64,11 +64,16 @@ impl BitWriter {
     }
 }
 
-/// Reads bits from a byte slice. Reading past the end yields `None`.
+/// Reads bits from a byte slice.
+///
+/// Reads past the end of the data yield zero bits instead of failing, so
+/// the decoder's hot loop needs no per-read checks; callers ask
+/// [`overrun`](Self::overrun) once per decoded item whether they read more
+/// bits than the data holds.
 #[derive(Debug, Clone)]
 pub struct BitReader<'a> {
     data: &'a [u8],
-    /// Next byte to load into `buf`.
+    /// Next byte to load into `buf` (may pass the end: virtual zero bytes).
     pos: usize,
     /// Loaded bits, left-aligned.
     buf: u64,
@@ -86,13 +91,13 @@ impl<'a> BitReader<'a> {
         }
     }
 
-    #[inline]
+    /// Loads whole bytes until at least 57 bits are valid.
+    #[inline(always)]
     fn refill(&mut self) {
         if self.pos + 8 <= self.data.len() {
             let mut w = [0u8; 8];
             w.copy_from_slice(&self.data[self.pos..self.pos + 8]);
             let word = u64::from_be_bytes(w);
-            // Load whole bytes while they fit.
             let take = (64 - self.valid) / 8;
             if take == 0 {
                 return;
@@ -101,67 +106,58 @@ impl<'a> BitReader<'a> {
             self.pos += take as usize;
             self.valid += take * 8;
         } else {
-            while self.valid <= 56 && self.pos < self.data.len() {
-                self.buf |= u64::from(self.data[self.pos]) << (56 - self.valid);
+            while self.valid <= 56 {
+                let b = self.data.get(self.pos).copied().unwrap_or(0);
+                self.buf |= u64::from(b) << (56 - self.valid);
                 self.valid += 8;
                 self.pos += 1;
             }
         }
     }
 
-    #[inline]
-    pub fn read_bit(&mut self) -> Option<bool> {
-        if self.valid == 0 {
-            self.refill();
-            if self.valid == 0 {
-                return None;
-            }
-        }
-        let bit = self.buf >> 63 == 1;
-        self.buf <<= 1;
-        self.valid -= 1;
-        Some(bit)
+    /// Whether more bits were consumed than the data holds.
+    #[inline(always)]
+    pub fn overrun(&self) -> bool {
+        (self.pos as u64) * 8 - u64::from(self.valid) > (self.data.len() as u64) * 8
     }
 
-    /// Reads `n` bits (n ≤ 64) as the low bits of the result.
-    #[inline]
-    pub fn read_bits(&mut self, n: u32) -> Option<u64> {
-        if n == 0 {
-            return Some(0);
-        }
-        if n > 56 {
-            let hi = self.read_bits(n - 32)?;
-            let lo = self.read_bits(32)?;
-            return Some(hi << 32 | lo);
-        }
+    /// Ensures at least `n` (≤ 57) bits are loaded.
+    #[inline(always)]
+    pub fn ensure(&mut self, n: u32) {
         if self.valid < n {
             self.refill();
-            if self.valid < n {
-                return None;
-            }
         }
-        let v = self.buf >> (64 - n);
+    }
+
+    /// The loaded bits, left-aligned (valid after [`ensure`](Self::ensure)).
+    #[inline(always)]
+    pub fn peek(&self) -> u64 {
+        self.buf
+    }
+
+    /// Drops `n` (< 64, ≤ loaded) bits.
+    #[inline(always)]
+    pub fn consume(&mut self, n: u32) {
         self.buf <<= n;
         self.valid -= n;
-        Some(v)
     }
 
-    /// Counts leading one bits up to `max`, consuming them and the
-    /// terminating zero (if `max` was not reached).
-    #[inline]
-    pub fn read_unary(&mut self, max: u32) -> Option<u32> {
-        let mut n = 0;
-        while n < max {
-            if !self.read_bit()? {
-                return Some(n);
-            }
-            n += 1;
+    /// Reads `n` bits (1 ≤ n ≤ 64) as the low bits of the result.
+    #[inline(always)]
+    pub fn read_bits(&mut self, n: u32) -> u64 {
+        if n > 56 {
+            let hi = self.read_bits(32);
+            let lo = self.read_bits(n - 32);
+            return hi << (n - 32) | lo;
         }
-        Some(n)
+        self.ensure(n);
+        let v = self.buf >> (64 - n);
+        self.consume(n);
+        v
     }
 
-    pub fn read_byte(&mut self) -> Option<u8> {
-        self.read_bits(8).map(|b| b as u8)
+    pub fn read_byte(&mut self) -> u8 {
+        self.read_bits(8) as u8
     }
 }
 
@@ -193,19 +189,22 @@ mod tests {
             }
             let bytes = w.into_bytes();
             let mut r = BitReader::new(&bytes);
-            for &(v, n) in &items {
-                let want = if n == 64 { v } else if n == 0 { 0 } else { v & ((1u64 << n) - 1) };
-                prop_assert_eq!(r.read_bits(n), Some(want));
+            for &(v, n) in items.iter().filter(|i| i.1 > 0) {
+                let want = if n == 64 { v } else { v & ((1u64 << n) - 1) };
+                prop_assert_eq!(r.read_bits(n), want);
+                prop_assert!(!r.overrun());
             }
         }
     }
 
     #[test]
-    fn reading_past_the_end_is_none() {
+    fn reading_past_the_end_reads_zeros_and_reports_overrun() {
         let mut r = BitReader::new(&[0b1010_0000]);
-        assert_eq!(r.read_bits(3), Some(0b101));
-        assert_eq!(r.read_bits(5), Some(0));
-        assert_eq!(r.read_bit(), None);
-        assert_eq!(r.read_bits(9), None);
+        assert_eq!(r.read_bits(3), 0b101);
+        assert_eq!(r.read_bits(5), 0);
+        assert!(!r.overrun());
+        assert_eq!(r.read_bits(1), 0);
+        assert!(r.overrun());
+        assert_eq!(r.read_bits(64), 0);
     }
 }

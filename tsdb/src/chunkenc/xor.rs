@@ -306,7 +306,7 @@ impl<'a> XorIter<'a> {
     fn read_varint_bytes(&mut self) -> Option<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
-            let b = self.r.read_byte()?;
+            let b = self.r.read_byte();
             v |= u64::from(b & 0x7f) << shift;
             if b < 0x80 {
                 return Some(v);
@@ -315,60 +315,67 @@ impl<'a> XorIter<'a> {
         None
     }
 
-    #[inline]
+    #[inline(always)]
     fn read_value(&mut self) -> Option<()> {
-        if !self.r.read_bit()? {
+        self.r.ensure(13);
+        let ctrl = self.r.peek() >> 62;
+        if ctrl < 0b10 {
+            self.r.consume(1);
             return Some(());
         }
-        if self.r.read_bit()? {
-            self.leading = self.r.read_bits(5)? as u32;
-            let mut sig = self.r.read_bits(6)? as u32;
-            if sig == 0 {
-                sig = 64;
-            }
+        self.r.consume(2);
+        if ctrl == 0b11 {
+            let head = self.r.peek() >> 53;
+            self.r.consume(11);
+            self.leading = (head >> 6) as u32;
+            let sig = match (head & 63) as u32 {
+                0 => 64,
+                s => s,
+            };
             if self.leading + sig > 64 {
                 return None;
             }
             self.trailing = 64 - self.leading - sig;
         }
         let sig = 64 - self.leading - self.trailing;
-        let x = self.r.read_bits(sig)?;
+        let x = self.r.read_bits(sig);
         self.v ^= x << self.trailing;
         Some(())
     }
 
     /// Decodes the next sample into the iterator state.
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self) -> bool {
         if self.read >= self.total {
             return false;
         }
-        let ok = match self.read {
-            0 => (|| {
-                let zz = self.read_varint_bytes()?;
+        let ok = if self.read >= 2 {
+            self.r.ensure(4);
+            let ones = (!self.r.peek()).leading_zeros().min(4);
+            self.r.consume(if ones == 4 { 4 } else { ones + 1 });
+            let dod = match ones {
+                0 => 0,
+                1 => signed(self.r.read_bits(14), 14),
+                2 => signed(self.r.read_bits(17), 17),
+                3 => signed(self.r.read_bits(20), 20),
+                _ => self.r.read_bits(64) as i64,
+            };
+            self.t_delta = self.t_delta.wrapping_add(dod);
+            self.t = self.t.wrapping_add(self.t_delta);
+            self.read_value()
+        } else if self.read == 0 {
+            self.read_varint_bytes().map(|zz| {
                 self.t = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
-                self.v = self.r.read_bits(64)?;
-                Some(())
-            })(),
-            1 => (|| {
-                self.t_delta = self.read_varint_bytes()? as i64;
+                self.v = self.r.read_bits(64);
+            })
+        } else {
+            self.read_varint_bytes().and_then(|d| {
+                self.t_delta = d as i64;
                 self.t = self.t.wrapping_add(self.t_delta);
                 self.read_value()
-            })(),
-            _ => (|| {
-                let dod = match self.r.read_unary(4)? {
-                    0 => 0,
-                    1 => signed(self.r.read_bits(14)?, 14),
-                    2 => signed(self.r.read_bits(17)?, 17),
-                    3 => signed(self.r.read_bits(20)?, 20),
-                    _ => self.r.read_bits(64)? as i64,
-                };
-                self.t_delta = self.t_delta.wrapping_add(dod);
-                self.t = self.t.wrapping_add(self.t_delta);
-                self.read_value()
-            })(),
+            })
         };
-        if ok.is_none() {
+        if ok.is_none() || self.r.overrun() {
             return self.fail("chunk data ends before its last sample");
         }
         self.read += 1;
