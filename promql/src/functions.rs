@@ -70,7 +70,10 @@ const fn exp(mut func: Function) -> Function {
     func
 }
 
-/// Every function, sorted by name (binary-searchable).
+/// Every function, sorted by name (binary-searchable). `start`, `end`,
+/// `step`, `range`, `min_of` and `max_of` are the scalar forms of the
+/// duration-expression helpers (`step()` in `[step()]` is a
+/// [`crate::ast::DurationExpr::Step`], not a call).
 pub static FUNCTIONS: &[Function] = &[
     v("abs", &[Vector]),
     v("absent", &[Vector]),
@@ -98,6 +101,7 @@ pub static FUNCTIONS: &[Function] = &[
     v("delta", &[Matrix]),
     v("deriv", &[Matrix]),
     exp(v("double_exponential_smoothing", &[Matrix, Scalar, Scalar])),
+    exp(f("end", &[], 0, Some(0), Scalar)),
     v("exp", &[Vector]),
     exp(v("first_over_time", &[Matrix])),
     v("floor", &[Vector]),
@@ -127,7 +131,9 @@ pub static FUNCTIONS: &[Function] = &[
     v("log10", &[Vector]),
     v("log2", &[Vector]),
     exp(v("mad_over_time", &[Matrix])),
+    exp(f("max_of", &[Scalar, Scalar], 2, Some(2), Scalar)),
     v("max_over_time", &[Matrix]),
+    exp(f("min_of", &[Scalar, Scalar], 2, Some(2), Scalar)),
     v("min_over_time", &[Matrix]),
     f("minute", &[Vector], 0, Some(1), Vector),
     f("month", &[Vector], 0, Some(1), Vector),
@@ -136,6 +142,7 @@ pub static FUNCTIONS: &[Function] = &[
     v("present_over_time", &[Matrix]),
     v("quantile_over_time", &[Scalar, Matrix]),
     v("rad", &[Vector]),
+    exp(f("range", &[], 0, Some(0), Scalar)),
     v("rate", &[Matrix]),
     v("resets", &[Matrix]),
     f("round", &[Vector, Scalar], 1, Some(2), Vector),
@@ -148,9 +155,11 @@ pub static FUNCTIONS: &[Function] = &[
     exp(f("sort_by_label_desc", &[Vector, Str], 1, None, Vector)),
     v("sort_desc", &[Vector]),
     v("sqrt", &[Vector]),
+    exp(f("start", &[], 0, Some(0), Scalar)),
     exp(v("start_timestamp", &[Vector])),
     v("stddev_over_time", &[Matrix]),
     v("stdvar_over_time", &[Matrix]),
+    exp(f("step", &[], 0, Some(0), Scalar)),
     v("sum_over_time", &[Matrix]),
     v("tan", &[Vector]),
     v("tanh", &[Vector]),

@@ -218,18 +218,10 @@ impl VectorSelector {
     }
 }
 
-impl Display for VectorSelector {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        self.fmt_selector(f)?;
-        modifiers(f, &self.at, &self.offset)
-    }
-}
-
-impl Display for MatrixSelector {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        self.selector.fmt_selector(f)?;
-        write!(f, "[{}]", self.range)?;
-        modifiers(f, &self.selector.at, &self.selector.offset)?;
+impl VectorSelector {
+    /// ` @ t offset d anchored|smoothed`.
+    fn fmt_modifiers(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        modifiers(f, &self.at, &self.offset)?;
         if self.anchored {
             f.write_str(" anchored")?;
         }
@@ -237,6 +229,21 @@ impl Display for MatrixSelector {
             f.write_str(" smoothed")?;
         }
         Ok(())
+    }
+}
+
+impl Display for VectorSelector {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        self.fmt_selector(f)?;
+        self.fmt_modifiers(f)
+    }
+}
+
+impl Display for MatrixSelector {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        self.selector.fmt_selector(f)?;
+        write!(f, "[{}]", self.range)?;
+        self.selector.fmt_modifiers(f)
     }
 }
 

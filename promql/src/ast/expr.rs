@@ -75,16 +75,18 @@ pub struct VectorSelector {
     /// Positive looks back in time; negative looks forward.
     pub offset: Option<DurationExpr>,
     pub at: Option<AtModifier>,
+    /// `anchored` modifier (experimental extended range selection).
+    pub anchored: bool,
+    /// `smoothed` modifier (experimental); never together with `anchored`.
+    pub smoothed: bool,
 }
 
-/// `selector[range]`, optionally `anchored` or `smoothed` (never both).
-/// The selector's offset and `@` apply to the whole range.
+/// `selector[range]`. The selector's offset, `@`, `anchored` and
+/// `smoothed` apply to the whole range.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatrixSelector {
     pub selector: VectorSelector,
     pub range: DurationExpr,
-    pub anchored: bool,
-    pub smoothed: bool,
 }
 
 /// `expr[range:step] offset d @ t`; `step` is `None` for `[range:]` (use the
@@ -213,10 +215,14 @@ pub enum BinaryOp {
     And,
     Or,
     Unless,
+    /// `</`: trim the upper part of native histograms above a bound.
+    TrimUpper,
+    /// `>/`: trim the lower part of native histograms below a bound.
+    TrimLower,
 }
 
 impl BinaryOp {
-    pub const ALL: [BinaryOp; 16] = [
+    pub const ALL: [BinaryOp; 18] = [
         BinaryOp::Add,
         BinaryOp::Sub,
         BinaryOp::Mul,
@@ -233,6 +239,8 @@ impl BinaryOp {
         BinaryOp::And,
         BinaryOp::Or,
         BinaryOp::Unless,
+        BinaryOp::TrimUpper,
+        BinaryOp::TrimLower,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -253,6 +261,8 @@ impl BinaryOp {
             BinaryOp::And => "and",
             BinaryOp::Or => "or",
             BinaryOp::Unless => "unless",
+            BinaryOp::TrimUpper => "</",
+            BinaryOp::TrimLower => ">/",
         }
     }
 
