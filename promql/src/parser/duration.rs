@@ -1,6 +1,6 @@
 //! Duration expressions in ranges, subquery steps, offsets, and `@`.
 
-use super::internal::{PResult, expect, failure, keyword, punct, unexpected, ws};
+use super::internal::{PResult, enter, expect, failure, keyword, punct, unexpected, ws};
 use super::literal::{NumOrDur, number_or_duration};
 use super::precedence::{Assoc, duration_op};
 use crate::ast::{AtModifier, DurationExpr};
@@ -12,6 +12,7 @@ pub(crate) fn duration_expr(i: &str) -> PResult<'_, DurationExpr> {
 }
 
 fn duration_binary(i: &str, min_prec: u8) -> PResult<'_, DurationExpr> {
+    let _depth = enter(i)?;
     let (mut i, mut lhs) = duration_unary(i)?;
     loop {
         let Ok((after, (op, prec, assoc))) = duration_op(i) else {
@@ -184,7 +185,7 @@ pub(crate) fn at_modifier(i: &str) -> PResult<'_, AtModifier> {
             start,
             format!(
                 "timestamp out of bounds for @ modifier: {}",
-                sign * v.seconds()
+                crate::ast::format_float(sign * v.seconds())
             ),
         );
     }

@@ -5,7 +5,7 @@
 use super::check;
 use super::duration::{at_modifier, offset_duration, range_duration};
 use super::internal::{
-    PResult, backtrack, expect, failure, keyword, metric_identifier, punct, unexpected, ws,
+    PResult, backtrack, enter, expect, failure, keyword, metric_identifier, punct, unexpected, ws,
 };
 use super::literal::{label_name, number_or_duration, string_literal};
 use super::precedence::{Assoc, POW_PREC, binary_op};
@@ -33,6 +33,7 @@ fn commit<'a, T>(r: PResult<'a, T>, context: &str) -> PResult<'a, T> {
 /// precedence for left-associative operators, equal for `^`.
 fn binary_expr(i: &str, min_prec: u8) -> PResult<'_, Expr> {
     let start = ws(i);
+    let _depth = enter(start)?;
     let (mut i, mut lhs) = unary_expr(start)?;
     loop {
         let Ok((after_op, (op, prec, assoc))) = binary_op(i) else {

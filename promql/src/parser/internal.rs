@@ -1,6 +1,8 @@
 //! Shared plumbing: the error type carried through nom, whitespace and
 //! comment skipping, keywords, and the description of an unexpected token.
 
+use std::cell::Cell;
+
 use nom::error::{ErrorKind, ParseError};
 
 /// A parse failure at `input` (the unparsed rest of the query; its length
@@ -53,6 +55,41 @@ pub(crate) fn backtrack<T>(at: &str) -> PResult<'_, T> {
 /// A committed "unexpected <token>" failure at `at`.
 pub(crate) fn unexpected<'a, T>(at: &'a str, context: &str) -> PResult<'a, T> {
     failure(at, format!("unexpected {}{context}", describe(at)))
+}
+
+/// How deeply rules may recurse (parentheses, arguments, unary chains):
+/// beyond this the query is rejected instead of overflowing the stack.
+pub(crate) const MAX_DEPTH: usize = 200;
+
+thread_local! {
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Counts one level of recursion until dropped.
+pub(crate) struct DepthGuard(());
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+/// Enters one level of recursion at `at`; fails past [`MAX_DEPTH`].
+pub(crate) fn enter(at: &str) -> Result<DepthGuard, nom::Err<PError<'_>>> {
+    let depth = DEPTH.with(|d| {
+        d.set(d.get() + 1);
+        d.get()
+    });
+    let guard = DepthGuard(());
+    if depth > MAX_DEPTH {
+        return Err(nom::Err::Failure(PError {
+            input: at,
+            msg: Some(format!(
+                "expression nested too deeply (more than {MAX_DEPTH} levels)"
+            )),
+        }));
+    }
+    Ok(guard)
 }
 
 /// Skips whitespace and `#` comments (to end of line).

@@ -267,7 +267,10 @@ pub(crate) fn string_literal(i: &str) -> PResult<'_, String> {
                     match char::from_u32(v) {
                         Some(ch) => out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes()),
                         None => {
-                            return failure(esc_at, "invalid Unicode code point in escape sequence");
+                            return failure(
+                                esc_at,
+                                "invalid Unicode code point in escape sequence",
+                            );
                         }
                     }
                 }
