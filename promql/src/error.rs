@@ -1,0 +1,57 @@
+//! The crate's error type.
+
+use std::fmt;
+
+/// A 1-based line and column (in bytes) within the query text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Position {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Position {
+    /// The position of byte `offset` in `input` (clamped to its end).
+    pub fn from_offset(input: &str, offset: usize) -> Position {
+        let offset = offset.min(input.len());
+        let before = &input.as_bytes()[..offset];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        Position {
+            line,
+            col: offset - line_start + 1,
+        }
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The query is not valid PromQL (syntax or types), as Prometheus
+    /// reports it: `1:15: parse error: unexpected <by>`.
+    #[error("{pos}: parse error: {msg}")]
+    Parse { pos: Position, msg: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based_line_and_column() {
+        assert_eq!(Position::from_offset("abc", 0).to_string(), "1:1");
+        assert_eq!(Position::from_offset("ab\ncd", 4).to_string(), "2:2");
+        assert_eq!(Position::from_offset("ab", 10).to_string(), "1:3");
+    }
+}
