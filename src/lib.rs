@@ -4,8 +4,10 @@
 //! criterion benchmarks (`benches/`); the code lives in the member crates:
 //! [`tsdb`] (storage engine) and [`promql`] (query language). It adds:
 //! - [`datagen`]: a deterministic generator of realistic scrape data.
+//! - [`harness`]: end-to-end test harness (server on a free port, HTTP client).
 
 pub mod datagen;
+pub mod harness;
 
 pub use promql;
 pub use tsdb;

@@ -4,6 +4,8 @@ pub mod ast;
 pub mod error;
 pub mod functions;
 pub mod parser;
+mod series_selector;
 
 pub use error::{Error, Result};
 pub use parser::parse;
+pub use series_selector::parse_series_selector;

@@ -1,1 +1,183 @@
-//! The `almanac` server.
+//! The `almanac` server: Prometheus's HTTP API, remote-write ingest and
+//! self-monitoring over the [`tsdb`] storage engine.
+//!
+//! [`Server::start`] runs a server in-process (tests use it); `main.rs`
+//! wraps it with flags, signals and logging.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metadata;
+pub mod metrics;
+pub mod prompb;
+pub mod remote_read;
+pub mod remote_write;
+mod selector;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use parking_lot::RwLock;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tsdb::db::Db;
+
+pub use config::Config;
+pub use error::ApiError;
+
+use crate::remote_write::WriteLimits;
+use crate::state::State;
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("open storage in {dir}: {source}")]
+    Storage { dir: String, source: tsdb::Error },
+}
+
+/// Starts servers.
+pub struct Server;
+
+/// A running server. Dropping it does not stop the server; call
+/// [`shutdown`](Handle::shutdown).
+pub struct Handle {
+    pub addr: SocketAddr,
+    pub state: Arc<State>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Opens the storage (replaying the WAL), binds the listener and
+    /// serves until [`Handle::shutdown`]. `/-/healthy` answers at once;
+    /// everything else once the storage is open.
+    pub async fn start(config: Config) -> Result<Handle, StartError> {
+        config.validate()?;
+        let addr = config.listen_addr()?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Listen { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Listen { addr, source })?;
+        let opts = config.db_options()?;
+        let dir = config.data_dir.clone();
+        let db = tokio::task::spawn_blocking(move || Db::open(&dir, opts))
+            .await
+            .map_err(|e| StartError::Storage {
+                dir: config.data_dir.display().to_string(),
+                source: tsdb::Error::InvalidOption {
+                    name: "open",
+                    reason: e.to_string(),
+                },
+            })?
+            .map_err(|source| StartError::Storage {
+                dir: config.data_dir.display().to_string(),
+                source,
+            })?;
+        let write_limits = WriteLimits {
+            max_body: config.max_request_bytes,
+            max_decoded: config.max_decompressed_bytes,
+            ..WriteLimits::default()
+        };
+        let maintenance = Duration::from_millis(config.maintenance_ms()?.max(1000) as u64);
+        let state = Arc::new(State {
+            db: Arc::new(db),
+            config: RwLock::new(config),
+            metadata: Default::default(),
+            metrics: Default::default(),
+            write_limits,
+            ready: Default::default(),
+            started: SystemTime::now(),
+            reloader: RwLock::new(None),
+        });
+        state.ready.store(true, Ordering::Release);
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(serve(listener, state.clone(), stop_rx.clone()));
+        tokio::spawn(maintain(state.clone(), maintenance, stop_rx));
+        tracing::info!(%addr, "almanac listening");
+        Ok(Handle {
+            addr,
+            state,
+            stop,
+            task,
+        })
+    }
+}
+
+impl Handle {
+    /// Stops accepting connections, lets in-flight requests finish (up to
+    /// 30 s), and syncs the WAL.
+    pub async fn shutdown(self) -> Result<(), tsdb::Error> {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        let db = self.state.db.clone();
+        tokio::task::spawn_blocking(move || db.close())
+            .await
+            .unwrap_or(Ok(()))
+    }
+}
+
+async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let service = hyper::service::service_fn(move |req| http::serve(state.clone(), req));
+                let conn = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
+}
+
+/// Compaction, retention and WAL syncing in the background.
+async fn maintain(state: Arc<State>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let db = state.db.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            db.sync_wal()?;
+            db.compact()
+        })
+        .await;
+        match res {
+            Ok(Ok(report)) if report != Default::default() => {
+                tracing::info!(?report, "maintenance")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "maintenance failed"),
+            Err(e) => tracing::error!(error = %e, "maintenance task failed"),
+        }
+    }
+}

@@ -1,1 +1,173 @@
-fn main() {}
+//! `almanac`: run the server (default), or work with rule files.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use server::{Config, Server};
+
+#[derive(Parser)]
+#[command(
+    name = "almanac",
+    version,
+    about = "A Prometheus-compatible time-series database"
+)]
+struct Cli {
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Run,
+}
+
+/// Flags of the server; each one overrides the same setting of `--config`.
+#[derive(Args, Clone, Default)]
+struct RunArgs {
+    /// YAML config file with the same settings as these flags.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:9009].
+    #[arg(long, global = true)]
+    listen: Option<String>,
+    /// Directory for the WAL and blocks [default: ./data].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Keep data this long, e.g. 15d; 0 keeps everything [default: 15d].
+    #[arg(long, global = true)]
+    retention: Option<String>,
+    /// Keep at most this many bytes of blocks and WAL (0 = unlimited).
+    #[arg(long, global = true)]
+    retention_size: Option<u64>,
+    /// Accept samples up to this far behind the newest, e.g. 30m [default: 0s].
+    #[arg(long, global = true)]
+    out_of_order_window: Option<String>,
+    /// always | never | interval:<duration> [default: always].
+    #[arg(long, global = true)]
+    wal_sync: Option<String>,
+    /// Maximum series in the head (0 = unlimited).
+    #[arg(long, global = true)]
+    max_series: Option<u64>,
+    /// Query timeout [default: 2m].
+    #[arg(long, global = true)]
+    query_timeout: Option<String>,
+    /// Log filter (tracing-subscriber syntax) [default: info].
+    #[arg(long, global = true, default_value = "info")]
+    log_level: String,
+}
+
+impl RunArgs {
+    /// The config file (or defaults) with these flags applied.
+    fn config(&self) -> Result<Config, server::config::ConfigError> {
+        let mut c = match &self.config {
+            Some(p) => Config::from_file(p)?,
+            None => Config::default(),
+        };
+        if let Some(v) = &self.listen {
+            c.listen = v.clone();
+        }
+        if let Some(v) = &self.data_dir {
+            c.data_dir = v.clone();
+        }
+        if let Some(v) = &self.retention {
+            c.retention = v.clone();
+        }
+        if let Some(v) = self.retention_size {
+            c.retention_size = v;
+        }
+        if let Some(v) = &self.out_of_order_window {
+            c.out_of_order_window = v.clone();
+        }
+        if let Some(v) = &self.wal_sync {
+            c.wal_sync = v.clone();
+        }
+        if let Some(v) = self.max_series {
+            c.max_series = v;
+        }
+        if let Some(v) = &self.query_timeout {
+            c.query_timeout = v.clone();
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.run.log_level)
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(cli.run),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let config = match args.config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("almanac: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("almanac: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        let reload_args = args.clone();
+        let handle = match Server::start(config).await {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("almanac: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        handle
+            .state
+            .set_reloader(Box::new(move || reload_args.config()));
+        if let Err(e) = wait_for_signals(&handle).await {
+            eprintln!("almanac: signals: {e}");
+        }
+        tracing::info!("shutting down");
+        match handle.shutdown().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("almanac: shutdown: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// Returns on SIGTERM or SIGINT; reloads the config on SIGHUP.
+async fn wait_for_signals(handle: &server::Handle) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => match handle.state.reload() {
+                Ok(()) => tracing::info!("configuration reloaded"),
+                Err(e) => tracing::error!(error = %e, "reload failed"),
+            },
+        }
+    }
+}

@@ -20,6 +20,7 @@ pub use appender::{CommitStats, HeadAppender};
 pub use read::RangeHead;
 
 use crate::error::{Error, Result};
+use crate::exemplars::ExemplarStore;
 use crate::index::MemPostings;
 use crate::limits::Limits;
 use crate::model::{Label, Labels, METRIC_NAME, SeriesRef};
@@ -35,6 +36,8 @@ pub struct HeadOptions {
     /// 0 rejects every out-of-order sample.
     pub ooo_window: i64,
     pub limits: Limits,
+    /// Exemplars kept in memory (0 keeps none).
+    pub max_exemplars: usize,
 }
 
 impl Default for HeadOptions {
@@ -43,6 +46,7 @@ impl Default for HeadOptions {
             chunk_range: 2 * 3_600_000,
             ooo_window: 0,
             limits: Limits::default(),
+            max_exemplars: 100_000,
         }
     }
 }
@@ -69,11 +73,14 @@ pub struct Head {
     /// Samples before this were persisted to blocks and are rejected.
     min_valid: AtomicI64,
     pub counters: HeadCounters,
+    pub exemplars: ExemplarStore,
 }
 
 impl Head {
     pub fn new(opts: HeadOptions) -> Arc<Head> {
+        let exemplars = ExemplarStore::new(opts.max_exemplars);
         Arc::new(Head {
+            exemplars,
             opts,
             series: StripedSeries::new(),
             postings: RwLock::new(MemPostings::new()),

@@ -11,6 +11,7 @@
 //! - [`db`]: all of it together: open, append, query, compact.
 //! - [`compact`], [`retention`]: planning as pure functions over block metadata.
 //! - [`tombstones`], [`limits`]: deletions and cardinality limits.
+//! - [`exemplars`]: bounded per-series exemplar storage.
 //! - [`encoding`]: varints and a bounds-checked decoder for the file formats.
 //! - [`error`]: the crate's one error type.
 
@@ -20,6 +21,7 @@ pub mod compact;
 pub mod db;
 pub mod encoding;
 pub mod error;
+pub mod exemplars;
 mod fsutil;
 pub mod head;
 pub mod index;

@@ -35,6 +35,10 @@ pub trait BlockReader: Send + Sync {
     /// Deleted intervals of series `id`.
     fn tombstones(&self, id: u32) -> Intervals;
 
+    /// Whether any series has deleted intervals (label queries must then
+    /// look at series, not just the index).
+    fn has_tombstones(&self) -> bool;
+
     /// Sorted label names of all series.
     fn label_names(&self) -> Result<Vec<String>>;
 

@@ -76,10 +76,6 @@ impl Block {
         tombstones_file::write(&self.dir, &ts)?;
         Ok(ids.len() as usize)
     }
-
-    pub fn has_tombstones(&self) -> bool {
-        !self.tombstones.read().is_empty()
-    }
 }
 
 impl BlockReader for Block {
@@ -120,6 +116,10 @@ impl BlockReader for Block {
 
     fn tombstones(&self, id: u32) -> Intervals {
         self.tombstones.read().get(&id).cloned().unwrap_or_default()
+    }
+
+    fn has_tombstones(&self) -> bool {
+        !self.tombstones.read().is_empty()
     }
 
     fn label_names(&self) -> Result<Vec<String>> {

@@ -34,6 +34,15 @@ impl<'a> Appender<'a> {
         self.head.append_ref(r, t, v)
     }
 
+    /// Adds an exemplar for an existing series (see [`HeadAppender::append_exemplar`]).
+    pub fn append_exemplar(
+        &mut self,
+        r: SeriesRef,
+        e: crate::exemplars::Exemplar,
+    ) -> std::result::Result<(), crate::exemplars::ExemplarRejection> {
+        self.head.append_exemplar(r, e)
+    }
+
     pub fn len(&self) -> usize {
         self.head.len()
     }

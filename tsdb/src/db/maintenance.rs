@@ -197,7 +197,11 @@ impl Db {
     pub fn clean_tombstones(&self) -> Result<usize> {
         let _guard = self.maintenance.lock();
         let mut rewritten = 0;
-        for b in self.blocks().into_iter().filter(|b| b.has_tombstones()) {
+        for b in self
+            .blocks()
+            .into_iter()
+            .filter(|b| BlockReader::has_tombstones(&**b))
+        {
             self.replace_blocks(std::slice::from_ref(&b))?;
             rewritten += 1;
         }

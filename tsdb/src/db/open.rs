@@ -27,6 +27,8 @@ pub struct DbOptions {
     pub ooo_window: i64,
     pub limits: Limits,
     pub wal: WalOptions,
+    /// Exemplars kept in memory (0 keeps none).
+    pub max_exemplars: usize,
 }
 
 impl Default for DbOptions {
@@ -41,6 +43,7 @@ impl Default for DbOptions {
             ooo_window: 0,
             limits: Limits::default(),
             wal: WalOptions::default(),
+            max_exemplars: 100_000,
         }
     }
 }
@@ -89,6 +92,7 @@ impl Db {
             chunk_range: opts.block_range,
             ooo_window: opts.ooo_window,
             limits: opts.limits,
+            max_exemplars: opts.max_exemplars,
         });
         // Data up to the newest block's end is persisted: the WAL may still
         // hold it, and replay must not resurrect it into the head.

@@ -4,10 +4,12 @@
 use std::path::Path;
 
 use crate::error::Result;
+use crate::exemplars::Exemplar;
 use crate::head::{Head, HeadAppender};
 use crate::model::SeriesRef;
 use crate::wal::{
-    Record, SampleRecord, SeriesRecord, SyncPolicy, TombstoneRecord, Wal, WalOptions, WalReader,
+    ExemplarRecord, Record, SampleRecord, SeriesRecord, SyncPolicy, TombstoneRecord, Wal,
+    WalOptions, WalReader,
 };
 
 pub(super) fn open(dir: &Path, opts: &WalOptions) -> Result<Wal> {
@@ -36,7 +38,16 @@ pub(super) fn log_batch(wal: &Wal, app: &HeadAppender) -> Result<u64> {
             v: s.v,
         })
         .collect();
-    let mut bufs: Vec<Vec<u8>> = Vec::with_capacity(2);
+    let exemplars: Vec<ExemplarRecord> = app
+        .pending_exemplars()
+        .map(|(r, e)| ExemplarRecord {
+            series_ref: r.0,
+            t: e.t,
+            v: e.v,
+            labels: e.labels.clone(),
+        })
+        .collect();
+    let mut bufs: Vec<Vec<u8>> = Vec::with_capacity(3);
     if !series.is_empty() {
         let mut b = Vec::new();
         Record::Series(series).encode(&mut b);
@@ -45,6 +56,11 @@ pub(super) fn log_batch(wal: &Wal, app: &HeadAppender) -> Result<u64> {
     if !samples.is_empty() {
         let mut b = Vec::new();
         Record::Samples(samples).encode(&mut b);
+        bufs.push(b);
+    }
+    if !exemplars.is_empty() {
+        let mut b = Vec::new();
+        Record::Exemplars(exemplars).encode(&mut b);
         bufs.push(b);
     }
     if bufs.is_empty() {
@@ -113,7 +129,17 @@ pub(super) fn replay(dir: &Path, head: &Head) -> Result<u64> {
                     }
                 }
             }
-            Record::Exemplars(_) | Record::Spans(_) | Record::Logs(_) => {}
+            Record::Exemplars(es) => {
+                for e in es {
+                    let ex = Exemplar {
+                        labels: e.labels,
+                        t: e.t,
+                        v: e.v,
+                    };
+                    head.replay_exemplar(SeriesRef(e.series_ref), ex);
+                }
+            }
+            Record::Spans(_) | Record::Logs(_) => {}
         }
     }
     Ok(n)

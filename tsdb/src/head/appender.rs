@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use super::Head;
 use super::series::{Appended, MemSeries};
 use crate::error::{Error, Result};
+use crate::exemplars::{Exemplar, ExemplarRejection};
 use crate::model::{Labels, Sample, SeriesRef};
 
 /// A batch of samples for the head.
@@ -21,6 +22,7 @@ pub struct HeadAppender {
     head: Arc<Head>,
     created: Vec<Arc<MemSeries>>,
     pending: Vec<(Arc<MemSeries>, Sample)>,
+    exemplars: Vec<(Arc<MemSeries>, Exemplar)>,
 }
 
 /// What a commit did.
@@ -32,6 +34,7 @@ pub struct CommitStats {
     /// Samples that became invalid between `append` and `commit` because a
     /// concurrent batch moved the series on.
     pub rejected: u64,
+    pub exemplars: u64,
 }
 
 impl HeadAppender {
@@ -40,6 +43,7 @@ impl HeadAppender {
             head,
             created: Vec::new(),
             pending: Vec::new(),
+            exemplars: Vec::new(),
         }
     }
 
@@ -90,6 +94,31 @@ impl HeadAppender {
         Ok(())
     }
 
+    /// Adds an exemplar for an existing series; rejected exemplars are
+    /// reported and left out of the batch.
+    pub fn append_exemplar(
+        &mut self,
+        r: SeriesRef,
+        e: Exemplar,
+    ) -> std::result::Result<(), ExemplarRejection> {
+        let Some(series) = u32::try_from(r.0)
+            .ok()
+            .and_then(|id| self.head.series.by_id(id))
+        else {
+            return Err(ExemplarRejection::OutOfOrder);
+        };
+        self.head.exemplars.check(r.0, &e)?;
+        self.exemplars.push((series, e));
+        Ok(())
+    }
+
+    /// Exemplars this batch will commit (for the WAL).
+    pub fn pending_exemplars(&self) -> impl Iterator<Item = (SeriesRef, &Exemplar)> + '_ {
+        self.exemplars
+            .iter()
+            .map(|(s, e)| (SeriesRef(u64::from(s.id)), e))
+    }
+
     /// Series this batch created, with their refs (for the WAL).
     pub fn created_series(&self) -> impl Iterator<Item = (SeriesRef, &Labels)> {
         self.created
@@ -137,6 +166,15 @@ impl HeadAppender {
             self.head.note_times(mint);
             self.head.note_times(maxt);
         }
+        for (series, e) in self.exemplars.drain(..) {
+            if self
+                .head
+                .exemplars
+                .add(u64::from(series.id), &series.labels, e)
+            {
+                stats.exemplars += 1;
+            }
+        }
         let c = &self.head.counters;
         c.samples_appended
             .fetch_add(stats.in_order + stats.out_of_order, Ordering::Relaxed);
@@ -148,6 +186,7 @@ impl HeadAppender {
     /// Discards the batch.
     pub fn rollback(mut self) {
         self.pending.clear();
+        self.exemplars.clear();
     }
 }
 
@@ -156,6 +195,13 @@ impl Head {
     pub fn replay_series(&self, r: SeriesRef, labels: &Labels) -> Result<()> {
         let id = u32::try_from(r.0).map_err(|_| Error::UnknownSeries { series_ref: r.0 })?;
         self.get_or_create(labels, Some(id)).map(|_| ())
+    }
+
+    /// Applies one exemplar from the WAL.
+    pub fn replay_exemplar(&self, r: SeriesRef, e: Exemplar) {
+        if let Some(series) = u32::try_from(r.0).ok().and_then(|id| self.series.by_id(id)) {
+            self.exemplars.add(r.0, &series.labels, e);
+        }
     }
 
     /// Applies one sample from the WAL; samples the head would now reject

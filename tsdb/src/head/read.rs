@@ -60,6 +60,10 @@ impl BlockReader for RangeHead {
             .unwrap_or_default()
     }
 
+    fn has_tombstones(&self) -> bool {
+        !self.head.tombstones.read().is_empty()
+    }
+
     fn label_names(&self) -> Result<Vec<String>> {
         Ok(self.head.with_postings(|p| p.label_names()))
     }

@@ -30,15 +30,30 @@ impl MergeQuerier {
         }
     }
 
-    /// Labels of every series matching `matchers` in this range.
+    /// Labels of every series matching `matchers` (all series when empty)
+    /// with undeleted data in this range.
     fn matching_labels(&self, matchers: &[Matcher]) -> Result<BTreeSet<Labels>> {
+        let all;
+        let matchers = if matchers.is_empty() {
+            all = [Matcher::new(
+                crate::model::MatchOp::RegexMatch,
+                crate::model::METRIC_NAME,
+                ".*",
+            )?];
+            &all[..]
+        } else {
+            matchers
+        };
         let mut out = BTreeSet::new();
         for r in &self.readers {
             for id in r.select_ids(matchers)? {
                 if let Some((labels, chunks)) = r.series(id, self.mint, self.maxt)?
                     && !chunks.is_empty()
                 {
-                    out.insert(labels);
+                    let deleted = r.tombstones(id);
+                    if !chunks.iter().all(|c| deleted.covers(c.min_t, c.max_t)) {
+                        out.insert(labels);
+                    }
                 }
             }
         }
@@ -110,7 +125,7 @@ impl Querier for MergeQuerier {
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
-        if matchers.is_empty() {
+        if matchers.is_empty() && !self.readers.iter().any(|r| r.has_tombstones()) {
             let mut names = BTreeSet::new();
             for r in &self.readers {
                 names.extend(r.label_names()?);
@@ -129,7 +144,7 @@ impl Querier for MergeQuerier {
     }
 
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
-        if matchers.is_empty() {
+        if matchers.is_empty() && !self.readers.iter().any(|r| r.has_tombstones()) {
             let mut values = BTreeSet::new();
             for r in &self.readers {
                 values.extend(r.label_values(name)?);

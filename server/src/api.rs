@@ -1,0 +1,115 @@
+//! The HTTP API: Prometheus's `/api/v1/*`, remote write/read, health and
+//! self-metrics. [`route`] maps a path to its handler.
+
+mod admin;
+pub mod json;
+mod meta;
+mod params;
+mod status;
+mod write;
+
+pub use params::{Params, parse_duration, parse_time};
+
+use hyper::{Method, StatusCode};
+
+use crate::error::ApiError;
+use crate::http::{Reply, Req};
+use crate::state::State;
+
+/// The handler label for metrics: the route, not the raw path.
+pub fn handler_name(path: &str) -> &'static str {
+    ROUTES
+        .iter()
+        .find(|(p, _)| route_matches(p, path))
+        .map_or("other", |(p, _)| *p)
+}
+
+type Handler = fn(&State, &Req) -> Result<Reply, ApiError>;
+
+/// Path patterns; `*` stands for one path segment.
+const ROUTES: &[(&str, Handler)] = &[
+    ("/-/healthy", status::healthy),
+    ("/-/ready", status::ready),
+    ("/-/reload", status::reload),
+    ("/metrics", status::metrics),
+    ("/api/v1/write", write::remote_write),
+    ("/api/v1/read", write::remote_read),
+    ("/api/v1/labels", meta::labels),
+    ("/api/v1/label/*/values", meta::label_values),
+    ("/api/v1/series", meta::series),
+    ("/api/v1/metadata", meta::metadata),
+    ("/api/v1/status/buildinfo", status::buildinfo),
+    ("/api/v1/status/runtimeinfo", status::runtimeinfo),
+    ("/api/v1/status/flags", status::flags),
+    ("/api/v1/status/config", status::config),
+    ("/api/v1/status/tsdb", status::tsdb),
+    ("/api/v1/status/walreplay", status::walreplay),
+    ("/api/v1/targets", status::targets),
+    ("/api/v1/rules", status::rules),
+    ("/api/v1/alerts", status::alerts),
+    ("/api/v1/admin/tsdb/delete_series", admin::delete_series),
+    (
+        "/api/v1/admin/tsdb/clean_tombstones",
+        admin::clean_tombstones,
+    ),
+    ("/api/v1/admin/tsdb/snapshot", admin::snapshot),
+];
+
+fn route_matches(pattern: &str, path: &str) -> bool {
+    let mut p = pattern.split('/');
+    let mut s = path.split('/');
+    loop {
+        match (p.next(), s.next()) {
+            (None, None) => return true,
+            (Some("*"), Some(seg)) if !seg.is_empty() => {}
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
+}
+
+pub fn route(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    match ROUTES.iter().find(|(p, _)| route_matches(p, &req.path)) {
+        Some((_, h)) => h(state, req),
+        None => Err(ApiError::NotFound(format!(
+            "no such endpoint: {}",
+            req.path
+        ))),
+    }
+}
+
+/// Rejects methods other than those listed.
+pub(crate) fn allow(req: &Req, methods: &[Method]) -> Result<(), ApiError> {
+    if methods.contains(&req.method) {
+        Ok(())
+    } else {
+        Err(ApiError::MethodNotAllowed)
+    }
+}
+
+pub(crate) fn no_content() -> Reply {
+    Reply::Empty(StatusCode::NO_CONTENT, vec![])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(route_matches(
+            "/api/v1/label/*/values",
+            "/api/v1/label/job/values"
+        ));
+        assert!(!route_matches(
+            "/api/v1/label/*/values",
+            "/api/v1/label//values"
+        ));
+        assert!(!route_matches("/api/v1/labels", "/api/v1/labels/x"));
+        assert_eq!(
+            handler_name("/api/v1/label/x/values"),
+            "/api/v1/label/*/values"
+        );
+        assert_eq!(handler_name("/nope"), "other");
+    }
+}

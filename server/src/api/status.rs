@@ -1,0 +1,337 @@
+//! Health, readiness, self-metrics and `/api/v1/status/*`.
+
+use std::sync::atomic::Ordering;
+
+use hyper::StatusCode;
+use serde_json::json;
+
+use super::json::success;
+use crate::error::ApiError;
+use crate::http::{Reply, Req};
+use crate::state::State;
+
+/// The Prometheus version Almanac's API corresponds to (Grafana reads it
+/// to enable features).
+pub const PROMETHEUS_COMPAT_VERSION: &str = "3.14.0";
+
+pub fn healthy(_: &State, _: &Req) -> Result<Reply, ApiError> {
+    Ok(Reply::Body(
+        StatusCode::OK,
+        "text/plain; charset=utf-8",
+        b"Almanac is Healthy.\n".to_vec(),
+    ))
+}
+
+pub fn ready(state: &State, _: &Req) -> Result<Reply, ApiError> {
+    if state.ready.load(Ordering::Acquire) {
+        Ok(Reply::Body(
+            StatusCode::OK,
+            "text/plain; charset=utf-8",
+            b"Almanac is Ready.\n".to_vec(),
+        ))
+    } else {
+        Err(ApiError::Unavailable("Service Unavailable".into()))
+    }
+}
+
+pub fn reload(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    super::allow(req, &[hyper::Method::POST, hyper::Method::PUT])?;
+    state
+        .reload()
+        .map_err(|e| ApiError::BadData(format!("failed to reload config: {e}")))?;
+    Ok(Reply::Body(
+        StatusCode::OK,
+        "text/plain; charset=utf-8",
+        Vec::new(),
+    ))
+}
+
+pub fn metrics(state: &State, _: &Req) -> Result<Reply, ApiError> {
+    let mut out = String::with_capacity(8192);
+    crate::metrics::header(
+        &mut out,
+        "almanac_build_info",
+        "Build information.",
+        "gauge",
+    );
+    out.push_str(&format!(
+        "almanac_build_info{{version=\"{}\",prometheus_compat=\"{PROMETHEUS_COMPAT_VERSION}\"}} 1\n",
+        env!("CARGO_PKG_VERSION")
+    ));
+    let head = state.db.head();
+    let hs = head.stats();
+    use crate::metrics::{counter, gauge};
+    gauge(
+        &mut out,
+        "almanac_tsdb_head_series",
+        "Series in the head.",
+        hs.num_series as f64,
+    );
+    gauge(
+        &mut out,
+        "almanac_tsdb_head_chunks",
+        "Chunks in the head.",
+        hs.num_chunks as f64,
+    );
+    gauge(
+        &mut out,
+        "almanac_tsdb_head_chunk_bytes",
+        "Bytes of head chunk data.",
+        hs.chunk_bytes as f64,
+    );
+    let c = &head.counters;
+    counter(
+        &mut out,
+        "almanac_tsdb_head_samples_appended_total",
+        "Samples appended to the head.",
+        c.samples_appended.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "almanac_tsdb_head_ooo_samples_appended_total",
+        "Out-of-order samples appended to the head.",
+        c.ooo_samples_appended.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "almanac_tsdb_head_series_created_total",
+        "Series created in the head.",
+        c.series_created.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "almanac_tsdb_head_series_removed_total",
+        "Series removed from the head.",
+        c.series_removed.load(Ordering::Relaxed),
+    );
+    gauge(
+        &mut out,
+        "almanac_tsdb_wal_bytes",
+        "Bytes of WAL on disk.",
+        state.db.wal_size() as f64,
+    );
+    let blocks = state.db.blocks();
+    gauge(
+        &mut out,
+        "almanac_tsdb_blocks_loaded",
+        "Blocks on disk.",
+        blocks.len() as f64,
+    );
+    gauge(
+        &mut out,
+        "almanac_tsdb_storage_blocks_bytes",
+        "Bytes of blocks on disk.",
+        blocks.iter().map(|b| b.size()).sum::<u64>() as f64,
+    );
+    let dc = &state.db.counters;
+    counter(
+        &mut out,
+        "almanac_tsdb_compactions_total",
+        "Blocks written by compaction.",
+        dc.compactions.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "almanac_tsdb_compactions_failed_total",
+        "Compactions that failed.",
+        dc.compaction_failures.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "almanac_tsdb_head_truncations_total",
+        "Head truncations after compaction.",
+        dc.head_truncations.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "almanac_tsdb_blocks_deleted_total",
+        "Blocks deleted by retention and compaction.",
+        dc.blocks_deleted.load(Ordering::Relaxed),
+    );
+    state.metrics.render(&mut out);
+    Ok(Reply::Body(
+        StatusCode::OK,
+        "text/plain; version=0.0.4; charset=utf-8",
+        out.into_bytes(),
+    ))
+}
+
+pub fn buildinfo(_: &State, _: &Req) -> Result<Reply, ApiError> {
+    Ok(Reply::Json(success(
+        json!({
+            "version": PROMETHEUS_COMPAT_VERSION,
+            "revision": format!("almanac-{}", env!("CARGO_PKG_VERSION")),
+            "branch": "",
+            "buildUser": "",
+            "buildDate": "",
+            "goVersion": "",
+            "features": {},
+        }),
+        &[],
+        &[],
+    )))
+}
+
+pub fn runtimeinfo(state: &State, _: &Req) -> Result<Reply, ApiError> {
+    let started = humantime_rfc3339(state.started);
+    let cfg = state.config.read();
+    Ok(Reply::Json(success(
+        json!({
+            "startTime": started,
+            "CWD": std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+            "reloadConfigSuccess": true,
+            "lastConfigTime": started,
+            "corruptionCount": 0,
+            "goroutineCount": 0,
+            "GOMAXPROCS": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "GOGC": "",
+            "GODEBUG": "",
+            "storageRetention": cfg.retention_description(),
+        }),
+        &[],
+        &[],
+    )))
+}
+
+pub fn flags(state: &State, _: &Req) -> Result<Reply, ApiError> {
+    Ok(Reply::Json(success(
+        json!(state.config.read().flags()),
+        &[],
+        &[],
+    )))
+}
+
+pub fn config(state: &State, _: &Req) -> Result<Reply, ApiError> {
+    Ok(Reply::Json(success(
+        json!({"yaml": state.config.read().to_yaml()}),
+        &[],
+        &[],
+    )))
+}
+
+pub fn tsdb(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    let limit = req.params.usize_or("limit", 10)?;
+    let head = state.db.head();
+    let hs = head.stats();
+    let (by_metric, by_name_values, by_pair, memory_by_name) = head.with_postings(|p| {
+        let mut pairs: Vec<(String, u64)> = Vec::new();
+        let mut metrics: Vec<(String, u64)> = Vec::new();
+        let mut mem: std::collections::HashMap<String, u64> = Default::default();
+        for (n, v, c) in p.pair_counts() {
+            if n == tsdb::model::METRIC_NAME {
+                metrics.push((v.to_string(), c));
+            }
+            pairs.push((format!("{n}={v}"), c));
+            *mem.entry(n.to_string()).or_default() += v.len() as u64 * c;
+        }
+        let mut names: Vec<(String, u64)> = p
+            .name_cardinalities()
+            .map(|(n, c)| (n.to_string(), c as u64))
+            .collect();
+        let mut mem: Vec<(String, u64)> = mem.into_iter().collect();
+        for v in [&mut pairs, &mut metrics, &mut names, &mut mem] {
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v.truncate(limit);
+        }
+        (metrics, names, pairs, mem)
+    });
+    let stat = |v: Vec<(String, u64)>| -> serde_json::Value {
+        json!(
+            v.into_iter()
+                .map(|(name, value)| json!({"name": name, "value": value}))
+                .collect::<Vec<_>>()
+        )
+    };
+    let (min, max) = if hs.num_series == 0 {
+        (0, 0)
+    } else {
+        (hs.min_time, hs.max_time)
+    };
+    Ok(Reply::Json(success(
+        json!({
+            "headStats": {
+                "numSeries": hs.num_series,
+                "numLabelPairs": by_pair.len(),
+                "chunkCount": hs.num_chunks,
+                "minTime": min,
+                "maxTime": max,
+            },
+            "seriesCountByMetricName": stat(by_metric),
+            "labelValueCountByLabelName": stat(by_name_values),
+            "memoryInBytesByLabelName": stat(memory_by_name),
+            "seriesCountByLabelValuePair": stat(by_pair),
+        }),
+        &[],
+        &[],
+    )))
+}
+
+pub fn walreplay(state: &State, _: &Req) -> Result<Reply, ApiError> {
+    let done = state.ready.load(Ordering::Acquire);
+    Ok(Reply::Json(success(
+        json!({"min": 0, "max": 0, "current": if done { 0 } else { -1 }}),
+        &[],
+        &[],
+    )))
+}
+
+pub fn targets(_: &State, _: &Req) -> Result<Reply, ApiError> {
+    Ok(Reply::Json(success(
+        json!({"activeTargets": [], "droppedTargets": []}),
+        &[],
+        &[],
+    )))
+}
+
+pub fn rules(_: &State, _: &Req) -> Result<Reply, ApiError> {
+    Ok(Reply::Json(success(json!({"groups": []}), &[], &[])))
+}
+
+pub fn alerts(_: &State, _: &Req) -> Result<Reply, ApiError> {
+    Ok(Reply::Json(success(json!({"alerts": []}), &[], &[])))
+}
+
+/// RFC 3339 in UTC with millisecond precision.
+pub fn humantime_rfc3339(t: std::time::SystemTime) -> String {
+    let ms = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    rfc3339_ms(ms)
+}
+
+pub fn rfc3339_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339() {
+        assert_eq!(super::rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            super::rfc3339_ms(1_435_781_451_781),
+            "2015-07-01T20:10:51.781Z"
+        );
+    }
+}

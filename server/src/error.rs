@@ -1,0 +1,94 @@
+//! The server's one error type and the one place errors become HTTP status
+//! codes and Prometheus `errorType`s.
+
+use hyper::StatusCode;
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request itself is wrong (400 `bad_data`).
+    #[error("{0}")]
+    BadData(String),
+    /// A query that parsed but failed to evaluate (422 `execution`).
+    #[error("{0}")]
+    Execution(String),
+    /// A query that ran out of time (503 `timeout`).
+    #[error("{0}")]
+    Timeout(String),
+    /// A query that was cancelled (503 `canceled`).
+    #[error("{0}")]
+    Canceled(String),
+    /// The server cannot serve this now (503 `unavailable`).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Too much: the body is larger than allowed (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// Overloaded ingest: retry later (429 with `Retry-After`).
+    #[error("{0}")]
+    Overloaded(String),
+    /// No such endpoint (404 `not_found`).
+    #[error("{0}")]
+    NotFound(String),
+    /// Method not allowed on this endpoint (405).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// A storage failure that is the server's fault (500 `internal`).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadData(_) => StatusCode::BAD_REQUEST,
+            ApiError::Execution(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Timeout(_) | ApiError::Canceled(_) | ApiError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Overloaded(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Prometheus's `errorType` for the JSON envelope.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            ApiError::BadData(_) | ApiError::TooLarge(_) | ApiError::MethodNotAllowed => "bad_data",
+            ApiError::Execution(_) => "execution",
+            ApiError::Timeout(_) => "timeout",
+            ApiError::Canceled(_) => "canceled",
+            ApiError::Unavailable(_) | ApiError::Overloaded(_) => "unavailable",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// Seconds a sender should wait before retrying, for overload errors.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            ApiError::Overloaded(_) | ApiError::Unavailable(_) => Some(1),
+            _ => None,
+        }
+    }
+}
+
+impl From<tsdb::Error> for ApiError {
+    fn from(e: tsdb::Error) -> Self {
+        use tsdb::Error as E;
+        match e {
+            E::OutOfOrder { .. }
+            | E::OutOfBounds { .. }
+            | E::DuplicateSample { .. }
+            | E::InvalidLabels { .. }
+            | E::InvalidRegex { .. }
+            | E::CardinalityLimit { .. }
+            | E::UnknownSeries { .. } => ApiError::BadData(e.to_string()),
+            E::Closed => ApiError::Unavailable(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Routing, body limits, and the one place where handler results and
+//! errors become HTTP responses.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::{Method, Request, Response, StatusCode};
+
+use crate::api::{self, Params};
+use crate::error::ApiError;
+use crate::state::State;
+
+/// What a handler produces.
+pub enum Reply {
+    /// A successful JSON body (already in the envelope).
+    Json(serde_json::Value),
+    /// A status with no body (204 for writes) and extra headers.
+    Empty(StatusCode, Vec<(&'static str, String)>),
+    /// A body with its content type.
+    Body(StatusCode, &'static str, Vec<u8>),
+}
+
+/// A request as handlers see it: method, path, headers of interest, the
+/// parameters (query string + form body) and the raw body.
+pub struct Req {
+    pub method: Method,
+    pub path: String,
+    pub content_type: Option<String>,
+    pub params: Params,
+    pub body: Bytes,
+}
+
+/// Serves one HTTP request. Never fails: errors become responses.
+pub async fn serve(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let started = Instant::now();
+    let path = req.uri().path().to_string();
+    let handler = api::handler_name(&path);
+    let result = match read(&state, req).await {
+        Ok(r) => dispatch(state.clone(), r).await,
+        Err(e) => Err(e),
+    };
+    let resp = respond(result);
+    state
+        .metrics
+        .record_http(handler, resp.status().as_u16(), started.elapsed());
+    Ok(resp)
+}
+
+async fn read(state: &State, req: Request<Incoming>) -> Result<Req, ApiError> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut params = Params::default();
+    if let Some(q) = req.uri().query() {
+        params.parse_into(q);
+    }
+    let limit = state.write_limits.max_body;
+    let body = Limited::new(req.into_body(), limit)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                ApiError::TooLarge(format!("request body is over the limit of {limit} bytes"))
+            } else {
+                ApiError::BadData(format!("reading request body: {e}"))
+            }
+        })?
+        .to_bytes();
+    if content_type
+        .as_deref()
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+    {
+        params.parse_into(&String::from_utf8_lossy(&body));
+    }
+    Ok(Req {
+        method,
+        path,
+        content_type,
+        params,
+        body,
+    })
+}
+
+/// Runs the handler off the async workers: handlers do storage I/O and
+/// CPU-heavy evaluation.
+async fn dispatch(state: Arc<State>, req: Req) -> Result<Reply, ApiError> {
+    let ready = state.ready.load(Ordering::Acquire);
+    if !ready && !matches!(req.path.as_str(), "/-/healthy" | "/-/ready" | "/metrics") {
+        return Err(ApiError::Unavailable(
+            "Service Unavailable: WAL replay in progress".into(),
+        ));
+    }
+    tokio::task::spawn_blocking(move || api::route(&state, &req))
+        .await
+        .unwrap_or_else(|e| Err(ApiError::Internal(format!("handler failed: {e}"))))
+}
+
+/// Turns a handler result into a response: the one place statuses are set.
+pub fn respond(result: Result<Reply, ApiError>) -> Response<Full<Bytes>> {
+    match result {
+        Ok(Reply::Json(v)) => json_response(StatusCode::OK, &v),
+        Ok(Reply::Empty(status, headers)) => {
+            let mut r = Response::new(Full::new(Bytes::new()));
+            *r.status_mut() = status;
+            for (k, v) in headers {
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    r.headers_mut().insert(k, v);
+                }
+            }
+            r
+        }
+        Ok(Reply::Body(status, ct, body)) => {
+            let mut r = Response::new(Full::new(Bytes::from(body)));
+            *r.status_mut() = status;
+            r.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+            r
+        }
+        Err(e) => {
+            let mut r = json_response(e.status(), &api::json::error(&e));
+            if let Some(s) = e.retry_after() {
+                r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(s));
+            }
+            r
+        }
+    }
+}
+
+fn json_response(status: StatusCode, v: &serde_json::Value) -> Response<Full<Bytes>> {
+    let body = serde_json::to_vec(v).unwrap_or_default();
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}

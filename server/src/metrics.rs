@@ -1,0 +1,215 @@
+//! Almanac's own metrics, exposed at `/metrics` in the Prometheus text
+//! format. Counters live here; storage figures are read from the database
+//! at scrape time.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::remote_write::WriteOutcome;
+
+/// Upper bounds (seconds) of the duration histograms.
+const BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, v: f64) {
+        if self.counts.is_empty() {
+            self.counts = vec![0; BUCKETS.len()];
+        }
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if v <= *b {
+                self.counts[i] += 1;
+            }
+        }
+        self.sum += v;
+        self.count += 1;
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let c = self.counts.get(i).copied().unwrap_or(0);
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {c}");
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
+    }
+}
+
+/// Counters and histograms updated by request handlers.
+#[derive(Default)]
+pub struct Metrics {
+    pub samples_ingested: AtomicU64,
+    pub remote_write_requests: AtomicU64,
+    pub exemplars_ingested: AtomicU64,
+    pub exemplars_rejected: AtomicU64,
+    samples_rejected: Mutex<BTreeMap<&'static str, u64>>,
+    http_requests: Mutex<BTreeMap<(String, u16), u64>>,
+    http_durations: Mutex<BTreeMap<String, Histogram>>,
+    query_durations: Mutex<BTreeMap<&'static str, Histogram>>,
+    /// Extra text appended by other subsystems (rules, notifier).
+    extra: Mutex<Vec<Box<dyn Fn(&mut String) + Send + Sync>>>,
+}
+
+impl Metrics {
+    pub fn record_ingest(&self, o: &WriteOutcome) {
+        self.remote_write_requests.fetch_add(1, Ordering::Relaxed);
+        self.samples_ingested
+            .fetch_add(o.samples_written, Ordering::Relaxed);
+        self.exemplars_ingested
+            .fetch_add(o.exemplars_written, Ordering::Relaxed);
+        self.exemplars_rejected
+            .fetch_add(o.exemplars_rejected, Ordering::Relaxed);
+        if !o.rejected.is_empty() {
+            let mut m = self.samples_rejected.lock();
+            for (r, n) in &o.rejected {
+                *m.entry(r).or_default() += n;
+            }
+        }
+    }
+
+    pub fn record_http(&self, handler: &str, code: u16, took: Duration) {
+        *self
+            .http_requests
+            .lock()
+            .entry((handler.to_string(), code))
+            .or_default() += 1;
+        self.http_durations
+            .lock()
+            .entry(handler.to_string())
+            .or_default()
+            .observe(took.as_secs_f64());
+    }
+
+    pub fn record_query(&self, endpoint: &'static str, took: Duration) {
+        self.query_durations
+            .lock()
+            .entry(endpoint)
+            .or_default()
+            .observe(took.as_secs_f64());
+    }
+
+    /// Registers a renderer for metrics owned elsewhere.
+    pub fn register(&self, f: Box<dyn Fn(&mut String) + Send + Sync>) {
+        self.extra.lock().push(f);
+    }
+
+    /// Renders the counters kept here.
+    pub fn render(&self, out: &mut String) {
+        counter(
+            out,
+            "almanac_samples_ingested_total",
+            "Samples stored from remote write.",
+            self.samples_ingested.load(Ordering::Relaxed),
+        );
+        counter(
+            out,
+            "almanac_remote_write_requests_total",
+            "Remote-write requests handled.",
+            self.remote_write_requests.load(Ordering::Relaxed),
+        );
+        counter(
+            out,
+            "almanac_exemplars_ingested_total",
+            "Exemplars stored from remote write.",
+            self.exemplars_ingested.load(Ordering::Relaxed),
+        );
+        counter(
+            out,
+            "almanac_exemplars_rejected_total",
+            "Exemplars not stored (out of order, too long).",
+            self.exemplars_rejected.load(Ordering::Relaxed),
+        );
+        header(
+            out,
+            "almanac_samples_rejected_total",
+            "Samples and series rejected at ingest, by reason.",
+            "counter",
+        );
+        for (r, n) in self.samples_rejected.lock().iter() {
+            let _ = writeln!(
+                out,
+                "almanac_samples_rejected_total{{reason=\"{}\"}} {n}",
+                escape(r)
+            );
+        }
+        header(
+            out,
+            "almanac_http_requests_total",
+            "HTTP requests by handler and status code.",
+            "counter",
+        );
+        for ((h, c), n) in self.http_requests.lock().iter() {
+            let _ = writeln!(
+                out,
+                "almanac_http_requests_total{{handler=\"{}\",code=\"{c}\"}} {n}",
+                escape(h)
+            );
+        }
+        header(
+            out,
+            "almanac_http_request_duration_seconds",
+            "HTTP request latency by handler.",
+            "histogram",
+        );
+        for (h, hist) in self.http_durations.lock().iter() {
+            hist.render(
+                out,
+                "almanac_http_request_duration_seconds",
+                &format!("handler=\"{}\"", escape(h)),
+            );
+        }
+        header(
+            out,
+            "almanac_query_duration_seconds",
+            "PromQL evaluation time by endpoint.",
+            "histogram",
+        );
+        for (e, hist) in self.query_durations.lock().iter() {
+            hist.render(
+                out,
+                "almanac_query_duration_seconds",
+                &format!("endpoint=\"{e}\""),
+            );
+        }
+        for f in self.extra.lock().iter() {
+            f(out);
+        }
+    }
+}
+
+pub fn header(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+pub fn counter(out: &mut String, name: &str, help: &str, v: u64) {
+    header(out, name, help, "counter");
+    let _ = writeln!(out, "{name} {v}");
+}
+
+pub fn gauge(out: &mut String, name: &str, help: &str, v: f64) {
+    header(out, name, help, "gauge");
+    let _ = writeln!(out, "{name} {v}");
+}
+
+/// Escapes a label value for the text format.
+pub fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

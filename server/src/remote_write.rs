@@ -1,0 +1,420 @@
+//! `POST /api/v1/write`: remote write 1.0 and 2.0.
+//!
+//! The body is snappy *block* format (`snap::raw`); its decompressed length
+//! is read from the header and checked against the limit before anything
+//! is allocated. Every series is validated on its own: a bad series or
+//! sample is rejected and counted by reason while the rest of the request is
+//! stored. The answer is 204 when everything was stored, and 400 with a
+//! one-line reason (how many were rejected, and why) otherwise — never a
+//! 5xx for bad data, since senders retry those forever.
+
+use std::collections::BTreeMap;
+
+use prost::Message;
+use tsdb::exemplars::Exemplar;
+use tsdb::model::{Label, Labels, METRIC_NAME, hash_label_pairs};
+
+use crate::error::ApiError;
+use crate::prompb;
+use crate::state::State;
+
+/// Size limits for one request.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteLimits {
+    /// Largest compressed body accepted.
+    pub max_body: usize,
+    /// Largest decompressed body accepted.
+    pub max_decoded: usize,
+    /// Most labels one series may have.
+    pub max_labels: usize,
+}
+
+impl Default for WriteLimits {
+    fn default() -> Self {
+        WriteLimits {
+            max_body: 32 << 20,
+            max_decoded: 256 << 20,
+            max_labels: 256,
+        }
+    }
+}
+
+/// Which protocol a request speaks, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    V1,
+    V2,
+}
+
+impl Protocol {
+    /// `application/x-protobuf` (1.0), `…;proto=prometheus.WriteRequest`
+    /// (1.0) or `…;proto=io.prometheus.write.v2.Request` (2.0). A missing
+    /// content type means 1.0, as old senders omit it.
+    pub fn from_content_type(ct: Option<&str>) -> Result<Protocol, ApiError> {
+        let Some(ct) = ct else {
+            return Ok(Protocol::V1);
+        };
+        let mut parts = ct.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("");
+        if !media.eq_ignore_ascii_case("application/x-protobuf") {
+            return Err(ApiError::BadData(format!(
+                "unsupported content type {ct:?}"
+            )));
+        }
+        for p in parts {
+            if let Some(proto) = p.strip_prefix("proto=") {
+                return match proto {
+                    "prometheus.WriteRequest" => Ok(Protocol::V1),
+                    "io.prometheus.write.v2.Request" => Ok(Protocol::V2),
+                    other => Err(ApiError::BadData(format!(
+                        "unsupported remote write protobuf {other:?}"
+                    ))),
+                };
+            }
+        }
+        Ok(Protocol::V1)
+    }
+}
+
+/// What happened to a request's data.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WriteOutcome {
+    pub samples_written: u64,
+    pub exemplars_written: u64,
+    pub histograms_written: u64,
+    /// Exemplars not stored (out of order, too long, no series).
+    pub exemplars_rejected: u64,
+    /// Rejected samples (or series) by reason.
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// The first rejection's full message, for the response line.
+    pub first_error: Option<String>,
+}
+
+impl WriteOutcome {
+    fn reject(&mut self, reason: &'static str, n: u64, detail: impl FnOnce() -> String) {
+        if n == 0 {
+            return;
+        }
+        *self.rejected.entry(reason).or_default() += n;
+        if self.first_error.is_none() {
+            self.first_error = Some(detail());
+        }
+    }
+
+    pub fn total_rejected(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+
+    /// One line for a 400 answer: `N samples rejected (reason: n, …); first: …`.
+    pub fn summary(&self) -> String {
+        let reasons: Vec<String> = self
+            .rejected
+            .iter()
+            .map(|(r, n)| format!("{r}: {n}"))
+            .collect();
+        format!(
+            "{} rejected ({}); stored {} samples; first error: {}",
+            self.total_rejected(),
+            reasons.join(", "),
+            self.samples_written,
+            self.first_error.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// Decompresses a snappy block body within the limits.
+pub fn decompress(body: &[u8], limits: &WriteLimits) -> Result<Vec<u8>, ApiError> {
+    if body.len() > limits.max_body {
+        return Err(ApiError::TooLarge(format!(
+            "request body of {} bytes is over the limit of {} bytes",
+            body.len(),
+            limits.max_body
+        )));
+    }
+    let len = snap::raw::decompress_len(body)
+        .map_err(|e| ApiError::BadData(format!("decoding snappy body: {e}")))?;
+    if len > limits.max_decoded {
+        return Err(ApiError::TooLarge(format!(
+            "decompressed body of {len} bytes is over the limit of {} bytes",
+            limits.max_decoded
+        )));
+    }
+    snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|e| ApiError::BadData(format!("decoding snappy body: {e}")))
+}
+
+/// Decodes and stores one request.
+pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOutcome, ApiError> {
+    let raw = decompress(body, &state.write_limits)?;
+    match protocol {
+        Protocol::V1 => {
+            let req = prompb::WriteRequest::decode(raw.as_slice())
+                .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?;
+            state.metadata.record_v1(&req.metadata);
+            let series = req.timeseries.iter().map(|ts| SeriesIn {
+                labels: ts
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.as_str(), l.value.as_str()))
+                    .collect(),
+                samples: &ts.samples,
+                histograms: ts.histograms.len(),
+                exemplars: ts
+                    .exemplars
+                    .iter()
+                    .map(|e| Exemplar {
+                        labels: Labels::from_pairs(
+                            &e.labels
+                                .iter()
+                                .map(|l| (l.name.as_str(), l.value.as_str()))
+                                .collect::<Vec<_>>(),
+                        ),
+                        t: e.timestamp,
+                        v: e.value,
+                    })
+                    .collect(),
+            });
+            store(state, series)
+        }
+        Protocol::V2 => {
+            let req = prompb::v2::Request::decode(raw.as_slice())
+                .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?;
+            let sym = |i: u32| req.symbols.get(i as usize).map(String::as_str);
+            let mut series = Vec::with_capacity(req.timeseries.len());
+            for ts in &req.timeseries {
+                if ts.labels_refs.len() % 2 != 0 {
+                    return Err(ApiError::BadData("odd number of label references".into()));
+                }
+                let mut labels = Vec::with_capacity(ts.labels_refs.len() / 2);
+                for pair in ts.labels_refs.chunks_exact(2) {
+                    match (sym(pair[0]), sym(pair[1])) {
+                        (Some(n), Some(v)) => labels.push((n, v)),
+                        _ => {
+                            return Err(ApiError::BadData(
+                                "label reference outside the symbol table".into(),
+                            ));
+                        }
+                    }
+                }
+                if let Some(md) = &ts.metadata {
+                    let name = labels
+                        .iter()
+                        .find(|l| l.0 == METRIC_NAME)
+                        .map_or("", |l| l.1);
+                    state.metadata.record_v2(name, md, &sym);
+                }
+                let mut exemplars = Vec::with_capacity(ts.exemplars.len());
+                for e in &ts.exemplars {
+                    let mut pairs = Vec::with_capacity(e.labels_refs.len() / 2);
+                    for pair in e.labels_refs.chunks_exact(2) {
+                        match (sym(pair[0]), sym(pair[1])) {
+                            (Some(n), Some(v)) => pairs.push((n, v)),
+                            _ => {
+                                return Err(ApiError::BadData(
+                                    "exemplar label reference outside the symbol table".into(),
+                                ));
+                            }
+                        }
+                    }
+                    exemplars.push(Exemplar {
+                        labels: Labels::from_pairs(&pairs),
+                        t: e.timestamp,
+                        v: e.value,
+                    });
+                }
+                series.push(SeriesIn {
+                    labels,
+                    samples: &ts.samples,
+                    histograms: ts.histograms.len(),
+                    exemplars,
+                });
+            }
+            store(state, series.into_iter())
+        }
+    }
+}
+
+/// One decoded series, borrowing from the request.
+struct SeriesIn<'a> {
+    labels: Vec<(&'a str, &'a str)>,
+    samples: &'a [prompb::Sample],
+    histograms: usize,
+    exemplars: Vec<Exemplar>,
+}
+
+/// Why a label set is unacceptable, or `None`.
+fn invalid_labels(labels: &[(&str, &str)], max: usize) -> Option<&'static str> {
+    if labels.len() > max {
+        return Some("too many labels");
+    }
+    let mut has_name = false;
+    for (i, (n, v)) in labels.iter().enumerate() {
+        if n.is_empty() {
+            return Some("empty label name");
+        }
+        if *n == METRIC_NAME {
+            if v.is_empty() {
+                return Some("empty metric name");
+            }
+            has_name = true;
+        }
+        if i > 0 {
+            let prev = labels[i - 1].0;
+            if prev == *n {
+                return Some("duplicate label name");
+            }
+            if prev > *n {
+                return Some("labels out of order");
+            }
+        }
+    }
+    if !has_name {
+        return Some("missing metric name");
+    }
+    None
+}
+
+fn store<'a>(
+    state: &State,
+    series: impl Iterator<Item = SeriesIn<'a>>,
+) -> Result<WriteOutcome, ApiError> {
+    let mut out = WriteOutcome::default();
+    let head = state.db.head();
+    let mut app = state.db.appender();
+    for ts in series {
+        let n = ts.samples.len() as u64;
+        if ts.histograms > 0 {
+            out.reject(
+                "native histograms are not supported",
+                ts.histograms as u64,
+                || "native histogram samples are not supported".to_string(),
+            );
+        }
+        if let Some(reason) = invalid_labels(&ts.labels, state.write_limits.max_labels) {
+            out.reject(reason, n.max(1), || {
+                let shown: Vec<String> = ts
+                    .labels
+                    .iter()
+                    .take(8)
+                    .map(|(a, b)| format!("{a}={b:?}"))
+                    .collect();
+                format!("invalid series {{{}}}: {reason}", shown.join(", "))
+            });
+            continue;
+        }
+        // Empty values mean "no such label".
+        let pairs: Vec<(&str, &str)> = ts
+            .labels
+            .iter()
+            .copied()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let hash = hash_label_pairs(pairs.iter().copied());
+        let mut sref = head.series_ref_for_pairs(hash, pairs.iter().copied());
+        for s in ts.samples {
+            let res = match sref {
+                Some(r) => app.append_ref(r, s.timestamp, s.value),
+                None => {
+                    let labels = Labels::from_sorted(
+                        pairs.iter().map(|(n, v)| Label::new(*n, *v)).collect(),
+                    );
+                    app.append(&labels, s.timestamp, s.value)
+                        .map(|r| sref = Some(r))
+                }
+            };
+            if let Err(e) = res {
+                let reason = match e {
+                    tsdb::Error::OutOfOrder { .. } => "out of order sample",
+                    tsdb::Error::OutOfBounds { .. } => "out of bounds",
+                    tsdb::Error::DuplicateSample { .. } => "duplicate sample for timestamp",
+                    tsdb::Error::CardinalityLimit { .. } => "cardinality limit",
+                    _ => "invalid sample",
+                };
+                out.reject(reason, 1, || e.to_string());
+            }
+        }
+        for e in ts.exemplars {
+            // As in Prometheus, a bad exemplar is counted, not an error for
+            // the request: the samples it came with are fine.
+            let ok = sref.is_some_and(|r| app.append_exemplar(r, e).is_ok());
+            if !ok {
+                out.exemplars_rejected += 1;
+            }
+        }
+    }
+    let stats = app.commit().map_err(ApiError::from)?;
+    out.exemplars_written = stats.exemplars;
+    out.samples_written = stats.in_order + stats.out_of_order + stats.duplicates;
+    out.reject("out of order sample", stats.rejected, || {
+        "out of order sample".to_string()
+    });
+    state.metrics.record_ingest(&out);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_validation_table() {
+        let cases: &[(&str, &[(&str, &str)], Option<&str>)] = &[
+            ("ok", &[("__name__", "up"), ("job", "a")], None),
+            ("missing name", &[("job", "a")], Some("missing metric name")),
+            (
+                "empty name",
+                &[("__name__", ""), ("job", "a")],
+                Some("empty metric name"),
+            ),
+            (
+                "out of order",
+                &[("__name__", "up"), ("b", "1"), ("a", "1")],
+                Some("labels out of order"),
+            ),
+            (
+                "duplicate",
+                &[("__name__", "up"), ("a", "1"), ("a", "2")],
+                Some("duplicate label name"),
+            ),
+            (
+                "empty label name",
+                &[("", "x"), ("__name__", "up")],
+                Some("empty label name"),
+            ),
+        ];
+        for (name, labels, want) in cases {
+            assert_eq!(invalid_labels(labels, 10), *want, "case {name}");
+        }
+        let many: Vec<(String, String)> =
+            (0..20).map(|i| (format!("l{i:02}"), "v".into())).collect();
+        let many: Vec<(&str, &str)> = many.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        assert_eq!(invalid_labels(&many, 10), Some("too many labels"));
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(Protocol::from_content_type(None).unwrap(), Protocol::V1);
+        assert_eq!(
+            Protocol::from_content_type(Some("application/x-protobuf")).unwrap(),
+            Protocol::V1
+        );
+        assert_eq!(
+            Protocol::from_content_type(Some(
+                "application/x-protobuf;proto=io.prometheus.write.v2.Request"
+            ))
+            .unwrap(),
+            Protocol::V2
+        );
+        assert!(Protocol::from_content_type(Some("application/json")).is_err());
+        assert!(Protocol::from_content_type(Some("application/x-protobuf;proto=x.Y")).is_err());
+    }
+
+    #[test]
+    fn huge_claimed_length_is_rejected_before_allocating() {
+        // A snappy header claiming ~4 GiB followed by nothing.
+        let body = [0xff, 0xff, 0xff, 0xff, 0x0f];
+        let err = decompress(&body, &WriteLimits::default()).unwrap_err();
+        assert!(matches!(err, ApiError::TooLarge(_)), "{err:?}");
+    }
+}

@@ -1,0 +1,48 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::SystemTime;
+
+use parking_lot::RwLock;
+use tsdb::db::Db;
+
+use crate::config::{Config, ConfigError};
+use crate::metadata::MetadataStore;
+use crate::metrics::Metrics;
+use crate::remote_write::WriteLimits;
+
+/// Shared server state; one per running server, behind an `Arc`.
+pub struct State {
+    pub db: Arc<Db>,
+    pub config: RwLock<Config>,
+    pub metadata: MetadataStore,
+    pub metrics: Metrics,
+    pub write_limits: WriteLimits,
+    /// Set once WAL replay is done and the server can answer queries.
+    pub ready: AtomicBool,
+    pub started: SystemTime,
+    /// Re-reads the configuration (file + flags) for `/-/reload` and SIGHUP.
+    pub reloader: RwLock<Option<Reloader>>,
+}
+
+/// Produces a fresh configuration.
+pub type Reloader = Box<dyn Fn() -> Result<Config, ConfigError> + Send + Sync>;
+
+impl State {
+    pub fn set_reloader(&self, r: Reloader) {
+        *self.reloader.write() = Some(r);
+    }
+
+    /// Re-reads the configuration. Settings read per request (limits,
+    /// query settings) apply at once; storage settings apply at restart.
+    pub fn reload(&self) -> Result<(), ConfigError> {
+        let fresh = match &*self.reloader.read() {
+            Some(r) => r()?,
+            None => return Ok(()),
+        };
+        fresh.validate()?;
+        *self.config.write() = fresh;
+        Ok(())
+    }
+}

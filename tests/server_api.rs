@@ -1,0 +1,427 @@
+//! The HTTP API end to end through a real server: ingest, metadata
+//! endpoints, bad input, admin endpoints, restart, self-metrics.
+
+use almanac::harness::{TestServer, snappy, urlencode};
+use prost::Message;
+use serde_json::json;
+use server::prompb;
+use tsdb::model::{Labels, Sample};
+
+fn series(name: &str, job: &str, n: i64) -> (Labels, Vec<Sample>) {
+    (
+        Labels::from_pairs(&[("__name__", name), ("job", job)]),
+        (0..n)
+            .map(|i| Sample::new(1_000_000 + i * 15_000, i as f64))
+            .collect(),
+    )
+}
+
+fn data(r: &almanac::harness::Response) -> serde_json::Value {
+    let v = r.json();
+    assert_eq!(v["status"], "success", "{v}");
+    v["data"].clone()
+}
+
+#[test]
+fn health_and_readiness() {
+    let s = TestServer::start();
+    assert_eq!(s.get("/-/healthy").status, 200);
+    assert_eq!(s.get("/-/ready").status, 200);
+    let nf = s.get("/api/v1/nope");
+    assert_eq!(nf.status, 404);
+    assert_eq!(nf.json()["errorType"], "not_found");
+}
+
+#[test]
+fn ingested_series_appear_in_metadata_endpoints_and_survive_restart() {
+    let mut s = TestServer::start();
+    let r = s.remote_write(&[
+        series("up", "node", 10),
+        series("up", "api", 10),
+        series("http_requests_total", "api", 5),
+    ]);
+    assert_eq!(r.status, 204, "{}", r.text());
+
+    assert_eq!(data(&s.get("/api/v1/labels")), json!(["__name__", "job"]));
+    assert_eq!(
+        data(&s.get("/api/v1/label/job/values")),
+        json!(["api", "node"])
+    );
+    assert_eq!(
+        data(&s.get("/api/v1/label/__name__/values")),
+        json!(["http_requests_total", "up"])
+    );
+    let q = format!(
+        "/api/v1/label/job/values?match[]={}",
+        urlencode("http_requests_total")
+    );
+    assert_eq!(data(&s.get(&q)), json!(["api"]));
+    let q = format!("/api/v1/series?match[]={}", urlencode("up"));
+    assert_eq!(
+        data(&s.get(&q)),
+        json!([{"__name__": "up", "job": "api"}, {"__name__": "up", "job": "node"}])
+    );
+    let q = format!(
+        "/api/v1/series?match[]={}&limit=1",
+        urlencode("{__name__=~\".+\"}")
+    );
+    let v = s.get(&q).json();
+    assert_eq!(v["data"].as_array().unwrap().len(), 1);
+    assert_eq!(v["warnings"], json!(["results truncated due to limit"]));
+    // Time-restricted: nothing before the data.
+    assert_eq!(
+        data(&s.get(&format!("/api/v1/series?match[]=up&end={}", 100))),
+        json!([])
+    );
+    assert_eq!(s.get("/api/v1/series").status, 400, "match[] is required");
+
+    let dir = s.data_dir.clone();
+    s.stop();
+    let s = TestServer::start_in(&dir, |_| {});
+    assert_eq!(
+        data(&s.get("/api/v1/label/job/values")),
+        json!(["api", "node"])
+    );
+}
+
+#[test]
+fn metadata_from_remote_write() {
+    let s = TestServer::start();
+    let req = prompb::WriteRequest {
+        timeseries: vec![],
+        metadata: vec![prompb::MetricMetadata {
+            r#type: prompb::MetricType::Counter as i32,
+            metric_family_name: "http_requests_total".into(),
+            help: "Total HTTP requests.".into(),
+            unit: "".into(),
+        }],
+    };
+    let r = s.post(
+        "/api/v1/write",
+        &[("Content-Type", "application/x-protobuf")],
+        &snappy(&req.encode_to_vec()),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        data(&s.get("/api/v1/metadata")),
+        json!({"http_requests_total": [{"type": "counter", "help": "Total HTTP requests.", "unit": ""}]})
+    );
+    assert_eq!(data(&s.get("/api/v1/metadata?metric=nope")), json!({}));
+}
+
+/// A raw TimeSeries with labels in the given order.
+fn raw_series(labels: &[(&str, &str)], t: i64) -> prompb::TimeSeries {
+    prompb::TimeSeries {
+        labels: labels
+            .iter()
+            .map(|(n, v)| prompb::Label {
+                name: n.to_string(),
+                value: v.to_string(),
+            })
+            .collect(),
+        samples: vec![prompb::Sample {
+            value: 1.0,
+            timestamp: t,
+        }],
+        ..Default::default()
+    }
+}
+
+fn body_of(ts: Vec<prompb::TimeSeries>) -> Vec<u8> {
+    snappy(
+        &prompb::WriteRequest {
+            timeseries: ts,
+            metadata: vec![],
+        }
+        .encode_to_vec(),
+    )
+}
+
+#[test]
+fn bad_input_table() {
+    let s = TestServer::start_with(|c| c.max_request_bytes = 1 << 20);
+    // Data that must survive every bad request below.
+    assert_eq!(s.remote_write(&[series("keep_me", "a", 20)]).status, 204);
+
+    let good = || raw_series(&[("__name__", "ok_metric"), ("job", "x")], 2_000_000);
+    let many: Vec<(String, String)> = (0..100_000)
+        .map(|i| (format!("l{i:06}"), "v".into()))
+        .collect();
+    let mut many_labels: Vec<(&str, &str)> =
+        many.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    many_labels.insert(0, ("__name__", "wide"));
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "truncated snappy",
+            body_of(vec![good()])[..10].to_vec(),
+            400,
+            "snappy",
+        ),
+        (
+            "garbage protobuf",
+            snappy(b"\xff\xff\xff\xff garbage that is not protobuf"),
+            400,
+            "protobuf",
+        ),
+        (
+            "snappy header claims 4 GiB",
+            vec![0xff, 0xff, 0xff, 0xff, 0x0f, 0x00],
+            413,
+            "over the limit",
+        ),
+        (
+            "body over the limit",
+            vec![0u8; 2 << 20],
+            413,
+            "over the limit",
+        ),
+        (
+            "labels out of order",
+            body_of(vec![
+                raw_series(&[("__name__", "m"), ("b", "1"), ("a", "1")], 2_000_000),
+                good(),
+            ]),
+            400,
+            "labels out of order",
+        ),
+        (
+            "empty metric name",
+            body_of(vec![
+                raw_series(&[("__name__", ""), ("job", "x")], 2_000_000),
+                good(),
+            ]),
+            400,
+            "empty metric name",
+        ),
+        (
+            "duplicate label names",
+            body_of(vec![
+                raw_series(&[("__name__", "m"), ("a", "1"), ("a", "2")], 2_000_000),
+                good(),
+            ]),
+            400,
+            "duplicate label name",
+        ),
+        (
+            "100k labels on one series",
+            body_of(vec![raw_series(&many_labels, 2_000_000), good()]),
+            400,
+            "too many labels",
+        ),
+        (
+            "sample older than the series",
+            body_of(vec![
+                raw_series(&[("__name__", "keep_me"), ("job", "a")], 0),
+                good(),
+            ]),
+            400,
+            "out of order",
+        ),
+    ];
+    for (name, body, want_status, want_reason) in cases {
+        let r = s.post(
+            "/api/v1/write",
+            &[("Content-Type", "application/x-protobuf")],
+            &body,
+        );
+        assert_eq!(r.status, want_status, "case {name}: {}", r.text());
+        let v = r.json();
+        assert_eq!(v["status"], "error", "case {name}");
+        let msg = v["error"].as_str().unwrap_or_default();
+        assert!(msg.contains(want_reason), "case {name}: {msg}");
+        assert!(!msg.contains('\n'), "case {name}: one-line reason: {msg}");
+        assert!(
+            r.header("Retry-After").is_none(),
+            "case {name}: bad data is never retryable"
+        );
+        // The server keeps serving and nothing already stored is lost.
+        assert_eq!(s.get("/-/ready").status, 200, "case {name}");
+        let q = format!("/api/v1/series?match[]={}", urlencode("keep_me"));
+        assert_eq!(
+            data(&s.get(&q)).as_array().map(Vec::len),
+            Some(1),
+            "case {name}"
+        );
+    }
+    // The valid series sent alongside bad ones was stored.
+    let q = format!("/api/v1/series?match[]={}", urlencode("ok_metric"));
+    assert_eq!(data(&s.get(&q)).as_array().map(Vec::len), Some(1));
+    // Rejections are counted by reason.
+    let m = s.get("/metrics").text();
+    assert!(
+        m.contains("almanac_samples_rejected_total{reason=\"labels out of order\"} 1"),
+        "{m}"
+    );
+}
+
+#[test]
+fn remote_write_2_reports_what_was_written() {
+    let s = TestServer::start();
+    let req = prompb::v2::Request {
+        symbols: vec![
+            "".into(),
+            "__name__".into(),
+            "rw2_metric".into(),
+            "job".into(),
+            "x".into(),
+            "Help text.".into(),
+        ],
+        timeseries: vec![prompb::v2::TimeSeries {
+            labels_refs: vec![1, 2, 3, 4],
+            samples: vec![
+                prompb::Sample {
+                    value: 1.0,
+                    timestamp: 1000,
+                },
+                prompb::Sample {
+                    value: 2.0,
+                    timestamp: 2000,
+                },
+            ],
+            metadata: Some(prompb::v2::Metadata {
+                r#type: prompb::MetricType::Gauge as i32,
+                help_ref: 5,
+                unit_ref: 0,
+            }),
+            ..Default::default()
+        }],
+    };
+    let r = s.post(
+        "/api/v1/write",
+        &[(
+            "Content-Type",
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        )],
+        &snappy(&req.encode_to_vec()),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        r.header("X-Prometheus-Remote-Write-Samples-Written"),
+        Some("2")
+    );
+    assert_eq!(
+        data(&s.get("/api/v1/metadata?metric=rw2_metric"))["rw2_metric"][0]["help"],
+        "Help text."
+    );
+    let bad = s.post(
+        "/api/v1/write",
+        &[("Content-Type", "application/x-protobuf;proto=x.Y")],
+        b"",
+    );
+    assert_eq!(bad.status, 400);
+}
+
+#[test]
+fn admin_delete_and_snapshot() {
+    let s = TestServer::start();
+    assert_eq!(
+        s.remote_write(&[series("gone", "a", 10), series("stays", "a", 10)])
+            .status,
+        204
+    );
+    let r = s.post_form("/api/v1/admin/tsdb/delete_series", &[("match[]", "gone")]);
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        data(&s.get("/api/v1/label/__name__/values")),
+        json!(["stays"])
+    );
+    assert_eq!(
+        s.post("/api/v1/admin/tsdb/clean_tombstones", &[], b"")
+            .status,
+        204
+    );
+    let snap = data(&s.post("/api/v1/admin/tsdb/snapshot", &[], b""));
+    let name = snap["name"].as_str().unwrap();
+    let dir = s.data_dir.join("snapshots").join(name);
+    assert!(
+        std::fs::read_dir(&dir).unwrap().count() >= 1,
+        "snapshot holds the head block"
+    );
+}
+
+#[test]
+fn status_endpoints_and_self_metrics() {
+    let s = TestServer::start();
+    assert_eq!(s.remote_write(&[series("up", "a", 3)]).status, 204);
+    let b = data(&s.get("/api/v1/status/buildinfo"));
+    assert!(b["version"].as_str().unwrap().starts_with('3'));
+    assert_eq!(b["features"], json!({}));
+    let t = data(&s.get("/api/v1/status/tsdb"));
+    assert_eq!(t["headStats"]["numSeries"], 1);
+    assert_eq!(
+        t["seriesCountByMetricName"],
+        json!([{"name": "up", "value": 1}])
+    );
+    for p in ["runtimeinfo", "flags", "config", "walreplay"] {
+        assert_eq!(s.get(&format!("/api/v1/status/{p}")).status, 200, "{p}");
+    }
+    assert_eq!(data(&s.get("/api/v1/targets"))["activeTargets"], json!([]));
+    let m = s.get("/metrics");
+    assert!(m.header("Content-Type").unwrap().starts_with("text/plain"));
+    let text = m.text();
+    for want in [
+        "almanac_build_info{",
+        "almanac_samples_ingested_total 3",
+        "almanac_tsdb_head_series 1",
+        "almanac_tsdb_wal_bytes",
+        "almanac_http_requests_total{handler=\"/api/v1/write\",code=\"204\"} 1",
+        "almanac_http_request_duration_seconds_bucket{handler=\"/api/v1/write\",le=\"+Inf\"} 1",
+    ] {
+        assert!(text.contains(want), "missing {want} in\n{text}");
+    }
+}
+
+#[test]
+fn remote_read_sampled_and_streamed() {
+    let s = TestServer::start();
+    assert_eq!(s.remote_write(&[series("rr", "a", 10)]).status, 204);
+    let query = prompb::Query {
+        start_timestamp_ms: 0,
+        end_timestamp_ms: 10_000_000,
+        matchers: vec![prompb::LabelMatcher {
+            r#type: prompb::MatcherType::Eq as i32,
+            name: "__name__".into(),
+            value: "rr".into(),
+        }],
+        hints: None,
+    };
+    let req = prompb::ReadRequest {
+        queries: vec![query.clone()],
+        accepted_response_types: vec![],
+    };
+    let r = s.post(
+        "/api/v1/read",
+        &[("Content-Type", "application/x-protobuf")],
+        &snappy(&req.encode_to_vec()),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let raw = snap::raw::Decoder::new().decompress_vec(&r.body).unwrap();
+    let resp = prompb::ReadResponse::decode(raw.as_slice()).unwrap();
+    assert_eq!(resp.results[0].timeseries[0].samples.len(), 10);
+
+    let req = prompb::ReadRequest {
+        queries: vec![query],
+        accepted_response_types: vec![prompb::ResponseType::StreamedXorChunks as i32],
+    };
+    let r = s.post(
+        "/api/v1/read",
+        &[("Content-Type", "application/x-protobuf")],
+        &snappy(&req.encode_to_vec()),
+    );
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("Content-Type")
+            .unwrap()
+            .contains("ChunkedReadResponse")
+    );
+    let mut d = tsdb::encoding::Decbuf::new(&r.body);
+    let len = d.len("frame length").unwrap();
+    let crc = d.u32_be("crc").unwrap();
+    let payload = d.bytes(len, "payload").unwrap();
+    assert_eq!(server::remote_read::crc32c(payload), crc);
+    let msg = prompb::ChunkedReadResponse::decode(payload).unwrap();
+    let chunk = &msg.chunked_series[0].chunks[0];
+    let mut out = vec![];
+    tsdb::chunkenc::decode_range(&chunk.data, i64::MIN, i64::MAX, &mut out);
+    assert_eq!(out.len(), 10);
+}
