@@ -91,7 +91,7 @@ pub(crate) fn binary<'a>(
         && matches!(card, Cardinality::OneToOne | Cardinality::ManyToMany)
         && m.fill.lhs.is_none()
         && m.fill.rhs.is_none();
-    let matching = (both_vectors && !is_default).then(|| VectorMatching {
+    let matching = (both_vectors && !is_default).then_some(VectorMatching {
         card,
         on,
         labels: m.labels,

@@ -14,10 +14,7 @@ pub(crate) fn duration_expr(i: &str) -> PResult<'_, DurationExpr> {
 fn duration_binary(i: &str, min_prec: u8) -> PResult<'_, DurationExpr> {
     let _depth = enter(i)?;
     let (mut i, mut lhs) = duration_unary(i)?;
-    loop {
-        let Ok((after, (op, prec, assoc))) = duration_op(i) else {
-            break;
-        };
+    while let Ok((after, (op, prec, assoc))) = duration_op(i) {
         if prec < min_prec {
             break;
         }

@@ -35,10 +35,7 @@ fn binary_expr(i: &str, min_prec: u8) -> PResult<'_, Expr> {
     let start = ws(i);
     let _depth = enter(start)?;
     let (mut i, mut lhs) = unary_expr(start)?;
-    loop {
-        let Ok((after_op, (op, prec, assoc))) = binary_op(i) else {
-            break;
-        };
+    while let Ok((after_op, (op, prec, assoc))) = binary_op(i) {
         if prec < min_prec {
             break;
         }

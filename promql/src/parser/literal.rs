@@ -87,10 +87,12 @@ pub(crate) fn number(i: &str) -> PResult<'_, f64> {
     if glued(rest) {
         return failure(i, bad_token(i));
     }
-    if integer_only && text.len() > 1 && text.starts_with('0') {
-        if let Ok(v) = u64::from_str_radix(&text[1..], 8) {
-            return Ok((rest, v as f64));
-        }
+    if integer_only
+        && text.len() > 1
+        && text.starts_with('0')
+        && let Ok(v) = u64::from_str_radix(&text[1..], 8)
+    {
+        return Ok((rest, v as f64));
     }
     match text.parse::<f64>() {
         Ok(v) => Ok((rest, v)),
@@ -130,14 +132,11 @@ pub(crate) fn duration_literal(i: &str) -> PResult<'_, i64> {
     let mut rest = i;
     let mut total: i64 = 0;
     let mut last_rank: Option<usize> = None;
-    loop {
-        let Some(n_end) = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .or(Some(rest.len()))
-            .filter(|&n| n > 0)
-        else {
-            break;
-        };
+    while let Some(n_end) = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .or(Some(rest.len()))
+        .filter(|&n| n > 0)
+    {
         let after = &rest[n_end..];
         let Some((unit, size)) = UNITS.iter().find(|(u, _)| after.starts_with(u)) else {
             break;

@@ -511,7 +511,10 @@ fn operand(e: Expr, op: BinaryOp, right: bool) -> Expr {
             q < p || (q == p && (right == (assoc == Assoc::Left)))
         }
         Expr::Unary(_) => !right && op == BinaryOp::Pow,
-        Expr::NumberLiteral(v) => !right && op == BinaryOp::Pow && v.is_sign_negative(),
+        // A printed sign (`-1`, `+Inf`) would read as a unary operator around `^`.
+        Expr::NumberLiteral(v) => {
+            !right && op == BinaryOp::Pow && format_float(*v).starts_with(['-', '+'])
+        }
         _ => false,
     };
     if needs { Expr::Paren(Box::new(e)) } else { e }
