@@ -51,6 +51,9 @@ impl Histogram {
     }
 }
 
+/// Renders metrics owned by another subsystem into the exposition.
+pub type Renderer = Box<dyn Fn(&mut String) + Send + Sync>;
+
 /// Counters and histograms updated by request handlers.
 #[derive(Default)]
 pub struct Metrics {
@@ -63,7 +66,7 @@ pub struct Metrics {
     http_durations: Mutex<BTreeMap<String, Histogram>>,
     query_durations: Mutex<BTreeMap<&'static str, Histogram>>,
     /// Extra text appended by other subsystems (rules, notifier).
-    extra: Mutex<Vec<Box<dyn Fn(&mut String) + Send + Sync>>>,
+    extra: Mutex<Vec<Renderer>>,
 }
 
 impl Metrics {
@@ -105,7 +108,7 @@ impl Metrics {
     }
 
     /// Registers a renderer for metrics owned elsewhere.
-    pub fn register(&self, f: Box<dyn Fn(&mut String) + Send + Sync>) {
+    pub fn register(&self, f: Renderer) {
         self.extra.lock().push(f);
     }
 

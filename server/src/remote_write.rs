@@ -359,7 +359,8 @@ mod tests {
 
     #[test]
     fn label_validation_table() {
-        let cases: &[(&str, &[(&str, &str)], Option<&str>)] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Option<&'a str>);
+        let cases: &[Case] = &[
             ("ok", &[("__name__", "up"), ("job", "a")], None),
             ("missing name", &[("job", "a")], Some("missing metric name")),
             (
