@@ -5,9 +5,11 @@
 //! [`tsdb`] (storage engine) and [`promql`] (query language). It adds:
 //! - [`datagen`]: a deterministic generator of realistic scrape data.
 //! - [`harness`]: end-to-end test harness (server on a free port, HTTP client).
+//! - [`peers`]: real Prometheus/Alertmanager processes for end-to-end tests.
 
 pub mod datagen;
 pub mod harness;
+pub mod peers;
 
 pub use promql;
 pub use tsdb;
