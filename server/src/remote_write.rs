@@ -311,16 +311,16 @@ fn store<'a>(
             .filter(|(_, v)| !v.is_empty())
             .collect();
         let hash = hash_label_pairs(pairs.iter().copied());
-        let mut sref = head.series_ref_for_pairs(hash, pairs.iter().copied());
+        let mut handle = head.series_for_pairs(hash, pairs.iter().copied());
         for s in ts.samples {
-            let res = match sref {
-                Some(r) => app.append_ref(r, s.timestamp, s.value),
+            let res = match &handle {
+                Some(h) => app.append_to(h, s.timestamp, s.value),
                 None => {
                     let labels = Labels::from_sorted(
                         pairs.iter().map(|(n, v)| Label::new(*n, *v)).collect(),
                     );
-                    app.append(&labels, s.timestamp, s.value)
-                        .map(|r| sref = Some(r))
+                    app.append_new(&labels, s.timestamp, s.value)
+                        .map(|h| handle = Some(h))
                 }
             };
             if let Err(e) = res {
@@ -334,6 +334,7 @@ fn store<'a>(
                 out.reject(reason, 1, || e.to_string());
             }
         }
+        let sref = handle.as_ref().map(|h| h.series_ref());
         for e in ts.exemplars {
             // As in Prometheus, a bad exemplar is counted, not an error for
             // the request: the samples it came with are fine.

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
-pub use appender::{CommitStats, HeadAppender};
+pub use appender::{CommitStats, HeadAppender, SeriesHandle};
 pub use read::RangeHead;
 
 use crate::error::{Error, Result};
@@ -130,6 +130,16 @@ impl Head {
         self.series
             .by_pairs(hash, pairs)
             .map(|s| SeriesRef(u64::from(s.id)))
+    }
+
+    /// Like [`series_ref_for_pairs`](Self::series_ref_for_pairs), but
+    /// returns a handle that appends without a second lookup.
+    pub fn series_for_pairs<'a>(
+        &self,
+        hash: u64,
+        pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+    ) -> Option<SeriesHandle> {
+        self.series.by_pairs(hash, pairs).map(SeriesHandle)
     }
 
     fn bounds(&self) -> AppendBounds {

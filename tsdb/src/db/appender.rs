@@ -2,7 +2,7 @@
 
 use super::{Db, wal_io};
 use crate::error::Result;
-use crate::head::{CommitStats, HeadAppender};
+use crate::head::{CommitStats, HeadAppender, SeriesHandle};
 use crate::model::{Labels, SeriesRef};
 
 /// A batch of samples for the database.
@@ -32,6 +32,16 @@ impl<'a> Appender<'a> {
 
     pub fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> Result<()> {
         self.head.append_ref(r, t, v)
+    }
+
+    /// See [`HeadAppender::append_to`].
+    pub fn append_to(&mut self, s: &SeriesHandle, t: i64, v: f64) -> Result<()> {
+        self.head.append_to(s, t, v)
+    }
+
+    /// See [`HeadAppender::append_new`].
+    pub fn append_new(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesHandle> {
+        self.head.append_new(labels, t, v)
     }
 
     /// Adds an exemplar for an existing series (see [`HeadAppender::append_exemplar`]).

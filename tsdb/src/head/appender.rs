@@ -25,6 +25,16 @@ pub struct HeadAppender {
     exemplars: Vec<(Arc<MemSeries>, Exemplar)>,
 }
 
+/// A found head series, for appending without looking it up again.
+#[derive(Clone)]
+pub struct SeriesHandle(pub(super) Arc<MemSeries>);
+
+impl SeriesHandle {
+    pub fn series_ref(&self) -> SeriesRef {
+        SeriesRef(u64::from(self.0.id))
+    }
+}
+
 /// What a commit did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CommitStats {
@@ -63,6 +73,22 @@ impl HeadAppender {
         let r = SeriesRef(u64::from(series.id));
         self.push(series, t, v)?;
         Ok(r)
+    }
+
+    /// Adds a sample for a series found with [`Head::series_for_pairs`].
+    pub fn append_to(&mut self, s: &SeriesHandle, t: i64, v: f64) -> Result<()> {
+        self.push(s.0.clone(), t, v)
+    }
+
+    /// Adds a sample for a series by labels and returns its handle,
+    /// creating the series if needed.
+    pub fn append_new(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesHandle> {
+        let r = self.append(labels, t, v)?;
+        u32::try_from(r.0)
+            .ok()
+            .and_then(|id| self.head.series.by_id(id))
+            .map(SeriesHandle)
+            .ok_or(Error::UnknownSeries { series_ref: r.0 })
     }
 
     /// Adds a sample for an existing series.

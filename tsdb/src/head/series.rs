@@ -234,6 +234,11 @@ impl SeriesState {
     }
 }
 
+/// The lock stripe of a label hash: its top bits (the map uses the low ones).
+fn stripe_of(hash: u64) -> usize {
+    (hash >> 58) as usize % STRIPES
+}
+
 /// The first multiple of `range` strictly after `t`.
 fn next_boundary(t: i64, range: i64) -> i64 {
     if range <= 0 {
@@ -244,19 +249,51 @@ fn next_boundary(t: i64, range: i64) -> i64 {
 
 const STRIPES: usize = 64;
 
+/// Keys here are already well-mixed hashes or dense ids: hashing them
+/// again (SipHash by default) would be wasted work on the ingest path.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        // Spread dense ids over the table's buckets.
+        self.0 = u64::from(v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<PassThrough>>;
+
 /// Series by id and by label hash, split into lock stripes so that writers
 /// of different series rarely contend.
 pub(crate) struct StripedSeries {
-    by_id: Vec<RwLock<HashMap<u32, Arc<MemSeries>>>>,
+    by_id: Vec<RwLock<FastMap<u32, Arc<MemSeries>>>>,
     /// hash → series with that hash (collisions keep several).
-    by_hash: Vec<RwLock<HashMap<u64, Vec<Arc<MemSeries>>>>>,
+    by_hash: Vec<RwLock<FastMap<u64, Vec<Arc<MemSeries>>>>>,
 }
 
 impl StripedSeries {
     pub fn new() -> Self {
         StripedSeries {
-            by_id: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
-            by_hash: (0..STRIPES).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_id: (0..STRIPES)
+                .map(|_| RwLock::new(FastMap::default()))
+                .collect(),
+            by_hash: (0..STRIPES)
+                .map(|_| RwLock::new(FastMap::default()))
+                .collect(),
         }
     }
 
@@ -270,7 +307,7 @@ impl StripedSeries {
         hash: u64,
         pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone,
     ) -> Option<Arc<MemSeries>> {
-        let stripe = self.by_hash[hash as usize % STRIPES].read();
+        let stripe = self.by_hash[stripe_of(hash)].read();
         stripe.get(&hash)?.iter().find_map(|s| {
             let mut p = pairs.clone();
             let eq = s
@@ -285,7 +322,7 @@ impl StripedSeries {
     /// Inserts `series` unless one with equal labels exists; returns the
     /// series that is now in the map and whether it was inserted.
     pub fn get_or_insert(&self, hash: u64, series: Arc<MemSeries>) -> (Arc<MemSeries>, bool) {
-        let mut stripe = self.by_hash[hash as usize % STRIPES].write();
+        let mut stripe = self.by_hash[stripe_of(hash)].write();
         let bucket = stripe.entry(hash).or_default();
         if let Some(existing) = bucket.iter().find(|s| s.labels == series.labels) {
             return (existing.clone(), false);
@@ -299,7 +336,7 @@ impl StripedSeries {
 
     pub fn remove(&self, series: &MemSeries) {
         let hash = series.labels.hash64();
-        let mut stripe = self.by_hash[hash as usize % STRIPES].write();
+        let mut stripe = self.by_hash[stripe_of(hash)].write();
         if let Some(bucket) = stripe.get_mut(&hash) {
             bucket.retain(|s| s.id != series.id);
             if bucket.is_empty() {
