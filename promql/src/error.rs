@@ -40,6 +40,29 @@ pub enum Error {
     /// reports it: `1:15: parse error: unexpected <by>`.
     #[error("{pos}: parse error: {msg}")]
     Parse { pos: Position, msg: String },
+    /// Evaluation failed on the data (Prometheus's `execution` errors):
+    /// `vector cannot contain metrics with the same labelset`, many-to-many
+    /// matching, invalid function arguments.
+    #[error("{0}")]
+    Execution(String),
+    /// The query would hold more samples in memory than allowed.
+    #[error("query processing would load too many samples into memory in {0}")]
+    TooManySamples(&'static str),
+    /// The query ran past its deadline.
+    #[error("query timed out in {0}")]
+    Timeout(&'static str),
+    /// The query was cancelled by its caller.
+    #[error("query was canceled in {0}")]
+    Canceled(&'static str),
+    /// The storage failed to answer.
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl From<tsdb::Error> for Error {
+    fn from(e: tsdb::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

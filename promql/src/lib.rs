@@ -2,9 +2,11 @@
 
 pub mod ast;
 pub mod error;
+pub mod eval;
 pub mod functions;
 pub mod parser;
 mod series_selector;
+pub mod value;
 
 pub use error::{Error, Result};
 pub use parser::parse;

@@ -1,0 +1,322 @@
+//! Per-query state and the values that flow between expression nodes.
+
+use std::time::Instant;
+
+use tsdb::model::{Labels, Queryable, Sample};
+
+use super::EngineOptions;
+use crate::ast::{AtModifier, Expr};
+use crate::error::{Error, Result};
+use crate::value::{Annotations, RangeSeries, Scalar, Value, VectorSample};
+
+/// One series' value at one step, inside the evaluator.
+///
+/// `drop_name` is Prometheus 3's delayed `__name__` removal: functions and
+/// operators that drop the metric name only mark the element; the name is
+/// removed when the result leaves the engine (and where an aggregation or
+/// a set of labels needs it gone), so that `label_replace` and `__name__`
+/// matching can still see it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Elem {
+    pub labels: Labels,
+    pub v: f64,
+    pub drop_name: bool,
+}
+
+/// A series on the step grid: `points[i].t` is a step time.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StepSeries {
+    pub labels: Labels,
+    pub drop_name: bool,
+    pub points: Vec<Sample>,
+}
+
+/// A range vector at one evaluation time (raw samples, stale ones removed).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Window {
+    pub labels: Labels,
+    pub drop_name: bool,
+    pub samples: Vec<Sample>,
+}
+
+/// The value of an expression node over the whole grid.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    /// One value per step.
+    Scalar(Vec<f64>),
+    String(String),
+    /// An instant vector at every step.
+    Vector(Vec<StepSeries>),
+    /// A range vector; only for instant evaluation (one step).
+    Matrix(Vec<Window>),
+}
+
+/// The step grid of the node being evaluated. Subqueries evaluate their
+/// inner expression on a grid of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Frame {
+    pub start: i64,
+    pub end: i64,
+    /// 0 only for a one-step grid.
+    pub step: i64,
+}
+
+impl Frame {
+    pub fn len(&self) -> usize {
+        if self.step <= 0 || self.end < self.start {
+            1
+        } else {
+            ((self.end - self.start) / self.step) as usize + 1
+        }
+    }
+
+    pub fn time(&self, i: usize) -> i64 {
+        self.start + self.step.max(0) * i as i64
+    }
+
+    pub fn times(&self) -> impl Iterator<Item = i64> + '_ {
+        (0..self.len()).map(|i| self.time(i))
+    }
+
+    /// The index of step time `t`, if `t` is on the grid.
+    pub fn index(&self, t: i64) -> usize {
+        if self.step <= 0 {
+            0
+        } else {
+            ((t - self.start) / self.step) as usize
+        }
+    }
+}
+
+/// Everything one query's evaluation needs.
+pub(crate) struct Grid<'q> {
+    pub opts: &'q EngineOptions,
+    pub storage: &'q dyn Queryable,
+    /// The query's own grid (for `@ start()`/`@ end()`, `step()`, `range()`).
+    pub query: Frame,
+    /// The grid of the node being evaluated.
+    pub frame: Frame,
+    /// Samples currently held, checked against `opts.max_samples`.
+    pub samples: usize,
+    deadline: Option<Instant>,
+    pub ann: Annotations,
+}
+
+impl<'q> Grid<'q> {
+    pub fn new(
+        opts: &'q EngineOptions,
+        storage: &'q dyn Queryable,
+        _expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+        deadline: Option<Instant>,
+    ) -> Result<Self> {
+        let frame = Frame {
+            start,
+            end,
+            step: if start == end { 0 } else { step },
+        };
+        Ok(Grid {
+            opts,
+            storage,
+            query: Frame { step, ..frame },
+            frame,
+            samples: 0,
+            deadline,
+            ann: Annotations::default(),
+        })
+    }
+
+    pub fn into_annotations(self) -> Annotations {
+        self.ann
+    }
+
+    /// Fails once the deadline passed or the query was cancelled.
+    pub fn check(&self, stage: &'static str) -> Result<()> {
+        if let Some(c) = &self.opts.cancel
+            && c.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(Error::Canceled(stage));
+        }
+        if let Some(d) = self.deadline
+            && Instant::now() > d
+        {
+            return Err(Error::Timeout(stage));
+        }
+        Ok(())
+    }
+
+    /// Accounts for `n` more samples held in memory.
+    pub fn hold(&mut self, n: usize, stage: &'static str) -> Result<()> {
+        self.samples = self.samples.saturating_add(n);
+        if self.samples > self.opts.max_samples {
+            return Err(Error::TooManySamples(stage));
+        }
+        Ok(())
+    }
+
+    /// Gives back `n` samples accounted with [`hold`](Self::hold).
+    pub fn release(&mut self, n: usize) {
+        self.samples = self.samples.saturating_sub(n);
+    }
+
+    /// The fixed evaluation time an `@` modifier asks for, in ms.
+    pub fn at_time(&self, at: &AtModifier) -> i64 {
+        match at {
+            AtModifier::Timestamp(t) => *t,
+            AtModifier::Start => self.query.start,
+            AtModifier::End => self.query.end,
+        }
+    }
+
+    /// Seconds of the query's step and range, for duration expressions.
+    pub fn step_and_range_secs(&self) -> (f64, f64) {
+        (
+            self.query.step as f64 / 1000.0,
+            (self.query.end - self.query.start) as f64 / 1000.0,
+        )
+    }
+
+    /// Evaluates the whole query and converts to the API value.
+    pub fn run(&mut self, expr: &Expr) -> Result<Value> {
+        let range_query = self.query.start != self.query.end || self.query.step > 0;
+        let val = self.eval(expr)?;
+        let frame = self.frame;
+        match val {
+            Val::Scalar(vs) => {
+                if range_query {
+                    let samples = frame
+                        .times()
+                        .zip(vs)
+                        .map(|(t, v)| Sample::new(t, v))
+                        .collect();
+                    Ok(Value::Matrix(vec![RangeSeries {
+                        labels: Labels::empty(),
+                        samples,
+                    }]))
+                } else {
+                    Ok(Value::Scalar(Scalar {
+                        t: frame.start,
+                        v: vs.first().copied().unwrap_or(f64::NAN),
+                    }))
+                }
+            }
+            Val::String(s) => Ok(Value::String {
+                t: frame.start,
+                v: s,
+            }),
+            Val::Vector(series) => {
+                let series = finish_names(series)?;
+                if range_query {
+                    let mut m: Vec<RangeSeries> = series
+                        .into_iter()
+                        .filter(|s| !s.points.is_empty())
+                        .map(|s| RangeSeries {
+                            labels: s.labels,
+                            samples: s.points,
+                        })
+                        .collect();
+                    m.sort_by(|a, b| a.labels.cmp(&b.labels));
+                    Ok(Value::Matrix(m))
+                } else {
+                    Ok(Value::Vector(
+                        series
+                            .into_iter()
+                            .filter_map(|s| {
+                                let p = s.points.first()?;
+                                Some(VectorSample {
+                                    labels: s.labels,
+                                    t: p.t,
+                                    v: p.v,
+                                })
+                            })
+                            .collect(),
+                    ))
+                }
+            }
+            Val::Matrix(ws) => {
+                let steps: Vec<StepSeries> = ws
+                    .into_iter()
+                    .map(|w| StepSeries {
+                        labels: w.labels,
+                        drop_name: w.drop_name,
+                        points: w.samples,
+                    })
+                    .collect();
+                let mut m: Vec<RangeSeries> = finish_names(steps)?
+                    .into_iter()
+                    .map(|s| RangeSeries {
+                        labels: s.labels,
+                        samples: s.points,
+                    })
+                    .collect();
+                m.sort_by(|a, b| a.labels.cmp(&b.labels));
+                Ok(Value::Matrix(m))
+            }
+        }
+    }
+}
+
+/// Drops the metric name (and `__type__`/`__unit__`) of the series marked
+/// for it and merges what became equal: series with the same labels may
+/// not both have a point at one step.
+pub(crate) fn finish_names(series: Vec<StepSeries>) -> Result<Vec<StepSeries>> {
+    if !series.iter().any(|s| s.drop_name) {
+        return Ok(series);
+    }
+    let mut out: Vec<StepSeries> = Vec::with_capacity(series.len());
+    let mut index: std::collections::HashMap<Labels, usize> = Default::default();
+    for mut s in series {
+        if s.drop_name {
+            s.labels = drop_metric_name(&s.labels);
+            s.drop_name = false;
+        }
+        match index.get(&s.labels) {
+            None => {
+                index.insert(s.labels.clone(), out.len());
+                out.push(s);
+            }
+            Some(&i) => {
+                let merged = merge_points(&out[i].points, &s.points).ok_or_else(|| {
+                    Error::Execution("vector cannot contain metrics with the same labelset".into())
+                })?;
+                out[i].points = merged;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Merges two sorted point lists; `None` when both have a point at one time.
+pub(crate) fn merge_points(a: &[Sample], b: &[Sample]) -> Option<Vec<Sample>> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].t.cmp(&b[j].t) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => return None,
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    Some(out)
+}
+
+/// `labels` without `__name__`, `__type__` and `__unit__`.
+pub(crate) fn drop_metric_name(labels: &Labels) -> Labels {
+    if !labels
+        .iter()
+        .any(|l| matches!(&*l.name, "__name__" | "__type__" | "__unit__"))
+    {
+        return labels.clone();
+    }
+    labels.drop_names(&["__name__", "__type__", "__unit__"])
+}
