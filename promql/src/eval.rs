@@ -128,3 +128,6 @@ impl Engine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
