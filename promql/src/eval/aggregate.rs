@@ -182,7 +182,14 @@ impl Grid<'_> {
                         for &i in &acc.members {
                             if in_ratio(&series[i].labels, r) {
                                 let v = value_at(present, i);
-                                emit_member(&mut ordered, &mut sink, &series[i], t, v, frame.len())?;
+                                emit_member(
+                                    &mut ordered,
+                                    &mut sink,
+                                    &series[i],
+                                    t,
+                                    v,
+                                    frame.len(),
+                                )?;
                             }
                         }
                         continue;

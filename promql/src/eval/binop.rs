@@ -72,8 +72,10 @@ impl Grid<'_> {
                     })
                     .collect(),
             )),
-            (Val::Vector(mut series), Val::Scalar(s)) | (Val::Scalar(s), Val::Vector(mut series)) => {
-                let vector_left = matches!(b.lhs.unparen().value_type(), crate::ast::ValueType::Vector);
+            (Val::Vector(mut series), Val::Scalar(s))
+            | (Val::Scalar(s), Val::Vector(mut series)) => {
+                let vector_left =
+                    matches!(b.lhs.unparen().value_type(), crate::ast::ValueType::Vector);
                 let frame = self.frame;
                 for ser in &mut series {
                     ser.drop_name |= drops_name;
@@ -255,9 +257,11 @@ impl Grid<'_> {
                     continue;
                 };
                 let labels = result_labels(m, &many[i], one_idx.map(|j| &one[j]));
-                if m.card != Cardinality::OneToOne && inserted.insert(labels.clone(), ()).is_some() {
+                if m.card != Cardinality::OneToOne && inserted.insert(labels.clone(), ()).is_some()
+                {
                     return Err(Error::Execution(
-                        "multiple matches for labels: grouping labels must ensure unique matches".into(),
+                        "multiple matches for labels: grouping labels must ensure unique matches"
+                            .into(),
                     ));
                 }
                 sink.push(labels, many[i].drop_name || drops_name, t, v)?;

@@ -30,18 +30,26 @@ impl Grid<'_> {
         }
         let n = self.frame.len();
         match name {
-            "time" => Ok(Val::Scalar(self.frame.times().map(|t| t as f64 / 1000.0).collect())),
+            "time" => Ok(Val::Scalar(
+                self.frame.times().map(|t| t as f64 / 1000.0).collect(),
+            )),
             "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
             "start" => Ok(Val::Scalar(vec![self.query.start as f64 / 1000.0; n])),
             "end" => Ok(Val::Scalar(vec![self.query.end as f64 / 1000.0; n])),
             "step" => Ok(Val::Scalar(vec![self.query.step as f64 / 1000.0; n])),
             "range" => Ok(Val::Scalar(vec![
-                (self.query.end - self.query.start) as f64 / 1000.0;
+                (self.query.end - self.query.start) as f64
+                    / 1000.0;
                 n
             ])),
             "vector" => {
                 let vs = self.eval_scalar(&c.args[0])?;
-                let points = self.frame.times().zip(vs).map(|(t, v)| Sample::new(t, v)).collect();
+                let points = self
+                    .frame
+                    .times()
+                    .zip(vs)
+                    .map(|(t, v)| Sample::new(t, v))
+                    .collect();
                 Ok(Val::Vector(vec![StepSeries {
                     labels: Labels::empty(),
                     drop_name: false,
@@ -123,25 +131,28 @@ impl Grid<'_> {
         let mut out = Vec::with_capacity(input.series.len());
         let mut step_args = Vec::with_capacity(args.len());
         for s in &input.series {
+            self.check("query execution")?;
             let mut points = Vec::new();
             let name = s.labels.metric_name();
+            let samples = s.load();
+            self.hold(samples.len(), "query execution")?;
             for (step, t) in frame.times().enumerate() {
                 let end = input.end(t);
                 let start = end - input.range;
-                let lo = s.samples.partition_point(|p| p.t <= start);
-                let hi = s.samples.partition_point(|p| p.t <= end);
+                let lo = samples.partition_point(|p| p.t <= start);
+                let hi = samples.partition_point(|p| p.t <= end);
                 let before = (input.mode != RangeMode::Plain && lo > 0)
-                    .then(|| s.samples[lo - 1])
+                    .then(|| samples[lo - 1])
                     .filter(|p| p.t > start - lookback);
                 let after = (input.mode == RangeMode::Smoothed)
-                    .then(|| s.samples.get(hi).copied())
+                    .then(|| samples.get(hi).copied())
                     .flatten()
                     .filter(|p| p.t <= end + lookback);
                 if lo >= hi && before.is_none() {
                     continue;
                 }
                 let w = RollupWindow {
-                    samples: &s.samples[lo..hi],
+                    samples: &samples[lo..hi],
                     start,
                     end,
                     before,
@@ -154,6 +165,7 @@ impl Grid<'_> {
                     points.push(Sample::new(t, v));
                 }
             }
+            self.release(samples.len());
             if !points.is_empty() {
                 self.hold(points.len(), "query execution")?;
                 out.push(StepSeries {
@@ -354,4 +366,3 @@ fn absent_result(labels: Labels, points: Vec<Sample>) -> Val {
         points,
     }])
 }
-

@@ -183,6 +183,12 @@ impl<'q> Grid<'q> {
         let range_query = self.query.start != self.query.end || self.query.step > 0;
         let val = self.eval(expr)?;
         let frame = self.frame;
+        if range_query && matches!(val, Val::Matrix(_) | Val::String(_)) {
+            return Err(Error::Execution(format!(
+                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                super::node::val_type(&val)
+            )));
+        }
         match val {
             Val::Scalar(vs) => {
                 if range_query {

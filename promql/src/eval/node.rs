@@ -4,7 +4,7 @@ use tsdb::model::Sample;
 
 use super::grid::{Frame, Grid, StepSeries, Val, Window};
 use super::rollup::RangeMode;
-use super::selector::{RangeInput, RawSeries};
+use super::selector::{RangeInput, RawData, RawSeries};
 use crate::ast::{Expr, Subquery, UnaryOp};
 use crate::error::{Error, Result};
 
@@ -134,17 +134,19 @@ impl Grid<'_> {
                 .map(|s| RawSeries {
                     labels: s.labels,
                     drop_name: s.drop_name,
-                    samples: s.points,
+                    data: RawData::Loaded(s.points),
                 })
                 .collect(),
             Val::Scalar(vs) => vec![RawSeries {
                 labels: Default::default(),
                 drop_name: false,
-                samples: inner
-                    .times()
-                    .zip(vs)
-                    .map(|(t, v)| Sample::new(t, v))
-                    .collect(),
+                data: RawData::Loaded(
+                    inner
+                        .times()
+                        .zip(vs)
+                        .map(|(t, v)| Sample::new(t, v))
+                        .collect(),
+                ),
             }],
             other => {
                 return Err(Error::Execution(format!(
@@ -171,12 +173,13 @@ impl Grid<'_> {
             .series
             .iter()
             .filter_map(|s| {
-                let lo = s.samples.partition_point(|p| p.t <= start);
-                let hi = s.samples.partition_point(|p| p.t <= end);
+                let samples = s.load();
+                let lo = samples.partition_point(|p| p.t <= start);
+                let hi = samples.partition_point(|p| p.t <= end);
                 (lo < hi).then(|| Window {
                     labels: s.labels.clone(),
                     drop_name: s.drop_name,
-                    samples: s.samples[lo..hi].to_vec(),
+                    samples: samples[lo..hi].to_vec(),
                 })
             })
             .collect()

@@ -1,7 +1,7 @@
 //! Selection from storage: instant selectors with lookback and staleness,
 //! and the raw samples behind range selectors and subqueries.
 
-use tsdb::model::{Labels, Sample, SelectHints, is_stale_nan};
+use tsdb::model::{Labels, Sample, SelectHints, Series, is_stale_nan};
 
 use super::grid::{Grid, StepSeries};
 use super::rollup::RangeMode;
@@ -13,8 +13,33 @@ use crate::error::{Error, Result};
 pub(crate) struct RawSeries {
     pub labels: Labels,
     pub drop_name: bool,
+    pub data: RawData,
+}
+
+/// Where a [`RawSeries`]' samples are: computed (subqueries) or still in
+/// storage, read one series at a time so that memory follows the series
+/// being evaluated, not the whole selection.
+#[derive(Debug, Clone)]
+pub(crate) enum RawData {
     /// Ascending; staleness markers removed.
-    pub samples: Vec<Sample>,
+    Loaded(Vec<Sample>),
+    /// Read `[mint, maxt]` from storage on use.
+    Stored { series: Series, mint: i64, maxt: i64 },
+}
+
+impl RawSeries {
+    /// The samples, ascending, staleness markers removed.
+    pub fn load(&self) -> std::borrow::Cow<'_, [Sample]> {
+        match &self.data {
+            RawData::Loaded(v) => std::borrow::Cow::Borrowed(v),
+            RawData::Stored { series, mint, maxt } => {
+                let mut out = Vec::new();
+                series.samples_in(*mint, *maxt, &mut out);
+                out.retain(|s| !is_stale_nan(s.v));
+                std::borrow::Cow::Owned(out)
+            }
+        }
+    }
 }
 
 /// A range vector argument over the whole grid: the window at step time
@@ -174,16 +199,26 @@ impl Grid<'_> {
                 last + self.opts.lookback,
             ),
         };
-        let fetched = self.fetch(vs, mint, maxt, range)?;
-        let series = fetched
+        self.check("query preparation")?;
+        let querier = self.storage.querier(mint, maxt)?;
+        let hints = SelectHints {
+            start: mint,
+            end: maxt,
+            step: self.frame.step,
+            range,
+            ..SelectHints::default()
+        };
+        let series = querier
+            .select(&hints, &vs.matchers)?
             .into_iter()
-            .map(|(labels, mut samples)| {
-                samples.retain(|s| !is_stale_nan(s.v));
-                RawSeries {
-                    labels,
-                    drop_name: false,
-                    samples,
-                }
+            .map(|s| RawSeries {
+                labels: s.labels.clone(),
+                drop_name: false,
+                data: RawData::Stored {
+                    series: s,
+                    mint,
+                    maxt,
+                },
             })
             .collect();
         Ok(RangeInput {

@@ -47,17 +47,29 @@ fn storage() -> MemStorage {
     };
     MemStorage(vec![
         series(
-            &[("__name__", "http_requests_total"), ("job", "api"), ("instance", "0")],
+            &[
+                ("__name__", "http_requests_total"),
+                ("job", "api"),
+                ("instance", "0"),
+            ],
             60_000,
             &[0.0, 10.0, 20.0, 30.0, 40.0, 50.0],
         ),
         series(
-            &[("__name__", "http_requests_total"), ("job", "api"), ("instance", "1")],
+            &[
+                ("__name__", "http_requests_total"),
+                ("job", "api"),
+                ("instance", "1"),
+            ],
             60_000,
             &[0.0, 20.0, 40.0, 60.0, 80.0, 100.0],
         ),
         series(
-            &[("__name__", "http_requests_total"), ("job", "db"), ("instance", "0")],
+            &[
+                ("__name__", "http_requests_total"),
+                ("job", "db"),
+                ("instance", "0"),
+            ],
             60_000,
             &[0.0, 5.0, 10.0, 15.0, 20.0, 25.0],
         ),
@@ -83,7 +95,12 @@ fn instant(q: &str, t_ms: i64) -> Result<Vec<String>, String> {
 #[test]
 fn instant_query_table() {
     let cases: &[(&str, &str, i64, &[&str])] = &[
-        ("selector", "up", 120_000, &[r#"{__name__="up", job="api"} 1"#]),
+        (
+            "selector",
+            "up",
+            120_000,
+            &[r#"{__name__="up", job="api"} 1"#],
+        ),
         ("scalar_arith", "1 + 2 * 3", 0, &["scalar 7"]),
         (
             "sum_by_job",
