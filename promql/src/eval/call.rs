@@ -106,6 +106,7 @@ impl Grid<'_> {
             }
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => self.call_sort(c),
             "label_replace" | "label_join" => self.call_label(c),
+            "info" => self.call_info(c),
             "histogram_quantile" | "histogram_fraction" => self.call_histogram(c),
             _ if HISTOGRAM_ONLY.contains(&name) => {
                 self.eval_vector(&c.args[0])?;
