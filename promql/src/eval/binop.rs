@@ -236,7 +236,7 @@ impl Grid<'_> {
                 let sig = &many_sig[i];
                 let (ov, one_idx) = match by_sig.get(sig) {
                     Some(&(j, v)) => (v, Some(j)),
-                    None => match if right_is_one { m.fill.rhs } else { m.fill.lhs } {
+                    None => match m.fill.rhs {
                         Some(f) => (f, None),
                         None => continue,
                     },
@@ -266,8 +266,9 @@ impl Grid<'_> {
                 }
                 sink.push(labels, many[i].drop_name || drops_name, t, v)?;
             }
-            // Unmatched elements of the one side, when the many side may be filled.
-            if let Some(f) = if right_is_one { m.fill.lhs } else { m.fill.rhs } {
+            // Unmatched elements of the one side, when the many side may be
+            // filled (`fill_left` names the many side, also for group_right).
+            if let Some(f) = m.fill.lhs {
                 let many_sigs: std::collections::HashSet<&Labels> =
                     present.iter().map(|(i, _)| &many_sig[*i]).collect();
                 for &(j, ov) in &one_present[step] {
@@ -278,8 +279,8 @@ impl Grid<'_> {
                     let Some(v) = combine(b.op, b.return_bool, lv, rv, lv) else {
                         continue;
                     };
-                    let labels = result_labels(m, &one[j], None);
-                    sink.push(labels, one[j].drop_name || drops_name, t, v)?;
+                    // A filled-in match takes the match group's labels.
+                    sink.push(one_sig[j].clone(), false, t, v)?;
                 }
             }
             Ok(())
