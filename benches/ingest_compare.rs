@@ -459,10 +459,18 @@ fn main() {
             .iter()
             .map(|r| format!("{}={:.1}", r.name, r.query_s[i] * 1e3))
             .collect();
-        println!("  {:<60} {}", q.chars().take(60).collect::<String>(), cols.join("  "));
+        println!(
+            "  {:<60} {}",
+            q.chars().take(60).collect::<String>(),
+            cols.join("  ")
+        );
     }
     for r in &rows {
-        println!("{:<12} median query {:.1} ms", r.name, median(&r.query_s) * 1e3);
+        println!(
+            "{:<12} median query {:.1} ms",
+            r.name,
+            median(&r.query_s) * 1e3
+        );
     }
     for other in ["vm", "prometheus"] {
         if let (Some(a), Some(o)) = (

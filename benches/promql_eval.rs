@@ -78,7 +78,10 @@ fn range_queries(c: &mut Criterion) {
     let mut g = c.benchmark_group("promql_range");
     g.sample_size(10);
     let cases = [
-        ("rate_sum_by_job", "sum by (job) (rate(http_requests_total[5m]))"),
+        (
+            "rate_sum_by_job",
+            "sum by (job) (rate(http_requests_total[5m]))",
+        ),
         (
             "histogram_quantile",
             "histogram_quantile(0.99, sum by (le) (rate(request_duration_seconds_bucket[5m])))",

@@ -162,7 +162,7 @@ impl Grid<'_> {
                 };
                 step_args.clear();
                 step_args.extend(args.iter().map(|a| a[step]));
-                if let Some(v) = rollup::eval(f, &w, &step_args, name, &mut self.ann)? {
+                if let Some(v) = rollup::eval_at(f, &w, &step_args, name, t, &mut self.ann)? {
                     points.push(Sample::new(t, v));
                 }
             }

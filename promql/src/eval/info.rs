@@ -35,7 +35,8 @@ impl Grid<'_> {
         };
         let infos = self.select_instant(&selector, false)?;
         // Info series present at each step, by identifying label values.
-        let mut per_step: Vec<HashMap<[&str; 2], Vec<usize>>> = vec![HashMap::new(); self.frame.len()];
+        let mut per_step: Vec<HashMap<[&str; 2], Vec<usize>>> =
+            vec![HashMap::new(); self.frame.len()];
         for_each_step(self.frame, &infos, |step, _, present| {
             for &(i, _) in present {
                 let l = &infos[i].labels;
