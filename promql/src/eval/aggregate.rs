@@ -45,16 +45,8 @@ impl Acc {
             AggregateOp::Sum => self.sum.add(v),
             AggregateOp::Avg => self.mean.add(v),
             AggregateOp::Stddev | AggregateOp::Stdvar => self.var.add(v),
-            AggregateOp::Min => {
-                if self.min.is_nan() || v < self.min {
-                    self.min = v;
-                }
-            }
-            AggregateOp::Max => {
-                if self.max.is_nan() || v > self.max {
-                    self.max = v;
-                }
-            }
+            AggregateOp::Min if self.min.is_nan() || v < self.min => self.min = v,
+            AggregateOp::Max if self.max.is_nan() || v > self.max => self.max = v,
             _ => {}
         }
     }

@@ -241,13 +241,13 @@ impl Grid<'_> {
                         None => continue,
                     },
                 };
-                if m.card == Cardinality::OneToOne && one_idx.is_some() {
-                    if let Some(prev) = matched.insert(sig, i) {
-                        let _ = prev;
-                        return Err(Error::Execution(
-                            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
-                        ));
-                    }
+                if m.card == Cardinality::OneToOne
+                    && one_idx.is_some()
+                    && matched.insert(sig, i).is_some()
+                {
+                    return Err(Error::Execution(
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
+                    ));
                 }
                 if let Some(j) = one_idx {
                     used[j] = true;

@@ -200,6 +200,7 @@ pub fn check_mode(f: Rollup, mode: RangeMode) -> Result<()> {
 ///
 /// Same as [`eval_at`] with the evaluation time `w.end`; that is exact for
 /// every function unless `predict_linear` is used with `offset` or `@`.
+#[cfg(test)]
 pub fn eval(
     f: Rollup,
     w: &RollupWindow<'_>,
@@ -210,7 +211,7 @@ pub fn eval(
     eval_at(f, w, args, metric_name, w.end, ann)
 }
 
-/// [`eval`] with the step's evaluation time `ts` (ms, before offset and
+/// Evaluates `f` on one window (see `eval`) with the step's evaluation time `ts` (ms, before offset and
 /// `@`): `predict_linear` predicts `t` seconds after `ts`, not after the
 /// window's end. No other function looks at `ts`.
 ///
