@@ -121,6 +121,7 @@ impl Grid<'_> {
     fn call_rollup(&mut self, f: Rollup, c: &Call) -> Result<Val> {
         let m = f.matrix_arg();
         let input = self.range_input(&c.args[m])?;
+        rollup::check_mode(f, input.mode)?;
         let mut args = Vec::new();
         for (i, a) in c.args.iter().enumerate() {
             if i != m {
