@@ -15,7 +15,6 @@
 //! step, no-argument forms (`year()` is `year(vector(time()))`),
 //! `drop_name` bookkeeping and duplicate-label-set errors.
 
-
 mod buckets;
 mod calendar;
 mod go_float;
@@ -24,9 +23,7 @@ mod labels;
 mod math;
 mod natsort;
 
-pub use buckets::{Bucket, QuantileResult, bucket_fraction, bucket_quantile};
-pub use calendar::Field;
 pub use histogram::{histogram_fraction, histogram_quantile};
-pub use labels::{LabelReplace, label_join, label_replace};
+pub use labels::{LabelReplace, label_join};
 pub use math::Elementwise;
 pub use natsort::natural_cmp;
