@@ -42,6 +42,21 @@ impl Grid<'_> {
                     / 1000.0;
                 n
             ])),
+            "min_of" | "max_of" => {
+                let a = self.eval_scalar(&c.args[0])?;
+                let b = self.eval_scalar(&c.args[1])?;
+                let min = name == "min_of";
+                Ok(Val::Scalar(
+                    a.into_iter()
+                        .zip(b)
+                        .map(|(a, b)| match (a.is_nan() || b.is_nan(), min) {
+                            (true, _) => f64::NAN,
+                            (false, true) => a.min(b),
+                            (false, false) => a.max(b),
+                        })
+                        .collect(),
+                ))
+            }
             "vector" => {
                 let vs = self.eval_scalar(&c.args[0])?;
                 let points = self
@@ -226,11 +241,12 @@ impl Grid<'_> {
     fn call_sort(&mut self, c: &Call) -> Result<Val> {
         let name = c.func.name;
         let mut series = self.eval_vector(&c.args[0])?;
+        if self.query.step > 0 {
+            self.ann.warn(
+                "sort is ineffective for range queries since results are always ordered by labels",
+            );
+        }
         if self.frame.len() > 1 || self.query.step > 0 {
-            if matches!(name, "sort" | "sort_desc") {
-                self.ann
-                    .warn("sort is ineffective for range queries since results are always ordered by labels");
-            }
             return Ok(Val::Vector(series));
         }
         let value = |s: &StepSeries| s.points.first().map_or(f64::NAN, |p| p.v);
