@@ -10,6 +10,10 @@ use super::grid::{Grid, SeriesSink, StepSeries, Val, for_each_step};
 use crate::ast::{Call, Expr, VectorSelector};
 use crate::error::{Error, Result};
 
+/// Info series present at one step by identifying label values: each
+/// series' index and sample time.
+type InfosByIdentity<'a> = HashMap<[&'a str; 2], Vec<(usize, f64)>>;
+
 /// The labels an info series is joined on.
 const IDENTIFYING: [&str; 2] = ["instance", "job"];
 
@@ -41,8 +45,7 @@ impl Grid<'_> {
         // Values are the info samples' times: the latest one wins a conflict.
         let infos = self.select_instant(&selector, true)?;
         // Info series present at each step, by identifying label values.
-        let mut per_step: Vec<HashMap<[&str; 2], Vec<(usize, f64)>>> =
-            vec![HashMap::new(); self.frame.len()];
+        let mut per_step: Vec<InfosByIdentity> = vec![HashMap::new(); self.frame.len()];
         for_each_step(self.frame, &infos, |step, _, present| {
             for &(i, sample_time) in present {
                 let l = &infos[i].labels;
