@@ -24,7 +24,11 @@ pub(crate) enum RawData {
     /// Ascending; staleness markers removed.
     Loaded(Vec<Sample>),
     /// Read `[mint, maxt]` from storage on use.
-    Stored { series: Series, mint: i64, maxt: i64 },
+    Stored {
+        series: Series,
+        mint: i64,
+        maxt: i64,
+    },
 }
 
 impl RawSeries {
