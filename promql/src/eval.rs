@@ -18,6 +18,7 @@ mod aggregate;
 mod binop;
 mod call;
 mod grid;
+mod info;
 mod node;
 mod rollup;
 mod selector;

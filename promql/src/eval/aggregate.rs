@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use tsdb::model::Labels;
 
 use super::grid::{Grid, SeriesSink, StepSeries, Val, drop_metric_name, for_each_step};
-use super::stats::{KahanSum, quantile};
+use super::stats::{GoFloat, KahanSum, Mean, Variance, quantile};
 use crate::ast::{Aggregate, AggregateOp};
 use crate::error::{Error, Result};
 use crate::value::FloatDisplay;
@@ -16,12 +16,10 @@ struct Acc {
     labels: Labels,
     count: usize,
     sum: KahanSum,
-    mean: f64,
-    m2: f64,
+    mean: Mean,
+    var: Variance,
     min: f64,
     max: f64,
-    /// Falls back to an incremental mean when the sum overflows.
-    incremental: bool,
     values: Vec<f64>,
     members: Vec<usize>,
 }
@@ -32,39 +30,24 @@ impl Acc {
             labels,
             count: 0,
             sum: KahanSum::default(),
-            mean: 0.0,
-            m2: 0.0,
+            mean: Mean::new(),
+            var: Variance::new(),
             min: f64::NAN,
             max: f64::NAN,
-            incremental: false,
             values: Vec::new(),
             members: Vec::new(),
         }
     }
 
-    fn add(&mut self, v: f64) {
+    fn add(&mut self, op: AggregateOp, v: f64) {
         self.count += 1;
-        self.sum.add(v);
-        let delta = v - self.mean;
-        self.mean += delta / self.count as f64;
-        self.m2 += delta * (v - self.mean);
-        if self.min.is_nan() || v < self.min {
-            self.min = v;
-        }
-        if self.max.is_nan() || v > self.max {
-            self.max = v;
-        }
-        if self.sum.value().is_infinite() && v.is_finite() {
-            self.incremental = true;
-        }
-    }
-
-    fn avg(&self) -> f64 {
-        let s = self.sum.value();
-        if self.incremental || (s.is_infinite() && self.mean.is_finite()) {
-            self.mean
-        } else {
-            s / self.count as f64
+        match op {
+            AggregateOp::Sum => self.sum.add(v),
+            AggregateOp::Avg => self.mean.add(v),
+            AggregateOp::Stddev | AggregateOp::Stdvar => self.var.add(v),
+            AggregateOp::Min if self.min.is_nan() || v < self.min => self.min = v,
+            AggregateOp::Max if self.max.is_nan() || v > self.max => self.max = v,
+            _ => {}
         }
     }
 }
@@ -103,7 +86,7 @@ impl Grid<'_> {
                     | AggregateOp::Limitk
                     | AggregateOp::LimitRatio => acc.members.push(i),
                     AggregateOp::Quantile | AggregateOp::CountValues => acc.values.push(v),
-                    _ => acc.add(v),
+                    op => acc.add(op, v),
                 }
             }
             let p = match &param {
@@ -113,18 +96,18 @@ impl Grid<'_> {
             for acc in groups {
                 let v = match a.op {
                     AggregateOp::Sum => acc.sum.value(),
-                    AggregateOp::Avg => acc.avg(),
+                    AggregateOp::Avg => acc.mean.value(),
                     AggregateOp::Count => acc.count as f64,
                     AggregateOp::Group => 1.0,
                     AggregateOp::Min => acc.min,
                     AggregateOp::Max => acc.max,
-                    AggregateOp::Stdvar => acc.m2 / acc.count as f64,
-                    AggregateOp::Stddev => (acc.m2 / acc.count as f64).sqrt(),
+                    AggregateOp::Stdvar => acc.var.variance(),
+                    AggregateOp::Stddev => acc.var.variance().sqrt(),
                     AggregateOp::Quantile => {
                         if !(0.0..=1.0).contains(&p) {
                             ann.warn(format_args!(
                                 "quantile value should be between 0 and 1, got {}",
-                                FloatDisplay(p)
+                                GoFloat(p)
                             ));
                         }
                         let mut vals = acc.values;

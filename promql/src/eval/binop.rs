@@ -236,18 +236,18 @@ impl Grid<'_> {
                 let sig = &many_sig[i];
                 let (ov, one_idx) = match by_sig.get(sig) {
                     Some(&(j, v)) => (v, Some(j)),
-                    None => match if right_is_one { m.fill.rhs } else { m.fill.lhs } {
+                    None => match m.fill.rhs {
                         Some(f) => (f, None),
                         None => continue,
                     },
                 };
-                if m.card == Cardinality::OneToOne && one_idx.is_some() {
-                    if let Some(prev) = matched.insert(sig, i) {
-                        let _ = prev;
-                        return Err(Error::Execution(
-                            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
-                        ));
-                    }
+                if m.card == Cardinality::OneToOne
+                    && one_idx.is_some()
+                    && matched.insert(sig, i).is_some()
+                {
+                    return Err(Error::Execution(
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
+                    ));
                 }
                 if let Some(j) = one_idx {
                     used[j] = true;
@@ -266,8 +266,9 @@ impl Grid<'_> {
                 }
                 sink.push(labels, many[i].drop_name || drops_name, t, v)?;
             }
-            // Unmatched elements of the one side, when the many side may be filled.
-            if let Some(f) = if right_is_one { m.fill.lhs } else { m.fill.rhs } {
+            // Unmatched elements of the one side, when the many side may be
+            // filled (`fill_left` names the many side, also for group_right).
+            if let Some(f) = m.fill.lhs {
                 let many_sigs: std::collections::HashSet<&Labels> =
                     present.iter().map(|(i, _)| &many_sig[*i]).collect();
                 for &(j, ov) in &one_present[step] {
@@ -278,8 +279,8 @@ impl Grid<'_> {
                     let Some(v) = combine(b.op, b.return_bool, lv, rv, lv) else {
                         continue;
                     };
-                    let labels = result_labels(m, &one[j], None);
-                    sink.push(labels, one[j].drop_name || drops_name, t, v)?;
+                    // A filled-in match takes the match group's labels.
+                    sink.push(one_sig[j].clone(), false, t, v)?;
                 }
             }
             Ok(())

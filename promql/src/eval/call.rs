@@ -106,6 +106,7 @@ impl Grid<'_> {
             }
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => self.call_sort(c),
             "label_replace" | "label_join" => self.call_label(c),
+            "info" => self.call_info(c),
             "histogram_quantile" | "histogram_fraction" => self.call_histogram(c),
             _ if HISTOGRAM_ONLY.contains(&name) => {
                 self.eval_vector(&c.args[0])?;
@@ -120,6 +121,7 @@ impl Grid<'_> {
     fn call_rollup(&mut self, f: Rollup, c: &Call) -> Result<Val> {
         let m = f.matrix_arg();
         let input = self.range_input(&c.args[m])?;
+        rollup::check_mode(f, input.mode)?;
         let mut args = Vec::new();
         for (i, a) in c.args.iter().enumerate() {
             if i != m {
@@ -161,7 +163,7 @@ impl Grid<'_> {
                 };
                 step_args.clear();
                 step_args.extend(args.iter().map(|a| a[step]));
-                if let Some(v) = rollup::eval(f, &w, &step_args, name, &mut self.ann)? {
+                if let Some(v) = rollup::eval_at(f, &w, &step_args, name, t, &mut self.ann)? {
                     points.push(Sample::new(t, v));
                 }
             }

@@ -139,7 +139,8 @@ impl Grid<'_> {
         let at = self.at_ms(&vs.at);
         let lookback = self.opts.lookback;
         let (first, last) = self.selector_span(at, offset);
-        let fetched = self.fetch(vs, first - lookback + 1, last, 0)?;
+        let ahead = if vs.smoothed { lookback } else { 0 };
+        let fetched = self.fetch(vs, first - lookback + 1, last + ahead, 0)?;
         let frame = self.frame;
         let mut out = Vec::with_capacity(fetched.len());
         for (labels, samples) in fetched {
@@ -161,7 +162,16 @@ impl Grid<'_> {
                 if s.t <= te - lookback || is_stale_nan(s.v) {
                     continue;
                 }
-                let v = if timestamps { s.t as f64 / 1000.0 } else { s.v };
+                let mut v = if timestamps { s.t as f64 / 1000.0 } else { s.v };
+                if vs.smoothed
+                    && s.t < te
+                    && let Some(n) = samples.get(hi)
+                    && n.t <= te + lookback
+                    && !is_stale_nan(n.v)
+                {
+                    // `smoothed`: interpolate linearly to the step time.
+                    v = s.v + (n.v - s.v) * (te - s.t) as f64 / (n.t - s.t) as f64;
+                }
                 points.push(Sample::new(t, v));
             }
             self.release(held);

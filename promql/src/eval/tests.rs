@@ -109,6 +109,12 @@ fn instant_query_table() {
             &[r#"{job="api"} 60"#, r#"{job="db"} 10"#],
         ),
         (
+            "rate",
+            "rate(http_requests_total{instance=\"0\",job=\"api\"}[5m])",
+            300_000,
+            &[r#"{instance="0", job="api"} 0.16666666666666666"#],
+        ),
+        (
             "vector_matching_on",
             "http_requests_total / on (job) group_left up",
             60_000,
