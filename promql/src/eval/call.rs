@@ -108,6 +108,7 @@ impl Grid<'_> {
             "label_replace" | "label_join" => self.call_label(c),
             "info" => self.call_info(c),
             "histogram_quantile" | "histogram_fraction" => self.call_histogram(c),
+            "histogram_quantiles" => self.call_histogram_quantiles(c),
             _ if HISTOGRAM_ONLY.contains(&name) => {
                 self.eval_vector(&c.args[0])?;
                 Ok(Val::Vector(Vec::new()))
@@ -267,14 +268,26 @@ impl Grid<'_> {
             strs.push(self.eval_string(a)?);
         }
         let dst = strs[0].clone();
+        let replace = if c.func.name == "label_replace" {
+            Some(transform::LabelReplace::new(
+                &dst, &strs[1], &strs[2], &strs[3],
+            )?)
+        } else {
+            None
+        };
         let mut sink = SeriesSink::default();
         for s in series {
-            let labels = if c.func.name == "label_replace" {
-                transform::label_replace(&s.labels, &dst, &strs[1], &strs[2], &strs[3])?
-            } else {
-                transform::label_join(&s.labels, &dst, &strs[1], &strs[2..])?
+            // Setting the metric name undoes a pending name drop.
+            let (labels, drop_name) = match &replace {
+                Some(r) => match r.apply(&s.labels) {
+                    Some(l) => (l, s.drop_name && !r.sets_metric_name()),
+                    None => (s.labels.clone(), s.drop_name),
+                },
+                None => (
+                    transform::label_join(&s.labels, &dst, &strs[1], &strs[2..])?,
+                    s.drop_name && dst != "__name__",
+                ),
             };
-            let drop_name = s.drop_name && dst != "__name__";
             for p in s.points {
                 sink.push(labels.clone(), drop_name, p.t, p.v)?;
             }
@@ -314,6 +327,58 @@ impl Grid<'_> {
         self.ann = ann;
         res?;
         Ok(Val::Vector(sink.out))
+    }
+}
+
+impl Grid<'_> {
+    /// `histogram_quantiles(v, "label", q1, q2, …)`: one output series per
+    /// quantile, told apart by `label` (`q="0.5"`, `q="1.0"`).
+    fn call_histogram_quantiles(&mut self, c: &Call) -> Result<Val> {
+        let series = self.eval_vector(&c.args[0])?;
+        let label = self.eval_string(&c.args[1])?;
+        let mut qs = Vec::new();
+        for a in &c.args[2..] {
+            qs.push(self.eval_scalar(a)?);
+        }
+        if series.iter().any(|s| s.labels.has(&label)) {
+            return Err(Error::Execution(format!(
+                "label {label:?} already exists on the input series of histogram_quantiles"
+            )));
+        }
+        let mut sink = SeriesSink::default();
+        let mut ann = std::mem::take(&mut self.ann);
+        let res = for_each_step(self.frame, &series, |step, t, present| {
+            for q in &qs {
+                let input: Vec<Elem> = present
+                    .iter()
+                    .map(|&(i, v)| Elem {
+                        labels: series[i].labels.clone(),
+                        v,
+                        drop_name: series[i].drop_name,
+                    })
+                    .collect();
+                let qv = q[step];
+                for e in transform::histogram_quantile(qv, input, &mut ann)? {
+                    let mut b = e.labels.builder();
+                    b.set(&label, &quantile_label(qv));
+                    sink.push(b.build(), e.drop_name, t, e.v)?;
+                }
+            }
+            Ok(())
+        });
+        self.ann = ann;
+        res?;
+        Ok(Val::Vector(sink.out))
+    }
+}
+
+/// A quantile as a label value: always with a decimal point (`1.0`).
+fn quantile_label(q: f64) -> String {
+    let s = crate::value::FloatDisplay(q).to_string();
+    if q.is_finite() && !s.contains('.') {
+        format!("{s}.0")
+    } else {
+        s
     }
 }
 
