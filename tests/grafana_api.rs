@@ -563,6 +563,8 @@ fn error_shapes() {
     );
     let msg = error(&r, 422, "execution");
     assert!(msg.contains("many-to-many matching not allowed"), "{msg}");
+    // Unknown endpoints.
+    error(&s.get("/api/v1/nope"), 404, "not_found");
     // A range query of a range vector or a string is bad data (Prometheus:
     // 400 `invalid expression type "range vector" for range query, must be
     // Scalar or instant Vector`).
@@ -579,8 +581,6 @@ fn error_shapes() {
         let msg = error(&r, 400, "bad_data");
         assert!(msg.contains("for range query"), "{msg}");
     }
-    // Unknown endpoints.
-    error(&s.get("/api/v1/nope"), 404, "not_found");
 }
 
 #[test]
