@@ -736,6 +736,14 @@ fn compare(prom: &Answer, alm: &Answer, ordered: bool) -> Option<String> {
             for ((l, pa), (_, pb)) in a.iter().zip(&b) {
                 let ta: Vec<i64> = pa.iter().map(|p| p.0).collect();
                 let tb: Vec<i64> = pb.iter().map(|p| p.0).collect();
+                for (who, ts) in [("prometheus", &ta), ("almanac", &tb)] {
+                    if let Some(w) = ts.windows(2).find(|w| w[0] >= w[1]) {
+                        return Some(format!(
+                            "{l}: {who} repeats or reorders timestamps: {} then {}",
+                            w[0], w[1]
+                        ));
+                    }
+                }
                 if ta != tb {
                     let first = ta.iter().zip(&tb).position(|(x, y)| x != y);
                     return Some(format!(
