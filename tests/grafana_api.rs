@@ -150,6 +150,11 @@ fn health_check_is_one_plus_one_at_four() {
         ok(&r),
         json!({"status": "success", "data": {"resultType": "scalar", "result": [4, "2"]}})
     );
+    // Byte for byte as Prometheus writes it: `status` first.
+    assert_eq!(
+        r.text(),
+        r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#
+    );
     // The same as a form POST (Grafana's default HTTP method).
     let r = s.post_form("/api/v1/query", &[("query", "1+1"), ("time", "4")]);
     assert_eq!(
