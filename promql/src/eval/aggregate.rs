@@ -21,7 +21,7 @@ struct Acc {
     min: f64,
     max: f64,
     values: Vec<f64>,
-    members: Vec<usize>,
+    members: Vec<(usize, f64)>,
     /// Some member's metric name removal is pending (see `group_key`).
     drop_name: bool,
 }
@@ -84,28 +84,41 @@ impl Grid<'_> {
         // Group keys per series, computed once.
         let (keys, drops): (Vec<Labels>, Vec<bool>) =
             series.iter().map(|s| group_key(a, s)).unzip();
+        // Group ids, resolved once per series rather than once per step.
+        let mut ids: HashMap<&Labels, usize> = HashMap::new();
+        let group_of: Vec<usize> = keys
+            .iter()
+            .map(|k| {
+                let n = ids.len();
+                *ids.entry(k).or_insert(n)
+            })
+            .collect();
+        let mut slot: Vec<usize> = vec![usize::MAX; ids.len()];
         let mut sink = SeriesSink::default();
         let mut ordered: Vec<StepSeries> = Vec::new();
         let frame = self.frame;
         let mut ann = std::mem::take(&mut self.ann);
         let res = for_each_step(frame, &series, |step, t, present| {
             let mut groups: Vec<Acc> = Vec::new();
-            let mut index: HashMap<&Labels, usize> = HashMap::new();
             for &(i, v) in present {
-                let g = *index.entry(&keys[i]).or_insert_with(|| {
+                let g = group_of[i];
+                if slot[g] == usize::MAX {
+                    slot[g] = groups.len();
                     groups.push(Acc::new(keys[i].clone()));
-                    groups.len() - 1
-                });
-                let acc = &mut groups[g];
+                }
+                let acc = &mut groups[slot[g]];
                 acc.drop_name |= drops[i];
                 match a.op {
                     AggregateOp::Topk
                     | AggregateOp::Bottomk
                     | AggregateOp::Limitk
-                    | AggregateOp::LimitRatio => acc.members.push(i),
+                    | AggregateOp::LimitRatio => acc.members.push((i, v)),
                     AggregateOp::Quantile | AggregateOp::CountValues => acc.values.push(v),
                     op => acc.add(op, v),
                 }
+            }
+            for &(i, _) in present {
+                slot[group_of[i]] = usize::MAX;
             }
             let p = match &param {
                 Param::Scalars(p) => p[step],
@@ -151,11 +164,7 @@ impl Grid<'_> {
                     AggregateOp::Topk | AggregateOp::Bottomk => {
                         let k = k_param(p)?;
                         let top = a.op == AggregateOp::Topk;
-                        let mut members: Vec<(usize, f64)> = acc
-                            .members
-                            .iter()
-                            .map(|&i| (i, value_at(present, i)))
-                            .collect();
+                        let mut members = acc.members;
                         members.sort_by(|x, y| rank(x.1, y.1, top));
                         members.truncate(k);
                         for (i, v) in members {
@@ -165,8 +174,7 @@ impl Grid<'_> {
                     }
                     AggregateOp::Limitk => {
                         let k = k_param(p)?;
-                        for &i in acc.members.iter().take(k) {
-                            let v = value_at(present, i);
+                        for &(i, v) in acc.members.iter().take(k) {
                             emit_member(&mut ordered, &mut sink, &series[i], t, v, frame.len())?;
                         }
                         continue;
@@ -180,9 +188,8 @@ impl Grid<'_> {
                             ));
                         }
                         let r = p.clamp(-1.0, 1.0);
-                        for &i in &acc.members {
+                        for &(i, v) in &acc.members {
                             if in_ratio(&series[i].labels, r) {
-                                let v = value_at(present, i);
                                 emit_member(
                                     &mut ordered,
                                     &mut sink,
@@ -231,13 +238,6 @@ fn group_key(a: &Aggregate, s: &StepSeries) -> (Labels, bool) {
     }
     let by_name = a.grouping.iter().any(|g| g == "__name__");
     (s.labels.keep(&a.grouping), by_name && s.drop_name)
-}
-
-fn value_at(present: &[(usize, f64)], i: usize) -> f64 {
-    present
-        .iter()
-        .find(|(j, _)| *j == i)
-        .map_or(f64::NAN, |(_, v)| *v)
 }
 
 /// `topk`'s order (largest first) or `bottomk`'s; NaN ranks last.
