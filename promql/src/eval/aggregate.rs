@@ -292,7 +292,7 @@ fn emit_member(
         });
         return Ok(());
     }
-    sink.push(s.labels.clone(), s.drop_name, t, v)
+    sink.push(s.labels.clone(), s.drop_name, t, v).map(drop)
 }
 
 /// UTF-8 label names are allowed (Prometheus 3); only the empty name is not.

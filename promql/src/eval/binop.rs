@@ -190,6 +190,19 @@ impl Grid<'_> {
         let (many, one) = if right_is_one { (&l, &r) } else { (&r, &l) };
         let many_sig: Vec<Labels> = many.iter().map(|s| signature(m, s)).collect();
         let one_sig: Vec<Labels> = one.iter().map(|s| signature(m, s)).collect();
+        // Signature ids, so that steps index arrays instead of hashing labels.
+        let mut ids: HashMap<&Labels, usize> = HashMap::new();
+        let mut many_id = Vec::with_capacity(many_sig.len());
+        for sig in &many_sig {
+            let n = ids.len();
+            many_id.push(*ids.entry(sig).or_insert(n));
+        }
+        let mut one_id = Vec::with_capacity(one_sig.len());
+        for sig in &one_sig {
+            let n = ids.len();
+            one_id.push(*ids.entry(sig).or_insert(n));
+        }
+        let nids = ids.len();
         let frame = self.frame;
         let mut one_present: Vec<Vec<(usize, f64)>> = Vec::with_capacity(frame.len());
         for_each_step(frame, one, |_, _, present| {
@@ -198,61 +211,81 @@ impl Grid<'_> {
         })?;
         let mut sink = SeriesSink::default();
         let side = if right_is_one { "right" } else { "left" };
+        const NONE: usize = usize::MAX;
+        // Per signature id at the current step: the one-side series there,
+        // and the many-side series matched to it (one-to-one check).
+        let mut one_at: Vec<(usize, f64)> = vec![(NONE, 0.0); nids];
+        let mut matched: Vec<usize> = vec![NONE; nids];
+        let mut many_at: Vec<bool> = vec![false; nids];
+        // Per many-side series: the one-side series of its last output and
+        // where that output went, to skip rebuilding labels every step.
+        let mut out_of: Vec<(usize, usize)> = vec![(NONE, NONE); many.len()];
         for_each_step(frame, many, |step, t, present| {
-            let mut by_sig: HashMap<&Labels, (usize, f64)> = HashMap::new();
-            for &(i, v) in &one_present[step] {
-                if let Some(&(j, _)) = by_sig.get(&one_sig[i]) {
+            for &(j, v) in &one_present[step] {
+                let id = one_id[j];
+                if one_at[id].0 != NONE {
+                    let k = one_at[id].0;
                     return Err(Error::Execution(format!(
                         "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                        one_sig[i], one[j].labels, one[i].labels
+                        one_sig[j], one[k].labels, one[j].labels
                     )));
                 }
-                by_sig.insert(&one_sig[i], (i, v));
+                one_at[id] = (j, v);
             }
-            let mut matched: HashMap<&Labels, usize> = HashMap::new();
-            let mut used: Vec<bool> = vec![false; one.len()];
             let mut inserted: HashMap<Labels, ()> = HashMap::new();
+            let mut res = Ok(());
             for &(i, mv) in present {
-                let sig = &many_sig[i];
-                let (ov, one_idx) = match by_sig.get(sig) {
-                    Some(&(j, v)) => (v, Some(j)),
-                    None => match m.fill.rhs {
+                let id = many_id[i];
+                many_at[id] = true;
+                let (j, ov) = one_at[id];
+                let (ov, one_idx) = if j != NONE {
+                    (ov, Some(j))
+                } else {
+                    match m.fill.rhs {
                         Some(f) => (f, None),
                         None => continue,
-                    },
+                    }
                 };
-                if m.card == Cardinality::OneToOne
-                    && one_idx.is_some()
-                    && matched.insert(sig, i).is_some()
-                {
-                    return Err(Error::Execution(
-                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
-                    ));
-                }
-                if let Some(j) = one_idx {
-                    used[j] = true;
+                if m.card == Cardinality::OneToOne && one_idx.is_some() {
+                    if matched[id] != NONE {
+                        res = Err(Error::Execution(
+                            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
+                        ));
+                        break;
+                    }
+                    matched[id] = i;
                 }
                 let (lv, rv) = if right_is_one { (mv, ov) } else { (ov, mv) };
                 let Some(v) = combine(b.op, b.return_bool, lv, rv, lv) else {
                     continue;
                 };
+                let (prev_j, out) = out_of[i];
+                if m.card == Cardinality::OneToOne
+                    && out != NONE
+                    && prev_j == one_idx.unwrap_or(NONE)
+                {
+                    sink.push_at(out, t, v)?;
+                    continue;
+                }
                 let labels = result_labels(m, &many[i], one_idx.map(|j| &one[j]));
                 if m.card != Cardinality::OneToOne && inserted.insert(labels.clone(), ()).is_some()
                 {
-                    return Err(Error::Execution(
+                    res = Err(Error::Execution(
                         "multiple matches for labels: grouping labels must ensure unique matches"
                             .into(),
                     ));
+                    break;
                 }
-                sink.push(labels, many[i].drop_name || drops_name, t, v)?;
+                let out = sink.push(labels, many[i].drop_name || drops_name, t, v)?;
+                out_of[i] = (one_idx.unwrap_or(NONE), out);
             }
             // Unmatched elements of the one side, when the many side may be
             // filled (`fill_left` names the many side, also for group_right).
-            if let Some(f) = m.fill.lhs {
-                let many_sigs: std::collections::HashSet<&Labels> =
-                    present.iter().map(|(i, _)| &many_sig[*i]).collect();
+            if res.is_ok()
+                && let Some(f) = m.fill.lhs
+            {
                 for &(j, ov) in &one_present[step] {
-                    if used[j] || many_sigs.contains(&one_sig[j]) {
+                    if many_at[one_id[j]] {
                         continue;
                     }
                     let (lv, rv) = if right_is_one { (f, ov) } else { (ov, f) };
@@ -260,10 +293,21 @@ impl Grid<'_> {
                         continue;
                     };
                     // A filled-in match takes the match group's labels.
-                    sink.push(one_sig[j].clone(), false, t, v)?;
+                    if let Err(e) = sink.push(one_sig[j].clone(), false, t, v) {
+                        res = Err(e);
+                        break;
+                    }
                 }
             }
-            Ok(())
+            for &(j, _) in &one_present[step] {
+                one_at[one_id[j]] = (NONE, 0.0);
+                matched[one_id[j]] = NONE;
+            }
+            for &(i, _) in present {
+                many_at[many_id[i]] = false;
+                matched[many_id[i]] = NONE;
+            }
+            res
         })?;
         Ok(Val::Vector(sink.out))
     }

@@ -335,29 +335,37 @@ pub(crate) struct SeriesSink {
 }
 
 impl SeriesSink {
-    /// Adds the point `(t, v)` to the series `labels`. Points must come in
-    /// step order; a second point at one step is Prometheus's duplicate
-    /// labelset error.
-    pub fn push(&mut self, labels: Labels, drop_name: bool, t: i64, v: f64) -> Result<()> {
+    /// Adds the point `(t, v)` to the series `labels` and returns the
+    /// series' index in `out`. Points must come in step order; a second
+    /// point at one step is Prometheus's duplicate labelset error.
+    pub fn push(&mut self, labels: Labels, drop_name: bool, t: i64, v: f64) -> Result<usize> {
         match self.index.get(&labels) {
             Some(&i) => {
-                let s = &mut self.out[i];
-                if s.points.last().is_some_and(|p| p.t == t) {
-                    return Err(Error::Execution(
-                        "vector cannot contain metrics with the same labelset".into(),
-                    ));
-                }
-                s.points.push(Sample::new(t, v));
+                self.push_at(i, t, v)?;
+                Ok(i)
             }
             None => {
-                self.index.insert(labels.clone(), self.out.len());
+                let i = self.out.len();
+                self.index.insert(labels.clone(), i);
                 self.out.push(StepSeries {
                     labels,
                     drop_name,
                     points: vec![Sample::new(t, v)],
                 });
+                Ok(i)
             }
         }
+    }
+
+    /// Adds a point to the series at index `i` (as returned by `push`).
+    pub fn push_at(&mut self, i: usize, t: i64, v: f64) -> Result<()> {
+        let s = &mut self.out[i];
+        if s.points.last().is_some_and(|p| p.t == t) {
+            return Err(Error::Execution(
+                "vector cannot contain metrics with the same labelset".into(),
+            ));
+        }
+        s.points.push(Sample::new(t, v));
         Ok(())
     }
 }
