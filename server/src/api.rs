@@ -8,7 +8,7 @@ mod params;
 mod status;
 mod write;
 
-pub use params::{Params, parse_duration, parse_time};
+pub use params::{Params, parse_duration, parse_prom_duration, parse_time};
 
 use hyper::{Method, StatusCode};
 

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod prompb;
 pub mod remote_read;
 pub mod remote_write;
+pub mod rules;
 mod selector;
 pub mod state;
 

@@ -23,6 +23,27 @@ struct Cli {
 enum Command {
     /// Run the server (the default).
     Run,
+    /// Check files, as `promtool check`.
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// Validate rule files (standard input when none are given). Exit code
+    /// 0: valid; 1: invalid; 3: lint findings with --lint-fatal.
+    Rules {
+        files: Vec<String>,
+        /// `duplicate-rules` (default) or `none`.
+        #[arg(long, default_value = "duplicate-rules")]
+        lint: String,
+        /// Make lint findings an error (exit code 3).
+        #[arg(long)]
+        lint_fatal: bool,
+        /// Ignore fields Prometheus's format does not know.
+        #[arg(long)]
+        ignore_unknown_fields: bool,
+    },
 }
 
 /// Flags of the server; each one overrides the same setting of `--config`.
@@ -107,6 +128,34 @@ fn main() -> ExitCode {
         .init();
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(cli.run),
+        Command::Check(CheckCommand::Rules {
+            files,
+            lint,
+            lint_fatal,
+            ignore_unknown_fields,
+        }) => {
+            let opts = server::rules::check::CheckOptions {
+                lint_duplicates: lint
+                    .split(',')
+                    .any(|l| l == "duplicate-rules" || l == "all"),
+                lint_fatal,
+                ignore_unknown_fields,
+            };
+            let stdin = if files.is_empty() {
+                let mut s = String::new();
+                let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut s);
+                Some(s)
+            } else {
+                None
+            };
+            ExitCode::from(server::rules::check::check_rules(
+                &files,
+                stdin.as_deref(),
+                &opts,
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+            ))
+        }
     }
 }
 

@@ -41,7 +41,9 @@ impl Elementwise {
 /// `histogram_quantile(q, input)` over classic `le` buckets at one step.
 pub fn histogram_quantile(q: f64, input: Vec<Elem>, ann: &mut Annotations) -> Result<Vec<Elem>> {
     let _ = (q, input, ann);
-    Err(Error::Execution("histogram_quantile is not implemented yet".into()))
+    Err(Error::Execution(
+        "histogram_quantile is not implemented yet".into(),
+    ))
 }
 
 /// `histogram_fraction(lower, upper, input)` over classic `le` buckets.
@@ -52,7 +54,9 @@ pub fn histogram_fraction(
     ann: &mut Annotations,
 ) -> Result<Vec<Elem>> {
     let _ = (lower, upper, input, ann);
-    Err(Error::Execution("histogram_fraction is not implemented yet".into()))
+    Err(Error::Execution(
+        "histogram_fraction is not implemented yet".into(),
+    ))
 }
 
 /// `label_replace(v, dst, replacement, src, regex)` for one element's labels.

@@ -1,0 +1,14 @@
+//! Recording and alerting rules in Prometheus's format.
+//!
+//! - `check`: `almanac check rules`.
+//! - `file`: rule files: parsing, validation, the duplicate lint.
+//! - `template`: the Go text/template subset of labels and annotations.
+//! - `yamlpos`: line numbers of YAML nodes for error messages.
+
+pub mod check;
+pub mod file;
+pub mod template;
+mod yamlpos;
+
+pub use file::{GroupSpec, RuleFile, RuleKind, RuleSpec};
+pub use template::Template;
