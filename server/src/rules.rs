@@ -1,10 +1,12 @@
 //! Recording and alerting rules in Prometheus's format.
 //!
+//! - `alert`: the alert state machine.
 //! - `check`: `almanac check rules`.
 //! - `file`: rule files: parsing, validation, the duplicate lint.
 //! - `template`: the Go text/template subset of labels and annotations.
 //! - `yamlpos`: line numbers of YAML nodes for error messages.
 
+pub mod alert;
 pub mod check;
 pub mod file;
 pub mod template;

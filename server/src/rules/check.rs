@@ -123,6 +123,10 @@ mod tests {
             lint_fatal: true,
             ..Default::default()
         };
+        let off = CheckOptions {
+            lint_fatal: true,
+            ..Default::default()
+        };
         let cases: Vec<(&str, Vec<String>, &CheckOptions, u8)> = vec![
             ("good", vec![good.clone()], &lint, SUCCESS),
             ("bad", vec![bad.clone()], &lint, FAILURE),
@@ -130,15 +134,7 @@ mod tests {
             ("missing", vec![missing], &lint, FAILURE),
             ("dup_not_fatal", vec![dup.clone()], &lint, SUCCESS),
             ("dup_fatal", vec![dup.clone()], &fatal, LINT),
-            (
-                "dup_lint_off",
-                vec![dup],
-                &CheckOptions {
-                    lint_fatal: true,
-                    ..Default::default()
-                },
-                SUCCESS,
-            ),
+            ("dup_lint_off", vec![dup], &off, SUCCESS),
         ];
         for (name, files, opts, want) in cases {
             let (mut o, mut e) = (Vec::new(), Vec::new());
