@@ -8,6 +8,12 @@
 //! the head written as a block; VictoriaMetrics: force_flush + force_merge,
 //! `data/` + `indexdb/`). Ratios are against VictoriaMetrics.
 //!
+//! Then query latency: a set of dashboard range queries (`DASHBOARD`, over
+//! the whole ingested span at a 60s step) is run `QUERY_RUNS` times (5)
+//! against each peer; the median time per query is reported, and the
+//! median over queries compared (VictoriaMetrics with its rollup cache off,
+//! `-search.disableCache`).
+//!
 //! Run: `scripts/bench_ingest.sh` (builds the release binary first), or
 //! `cargo bench --bench ingest_compare` with env `SERIES` (default 100000),
 //! `SAMPLES` (240), `CONCURRENCY` (4), `PEERS` (`almanac,vm,prometheus`).
@@ -33,7 +39,22 @@ fn env_usize(k: &str, d: usize) -> usize {
 /// One shard's requests in send order.
 type Shard = Vec<Vec<u8>>;
 
-fn payloads(series: usize, samples: usize, shards: usize) -> (Vec<Shard>, u64) {
+/// Dashboard range queries over the generated fleet.
+const DASHBOARD: &[&str] = &[
+    "sum by (job) (rate(http_requests_total[5m]))",
+    "sum by (code) (rate(http_requests_total[5m]))",
+    "sum by (handler) (rate(http_requests_total{code=~\"5..\"}[5m])) / sum by (handler) (rate(http_requests_total[5m]))",
+    "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
+    "histogram_quantile(0.5, sum by (le, handler) (rate(http_request_duration_seconds_bucket[5m])))",
+    "rate(http_request_duration_seconds_sum[5m]) / rate(http_request_duration_seconds_count[5m])",
+    "sum by (mode) (rate(node_cpu_seconds_total[5m]))",
+    "1 - avg by (instance) (rate(node_cpu_seconds_total{mode=\"idle\"}[5m]))",
+    "topk(5, sum by (instance) (rate(node_network_receive_bytes_total[5m])))",
+    "sum(rate(node_disk_io_time_seconds_total[5m]))",
+];
+
+/// Generated requests per shard, the sample count and the data's span (ms).
+fn payloads(series: usize, samples: usize, shards: usize) -> (Vec<Shard>, u64, (i64, i64)) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -71,7 +92,7 @@ fn payloads(series: usize, samples: usize, shards: usize) -> (Vec<Shard>, u64) {
             }
         }
     }
-    (out, total)
+    (out, total, (start, start + samples as i64 * interval))
 }
 
 /// A keep-alive HTTP/1.1 connection that posts bodies and reads answers.
@@ -179,6 +200,7 @@ fn start(name: &'static str) -> Option<Peer> {
                 format!("-httpListenAddr={addr}"),
                 format!("-storageDataPath={d}/vm"),
                 "-retentionPeriod=100y".into(),
+                "-search.disableCache".into(),
             ]);
             (c, "/health")
         }
@@ -293,9 +315,57 @@ struct Row {
     peak_rss: u64,
     bytes_per_sample: f64,
     failed: u64,
+    /// Median seconds per dashboard query, in `DASHBOARD` order (NaN: failed).
+    query_s: Vec<f64>,
 }
 
-fn run(peer: &Peer, shards: &[Shard], total: u64) -> Row {
+/// Median seconds of `runs` runs of each dashboard query over `span`.
+fn query_latency(peer: &Peer, span: (i64, i64), runs: usize) -> Vec<f64> {
+    let form = |q: &str| {
+        almanac::harness::form(&[
+            ("query", q),
+            ("start", &format!("{}", span.0 as f64 / 1000.0)),
+            ("end", &format!("{}", span.1 as f64 / 1000.0)),
+            ("step", "60"),
+        ])
+    };
+    DASHBOARD
+        .iter()
+        .map(|q| {
+            let body = form(q);
+            let mut times = Vec::with_capacity(runs);
+            for _ in 0..runs {
+                let t0 = Instant::now();
+                let ok = request(
+                    peer.addr,
+                    "POST",
+                    "/api/v1/query_range",
+                    &[("Content-Type", "application/x-www-form-urlencoded")],
+                    body.as_bytes(),
+                )
+                .map(|r| r.status == 200)
+                .unwrap_or(false);
+                if !ok {
+                    return f64::NAN;
+                }
+                times.push(t0.elapsed().as_secs_f64());
+            }
+            times.sort_by(f64::total_cmp);
+            times[times.len() / 2]
+        })
+        .collect()
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn run(peer: &Peer, shards: &[Shard], total: u64, span: (i64, i64)) -> Row {
     let pid = peer.child.id();
     let cpu0 = cpu_seconds(pid);
     let t0 = Instant::now();
@@ -326,6 +396,7 @@ fn run(peer: &Peer, shards: &[Shard], total: u64) -> Row {
     let cpu = cpu_seconds(pid) - cpu0;
     let peak = proc_status(pid, "VmHWM:");
     let bytes = disk_bytes(peer);
+    let query_s = query_latency(peer, span, env_usize("QUERY_RUNS", 5));
     Row {
         name: peer.name,
         samples_per_s: total as f64 / secs,
@@ -333,6 +404,7 @@ fn run(peer: &Peer, shards: &[Shard], total: u64) -> Row {
         peak_rss: peak,
         bytes_per_sample: bytes as f64 / total as f64,
         failed,
+        query_s,
     }
 }
 
@@ -342,7 +414,7 @@ fn main() {
     let conc = env_usize("CONCURRENCY", 4);
     let peers = std::env::var("PEERS").unwrap_or_else(|_| "almanac,vm,prometheus".into());
     let t = Instant::now();
-    let (shards, total) = payloads(series, samples, conc);
+    let (shards, total, span) = payloads(series, samples, conc);
     let bytes: usize = shards.iter().flatten().map(Vec::len).sum();
     println!(
         "ingest_compare: {series} series x {samples} samples = {total} samples in {} requests ({:.0} MB snappy), encoded in {:.1}s",
@@ -362,7 +434,7 @@ fn main() {
             }
         };
         match start(name) {
-            Some(peer) => rows.push(run(&peer, &shards, total)),
+            Some(peer) => rows.push(run(&peer, &shards, total, span)),
             None => println!("{name}: not available (not installed, or did not start)"),
         }
     }
@@ -380,6 +452,36 @@ fn main() {
             r.bytes_per_sample,
             r.failed
         );
+    }
+    println!("\nquery latency, median of runs (ms):");
+    for (i, q) in DASHBOARD.iter().enumerate() {
+        let cols: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{}={:.1}", r.name, r.query_s[i] * 1e3))
+            .collect();
+        println!(
+            "  {:<60} {}",
+            q.chars().take(60).collect::<String>(),
+            cols.join("  ")
+        );
+    }
+    for r in &rows {
+        println!(
+            "{:<12} median query {:.1} ms",
+            r.name,
+            median(&r.query_s) * 1e3
+        );
+    }
+    for other in ["vm", "prometheus"] {
+        if let (Some(a), Some(o)) = (
+            rows.iter().find(|r| r.name == "almanac"),
+            rows.iter().find(|r| r.name == other),
+        ) {
+            println!(
+                "almanac / {other}: median query time {:.2}x",
+                median(&a.query_s) / median(&o.query_s)
+            );
+        }
     }
     if let (Some(a), Some(vm)) = (
         rows.iter().find(|r| r.name == "almanac"),

@@ -18,6 +18,7 @@ mod aggregate;
 mod binop;
 mod call;
 mod grid;
+mod info;
 mod node;
 mod rollup;
 mod selector;
@@ -128,3 +129,6 @@ impl Engine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,9 +2,11 @@
 //! self-metrics. [`route`] maps a path to its handler.
 
 mod admin;
+mod ast_json;
 pub mod json;
 mod meta;
 mod params;
+mod query;
 mod status;
 mod write;
 
@@ -34,6 +36,11 @@ const ROUTES: &[(&str, Handler)] = &[
     ("/metrics", status::metrics),
     ("/api/v1/write", write::remote_write),
     ("/api/v1/read", write::remote_read),
+    ("/api/v1/query", query::query),
+    ("/api/v1/query_range", query::query_range),
+    ("/api/v1/query_exemplars", query::query_exemplars),
+    ("/api/v1/format_query", query::format_query),
+    ("/api/v1/parse_query", query::parse_query),
     ("/api/v1/labels", meta::labels),
     ("/api/v1/label/*/values", meta::label_values),
     ("/api/v1/series", meta::series),

@@ -76,6 +76,19 @@ impl ApiError {
     }
 }
 
+impl From<promql::Error> for ApiError {
+    fn from(e: promql::Error) -> Self {
+        use promql::Error as E;
+        match e {
+            E::Parse { .. } => ApiError::BadData(e.to_string()),
+            E::Timeout(_) => ApiError::Timeout(e.to_string()),
+            E::Canceled(_) => ApiError::Canceled(e.to_string()),
+            E::Storage(_) => ApiError::Internal(e.to_string()),
+            _ => ApiError::Execution(e.to_string()),
+        }
+    }
+}
+
 impl From<tsdb::Error> for ApiError {
     fn from(e: tsdb::Error) -> Self {
         use tsdb::Error as E;

@@ -11,6 +11,8 @@
 use std::collections::BTreeMap;
 
 use prost::Message;
+
+mod wire;
 use tsdb::exemplars::Exemplar;
 use tsdb::model::{Label, Labels, METRIC_NAME, hash_label_pairs};
 
@@ -149,27 +151,17 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
     let raw = decompress(body, &state.write_limits)?;
     match protocol {
         Protocol::V1 => {
-            let req = prompb::WriteRequest::decode(raw.as_slice())
-                .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?;
+            let req =
+                wire::decode(&raw).map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?;
             state.metadata.record_v1(&req.metadata);
-            let series = req.timeseries.iter().map(|ts| SeriesIn {
-                labels: ts
-                    .labels
-                    .iter()
-                    .map(|l| (l.name.as_str(), l.value.as_str()))
-                    .collect(),
-                samples: &ts.samples,
-                histograms: ts.histograms.len(),
-                exemplars: ts
-                    .exemplars
+            let series = req.series.iter().map(|ts| SeriesIn {
+                labels: &req.labels[ts.labels.clone()],
+                samples: &req.samples[ts.samples.clone()],
+                histograms: ts.histograms,
+                exemplars: req.exemplars[ts.exemplars.clone()]
                     .iter()
                     .map(|e| Exemplar {
-                        labels: Labels::from_pairs(
-                            &e.labels
-                                .iter()
-                                .map(|l| (l.name.as_str(), l.value.as_str()))
-                                .collect::<Vec<_>>(),
-                        ),
+                        labels: Labels::from_pairs(&req.exemplar_labels[e.labels.clone()]),
                         t: e.timestamp,
                         v: e.value,
                     })
@@ -182,6 +174,7 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
                 .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?;
             let sym = |i: u32| req.symbols.get(i as usize).map(String::as_str);
             let mut series = Vec::with_capacity(req.timeseries.len());
+            let mut label_sets = Vec::with_capacity(req.timeseries.len());
             for ts in &req.timeseries {
                 if ts.labels_refs.len() % 2 != 0 {
                     return Err(ApiError::BadData("odd number of label references".into()));
@@ -223,21 +216,25 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
                         v: e.value,
                     });
                 }
-                series.push(SeriesIn {
-                    labels,
-                    samples: &ts.samples,
-                    histograms: ts.histograms.len(),
-                    exemplars,
-                });
+                label_sets.push(labels);
+                series.push((&ts.samples, ts.histograms.len(), exemplars));
             }
-            store(state, series.into_iter())
+            let series = series.into_iter().zip(&label_sets).map(
+                |((samples, histograms, exemplars), labels)| SeriesIn {
+                    labels,
+                    samples,
+                    histograms,
+                    exemplars,
+                },
+            );
+            store(state, series)
         }
     }
 }
 
 /// One decoded series, borrowing from the request.
 struct SeriesIn<'a> {
-    labels: Vec<(&'a str, &'a str)>,
+    labels: &'a [(&'a str, &'a str)],
     samples: &'a [prompb::Sample],
     histograms: usize,
     exemplars: Vec<Exemplar>,
@@ -291,7 +288,7 @@ fn store<'a>(
                 || "native histogram samples are not supported".to_string(),
             );
         }
-        if let Some(reason) = invalid_labels(&ts.labels, state.write_limits.max_labels) {
+        if let Some(reason) = invalid_labels(ts.labels, state.write_limits.max_labels) {
             out.reject(reason, n.max(1), || {
                 let shown: Vec<String> = ts
                     .labels
@@ -304,12 +301,16 @@ fn store<'a>(
             continue;
         }
         // Empty values mean "no such label".
-        let pairs: Vec<(&str, &str)> = ts
-            .labels
-            .iter()
-            .copied()
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
+        let pairs: std::borrow::Cow<'_, [(&str, &str)]> =
+            if ts.labels.iter().any(|l| l.1.is_empty()) {
+                ts.labels
+                    .iter()
+                    .copied()
+                    .filter(|(_, v)| !v.is_empty())
+                    .collect()
+            } else {
+                ts.labels.into()
+            };
         let hash = hash_label_pairs(pairs.iter().copied());
         let mut handle = head.series_for_pairs(hash, pairs.iter().copied());
         for s in ts.samples {

@@ -1,1 +1,281 @@
-//! (under construction)
+//! Aggregation operators, evaluated step by step over groups of series.
+
+use std::collections::HashMap;
+
+use tsdb::model::Labels;
+
+use super::grid::{Grid, SeriesSink, StepSeries, Val, drop_metric_name, for_each_step};
+use super::stats::{GoFloat, KahanSum, Mean, Variance, quantile};
+use crate::ast::{Aggregate, AggregateOp};
+use crate::error::{Error, Result};
+use crate::value::FloatDisplay;
+
+/// Running state of one group at one step.
+#[derive(Debug, Clone)]
+struct Acc {
+    labels: Labels,
+    count: usize,
+    sum: KahanSum,
+    mean: Mean,
+    var: Variance,
+    min: f64,
+    max: f64,
+    values: Vec<f64>,
+    members: Vec<usize>,
+}
+
+impl Acc {
+    fn new(labels: Labels) -> Self {
+        Acc {
+            labels,
+            count: 0,
+            sum: KahanSum::default(),
+            mean: Mean::new(),
+            var: Variance::new(),
+            min: f64::NAN,
+            max: f64::NAN,
+            values: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, op: AggregateOp, v: f64) {
+        self.count += 1;
+        match op {
+            AggregateOp::Sum => self.sum.add(v),
+            AggregateOp::Avg => self.mean.add(v),
+            AggregateOp::Stddev | AggregateOp::Stdvar => self.var.add(v),
+            AggregateOp::Min if self.min.is_nan() || v < self.min => self.min = v,
+            AggregateOp::Max if self.max.is_nan() || v > self.max => self.max = v,
+            _ => {}
+        }
+    }
+}
+
+impl Grid<'_> {
+    pub(crate) fn eval_aggregate(&mut self, a: &Aggregate) -> Result<Val> {
+        let param = match &a.param {
+            Some(p) if a.op == AggregateOp::CountValues => Param::Label(self.eval_string(p)?),
+            Some(p) => Param::Scalars(self.eval_scalar(p)?),
+            None => Param::None,
+        };
+        let series = self.eval_vector(&a.expr)?;
+        if let Param::Label(l) = &param
+            && !valid_label_name(l)
+        {
+            return Err(Error::Execution(format!("invalid label name {l:?}")));
+        }
+        // Group keys per series, computed once.
+        let keys: Vec<Labels> = series.iter().map(|s| group_key(a, s)).collect();
+        let mut sink = SeriesSink::default();
+        let mut ordered: Vec<StepSeries> = Vec::new();
+        let frame = self.frame;
+        let mut ann = std::mem::take(&mut self.ann);
+        let res = for_each_step(frame, &series, |step, t, present| {
+            let mut groups: Vec<Acc> = Vec::new();
+            let mut index: HashMap<&Labels, usize> = HashMap::new();
+            for &(i, v) in present {
+                let g = *index.entry(&keys[i]).or_insert_with(|| {
+                    groups.push(Acc::new(keys[i].clone()));
+                    groups.len() - 1
+                });
+                let acc = &mut groups[g];
+                match a.op {
+                    AggregateOp::Topk
+                    | AggregateOp::Bottomk
+                    | AggregateOp::Limitk
+                    | AggregateOp::LimitRatio => acc.members.push(i),
+                    AggregateOp::Quantile | AggregateOp::CountValues => acc.values.push(v),
+                    op => acc.add(op, v),
+                }
+            }
+            let p = match &param {
+                Param::Scalars(p) => p[step],
+                _ => f64::NAN,
+            };
+            for acc in groups {
+                let v = match a.op {
+                    AggregateOp::Sum => acc.sum.value(),
+                    AggregateOp::Avg => acc.mean.value(),
+                    AggregateOp::Count => acc.count as f64,
+                    AggregateOp::Group => 1.0,
+                    AggregateOp::Min => acc.min,
+                    AggregateOp::Max => acc.max,
+                    AggregateOp::Stdvar => acc.var.variance(),
+                    AggregateOp::Stddev => acc.var.variance().sqrt(),
+                    AggregateOp::Quantile => {
+                        if !(0.0..=1.0).contains(&p) {
+                            ann.warn(format_args!(
+                                "quantile value should be between 0 and 1, got {}",
+                                GoFloat(p)
+                            ));
+                        }
+                        let mut vals = acc.values;
+                        quantile(p, &mut vals)
+                    }
+                    AggregateOp::CountValues => {
+                        let Param::Label(l) = &param else { continue };
+                        let mut counts: Vec<(String, usize)> = Vec::new();
+                        for v in &acc.values {
+                            let s = FloatDisplay(*v).to_string();
+                            match counts.iter_mut().find(|(k, _)| *k == s) {
+                                Some(c) => c.1 += 1,
+                                None => counts.push((s, 1)),
+                            }
+                        }
+                        for (value, n) in counts {
+                            let mut b = acc.labels.builder();
+                            b.set(l, &value);
+                            sink.push(b.build(), false, t, n as f64)?;
+                        }
+                        continue;
+                    }
+                    AggregateOp::Topk | AggregateOp::Bottomk => {
+                        let k = k_param(p)?;
+                        let top = a.op == AggregateOp::Topk;
+                        let mut members: Vec<(usize, f64)> = acc
+                            .members
+                            .iter()
+                            .map(|&i| (i, value_at(present, i)))
+                            .collect();
+                        members.sort_by(|x, y| rank(x.1, y.1, top));
+                        members.truncate(k);
+                        for (i, v) in members {
+                            emit_member(&mut ordered, &mut sink, &series[i], t, v, frame.len())?;
+                        }
+                        continue;
+                    }
+                    AggregateOp::Limitk => {
+                        let k = k_param(p)?;
+                        for &i in acc.members.iter().take(k) {
+                            let v = value_at(present, i);
+                            emit_member(&mut ordered, &mut sink, &series[i], t, v, frame.len())?;
+                        }
+                        continue;
+                    }
+                    AggregateOp::LimitRatio => {
+                        if !(-1.0..=1.0).contains(&p) {
+                            ann.warn(format_args!(
+                                "ratio value should be between -1 and 1, got {}, capping to {}",
+                                FloatDisplay(p),
+                                if p < 0.0 { -1 } else { 1 }
+                            ));
+                        }
+                        let r = p.clamp(-1.0, 1.0);
+                        for &i in &acc.members {
+                            if in_ratio(&series[i].labels, r) {
+                                let v = value_at(present, i);
+                                emit_member(
+                                    &mut ordered,
+                                    &mut sink,
+                                    &series[i],
+                                    t,
+                                    v,
+                                    frame.len(),
+                                )?;
+                            }
+                        }
+                        continue;
+                    }
+                };
+                sink.push(acc.labels, false, t, v)?;
+            }
+            Ok(())
+        });
+        self.ann = ann;
+        res?;
+        if !ordered.is_empty() {
+            return Ok(Val::Vector(ordered));
+        }
+        Ok(Val::Vector(sink.out))
+    }
+}
+
+enum Param {
+    None,
+    Scalars(Vec<f64>),
+    Label(String),
+}
+
+/// The group a series belongs to: its labels narrowed by `by`/`without`.
+fn group_key(a: &Aggregate, s: &StepSeries) -> Labels {
+    let labels = if s.drop_name {
+        drop_metric_name(&s.labels)
+    } else {
+        s.labels.clone()
+    };
+    if a.without {
+        let mut names: Vec<&str> = a.grouping.iter().map(String::as_str).collect();
+        names.push("__name__");
+        labels.drop_names(&names)
+    } else {
+        labels.keep(&a.grouping)
+    }
+}
+
+fn value_at(present: &[(usize, f64)], i: usize) -> f64 {
+    present
+        .iter()
+        .find(|(j, _)| *j == i)
+        .map_or(f64::NAN, |(_, v)| *v)
+}
+
+/// `topk`'s order (largest first) or `bottomk`'s; NaN ranks last.
+fn rank(a: f64, b: f64, top: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Equal,
+        (true, false) => Greater,
+        (false, true) => Less,
+        _ if top => b.partial_cmp(&a).unwrap_or(Equal),
+        _ => a.partial_cmp(&b).unwrap_or(Equal),
+    }
+}
+
+fn k_param(p: f64) -> Result<usize> {
+    if p.is_nan() {
+        return Err(Error::Execution("Parameter value is NaN".into()));
+    }
+    if p >= i64::MAX as f64 || p <= i64::MIN as f64 {
+        return Err(Error::Execution(format!(
+            "Scalar value {} overflows int64",
+            FloatDisplay(p)
+        )));
+    }
+    Ok(if p < 1.0 { 0 } else { p as usize })
+}
+
+/// Whether a series is in the sample `limit_ratio(r, ...)` keeps: a
+/// deterministic position of the series in `[0, 1)` from its label hash,
+/// below `r` for positive `r`, at or above `1 + r` for negative `r`.
+fn in_ratio(labels: &Labels, r: f64) -> bool {
+    let pos = labels.hash64() as f64 / u64::MAX as f64;
+    if r >= 0.0 { pos < r } else { pos >= 1.0 + r }
+}
+
+/// Emits an input series' point as it is (labels and name kept), for
+/// the operators that select series rather than combine them. In an
+/// instant query the selection order is kept.
+fn emit_member(
+    ordered: &mut Vec<StepSeries>,
+    sink: &mut SeriesSink,
+    s: &StepSeries,
+    t: i64,
+    v: f64,
+    steps: usize,
+) -> Result<()> {
+    if steps == 1 {
+        ordered.push(StepSeries {
+            labels: s.labels.clone(),
+            drop_name: s.drop_name,
+            points: vec![tsdb::model::Sample::new(t, v)],
+        });
+        return Ok(());
+    }
+    sink.push(s.labels.clone(), s.drop_name, t, v)
+}
+
+/// UTF-8 label names are allowed (Prometheus 3); only the empty name is not.
+fn valid_label_name(l: &str) -> bool {
+    !l.is_empty()
+}

@@ -1,1 +1,335 @@
-//! (under construction)
+//! Binary operators: arithmetic, comparisons and set operators, with
+//! one-to-one, many-to-one and one-to-many vector matching.
+
+use std::collections::HashMap;
+
+use tsdb::model::{Labels, Sample};
+
+use super::grid::{Grid, SeriesSink, StepSeries, Val, drop_metric_name, for_each_step};
+use crate::ast::{Binary, BinaryOp, Cardinality, VectorMatching};
+use crate::error::{Error, Result};
+
+/// Applies `op` to two values: `(value, keep)`. Arithmetic always keeps;
+/// a comparison keeps when true and returns the left value.
+fn apply(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
+    match op {
+        BinaryOp::Add => (l + r, true),
+        BinaryOp::Sub => (l - r, true),
+        BinaryOp::Mul => (l * r, true),
+        BinaryOp::Div => (l / r, true),
+        BinaryOp::Mod => (l % r, true),
+        BinaryOp::Pow => (l.powf(r), true),
+        BinaryOp::Atan2 => (l.atan2(r), true),
+        BinaryOp::Eql => (l, l == r),
+        BinaryOp::Neq => (l, l != r),
+        BinaryOp::Gtr => (l, l > r),
+        BinaryOp::Lss => (l, l < r),
+        BinaryOp::Gte => (l, l >= r),
+        BinaryOp::Lte => (l, l <= r),
+        BinaryOp::And
+        | BinaryOp::Or
+        | BinaryOp::Unless
+        | BinaryOp::TrimUpper
+        | BinaryOp::TrimLower => (f64::NAN, false),
+    }
+}
+
+/// The result of `op` for one pair, or `None` to drop it. `vector_value`
+/// is what a filtering comparison keeps.
+fn combine(op: BinaryOp, return_bool: bool, l: f64, r: f64, vector_value: f64) -> Option<f64> {
+    let (v, keep) = apply(op, l, r);
+    if !op.is_comparison() {
+        return Some(v);
+    }
+    if return_bool {
+        return Some(if keep { 1.0 } else { 0.0 });
+    }
+    keep.then_some(vector_value)
+}
+
+impl Grid<'_> {
+    pub(crate) fn eval_binary(&mut self, b: &Binary) -> Result<Val> {
+        if matches!(b.op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
+            // Trimming applies to native histogram buckets only.
+            self.eval(&b.lhs)?;
+            self.eval(&b.rhs)?;
+            return Ok(Val::Vector(Vec::new()));
+        }
+        let lhs = self.eval(&b.lhs)?;
+        let rhs = self.eval(&b.rhs)?;
+        let drops_name = !b.op.is_comparison() || b.return_bool;
+        match (lhs, rhs) {
+            (Val::Scalar(l), Val::Scalar(r)) => Ok(Val::Scalar(
+                l.into_iter()
+                    .zip(r)
+                    .map(|(l, r)| {
+                        let (v, keep) = apply(b.op, l, r);
+                        if b.op.is_comparison() {
+                            if keep { 1.0 } else { 0.0 }
+                        } else {
+                            v
+                        }
+                    })
+                    .collect(),
+            )),
+            (Val::Vector(mut series), Val::Scalar(s))
+            | (Val::Scalar(s), Val::Vector(mut series)) => {
+                let vector_left =
+                    matches!(b.lhs.unparen().value_type(), crate::ast::ValueType::Vector);
+                let frame = self.frame;
+                for ser in &mut series {
+                    ser.drop_name |= drops_name;
+                    ser.points.retain_mut(|p| {
+                        let sv = s[frame.index(p.t)];
+                        let (l, r) = if vector_left { (p.v, sv) } else { (sv, p.v) };
+                        match combine(b.op, b.return_bool, l, r, p.v) {
+                            Some(v) => {
+                                p.v = v;
+                                true
+                            }
+                            None => false,
+                        }
+                    });
+                }
+                series.retain(|s| !s.points.is_empty());
+                Ok(Val::Vector(series))
+            }
+            (Val::Vector(l), Val::Vector(r)) => {
+                let default = VectorMatching {
+                    card: if b.op.is_set_operator() {
+                        Cardinality::ManyToMany
+                    } else {
+                        Cardinality::OneToOne
+                    },
+                    on: false,
+                    labels: Vec::new(),
+                    include: Vec::new(),
+                    fill: Default::default(),
+                };
+                let m = b.matching.clone().unwrap_or(default);
+                if b.op.is_set_operator() {
+                    self.set_op(b.op, &m, l, r)
+                } else {
+                    self.vector_op(b, &m, l, r, drops_name)
+                }
+            }
+            _ => Err(Error::Execution(format!(
+                "invalid operand types for binary operator {}",
+                b.op.as_str()
+            ))),
+        }
+    }
+
+    fn set_op(
+        &mut self,
+        op: BinaryOp,
+        m: &VectorMatching,
+        l: Vec<StepSeries>,
+        r: Vec<StepSeries>,
+    ) -> Result<Val> {
+        let lsig: Vec<Labels> = l.iter().map(|s| signature(m, s)).collect();
+        let rsig: Vec<Labels> = r.iter().map(|s| signature(m, s)).collect();
+        let frame = self.frame;
+        // Which signatures each side has at every step.
+        let mut keep_l: Vec<Vec<Sample>> = vec![Vec::new(); l.len()];
+        let mut keep_r: Vec<Vec<Sample>> = vec![Vec::new(); r.len()];
+        let mut rpresent: Vec<Vec<(usize, f64)>> = Vec::with_capacity(frame.len());
+        for_each_step(frame, &r, |_, _, present| {
+            rpresent.push(present.to_vec());
+            Ok(())
+        })?;
+        for_each_step(frame, &l, |step, t, present| {
+            let rs = &rpresent[step];
+            let rhs_sigs: std::collections::HashSet<&Labels> =
+                rs.iter().map(|(i, _)| &rsig[*i]).collect();
+            let lhs_sigs: std::collections::HashSet<&Labels> =
+                present.iter().map(|(i, _)| &lsig[*i]).collect();
+            for &(i, v) in present {
+                let matched = rhs_sigs.contains(&lsig[i]);
+                let keep = match op {
+                    BinaryOp::And => matched,
+                    BinaryOp::Unless => !matched,
+                    _ => true,
+                };
+                if keep {
+                    keep_l[i].push(Sample::new(t, v));
+                }
+            }
+            if op == BinaryOp::Or {
+                for &(i, v) in rs {
+                    if !lhs_sigs.contains(&rsig[i]) {
+                        keep_r[i].push(Sample::new(t, v));
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        // Steps where the left side is empty still take the right side.
+        if op == BinaryOp::Or {
+            let mut lsteps = vec![false; frame.len()];
+            for s in &l {
+                for p in &s.points {
+                    lsteps[frame.index(p.t)] = true;
+                }
+            }
+            for (step, rs) in rpresent.iter().enumerate() {
+                if lsteps[step] {
+                    continue;
+                }
+                for &(i, v) in rs {
+                    keep_r[i].push(Sample::new(frame.time(step), v));
+                }
+            }
+            for k in &mut keep_r {
+                k.sort_by_key(|p| p.t);
+            }
+        }
+        let mut out = Vec::new();
+        for (s, pts) in l.into_iter().zip(keep_l).chain(r.into_iter().zip(keep_r)) {
+            if !pts.is_empty() {
+                out.push(StepSeries {
+                    labels: s.labels,
+                    drop_name: s.drop_name,
+                    points: pts,
+                });
+            }
+        }
+        Ok(Val::Vector(out))
+    }
+
+    fn vector_op(
+        &mut self,
+        b: &Binary,
+        m: &VectorMatching,
+        l: Vec<StepSeries>,
+        r: Vec<StepSeries>,
+        drops_name: bool,
+    ) -> Result<Val> {
+        // The "one" side is the right one except for group_right.
+        let right_is_one = m.card != Cardinality::OneToMany;
+        let (many, one) = if right_is_one { (&l, &r) } else { (&r, &l) };
+        let many_sig: Vec<Labels> = many.iter().map(|s| signature(m, s)).collect();
+        let one_sig: Vec<Labels> = one.iter().map(|s| signature(m, s)).collect();
+        let frame = self.frame;
+        let mut one_present: Vec<Vec<(usize, f64)>> = Vec::with_capacity(frame.len());
+        for_each_step(frame, one, |_, _, present| {
+            one_present.push(present.to_vec());
+            Ok(())
+        })?;
+        let mut sink = SeriesSink::default();
+        let side = if right_is_one { "right" } else { "left" };
+        for_each_step(frame, many, |step, t, present| {
+            let mut by_sig: HashMap<&Labels, (usize, f64)> = HashMap::new();
+            for &(i, v) in &one_present[step] {
+                if let Some(&(j, _)) = by_sig.get(&one_sig[i]) {
+                    return Err(Error::Execution(format!(
+                        "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                        one_sig[i], one[j].labels, one[i].labels
+                    )));
+                }
+                by_sig.insert(&one_sig[i], (i, v));
+            }
+            let mut matched: HashMap<&Labels, usize> = HashMap::new();
+            let mut used: Vec<bool> = vec![false; one.len()];
+            let mut inserted: HashMap<Labels, ()> = HashMap::new();
+            for &(i, mv) in present {
+                let sig = &many_sig[i];
+                let (ov, one_idx) = match by_sig.get(sig) {
+                    Some(&(j, v)) => (v, Some(j)),
+                    None => match m.fill.rhs {
+                        Some(f) => (f, None),
+                        None => continue,
+                    },
+                };
+                if m.card == Cardinality::OneToOne
+                    && one_idx.is_some()
+                    && matched.insert(sig, i).is_some()
+                {
+                    return Err(Error::Execution(
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
+                    ));
+                }
+                if let Some(j) = one_idx {
+                    used[j] = true;
+                }
+                let (lv, rv) = if right_is_one { (mv, ov) } else { (ov, mv) };
+                let Some(v) = combine(b.op, b.return_bool, lv, rv, lv) else {
+                    continue;
+                };
+                let labels = result_labels(m, &many[i], one_idx.map(|j| &one[j]));
+                if m.card != Cardinality::OneToOne && inserted.insert(labels.clone(), ()).is_some()
+                {
+                    return Err(Error::Execution(
+                        "multiple matches for labels: grouping labels must ensure unique matches"
+                            .into(),
+                    ));
+                }
+                sink.push(labels, many[i].drop_name || drops_name, t, v)?;
+            }
+            // Unmatched elements of the one side, when the many side may be
+            // filled (`fill_left` names the many side, also for group_right).
+            if let Some(f) = m.fill.lhs {
+                let many_sigs: std::collections::HashSet<&Labels> =
+                    present.iter().map(|(i, _)| &many_sig[*i]).collect();
+                for &(j, ov) in &one_present[step] {
+                    if used[j] || many_sigs.contains(&one_sig[j]) {
+                        continue;
+                    }
+                    let (lv, rv) = if right_is_one { (f, ov) } else { (ov, f) };
+                    let Some(v) = combine(b.op, b.return_bool, lv, rv, lv) else {
+                        continue;
+                    };
+                    // A filled-in match takes the match group's labels.
+                    sink.push(one_sig[j].clone(), false, t, v)?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(Val::Vector(sink.out))
+    }
+}
+
+/// The labels two series are matched on.
+fn signature(m: &VectorMatching, s: &StepSeries) -> Labels {
+    let labels = if s.drop_name {
+        drop_metric_name(&s.labels)
+    } else {
+        s.labels.clone()
+    };
+    if m.on {
+        labels.keep(&m.labels)
+    } else {
+        let mut names: Vec<&str> = m.labels.iter().map(String::as_str).collect();
+        names.push("__name__");
+        labels.drop_names(&names)
+    }
+}
+
+/// The output labels of a matched pair: the "many" side's labels, cut to
+/// the matching labels for one-to-one matching, plus the `group_x` extra
+/// labels from the "one" side.
+fn result_labels(m: &VectorMatching, many: &StepSeries, one: Option<&StepSeries>) -> Labels {
+    let mut labels = many.labels.clone();
+    if m.card == Cardinality::OneToOne {
+        labels = if m.on {
+            labels.keep(&m.labels)
+        } else {
+            labels.drop_names(&m.labels)
+        };
+    }
+    if !m.include.is_empty()
+        && let Some(one) = one
+    {
+        let mut b = labels.builder();
+        for name in &m.include {
+            let v = one.labels.get(name);
+            if v.is_empty() {
+                b.del(name);
+            } else {
+                b.set(name, v);
+            }
+        }
+        labels = b.build();
+    }
+    labels
+}

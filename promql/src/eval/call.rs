@@ -1,1 +1,370 @@
-//! (under construction)
+//! Function calls: dispatch to rollups, elementwise transforms and the
+//! functions that need the whole vector (`absent`, `sort`, labels,
+//! histograms).
+
+use tsdb::model::{Labels, MatchOp, Sample};
+
+use super::grid::{Elem, Grid, SeriesSink, StepSeries, Val, for_each_step};
+use super::rollup::{self, RangeMode, Rollup, RollupWindow};
+use super::transform::{self, Elementwise};
+use crate::ast::{Call, Expr};
+use crate::error::{Error, Result};
+
+/// Native-histogram functions: no float input gives them an output.
+const HISTOGRAM_ONLY: &[&str] = &[
+    "histogram_count",
+    "histogram_sum",
+    "histogram_avg",
+    "histogram_stddev",
+    "histogram_stdvar",
+];
+
+impl Grid<'_> {
+    pub(crate) fn eval_call(&mut self, c: &Call) -> Result<Val> {
+        let name = c.func.name;
+        if let Some(f) = Rollup::from_name(name) {
+            return self.call_rollup(f, c);
+        }
+        if let Some(f) = Elementwise::from_name(name) {
+            return self.call_elementwise(f, c);
+        }
+        let n = self.frame.len();
+        match name {
+            "time" => Ok(Val::Scalar(
+                self.frame.times().map(|t| t as f64 / 1000.0).collect(),
+            )),
+            "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
+            "start" => Ok(Val::Scalar(vec![self.query.start as f64 / 1000.0; n])),
+            "end" => Ok(Val::Scalar(vec![self.query.end as f64 / 1000.0; n])),
+            "step" => Ok(Val::Scalar(vec![self.query.step as f64 / 1000.0; n])),
+            "range" => Ok(Val::Scalar(vec![
+                (self.query.end - self.query.start) as f64
+                    / 1000.0;
+                n
+            ])),
+            "vector" => {
+                let vs = self.eval_scalar(&c.args[0])?;
+                let points = self
+                    .frame
+                    .times()
+                    .zip(vs)
+                    .map(|(t, v)| Sample::new(t, v))
+                    .collect();
+                Ok(Val::Vector(vec![StepSeries {
+                    labels: Labels::empty(),
+                    drop_name: false,
+                    points,
+                }]))
+            }
+            "scalar" => {
+                let series = self.eval_vector(&c.args[0])?;
+                let mut out = vec![f64::NAN; n];
+                for_each_step(self.frame, &series, |step, _, present| {
+                    if let [(_, v)] = present {
+                        out[step] = *v;
+                    }
+                    Ok(())
+                })?;
+                Ok(Val::Scalar(out))
+            }
+            "timestamp" => {
+                let mut series = match c.args[0].unparen() {
+                    Expr::VectorSelector(vs) => self.select_instant(vs, true)?,
+                    e => {
+                        let mut s = self.eval_vector(e)?;
+                        s.iter_mut()
+                            .flat_map(|s| s.points.iter_mut())
+                            .for_each(|p| p.v = p.t as f64 / 1000.0);
+                        s
+                    }
+                };
+                series.iter_mut().for_each(|s| s.drop_name = true);
+                Ok(Val::Vector(series))
+            }
+            "absent" => {
+                let series = self.eval_vector(&c.args[0])?;
+                let labels = absent_labels(&c.args[0]);
+                let mut points = Vec::new();
+                for_each_step(self.frame, &series, |_, t, present| {
+                    if present.is_empty() {
+                        points.push(Sample::new(t, 1.0));
+                    }
+                    Ok(())
+                })?;
+                Ok(absent_result(labels, points))
+            }
+            "absent_over_time" => {
+                let input = self.range_input(&c.args[0])?;
+                let labels = absent_labels(&c.args[0]);
+                let mut points = Vec::new();
+                for t in self.frame.times() {
+                    if self.windows_at(&input, t).is_empty() {
+                        points.push(Sample::new(t, 1.0));
+                    }
+                }
+                Ok(absent_result(labels, points))
+            }
+            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => self.call_sort(c),
+            "label_replace" | "label_join" => self.call_label(c),
+            "info" => self.call_info(c),
+            "histogram_quantile" | "histogram_fraction" => self.call_histogram(c),
+            _ if HISTOGRAM_ONLY.contains(&name) => {
+                self.eval_vector(&c.args[0])?;
+                Ok(Val::Vector(Vec::new()))
+            }
+            _ => Err(Error::Execution(format!(
+                "function {name}() is not supported"
+            ))),
+        }
+    }
+
+    fn call_rollup(&mut self, f: Rollup, c: &Call) -> Result<Val> {
+        let m = f.matrix_arg();
+        let input = self.range_input(&c.args[m])?;
+        rollup::check_mode(f, input.mode)?;
+        let mut args = Vec::new();
+        for (i, a) in c.args.iter().enumerate() {
+            if i != m {
+                args.push(self.eval_scalar(a)?);
+            }
+        }
+        let lookback = self.opts.lookback;
+        let frame = self.frame;
+        let mut out = Vec::with_capacity(input.series.len());
+        let mut step_args = Vec::with_capacity(args.len());
+        for s in &input.series {
+            self.check("query execution")?;
+            let mut points = Vec::new();
+            let name = s.labels.metric_name();
+            let samples = s.load();
+            self.hold(samples.len(), "query execution")?;
+            for (step, t) in frame.times().enumerate() {
+                let end = input.end(t);
+                let start = end - input.range;
+                let lo = samples.partition_point(|p| p.t <= start);
+                let hi = samples.partition_point(|p| p.t <= end);
+                let before = (input.mode != RangeMode::Plain && lo > 0)
+                    .then(|| samples[lo - 1])
+                    .filter(|p| p.t > start - lookback);
+                let after = (input.mode == RangeMode::Smoothed)
+                    .then(|| samples.get(hi).copied())
+                    .flatten()
+                    .filter(|p| p.t <= end + lookback);
+                if lo >= hi && before.is_none() {
+                    continue;
+                }
+                let w = RollupWindow {
+                    samples: &samples[lo..hi],
+                    start,
+                    end,
+                    before,
+                    after,
+                    mode: input.mode,
+                };
+                step_args.clear();
+                step_args.extend(args.iter().map(|a| a[step]));
+                if let Some(v) = rollup::eval_at(f, &w, &step_args, name, t, &mut self.ann)? {
+                    points.push(Sample::new(t, v));
+                }
+            }
+            self.release(samples.len());
+            if !points.is_empty() {
+                self.hold(points.len(), "query execution")?;
+                out.push(StepSeries {
+                    labels: s.labels.clone(),
+                    drop_name: s.drop_name || f.drops_name(),
+                    points,
+                });
+            }
+        }
+        Ok(Val::Vector(out))
+    }
+
+    fn call_elementwise(&mut self, f: Elementwise, c: &Call) -> Result<Val> {
+        let (mut series, rest) = match c.args.first() {
+            Some(a) => (self.eval_vector(a)?, &c.args[1..]),
+            None => {
+                let points = self
+                    .frame
+                    .times()
+                    .map(|t| Sample::new(t, t as f64 / 1000.0))
+                    .collect();
+                let s = StepSeries {
+                    labels: Labels::empty(),
+                    drop_name: false,
+                    points,
+                };
+                (vec![s], &c.args[..0])
+            }
+        };
+        let mut args = Vec::with_capacity(rest.len());
+        for a in rest {
+            args.push(self.eval_scalar(a)?);
+        }
+        let frame = self.frame;
+        let mut step_args = Vec::with_capacity(args.len());
+        for s in &mut series {
+            s.drop_name |= f.drops_name();
+            s.points.retain_mut(|p| {
+                let step = frame.index(p.t);
+                step_args.clear();
+                step_args.extend(args.iter().map(|a| a[step]));
+                match f.apply(p.v, &step_args) {
+                    Some(v) => {
+                        p.v = v;
+                        true
+                    }
+                    None => false,
+                }
+            });
+        }
+        series.retain(|s| !s.points.is_empty());
+        Ok(Val::Vector(series))
+    }
+
+    fn call_sort(&mut self, c: &Call) -> Result<Val> {
+        let name = c.func.name;
+        let mut series = self.eval_vector(&c.args[0])?;
+        if self.frame.len() > 1 || self.query.step > 0 {
+            if matches!(name, "sort" | "sort_desc") {
+                self.ann
+                    .warn("sort is ineffective for range queries since results are always ordered by labels");
+            }
+            return Ok(Val::Vector(series));
+        }
+        let value = |s: &StepSeries| s.points.first().map_or(f64::NAN, |p| p.v);
+        match name {
+            "sort" => series.sort_by(|a, b| nan_last(value(a), value(b), false)),
+            "sort_desc" => series.sort_by(|a, b| nan_last(value(a), value(b), true)),
+            _ => {
+                let mut names = Vec::new();
+                for a in &c.args[1..] {
+                    names.push(self.eval_string(a)?);
+                }
+                let desc = name == "sort_by_label_desc";
+                series.sort_by(|a, b| {
+                    let mut ord = std::cmp::Ordering::Equal;
+                    for n in &names {
+                        ord = transform::natural_cmp(a.labels.get(n), b.labels.get(n));
+                        if ord.is_ne() {
+                            break;
+                        }
+                    }
+                    if ord.is_eq() {
+                        ord = a.labels.cmp(&b.labels);
+                    }
+                    if desc { ord.reverse() } else { ord }
+                });
+            }
+        }
+        Ok(Val::Vector(series))
+    }
+
+    fn call_label(&mut self, c: &Call) -> Result<Val> {
+        let series = self.eval_vector(&c.args[0])?;
+        let mut strs = Vec::new();
+        for a in &c.args[1..] {
+            strs.push(self.eval_string(a)?);
+        }
+        let dst = strs[0].clone();
+        let mut sink = SeriesSink::default();
+        for s in series {
+            let labels = if c.func.name == "label_replace" {
+                transform::label_replace(&s.labels, &dst, &strs[1], &strs[2], &strs[3])?
+            } else {
+                transform::label_join(&s.labels, &dst, &strs[1], &strs[2..])?
+            };
+            let drop_name = s.drop_name && dst != "__name__";
+            for p in s.points {
+                sink.push(labels.clone(), drop_name, p.t, p.v)?;
+            }
+        }
+        Ok(Val::Vector(sink.out))
+    }
+
+    fn call_histogram(&mut self, c: &Call) -> Result<Val> {
+        let quantile = c.func.name == "histogram_quantile";
+        let nscalars = if quantile { 1 } else { 2 };
+        let mut params = Vec::new();
+        for a in &c.args[..nscalars] {
+            params.push(self.eval_scalar(a)?);
+        }
+        let series = self.eval_vector(&c.args[nscalars])?;
+        let mut sink = SeriesSink::default();
+        let mut ann = std::mem::take(&mut self.ann);
+        let res = for_each_step(self.frame, &series, |step, t, present| {
+            let input: Vec<Elem> = present
+                .iter()
+                .map(|&(i, v)| Elem {
+                    labels: series[i].labels.clone(),
+                    v,
+                    drop_name: series[i].drop_name,
+                })
+                .collect();
+            let out = if quantile {
+                transform::histogram_quantile(params[0][step], input, &mut ann)?
+            } else {
+                transform::histogram_fraction(params[0][step], params[1][step], input, &mut ann)?
+            };
+            for e in out {
+                sink.push(e.labels, e.drop_name, t, e.v)?;
+            }
+            Ok(())
+        });
+        self.ann = ann;
+        res?;
+        Ok(Val::Vector(sink.out))
+    }
+}
+
+/// Orders by value, ascending or descending, with NaN last either way.
+fn nan_last(a: f64, b: f64, desc: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Equal,
+        (true, false) => Greater,
+        (false, true) => Less,
+        _ if desc => b.partial_cmp(&a).unwrap_or(Equal),
+        _ => a.partial_cmp(&b).unwrap_or(Equal),
+    }
+}
+
+/// The labels `absent()` gives its output: the selector's equality
+/// matchers except the metric name, unless a name is matched twice.
+fn absent_labels(arg: &Expr) -> Labels {
+    let vs = match arg.unparen() {
+        Expr::VectorSelector(vs) => vs,
+        Expr::MatrixSelector(ms) => &ms.selector,
+        _ => return Labels::empty(),
+    };
+    let mut b = Labels::empty().builder();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut dup: Vec<&str> = Vec::new();
+    for m in &vs.matchers {
+        if m.name == "__name__" {
+            continue;
+        }
+        if seen.contains(&m.name.as_str()) {
+            dup.push(&m.name);
+        }
+        seen.push(&m.name);
+        if m.op == MatchOp::Equal {
+            b.set(&m.name, &m.value);
+        }
+    }
+    for d in dup {
+        b.del(d);
+    }
+    b.build()
+}
+
+fn absent_result(labels: Labels, points: Vec<Sample>) -> Val {
+    if points.is_empty() {
+        return Val::Vector(Vec::new());
+    }
+    Val::Vector(vec![StepSeries {
+        labels,
+        drop_name: false,
+        points,
+    }])
+}

@@ -183,6 +183,12 @@ impl<'q> Grid<'q> {
         let range_query = self.query.start != self.query.end || self.query.step > 0;
         let val = self.eval(expr)?;
         let frame = self.frame;
+        if range_query && matches!(val, Val::Matrix(_) | Val::String(_)) {
+            return Err(Error::Execution(format!(
+                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                super::node::val_type(&val)
+            )));
+        }
         match val {
             Val::Scalar(vs) => {
                 if range_query {
@@ -319,4 +325,67 @@ pub(crate) fn drop_metric_name(labels: &Labels) -> Labels {
         return labels.clone();
     }
     labels.drop_names(&["__name__", "__type__", "__unit__"])
+}
+
+/// Collects per-step outputs into series keyed by labels.
+#[derive(Default)]
+pub(crate) struct SeriesSink {
+    index: std::collections::HashMap<Labels, usize>,
+    pub out: Vec<StepSeries>,
+}
+
+impl SeriesSink {
+    /// Adds the point `(t, v)` to the series `labels`. Points must come in
+    /// step order; a second point at one step is Prometheus's duplicate
+    /// labelset error.
+    pub fn push(&mut self, labels: Labels, drop_name: bool, t: i64, v: f64) -> Result<()> {
+        match self.index.get(&labels) {
+            Some(&i) => {
+                let s = &mut self.out[i];
+                if s.points.last().is_some_and(|p| p.t == t) {
+                    return Err(Error::Execution(
+                        "vector cannot contain metrics with the same labelset".into(),
+                    ));
+                }
+                s.points.push(Sample::new(t, v));
+            }
+            None => {
+                self.index.insert(labels.clone(), self.out.len());
+                self.out.push(StepSeries {
+                    labels,
+                    drop_name,
+                    points: vec![Sample::new(t, v)],
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Calls `f(step, t, present)` for every step of `frame`, with the
+/// `(series index, value)` of every series that has a point there, in
+/// series order.
+pub(crate) fn for_each_step(
+    frame: Frame,
+    series: &[StepSeries],
+    mut f: impl FnMut(usize, i64, &[(usize, f64)]) -> Result<()>,
+) -> Result<()> {
+    let mut cursors = vec![0usize; series.len()];
+    let mut present = Vec::with_capacity(series.len());
+    for (step, t) in frame.times().enumerate() {
+        present.clear();
+        for (i, s) in series.iter().enumerate() {
+            let c = &mut cursors[i];
+            while *c < s.points.len() && s.points[*c].t < t {
+                *c += 1;
+            }
+            if let Some(p) = s.points.get(*c)
+                && p.t == t
+            {
+                present.push((i, p.v));
+            }
+        }
+        f(step, t, &present)?;
+    }
+    Ok(())
 }

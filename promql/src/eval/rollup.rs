@@ -1,16 +1,47 @@
-//! Functions over range windows: `rate`, `*_over_time`, ….
-//! (Interface only; the implementations land next.)
+//! Functions over range windows ("rollups"): `rate`, `*_over_time`, ….
+//!
+//! The evaluator selects, per series and step, a [`RollupWindow`] and calls
+//! [`eval`] (or [`eval_at`]) with the call's scalar arguments; the result is
+//! at most one float. Float samples only; native histograms are not handled
+//! here.
+//!
+//! - [`Rollup`]: the functions, their argument layout ([`Rollup::matrix_arg`])
+//!   and whether they drop the metric name ([`Rollup::drops_name`]).
+//! - [`RangeMode`], [`check_mode`]: the 3.x `anchored` / `smoothed`
+//!   modifiers and which functions accept them.
+//! - `rate`: `rate`, `increase`, `delta` (extrapolated, anchored, smoothed),
+//!   `irate`, `idelta`.
+//! - `over_time`: `sum`/`avg`/`min`/`max`/`count`/`stddev`/`stdvar`/`last`/
+//!   `first`/`present`/`mad`/`quantile` `_over_time` and `ts_of_*_over_time`.
+//! - `trend`: `deriv`, `predict_linear`, `double_exponential_smoothing`.
+//! - `transitions`: `changes`, `resets`.
+
+mod over_time;
+mod rate;
+#[cfg(test)]
+mod testutil;
+mod transitions;
+mod trend;
 
 use tsdb::model::Sample;
 
+use crate::ast::quote_string;
 use crate::error::{Error, Result};
 use crate::value::Annotations;
 
 /// How a range selector picks its samples (3.x extended range selectors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RangeMode {
+    /// `foo[5m]`: the samples in `(start, end]`.
     Plain,
+    /// `foo[5m] anchored`: additionally the last sample at or before
+    /// `start` ([`RollupWindow::before`]) as the value at `start`; the last
+    /// sample in the window stands for the value at `end`. No extrapolation.
     Anchored,
+    /// `foo[5m] smoothed`: the values at `start` and `end` are linearly
+    /// interpolated between the neighbouring samples (also
+    /// [`RollupWindow::before`] / [`RollupWindow::after`]); without a
+    /// neighbour outside the window the nearest sample inside is used.
     Smoothed,
 }
 
@@ -24,42 +55,152 @@ pub struct RollupWindow<'a> {
     /// Inclusive end of the window (the evaluation time after offset/@), ms.
     pub end: i64,
     /// Last non-stale sample at or before `start`, within the lookback
-    /// delta (for `anchored`/`smoothed`; `None` otherwise).
+    /// delta (`t > start - lookback`), for `anchored`/`smoothed`; `None`
+    /// otherwise. Ignored in [`RangeMode::Plain`].
     pub before: Option<Sample>,
-    /// First non-stale sample after `end`, within the lookback delta (for
-    /// `smoothed`; `None` otherwise).
+    /// First non-stale sample after `end`, within the lookback delta, for
+    /// `smoothed`; `None` otherwise. Used only in [`RangeMode::Smoothed`].
     pub after: Option<Sample>,
     pub mode: RangeMode,
 }
 
-/// A function of a range vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rollup {
-    SumOverTime,
+macro_rules! rollups {
+    ($($variant:ident => $name:literal,)*) => {
+        /// A function of a range vector.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Rollup {
+            $($variant,)*
+        }
+
+        impl Rollup {
+            /// Every rollup, in declaration order.
+            #[cfg(test)]
+            pub const ALL: &'static [Rollup] = &[$(Rollup::$variant,)*];
+
+            /// The function's PromQL name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Rollup::$variant => $name,)*
+                }
+            }
+
+            /// The rollup called `name`, if any. `absent_over_time` is not
+            /// one: the evaluator handles it across series.
+            pub fn from_name(name: &str) -> Option<Rollup> {
+                match name {
+                    $($name => Some(Rollup::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+rollups! {
+    Rate => "rate",
+    Irate => "irate",
+    Increase => "increase",
+    Delta => "delta",
+    Idelta => "idelta",
+    Deriv => "deriv",
+    PredictLinear => "predict_linear",
+    DoubleExponentialSmoothing => "double_exponential_smoothing",
+    AvgOverTime => "avg_over_time",
+    SumOverTime => "sum_over_time",
+    MinOverTime => "min_over_time",
+    MaxOverTime => "max_over_time",
+    CountOverTime => "count_over_time",
+    StddevOverTime => "stddev_over_time",
+    StdvarOverTime => "stdvar_over_time",
+    LastOverTime => "last_over_time",
+    FirstOverTime => "first_over_time",
+    PresentOverTime => "present_over_time",
+    MadOverTime => "mad_over_time",
+    QuantileOverTime => "quantile_over_time",
+    TsOfMinOverTime => "ts_of_min_over_time",
+    TsOfMaxOverTime => "ts_of_max_over_time",
+    TsOfLastOverTime => "ts_of_last_over_time",
+    TsOfFirstOverTime => "ts_of_first_over_time",
+    Changes => "changes",
+    Resets => "resets",
 }
 
 impl Rollup {
-    pub fn from_name(name: &str) -> Option<Rollup> {
-        match name {
-            "sum_over_time" => Some(Rollup::SumOverTime),
-            _ => None,
+    /// Index of the range-vector argument among the call's arguments:
+    /// 1 for `quantile_over_time(q, m)`, 0 otherwise.
+    pub fn matrix_arg(self) -> usize {
+        match self {
+            Rollup::QuantileOverTime => 1,
+            _ => 0,
         }
     }
 
-    /// Index of the range-vector argument among the call's arguments.
-    pub fn matrix_arg(self) -> usize {
-        0
+    /// How many scalar arguments [`eval`] expects besides the range vector.
+    pub fn scalar_args(self) -> usize {
+        match self {
+            Rollup::QuantileOverTime | Rollup::PredictLinear => 1,
+            Rollup::DoubleExponentialSmoothing => 2,
+            _ => 0,
+        }
     }
 
-    /// Whether the output drops the metric name.
+    /// Whether the output drops the metric name: every rollup except
+    /// `last_over_time` and `first_over_time`, which pick a sample
+    /// unchanged (Prometheus 3, `name_label_dropping.test`).
     pub fn drops_name(self) -> bool {
-        true
+        !matches!(self, Rollup::LastOverTime | Rollup::FirstOverTime)
+    }
+
+    /// Whether the function accepts a range selector in `mode`.
+    pub fn accepts(self, mode: RangeMode) -> bool {
+        match mode {
+            RangeMode::Plain => true,
+            RangeMode::Anchored => ANCHORED_SAFE.contains(&self),
+            RangeMode::Smoothed => SMOOTHED_SAFE.contains(&self),
+        }
     }
 }
 
+/// Functions that accept `anchored`, in the order Prometheus lists them.
+const ANCHORED_SAFE: &[Rollup] = &[
+    Rollup::Changes,
+    Rollup::Delta,
+    Rollup::Increase,
+    Rollup::Rate,
+    Rollup::Resets,
+];
+
+/// Functions that accept `smoothed`, in the order Prometheus lists them.
+const SMOOTHED_SAFE: &[Rollup] = &[Rollup::Delta, Rollup::Increase, Rollup::Rate];
+
+/// Fails, with Prometheus's execution error text, unless `f` accepts a
+/// range selector in `mode`: `anchored modifier can only be used with:
+/// changes, delta, increase, rate, resets - not with deriv`.
+pub fn check_mode(f: Rollup, mode: RangeMode) -> Result<()> {
+    if f.accepts(mode) {
+        return Ok(());
+    }
+    let (modifier, allowed) = match mode {
+        RangeMode::Smoothed => ("smoothed", SMOOTHED_SAFE),
+        _ => ("anchored", ANCHORED_SAFE),
+    };
+    let allowed: Vec<&str> = allowed.iter().map(|r| r.name()).collect();
+    Err(Error::Execution(format!(
+        "{modifier} modifier can only be used with: {} - not with {}",
+        allowed.join(", "),
+        f.name()
+    )))
+}
+
 /// Evaluates `f` on one window. `args` are the call's scalar arguments at
-/// this step, in call order without the range vector. `Ok(None)`: no output
-/// element for this series at this step.
+/// this step, in call order without the range vector (`quantile_over_time`
+/// → `[q]`, `predict_linear` → `[t]`, `double_exponential_smoothing` →
+/// `[sf, tf]`). `metric_name` is the series' `__name__` (may be empty), for
+/// annotations. `Ok(None)`: no output element for this series at this step.
+///
+/// Same as [`eval_at`] with the evaluation time `w.end`; that is exact for
+/// every function unless `predict_linear` is used with `offset` or `@`.
+#[cfg(test)]
 pub fn eval(
     f: Rollup,
     w: &RollupWindow<'_>,
@@ -67,10 +208,73 @@ pub fn eval(
     metric_name: &str,
     ann: &mut Annotations,
 ) -> Result<Option<f64>> {
-    let _ = (args, metric_name, ann);
-    match f {
-        Rollup::SumOverTime if w.samples.is_empty() => Ok(None),
-        Rollup::SumOverTime => Ok(Some(w.samples.iter().map(|s| s.v).sum())),
-    }
-    .map_err(|e: Error| e)
+    eval_at(f, w, args, metric_name, w.end, ann)
 }
+
+/// Evaluates `f` on one window (see `eval`) with the step's evaluation time `ts` (ms, before offset and
+/// `@`): `predict_linear` predicts `t` seconds after `ts`, not after the
+/// window's end. No other function looks at `ts`.
+///
+/// Errors: a range mode `f` does not accept ([`check_mode`]), a missing
+/// scalar argument, and `double_exponential_smoothing`'s factors outside
+/// (0, 1). Annotations: the "might not be a counter" info of `rate` and
+/// `increase`, the invalid-quantile warning of `quantile_over_time`.
+pub fn eval_at(
+    f: Rollup,
+    w: &RollupWindow<'_>,
+    args: &[f64],
+    metric_name: &str,
+    ts: i64,
+    ann: &mut Annotations,
+) -> Result<Option<f64>> {
+    check_mode(f, w.mode)?;
+    if args.len() < f.scalar_args() {
+        return Err(Error::Execution(format!(
+            "expected {} scalar argument(s) to {}, got {}",
+            f.scalar_args(),
+            f.name(),
+            args.len()
+        )));
+    }
+    // Prometheus calls a rollup only for windows holding samples; smoothed
+    // windows may be computed from the neighbours alone.
+    if w.samples.is_empty() && w.mode != RangeMode::Smoothed {
+        return Ok(None);
+    }
+    let s = w.samples;
+    let arg = |i: usize| args.get(i).copied().unwrap_or(f64::NAN);
+    let out = match f {
+        Rollup::Rate => rate::rate(w, rate::Flavor::Rate),
+        Rollup::Increase => rate::rate(w, rate::Flavor::Increase),
+        Rollup::Delta => rate::rate(w, rate::Flavor::Delta),
+        Rollup::Irate => rate::instant(s, true),
+        Rollup::Idelta => rate::instant(s, false),
+        Rollup::Deriv => trend::deriv(s),
+        Rollup::PredictLinear => trend::predict_linear(s, ts, arg(0)),
+        Rollup::DoubleExponentialSmoothing => trend::double_exponential(s, arg(0), arg(1))?,
+        Rollup::Changes => transitions::changes(w),
+        Rollup::Resets => transitions::resets(w),
+        Rollup::QuantileOverTime => over_time::quantile(s, arg(0), ann),
+        _ => over_time::eval(f, s),
+    };
+    if out.is_some() && matches!(f, Rollup::Rate | Rollup::Increase) {
+        note_possible_non_counter(metric_name, ann);
+    }
+    Ok(out)
+}
+
+/// Prometheus's info for `rate`/`increase` of a series whose name does not
+/// look like a counter's (added when the series produced a value).
+fn note_possible_non_counter(metric_name: &str, ann: &mut Annotations) {
+    const COUNTER_SUFFIXES: [&str; 4] = ["_total", "_sum", "_count", "_bucket"];
+    if metric_name.is_empty() || COUNTER_SUFFIXES.iter().any(|s| metric_name.ends_with(s)) {
+        return;
+    }
+    ann.info(format_args!(
+        "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
+        quote_string(metric_name)
+    ));
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,246 @@
-//! (under construction)
+//! Selection from storage: instant selectors with lookback and staleness,
+//! and the raw samples behind range selectors and subqueries.
+
+use tsdb::model::{Labels, Sample, SelectHints, Series, is_stale_nan};
+
+use super::grid::{Grid, StepSeries};
+use super::rollup::RangeMode;
+use crate::ast::{AtModifier, DurationExpr, VectorSelector};
+use crate::error::{Error, Result};
+
+/// A series' raw samples behind a range vector argument, for all steps.
+#[derive(Debug, Clone)]
+pub(crate) struct RawSeries {
+    pub labels: Labels,
+    pub drop_name: bool,
+    pub data: RawData,
+}
+
+/// Where a [`RawSeries`]' samples are: computed (subqueries) or still in
+/// storage, read one series at a time so that memory follows the series
+/// being evaluated, not the whole selection.
+#[derive(Debug, Clone)]
+pub(crate) enum RawData {
+    /// Ascending; staleness markers removed.
+    Loaded(Vec<Sample>),
+    /// Read `[mint, maxt]` from storage on use.
+    Stored {
+        series: Series,
+        mint: i64,
+        maxt: i64,
+    },
+}
+
+impl RawSeries {
+    /// The samples, ascending, staleness markers removed.
+    pub fn load(&self) -> std::borrow::Cow<'_, [Sample]> {
+        match &self.data {
+            RawData::Loaded(v) => std::borrow::Cow::Borrowed(v),
+            RawData::Stored { series, mint, maxt } => {
+                let mut out = Vec::new();
+                series.samples_in(*mint, *maxt, &mut out);
+                out.retain(|s| !is_stale_nan(s.v));
+                std::borrow::Cow::Owned(out)
+            }
+        }
+    }
+}
+
+/// A range vector argument over the whole grid: the window at step time
+/// `t` is `(end(t) - range, end(t)]`.
+#[derive(Debug, Clone)]
+pub(crate) struct RangeInput {
+    pub series: Vec<RawSeries>,
+    pub range: i64,
+    pub offset: i64,
+    pub at: Option<i64>,
+    pub mode: RangeMode,
+}
+
+impl RangeInput {
+    /// The inclusive end of the window at step time `t`.
+    pub fn end(&self, t: i64) -> i64 {
+        self.at.unwrap_or(t) - self.offset
+    }
+}
+
+impl Grid<'_> {
+    /// A duration expression in milliseconds, checked.
+    pub(crate) fn duration_ms(&self, d: &DurationExpr) -> Result<i64> {
+        if let DurationExpr::Duration(ms) = d {
+            return Ok(*ms);
+        }
+        let (step, range) = self.step_and_range_secs();
+        let ms = (d.eval_seconds(step, range) * 1000.0).round();
+        if !ms.is_finite() || ms.abs() >= i64::MAX as f64 / 2.0 {
+            return Err(Error::Execution(format!("duration out of range: {d}")));
+        }
+        Ok(ms as i64)
+    }
+
+    pub(crate) fn offset_ms(&self, d: &Option<DurationExpr>) -> Result<i64> {
+        d.as_ref().map_or(Ok(0), |d| self.duration_ms(d))
+    }
+
+    /// Series matching `vs` with their samples in `[mint, maxt]`, stale
+    /// markers kept, in storage order.
+    pub(crate) fn fetch(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        range: i64,
+    ) -> Result<Vec<(Labels, Vec<Sample>)>> {
+        self.check("query preparation")?;
+        let querier = self.storage.querier(mint, maxt)?;
+        let hints = SelectHints {
+            start: mint,
+            end: maxt,
+            step: self.frame.step,
+            range,
+            ..SelectHints::default()
+        };
+        let series = querier.select(&hints, &vs.matchers)?;
+        let mut out = Vec::with_capacity(series.len());
+        for s in series {
+            let mut samples = Vec::new();
+            s.samples_in(mint, maxt, &mut samples);
+            if samples.is_empty() {
+                continue;
+            }
+            self.hold(samples.len(), "query execution")?;
+            out.push((s.labels, samples));
+        }
+        Ok(out)
+    }
+
+    /// The selector's evaluation times `(first, last)` over the frame.
+    fn selector_span(&self, at: Option<i64>, offset: i64) -> (i64, i64) {
+        match at {
+            Some(a) => (a - offset, a - offset),
+            None => (self.frame.start - offset, self.frame.end - offset),
+        }
+    }
+
+    fn at_ms(&self, at: &Option<AtModifier>) -> Option<i64> {
+        at.as_ref().map(|a| self.at_time(a))
+    }
+
+    /// An instant selector on every step: the latest sample in
+    /// `(t - lookback, t]` unless it is a staleness marker. With
+    /// `timestamps`, the value is the sample's time in seconds (for
+    /// `timestamp()`).
+    pub(crate) fn select_instant(
+        &mut self,
+        vs: &VectorSelector,
+        timestamps: bool,
+    ) -> Result<Vec<StepSeries>> {
+        let offset = self.offset_ms(&vs.offset)?;
+        let at = self.at_ms(&vs.at);
+        let lookback = self.opts.lookback;
+        let (first, last) = self.selector_span(at, offset);
+        let ahead = if vs.smoothed { lookback } else { 0 };
+        let fetched = self.fetch(vs, first - lookback + 1, last + ahead, 0)?;
+        let frame = self.frame;
+        let mut out = Vec::with_capacity(fetched.len());
+        for (labels, samples) in fetched {
+            let held = samples.len();
+            let mut points = Vec::new();
+            let mut hi = 0;
+            for t in frame.times() {
+                let te = at.unwrap_or(t) - offset;
+                if at.is_some() {
+                    hi = samples.partition_point(|s| s.t <= te);
+                } else {
+                    while hi < samples.len() && samples[hi].t <= te {
+                        hi += 1;
+                    }
+                }
+                let Some(s) = hi.checked_sub(1).map(|i| samples[i]) else {
+                    continue;
+                };
+                if s.t <= te - lookback || is_stale_nan(s.v) {
+                    continue;
+                }
+                let mut v = if timestamps { s.t as f64 / 1000.0 } else { s.v };
+                if vs.smoothed
+                    && s.t < te
+                    && let Some(n) = samples.get(hi)
+                    && n.t <= te + lookback
+                    && !is_stale_nan(n.v)
+                {
+                    // `smoothed`: interpolate linearly to the step time.
+                    v = s.v + (n.v - s.v) * (te - s.t) as f64 / (n.t - s.t) as f64;
+                }
+                points.push(Sample::new(t, v));
+            }
+            self.release(held);
+            if points.is_empty() {
+                continue;
+            }
+            self.hold(points.len(), "query execution")?;
+            out.push(StepSeries {
+                labels,
+                drop_name: false,
+                points,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A range selector's samples for every step of the frame.
+    pub(crate) fn select_range(
+        &mut self,
+        vs: &VectorSelector,
+        range: &DurationExpr,
+    ) -> Result<RangeInput> {
+        let range = self.duration_ms(range)?;
+        let offset = self.offset_ms(&vs.offset)?;
+        let at = self.at_ms(&vs.at);
+        let mode = if vs.anchored {
+            RangeMode::Anchored
+        } else if vs.smoothed {
+            RangeMode::Smoothed
+        } else {
+            RangeMode::Plain
+        };
+        let (first, last) = self.selector_span(at, offset);
+        let (mint, maxt) = match mode {
+            RangeMode::Plain => (first - range + 1, last),
+            RangeMode::Anchored => (first - range - self.opts.lookback, last),
+            RangeMode::Smoothed => (
+                first - range - self.opts.lookback,
+                last + self.opts.lookback,
+            ),
+        };
+        self.check("query preparation")?;
+        let querier = self.storage.querier(mint, maxt)?;
+        let hints = SelectHints {
+            start: mint,
+            end: maxt,
+            step: self.frame.step,
+            range,
+            ..SelectHints::default()
+        };
+        let series = querier
+            .select(&hints, &vs.matchers)?
+            .into_iter()
+            .map(|s| RawSeries {
+                labels: s.labels.clone(),
+                drop_name: false,
+                data: RawData::Stored {
+                    series: s,
+                    mint,
+                    maxt,
+                },
+            })
+            .collect();
+        Ok(RangeInput {
+            series,
+            range,
+            offset,
+            at,
+            mode,
+        })
+    }
+}

@@ -7,7 +7,7 @@ use crate::ast::{
     Aggregate, AggregateOp, AtModifier, Binary, BinaryOp, Call, Cardinality, DurationExpr, Expr,
     Unary, UnaryOp, ValueType, VectorMatching,
 };
-use crate::functions::{ANCHORED_FUNCTIONS, Function, SMOOTHED_FUNCTIONS};
+use crate::functions::Function;
 
 type Check<'a, T> = Result<T, nom::Err<PError<'a>>>;
 
@@ -128,8 +128,9 @@ pub(crate) fn unary<'a>(at: &'a str, op: UnaryOp, e: Expr) -> Check<'a, Expr> {
     }))
 }
 
-/// A function call: arity, argument types, and where `anchored` /
-/// `smoothed` range selectors may go.
+/// A function call: arity and argument types. Which functions take
+/// `anchored` / `smoothed` range selectors is checked at evaluation, where
+/// Prometheus checks it (its message has no position).
 pub(crate) fn call<'a>(
     at: &'a str,
     func: &'static Function,
@@ -166,23 +167,6 @@ pub(crate) fn call<'a>(
     for (i, (arg_at, arg)) in args.iter().enumerate() {
         if let Some(want) = func.arg_type(i) {
             expect_type(arg_at, arg, want, &format!("call to function {name:?}"))?;
-        }
-        if let Expr::MatrixSelector(ms) = arg {
-            let ms = &ms.selector;
-            if ms.anchored && !ANCHORED_FUNCTIONS.contains(&name) {
-                let allowed = ANCHORED_FUNCTIONS.join(", ");
-                return fail(
-                    at,
-                    format!("anchored modifier can only be used with: {allowed} - not with {name}"),
-                );
-            }
-            if ms.smoothed && !SMOOTHED_FUNCTIONS.contains(&name) {
-                let allowed = SMOOTHED_FUNCTIONS.join(", ");
-                return fail(
-                    at,
-                    format!("smoothed modifier can only be used with: {allowed} - not with {name}"),
-                );
-            }
         }
     }
     let args = args.into_iter().map(|(_, e)| e).collect();

@@ -261,10 +261,6 @@ fn errors_with_positions() {
             "foo[5m] anchored smoothed",
             "1:18: parse error: anchored and smoothed modifiers may only be used once and not together",
         ),
-        (
-            "deriv(foo[5m] anchored)",
-            "1:1: parse error: anchored modifier can only be used with: changes, delta, increase, rate, resets - not with deriv",
-        ),
         ("foo bar", "1:5: parse error: unexpected identifier \"bar\""),
         (
             "sum by (a) (foo) by (b)",

@@ -1,0 +1,238 @@
+//! Test helpers: series written as in Prometheus's `.test` scripts, windows
+//! selected as the evaluator selects them, and table-driven cases.
+
+use tsdb::model::Sample;
+
+use super::{RangeMode, Rollup, RollupWindow, eval_at};
+use crate::error::Error;
+use crate::value::Annotations;
+
+/// The lookback delta the `.test` scripts run with (5m).
+const LOOKBACK: i64 = 5 * 60 * 1000;
+
+/// A duration such as `5m`, `1m30s`, `10s53ms`, `20500ms`, in ms.
+pub fn dur(s: &str) -> i64 {
+    let (mut total, mut num, mut rest) = (0i64, 0i64, s);
+    while let Some(c) = rest.chars().next() {
+        if let Some(d) = c.to_digit(10) {
+            num = num * 10 + i64::from(d);
+            rest = &rest[1..];
+            continue;
+        }
+        let (unit, len) = match rest {
+            r if r.starts_with("ms") => (1, 2),
+            r if r.starts_with('s') => (1000, 1),
+            r if r.starts_with('m') => (60_000, 1),
+            r if r.starts_with('h') => (3_600_000, 1),
+            r if r.starts_with('d') => (86_400_000, 1),
+            _ => panic!("bad duration {s:?}"),
+        };
+        total += num * unit;
+        num = 0;
+        rest = &rest[len..];
+    }
+    total
+}
+
+/// One `load` line's values: `1+1x4` (1, 2, 3, 4, 5), `8000-10x2`, `52x2`
+/// (52 three times), `_` (no sample), `_x3`, `NaN`, `Inf`, `-Inf`, numbers.
+/// Samples are `step` apart from t=0.
+pub fn load(step: &str, spec: &str) -> Vec<Sample> {
+    let step = dur(step);
+    let mut values: Vec<Option<f64>> = Vec::new();
+    for tok in spec.split_whitespace() {
+        let Some((head, n)) = tok.rsplit_once('x') else {
+            values.push(num(tok));
+            continue;
+        };
+        let n: usize = n.parse().unwrap_or_else(|_| panic!("bad repeat {tok:?}"));
+        // `a+b` / `a-b`: the sign after the first character that is not an
+        // exponent's.
+        let split = head
+            .char_indices()
+            .skip(1)
+            .find(|&(i, c)| (c == '+' || c == '-') && !head[..i].ends_with(['e', 'E']));
+        let (start, delta) = match split {
+            Some((i, _)) => (num(&head[..i]), num(&head[i..]).unwrap_or(0.0)),
+            None => (num(head), 0.0),
+        };
+        for k in 0..=n {
+            values.push(start.map(|a| a + delta * k as f64));
+        }
+    }
+    values
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| Sample::new(i as i64 * step, v)))
+        .collect()
+}
+
+fn num(tok: &str) -> Option<f64> {
+    match tok.trim_start_matches('+') {
+        "_" => None,
+        "Inf" | "inf" => Some(f64::INFINITY),
+        "-Inf" | "-inf" => Some(f64::NEG_INFINITY),
+        "NaN" => Some(f64::NAN),
+        t => Some(t.parse().unwrap_or_else(|_| panic!("bad number {tok:?}"))),
+    }
+}
+
+/// The window `(at - range, at]` of `series` in `mode`, with `before` and
+/// `after` picked within the lookback delta as the evaluator does.
+pub fn window(series: &[Sample], at: i64, range: i64, mode: RangeMode) -> RollupWindow<'_> {
+    let start = at - range;
+    let lo = series.partition_point(|s| s.t <= start);
+    let hi = series.partition_point(|s| s.t <= at);
+    let before = lo
+        .checked_sub(1)
+        .map(|i| series[i])
+        .filter(|b| b.t > start - LOOKBACK && mode != RangeMode::Plain);
+    let after = series
+        .get(hi)
+        .copied()
+        .filter(|a| a.t <= at + LOOKBACK && mode == RangeMode::Smoothed);
+    RollupWindow {
+        samples: &series[lo..hi],
+        start,
+        end: at,
+        before,
+        after,
+        mode,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Expect {
+    Value(f64),
+    Nothing,
+    Error(String),
+}
+
+/// One table case: `f` over `series` at window end `at` with `range`.
+#[derive(Debug, Clone)]
+pub struct Case<'a> {
+    pub name: String,
+    pub f: Rollup,
+    pub series: &'a [Sample],
+    pub at: i64,
+    pub range: i64,
+    pub ts: Option<i64>,
+    pub mode: RangeMode,
+    pub args: Vec<f64>,
+    pub metric: String,
+    pub expect: Expect,
+}
+
+impl<'a> Case<'a> {
+    pub fn new(name: &str, f: Rollup, series: &'a [Sample], at: &str, range: &str) -> Self {
+        Case {
+            name: name.to_string(),
+            f,
+            series,
+            at: dur(at),
+            range: dur(range),
+            ts: None,
+            mode: RangeMode::Plain,
+            args: Vec::new(),
+            metric: String::new(),
+            expect: Expect::Nothing,
+        }
+    }
+
+    pub fn mode(mut self, mode: RangeMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    pub fn args(mut self, args: &[f64]) -> Self {
+        self.args = args.to_vec();
+        self
+    }
+
+    /// The step's evaluation time, when it differs from the window end.
+    pub fn ts(mut self, ts: &str) -> Self {
+        self.ts = Some(dur(ts));
+        self
+    }
+
+    pub fn metric(mut self, name: &str) -> Self {
+        self.metric = name.to_string();
+        self
+    }
+
+    pub fn want(mut self, v: f64) -> Self {
+        self.expect = Expect::Value(v);
+        self
+    }
+
+    pub fn want_opt(self, v: Option<f64>) -> Self {
+        match v {
+            Some(v) => self.want(v),
+            None => self.none(),
+        }
+    }
+
+    pub fn none(mut self) -> Self {
+        self.expect = Expect::Nothing;
+        self
+    }
+
+    pub fn err(mut self, msg: &str) -> Self {
+        self.expect = Expect::Error(msg.to_string());
+        self
+    }
+
+    /// Evaluates the case.
+    pub fn run(&self) -> (Result<Option<f64>, Error>, Annotations) {
+        let w = window(self.series, self.at, self.range, self.mode);
+        let mut ann = Annotations::default();
+        let ts = self.ts.unwrap_or(self.at);
+        let got = eval_at(self.f, &w, &self.args, &self.metric, ts, &mut ann);
+        (got, ann)
+    }
+}
+
+/// Equality as promqltest compares floats: exact, both NaN, or within a
+/// relative 1e-6.
+pub fn close(got: f64, want: f64) -> bool {
+    if got == want || (got.is_nan() && want.is_nan()) {
+        return true;
+    }
+    let diff = (got - want).abs();
+    if got == 0.0 || want == 0.0 {
+        return diff < 1e-6 * f64::MIN_POSITIVE;
+    }
+    diff / (got.abs() + want.abs()).min(f64::MAX) < 1e-6
+}
+
+/// Runs every case and fails listing all mismatches.
+pub fn check_cases(cases: &[Case<'_>]) {
+    let mut failures = Vec::new();
+    for c in cases {
+        let (got, _) = c.run();
+        let ok = match (&c.expect, &got) {
+            (Expect::Value(want), Ok(Some(v))) => close(*v, *want),
+            (Expect::Nothing, Ok(None)) => true,
+            (Expect::Error(msg), Err(e)) => e.to_string() == *msg,
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!(
+                "{} ({} at {}ms [{}ms] {:?}): want {:?}, got {:?}",
+                c.name,
+                c.f.name(),
+                c.at,
+                c.range,
+                c.mode,
+                c.expect,
+                got
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failing case(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -1,0 +1,214 @@
+//! `/api/v1/query`, `/api/v1/query_range`, `/api/v1/format_query`,
+//! `/api/v1/parse_query`, `/api/v1/query_exemplars`.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hyper::Method;
+use promql::eval::{Engine, EngineOptions, QueryResult};
+use promql::value::{FloatDisplay, Value as PValue};
+use serde_json::{Value, json};
+use tsdb::model::Labels;
+
+use super::json::{format_time, success};
+use super::{allow, ast_json};
+use crate::error::ApiError;
+use crate::http::{Reply, Req};
+use crate::state::State;
+
+/// Prometheus's limit on points per series of a range query.
+const MAX_POINTS: i64 = 11_000;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn parse(req: &Req) -> Result<promql::ast::Expr, ApiError> {
+    let q = req.params.get("query").unwrap_or("");
+    promql::parse(q).map_err(|e| ApiError::BadData(format!("invalid parameter \"query\": {e}")))
+}
+
+/// The engine for one request: the configured limits, narrowed by the
+/// request's `timeout` and `lookback_delta`.
+fn engine(state: &State, req: &Req) -> Result<Engine, ApiError> {
+    let cfg = state.config.read();
+    let mut timeout = cfg
+        .query_timeout_ms()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(t) = req.params.duration("timeout")? {
+        timeout = timeout.min(t.max(0));
+    }
+    let mut lookback = cfg
+        .lookback_ms()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(l) = req.params.duration("lookback_delta")? {
+        lookback = l;
+    }
+    Ok(Engine::new(EngineOptions {
+        lookback,
+        max_samples: cfg.query_max_samples,
+        timeout: (timeout > 0).then(|| Duration::from_millis(timeout as u64)),
+        ..EngineOptions::default()
+    }))
+}
+
+fn labels_json(l: &Labels) -> Value {
+    Value::Object(
+        l.iter()
+            .map(|l| (l.name.to_string(), Value::String(l.value.to_string())))
+            .collect(),
+    )
+}
+
+fn point(t: i64, v: f64) -> Value {
+    json!([format_time(t), FloatDisplay(v).to_string()])
+}
+
+/// The `data` object of a query result, with `limit` series at most.
+fn result_json(v: &PValue, limit: usize) -> (Value, bool) {
+    let cap = |n: usize| if limit > 0 { n.min(limit) } else { n };
+    match v {
+        PValue::Scalar(s) => (
+            json!({"resultType": "scalar", "result": point(s.t, s.v)}),
+            false,
+        ),
+        PValue::String { t, v } => (
+            json!({"resultType": "string", "result": [format_time(*t), v]}),
+            false,
+        ),
+        PValue::Vector(vec) => {
+            let n = cap(vec.len());
+            let r: Vec<Value> = vec[..n]
+                .iter()
+                .map(|s| json!({"metric": labels_json(&s.labels), "value": point(s.t, s.v)}))
+                .collect();
+            (json!({"resultType": "vector", "result": r}), n < vec.len())
+        }
+        PValue::Matrix(m) => {
+            let n = cap(m.len());
+            let r: Vec<Value> = m[..n]
+                .iter()
+                .map(|s| json!({"metric": labels_json(&s.labels), "values": s.samples.iter().map(|p| point(p.t, p.v)).collect::<Vec<_>>()}))
+                .collect();
+            (json!({"resultType": "matrix", "result": r}), n < m.len())
+        }
+    }
+}
+
+fn reply(res: QueryResult, limit: usize) -> Reply {
+    let (data, truncated) = result_json(&res.value, limit);
+    let mut warnings = res.warnings;
+    if truncated {
+        warnings.push("results truncated due to limit".into());
+    }
+    Reply::Json(success(data, &warnings, &res.infos))
+}
+
+pub fn query(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    allow(req, &[Method::GET, Method::POST])?;
+    let expr = parse(req)?;
+    let t = req.params.time_or("time", now_ms())?;
+    let engine = engine(state, req)?;
+    let started = Instant::now();
+    let res = engine.instant(&*state.db, &expr, t);
+    state.metrics.record_query("query", started.elapsed());
+    Ok(reply(res?, req.params.usize_or("limit", 0)?))
+}
+
+pub fn query_range(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    allow(req, &[Method::GET, Method::POST])?;
+    let start = req.params.time("start")?;
+    let end = req.params.time("end")?;
+    if end < start {
+        return Err(ApiError::BadData(
+            "end timestamp must not be before start time".into(),
+        ));
+    }
+    let step = req
+        .params
+        .duration("step")?
+        .ok_or_else(|| ApiError::BadData("invalid parameter \"step\": missing".into()))?;
+    if step <= 0 {
+        return Err(ApiError::BadData(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+        ));
+    }
+    if (end - start) / step > MAX_POINTS {
+        return Err(ApiError::BadData(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
+        ));
+    }
+    let expr = parse(req)?;
+    let engine = engine(state, req)?;
+    let started = Instant::now();
+    let res = engine.range(&*state.db, &expr, start, end, step);
+    state.metrics.record_query("query_range", started.elapsed());
+    Ok(reply(res?, req.params.usize_or("limit", 0)?))
+}
+
+pub fn format_query(_: &State, req: &Req) -> Result<Reply, ApiError> {
+    allow(req, &[Method::GET, Method::POST])?;
+    let expr = parse(req)?;
+    Ok(Reply::Json(success(json!(expr.to_string()), &[], &[])))
+}
+
+pub fn parse_query(_: &State, req: &Req) -> Result<Reply, ApiError> {
+    allow(req, &[Method::GET, Method::POST])?;
+    let expr = parse(req)?;
+    Ok(Reply::Json(success(ast_json::translate(&expr), &[], &[])))
+}
+
+/// Every vector selector's matchers in an expression.
+fn selectors(e: &promql::ast::Expr, out: &mut Vec<Vec<tsdb::model::Matcher>>) {
+    use promql::ast::Expr as E;
+    match e {
+        E::VectorSelector(vs) => out.push(vs.matchers.clone()),
+        E::MatrixSelector(ms) => out.push(ms.selector.matchers.clone()),
+        E::Subquery(sq) => selectors(&sq.expr, out),
+        E::Call(c) => c.args.iter().for_each(|a| selectors(a, out)),
+        E::Aggregate(a) => {
+            selectors(&a.expr, out);
+            if let Some(p) = &a.param {
+                selectors(p, out);
+            }
+        }
+        E::Binary(b) => {
+            selectors(&b.lhs, out);
+            selectors(&b.rhs, out);
+        }
+        E::Unary(u) => selectors(&u.expr, out),
+        E::Paren(p) => selectors(p, out),
+        E::NumberLiteral(_) | E::StringLiteral(_) => {}
+    }
+}
+
+pub fn query_exemplars(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    allow(req, &[Method::GET, Method::POST])?;
+    let expr = parse(req)?;
+    let start = req.params.time_or("start", i64::MIN / 2)?;
+    let end = req.params.time_or("end", i64::MAX / 2)?;
+    if end < start {
+        return Err(ApiError::BadData(
+            "end timestamp must not be before start time".into(),
+        ));
+    }
+    let mut sets = Vec::new();
+    selectors(&expr, &mut sets);
+    let found = state.db.head().exemplars.query(&sets, start, end);
+    let data: Vec<Value> = found
+        .iter()
+        .map(|(series, es)| {
+            json!({
+                "seriesLabels": labels_json(series),
+                "exemplars": es.iter().map(|e| json!({
+                    "labels": labels_json(&e.labels),
+                    "value": FloatDisplay(e.v).to_string(),
+                    "timestamp": format_time(e.t),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Reply::Json(success(Value::Array(data), &[], &[])))
+}
