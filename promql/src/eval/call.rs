@@ -267,14 +267,26 @@ impl Grid<'_> {
             strs.push(self.eval_string(a)?);
         }
         let dst = strs[0].clone();
+        let replace = if c.func.name == "label_replace" {
+            Some(transform::LabelReplace::new(
+                &dst, &strs[1], &strs[2], &strs[3],
+            )?)
+        } else {
+            None
+        };
         let mut sink = SeriesSink::default();
         for s in series {
-            let labels = if c.func.name == "label_replace" {
-                transform::label_replace(&s.labels, &dst, &strs[1], &strs[2], &strs[3])?
-            } else {
-                transform::label_join(&s.labels, &dst, &strs[1], &strs[2..])?
+            // Setting the metric name undoes a pending name drop.
+            let (labels, drop_name) = match &replace {
+                Some(r) => match r.apply(&s.labels) {
+                    Some(l) => (l, s.drop_name && !r.sets_metric_name()),
+                    None => (s.labels.clone(), s.drop_name),
+                },
+                None => (
+                    transform::label_join(&s.labels, &dst, &strs[1], &strs[2..])?,
+                    s.drop_name && dst != "__name__",
+                ),
             };
-            let drop_name = s.drop_name && dst != "__name__";
             for p in s.points {
                 sink.push(labels.clone(), drop_name, p.t, p.v)?;
             }

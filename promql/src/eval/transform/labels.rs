@@ -70,6 +70,7 @@ impl LabelReplace {
 /// [`LabelReplace::apply`], returning `labels` unchanged when the regex
 /// does not match. Compiling per element is slow; callers with many
 /// elements should use [`LabelReplace`].
+#[cfg(test)]
 pub fn label_replace(
     labels: &Labels,
     dst: &str,

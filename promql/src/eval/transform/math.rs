@@ -91,6 +91,7 @@ impl Elementwise {
     }
 
     /// The PromQL name of the function.
+    #[cfg(test)]
     pub fn name(self) -> &'static str {
         NAMES
             .iter()
