@@ -3,12 +3,16 @@
 //! - `alert`: the alert state machine.
 //! - `check`: `almanac check rules`.
 //! - `file`: rule files: parsing, validation, the duplicate lint.
+//! - `group`: a group's evaluation at one timestamp.
+//! - `memstore`: in-memory storage for rule unit tests.
 //! - `template`: the Go text/template subset of labels and annotations.
 //! - `yamlpos`: line numbers of YAML nodes for error messages.
 
 pub mod alert;
 pub mod check;
 pub mod file;
+pub mod group;
+pub mod memstore;
 pub mod template;
 mod yamlpos;
 

@@ -354,10 +354,9 @@ fn check_rule(r: RawRule, rp: Option<&PosNode>) -> Result<RuleSpec, Vec<LineMsg>
         if let Some(m) = check_label_name(k) {
             errs.push((line_of("labels"), m));
         }
-        if kind == RuleKind::Alerting {
-            if let Err(e) = Template::parse(&format!("__alert_{name}"), v) {
-                errs.push((line_of("labels"), format!("label {k:?}: {e}")));
-            }
+        if let (RuleKind::Alerting, Err(e)) = (kind, Template::parse(&format!("__alert_{name}"), v))
+        {
+            errs.push((line_of("labels"), format!("label {k:?}: {e}")));
         }
     }
     for (k, v) in &r.annotations {

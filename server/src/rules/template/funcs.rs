@@ -582,7 +582,8 @@ mod tests {
 
     #[test]
     fn humanize_table() {
-        let cases: &[(&str, fn(f64) -> String, f64, &str)] = &[
+        type Case = (&'static str, fn(f64) -> String, f64, &'static str);
+        let cases: &[Case] = &[
             ("si_mega", humanize, 1234567.0, "1.235M"),
             ("si_unit", humanize, 12.0, "12"),
             ("si_milli", humanize, 0.001234, "1.234m"),

@@ -366,7 +366,7 @@ mod tests {
             ("g4_m", 12.345678, 'g', Some(4), "12.35"),
             ("g4_small", 0.00012344, 'g', Some(4), "0.0001234"),
             ("g4_zero", 0.0, 'g', Some(4), "0"),
-            ("f2", 3.14159, 'f', Some(2), "3.14"),
+            ("f2", 3.14659, 'f', Some(2), "3.15"),
             ("f0", 2.5, 'f', Some(0), "2"),
             ("f_shortest", 0.1, 'f', None, "0.1"),
             ("e3", 123456.0, 'e', Some(3), "1.235e+05"),
@@ -381,7 +381,7 @@ mod tests {
     #[test]
     fn sprintf_table() {
         let cases: Vec<(&str, &str, Vec<Arg>, &str)> = vec![
-            ("float2", "%.2f", vec![Arg::Float(3.14159)], "3.14"),
+            ("float2", "%.2f", vec![Arg::Float(3.14659)], "3.15"),
             ("pct", "%.1f%%", vec![Arg::Float(99.95)], "100.0%"),
             ("int", "%d items", vec![Arg::Int(42)], "42 items"),
             ("int_from_float", "%d", vec![Arg::Float(7.0)], "7"),

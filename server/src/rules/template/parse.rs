@@ -357,7 +357,7 @@ impl Parser {
                     let kw = match toks.first() {
                         Some(Tok::Ident(k)) if KEYWORDS.contains(&k.as_str()) => k.clone(),
                         _ => {
-                            let pipe = self.pipe(line, &toks, true)?;
+                            let pipe = self.pipe(line, &toks)?;
                             nodes.push(Node::Action { line, pipe });
                             continue;
                         }
@@ -386,7 +386,7 @@ impl Parser {
 
     fn control(&mut self, line: usize, kw: &str, toks: &[Tok]) -> Result<Node, ParseError> {
         self.scopes.push(Vec::new());
-        let pipe = self.pipe(line, toks, kw != "range" || true)?;
+        let pipe = self.pipe(line, toks)?;
         if kw == "range" {
             self.depth_range += 1;
         }
@@ -453,7 +453,7 @@ impl Parser {
         self.scopes.iter().any(|s| s.iter().any(|x| x == v))
     }
 
-    fn pipe(&mut self, line: usize, toks: &[Tok], _decl_ok: bool) -> Result<Pipe, ParseError> {
+    fn pipe(&mut self, line: usize, toks: &[Tok]) -> Result<Pipe, ParseError> {
         let mut pipe = Pipe::default();
         let mut toks = toks;
         // Declarations: `$x :=`, `$x =`, `$i, $e :=`.
@@ -502,7 +502,7 @@ impl Parser {
                         line,
                         msg: "unclosed left paren".into(),
                     })?;
-                    let inner = self.pipe(line, &toks[j + 1..close], false)?;
+                    let inner = self.pipe(line, &toks[j + 1..close])?;
                     let Tok::RParen(f) = &toks[close] else {
                         return err(line, "unclosed left paren");
                     };
@@ -529,10 +529,8 @@ impl Parser {
                 return err(line, "can't give argument to non-function");
             }
         }
-        if !pipe.assign {
-            if let Some(scope) = self.scopes.last_mut() {
-                scope.extend(pipe.decl.iter().cloned());
-            }
+        if let (false, Some(scope)) = (pipe.assign, self.scopes.last_mut()) {
+            scope.extend(pipe.decl.iter().cloned());
         }
         Ok(pipe)
     }
