@@ -26,6 +26,23 @@ enum Command {
     /// Check files, as `promtool check`.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Run unit tests, as `promtool test`.
+    #[command(subcommand)]
+    Test(TestCommand),
+}
+
+#[derive(Subcommand)]
+enum TestCommand {
+    /// Run rule unit tests (promtool's format). Exit code 0: all pass.
+    Rules {
+        files: Vec<String>,
+        /// Run only test groups whose name matches (repeatable).
+        #[arg(long)]
+        run: Vec<String>,
+        /// Ignore fields Prometheus's format does not know in rule files.
+        #[arg(long)]
+        ignore_unknown_fields: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -128,6 +145,21 @@ fn main() -> ExitCode {
         .init();
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(cli.run),
+        Command::Test(TestCommand::Rules {
+            files,
+            run,
+            ignore_unknown_fields,
+        }) => {
+            let opts = server::rules::unittest::TestOptions {
+                run,
+                ignore_unknown_fields,
+            };
+            ExitCode::from(server::rules::unittest::test_rules(
+                &files,
+                &opts,
+                &mut std::io::stdout(),
+            ))
+        }
         Command::Check(CheckCommand::Rules {
             files,
             lint,

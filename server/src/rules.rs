@@ -3,17 +3,21 @@
 //! - `alert`: the alert state machine.
 //! - `check`: `almanac check rules`.
 //! - `file`: rule files: parsing, validation, the duplicate lint.
+//! - `glob`: `rule_files` patterns.
 //! - `group`: a group's evaluation at one timestamp.
 //! - `memstore`: in-memory storage for rule unit tests.
 //! - `template`: the Go text/template subset of labels and annotations.
+//! - `unittest`: `almanac test rules`.
 //! - `yamlpos`: line numbers of YAML nodes for error messages.
 
 pub mod alert;
 pub mod check;
 pub mod file;
+pub mod glob;
 pub mod group;
 pub mod memstore;
 pub mod template;
+pub mod unittest;
 mod yamlpos;
 
 pub use file::{GroupSpec, RuleFile, RuleKind, RuleSpec};

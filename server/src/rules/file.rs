@@ -252,7 +252,11 @@ fn decode(path: &str, text: &str, ignore_unknown: bool) -> Result<RawFile, RuleE
     if let Some(m) = v.as_mapping_mut() {
         m.retain(|k, _| k.as_str() == Some("groups"));
     }
-    serde_yaml_ng::from_value(v).map_err(yaml_err)
+    // Through text again: scalars such as `expr: 1` read as strings only
+    // from text, not from a `Value`.
+    let text = serde_yaml_ng::to_string(&v).map_err(yaml_err)?;
+    let f: Option<RawFile> = serde_yaml_ng::from_str(&text).map_err(yaml_err)?;
+    Ok(f.unwrap_or_default())
 }
 
 fn retain_keys(v: &mut serde_yaml_ng::Value, keys: &[&str]) {

@@ -135,7 +135,7 @@ fn errors_name_file_line_group_and_rule() {
 
 #[test]
 fn unknown_fields_can_be_ignored() {
-    let text = "groups:\n  - name: g\n    owner: me\n    rules:\n      - record: x\n        expr: up\n        team: a\n";
+    let text = "groups:\n  - name: g\n    owner: me\n    rules:\n      - record: x\n        expr: 1\n        team: a\n";
     assert!(parse("f.yml", text, false).is_err());
     let f = parse("f.yml", text, true).unwrap();
     assert_eq!(f.groups[0].rules[0].name, "x");
