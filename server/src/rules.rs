@@ -6,6 +6,7 @@
 //! - `glob`: `rule_files` patterns.
 //! - `group`: a group's evaluation at one timestamp.
 //! - `memstore`: in-memory storage for rule unit tests.
+//! - `notifier`: the Alertmanager client.
 //! - `template`: the Go text/template subset of labels and annotations.
 //! - `unittest`: `almanac test rules`.
 //! - `yamlpos`: line numbers of YAML nodes for error messages.
@@ -16,6 +17,7 @@ pub mod file;
 pub mod glob;
 pub mod group;
 pub mod memstore;
+pub mod notifier;
 pub mod template;
 pub mod unittest;
 mod yamlpos;
