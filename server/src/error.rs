@@ -158,6 +158,14 @@ pub enum RuleError {
     Glob { pattern: String, reason: String },
 }
 
+/// Rule-file errors, one per line.
+pub fn join_rule_errors(errs: &[RuleError]) -> String {
+    errs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A template that does not parse, or fails when executed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TemplateError {

@@ -93,6 +93,18 @@ struct RunArgs {
     /// Query timeout [default: 2m].
     #[arg(long, global = true)]
     query_timeout: Option<String>,
+    /// Rule file (globs allowed); repeatable; replaces `rule_files`.
+    #[arg(long = "rules", global = true)]
+    rules: Vec<String>,
+    /// Alertmanager base URL; repeatable; replaces `alertmanagers`.
+    #[arg(long = "alertmanager", global = true)]
+    alertmanager: Vec<String>,
+    /// Interval of rule groups that set none [default: 1m].
+    #[arg(long, global = true)]
+    evaluation_interval: Option<String>,
+    /// URL of this server in alerts' links [default: http://<listen>].
+    #[arg(long, global = true)]
+    external_url: Option<String>,
     /// Log filter (tracing-subscriber syntax) [default: info].
     #[arg(long, global = true, default_value = "info")]
     log_level: String,
@@ -128,6 +140,25 @@ impl RunArgs {
         }
         if let Some(v) = &self.query_timeout {
             c.query_timeout = v.clone();
+        }
+        if !self.rules.is_empty() {
+            c.rule_files = self.rules.clone();
+        }
+        if !self.alertmanager.is_empty() {
+            c.alertmanagers = self
+                .alertmanager
+                .iter()
+                .map(|url| server::config::AlertmanagerConfig {
+                    url: url.clone(),
+                    ..Default::default()
+                })
+                .collect();
+        }
+        if let Some(v) = &self.evaluation_interval {
+            c.evaluation_interval = v.clone();
+        }
+        if let Some(v) = &self.external_url {
+            c.external_url = v.clone();
         }
         c.validate()?;
         Ok(c)

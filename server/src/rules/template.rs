@@ -17,7 +17,9 @@ mod tests;
 use std::collections::BTreeMap;
 
 pub use exec::{Ctx, QueryResult, Val};
+pub(crate) use funcs::civil;
 pub use funcs::query_escape;
+pub(crate) use gofmt::format_float;
 
 use crate::error::TemplateError;
 

@@ -493,7 +493,7 @@ pub fn go_time(secs: f64) -> String {
 }
 
 /// (year, month, day) of a day number since 1970-01-01.
-fn civil(days: i64) -> (i64, i64, i64) {
+pub(crate) fn civil(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
