@@ -2,14 +2,18 @@
 //! with Prometheus's functions and variables (`$labels`, `$value`,
 //! `$externalLabels`, `$externalURL`).
 //!
+//! - `lex`: text vs. actions, tokens.
 //! - `parse`: text, actions, control structures, declared-variable checks.
 //! - `exec`: values, truth, printing, execution.
 //! - `funcs`: Go's built-in functions and Prometheus's.
+//! - `humanize`: `humanize*` and Go's time printing.
 //! - `gofmt`: Go's number formatting and `printf`.
 
 mod exec;
 mod funcs;
 mod gofmt;
+mod humanize;
+mod lex;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -17,9 +21,9 @@ mod tests;
 use std::collections::BTreeMap;
 
 pub use exec::{Ctx, QueryResult, Val};
-pub(crate) use funcs::civil;
 pub use funcs::query_escape;
 pub(crate) use gofmt::format_float;
+pub(crate) use humanize::civil;
 
 use crate::error::TemplateError;
 

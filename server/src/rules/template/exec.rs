@@ -96,7 +96,7 @@ impl Val {
                 let parts: Vec<String> = l.iter().map(Val::print).collect();
                 format!("[{}]", parts.join(" "))
             }
-            Val::Time(t) => funcs::go_time(*t),
+            Val::Time(t) => super::humanize::go_time(*t),
         }
     }
 
