@@ -44,7 +44,7 @@ fn bucket_labels(i: usize) -> Labels {
 /// Builds the head: counters rising by a per-series rate, bucket counts
 /// cumulative over `le`.
 fn head() -> Arc<Head> {
-    let head = Arc::new(Head::new(HeadOptions::default()));
+    let head = Head::new(HeadOptions::default());
     let mut refs: Vec<SeriesRef> = Vec::with_capacity(2 * SERIES);
     let mut app = head.appender();
     for i in 0..SERIES {

@@ -155,6 +155,25 @@ pub fn write_request(series: &[(Labels, Vec<Sample>)]) -> Vec<u8> {
     snappy(&req.encode_to_vec())
 }
 
+/// Sends a remote-write 1.0 request to any receiver (Almanac, or a
+/// Prometheus started with `--web.enable-remote-write-receiver`).
+pub fn remote_write_to(
+    addr: SocketAddr,
+    series: &[(Labels, Vec<Sample>)],
+) -> std::io::Result<Response> {
+    request(
+        addr,
+        "POST",
+        "/api/v1/write",
+        &[
+            ("Content-Type", "application/x-protobuf"),
+            ("Content-Encoding", "snappy"),
+            ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+        ],
+        &write_request(series),
+    )
+}
+
 pub fn snappy(raw: &[u8]) -> Vec<u8> {
     snap::raw::Encoder::new()
         .compress_vec(raw)
@@ -230,15 +249,7 @@ impl TestServer {
 
     /// Sends a remote-write request and returns the response.
     pub fn remote_write(&self, series: &[(Labels, Vec<Sample>)]) -> Response {
-        self.post(
-            "/api/v1/write",
-            &[
-                ("Content-Type", "application/x-protobuf"),
-                ("Content-Encoding", "snappy"),
-                ("X-Prometheus-Remote-Write-Version", "0.1.0"),
-            ],
-            &write_request(series),
-        )
+        remote_write_to(self.addr, series).expect("POST")
     }
 
     /// The running server's shared state (to set a reloader, read rules).

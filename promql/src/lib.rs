@@ -5,6 +5,7 @@ pub mod error;
 pub mod eval;
 pub mod functions;
 pub mod parser;
+pub mod promqltest;
 mod series_selector;
 pub mod value;
 

@@ -79,7 +79,8 @@ impl Server {
             .map_err(|source| StartError::Listen { addr, source })?;
         let opts = config.db_options()?;
         let dir = config.data_dir.clone();
-        let db = tokio::task::spawn_blocking(move || Db::open(&dir, opts))
+        let open = tokio::task::spawn_blocking(move || Db::open(&dir, opts));
+        let db = while_replaying(&listener, open)
             .await
             .map_err(|e| StartError::Storage {
                 dir: config.data_dir.display().to_string(),
@@ -170,6 +171,46 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiv
     let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
 }
 
+/// Answers on `listener` while the storage opens (WAL replay, which can
+/// take minutes): `/-/healthy` is 200, everything else 503 `unavailable`
+/// with `Connection: close`, so that clients come back to the real server.
+/// Returns what `open` returns.
+async fn while_replaying<T>(
+    listener: &TcpListener,
+    open: JoinHandle<T>,
+) -> Result<T, tokio::task::JoinError> {
+    tokio::pin!(open);
+    loop {
+        tokio::select! {
+            res = &mut open => return res,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let service = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                    let (status, body) = if req.uri().path() == "/-/healthy" {
+                        (hyper::StatusCode::OK, "Healthy.\n".to_string())
+                    } else {
+                        (
+                            hyper::StatusCode::SERVICE_UNAVAILABLE,
+                            r#"{"status":"error","errorType":"unavailable","error":"storage is replaying its write-ahead log"}"#.to_string(),
+                        )
+                    };
+                    hyper::Response::builder()
+                        .status(status)
+                        .header("Connection", "close")
+                        .header("Retry-After", "5")
+                        .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+                });
+                tokio::spawn(async move {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(false)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        }
+    }
+}
+
 /// Compaction, retention and WAL syncing in the background.
 async fn maintain(state: Arc<State>, every: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(every);
@@ -193,5 +234,38 @@ async fn maintain(state: Arc<State>, every: Duration, mut stop: watch::Receiver<
             Ok(Err(e)) => tracing::error!(error = %e, "maintenance failed"),
             Err(e) => tracing::error!(error = %e, "maintenance task failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    async fn get(addr: SocketAddr, path: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+        s.write_all(req.as_bytes()).await.expect("write");
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.expect("read");
+        out
+    }
+
+    #[tokio::test]
+    async fn healthy_but_not_ready_while_the_storage_opens() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let open = tokio::task::spawn_blocking(move || wait.recv().map(|_| 42));
+        let replay = tokio::spawn(async move { while_replaying(&listener, open).await });
+        let healthy = get(addr, "/-/healthy").await;
+        assert!(healthy.starts_with("HTTP/1.1 200"), "{healthy}");
+        let ready = get(addr, "/-/ready").await;
+        assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+        assert!(ready.contains("\"errorType\":\"unavailable\""), "{ready}");
+        release.send(()).expect("release");
+        let opened = replay.await.expect("task").expect("join");
+        assert_eq!(opened, Ok(42));
     }
 }

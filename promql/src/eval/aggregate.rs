@@ -22,6 +22,8 @@ struct Acc {
     max: f64,
     values: Vec<f64>,
     members: Vec<usize>,
+    /// Some member's metric name removal is pending (see `group_key`).
+    drop_name: bool,
 }
 
 impl Acc {
@@ -36,6 +38,7 @@ impl Acc {
             max: f64::NAN,
             values: Vec::new(),
             members: Vec::new(),
+            drop_name: false,
         }
     }
 
@@ -59,6 +62,19 @@ impl Grid<'_> {
             Some(p) => Param::Scalars(self.eval_scalar(p)?),
             None => Param::None,
         };
+        if let Param::Scalars(ps) = &param {
+            for &p in ps {
+                match a.op {
+                    AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk => {
+                        k_param(p)?;
+                    }
+                    AggregateOp::LimitRatio if p.is_nan() => {
+                        return Err(Error::Execution("Ratio value is NaN".into()));
+                    }
+                    _ => {}
+                }
+            }
+        }
         let series = self.eval_vector(&a.expr)?;
         if let Param::Label(l) = &param
             && !valid_label_name(l)
@@ -66,7 +82,8 @@ impl Grid<'_> {
             return Err(Error::Execution(format!("invalid label name {l:?}")));
         }
         // Group keys per series, computed once.
-        let keys: Vec<Labels> = series.iter().map(|s| group_key(a, s)).collect();
+        let (keys, drops): (Vec<Labels>, Vec<bool>) =
+            series.iter().map(|s| group_key(a, s)).unzip();
         let mut sink = SeriesSink::default();
         let mut ordered: Vec<StepSeries> = Vec::new();
         let frame = self.frame;
@@ -80,6 +97,7 @@ impl Grid<'_> {
                     groups.len() - 1
                 });
                 let acc = &mut groups[g];
+                acc.drop_name |= drops[i];
                 match a.op {
                     AggregateOp::Topk
                     | AggregateOp::Bottomk
@@ -178,7 +196,7 @@ impl Grid<'_> {
                         continue;
                     }
                 };
-                sink.push(acc.labels, false, t, v)?;
+                sink.push(acc.labels, acc.drop_name, t, v)?;
             }
             Ok(())
         });
@@ -197,20 +215,22 @@ enum Param {
     Label(String),
 }
 
-/// The group a series belongs to: its labels narrowed by `by`/`without`.
-fn group_key(a: &Aggregate, s: &StepSeries) -> Labels {
-    let labels = if s.drop_name {
-        drop_metric_name(&s.labels)
-    } else {
-        s.labels.clone()
-    };
+/// The group a series belongs to: its labels narrowed by `by`/`without`,
+/// and whether the group's output still has to drop its metric name
+/// (`by (__name__)` over series whose name removal is pending).
+fn group_key(a: &Aggregate, s: &StepSeries) -> (Labels, bool) {
     if a.without {
         let mut names: Vec<&str> = a.grouping.iter().map(String::as_str).collect();
         names.push("__name__");
-        labels.drop_names(&names)
-    } else {
-        labels.keep(&a.grouping)
+        let labels = if s.drop_name {
+            drop_metric_name(&s.labels)
+        } else {
+            s.labels.clone()
+        };
+        return (labels.drop_names(&names), false);
     }
+    let by_name = a.grouping.iter().any(|g| g == "__name__");
+    (s.labels.keep(&a.grouping), by_name && s.drop_name)
 }
 
 fn value_at(present: &[(usize, f64)], i: usize) -> f64 {

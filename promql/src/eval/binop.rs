@@ -164,26 +164,6 @@ impl Grid<'_> {
             }
             Ok(())
         })?;
-        // Steps where the left side is empty still take the right side.
-        if op == BinaryOp::Or {
-            let mut lsteps = vec![false; frame.len()];
-            for s in &l {
-                for p in &s.points {
-                    lsteps[frame.index(p.t)] = true;
-                }
-            }
-            for (step, rs) in rpresent.iter().enumerate() {
-                if lsteps[step] {
-                    continue;
-                }
-                for &(i, v) in rs {
-                    keep_r[i].push(Sample::new(frame.time(step), v));
-                }
-            }
-            for k in &mut keep_r {
-                k.sort_by_key(|p| p.t);
-            }
-        }
         let mut out = Vec::new();
         for (s, pts) in l.into_iter().zip(keep_l).chain(r.into_iter().zip(keep_r)) {
             if !pts.is_empty() {
@@ -289,19 +269,19 @@ impl Grid<'_> {
     }
 }
 
-/// The labels two series are matched on.
+/// The labels two series are matched on. The metric name never takes
+/// part unless named in `on`; `__type__`/`__unit__` do, as in Prometheus.
 fn signature(m: &VectorMatching, s: &StepSeries) -> Labels {
-    let labels = if s.drop_name {
-        drop_metric_name(&s.labels)
-    } else {
-        s.labels.clone()
-    };
     if m.on {
-        labels.keep(&m.labels)
+        if s.drop_name {
+            drop_metric_name(&s.labels).keep(&m.labels)
+        } else {
+            s.labels.keep(&m.labels)
+        }
     } else {
         let mut names: Vec<&str> = m.labels.iter().map(String::as_str).collect();
         names.push("__name__");
-        labels.drop_names(&names)
+        s.labels.drop_names(&names)
     }
 }
 

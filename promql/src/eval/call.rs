@@ -42,6 +42,21 @@ impl Grid<'_> {
                     / 1000.0;
                 n
             ])),
+            "min_of" | "max_of" => {
+                let a = self.eval_scalar(&c.args[0])?;
+                let b = self.eval_scalar(&c.args[1])?;
+                let min = name == "min_of";
+                Ok(Val::Scalar(
+                    a.into_iter()
+                        .zip(b)
+                        .map(|(a, b)| match (a.is_nan() || b.is_nan(), min) {
+                            (true, _) => f64::NAN,
+                            (false, true) => a.min(b),
+                            (false, false) => a.max(b),
+                        })
+                        .collect(),
+                ))
+            }
             "vector" => {
                 let vs = self.eval_scalar(&c.args[0])?;
                 let points = self
@@ -108,6 +123,7 @@ impl Grid<'_> {
             "label_replace" | "label_join" => self.call_label(c),
             "info" => self.call_info(c),
             "histogram_quantile" | "histogram_fraction" => self.call_histogram(c),
+            "histogram_quantiles" => self.call_histogram_quantiles(c),
             _ if HISTOGRAM_ONLY.contains(&name) => {
                 self.eval_vector(&c.args[0])?;
                 Ok(Val::Vector(Vec::new()))
@@ -225,11 +241,12 @@ impl Grid<'_> {
     fn call_sort(&mut self, c: &Call) -> Result<Val> {
         let name = c.func.name;
         let mut series = self.eval_vector(&c.args[0])?;
+        if self.query.step > 0 {
+            self.ann.warn(
+                "sort is ineffective for range queries since results are always ordered by labels",
+            );
+        }
         if self.frame.len() > 1 || self.query.step > 0 {
-            if matches!(name, "sort" | "sort_desc") {
-                self.ann
-                    .warn("sort is ineffective for range queries since results are always ordered by labels");
-            }
             return Ok(Val::Vector(series));
         }
         let value = |s: &StepSeries| s.points.first().map_or(f64::NAN, |p| p.v);
@@ -326,6 +343,58 @@ impl Grid<'_> {
         self.ann = ann;
         res?;
         Ok(Val::Vector(sink.out))
+    }
+}
+
+impl Grid<'_> {
+    /// `histogram_quantiles(v, "label", q1, q2, …)`: one output series per
+    /// quantile, told apart by `label` (`q="0.5"`, `q="1.0"`).
+    fn call_histogram_quantiles(&mut self, c: &Call) -> Result<Val> {
+        let series = self.eval_vector(&c.args[0])?;
+        let label = self.eval_string(&c.args[1])?;
+        let mut qs = Vec::new();
+        for a in &c.args[2..] {
+            qs.push(self.eval_scalar(a)?);
+        }
+        if series.iter().any(|s| s.labels.has(&label)) {
+            return Err(Error::Execution(format!(
+                "label {label:?} already exists on the input series of histogram_quantiles"
+            )));
+        }
+        let mut sink = SeriesSink::default();
+        let mut ann = std::mem::take(&mut self.ann);
+        let res = for_each_step(self.frame, &series, |step, t, present| {
+            for q in &qs {
+                let input: Vec<Elem> = present
+                    .iter()
+                    .map(|&(i, v)| Elem {
+                        labels: series[i].labels.clone(),
+                        v,
+                        drop_name: series[i].drop_name,
+                    })
+                    .collect();
+                let qv = q[step];
+                for e in transform::histogram_quantile(qv, input, &mut ann)? {
+                    let mut b = e.labels.builder();
+                    b.set(&label, &quantile_label(qv));
+                    sink.push(b.build(), e.drop_name, t, e.v)?;
+                }
+            }
+            Ok(())
+        });
+        self.ann = ann;
+        res?;
+        Ok(Val::Vector(sink.out))
+    }
+}
+
+/// A quantile as a label value: always with a decimal point (`1.0`).
+fn quantile_label(q: f64) -> String {
+    let s = crate::value::FloatDisplay(q).to_string();
+    if q.is_finite() && !s.contains('.') {
+        format!("{s}.0")
+    } else {
+        s
     }
 }
 

@@ -4,11 +4,15 @@
 
 use std::collections::HashMap;
 
-use tsdb::model::{Labels, Matcher};
+use tsdb::model::{Labels, MatchOp, Matcher};
 
 use super::grid::{Grid, SeriesSink, StepSeries, Val, for_each_step};
 use crate::ast::{Call, Expr, VectorSelector};
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// Info series present at one step by identifying label values: each
+/// series' index and sample time.
+type InfosByIdentity<'a> = HashMap<[&'a str; 2], Vec<(usize, f64)>>;
 
 /// The labels an info series is joined on.
 const IDENTIFYING: [&str; 2] = ["instance", "job"];
@@ -24,6 +28,11 @@ impl Grid<'_> {
             given.into_iter().partition(|m| m.name == "__name__");
         if names.is_empty() {
             names.push(Matcher::equal("__name__", "target_info"));
+        } else if !names.iter().any(|m| !m.matches("") && is_positive(m)) {
+            // Only negative name matchers: still only info metrics.
+            if let Ok(m) = Matcher::new(MatchOp::RegexMatch, "__name__", ".+_info") {
+                names.push(m);
+            }
         }
         let selector = VectorSelector {
             name: None,
@@ -33,17 +42,25 @@ impl Grid<'_> {
             anchored: false,
             smoothed: false,
         };
-        let infos = self.select_instant(&selector, false)?;
+        // Values are the info samples' times: the latest one wins a conflict.
+        let infos = self.select_instant(&selector, true)?;
         // Info series present at each step, by identifying label values.
-        let mut per_step: Vec<HashMap<[&str; 2], Vec<usize>>> =
-            vec![HashMap::new(); self.frame.len()];
+        let mut per_step: Vec<InfosByIdentity> = vec![HashMap::new(); self.frame.len()];
         for_each_step(self.frame, &infos, |step, _, present| {
-            for &(i, _) in present {
+            for &(i, sample_time) in present {
                 let l = &infos[i].labels;
-                per_step[step]
+                let found = per_step[step]
                     .entry([l.get(IDENTIFYING[0]), l.get(IDENTIFYING[1])])
-                    .or_default()
-                    .push(i);
+                    .or_default();
+                // Of two info series of one metric, the latest sample wins.
+                match found
+                    .iter_mut()
+                    .find(|(j, _)| infos[*j].labels.metric_name() == l.metric_name())
+                {
+                    Some(prev) if prev.1 < sample_time => *prev = (i, sample_time),
+                    Some(_) => {}
+                    None => found.push((i, sample_time)),
+                }
             }
             Ok(())
         })?;
@@ -60,13 +77,14 @@ impl Grid<'_> {
                     .get(&key)
                     .into_iter()
                     .flatten()
-                    .map(|&j| &infos[j].labels)
+                    .map(|&(j, _)| &infos[j].labels)
                     .filter(|l| data.iter().all(|m| m.matches(l.get(&m.name))))
                     .collect();
                 if candidates.is_empty() && data.iter().any(|m| !m.matches("")) {
                     continue;
                 }
                 let mut b = s.labels.builder();
+                let mut added: Vec<(&str, &str)> = Vec::new();
                 for info in candidates {
                     for l in info.iter() {
                         let name = &*l.name;
@@ -77,6 +95,16 @@ impl Grid<'_> {
                         {
                             continue;
                         }
+                        if let Some((_, v)) = added.iter().find(|(n, _)| *n == name) {
+                            if *v != &*l.value {
+                                return Err(Error::Execution(format!(
+                                    "conflicting label: {name} has values {v:?} and {:?} in info series",
+                                    &*l.value
+                                )));
+                            }
+                            continue;
+                        }
+                        added.push((name, &l.value));
                         b.set(name, &l.value);
                     }
                 }
@@ -86,4 +114,9 @@ impl Grid<'_> {
         })?;
         Ok(Val::Vector(sink.out))
     }
+}
+
+/// Whether a name matcher selects names rather than excluding them.
+fn is_positive(m: &Matcher) -> bool {
+    matches!(m.op, MatchOp::Equal | MatchOp::RegexMatch)
 }

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hyper::Method;
+use promql::ast::ValueType;
 use promql::eval::{Engine, EngineOptions, QueryResult};
 use promql::value::{FloatDisplay, Value as PValue};
 use serde_json::{Value, json};
@@ -141,6 +142,12 @@ pub fn query_range(state: &State, req: &Req) -> Result<Reply, ApiError> {
         ));
     }
     let expr = parse(req)?;
+    let ty = expr.value_type();
+    if matches!(ty, ValueType::Matrix | ValueType::String) {
+        return Err(ApiError::BadData(format!(
+            "invalid expression type \"{ty}\" for range query, must be Scalar or instant Vector"
+        )));
+    }
     let engine = engine(state, req)?;
     let started = Instant::now();
     let res = engine.range(&*state.db, &expr, start, end, step);

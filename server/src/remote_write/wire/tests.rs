@@ -5,7 +5,11 @@ use super::*;
 use crate::prompb::{Exemplar, Histogram, Label, TimeSeries, WriteRequest};
 
 /// The borrowed decoding, flattened to compare with `prost`'s.
-fn view(r: &WriteRequestRef<'_>) -> Vec<(Vec<(String, String)>, Vec<(u64, i64)>, usize, usize)> {
+/// Per series: labels, sample (value bits, timestamp), exemplar count,
+/// histogram count.
+type View = Vec<(Vec<(String, String)>, Vec<(u64, i64)>, usize, usize)>;
+
+fn view(r: &WriteRequestRef<'_>) -> View {
     r.series
         .iter()
         .map(|s| {
@@ -25,7 +29,7 @@ fn view(r: &WriteRequestRef<'_>) -> Vec<(Vec<(String, String)>, Vec<(u64, i64)>,
         .collect()
 }
 
-fn prost_view(r: &WriteRequest) -> Vec<(Vec<(String, String)>, Vec<(u64, i64)>, usize, usize)> {
+fn prost_view(r: &WriteRequest) -> View {
     r.timeseries
         .iter()
         .map(|t| {

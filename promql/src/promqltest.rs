@@ -1,0 +1,156 @@
+//! A runner for Prometheus's PromQL test scripts (`*.test`: `load`,
+//! `clear`, `eval` commands), as specified by the format description
+//! shipped with the test data.
+//!
+//! - [`parse_script`] reads a script into [`Command`]s. It never fails as a
+//!   whole: a command that does not parse becomes [`Command::Invalid`] with
+//!   a [`ScriptError`] naming the file and line.
+//! - [`run_script`] runs a script against a [`Storage`] and the [`Engine`]
+//!   and returns a [`FileReport`] with one [`CaseReport`] per eval.
+//! - [`MemStorage`] is an in-memory [`Storage`] for tests; the integration
+//!   test runs against the real database.
+//!
+//! The engine stores floats only. Native histogram literals (and
+//! `load_with_nhcb` histograms) are parsed but never stored or compared.
+//! An eval is *skipped* only when it needs them: a result line holds a
+//! histogram literal, the expression calls one of
+//! [`NATIVE_HISTOGRAM_FUNCTIONS`], or one of its selectors matches a series
+//! that received histogram samples since the last `clear`. Every other eval
+//! passes or fails. `@st` start timestamps are parsed and ignored. Instant
+//! evals also get the reference runner's extra checks (range-mode
+//! cross-check, `@`-pinned variants) unless [`RunOptions::extra_checks`] is
+//! off. [`run_script_with`] has the complete rules.
+//!
+//! Deviations from the reference runner, all in the direction of reporting
+//! more: a command that does not parse fails as one case and the rest of
+//! the file still runs (the reference rejects the whole file); an
+//! `expect fail msg:` also accepts a parse error's message without its
+//! `line:col: parse error: ` prefix (Prometheus reports some of those
+//! checks at execution time).
+
+mod ast_walk;
+mod compare;
+mod eval_cmd;
+mod histogram;
+mod items;
+mod lex;
+mod mem;
+mod nhcb;
+mod report;
+mod runner;
+mod script;
+
+use tsdb::model::{Labels, Queryable, Sample};
+
+use crate::ast::Expr;
+use crate::eval::{Engine, EngineOptions, QueryResult};
+
+pub use ast_walk::NATIVE_HISTOGRAM_FUNCTIONS;
+pub use compare::{EPSILON, almost_equal};
+pub use eval_cmd::{
+    AnnotationExpect, EvalCmd, EvalMode, Expected, ExpectedSeries, MessageMatch, Steps,
+};
+pub use histogram::{CounterResetHint, HistogramLiteral};
+pub use items::{HistogramPoint, Point};
+pub use lex::parse_duration;
+pub use mem::MemStorage;
+pub use nhcb::{NhcbSeries, synthesize as synthesize_nhcb};
+pub use report::{CaseReport, Counts, FileReport, Outcome};
+pub use runner::run_script_with;
+pub use script::{Command, CommandKind, LoadCmd, Script, ScriptError, SeriesDef, parse_script};
+
+/// An error from a [`Storage`], reported as the reason of the evals it
+/// affects.
+pub type StorageError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The data a script runs against. The runner calls [`clear`](Self::clear)
+/// before the first command and for every `clear`, [`load`](Self::load)
+/// once per `load` block, and queries through
+/// [`queryable`](Self::queryable).
+pub trait Storage {
+    /// Drops all data; afterwards the storage is empty.
+    fn clear(&mut self) -> Result<(), StorageError>;
+
+    /// Appends the samples (each series' sorted by time; stale markers
+    /// included as [`tsdb::model::STALE_NAN`]) in one transaction. Series
+    /// may already exist with earlier samples. A sample the storage does
+    /// not keep must be an error, never dropped silently; after an error
+    /// the runner fails every eval up to the next `clear`.
+    fn load(&mut self, series: Vec<(Labels, Vec<Sample>)>) -> Result<(), StorageError>;
+
+    /// The data as loaded so far.
+    fn queryable(&self) -> &dyn Queryable;
+}
+
+/// What the runner evaluates queries with: [`Engine`] in practice, a fake
+/// in the runner's own tests.
+pub trait Evaluator {
+    /// An instant query at `t` (ms).
+    fn instant(&self, q: &dyn Queryable, expr: &Expr, t: i64) -> crate::Result<QueryResult>;
+
+    /// A range query over `start..=end` by `step` (ms).
+    fn range(
+        &self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> crate::Result<QueryResult>;
+}
+
+impl Evaluator for Engine {
+    fn instant(&self, q: &dyn Queryable, expr: &Expr, t: i64) -> crate::Result<QueryResult> {
+        Engine::instant(self, q, expr, t)
+    }
+
+    fn range(
+        &self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> crate::Result<QueryResult> {
+        Engine::range(self, q, expr, start, end, step)
+    }
+}
+
+/// Engine settings the scripts' expectations assume: 5m lookback, 1m
+/// default subquery step, at most 10000 samples per query, no timeout.
+pub fn test_engine_options() -> EngineOptions {
+    EngineOptions {
+        lookback: 300_000,
+        max_samples: 10_000,
+        timeout: None,
+        default_subquery_step: 60_000,
+        cancel: None,
+    }
+}
+
+/// How to run scripts.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Options of the [`Engine`] queries run on.
+    pub engine: EngineOptions,
+    /// Run the reference runner's extra checks for instant evals: the
+    /// range-mode cross-check and the `@`-pinned variants. A failed extra
+    /// check fails its eval.
+    pub extra_checks: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            engine: test_engine_options(),
+            extra_checks: true,
+        }
+    }
+}
+
+/// Runs `script` against `storage` with an [`Engine`] built from
+/// `opts.engine`. See [`run_script_with`] for the rules.
+pub fn run_script(script: &Script, storage: &mut dyn Storage, opts: &RunOptions) -> FileReport {
+    let engine = Engine::new(opts.engine.clone());
+    run_script_with(script, storage, &engine, opts.extra_checks)
+}
