@@ -328,3 +328,66 @@ receivers:
         "{m}"
     );
 }
+
+#[test]
+fn pending_alert_keeps_its_for_state_over_a_restart() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let rules = rules_file(
+        tmp.path(),
+        "groups:\n- name: slow\n  interval: 1s\n  rules:\n  - alert: Long\n    expr: vector(1)\n    for: 1h\n",
+    );
+    let start_restoring = |data: &Path| {
+        let rules = rules.display().to_string();
+        TestServer::start_in(data, move |c| {
+            c.rule_files = vec![rules];
+            c.for_grace_period = "1s".into();
+        })
+    };
+    let active_at = |s: &TestServer| -> Option<String> {
+        let v = s.get("/api/v1/alerts").json();
+        v["data"]["alerts"][0]["activeAt"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let mut s = start_restoring(&data);
+    let before = wait_for(Duration::from_secs(30), || {
+        // Pending and written to ALERTS_FOR_STATE (after the restore step).
+        let written = !query(&s, "ALERTS_FOR_STATE", None).is_empty();
+        active_at(&s).filter(|_| written)
+    })
+    .expect("alert never pending");
+    // Pending for a while before the restart.
+    std::thread::sleep(Duration::from_secs(10));
+    s.stop();
+    std::thread::sleep(Duration::from_secs(2));
+    let restarted = now_ms();
+    let s = start_restoring(&data);
+    // Fresh, the alert would be active since the restart; restored, it is
+    // active since its first start plus the downtime (about 2 s).
+    let after = wait_for(Duration::from_secs(30), || {
+        // Written again (after the restore step) since the restart.
+        let v = query(&s, "timestamp(ALERTS_FOR_STATE)", None);
+        let restored = v.iter().any(|x| {
+            let t = x["value"][1].as_str().and_then(|t| t.parse::<f64>().ok());
+            t.unwrap_or(0.0) * 1000.0 >= restarted as f64
+        });
+        active_at(&s).filter(|_| restored)
+    })
+    .expect("alert state not restored");
+    let ms = |t: &str| -> i64 {
+        // 2026-11-30T18:40:37.123Z → ms within the day is enough here.
+        let h: i64 = t[11..13].parse().unwrap_or(0);
+        let m: i64 = t[14..16].parse().unwrap_or(0);
+        let sec: i64 = t[17..19].parse().unwrap_or(0);
+        let frac: i64 = t[20..23].parse().unwrap_or(0);
+        ((h * 60 + m) * 60 + sec) * 1000 + frac
+    };
+    // Restored: activeAt moved by the downtime only, so it is still well
+    // before the restart (a fresh alert would be active since after it).
+    let restart_of_day = restarted.rem_euclid(86_400_000);
+    assert!(
+        ms(&after) > ms(&before) && ms(&after) < restart_of_day - 5_000,
+        "activeAt {before} -> {after} (restart at {restart_of_day} ms of the day): the pending time was not kept"
+    );
+}

@@ -365,18 +365,21 @@ async fn run(
             })
             .await;
         }
-        let behind = ((now_ms() - ts) / interval).max(1);
-        if behind > 1 {
-            counters
-                .missed
-                .fetch_add((behind - 1) as u64, Ordering::Relaxed);
-            tracing::warn!(
-                missed = behind - 1,
-                "rule group evaluation is slower than its interval"
-            );
+        let (next, missed) = next_slot(ts, now_ms(), interval);
+        if missed > 0 {
+            counters.missed.fetch_add(missed, Ordering::Relaxed);
+            tracing::warn!(missed, "rule group evaluation is slower than its interval");
         }
-        ts += behind * interval;
+        ts = next;
     }
+}
+
+/// After an evaluation at `ts` that ended at `now`: the next slot to
+/// evaluate and how many slots were missed. A late group evaluates the
+/// most recent slot that has passed rather than catching up on each.
+pub fn next_slot(ts: i64, now: i64, interval: i64) -> (i64, u64) {
+    let behind = ((now - ts) / interval).max(1);
+    (ts + behind * interval, (behind - 1) as u64)
 }
 
 /// Evaluates a group once at `ts`; returns the number of failed rules.
@@ -431,4 +434,24 @@ pub fn to_am(
         }
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slow_groups_skip_to_the_latest_slot_and_count_the_rest() {
+        let cases: &[(&str, i64, i64, (i64, u64))] = &[
+            ("on_time", 1_000, 1_200, (2_000, 0)),
+            ("just_before_next", 1_000, 1_999, (2_000, 0)),
+            // The next slot passed during the evaluation: run it late.
+            ("late_into_next", 1_000, 2_500, (2_000, 0)),
+            // A whole slot passed: it is skipped and counted.
+            ("one_slot_missed", 1_000, 3_500, (3_000, 1)),
+            ("two_slots_missed", 1_000, 4_000, (4_000, 2)),
+            ("clock_behind", 1_000, 900, (2_000, 0)),
+        ];
+        for (name, ts, now, want) in cases {
+            assert_eq!(super::next_slot(*ts, *now, 1_000), *want, "{name}");
+        }
+    }
 }
