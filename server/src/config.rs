@@ -144,12 +144,21 @@ fn bad(field: &str, reason: impl Into<String>) -> ConfigError {
 }
 
 impl Config {
-    /// Reads a YAML config file (unknown keys are errors).
+    /// Reads a YAML config file (unknown keys are errors); relative
+    /// `rule_files` are taken relative to the file's directory.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| bad(&path.display().to_string(), e.to_string()))?;
-        let cfg: Config = serde_yaml_ng::from_str(&text)
+        let mut cfg: Config = serde_yaml_ng::from_str(&text)
             .map_err(|e| bad(&path.display().to_string(), e.to_string()))?;
+        // As in Prometheus, relative rule files are relative to the file.
+        if let Some(dir) = path.parent() {
+            for f in &mut cfg.rule_files {
+                if Path::new(f.as_str()).is_relative() {
+                    *f = dir.join(&*f).display().to_string();
+                }
+            }
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -327,6 +336,16 @@ mod tests {
         c.validate().unwrap();
         let back: Config = serde_yaml_ng::from_str(&c.to_yaml()).unwrap();
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn rule_files_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.yml");
+        std::fs::write(&p, "rule_files: [rules/*.yml, /abs/x.yml]\n").unwrap();
+        let c = Config::from_file(&p).unwrap();
+        let want = dir.path().join("rules/*.yml").display().to_string();
+        assert_eq!(c.rule_files, vec![want, "/abs/x.yml".to_string()]);
     }
 
     #[test]
