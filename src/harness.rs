@@ -252,6 +252,11 @@ impl TestServer {
         remote_write_to(self.addr, series).expect("POST")
     }
 
+    /// The running server's shared state (to set a reloader, read rules).
+    pub fn state(&self) -> Option<std::sync::Arc<server::state::State>> {
+        self.handle.as_ref().map(|h| h.state.clone())
+    }
+
     /// Stops the server gracefully (WAL synced).
     pub fn stop(&mut self) {
         if let (Some(rt), Some(h)) = (self.rt.as_ref(), self.handle.take()) {

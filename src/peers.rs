@@ -1,5 +1,5 @@
-//! Real peers for end-to-end tests: Prometheus (and later Alertmanager)
-//! from Debian's packages, started on loopback with a temporary data
+//! Real peers for end-to-end tests: Prometheus and Alertmanager from
+//! Debian's packages, started on loopback with a temporary data
 //! directory, stopped when dropped.
 
 use std::net::{SocketAddr, TcpListener};
@@ -97,5 +97,93 @@ impl Drop for Prometheus {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A running Alertmanager (Debian's `prometheus-alertmanager`), clustering
+/// off, on a loopback port that survives [`restart`](Alertmanager::restart).
+pub struct Alertmanager {
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+}
+
+impl Alertmanager {
+    /// Starts Alertmanager with `config` (YAML) and waits until it is ready.
+    pub fn start(config: &str) -> Alertmanager {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("alertmanager.yml"), config).expect("config");
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let mut am = Alertmanager {
+            addr,
+            child: None,
+            dir,
+        };
+        am.spawn();
+        am
+    }
+
+    fn spawn(&mut self) {
+        let bin = require_binary("prometheus-alertmanager");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("alertmanager.log"))
+            .expect("log");
+        let child = Command::new(bin)
+            .arg(format!(
+                "--config.file={}",
+                self.dir.path().join("alertmanager.yml").display()
+            ))
+            .arg(format!(
+                "--storage.path={}",
+                self.dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={}", self.addr))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start alertmanager");
+        self.child = Some(child);
+        let addr = self.addr;
+        let ready = wait_for(Duration::from_secs(60), || {
+            crate::harness::request(addr, "GET", "/-/ready", &[], b"")
+                .ok()
+                .filter(|r| r.status == 200)
+        });
+        assert!(
+            ready.is_some(),
+            "alertmanager did not become ready: {}",
+            self.log()
+        );
+    }
+
+    /// Kills the process (its port stays reserved for [`restart`](Self::restart)).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same address and data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("alertmanager.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -10,7 +10,7 @@ mod query;
 mod status;
 mod write;
 
-pub use params::{Params, parse_duration, parse_time};
+pub use params::{Params, parse_duration, parse_prom_duration, parse_time};
 
 use hyper::{Method, StatusCode};
 
@@ -52,8 +52,8 @@ const ROUTES: &[(&str, Handler)] = &[
     ("/api/v1/status/tsdb", status::tsdb),
     ("/api/v1/status/walreplay", status::walreplay),
     ("/api/v1/targets", status::targets),
-    ("/api/v1/rules", status::rules),
-    ("/api/v1/alerts", status::alerts),
+    ("/api/v1/rules", crate::rules::api::rules),
+    ("/api/v1/alerts", crate::rules::api::alerts),
     ("/api/v1/admin/tsdb/delete_series", admin::delete_series),
     (
         "/api/v1/admin/tsdb/clean_tombstones",

@@ -1,6 +1,7 @@
 //! Configuration: command-line flags and an optional YAML file with the
 //! same settings. A flag given on the command line wins over the file.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -41,6 +42,59 @@ pub struct Config {
     pub lookback_delta: String,
     /// How often maintenance (compaction, retention) runs.
     pub maintenance_interval: String,
+    /// Rule files (globs allowed), as Prometheus's `rule_files`.
+    pub rule_files: Vec<String>,
+    /// Interval of rule groups that set none.
+    pub evaluation_interval: String,
+    /// `query_offset` of rule groups that set none.
+    pub rule_query_offset: String,
+    /// Labels attached to alerts sent to Alertmanager (`$externalLabels`).
+    pub external_labels: BTreeMap<String, String>,
+    /// Base URL of this server for alerts' `generatorURL` and
+    /// `$externalURL`; empty means `http://<listen>`.
+    pub external_url: String,
+    /// Alertmanagers to send alerts to.
+    pub alertmanagers: Vec<AlertmanagerConfig>,
+    /// Alerts waiting per Alertmanager; more are dropped and counted.
+    pub notification_queue_capacity: usize,
+    /// Restore alerts' `for` state only from series this recent.
+    pub for_outage_tolerance: String,
+    /// Least time an alert stays pending after its `for` state is restored.
+    pub for_grace_period: String,
+    /// How often firing alerts are sent again.
+    pub resend_delay: String,
+}
+
+/// One Alertmanager (API v2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertmanagerConfig {
+    /// Base URL (`http://host:9093`, optionally with a path prefix).
+    pub url: String,
+    /// Timeout of one request.
+    pub timeout: String,
+    pub basic_auth: Option<BasicAuth>,
+    pub bearer_token: Option<String>,
+}
+
+impl Default for AlertmanagerConfig {
+    fn default() -> Self {
+        AlertmanagerConfig {
+            url: String::new(),
+            timeout: "10s".into(),
+            basic_auth: None,
+            bearer_token: None,
+        }
+    }
+}
+
+/// HTTP basic authentication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    pub username: String,
+    #[serde(default)]
+    pub password: String,
 }
 
 impl Default for Config {
@@ -60,6 +114,16 @@ impl Default for Config {
             query_max_samples: 50_000_000,
             lookback_delta: "5m".to_string(),
             maintenance_interval: "1m".to_string(),
+            rule_files: Vec::new(),
+            evaluation_interval: "1m".to_string(),
+            rule_query_offset: "0s".to_string(),
+            external_labels: BTreeMap::new(),
+            external_url: String::new(),
+            alertmanagers: Vec::new(),
+            notification_queue_capacity: 10_000,
+            for_outage_tolerance: "1h".to_string(),
+            for_grace_period: "10m".to_string(),
+            resend_delay: "1m".to_string(),
         }
     }
 }
@@ -80,12 +144,21 @@ fn bad(field: &str, reason: impl Into<String>) -> ConfigError {
 }
 
 impl Config {
-    /// Reads a YAML config file (unknown keys are errors).
+    /// Reads a YAML config file (unknown keys are errors); relative
+    /// `rule_files` are taken relative to the file's directory.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| bad(&path.display().to_string(), e.to_string()))?;
-        let cfg: Config = serde_yaml_ng::from_str(&text)
+        let mut cfg: Config = serde_yaml_ng::from_str(&text)
             .map_err(|e| bad(&path.display().to_string(), e.to_string()))?;
+        // As in Prometheus, relative rule files are relative to the file.
+        if let Some(dir) = path.parent() {
+            for f in &mut cfg.rule_files {
+                if Path::new(f.as_str()).is_relative() {
+                    *f = dir.join(&*f).display().to_string();
+                }
+            }
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -124,6 +197,58 @@ impl Config {
         Self::duration("maintenance_interval", &self.maintenance_interval)
     }
 
+    pub fn evaluation_interval_ms(&self) -> Result<i64, ConfigError> {
+        match Self::duration("evaluation_interval", &self.evaluation_interval)? {
+            0 => Err(bad("evaluation_interval", "must be positive")),
+            d => Ok(d),
+        }
+    }
+
+    pub fn rule_query_offset_ms(&self) -> Result<i64, ConfigError> {
+        Self::duration("rule_query_offset", &self.rule_query_offset)
+    }
+
+    pub fn for_outage_tolerance_ms(&self) -> Result<i64, ConfigError> {
+        Self::duration("for_outage_tolerance", &self.for_outage_tolerance)
+    }
+
+    pub fn for_grace_period_ms(&self) -> Result<i64, ConfigError> {
+        Self::duration("for_grace_period", &self.for_grace_period)
+    }
+
+    pub fn resend_delay_ms(&self) -> Result<i64, ConfigError> {
+        Self::duration("resend_delay", &self.resend_delay)
+    }
+
+    /// `external_url`, or `http://<listen>` when unset, without a trailing `/`.
+    pub fn external_url_or_default(&self) -> String {
+        let u = if self.external_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.external_url.clone()
+        };
+        u.trim_end_matches('/').to_string()
+    }
+
+    fn check_alertmanagers(&self) -> Result<(), ConfigError> {
+        for (i, am) in self.alertmanagers.iter().enumerate() {
+            let field = format!("alertmanagers[{i}]");
+            if !am.url.starts_with("http://") || am.url.parse::<hyper::Uri>().is_err() {
+                return Err(bad(
+                    &field,
+                    format!("url {:?} is not an http:// URL", am.url),
+                ));
+            }
+            Self::duration(&format!("{field}.timeout"), &am.timeout)?;
+        }
+        for k in self.external_labels.keys() {
+            if k.is_empty() || k == "__name__" {
+                return Err(bad("external_labels", format!("invalid label name {k:?}")));
+            }
+        }
+        Ok(())
+    }
+
     pub fn wal_sync_policy(&self) -> Result<tsdb::wal::SyncPolicy, ConfigError> {
         use tsdb::wal::SyncPolicy;
         match self.wal_sync.as_str() {
@@ -150,6 +275,12 @@ impl Config {
         self.lookback_ms()?;
         self.maintenance_ms()?;
         self.wal_sync_policy()?;
+        self.evaluation_interval_ms()?;
+        self.rule_query_offset_ms()?;
+        self.for_outage_tolerance_ms()?;
+        self.for_grace_period_ms()?;
+        self.resend_delay_ms()?;
+        self.check_alertmanagers()?;
         Ok(())
     }
 
@@ -208,6 +339,16 @@ mod tests {
     }
 
     #[test]
+    fn rule_files_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.yml");
+        std::fs::write(&p, "rule_files: [rules/*.yml, /abs/x.yml]\n").unwrap();
+        let c = Config::from_file(&p).unwrap();
+        let want = dir.path().join("rules/*.yml").display().to_string();
+        assert_eq!(c.rule_files, vec![want, "/abs/x.yml".to_string()]);
+    }
+
+    #[test]
     fn bad_settings_name_the_field() {
         let dir = tempfile::tempdir().unwrap();
         let cases: &[(&str, &str)] = &[
@@ -215,6 +356,12 @@ mod tests {
             ("listen: nowhere\n", "listen"),
             ("wal_sync: sometimes\n", "wal_sync"),
             ("no_such_key: 1\n", "unknown field"),
+            ("evaluation_interval: 0s\n", "evaluation_interval"),
+            ("alertmanagers: [{url: 'ftp://x'}]\n", "alertmanagers[0]"),
+            (
+                "alertmanagers: [{url: 'http://x', timeout: soon}]\n",
+                "alertmanagers[0].timeout",
+            ),
         ];
         for (yaml, want) in cases {
             let p = dir.path().join("c.yml");

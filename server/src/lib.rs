@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod prompb;
 pub mod remote_read;
 pub mod remote_write;
+pub mod rules;
 mod selector;
 pub mod state;
 
@@ -47,6 +48,8 @@ pub enum StartError {
     },
     #[error("open storage in {dir}: {source}")]
     Storage { dir: String, source: tsdb::Error },
+    #[error("invalid rule files:\n{}", error::join_rule_errors(.0))]
+    Rules(Vec<error::RuleError>),
 }
 
 /// Starts servers.
@@ -96,8 +99,11 @@ impl Server {
             ..WriteLimits::default()
         };
         let maintenance = Duration::from_millis(config.maintenance_ms()?.max(1000) as u64);
+        let db = Arc::new(db);
+        let rules = rules::RuleManager::new(db.clone(), tokio::runtime::Handle::current());
+        rules.apply(&config).map_err(StartError::Rules)?;
         let state = Arc::new(State {
-            db: Arc::new(db),
+            db,
             config: RwLock::new(config),
             metadata: Default::default(),
             metrics: Default::default(),
@@ -105,7 +111,14 @@ impl Server {
             ready: Default::default(),
             started: SystemTime::now(),
             reloader: RwLock::new(None),
+            rules,
         });
+        let weak = Arc::downgrade(&state);
+        state.metrics.register(Box::new(move |out| {
+            if let Some(s) = weak.upgrade() {
+                s.rules.render_metrics(out);
+            }
+        }));
         state.ready.store(true, Ordering::Release);
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(serve(listener, state.clone(), stop_rx.clone()));
@@ -124,6 +137,7 @@ impl Handle {
     /// Stops accepting connections, lets in-flight requests finish (up to
     /// 30 s), and syncs the WAL.
     pub async fn shutdown(self) -> Result<(), tsdb::Error> {
+        self.state.rules.stop();
         let _ = self.stop.send(true);
         let _ = self.task.await;
         let db = self.state.db.clone();

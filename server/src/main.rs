@@ -23,6 +23,44 @@ struct Cli {
 enum Command {
     /// Run the server (the default).
     Run,
+    /// Check files, as `promtool check`.
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// Run unit tests, as `promtool test`.
+    #[command(subcommand)]
+    Test(TestCommand),
+}
+
+#[derive(Subcommand)]
+enum TestCommand {
+    /// Run rule unit tests (promtool's format). Exit code 0: all pass.
+    Rules {
+        files: Vec<String>,
+        /// Run only test groups whose name matches (repeatable).
+        #[arg(long)]
+        run: Vec<String>,
+        /// Ignore fields Prometheus's format does not know in rule files.
+        #[arg(long)]
+        ignore_unknown_fields: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// Validate rule files (standard input when none are given). Exit code
+    /// 0: valid; 1: invalid; 3: lint findings with --lint-fatal.
+    Rules {
+        files: Vec<String>,
+        /// `duplicate-rules` (default) or `none`.
+        #[arg(long, default_value = "duplicate-rules")]
+        lint: String,
+        /// Make lint findings an error (exit code 3).
+        #[arg(long)]
+        lint_fatal: bool,
+        /// Ignore fields Prometheus's format does not know.
+        #[arg(long)]
+        ignore_unknown_fields: bool,
+    },
 }
 
 /// Flags of the server; each one overrides the same setting of `--config`.
@@ -55,6 +93,18 @@ struct RunArgs {
     /// Query timeout [default: 2m].
     #[arg(long, global = true)]
     query_timeout: Option<String>,
+    /// Rule file (globs allowed); repeatable; replaces `rule_files`.
+    #[arg(long = "rules", global = true)]
+    rules: Vec<String>,
+    /// Alertmanager base URL; repeatable; replaces `alertmanagers`.
+    #[arg(long = "alertmanager", global = true)]
+    alertmanager: Vec<String>,
+    /// Interval of rule groups that set none [default: 1m].
+    #[arg(long, global = true)]
+    evaluation_interval: Option<String>,
+    /// URL of this server in alerts' links [default: http://<listen>].
+    #[arg(long, global = true)]
+    external_url: Option<String>,
     /// Log filter (tracing-subscriber syntax) [default: info].
     #[arg(long, global = true, default_value = "info")]
     log_level: String,
@@ -91,6 +141,25 @@ impl RunArgs {
         if let Some(v) = &self.query_timeout {
             c.query_timeout = v.clone();
         }
+        if !self.rules.is_empty() {
+            c.rule_files = self.rules.clone();
+        }
+        if !self.alertmanager.is_empty() {
+            c.alertmanagers = self
+                .alertmanager
+                .iter()
+                .map(|url| server::config::AlertmanagerConfig {
+                    url: url.clone(),
+                    ..Default::default()
+                })
+                .collect();
+        }
+        if let Some(v) = &self.evaluation_interval {
+            c.evaluation_interval = v.clone();
+        }
+        if let Some(v) = &self.external_url {
+            c.external_url = v.clone();
+        }
         c.validate()?;
         Ok(c)
     }
@@ -107,6 +176,49 @@ fn main() -> ExitCode {
         .init();
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(cli.run),
+        Command::Test(TestCommand::Rules {
+            files,
+            run,
+            ignore_unknown_fields,
+        }) => {
+            let opts = server::rules::unittest::TestOptions {
+                run,
+                ignore_unknown_fields,
+            };
+            ExitCode::from(server::rules::unittest::test_rules(
+                &files,
+                &opts,
+                &mut std::io::stdout(),
+            ))
+        }
+        Command::Check(CheckCommand::Rules {
+            files,
+            lint,
+            lint_fatal,
+            ignore_unknown_fields,
+        }) => {
+            let opts = server::rules::check::CheckOptions {
+                lint_duplicates: lint
+                    .split(',')
+                    .any(|l| l == "duplicate-rules" || l == "all"),
+                lint_fatal,
+                ignore_unknown_fields,
+            };
+            let stdin = if files.is_empty() {
+                let mut s = String::new();
+                let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut s);
+                Some(s)
+            } else {
+                None
+            };
+            ExitCode::from(server::rules::check::check_rules(
+                &files,
+                stdin.as_deref(),
+                &opts,
+                &mut std::io::stdout(),
+                &mut std::io::stderr(),
+            ))
+        }
     }
 }
 

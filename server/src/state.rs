@@ -11,6 +11,7 @@ use crate::config::{Config, ConfigError};
 use crate::metadata::MetadataStore;
 use crate::metrics::Metrics;
 use crate::remote_write::WriteLimits;
+use crate::rules::RuleManager;
 
 /// Shared server state; one per running server, behind an `Arc`.
 pub struct State {
@@ -24,6 +25,8 @@ pub struct State {
     pub started: SystemTime,
     /// Re-reads the configuration (file + flags) for `/-/reload` and SIGHUP.
     pub reloader: RwLock<Option<Reloader>>,
+    /// Recording and alerting rules.
+    pub rules: RuleManager,
 }
 
 /// Produces a fresh configuration.
@@ -35,13 +38,19 @@ impl State {
     }
 
     /// Re-reads the configuration. Settings read per request (limits,
-    /// query settings) apply at once; storage settings apply at restart.
+    /// query settings) and rule files apply at once (invalid rule files
+    /// fail the reload and keep the running rules); storage settings apply
+    /// at restart.
     pub fn reload(&self) -> Result<(), ConfigError> {
         let fresh = match &*self.reloader.read() {
             Some(r) => r()?,
             None => return Ok(()),
         };
         fresh.validate()?;
+        self.rules.apply(&fresh).map_err(|errs| ConfigError {
+            field: "rule_files".into(),
+            reason: crate::error::join_rule_errors(&errs),
+        })?;
         *self.config.write() = fresh;
         Ok(())
     }

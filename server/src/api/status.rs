@@ -283,14 +283,6 @@ pub fn targets(_: &State, _: &Req) -> Result<Reply, ApiError> {
     )))
 }
 
-pub fn rules(_: &State, _: &Req) -> Result<Reply, ApiError> {
-    Ok(Reply::Json(success(json!({"groups": []}), &[], &[])))
-}
-
-pub fn alerts(_: &State, _: &Req) -> Result<Reply, ApiError> {
-    Ok(Reply::Json(success(json!({"alerts": []}), &[], &[])))
-}
-
 /// RFC 3339 in UTC with millisecond precision.
 pub fn humantime_rfc3339(t: std::time::SystemTime) -> String {
     let ms = t

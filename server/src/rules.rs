@@ -1,0 +1,31 @@
+//! Recording and alerting rules in Prometheus's format.
+//!
+//! - `api`: `/api/v1/rules` and `/api/v1/alerts`.
+//! - `alert`: the alert state machine.
+//! - `check`: `almanac check rules`.
+//! - `file`: rule files: parsing, validation, the duplicate lint.
+//! - `glob`: `rule_files` patterns.
+//! - `group`: a group's evaluation at one timestamp.
+//! - `manager`: the server's running groups.
+//! - `memstore`: in-memory storage for rule unit tests.
+//! - `notifier`: the Alertmanager client.
+//! - `template`: the Go text/template subset of labels and annotations.
+//! - `unittest`: `almanac test rules`.
+//! - `yamlpos`: line numbers of YAML nodes for error messages.
+
+pub mod alert;
+pub mod api;
+pub mod check;
+pub mod file;
+pub mod glob;
+pub mod group;
+pub mod manager;
+pub mod memstore;
+pub mod notifier;
+pub mod template;
+pub mod unittest;
+mod yamlpos;
+
+pub use file::{GroupSpec, RuleFile, RuleKind, RuleSpec};
+pub use manager::RuleManager;
+pub use template::Template;
