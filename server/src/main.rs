@@ -105,7 +105,7 @@ struct RunArgs {
     /// URL of this server in alerts' links [default: http://<listen>].
     #[arg(long, global = true)]
     external_url: Option<String>,
-    /// Log filter (tracing-subscriber syntax) [default: info].
+    /// Log filter (tracing-subscriber syntax).
     #[arg(long, global = true, default_value = "info")]
     log_level: String,
 }
