@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use tsdb::model::Labels;
 
-use super::grid::{Grid, SeriesSink, StepSeries, Val, drop_metric_name, for_each_step};
+use super::grid::{
+    Grid, SeriesSink, StepSeries, Val, cmp_nan_last, drop_metric_name, for_each_step,
+};
 use super::stats::{GoFloat, KahanSum, Mean, Variance, quantile};
 use crate::ast::{Aggregate, AggregateOp};
 use crate::error::{Error, Result};
@@ -165,7 +167,7 @@ impl Grid<'_> {
                         let k = k_param(p)?;
                         let top = a.op == AggregateOp::Topk;
                         let mut members = acc.members;
-                        members.sort_by(|x, y| rank(x.1, y.1, top));
+                        members.sort_by(|x, y| cmp_nan_last(x.1, y.1, top));
                         members.truncate(k);
                         for (i, v) in members {
                             emit_member(&mut ordered, &mut sink, &series[i], t, v, frame.len())?;
@@ -238,18 +240,6 @@ fn group_key(a: &Aggregate, s: &StepSeries) -> (Labels, bool) {
     }
     let by_name = a.grouping.iter().any(|g| g == "__name__");
     (s.labels.keep(&a.grouping), by_name && s.drop_name)
-}
-
-/// `topk`'s order (largest first) or `bottomk`'s; NaN ranks last.
-fn rank(a: f64, b: f64, top: bool) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => Equal,
-        (true, false) => Greater,
-        (false, true) => Less,
-        _ if top => b.partial_cmp(&a).unwrap_or(Equal),
-        _ => a.partial_cmp(&b).unwrap_or(Equal),
-    }
 }
 
 fn k_param(p: f64) -> Result<usize> {

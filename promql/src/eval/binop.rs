@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use tsdb::model::{Labels, Sample};
 
-use super::grid::{Grid, SeriesSink, StepSeries, Val, drop_metric_name, for_each_step};
+use super::grid::{Grid, SeriesSink, StepSeries, Val, drop_metric_name, for_each_step, map_points};
 use crate::ast::{Binary, BinaryOp, Cardinality, VectorMatching};
 use crate::error::{Error, Result};
 
@@ -76,22 +76,17 @@ impl Grid<'_> {
             | (Val::Scalar(s), Val::Vector(mut series)) => {
                 let vector_left =
                     matches!(b.lhs.unparen().value_type(), crate::ast::ValueType::Vector);
-                let frame = self.frame;
                 for ser in &mut series {
                     ser.drop_name |= drops_name;
-                    ser.points.retain_mut(|p| {
-                        let sv = s[frame.index(p.t)];
-                        let (l, r) = if vector_left { (p.v, sv) } else { (sv, p.v) };
-                        match combine(b.op, b.return_bool, l, r, p.v) {
-                            Some(v) => {
-                                p.v = v;
-                                true
-                            }
-                            None => false,
-                        }
-                    });
                 }
-                series.retain(|s| !s.points.is_empty());
+                map_points(self.frame, &mut series, |step, v| {
+                    let (l, r) = if vector_left {
+                        (v, s[step])
+                    } else {
+                        (s[step], v)
+                    };
+                    combine(b.op, b.return_bool, l, r, v)
+                });
                 Ok(Val::Vector(series))
             }
             (Val::Vector(l), Val::Vector(r)) => {

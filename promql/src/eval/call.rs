@@ -4,7 +4,9 @@
 
 use tsdb::model::{Labels, MatchOp, Sample};
 
-use super::grid::{Elem, Grid, SeriesSink, StepSeries, Val, for_each_step};
+use super::grid::{
+    Grid, SeriesSink, StepSeries, Val, cmp_nan_last, elems_at, for_each_step, map_points,
+};
 use super::rollup::{self, RangeMode, Rollup, RollupWindow};
 use super::transform::{self, Elementwise};
 use crate::ast::{Call, Expr};
@@ -217,24 +219,15 @@ impl Grid<'_> {
         for a in rest {
             args.push(self.eval_scalar(a)?);
         }
-        let frame = self.frame;
         let mut step_args = Vec::with_capacity(args.len());
         for s in &mut series {
             s.drop_name |= f.drops_name();
-            s.points.retain_mut(|p| {
-                let step = frame.index(p.t);
-                step_args.clear();
-                step_args.extend(args.iter().map(|a| a[step]));
-                match f.apply(p.v, &step_args) {
-                    Some(v) => {
-                        p.v = v;
-                        true
-                    }
-                    None => false,
-                }
-            });
         }
-        series.retain(|s| !s.points.is_empty());
+        map_points(self.frame, &mut series, |step, v| {
+            step_args.clear();
+            step_args.extend(args.iter().map(|a| a[step]));
+            f.apply(v, &step_args)
+        });
         Ok(Val::Vector(series))
     }
 
@@ -251,8 +244,8 @@ impl Grid<'_> {
         }
         let value = |s: &StepSeries| s.points.first().map_or(f64::NAN, |p| p.v);
         match name {
-            "sort" => series.sort_by(|a, b| nan_last(value(a), value(b), false)),
-            "sort_desc" => series.sort_by(|a, b| nan_last(value(a), value(b), true)),
+            "sort" => series.sort_by(|a, b| cmp_nan_last(value(a), value(b), false)),
+            "sort_desc" => series.sort_by(|a, b| cmp_nan_last(value(a), value(b), true)),
             _ => {
                 let mut names = Vec::new();
                 for a in &c.args[1..] {
@@ -322,14 +315,7 @@ impl Grid<'_> {
         let mut sink = SeriesSink::default();
         let mut ann = std::mem::take(&mut self.ann);
         let res = for_each_step(self.frame, &series, |step, t, present| {
-            let input: Vec<Elem> = present
-                .iter()
-                .map(|&(i, v)| Elem {
-                    labels: series[i].labels.clone(),
-                    v,
-                    drop_name: series[i].drop_name,
-                })
-                .collect();
+            let input = elems_at(&series, present);
             let out = if quantile {
                 transform::histogram_quantile(params[0][step], input, &mut ann)?
             } else {
@@ -365,14 +351,7 @@ impl Grid<'_> {
         let mut ann = std::mem::take(&mut self.ann);
         let res = for_each_step(self.frame, &series, |step, t, present| {
             for q in &qs {
-                let input: Vec<Elem> = present
-                    .iter()
-                    .map(|&(i, v)| Elem {
-                        labels: series[i].labels.clone(),
-                        v,
-                        drop_name: series[i].drop_name,
-                    })
-                    .collect();
+                let input = elems_at(&series, present);
                 let qv = q[step];
                 for e in transform::histogram_quantile(qv, input, &mut ann)? {
                     let mut b = e.labels.builder();
@@ -395,18 +374,6 @@ fn quantile_label(q: f64) -> String {
         format!("{s}.0")
     } else {
         s
-    }
-}
-
-/// Orders by value, ascending or descending, with NaN last either way.
-fn nan_last(a: f64, b: f64, desc: bool) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => Equal,
-        (true, false) => Greater,
-        (false, true) => Less,
-        _ if desc => b.partial_cmp(&a).unwrap_or(Equal),
-        _ => a.partial_cmp(&b).unwrap_or(Equal),
     }
 }
 

@@ -397,3 +397,47 @@ pub(crate) fn for_each_step(
     }
     Ok(())
 }
+
+/// Rewrites every point's value with `f(step, value)`, dropping the points
+/// where it gives `None` and the series left without points.
+pub(crate) fn map_points(
+    frame: Frame,
+    series: &mut Vec<StepSeries>,
+    mut f: impl FnMut(usize, f64) -> Option<f64>,
+) {
+    for s in series.iter_mut() {
+        s.points.retain_mut(|p| match f(frame.index(p.t), p.v) {
+            Some(v) => {
+                p.v = v;
+                true
+            }
+            None => false,
+        });
+    }
+    series.retain(|s| !s.points.is_empty());
+}
+
+/// The elements of one step, as `for_each_step` presents them.
+pub(crate) fn elems_at(series: &[StepSeries], present: &[(usize, f64)]) -> Vec<Elem> {
+    present
+        .iter()
+        .map(|&(i, v)| Elem {
+            labels: series[i].labels.clone(),
+            v,
+            drop_name: series[i].drop_name,
+        })
+        .collect()
+}
+
+/// Orders values ascending (or descending), with NaN last either way: the
+/// order of `sort`, `sort_desc`, `topk` and `bottomk`.
+pub(crate) fn cmp_nan_last(a: f64, b: f64, desc: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Equal,
+        (true, false) => Greater,
+        (false, true) => Less,
+        _ if desc => b.partial_cmp(&a).unwrap_or(Equal),
+        _ => a.partial_cmp(&b).unwrap_or(Equal),
+    }
+}

@@ -82,6 +82,28 @@ impl Grid<'_> {
         d.as_ref().map_or(Ok(0), |d| self.duration_ms(d))
     }
 
+    /// The series matching `vs` that have data in `[mint, maxt]`, unread.
+    fn select_series(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        range: i64,
+    ) -> Result<Vec<Series>> {
+        self.check("query preparation")?;
+        let hints = SelectHints {
+            start: mint,
+            end: maxt,
+            step: self.frame.step,
+            range,
+            ..SelectHints::default()
+        };
+        Ok(self
+            .storage
+            .querier(mint, maxt)?
+            .select(&hints, &vs.matchers)?)
+    }
+
     /// Series matching `vs` with their samples in `[mint, maxt]`, stale
     /// markers kept, in storage order.
     pub(crate) fn fetch(
@@ -91,16 +113,7 @@ impl Grid<'_> {
         maxt: i64,
         range: i64,
     ) -> Result<Vec<(Labels, Vec<Sample>)>> {
-        self.check("query preparation")?;
-        let querier = self.storage.querier(mint, maxt)?;
-        let hints = SelectHints {
-            start: mint,
-            end: maxt,
-            step: self.frame.step,
-            range,
-            ..SelectHints::default()
-        };
-        let series = querier.select(&hints, &vs.matchers)?;
+        let series = self.select_series(vs, mint, maxt, range)?;
         let mut out = Vec::with_capacity(series.len());
         for s in series {
             let mut samples = Vec::new();
@@ -213,17 +226,8 @@ impl Grid<'_> {
                 last + self.opts.lookback,
             ),
         };
-        self.check("query preparation")?;
-        let querier = self.storage.querier(mint, maxt)?;
-        let hints = SelectHints {
-            start: mint,
-            end: maxt,
-            step: self.frame.step,
-            range,
-            ..SelectHints::default()
-        };
-        let series = querier
-            .select(&hints, &vs.matchers)?
+        let series = self
+            .select_series(vs, mint, maxt, range)?
             .into_iter()
             .map(|s| RawSeries {
                 labels: s.labels.clone(),
