@@ -113,12 +113,23 @@ impl Grid<'_> {
             "absent_over_time" => {
                 let input = self.range_input(&c.args[0])?;
                 let labels = absent_labels(&c.args[0]);
-                let mut points = Vec::new();
-                for t in self.frame.times() {
-                    if self.windows_at(&input, t).is_empty() {
-                        points.push(Sample::new(t, 1.0));
+                // Steps where some series has a sample in its window.
+                let mut covered = vec![false; self.frame.len()];
+                for s in &input.series {
+                    let samples = s.load();
+                    for (step, t) in self.frame.times().enumerate() {
+                        let end = input.end(t);
+                        let lo = samples.partition_point(|p| p.t <= end - input.range);
+                        covered[step] |= samples.get(lo).is_some_and(|p| p.t <= end);
                     }
                 }
+                let points = self
+                    .frame
+                    .times()
+                    .zip(covered)
+                    .filter(|(_, c)| !c)
+                    .map(|(t, _)| Sample::new(t, 1.0))
+                    .collect();
                 Ok(absent_result(labels, points))
             }
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => self.call_sort(c),

@@ -104,29 +104,6 @@ impl Grid<'_> {
             .select(&hints, &vs.matchers)?)
     }
 
-    /// Series matching `vs` with their samples in `[mint, maxt]`, stale
-    /// markers kept, in storage order.
-    pub(crate) fn fetch(
-        &mut self,
-        vs: &VectorSelector,
-        mint: i64,
-        maxt: i64,
-        range: i64,
-    ) -> Result<Vec<(Labels, Vec<Sample>)>> {
-        let series = self.select_series(vs, mint, maxt, range)?;
-        let mut out = Vec::with_capacity(series.len());
-        for s in series {
-            let mut samples = Vec::new();
-            s.samples_in(mint, maxt, &mut samples);
-            if samples.is_empty() {
-                continue;
-            }
-            self.hold(samples.len(), "query execution")?;
-            out.push((s.labels, samples));
-        }
-        Ok(out)
-    }
-
     /// The selector's evaluation times `(first, last)` over the frame.
     fn selector_span(&self, at: Option<i64>, offset: i64) -> (i64, i64) {
         match at {
@@ -153,11 +130,18 @@ impl Grid<'_> {
         let lookback = self.opts.lookback;
         let (first, last) = self.selector_span(at, offset);
         let ahead = if vs.smoothed { lookback } else { 0 };
-        let fetched = self.fetch(vs, first - lookback + 1, last + ahead, 0)?;
+        let (mint, maxt) = (first - lookback + 1, last + ahead);
+        let selected = self.select_series(vs, mint, maxt, 0)?;
         let frame = self.frame;
-        let mut out = Vec::with_capacity(fetched.len());
-        for (labels, samples) in fetched {
+        let mut out = Vec::with_capacity(selected.len());
+        // One series' samples in memory at a time.
+        let mut samples = Vec::new();
+        for series in selected {
+            self.check("query execution")?;
+            samples.clear();
+            series.samples_in(mint, maxt, &mut samples);
             let held = samples.len();
+            self.hold(held, "query execution")?;
             let mut points = Vec::new();
             let mut hi = 0;
             for t in frame.times() {
@@ -193,7 +177,7 @@ impl Grid<'_> {
             }
             self.hold(points.len(), "query execution")?;
             out.push(StepSeries {
-                labels,
+                labels: series.labels,
                 drop_name: false,
                 points,
             });
