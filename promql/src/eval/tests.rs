@@ -151,3 +151,46 @@ fn instant_query_table() {
         assert_eq!(got, want.to_vec(), "{name}: {q}");
     }
 }
+
+#[test]
+fn selectors_hold_one_series_of_raw_samples_at_a_time() {
+    // 20 series × 1440 samples (1 day at 1 min): 28,800 stored samples.
+    let store = MemStorage(
+        (0..20)
+            .map(|i| {
+                Series::from_samples(
+                    Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string())]),
+                    (0..1440)
+                        .map(|k| Sample::new(k * 60_000, k as f64))
+                        .collect(),
+                )
+            })
+            .collect(),
+    );
+    // The output grid: 20 series × 25 hourly steps = 500 points. Raw samples
+    // of one series (1440) plus the output fit in 3000; all raw samples don't.
+    let engine = Engine::new(EngineOptions {
+        max_samples: 3000,
+        ..EngineOptions::default()
+    });
+    let cases = [
+        ("instant_selector", "m"),
+        ("rollup", "max_over_time(m[5m])"),
+        ("absent_over_time", "absent_over_time(m[5m])"),
+    ];
+    for (name, q) in cases {
+        let expr = crate::parse(q).expect("parses");
+        let res = engine.range(&store, &expr, 0, 24 * 3_600_000, 3_600_000);
+        assert!(res.is_ok(), "{name}: {res:?}");
+    }
+    let too_small = Engine::new(EngineOptions {
+        max_samples: 1000,
+        ..EngineOptions::default()
+    });
+    let expr = crate::parse("m").expect("parses");
+    let err = too_small.range(&store, &expr, 0, 24 * 3_600_000, 3_600_000);
+    assert!(
+        matches!(err, Err(crate::Error::TooManySamples(_))),
+        "{err:?}"
+    );
+}
