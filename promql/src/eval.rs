@@ -2,8 +2,9 @@
 //! `start, start+step, …, end`; an instant query is a grid of one step.
 //!
 //! - [`Engine`]: the entry point, with its limits ([`EngineOptions`]).
-//! - `grid`: the per-query state (the grid, limits, annotations) and the
-//!   per-node intermediate values.
+//! - `grid`: the per-query state (the grid, annotations) and the per-node
+//!   intermediate values; `limits`: deadline, cancellation and memory
+//!   accounting, shared by a query's threads.
 //! - `selector`: instant and range selection from storage (lookback,
 //!   staleness, offset and `@`).
 //! - `node`: evaluation of each expression kind; `call` dispatches functions.
@@ -19,6 +20,7 @@ mod binop;
 mod call;
 mod grid;
 mod info;
+mod limits;
 mod node;
 mod rollup;
 mod selector;
@@ -50,6 +52,9 @@ pub struct EngineOptions {
     pub default_subquery_step: i64,
     /// Set to `true` by another thread to cancel the query.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Threads one query may use for per-series work (range functions);
+    /// defaults to the machine's cores.
+    pub parallelism: usize,
 }
 
 impl Default for EngineOptions {
@@ -60,6 +65,7 @@ impl Default for EngineOptions {
             timeout: Some(Duration::from_secs(120)),
             default_subquery_step: 60 * 1000,
             cancel: None,
+            parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }

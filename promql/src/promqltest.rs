@@ -124,7 +124,7 @@ pub fn test_engine_options() -> EngineOptions {
         max_samples: 10_000,
         timeout: None,
         default_subquery_step: 60_000,
-        cancel: None,
+        ..EngineOptions::default()
     }
 }
 

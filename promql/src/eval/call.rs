@@ -5,12 +5,15 @@
 use tsdb::model::{Labels, MatchOp, Sample};
 
 use super::grid::{
-    Grid, SeriesSink, StepSeries, Val, cmp_nan_last, elems_at, for_each_step, map_points,
+    Frame, Grid, SeriesSink, StepSeries, Val, cmp_nan_last, elems_at, for_each_step, map_points,
 };
+use super::limits::Limits;
 use super::rollup::{self, RangeMode, Rollup, RollupWindow};
+use super::selector::{RangeInput, RawSeries};
 use super::transform::{self, Elementwise};
 use crate::ast::{Call, Expr};
 use crate::error::{Error, Result};
+use crate::value::Annotations;
 
 /// Native-histogram functions: no float input gives them an output.
 const HISTOGRAM_ONLY: &[&str] = &[
@@ -157,54 +160,48 @@ impl Grid<'_> {
                 args.push(self.eval_scalar(a)?);
             }
         }
-        let lookback = self.opts.lookback;
-        let frame = self.frame;
+        let job = RollupJob {
+            f,
+            input: &input,
+            args: &args,
+            frame: self.frame,
+            lookback: self.opts.lookback,
+            limits: &self.limits,
+        };
+        // Series are independent: split them over the query's threads,
+        // keeping their order.
+        let threads = self
+            .opts
+            .parallelism
+            .min(input.series.len() / MIN_SERIES_PER_THREAD)
+            .max(1);
+        let per = input.series.len().div_ceil(threads).max(1);
+        let results: Vec<Result<(Vec<StepSeries>, Annotations)>> = if threads == 1 {
+            vec![job.run(&input.series)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = input
+                    .series
+                    .chunks(per)
+                    .map(|part| scope.spawn(move || job.run(part)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(Error::Execution(
+                                "a range function evaluation panicked".into(),
+                            ))
+                        })
+                    })
+                    .collect()
+            })
+        };
         let mut out = Vec::with_capacity(input.series.len());
-        let mut step_args = Vec::with_capacity(args.len());
-        for s in &input.series {
-            self.check("query execution")?;
-            let mut points = Vec::new();
-            let name = s.labels.metric_name();
-            let samples = s.load();
-            self.hold(samples.len(), "query execution")?;
-            for (step, t) in frame.times().enumerate() {
-                let end = input.end(t);
-                let start = end - input.range;
-                let lo = samples.partition_point(|p| p.t <= start);
-                let hi = samples.partition_point(|p| p.t <= end);
-                let before = (input.mode != RangeMode::Plain && lo > 0)
-                    .then(|| samples[lo - 1])
-                    .filter(|p| p.t > start - lookback);
-                let after = (input.mode == RangeMode::Smoothed)
-                    .then(|| samples.get(hi).copied())
-                    .flatten()
-                    .filter(|p| p.t <= end + lookback);
-                if lo >= hi && before.is_none() {
-                    continue;
-                }
-                let w = RollupWindow {
-                    samples: &samples[lo..hi],
-                    start,
-                    end,
-                    before,
-                    after,
-                    mode: input.mode,
-                };
-                step_args.clear();
-                step_args.extend(args.iter().map(|a| a[step]));
-                if let Some(v) = rollup::eval_at(f, &w, &step_args, name, t, &mut self.ann)? {
-                    points.push(Sample::new(t, v));
-                }
-            }
-            self.release(samples.len());
-            if !points.is_empty() {
-                self.hold(points.len(), "query execution")?;
-                out.push(StepSeries {
-                    labels: s.labels.clone(),
-                    drop_name: s.drop_name || f.drops_name(),
-                    points,
-                });
-            }
+        for r in results {
+            let (series, ann) = r?;
+            out.extend(series);
+            self.ann.merge(ann);
         }
         Ok(Val::Vector(out))
     }
@@ -426,4 +423,75 @@ fn absent_result(labels: Labels, points: Vec<Sample>) -> Val {
         drop_name: false,
         points,
     }])
+}
+
+/// Below this many series per thread a range function runs on one thread.
+const MIN_SERIES_PER_THREAD: usize = 256;
+
+/// A range function over some series of one range input: what each
+/// thread of [`Grid::call_rollup`] runs.
+#[derive(Clone, Copy)]
+struct RollupJob<'a, 'q> {
+    f: Rollup,
+    input: &'a RangeInput,
+    args: &'a [Vec<f64>],
+    frame: Frame,
+    lookback: i64,
+    limits: &'a Limits<'q>,
+}
+
+impl RollupJob<'_, '_> {
+    /// The output series of `series`, in order, with their annotations.
+    fn run(&self, series: &[RawSeries]) -> Result<(Vec<StepSeries>, Annotations)> {
+        let (input, f) = (self.input, self.f);
+        let mut ann = Annotations::default();
+        let mut out = Vec::with_capacity(series.len());
+        let mut step_args = Vec::with_capacity(self.args.len());
+        for s in series {
+            self.limits.check("query execution")?;
+            let mut points = Vec::new();
+            let name = s.labels.metric_name();
+            let samples = s.load();
+            self.limits.hold(samples.len(), "query execution")?;
+            for (step, t) in self.frame.times().enumerate() {
+                let end = input.end(t);
+                let start = end - input.range;
+                let lo = samples.partition_point(|p| p.t <= start);
+                let hi = samples.partition_point(|p| p.t <= end);
+                let before = (input.mode != RangeMode::Plain && lo > 0)
+                    .then(|| samples[lo - 1])
+                    .filter(|p| p.t > start - self.lookback);
+                let after = (input.mode == RangeMode::Smoothed)
+                    .then(|| samples.get(hi).copied())
+                    .flatten()
+                    .filter(|p| p.t <= end + self.lookback);
+                if lo >= hi && before.is_none() {
+                    continue;
+                }
+                let w = RollupWindow {
+                    samples: &samples[lo..hi],
+                    start,
+                    end,
+                    before,
+                    after,
+                    mode: input.mode,
+                };
+                step_args.clear();
+                step_args.extend(self.args.iter().map(|a| a[step]));
+                if let Some(v) = rollup::eval_at(f, &w, &step_args, name, t, &mut ann)? {
+                    points.push(Sample::new(t, v));
+                }
+            }
+            self.limits.release(samples.len());
+            if !points.is_empty() {
+                self.limits.hold(points.len(), "query execution")?;
+                out.push(StepSeries {
+                    labels: s.labels.clone(),
+                    drop_name: s.drop_name || f.drops_name(),
+                    points,
+                });
+            }
+        }
+        Ok((out, ann))
+    }
 }

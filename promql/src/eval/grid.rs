@@ -5,6 +5,7 @@ use std::time::Instant;
 use tsdb::model::{Labels, Queryable, Sample};
 
 use super::EngineOptions;
+use super::limits::Limits;
 use crate::ast::{AtModifier, Expr};
 use crate::error::{Error, Result};
 use crate::value::{Annotations, RangeSeries, Scalar, Value, VectorSample};
@@ -96,9 +97,7 @@ pub(crate) struct Grid<'q> {
     pub query: Frame,
     /// The grid of the node being evaluated.
     pub frame: Frame,
-    /// Samples currently held, checked against `opts.max_samples`.
-    pub samples: usize,
-    deadline: Option<Instant>,
+    pub limits: Limits<'q>,
     pub ann: Annotations,
 }
 
@@ -122,8 +121,7 @@ impl<'q> Grid<'q> {
             storage,
             query: Frame { step, ..frame },
             frame,
-            samples: 0,
-            deadline,
+            limits: Limits::new(opts, deadline),
             ann: Annotations::default(),
         })
     }
@@ -132,33 +130,19 @@ impl<'q> Grid<'q> {
         self.ann
     }
 
-    /// Fails once the deadline passed or the query was cancelled.
+    /// See [`Limits::check`].
     pub fn check(&self, stage: &'static str) -> Result<()> {
-        if let Some(c) = &self.opts.cancel
-            && c.load(std::sync::atomic::Ordering::Relaxed)
-        {
-            return Err(Error::Canceled(stage));
-        }
-        if let Some(d) = self.deadline
-            && Instant::now() > d
-        {
-            return Err(Error::Timeout(stage));
-        }
-        Ok(())
+        self.limits.check(stage)
     }
 
-    /// Accounts for `n` more samples held in memory.
-    pub fn hold(&mut self, n: usize, stage: &'static str) -> Result<()> {
-        self.samples = self.samples.saturating_add(n);
-        if self.samples > self.opts.max_samples {
-            return Err(Error::TooManySamples(stage));
-        }
-        Ok(())
+    /// See [`Limits::hold`].
+    pub fn hold(&self, n: usize, stage: &'static str) -> Result<()> {
+        self.limits.hold(n, stage)
     }
 
-    /// Gives back `n` samples accounted with [`hold`](Self::hold).
-    pub fn release(&mut self, n: usize) {
-        self.samples = self.samples.saturating_sub(n);
+    /// See [`Limits::release`].
+    pub fn release(&self, n: usize) {
+        self.limits.release(n)
     }
 
     /// The fixed evaluation time an `@` modifier asks for, in ms.

@@ -194,3 +194,37 @@ fn selectors_hold_one_series_of_raw_samples_at_a_time() {
         "{err:?}"
     );
 }
+
+#[test]
+fn range_functions_give_the_same_answer_on_any_number_of_threads() {
+    let store = MemStorage(
+        (0..1000)
+            .map(|i| {
+                Series::from_samples(
+                    Labels::from_pairs(&[("__name__", "c_total"), ("i", &format!("{i:04}"))]),
+                    (0..120)
+                        .map(|k| Sample::new(k * 15_000 + i, (k * (i % 7 + 1)) as f64))
+                        .collect(),
+                )
+            })
+            .collect(),
+    );
+    let q = crate::parse("rate(c_total[2m]) + ignoring(i) group_left sum(rate(c_total[5m]))")
+        .expect("parses");
+    let run = |threads: usize| {
+        Engine::new(EngineOptions {
+            parallelism: threads,
+            ..EngineOptions::default()
+        })
+        .range(&store, &q, 300_000, 1_800_000, 30_000)
+        .expect("runs")
+    };
+    let one = run(1);
+    for threads in [2, 3, 8] {
+        assert_eq!(run(threads), one, "{threads} threads");
+    }
+    let Value::Matrix(m) = one.value else {
+        panic!("a range query gives a matrix")
+    };
+    assert_eq!(m.len(), 1000);
+}
