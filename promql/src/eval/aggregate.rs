@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+pub(crate) mod dense;
+
 use tsdb::model::Labels;
 
 use super::grid::{
@@ -95,6 +97,20 @@ impl Grid<'_> {
                 *ids.entry(k).or_insert(n)
             })
             .collect();
+        if dense::applies(a.op, ids.len(), self.frame) {
+            let out = dense::aggregate(
+                a.op,
+                self.frame,
+                &series,
+                &group_of,
+                &keys,
+                &drops,
+                ids.len(),
+            );
+            let points: usize = out.iter().map(|s| s.points.len()).sum();
+            self.hold(points, "query execution")?;
+            return Ok(Val::Vector(out));
+        }
         let mut slot: Vec<usize> = vec![usize::MAX; ids.len()];
         let mut sink = SeriesSink::default();
         let mut ordered: Vec<StepSeries> = Vec::new();

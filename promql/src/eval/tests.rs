@@ -228,3 +228,40 @@ fn range_functions_give_the_same_answer_on_any_number_of_threads() {
     };
     assert_eq!(m.len(), 1000);
 }
+
+#[test]
+fn dense_and_stepwise_aggregation_agree() {
+    let store = MemStorage(
+        (0..300)
+            .map(|i| {
+                Series::from_samples(
+                    Labels::from_pairs(&[
+                        ("__name__", "g"),
+                        ("i", &i.to_string()),
+                        ("k", &(i % 7).to_string()),
+                    ]),
+                    // Gaps and irregular values so groups differ per step.
+                    (0..90)
+                        .filter(|k| (k + i) % 5 != 0)
+                        .map(|k| Sample::new(k * 20_000, ((k * 31 + i * 17) % 97) as f64 / 7.0))
+                        .collect(),
+                )
+            })
+            .collect(),
+    );
+    let ops = [
+        "sum", "avg", "count", "group", "min", "max", "stddev", "stdvar",
+    ];
+    for op in ops {
+        let q = crate::parse(&format!("{op} by (k) (g)")).expect("parses");
+        let run = |stepwise: bool| {
+            super::aggregate::dense::DISABLED.with(|d| d.set(stepwise));
+            let r = Engine::new(EngineOptions::default())
+                .range(&store, &q, 0, 1_800_000, 20_000)
+                .expect("runs");
+            super::aggregate::dense::DISABLED.with(|d| d.set(false));
+            r
+        };
+        assert_eq!(run(false), run(true), "{op}");
+    }
+}
