@@ -277,12 +277,61 @@ impl std::hash::Hasher for PassThrough {
 
 type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<PassThrough>>;
 
+/// The series with one label hash: almost always exactly one, kept
+/// without a separate allocation.
+#[derive(Default)]
+enum Bucket {
+    #[default]
+    Empty,
+    One(Arc<MemSeries>),
+    /// Hash collisions.
+    Many(Vec<Arc<MemSeries>>),
+}
+
+impl Bucket {
+    fn as_slice(&self) -> &[Arc<MemSeries>] {
+        match self {
+            Bucket::Empty => &[],
+            Bucket::One(s) => std::slice::from_ref(s),
+            Bucket::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, s: Arc<MemSeries>) {
+        *self = match std::mem::take(self) {
+            Bucket::Empty => Bucket::One(s),
+            Bucket::One(first) => Bucket::Many(vec![first, s]),
+            Bucket::Many(mut v) => {
+                v.push(s);
+                Bucket::Many(v)
+            }
+        };
+    }
+
+    /// Keeps the series `keep` accepts; `true` when none is left.
+    fn retain(&mut self, keep: impl Fn(&MemSeries) -> bool) -> bool {
+        *self = match std::mem::take(self) {
+            Bucket::One(s) if keep(&s) => Bucket::One(s),
+            Bucket::Many(mut v) => {
+                v.retain(|s| keep(s));
+                match v.len() {
+                    0 => Bucket::Empty,
+                    1 => Bucket::One(v.remove(0)),
+                    _ => Bucket::Many(v),
+                }
+            }
+            _ => Bucket::Empty,
+        };
+        matches!(self, Bucket::Empty)
+    }
+}
+
 /// Series by id and by label hash, split into lock stripes so that writers
 /// of different series rarely contend.
 pub(crate) struct StripedSeries {
     by_id: Vec<RwLock<FastMap<u32, Arc<MemSeries>>>>,
     /// hash → series with that hash (collisions keep several).
-    by_hash: Vec<RwLock<FastMap<u64, Vec<Arc<MemSeries>>>>>,
+    by_hash: Vec<RwLock<FastMap<u64, Bucket>>>,
 }
 
 impl StripedSeries {
@@ -308,7 +357,7 @@ impl StripedSeries {
         pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone,
     ) -> Option<Arc<MemSeries>> {
         let stripe = self.by_hash[stripe_of(hash)].read();
-        stripe.get(&hash)?.iter().find_map(|s| {
+        stripe.get(&hash)?.as_slice().iter().find_map(|s| {
             let mut p = pairs.clone();
             let eq = s
                 .labels
@@ -324,7 +373,7 @@ impl StripedSeries {
     pub fn get_or_insert(&self, hash: u64, series: Arc<MemSeries>) -> (Arc<MemSeries>, bool) {
         let mut stripe = self.by_hash[stripe_of(hash)].write();
         let bucket = stripe.entry(hash).or_default();
-        if let Some(existing) = bucket.iter().find(|s| s.labels == series.labels) {
+        if let Some(existing) = bucket.as_slice().iter().find(|s| s.labels == series.labels) {
             return (existing.clone(), false);
         }
         bucket.push(series.clone());
@@ -337,11 +386,10 @@ impl StripedSeries {
     pub fn remove(&self, series: &MemSeries) {
         let hash = series.labels.hash64();
         let mut stripe = self.by_hash[stripe_of(hash)].write();
-        if let Some(bucket) = stripe.get_mut(&hash) {
-            bucket.retain(|s| s.id != series.id);
-            if bucket.is_empty() {
-                stripe.remove(&hash);
-            }
+        if let Some(bucket) = stripe.get_mut(&hash)
+            && bucket.retain(|s| s.id != series.id)
+        {
+            stripe.remove(&hash);
         }
         self.by_id[series.id as usize % STRIPES]
             .write()
