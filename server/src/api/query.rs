@@ -133,7 +133,7 @@ pub fn query_range(state: &State, req: &Req) -> Result<Reply, ApiError> {
         .ok_or_else(|| ApiError::BadData("invalid parameter \"step\": missing".into()))?;
     if step <= 0 {
         return Err(ApiError::BadData(
-            "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
         ));
     }
     if (end - start) / step > MAX_POINTS {
