@@ -7,18 +7,94 @@
 //!   filled, divided by the series count, minus the chunk bytes (so it is
 //!   the cost of a series beyond its samples), and chunk bytes per sample;
 //! - bytes per sample on disk: the head written out as one block
-//!   (index + chunks) divided by the number of samples.
+//!   (index + chunks) divided by the number of samples, and how many of its
+//!   chunks the block writer stored in each encoding.
 //!
 //! Run: `cargo bench --bench storage_footprint` (env `SERIES`, `SAMPLES`
 //! override the defaults of 20000 × 240).
+//!
+//! With `SAMPLES_FILE=path` the data comes from a file written by
+//! `scripts/rwgen_dump.py` (the lab generator's own series model, so the
+//! figure is for exactly the values `../shared/lab/rwgen.py` sends):
+//! `python3 scripts/rwgen_dump.py /tmp/rwgen.bin && SAMPLES_FILE=/tmp/rwgen.bin
+//! cargo bench --bench storage_footprint`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use almanac::datagen::{Fleet, GenOptions};
-use tsdb::block::{BlockPlan, write_block};
+use tsdb::block::{Block, BlockPlan, write_block};
 use tsdb::head::{Head, HeadOptions, RangeHead};
-use tsdb::model::SeriesRef;
+use tsdb::model::{Labels, MatchOp, Matcher, SeriesRef};
 use tsdb::querier::BlockReader;
+
+/// Where the samples come from: the built-in generator or a dump file.
+enum Source {
+    Fleet(Fleet),
+    /// All samples, scrape-major: `samples[k * series + i]`.
+    File {
+        samples: Vec<(i64, f64)>,
+        k: usize,
+    },
+}
+
+impl Source {
+    fn scrape(&mut self, series: usize, mut f: impl FnMut(usize, i64, f64)) {
+        match self {
+            Source::Fleet(fleet) => fleet.scrape(f),
+            Source::File { samples, k } => {
+                for (i, &(t, v)) in samples[*k * series..(*k + 1) * series].iter().enumerate() {
+                    f(i, t, v);
+                }
+                *k += 1;
+            }
+        }
+    }
+}
+
+/// Reads a `scripts/rwgen_dump.py` file: labels and samples.
+fn read_dump(path: &str) -> (Vec<Labels>, usize, Vec<(i64, f64)>) {
+    let b = std::fs::read(path).expect("read SAMPLES_FILE");
+    assert_eq!(&b[..4], b"ALSD", "not a rwgen_dump.py file");
+    let mut pos = 4;
+    let mut take = |n: usize| {
+        let s = &b[pos..pos + n];
+        pos += n;
+        s
+    };
+    let u32le = |s: &[u8]| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize;
+    let series = u32le(take(4));
+    let samples = u32le(take(4));
+    let mut labels = Vec::with_capacity(series);
+    for _ in 0..series {
+        let n = u16::from_le_bytes([take(1)[0], take(1)[0]]);
+        let mut pairs = Vec::new();
+        for _ in 0..n {
+            let mut s = || {
+                let len = u16::from_le_bytes([take(1)[0], take(1)[0]]) as usize;
+                String::from_utf8(take(len).to_vec()).expect("utf-8 label")
+            };
+            let name = s();
+            let value = s();
+            pairs.push((name, value));
+        }
+        let refs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        labels.push(Labels::from_pairs(&refs));
+    }
+    let mut out = Vec::with_capacity(series * samples);
+    for _ in 0..series * samples {
+        let r = take(16);
+        let mut t = [0u8; 8];
+        t.copy_from_slice(&r[..8]);
+        let mut v = [0u8; 8];
+        v.copy_from_slice(&r[8..]);
+        out.push((i64::from_le_bytes(t), f64::from_le_bytes(v)));
+    }
+    (labels, samples, out)
+}
 
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -38,13 +114,32 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
-    let series = env_usize("SERIES", 20_000);
-    let samples = env_usize("SAMPLES", 240);
-    let mut fleet = Fleet::new(GenOptions {
-        series,
-        ..GenOptions::default()
-    });
-    let labels = fleet.labels();
+    let (labels, samples, mut source) = match std::env::var("SAMPLES_FILE") {
+        Ok(path) => {
+            let (labels, samples, data) = read_dump(&path);
+            println!("storage_footprint: data from {path}");
+            (
+                labels,
+                samples,
+                Source::File {
+                    samples: data,
+                    k: 0,
+                },
+            )
+        }
+        Err(_) => {
+            let fleet = Fleet::new(GenOptions {
+                series: env_usize("SERIES", 20_000),
+                ..GenOptions::default()
+            });
+            (
+                fleet.labels(),
+                env_usize("SAMPLES", 240),
+                Source::Fleet(fleet),
+            )
+        }
+    };
+    let series = labels.len();
 
     let rss0 = rss_bytes();
     let head = Head::new(HeadOptions {
@@ -55,7 +150,7 @@ fn main() {
     let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
     for _ in 0..samples {
         let mut app = head.appender();
-        fleet.scrape(|i, t, v| {
+        source.scrape(series, |i, t, v| {
             mint = mint.min(t);
             maxt = maxt.max(t);
             match refs[i] {
@@ -67,6 +162,7 @@ fn main() {
     }
     drop(labels);
     let rss1 = rss_bytes();
+    drop(source);
     let stats = head.stats();
     let total_samples = (series * samples) as f64;
 
@@ -95,6 +191,19 @@ fn main() {
         })
         .unwrap_or(0);
 
+    let block = Block::open(&bdir).expect("open block");
+    let all = Matcher::new(MatchOp::RegexMatch, "__name__", ".*").expect("matcher");
+    let mut encodings: BTreeMap<String, u64> = BTreeMap::new();
+    for id in block.select_ids(&[all]).expect("ids") {
+        let (_, chunks) = block
+            .series(id, i64::MIN, i64::MAX)
+            .expect("series")
+            .expect("listed series");
+        for c in chunks {
+            *encodings.entry(format!("{:?}", c.encoding)).or_default() += 1;
+        }
+    }
+
     let grown = rss1.saturating_sub(rss0) as f64;
     println!("storage_footprint: {series} series x {samples} samples = {total_samples} samples");
     println!(
@@ -116,4 +225,5 @@ fn main() {
         index as f64 / total_samples,
         chunks as f64 / total_samples
     );
+    println!("  block chunks by encoding: {encodings:?}");
 }

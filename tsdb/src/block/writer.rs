@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::chunks::ChunkWriter;
 use super::index_writer::{IndexChunk, IndexWriter};
 use super::meta::{BLOCK_VERSION, BlockMeta, BlockStats, CompactionMeta, new_ulid};
-use crate::chunkenc::{ENCODING_XOR, MAX_SAMPLES_PER_CHUNK, XorAppender};
+use crate::chunkenc::{BlockChunkEncoder, MAX_SAMPLES_PER_CHUNK};
 use crate::error::{Error, Result};
 use crate::model::{MatchOp, Matcher, Sample, SeriesData};
 use crate::querier::{BlockReader, MergeQuerier};
@@ -22,7 +22,9 @@ pub struct BlockPlan {
 }
 
 /// Writes the data of `readers` in `[min_time, max_time)` as a block under
-/// `parent`, merging overlaps and dropping deleted samples. The block is
+/// `parent`, merging overlaps and dropping deleted samples. Each chunk is
+/// stored in whichever encoding is smaller (XOR or decimal, see
+/// [`BlockChunkEncoder`]). The block is
 /// written to `<ulid>.tmp` and renamed into place only when complete, so a
 /// crash leaves no half block. Returns `None` (and writes nothing) when the
 /// range holds no samples.
@@ -64,6 +66,7 @@ fn write_into(
     let mut index = IndexWriter::new();
     let mut stats = BlockStats::default();
     let mut samples: Vec<Sample> = Vec::new();
+    let mut encoder = BlockChunkEncoder::new();
     for (labels, cs) in series {
         let mut metas = Vec::new();
         if cs.is_plain()
@@ -72,29 +75,27 @@ fn write_into(
                 .iter()
                 .all(|c| c.min_t >= plan.min_time && c.max_t <= maxt)
         {
-            // Nothing to merge or drop: copy the encoded chunks as they are.
+            // Nothing to merge or drop: keep the chunks' boundaries and
+            // only re-encode them where that makes them smaller.
             for c in cs.chunks() {
-                let bytes = c.data.as_slice();
-                stats.num_samples += crate::chunkenc::num_samples(bytes) as u64;
+                let (encoding, bytes) = encoder.reencode(c.encoding, c.data.as_slice());
+                stats.num_samples += encoding.num_samples(bytes) as u64;
                 metas.push(IndexChunk {
                     min_t: c.min_t,
                     max_t: c.max_t,
-                    chunk_ref: chunks.write(ENCODING_XOR, bytes)?,
+                    chunk_ref: chunks.write(encoding, bytes)?,
                 });
             }
         } else {
             samples.clear();
             cs.samples_in(plan.min_time, maxt, &mut samples);
             for part in samples.chunks(MAX_SAMPLES_PER_CHUNK) {
-                let mut a = XorAppender::new();
-                for s in part {
-                    a.append(s.t, s.v);
-                }
+                let (encoding, bytes) = encoder.encode(part);
                 stats.num_samples += part.len() as u64;
                 metas.push(IndexChunk {
                     min_t: part[0].t,
                     max_t: part[part.len() - 1].t,
-                    chunk_ref: chunks.write(ENCODING_XOR, a.bytes())?,
+                    chunk_ref: chunks.write(encoding, bytes)?,
                 });
             }
         }

@@ -1,0 +1,163 @@
+//! Chunk encodings by their byte, decoding any of them, and choosing the
+//! smaller encoding for immutable blocks.
+
+use super::decimal::{self, DecimalEncoder, DecimalIter, ENCODING_DECIMAL};
+use super::xor::{self, ENCODING_XOR, XorAppender, XorIter};
+use crate::encoding::{DecodeError, DecodeResult};
+use crate::model::{Sample, SampleIterator};
+
+/// How a chunk is encoded: the byte stored beside every chunk on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// Gorilla XOR ([`XorAppender`]): appendable; the head's encoding.
+    Xor,
+    /// Decimal-scaled packed integers ([`DecimalEncoder`]): written whole,
+    /// for blocks.
+    Decimal,
+}
+
+impl Encoding {
+    /// The encoding with this byte, if it is known.
+    pub fn from_byte(b: u8) -> Option<Encoding> {
+        match b {
+            ENCODING_XOR => Some(Encoding::Xor),
+            ENCODING_DECIMAL => Some(Encoding::Decimal),
+            _ => None,
+        }
+    }
+
+    pub fn byte(self) -> u8 {
+        match self {
+            Encoding::Xor => ENCODING_XOR,
+            Encoding::Decimal => ENCODING_DECIMAL,
+        }
+    }
+
+    /// Number of samples recorded in the chunk's header (both encodings
+    /// start with it as a u16, big endian; 0 for a short slice).
+    pub fn num_samples(self, bytes: &[u8]) -> usize {
+        xor::num_samples(bytes)
+    }
+
+    /// Checks what can be checked without decoding every sample (headers
+    /// and, for decimal chunks, that every region lies inside `bytes`);
+    /// the error's offset is inside the chunk. A chunk that passes decodes
+    /// without ever reading out of bounds.
+    pub fn validate(self, bytes: &[u8]) -> DecodeResult<()> {
+        match self {
+            Encoding::Xor if bytes.len() < 2 => Err(DecodeError {
+                offset: 0,
+                what: "XOR chunk shorter than its header",
+            }),
+            Encoding::Xor => Ok(()),
+            Encoding::Decimal => decimal::validate(bytes),
+        }
+    }
+
+    /// A lazy iterator over the chunk's samples.
+    pub fn iter(self, bytes: &[u8]) -> ChunkIter<'_> {
+        match self {
+            Encoding::Xor => ChunkIter::Xor(XorIter::new(bytes)),
+            Encoding::Decimal => ChunkIter::Decimal(DecimalIter::new(bytes)),
+        }
+    }
+
+    /// Appends every sample with `mint <= t <= maxt` to `out`.
+    pub fn decode_range(self, bytes: &[u8], mint: i64, maxt: i64, out: &mut Vec<Sample>) {
+        match self {
+            Encoding::Xor => xor::decode_range(bytes, mint, maxt, out),
+            Encoding::Decimal => decimal::decode_range(bytes, mint, maxt, out),
+        }
+    }
+}
+
+/// A sample iterator over a chunk of any encoding.
+#[derive(Debug, Clone)]
+pub enum ChunkIter<'a> {
+    Xor(XorIter<'a>),
+    Decimal(DecimalIter<'a>),
+}
+
+impl SampleIterator for ChunkIter<'_> {
+    #[inline]
+    fn next(&mut self) -> bool {
+        match self {
+            ChunkIter::Xor(it) => it.next(),
+            ChunkIter::Decimal(it) => it.next(),
+        }
+    }
+
+    #[inline]
+    fn seek(&mut self, t: i64) -> bool {
+        match self {
+            ChunkIter::Xor(it) => it.seek(t),
+            ChunkIter::Decimal(it) => it.seek(t),
+        }
+    }
+
+    #[inline]
+    fn at(&self) -> Sample {
+        match self {
+            ChunkIter::Xor(it) => it.at(),
+            ChunkIter::Decimal(it) => it.at(),
+        }
+    }
+}
+
+/// Encodes chunks for immutable blocks in whichever encoding is smaller;
+/// reuses its buffers across calls.
+#[derive(Debug, Default)]
+pub struct BlockChunkEncoder {
+    decimal: DecimalEncoder,
+    buf: Vec<u8>,
+    samples: Vec<Sample>,
+}
+
+impl BlockChunkEncoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The smaller encoding of `samples` (1 to `u16::MAX` of them, strictly
+    /// increasing timestamps), XOR on a tie.
+    pub fn encode(&mut self, samples: &[Sample]) -> (Encoding, &[u8]) {
+        let mut a = XorAppender::new();
+        for s in samples {
+            a.append(s.t, s.v);
+        }
+        let xor = a.into_chunk();
+        self.buf.clear();
+        self.buf.extend_from_slice(xor.bytes());
+        let encoding = self.pick(samples, Encoding::Xor);
+        (encoding, &self.buf)
+    }
+
+    /// Re-encodes a chunk that is already encoded (`encoding`, `bytes`) if
+    /// the other encoding is smaller. Decimal chunks are kept as they are
+    /// (they were the smaller when written).
+    pub fn reencode(&mut self, encoding: Encoding, bytes: &[u8]) -> (Encoding, &[u8]) {
+        self.buf.clear();
+        self.buf.extend_from_slice(bytes);
+        if encoding == Encoding::Decimal {
+            return (encoding, &self.buf);
+        }
+        let mut samples = std::mem::take(&mut self.samples);
+        samples.clear();
+        encoding.decode_range(bytes, i64::MIN, i64::MAX, &mut samples);
+        let encoding = self.pick(&samples, encoding);
+        self.samples = samples;
+        (encoding, &self.buf)
+    }
+
+    /// `self.buf` holds `samples` as `current`; replaces it with the
+    /// decimal encoding when that is strictly smaller.
+    fn pick(&mut self, samples: &[Sample], current: Encoding) -> Encoding {
+        let len = self.buf.len();
+        if self.decimal.encode(samples, &mut self.buf) && self.buf.len() - len < len {
+            self.buf.drain(..len);
+            return Encoding::Decimal;
+        }
+        self.buf.truncate(len);
+        current
+    }
+}
