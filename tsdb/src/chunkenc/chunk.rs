@@ -33,10 +33,13 @@ impl Encoding {
         }
     }
 
-    /// Number of samples recorded in the chunk's header (both encodings
-    /// start with it as a u16, big endian; 0 for a short slice).
+    /// Number of samples recorded in the chunk's header (0 for a chunk too
+    /// short to hold one).
     pub fn num_samples(self, bytes: &[u8]) -> usize {
-        xor::num_samples(bytes)
+        match self {
+            Encoding::Xor => xor::num_samples(bytes),
+            Encoding::Decimal => decimal::num_samples(bytes),
+        }
     }
 
     /// Checks what can be checked without decoding every sample (headers

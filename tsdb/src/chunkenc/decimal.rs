@@ -12,18 +12,19 @@
 //! bit pattern round-trips.
 //!
 //! ```text
-//! ┌──────────────────────┬──────────────┬───────────────────┬─────────────────────────────┐
-//! │ num samples u16 (BE) │ version = 1  │ t₀ varint (zigzag)│ Δt stream, n − 1 elements   │
-//! │                      │ (1B)         │                   │ (absent when n = 1)         │
-//! ├────────────┬─────────┴──────────────┴─┬─────────────────┴─────────────────────────────┤
-//! │ scale (1B) │ raw count r (uvarint)    │ r × (index u16 BE, value bits u64 BE),        │
-//! │            │                          │ indexes strictly increasing, < n              │
-//! ├────────────┴─────┬────────────────────┴──┬────────────────────────────────────────────┤
-//! │ m₀ varint        │ order 2: m₁ − m₀      │ value stream: k − order elements            │
-//! │ (zigzag; if k ≥ 1)│ varint (zigzag)      │ (Δm or Δ²m; absent when k ≤ order)          │
-//! └──────────────────┴───────────────────────┴────────────────────────────────────────────┘
-//! scale: bits 0–4 the exponent e (0..=15), bit 7 the order (0: deltas,
-//!        1: deltas of deltas; only when k ≥ 3), bits 5–6 zero.
+//! ┌──────────────────┬───────────────────┬────────────────────┬────────────────────────────┐
+//! │ version = 1 (1B) │ n uvarint         │ t₀ varint (zigzag) │ Δt stream, n − 1 elements  │
+//! │                  │ (1 ..= 65535)     │                    │ (absent when n = 1)        │
+//! ├────────────┬─────┴───────────────────┴──┬─────────────────┴────────────────────────────┤
+//! │ scale (1B) │ if scale bit 5: raw count  │ r × (index u16 BE, value bits u64 BE),       │
+//! │            │ r uvarint (else r = 0)     │ indexes strictly increasing, < n             │
+//! ├────────────┴──────────┬─────────────────┴─────┬────────────────────────────────────────┤
+//! │ m₀ varint (zigzag;    │ order 2: m₁ − m₀      │ value stream: k − order elements       │
+//! │ absent when k = 0)    │ varint (zigzag)       │ (Δm or Δ²m; absent when k ≤ order)     │
+//! └───────────────────────┴───────────────────────┴────────────────────────────────────────┘
+//! scale: bits 0–4 the exponent e (0..=15), bit 5 raw values present,
+//!        bit 7 the order (0: deltas, 1: deltas of deltas, only when
+//!        k ≥ 3), bit 6 zero.
 //! ```
 //! Sample `i` has timestamp `t₀ + Σ Δt`. If `i` is in the raw list its value
 //! is the stored bits; the other `k = n − r` samples, in order, have values
@@ -52,11 +53,13 @@ pub use scale::MAX_EXP;
 /// The encoding byte of decimal chunks in chunk references.
 pub const ENCODING_DECIMAL: u8 = 2;
 
-/// The layout version written in every decimal chunk's third byte.
+/// The layout version, every decimal chunk's first byte.
 pub const DECIMAL_VERSION: u8 = 1;
 
+/// Scale byte bits.
 const ORDER2: u8 = 0x80;
-const RESERVED: u8 = 0x60;
+const RESERVED: u8 = 0x40;
+const HAS_RAW: u8 = 0x20;
 const RAW_ENTRY: usize = 10;
 
 /// Encodes chunks; reuses its buffers across calls.
@@ -81,8 +84,8 @@ impl DecimalEncoder {
         if n == 0 || n > usize::from(u16::MAX) {
             return false;
         }
-        out.extend_from_slice(&(n as u16).to_be_bytes());
         out.push(DECIMAL_VERSION);
+        put_uvarint(out, n as u64);
         put_varint(out, samples[0].t);
         if n > 1 {
             self.xs.clear();
@@ -93,9 +96,14 @@ impl DecimalEncoder {
         }
         let e = self.scale(samples);
         let (order, plan) = self.choose_order();
-        out.push(e | if order == 2 { ORDER2 } else { 0 });
         let raws = self.raw.iter().filter(|&&r| r).count();
-        put_uvarint(out, raws as u64);
+        let order_bit = if order == 2 { ORDER2 } else { 0 };
+        if raws > 0 {
+            out.push(e | order_bit | HAS_RAW);
+            put_uvarint(out, raws as u64);
+        } else {
+            out.push(e | order_bit);
+        }
         for (i, s) in samples.iter().enumerate().filter(|(i, _)| self.raw[*i]) {
             out.extend_from_slice(&(i as u16).to_be_bytes());
             out.extend_from_slice(&s.v.to_bits().to_be_bytes());
@@ -179,6 +187,15 @@ impl DecimalEncoder {
     }
 }
 
+/// Number of samples in a decimal chunk's header (0 when it has none).
+pub fn num_samples(bytes: &[u8]) -> usize {
+    let mut d = Decbuf::new(bytes);
+    match (d.u8("version"), d.uvarint("length")) {
+        (Ok(DECIMAL_VERSION), Ok(n)) => usize::try_from(n).unwrap_or(0).min(usize::from(u16::MAX)),
+        _ => 0,
+    }
+}
+
 /// Checks a decimal chunk's header and that all its regions lie inside
 /// `bytes`; the error carries the offset inside the chunk.
 pub fn validate(bytes: &[u8]) -> DecodeResult<()> {
@@ -247,14 +264,16 @@ impl<'a> DecimalIter<'a> {
     /// Parses the headers and checks every region's bounds.
     pub fn try_new(bytes: &'a [u8]) -> DecodeResult<Self> {
         let mut d = Decbuf::new(bytes);
-        let total = d.u8("decimal chunk length")?;
-        let total = u16::from_be_bytes([total, d.u8("decimal chunk length")?]);
         let mut it = Self::empty();
-        let at = d.position();
         let version = d.u8("decimal chunk version")?;
         if version != DECIMAL_VERSION {
-            return bad(at, "unsupported decimal chunk version");
+            return bad(0, "unsupported decimal chunk version");
         }
+        let at = d.position();
+        let total = d.uvarint("decimal chunk length")?;
+        let Ok(total) = u16::try_from(total) else {
+            return bad(at, "more than 65535 samples in a decimal chunk");
+        };
         if total == 0 {
             return match d.is_empty() {
                 true => Ok(it),
@@ -269,14 +288,17 @@ impl<'a> DecimalIter<'a> {
         }
         let scale_at = d.position();
         let scale = d.u8("decimal scale")?;
-        let e = scale & !(ORDER2 | RESERVED);
+        let e = scale & !(ORDER2 | RESERVED | HAS_RAW);
         if scale & RESERVED != 0 || e > MAX_EXP {
             return bad(scale_at, "bad decimal scale byte");
         }
         it.order2 = scale & ORDER2 != 0;
         it.div = scale::POW10[usize::from(e)];
         let at = d.position();
-        let raws = d.uvarint("raw value count")?;
+        let raws = match scale & HAS_RAW {
+            0 => 0,
+            _ => d.uvarint("raw value count")?,
+        };
         if raws > u64::from(total) {
             return bad(at, "more raw values than samples");
         }
@@ -343,27 +365,32 @@ impl<'a> DecimalIter<'a> {
         if i > 0 {
             self.t = self.t.wrapping_add(self.ts.next());
         }
-        self.v = if usize::from(i) == self.next_raw {
-            let bits = self.next_raw_bits;
-            self.load_raw();
-            f64::from_bits(bits)
-        } else {
-            let k = self.decimals;
-            if k > 0 {
-                if self.order2 {
-                    if k > 1 {
-                        self.d = self.d.wrapping_add(self.vals.next());
-                    }
-                    self.m = self.m.wrapping_add(self.d);
-                } else {
-                    self.m = self.m.wrapping_add(self.vals.next());
-                }
-            }
-            self.decimals = k + 1;
-            self.m as f64 / self.div
-        };
+        self.v = self.next_value(i);
         self.read = i + 1;
         true
+    }
+
+    /// The value of sample `i`, the next one not yet decoded.
+    #[inline(always)]
+    fn next_value(&mut self, i: u16) -> f64 {
+        if usize::from(i) == self.next_raw {
+            let bits = self.next_raw_bits;
+            self.load_raw();
+            return f64::from_bits(bits);
+        }
+        let k = self.decimals;
+        if k > 0 {
+            if self.order2 {
+                if k > 1 {
+                    self.d = self.d.wrapping_add(self.vals.next());
+                }
+                self.m = self.m.wrapping_add(self.d);
+            } else {
+                self.m = self.m.wrapping_add(self.vals.next());
+            }
+        }
+        self.decimals = k + 1;
+        self.m as f64 / self.div
     }
 }
 
@@ -390,16 +417,60 @@ impl SampleIterator for DecimalIter<'_> {
 }
 
 /// Appends every sample of the chunk with `mint <= t <= maxt` to `out`
-/// (nothing for a malformed chunk).
+/// (nothing for a malformed chunk). Decodes timestamps first, then values
+/// only up to the last sample in range, converting to floats only inside
+/// it.
 pub fn decode_range(bytes: &[u8], mint: i64, maxt: i64, out: &mut Vec<Sample>) {
-    let mut it = DecimalIter::new(bytes);
-    out.reserve(usize::from(it.total));
-    while it.advance() {
-        if it.t > maxt {
+    let Ok(mut it) = DecimalIter::try_new(bytes) else {
+        return;
+    };
+    let n = usize::from(it.total);
+    let start = out.len();
+    out.reserve(n);
+    // Samples lo..hi are in range; timestamps increase, so once one is in
+    // range every later one is until one passes maxt.
+    let (mut lo, mut hi) = (n, n);
+    let mut t = it.t;
+    for i in 0..n {
+        if i > 0 {
+            t = t.wrapping_add(it.ts.next());
+        }
+        if t > maxt {
+            hi = i;
             break;
         }
-        if it.t >= mint {
-            out.push(Sample::new(it.t, it.v));
+        if lo == n && t >= mint {
+            lo = i;
+        }
+        if lo != n {
+            out.push(Sample::new(t, 0.0));
+        }
+    }
+    if lo >= hi {
+        return;
+    }
+    let slots = &mut out[start..];
+    if it.raw.is_empty() && it.next_raw == usize::MAX && !it.order2 {
+        // The common case: plain deltas, no raw values.
+        let mut m = it.m;
+        for _ in 0..lo {
+            m = m.wrapping_add(it.vals.next());
+        }
+        let div = it.div;
+        let mut slots = slots.iter_mut();
+        if let Some(s) = slots.next() {
+            s.v = m as f64 / div;
+        }
+        for s in slots {
+            m = m.wrapping_add(it.vals.next());
+            s.v = m as f64 / div;
+        }
+        return;
+    }
+    for i in 0..hi {
+        let v = it.next_value(i as u16);
+        if let Some(s) = i.checked_sub(lo).and_then(|j| slots.get_mut(j)) {
+            s.v = v;
         }
     }
 }

@@ -2,11 +2,13 @@
 //! (`mult`), fixed-width bit packing and patched exceptions (PFOR).
 //!
 //! ```text
-//! ┌──────────────┬───────────────┬─────────┬──────────────────────┬──────────────┬─────────┬─────────────────────────┐
-//! │ base varint  │ mult uvarint  │ w  (1B) │ L × w bits, padded   │ k uvarint    │ hw (1B) │ k × (ib + hw) bits,     │
-//! │ (zig-zag)    │ 0: all = base │ 0..=64  │ to a whole byte      │ exceptions   │ if k > 0│ padded to a whole byte  │
-//! └──────────────┴───────────────┴─────────┴──────────────────────┴──────────────┴─────────┴─────────────────────────┘
-//!                 └── when mult = 0 the stream ends here ──────────────────────────────────────────────────────────┘
+//! ┌─────────────┬─────────┬──────────────┬────────────────────┬────────────┬─────────┬────────────────────────┐
+//! │ base varint │ desc 1B │ mult uvarint │ L × w bits, padded │ k uvarint  │ hw 1B   │ k × (ib + hw) bits,    │
+//! │ (zig-zag)   │         │ if desc bit 7│ to a whole byte    │ exceptions │ if k > 0│ padded to a whole byte │
+//! └─────────────┴─────────┴──────────────┴────────────────────┴────────────┴─────────┴────────────────────────┘
+//! desc: 0x7F = every element equals base (the stream ends after desc);
+//!       else bits 0–6 the width w (0..=64), bit 7 set when mult (≥ 2)
+//!       follows (otherwise mult = 1).
 //! ```
 //! The stream holds `L` integers; `L` is not stored (the chunk knows it).
 //! Element `j` is `base + mult · xⱼ` (wrapping i64 arithmetic), where `xⱼ`
@@ -17,7 +19,12 @@
 //! element below `base` is simply an exception whose `x` is negative.
 
 use super::super::bstream::{BitReader, BitWriter};
-use crate::encoding::{Decbuf, DecodeResult, put_uvarint, put_varint};
+use crate::encoding::{Decbuf, DecodeError, DecodeResult, put_uvarint, put_varint};
+
+/// `desc` of a stream whose elements all equal its base.
+const CONSTANT: u8 = 0x7F;
+/// `desc` bit: a factor other than 1 follows.
+const HAS_MULT: u8 = 0x80;
 
 /// How a stream will be written, and its size in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +32,7 @@ pub(super) struct Plan {
     base: i64,
     /// 0 when every element equals `base`.
     mult: u64,
+    /// Width of the packed fields.
     w: u32,
     /// Width of the exceptions' high bits (0 when there are none).
     hw: u32,
@@ -42,6 +50,7 @@ fn uvarint_len(v: u64) -> usize {
     (bit_len(v).max(1) as usize).div_ceil(7)
 }
 
+/// Bytes of `v` as a zig-zag varint.
 pub(super) fn varint_len(v: i64) -> usize {
     uvarint_len(((v << 1) ^ (v >> 63)) as u64)
 }
@@ -128,7 +137,7 @@ fn plan_with_base(xs: &[i64], base: i64, mult: u64) -> Plan {
     let max_len = hist.iter().rposition(|&c| c > 0).unwrap_or(0) as u32;
     let len = xs.len();
     let ib = index_bits(len);
-    let head = varint_len(base) + uvarint_len(mult) + 1;
+    let head = varint_len(base) + 1 + if mult == 1 { 0 } else { uvarint_len(mult) };
     let mut best = (usize::MAX, 0u32, 0u32);
     // above = elements wider than w, counted from the widest down.
     let mut above = 0u32;
@@ -159,11 +168,16 @@ fn plan_with_base(xs: &[i64], base: i64, mult: u64) -> Plan {
 /// Appends `xs` encoded as `p` (which [`plan`] made for these `xs`).
 pub(super) fn write(xs: &[i64], p: &Plan, out: &mut Vec<u8>) {
     put_varint(out, p.base);
-    put_uvarint(out, p.mult);
     if p.mult == 0 {
+        out.push(CONSTANT);
         return;
     }
-    out.push(p.w as u8);
+    if p.mult == 1 {
+        out.push(p.w as u8);
+    } else {
+        out.push(p.w as u8 | HAS_MULT);
+        put_uvarint(out, p.mult);
+    }
     let low_mask = if p.w == 64 {
         u64::MAX
     } else {
@@ -240,23 +254,24 @@ impl<'a> StreamReader<'a> {
     /// and moves `d` past the stream.
     pub fn parse(d: &mut Decbuf<'a>, data: &'a [u8], len: usize) -> DecodeResult<Self> {
         let base = d.varint("stream base")?;
-        let mult = d.uvarint("stream factor")?;
-        let mut s = StreamReader {
-            mult: mult as i64,
-            ib: index_bits(len),
-            ..Self::constant(base)
-        };
-        if mult == 0 {
+        let at = d.position();
+        let desc = d.u8("stream descriptor")?;
+        let mut s = Self::constant(base);
+        if desc == CONSTANT {
             return Ok(s);
         }
-        let at = d.position();
-        s.w = u32::from(d.u8("stream width")?);
+        s.ib = index_bits(len);
+        s.w = u32::from(desc & !HAS_MULT);
         if s.w > 64 {
-            return Err(crate::encoding::DecodeError {
+            return Err(DecodeError {
                 offset: at,
                 what: "stream width above 64",
             });
         }
+        s.mult = match desc & HAS_MULT {
+            0 => 1,
+            _ => d.uvarint("stream factor")? as i64,
+        };
         let packed_len = len
             .checked_mul(s.w as usize)
             .map(|b| b.div_ceil(8))
@@ -267,7 +282,7 @@ impl<'a> StreamReader<'a> {
         let at = d.position();
         let k = d.uvarint("stream exception count")?;
         if k > len as u64 {
-            return Err(crate::encoding::DecodeError {
+            return Err(DecodeError {
                 offset: at,
                 what: "more stream exceptions than elements",
             });
@@ -276,7 +291,7 @@ impl<'a> StreamReader<'a> {
             let at = d.position();
             s.hw = u32::from(d.u8("exception width")?);
             if s.hw == 0 || s.hw + s.w > 64 {
-                return Err(crate::encoding::DecodeError {
+                return Err(DecodeError {
                     offset: at,
                     what: "bad exception width",
                 });
@@ -338,8 +353,9 @@ mod tests {
         let cases: &[(&str, Vec<i64>, usize)] = &[
             ("one element", vec![42], 2),
             ("constant", vec![15_000; 119], 4),
-            ("small range", vec![3, 4, 5, 6, 3, 4], 6),
+            ("small range", vec![3, 4, 5, 6, 3, 4], 5),
             ("multiples of 4096", vec![4096, 8192, 0, 4096 * 3], 6),
+            ("small range, factor 2", vec![0, 2, 4, 6, 0, 2], 6),
             (
                 "counter reset is an exception",
                 vec![7, 8, 9, -1_000_000, 7, 8],

@@ -56,13 +56,13 @@ fn table() {
     let mut stale = gauge.clone();
     stale[119] = STALE_NAN;
     let cases: Vec<(&str, Vec<(i64, f64)>, usize)> = vec![
-        ("one sample", vec![(1000, 1.5)], 8),
-        ("two samples", vec![(1000, 1.5), (2000, 2.5)], 13),
-        ("constant at 15 s", regular(&[1.0; 120]), 18),
-        ("integer counter", regular(&counter), 35),
-        ("2-decimal gauge", regular(&gauge), 96),
-        ("counter with a reset", regular(&reset), 75),
-        ("gauge ending stale", regular(&stale), 105),
+        ("one sample", vec![(1000, 1.5)], 6),
+        ("two samples", vec![(1000, 1.5), (2000, 2.5)], 11),
+        ("constant at 15 s", regular(&[1.0; 120]), 16),
+        ("integer counter", regular(&counter), 33),
+        ("2-decimal gauge", regular(&gauge), 93),
+        ("counter with a reset", regular(&reset), 72),
+        ("gauge ending stale", regular(&stale), 103),
         (
             "stale marker",
             vec![(0, 1.0), (15_000, STALE_NAN), (30_000, 1.0)],
@@ -103,17 +103,13 @@ fn table() {
             (0..120)
                 .map(|i| (i * 15_000 + (i * 7) % 5, 1.0 + f64::from(i as i32)))
                 .collect(),
-            30,
+            28,
         ),
     ];
     for (name, samples, max_len) in cases {
         let bytes = encode(&samples);
         assert_eq!(decode(&bytes), bits(&samples), "case {name}");
-        assert_eq!(
-            usize::from(u16::from_be_bytes([bytes[0], bytes[1]])),
-            samples.len(),
-            "case {name}"
-        );
+        assert_eq!(num_samples(&bytes), samples.len(), "case {name}");
         assert!(
             max_len == 0 || bytes.len() <= max_len,
             "case {name}: {} bytes, expected at most {max_len}",
@@ -135,15 +131,31 @@ fn empty_and_oversized_are_refused() {
 fn bad_headers_are_reported_with_offsets() {
     let good = encode(&regular(&[1.5, 2.5, 3.5]));
     let cases: Vec<(&str, Vec<u8>, usize, &str)> = vec![
-        ("empty", vec![], 0, "decimal chunk length"),
+        ("empty", vec![], 0, "decimal chunk version"),
+        (
+            "too many samples",
+            vec![DECIMAL_VERSION, 0x80, 0x80, 0x04],
+            1,
+            "more than 65535 samples in a decimal chunk",
+        ),
+        (
+            "reserved scale bit",
+            {
+                let mut b = encode(&[(0, 1.0)]);
+                b[3] |= RESERVED;
+                b
+            },
+            3,
+            "bad decimal scale byte",
+        ),
         (
             "future version",
             {
                 let mut b = good.clone();
-                b[2] = 9;
+                b[0] = 9;
                 b
             },
-            2,
+            0,
             "unsupported decimal chunk version",
         ),
         ("truncated", good[..good.len() - 1].to_vec(), 0, ""),
