@@ -67,8 +67,12 @@ const RAW_ENTRY: usize = 10;
 pub struct DecimalEncoder {
     ms: Vec<i64>,
     xs: Vec<i64>,
-    raw: Vec<bool>,
+    /// Per sample: its smallest exponent, or [`RAW`].
+    exps: Vec<u8>,
 }
+
+/// In `DecimalEncoder::exps`: a value stored raw.
+const RAW: u8 = u8::MAX;
 
 impl DecimalEncoder {
     pub fn new() -> Self {
@@ -96,7 +100,7 @@ impl DecimalEncoder {
         }
         let e = self.scale(samples);
         let (order, plan) = self.choose_order();
-        let raws = self.raw.iter().filter(|&&r| r).count();
+        let raws = self.exps.iter().filter(|&&e| e == RAW).count();
         let order_bit = if order == 2 { ORDER2 } else { 0 };
         if raws > 0 {
             out.push(e | order_bit | HAS_RAW);
@@ -104,7 +108,11 @@ impl DecimalEncoder {
         } else {
             out.push(e | order_bit);
         }
-        for (i, s) in samples.iter().enumerate().filter(|(i, _)| self.raw[*i]) {
+        for (i, s) in samples
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.exps[*i] == RAW)
+        {
             out.extend_from_slice(&(i as u16).to_be_bytes());
             out.extend_from_slice(&s.v.to_bits().to_be_bytes());
         }
@@ -121,30 +129,43 @@ impl DecimalEncoder {
         true
     }
 
-    /// Picks the exponent and fills `raw` (per sample) and `ms` (per
+    /// Picks the exponent and fills `exps` (per sample) and `ms` (per
     /// decimal sample).
     fn scale(&mut self, samples: &[Sample]) -> u8 {
         let mut counts = [0u32; MAX_EXP as usize + 1];
         let mut hint = 0;
-        self.raw.clear();
+        self.exps.clear();
+        self.ms.clear();
         for s in samples {
-            let e = scale::exponent_of(s.v, hint);
-            if let Some(e) = e {
+            let found = scale::exponent_of(s.v, hint);
+            if let Some((e, m)) = found {
                 counts[usize::from(e)] += 1;
                 hint = e;
+                self.ms.push(m);
+            } else {
+                self.ms.push(0);
             }
-            self.raw.push(e.is_none());
+            self.exps.push(found.map_or(RAW, |f| f.0));
         }
         let e = scale::choose(&counts, samples.len());
-        self.ms.clear();
-        for (s, raw) in samples.iter().zip(self.raw.iter_mut()) {
-            // Values needing a larger exponent than `e` (and, in theory, any
-            // that `exponent_of` misjudged) are stored raw.
-            match if *raw { None } else { scale::scaled(s.v, e) } {
-                Some(m) => self.ms.push(m),
-                None => *raw = true,
+        // Keep the decimal values' m at `e`, in place; values needing a
+        // larger exponent than `e` are stored raw.
+        let mut k = 0;
+        for (i, s) in samples.iter().enumerate() {
+            let found = self.exps[i];
+            let m = match found {
+                f if f <= e => scale::rescale(s.v, self.ms[i], f, e),
+                _ => None,
+            };
+            match m {
+                Some(m) => {
+                    self.ms[k] = m;
+                    k += 1;
+                }
+                None => self.exps[i] = RAW,
             }
         }
+        self.ms.truncate(k);
         e
     }
 

@@ -17,41 +17,80 @@ pub(super) const POW10: [f64; MAX_EXP as usize + 1] = [
 /// Magnitudes below this convert between f64 and i64 exactly (2^63).
 const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
 
+/// From this magnitude on every f64 is an integer (2^52).
+const INTEGRAL: f64 = 4_503_599_627_370_496.0;
+
 /// `m` such that `(m as f64) / 10^e` has exactly the bits of `v`, if any.
 #[inline]
 pub(super) fn scaled(v: f64, e: u8) -> Option<i64> {
     let p = POW10[usize::from(e)];
-    let m = (v * p).round();
-    // Also false for NaN.
-    if !(m.abs() < I64_LIMIT) {
+    let x = v * p;
+    let a = x.abs();
+    // Rounding by hand: `f64::round` is a library call on baseline x86-64.
+    // Near a half-integer the result may be off by one, but then no integer
+    // reproduces `v` at this exponent anyway; the check below decides.
+    let m = if a < INTEGRAL {
+        (x + 0.5f64.copysign(x)) as i64
+    } else if a < I64_LIMIT {
+        x as i64
+    } else {
+        // Too large, or NaN.
         return None;
-    }
-    let m = m as i64;
+    };
     ((m as f64 / p).to_bits() == v.to_bits()).then_some(m)
 }
 
-/// The smallest exponent at which `v` is a decimal, searching outwards from
-/// `hint` (the previous value's exponent: neighbours tend to share one).
-/// Representability is monotone in `e` for all but pathological values, and
-/// the encoder re-checks every value at the chunk's exponent, so a search
-/// that stops early costs bytes at worst, never correctness.
+/// The smallest exponent at which `v` is a decimal, and its `m` there,
+/// searching outwards from `hint` (the previous value's exponent:
+/// neighbours tend to share one). Representability is monotone in `e` for
+/// all but pathological values, and a search that stops early costs bytes
+/// at worst, never correctness: every `m` stored is one [`scaled`] or
+/// [`rescale`] vouched for.
 #[inline]
-pub(super) fn exponent_of(v: f64, hint: u8) -> Option<u8> {
+pub(super) fn exponent_of(v: f64, hint: u8) -> Option<(u8, i64)> {
     if !v.is_finite() {
         return None;
     }
-    if scaled(v, hint).is_some() {
+    let hint = hint.min(MAX_EXP);
+    if let Some(mut m) = scaled(v, hint) {
         let mut e = hint;
-        while e > 0 && scaled(v, e - 1).is_some() {
+        while let Some(lower) = e.checked_sub(1).and_then(|l| scaled(v, l)) {
             e -= 1;
+            m = lower;
         }
-        return Some(e);
+        return Some((e, m));
     }
     // Upwards first; downwards only matters for magnitudes that overflow
     // i64 at the hint's scale (large integers).
     (hint + 1..=MAX_EXP)
         .chain(0..hint)
-        .find(|&e| scaled(v, e).is_some())
+        .find_map(|e| scaled(v, e).map(|m| (e, m)))
+}
+
+/// Exact magnitudes of i64 → f64 conversion (2^53).
+const EXACT: i64 = 1 << 53;
+
+/// `v`'s integer at exponent `to`, given that `m / 10^from` is `v` and
+/// `from <= to`. Without a division when `m · 10^(to − from)` stays within
+/// ±2^53: that integer converts exactly and divides by the exact `10^to` to
+/// the same correctly rounded quotient, the same rational number.
+#[inline]
+pub(super) fn rescale(v: f64, m: i64, from: u8, to: u8) -> Option<i64> {
+    if from == to {
+        return Some(m);
+    }
+    let wide = to
+        .checked_sub(from)
+        .and_then(|d| 10i64.checked_pow(u32::from(d)))
+        .and_then(|f| m.checked_mul(f))
+        .filter(|w| (-EXACT..=EXACT).contains(w));
+    match wide {
+        Some(w) => {
+            debug_assert_eq!(scaled(v, to), Some(w));
+            Some(w)
+        }
+        None => scaled(v, to),
+    }
 }
 
 /// The chunk exponent for `counts[e]` values whose smallest exponent is `e`
@@ -102,11 +141,14 @@ mod tests {
         ];
         for &(name, v, want) in cases {
             for hint in [0, 3, MAX_EXP] {
-                assert_eq!(exponent_of(v, hint), want, "case {name}, hint {hint}");
-            }
-            if let Some(e) = want {
-                let m = scaled(v, e).unwrap();
-                assert_eq!((m as f64 / POW10[usize::from(e)]).to_bits(), v.to_bits());
+                let got = exponent_of(v, hint);
+                assert_eq!(got.map(|g| g.0), want, "case {name}, hint {hint}");
+                if let Some((e, m)) = got {
+                    assert_eq!((m as f64 / POW10[usize::from(e)]).to_bits(), v.to_bits());
+                    for to in e..=MAX_EXP {
+                        assert_eq!(rescale(v, m, e, to), scaled(v, to), "case {name}");
+                    }
+                }
             }
         }
     }

@@ -82,7 +82,8 @@ fn offset(x: i64, base: i64, mult: u64) -> u64 {
 /// Chooses base, factor, width and exceptions for `xs` (not empty) to make
 /// the stream as small as this scheme allows. Candidate bases are the four
 /// smallest distinct values, so up to three low outliers (counter resets)
-/// become exceptions instead of widening every field.
+/// become exceptions instead of widening every field; a candidate is only
+/// tried when it narrows the range of values by at least one bit.
 pub(super) fn plan(xs: &[i64]) -> Plan {
     let first = xs[0];
     if xs.iter().all(|&x| x == first) {
@@ -107,7 +108,9 @@ pub(super) fn plan(xs: &[i64]) -> Plan {
     }
     let mut lows = [i64::MAX; 4];
     let mut nlows = 0;
+    let mut max = i64::MIN;
     for &x in xs {
+        max = max.max(x);
         if nlows == lows.len() && x >= lows[nlows - 1] {
             continue;
         }
@@ -119,20 +122,30 @@ pub(super) fn plan(xs: &[i64]) -> Plan {
         lows.copy_within(at..nlows - 1, at + 1);
         lows[at] = x;
     }
-    let mut best: Option<Plan> = None;
-    for &base in &lows[..nlows] {
+    let range_bits = |base: i64| bit_len(max.wrapping_sub(base) as u64 / mult);
+    let mut best = plan_with_base(xs, lows[0], mult);
+    for &base in &lows[1..nlows] {
+        if range_bits(base) >= range_bits(lows[0]) {
+            continue;
+        }
         let p = plan_with_base(xs, base, mult);
-        if best.is_none_or(|b| p.bytes < b.bytes) {
-            best = Some(p);
+        if p.bytes < best.bytes {
+            best = p;
         }
     }
-    best.unwrap_or_else(|| plan_with_base(xs, first, 1))
+    best
 }
 
 fn plan_with_base(xs: &[i64], base: i64, mult: u64) -> Plan {
     let mut hist = [0u32; 65];
-    for &x in xs {
-        hist[bit_len(offset(x, base, mult)) as usize] += 1;
+    if mult == 1 {
+        for &x in xs {
+            hist[bit_len(x.wrapping_sub(base) as u64) as usize] += 1;
+        }
+    } else {
+        for &x in xs {
+            hist[bit_len(offset(x, base, mult)) as usize] += 1;
+        }
     }
     let max_len = hist.iter().rposition(|&c| c > 0).unwrap_or(0) as u32;
     let len = xs.len();

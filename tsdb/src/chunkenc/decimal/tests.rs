@@ -55,7 +55,9 @@ fn table() {
     }
     let mut stale = gauge.clone();
     stale[119] = STALE_NAN;
-    let cases: Vec<(&str, Vec<(i64, f64)>, usize)> = vec![
+    // (name, samples, largest acceptable size; 0: any)
+    type Case = (&'static str, Vec<(i64, f64)>, usize);
+    let cases: Vec<Case> = vec![
         ("one sample", vec![(1000, 1.5)], 6),
         ("two samples", vec![(1000, 1.5), (2000, 2.5)], 11),
         ("constant at 15 s", regular(&[1.0; 120]), 16),
