@@ -227,4 +227,57 @@ mod tests {
         assert!(r.chunk((9 << 32) | 8).is_err());
         assert!(r.chunk((1 << 32) | 1_000_000).is_err());
     }
+
+    #[test]
+    fn undecodable_chunks_with_good_checksums_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = ChunkWriter::new(dir.path()).unwrap();
+        let xor = w.write(Encoding::Xor, &[0, 1, 2]).unwrap();
+        // A decimal chunk from a future version, one cut short, and an
+        // encoding this build does not know.
+        let future = w.write(Encoding::Decimal, &[9, 1, 0, 0, 0]).unwrap();
+        let short = w.write(Encoding::Decimal, &[1, 5, 0]).unwrap();
+        w.close().unwrap();
+        let mut bytes = std::fs::read(dir.path().join("000001")).unwrap();
+        let unknown_at = bytes.len();
+        bytes.extend_from_slice(&[1, 7, 0xAA]);
+        let mut h = crc32fast::Hasher::new();
+        h.update(&[7, 0xAA]);
+        bytes.extend_from_slice(&h.finalize().to_be_bytes());
+        std::fs::write(dir.path().join("000001"), bytes).unwrap();
+
+        let r = ChunkReader::open(dir.path()).unwrap();
+        assert_eq!(r.chunk(xor).unwrap().0, Encoding::Xor);
+        let cases = [
+            (
+                "future version",
+                future,
+                2,
+                "unsupported decimal chunk version",
+            ),
+            ("cut short", short, 2 + 3, "stream base"),
+            (
+                "unknown encoding",
+                (1 << 32) | unknown_at as u64,
+                0,
+                "unknown chunk encoding 7",
+            ),
+        ];
+        for (name, at, data_offset, what) in cases {
+            let err = r.chunk(at).err().unwrap_or_else(|| panic!("case {name}"));
+            let want_offset = (at & 0xFFFF_FFFF) + data_offset;
+            match &err {
+                Error::Corruption {
+                    path,
+                    offset,
+                    detail,
+                } => {
+                    assert!(path.ends_with("000001"), "case {name}: {err}");
+                    assert_eq!(*offset, want_offset, "case {name}: {err}");
+                    assert!(detail.contains(what), "case {name}: {err}");
+                }
+                other => panic!("case {name}: {other}"),
+            }
+        }
+    }
 }

@@ -75,6 +75,10 @@ impl Encoding {
 }
 
 /// A sample iterator over a chunk of any encoding.
+// The decimal iterator is the larger (~380 bytes: two packed streams with
+// their exception cursors); boxing it would cost an allocation per chunk on
+// the query path, and iterators live on the stack one at a time.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ChunkIter<'a> {
     Xor(XorIter<'a>),
@@ -113,7 +117,6 @@ impl SampleIterator for ChunkIter<'_> {
 pub struct BlockChunkEncoder {
     decimal: DecimalEncoder,
     buf: Vec<u8>,
-    samples: Vec<Sample>,
 }
 
 impl BlockChunkEncoder {
@@ -132,23 +135,6 @@ impl BlockChunkEncoder {
         self.buf.clear();
         self.buf.extend_from_slice(xor.bytes());
         let encoding = self.pick(samples, Encoding::Xor);
-        (encoding, &self.buf)
-    }
-
-    /// Re-encodes a chunk that is already encoded (`encoding`, `bytes`) if
-    /// the other encoding is smaller. Decimal chunks are kept as they are
-    /// (they were the smaller when written).
-    pub fn reencode(&mut self, encoding: Encoding, bytes: &[u8]) -> (Encoding, &[u8]) {
-        self.buf.clear();
-        self.buf.extend_from_slice(bytes);
-        if encoding == Encoding::Decimal {
-            return (encoding, &self.buf);
-        }
-        let mut samples = std::mem::take(&mut self.samples);
-        samples.clear();
-        encoding.decode_range(bytes, i64::MIN, i64::MAX, &mut samples);
-        let encoding = self.pick(&samples, encoding);
-        self.samples = samples;
         (encoding, &self.buf)
     }
 
