@@ -302,3 +302,30 @@ proptest! {
         prop_assert!(DecimalIter::try_new(&bytes).is_err(), "a cut chunk is always detected");
     }
 }
+
+/// The worked example of `docs/format/chunks.md`, byte for byte.
+#[test]
+fn documented_example() {
+    let samples = [
+        (1000, 12.34),
+        (16_000, 12.36),
+        (31_000, 12.35),
+        (46_000, 12.39),
+    ];
+    let bytes = encode(&samples);
+    let want = [
+        0x01, 0x04, // version, n
+        0xD0, 0x0F, // t₀ = 1000
+        0xB0, 0xEA, 0x01, 0x7F, // Δt: all 15000
+        0x02, // scale: e = 2, deltas, no raw values
+        0xA4, 0x13, // m₀ = 1234
+        0x01, 0x03, 0x62, 0x80, 0x00, // Δm: base −1, w = 3, fields 3 0 5, no exceptions
+    ];
+    assert_eq!(bytes, want);
+    assert_eq!(decode(&bytes), bits(&samples));
+    let mut xor = crate::chunkenc::XorAppender::new();
+    for (t, v) in samples {
+        xor.append(t, v);
+    }
+    assert_eq!(xor.bytes().len(), 36, "the page compares with XOR");
+}
