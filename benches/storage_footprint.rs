@@ -52,48 +52,80 @@ impl Source {
     }
 }
 
-/// Reads a `scripts/rwgen_dump.py` file: labels and samples.
-fn read_dump(path: &str) -> (Vec<Labels>, usize, Vec<(i64, f64)>) {
-    let b = std::fs::read(path).expect("read SAMPLES_FILE");
-    assert_eq!(&b[..4], b"ALSD", "not a rwgen_dump.py file");
-    let mut pos = 4;
-    let mut take = |n: usize| {
-        let s = &b[pos..pos + n];
-        pos += n;
-        s
+/// A bounds-checked reader over a dump file.
+struct Cursor<'a> {
+    path: &'a str,
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let s = self.b.get(self.pos..self.pos + n).ok_or_else(|| {
+            format!(
+                "{}: ends at byte {}, expected {n} more",
+                self.path, self.pos
+            )
+        })?;
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn u16(&mut self) -> Result<usize, String> {
+        self.take(2)
+            .map(|s| usize::from(u16::from_le_bytes([s[0], s[1]])))
+    }
+
+    fn u32(&mut self) -> Result<usize, String> {
+        self.take(4)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
+    }
+
+    fn u64(&mut self) -> Result<u64, String> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(a))
+    }
+}
+
+/// A dump file's contents: labels, samples per series, and the samples
+/// scrape-major.
+type Dump = (Vec<Labels>, usize, Vec<(i64, f64)>);
+
+/// Reads a `scripts/rwgen_dump.py` file.
+fn read_dump(path: &str) -> Result<Dump, String> {
+    let b = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut c = Cursor {
+        path,
+        b: &b,
+        pos: 0,
     };
-    let u32le = |s: &[u8]| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize;
-    let series = u32le(take(4));
-    let samples = u32le(take(4));
+    if c.take(4)? != b"ALSD" {
+        return Err(format!("{path}: not a scripts/rwgen_dump.py file"));
+    }
+    let (series, samples) = (c.u32()?, c.u32()?);
     let mut labels = Vec::with_capacity(series);
     for _ in 0..series {
-        let n = u16::from_le_bytes([take(1)[0], take(1)[0]]);
-        let mut pairs = Vec::new();
-        for _ in 0..n {
-            let mut s = || {
-                let len = u16::from_le_bytes([take(1)[0], take(1)[0]]) as usize;
-                String::from_utf8(take(len).to_vec()).expect("utf-8 label")
-            };
-            let name = s();
-            let value = s();
-            pairs.push((name, value));
+        let n = c.u16()?;
+        let mut pairs = Vec::with_capacity(2 * n);
+        for _ in 0..2 * n {
+            let len = c.u16()?;
+            let s = String::from_utf8(c.take(len)?.to_vec())
+                .map_err(|_| format!("{path}: a label is not UTF-8"))?;
+            pairs.push(s);
         }
         let refs: Vec<(&str, &str)> = pairs
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .chunks(2)
+            .map(|p| (p[0].as_str(), p[1].as_str()))
             .collect();
         labels.push(Labels::from_pairs(&refs));
     }
     let mut out = Vec::with_capacity(series * samples);
     for _ in 0..series * samples {
-        let r = take(16);
-        let mut t = [0u8; 8];
-        t.copy_from_slice(&r[..8]);
-        let mut v = [0u8; 8];
-        v.copy_from_slice(&r[8..]);
-        out.push((i64::from_le_bytes(t), f64::from_le_bytes(v)));
+        let t = c.u64()? as i64;
+        out.push((t, f64::from_bits(c.u64()?)));
     }
-    (labels, samples, out)
+    Ok((labels, samples, out))
 }
 
 fn rss_bytes() -> u64 {
@@ -116,7 +148,13 @@ fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let (labels, samples, mut source) = match std::env::var("SAMPLES_FILE") {
         Ok(path) => {
-            let (labels, samples, data) = read_dump(&path);
+            let (labels, samples, data) = match read_dump(&path) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("storage_footprint: {e}");
+                    std::process::exit(1);
+                }
+            };
             println!("storage_footprint: data from {path}");
             (
                 labels,

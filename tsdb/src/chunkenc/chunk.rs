@@ -150,3 +150,63 @@ impl BlockChunkEncoder {
         current
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::STALE_NAN;
+    use proptest::prelude::*;
+
+    fn samples_strategy() -> impl Strategy<Value = Vec<Sample>> {
+        let value = prop_oneof![
+            4 => (-100_000i64..100_000).prop_map(|m| m as f64 / 100.0),
+            2 => (0u64..1 << 40).prop_map(|m| m as f64),
+            1 => Just(STALE_NAN),
+            1 => any::<u64>().prop_map(f64::from_bits),
+        ];
+        prop::collection::vec((1i64..100_000, value), 1..300).prop_map(|steps| {
+            let mut t = 1_700_000_000_000;
+            steps
+                .into_iter()
+                .map(|(d, v)| {
+                    t += d;
+                    Sample::new(t, v)
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_smaller_encoding_round_trips(samples in samples_strategy()) {
+            let mut xor = XorAppender::new();
+            for s in &samples {
+                xor.append(s.t, s.v);
+            }
+            let mut enc = BlockChunkEncoder::new();
+            let (encoding, bytes) = enc.encode(&samples);
+            prop_assert!(bytes.len() <= xor.bytes().len());
+            prop_assert_eq!(Encoding::from_byte(encoding.byte()), Some(encoding));
+            prop_assert!(encoding.validate(bytes).is_ok());
+            prop_assert_eq!(encoding.num_samples(bytes), samples.len());
+            let mut out = vec![];
+            encoding.decode_range(bytes, i64::MIN, i64::MAX, &mut out);
+            let mut it = encoding.iter(bytes);
+            for (want, got) in samples.iter().zip(&out) {
+                prop_assert!(want.bit_eq(got));
+                prop_assert!(it.next());
+                prop_assert!(want.bit_eq(&it.at()));
+            }
+            prop_assert_eq!(out.len(), samples.len());
+            prop_assert!(!it.next());
+        }
+    }
+
+    #[test]
+    fn unknown_bytes_are_no_encoding() {
+        assert_eq!(Encoding::from_byte(0), None);
+        assert_eq!(Encoding::from_byte(3), None);
+        assert_eq!(Encoding::from_byte(1), Some(Encoding::Xor));
+        assert_eq!(Encoding::from_byte(2), Some(Encoding::Decimal));
+    }
+}
