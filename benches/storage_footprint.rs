@@ -7,18 +7,126 @@
 //!   filled, divided by the series count, minus the chunk bytes (so it is
 //!   the cost of a series beyond its samples), and chunk bytes per sample;
 //! - bytes per sample on disk: the head written out as one block
-//!   (index + chunks) divided by the number of samples.
+//!   (index + chunks) divided by the number of samples, and how many of its
+//!   chunks the block writer stored in each encoding.
 //!
 //! Run: `cargo bench --bench storage_footprint` (env `SERIES`, `SAMPLES`
 //! override the defaults of 20000 × 240).
+//!
+//! With `SAMPLES_FILE=path` the data comes from a file written by
+//! `scripts/rwgen_dump.py` (the lab generator's own series model, so the
+//! figure is for exactly the values `../shared/lab/rwgen.py` sends):
+//! `python3 scripts/rwgen_dump.py /tmp/rwgen.bin && SAMPLES_FILE=/tmp/rwgen.bin
+//! cargo bench --bench storage_footprint`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use almanac::datagen::{Fleet, GenOptions};
-use tsdb::block::{BlockPlan, write_block};
+use tsdb::block::{Block, BlockPlan, write_block};
 use tsdb::head::{Head, HeadOptions, RangeHead};
-use tsdb::model::SeriesRef;
+use tsdb::model::{Labels, MatchOp, Matcher, SeriesRef};
 use tsdb::querier::BlockReader;
+
+/// Where the samples come from: the built-in generator or a dump file.
+enum Source {
+    Fleet(Fleet),
+    /// All samples, scrape-major: `samples[k * series + i]`.
+    File {
+        samples: Vec<(i64, f64)>,
+        k: usize,
+    },
+}
+
+impl Source {
+    fn scrape(&mut self, series: usize, mut f: impl FnMut(usize, i64, f64)) {
+        match self {
+            Source::Fleet(fleet) => fleet.scrape(f),
+            Source::File { samples, k } => {
+                for (i, &(t, v)) in samples[*k * series..(*k + 1) * series].iter().enumerate() {
+                    f(i, t, v);
+                }
+                *k += 1;
+            }
+        }
+    }
+}
+
+/// A bounds-checked reader over a dump file.
+struct Cursor<'a> {
+    path: &'a str,
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let s = self.b.get(self.pos..self.pos + n).ok_or_else(|| {
+            format!(
+                "{}: ends at byte {}, expected {n} more",
+                self.path, self.pos
+            )
+        })?;
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn u16(&mut self) -> Result<usize, String> {
+        self.take(2)
+            .map(|s| usize::from(u16::from_le_bytes([s[0], s[1]])))
+    }
+
+    fn u32(&mut self) -> Result<usize, String> {
+        self.take(4)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
+    }
+
+    fn u64(&mut self) -> Result<u64, String> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(a))
+    }
+}
+
+/// A dump file's contents: labels, samples per series, and the samples
+/// scrape-major.
+type Dump = (Vec<Labels>, usize, Vec<(i64, f64)>);
+
+/// Reads a `scripts/rwgen_dump.py` file.
+fn read_dump(path: &str) -> Result<Dump, String> {
+    let b = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut c = Cursor {
+        path,
+        b: &b,
+        pos: 0,
+    };
+    if c.take(4)? != b"ALSD" {
+        return Err(format!("{path}: not a scripts/rwgen_dump.py file"));
+    }
+    let (series, samples) = (c.u32()?, c.u32()?);
+    let mut labels = Vec::with_capacity(series);
+    for _ in 0..series {
+        let n = c.u16()?;
+        let mut pairs = Vec::with_capacity(2 * n);
+        for _ in 0..2 * n {
+            let len = c.u16()?;
+            let s = String::from_utf8(c.take(len)?.to_vec())
+                .map_err(|_| format!("{path}: a label is not UTF-8"))?;
+            pairs.push(s);
+        }
+        let refs: Vec<(&str, &str)> = pairs
+            .chunks(2)
+            .map(|p| (p[0].as_str(), p[1].as_str()))
+            .collect();
+        labels.push(Labels::from_pairs(&refs));
+    }
+    let mut out = Vec::with_capacity(series * samples);
+    for _ in 0..series * samples {
+        let t = c.u64()? as i64;
+        out.push((t, f64::from_bits(c.u64()?)));
+    }
+    Ok((labels, samples, out))
+}
 
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -38,13 +146,38 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
-    let series = env_usize("SERIES", 20_000);
-    let samples = env_usize("SAMPLES", 240);
-    let mut fleet = Fleet::new(GenOptions {
-        series,
-        ..GenOptions::default()
-    });
-    let labels = fleet.labels();
+    let (labels, samples, mut source) = match std::env::var("SAMPLES_FILE") {
+        Ok(path) => {
+            let (labels, samples, data) = match read_dump(&path) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("storage_footprint: {e}");
+                    std::process::exit(1);
+                }
+            };
+            println!("storage_footprint: data from {path}");
+            (
+                labels,
+                samples,
+                Source::File {
+                    samples: data,
+                    k: 0,
+                },
+            )
+        }
+        Err(_) => {
+            let fleet = Fleet::new(GenOptions {
+                series: env_usize("SERIES", 20_000),
+                ..GenOptions::default()
+            });
+            (
+                fleet.labels(),
+                env_usize("SAMPLES", 240),
+                Source::Fleet(fleet),
+            )
+        }
+    };
+    let series = labels.len();
 
     // The bench's own series references are allocated before measuring.
     // (pushed one by one, so its pages are touched before measuring).
@@ -58,7 +191,7 @@ fn main() {
     let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
     for _ in 0..samples {
         let mut app = head.appender();
-        fleet.scrape(|i, t, v| {
+        source.scrape(series, |i, t, v| {
             mint = mint.min(t);
             maxt = maxt.max(t);
             match refs[i] {
@@ -70,6 +203,7 @@ fn main() {
     }
     drop(labels);
     let rss1 = rss_bytes();
+    drop(source);
     let stats = head.stats();
     let total_samples = (series * samples) as f64;
 
@@ -98,6 +232,19 @@ fn main() {
         })
         .unwrap_or(0);
 
+    let block = Block::open(&bdir).expect("open block");
+    let all = Matcher::new(MatchOp::RegexMatch, "__name__", ".*").expect("matcher");
+    let mut encodings: BTreeMap<String, u64> = BTreeMap::new();
+    for id in block.select_ids(&[all]).expect("ids") {
+        let (_, chunks) = block
+            .series(id, i64::MIN, i64::MAX)
+            .expect("series")
+            .expect("listed series");
+        for c in chunks {
+            *encodings.entry(format!("{:?}", c.encoding)).or_default() += 1;
+        }
+    }
+
     let grown = rss1.saturating_sub(rss0) as f64;
     println!("storage_footprint: {series} series x {samples} samples = {total_samples} samples");
     println!(
@@ -119,4 +266,5 @@ fn main() {
         index as f64 / total_samples,
         chunks as f64 / total_samples
     );
+    println!("  block chunks by encoding: {encodings:?}");
 }

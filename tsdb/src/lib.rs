@@ -2,7 +2,8 @@
 //!
 //! - [`model`]: the data model every crate shares (labels, matchers, samples,
 //!   the read traits).
-//! - [`chunkenc`]: Gorilla (XOR) compressed chunks.
+//! - [`chunkenc`]: compressed chunks: Gorilla (XOR) for the head, and
+//!   decimal-scaled packed integers where blocks find them smaller.
 //! - [`wal`]: the write-ahead log (segments, CRC'd records, repair, checkpoints).
 //! - [`index`]: the inverted label index (roaring-bitmap postings).
 //! - [`head`]: the in-memory, appendable head.

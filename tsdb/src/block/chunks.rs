@@ -13,6 +13,9 @@
 //! ```
 //! The CRC (IEEE CRC32, `crc32fast`) covers the encoding
 //! byte and the data. A chunk reference is `segment << 32 | offset`.
+//! Encodings are those of [`Encoding`] (1 XOR, 2 decimal); the segment
+//! version did not change when decimal chunks came: an unknown encoding byte
+//! is reported as corruption naming the segment and offset.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -21,6 +24,7 @@ use std::sync::Arc;
 
 use memmap2::Mmap;
 
+use crate::chunkenc::Encoding;
 use crate::encoding::{Decbuf, put_uvarint};
 use crate::error::{Error, Result};
 use crate::querier::ChunkBytes;
@@ -73,7 +77,8 @@ impl ChunkWriter {
     }
 
     /// Appends one chunk and returns its reference.
-    pub fn write(&mut self, encoding: u8, data: &[u8]) -> Result<u64> {
+    pub fn write(&mut self, encoding: Encoding, data: &[u8]) -> Result<u64> {
+        let encoding = encoding.byte();
         self.buf.clear();
         put_uvarint(&mut self.buf, data.len() as u64);
         self.buf.push(encoding);
@@ -142,8 +147,10 @@ impl ChunkReader {
         })
     }
 
-    /// The chunk at `r`: its encoding byte and bytes. The CRC is verified.
-    pub fn chunk(&self, r: u64) -> Result<(u8, ChunkBytes)> {
+    /// The chunk at `r`: its encoding and bytes. The CRC is verified, the
+    /// encoding must be known and the chunk's header valid
+    /// ([`Encoding::validate`]), so decoding it cannot fail.
+    pub fn chunk(&self, r: u64) -> Result<(Encoding, ChunkBytes)> {
         let seq = (r >> 32) as usize;
         let off = (r & 0xFFFF_FFFF) as usize;
         let path = || ChunkWriter::segment_path(&self.dir, seq as u32);
@@ -165,6 +172,15 @@ impl ChunkReader {
         if h.finalize() != crc {
             return Err(bad("chunk checksum mismatch"));
         }
+        let encoding = Encoding::from_byte(encoding)
+            .ok_or_else(|| bad(&format!("unknown chunk encoding {encoding}")))?;
+        encoding.validate(data).map_err(|e| {
+            Error::corruption(
+                path(),
+                (start + e.offset) as u64,
+                format!("{encoding:?} chunk: {}", e.what),
+            )
+        })?;
         Ok((
             encoding,
             ChunkBytes::Mapped {
@@ -189,8 +205,8 @@ mod tests {
     fn round_trip_and_crc_check() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = ChunkWriter::new(dir.path()).unwrap();
-        let a = w.write(1, b"hello").unwrap();
-        let b = w.write(1, &[7u8; 300]).unwrap();
+        let a = w.write(Encoding::Xor, b"hello").unwrap();
+        let b = w.write(Encoding::Xor, &[7u8; 300]).unwrap();
         w.close().unwrap();
         let r = ChunkReader::open(dir.path()).unwrap();
         assert_eq!(r.chunk(a).unwrap().1.as_slice(), b"hello");
@@ -210,5 +226,58 @@ mod tests {
         assert!(r.chunk(b).is_ok());
         assert!(r.chunk((9 << 32) | 8).is_err());
         assert!(r.chunk((1 << 32) | 1_000_000).is_err());
+    }
+
+    #[test]
+    fn undecodable_chunks_with_good_checksums_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = ChunkWriter::new(dir.path()).unwrap();
+        let xor = w.write(Encoding::Xor, &[0, 1, 2]).unwrap();
+        // A decimal chunk from a future version, one cut short, and an
+        // encoding this build does not know.
+        let future = w.write(Encoding::Decimal, &[9, 1, 0, 0, 0]).unwrap();
+        let short = w.write(Encoding::Decimal, &[1, 5, 0]).unwrap();
+        w.close().unwrap();
+        let mut bytes = std::fs::read(dir.path().join("000001")).unwrap();
+        let unknown_at = bytes.len();
+        bytes.extend_from_slice(&[1, 7, 0xAA]);
+        let mut h = crc32fast::Hasher::new();
+        h.update(&[7, 0xAA]);
+        bytes.extend_from_slice(&h.finalize().to_be_bytes());
+        std::fs::write(dir.path().join("000001"), bytes).unwrap();
+
+        let r = ChunkReader::open(dir.path()).unwrap();
+        assert_eq!(r.chunk(xor).unwrap().0, Encoding::Xor);
+        let cases = [
+            (
+                "future version",
+                future,
+                2,
+                "unsupported decimal chunk version",
+            ),
+            ("cut short", short, 2 + 3, "stream base"),
+            (
+                "unknown encoding",
+                (1 << 32) | unknown_at as u64,
+                0,
+                "unknown chunk encoding 7",
+            ),
+        ];
+        for (name, at, data_offset, what) in cases {
+            let err = r.chunk(at).err().unwrap_or_else(|| panic!("case {name}"));
+            let want_offset = (at & 0xFFFF_FFFF) + data_offset;
+            match &err {
+                Error::Corruption {
+                    path,
+                    offset,
+                    detail,
+                } => {
+                    assert!(path.ends_with("000001"), "case {name}: {err}");
+                    assert_eq!(*offset, want_offset, "case {name}: {err}");
+                    assert!(detail.contains(what), "case {name}: {err}");
+                }
+                other => panic!("case {name}: {other}"),
+            }
+        }
     }
 }

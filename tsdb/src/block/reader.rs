@@ -10,8 +10,7 @@ use super::chunks::ChunkReader;
 use super::index_reader::IndexReader;
 use super::meta::BlockMeta;
 use super::tombstones_file::{self, Tombstones};
-use crate::chunkenc::ENCODING_XOR;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::index::{LabelIndex, postings_for_matchers};
 use crate::model::{Labels, Matcher};
 use crate::querier::{BlockReader, ChunkMeta};
@@ -98,16 +97,10 @@ impl BlockReader for Block {
         let mut chunks = Vec::with_capacity(metas.len());
         for m in metas.iter().filter(|m| m.min_t <= maxt && m.max_t >= mint) {
             let (encoding, data) = self.chunks.chunk(m.chunk_ref)?;
-            if encoding != ENCODING_XOR {
-                return Err(Error::corruption(
-                    self.dir.join("chunks"),
-                    m.chunk_ref & 0xFFFF_FFFF,
-                    format!("unknown chunk encoding {encoding}"),
-                ));
-            }
             chunks.push(ChunkMeta {
                 min_t: m.min_t,
                 max_t: m.max_t,
+                encoding,
                 data,
             });
         }

@@ -6,7 +6,14 @@ use std::sync::Arc;
 use super::chunks::ChunkWriter;
 use super::index_writer::{IndexChunk, IndexWriter};
 use super::meta::{BLOCK_VERSION, BlockMeta, BlockStats, CompactionMeta, new_ulid};
-use crate::chunkenc::{ENCODING_XOR, MAX_SAMPLES_PER_CHUNK, XorAppender};
+use crate::chunkenc::{BlockChunkEncoder, Encoding, MAX_SAMPLES_PER_CHUNK};
+
+/// Samples per chunk in a block: twice the head's. A decimal chunk's fixed
+/// cost (first timestamp and value, stream headers: about 16 bytes) and its
+/// framing in the segment file (7 bytes) spread over more samples, which
+/// takes 0.08 B/sample off the lab generator's data; a query that needs one
+/// sample of a chunk decodes up to 240 instead of 120 (about 1.5 µs).
+pub const BLOCK_CHUNK_SAMPLES: usize = 2 * MAX_SAMPLES_PER_CHUNK;
 use crate::error::{Error, Result};
 use crate::model::{MatchOp, Matcher, Sample, SeriesData};
 use crate::querier::{BlockReader, MergeQuerier};
@@ -22,7 +29,10 @@ pub struct BlockPlan {
 }
 
 /// Writes the data of `readers` in `[min_time, max_time)` as a block under
-/// `parent`, merging overlaps and dropping deleted samples. The block is
+/// `parent`, merging overlaps and dropping deleted samples. Samples are cut
+/// into chunks of [`BLOCK_CHUNK_SAMPLES`], each stored in whichever encoding
+/// is smaller (XOR or decimal, see [`BlockChunkEncoder`]); a series whose
+/// chunks are all decimal already (compaction of blocks) is copied. The block is
 /// written to `<ulid>.tmp` and renamed into place only when complete, so a
 /// crash leaves no half block. Returns `None` (and writes nothing) when the
 /// range holds no samples.
@@ -64,37 +74,34 @@ fn write_into(
     let mut index = IndexWriter::new();
     let mut stats = BlockStats::default();
     let mut samples: Vec<Sample> = Vec::new();
+    let mut encoder = BlockChunkEncoder::new();
     for (labels, cs) in series {
         let mut metas = Vec::new();
         if cs.is_plain()
-            && cs
-                .chunks()
-                .iter()
-                .all(|c| c.min_t >= plan.min_time && c.max_t <= maxt)
+            && cs.chunks().iter().all(|c| {
+                c.encoding == Encoding::Decimal && c.min_t >= plan.min_time && c.max_t <= maxt
+            })
         {
-            // Nothing to merge or drop: copy the encoded chunks as they are.
+            // Written by a block writer and nothing to merge or drop: copy.
             for c in cs.chunks() {
                 let bytes = c.data.as_slice();
-                stats.num_samples += crate::chunkenc::num_samples(bytes) as u64;
+                stats.num_samples += c.encoding.num_samples(bytes) as u64;
                 metas.push(IndexChunk {
                     min_t: c.min_t,
                     max_t: c.max_t,
-                    chunk_ref: chunks.write(ENCODING_XOR, bytes)?,
+                    chunk_ref: chunks.write(c.encoding, bytes)?,
                 });
             }
         } else {
             samples.clear();
             cs.samples_in(plan.min_time, maxt, &mut samples);
-            for part in samples.chunks(MAX_SAMPLES_PER_CHUNK) {
-                let mut a = XorAppender::new();
-                for s in part {
-                    a.append(s.t, s.v);
-                }
+            for part in samples.chunks(BLOCK_CHUNK_SAMPLES) {
+                let (encoding, bytes) = encoder.encode(part);
                 stats.num_samples += part.len() as u64;
                 metas.push(IndexChunk {
                     min_t: part[0].t,
                     max_t: part[part.len() - 1].t,
-                    chunk_ref: chunks.write(ENCODING_XOR, a.bytes())?,
+                    chunk_ref: chunks.write(encoding, bytes)?,
                 });
             }
         }
@@ -129,4 +136,145 @@ fn write_into(
     };
     meta.write(dir)?;
     Ok(Some(meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::Block;
+    use crate::head::{Head, HeadOptions, RangeHead};
+    use crate::model::{Labels, STALE_NAN};
+
+    /// Named series: decimal-friendly shapes, and values only XOR can hold.
+    fn series() -> Vec<(&'static str, Vec<f64>)> {
+        let n = 500;
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut g = 4200i64;
+        let gauge: Vec<f64> = (0..n)
+            .map(|_| {
+                g += (rnd() % 41) as i64 - 20;
+                g as f64 / 100.0
+            })
+            .collect();
+        let mut c = 1e9;
+        let counter: Vec<f64> = (0..n)
+            .map(|i| {
+                c = if i == 300 {
+                    3.0
+                } else {
+                    c + (rnd() % 500) as f64
+                };
+                c
+            })
+            .collect();
+        let mut stale = gauge.clone();
+        for i in [10, 11, 250, n - 1] {
+            stale[i] = STALE_NAN;
+        }
+        let mut specials = counter.clone();
+        specials[5] = -0.0;
+        specials[6] = f64::INFINITY;
+        specials[7] = f64::NEG_INFINITY;
+        specials[8] = f64::from_bits(0x7ff8_0000_dead_beef);
+        let bits: Vec<f64> = (0..n).map(|_| f64::from_bits(rnd())).collect();
+        vec![
+            ("gauge", gauge),
+            ("counter_with_reset", counter),
+            ("gauge_going_stale", stale),
+            ("counter_with_specials", specials),
+            ("random_bits", bits),
+        ]
+    }
+
+    /// Metric name, chunk encodings, (timestamp, value bits) per series.
+    type Dump = Vec<(String, Vec<Encoding>, Vec<(i64, u64)>)>;
+
+    fn read_back(block: &Block) -> Dump {
+        let all = Matcher::new(MatchOp::RegexMatch, crate::model::METRIC_NAME, ".*").unwrap();
+        let mut out = Vec::new();
+        for id in block.select_ids(&[all]).unwrap() {
+            let (labels, chunks) = block.series(id, i64::MIN, i64::MAX).unwrap().unwrap();
+            let encodings = chunks.iter().map(|c| c.encoding).collect();
+            let cs = crate::querier::ChunkSeries::new(chunks, Default::default());
+            let mut it = cs.iter();
+            let mut samples = Vec::new();
+            while it.next() {
+                samples.push((it.at().t, it.at().v.to_bits()));
+            }
+            let mut ranged = Vec::new();
+            cs.samples_in(i64::MIN, i64::MAX, &mut ranged);
+            let ranged: Vec<(i64, u64)> = ranged.iter().map(|s| (s.t, s.v.to_bits())).collect();
+            assert_eq!(ranged, samples, "iterator and range decoding agree");
+            out.push((labels.metric_name().to_string(), encodings, samples));
+        }
+        out
+    }
+
+    #[test]
+    fn blocks_round_trip_bit_for_bit_in_the_smaller_encoding() {
+        let head = Head::new(HeadOptions {
+            chunk_range: i64::MAX / 4,
+            ..HeadOptions::default()
+        });
+        let data = series();
+        let t = |i: usize| 1_700_000_000_000 + i as i64 * 15_000 + (i % 3) as i64;
+        let mut app = head.appender();
+        for (name, values) in &data {
+            let labels = Labels::from_pairs(&[("__name__", *name)]);
+            for (i, &v) in values.iter().enumerate() {
+                app.append(&labels, t(i), v).unwrap();
+            }
+        }
+        app.commit();
+        let dir = tempfile::tempdir().unwrap();
+        let plan = |level| BlockPlan {
+            min_time: t(0),
+            max_time: t(data[0].1.len()),
+            level,
+            sources: vec![],
+            parents: vec![],
+        };
+        let rh: Arc<dyn BlockReader> = Arc::new(RangeHead::new(head, t(0), t(500)));
+        let meta = write_block(dir.path(), vec![rh], plan(1)).unwrap().unwrap();
+        assert_eq!(meta.stats.num_samples, 5 * 500);
+        assert_eq!(meta.stats.num_chunks, 5 * 3, "500 samples: chunks of 240");
+        let block = Arc::new(Block::open(&dir.path().join(&meta.ulid)).unwrap());
+        let got = read_back(&block);
+        let mut want = data.clone();
+        want.sort_by(|a, b| a.0.cmp(b.0));
+        for ((name, encodings, samples), (want_name, values)) in got.iter().zip(&want) {
+            assert_eq!(name, want_name);
+            let want: Vec<(i64, u64)> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (t(i), v.to_bits()))
+                .collect();
+            assert_eq!(samples, &want, "series {name}");
+            let expected = if *name == "random_bits" {
+                Encoding::Xor
+            } else {
+                Encoding::Decimal
+            };
+            assert!(
+                encodings.iter().all(|e| *e == expected),
+                "series {name}: {encodings:?}"
+            );
+        }
+
+        // Compacting the block copies its decimal chunks and re-encodes the
+        // XOR ones; the data stays the same.
+        let reader: Arc<dyn BlockReader> = block.clone();
+        let meta2 = write_block(dir.path(), vec![reader], plan(2))
+            .unwrap()
+            .unwrap();
+        let block2 = Block::open(&dir.path().join(&meta2.ulid)).unwrap();
+        assert_eq!(read_back(&block2), got);
+        assert_eq!(meta2.stats, meta.stats);
+    }
 }

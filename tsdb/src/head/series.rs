@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::chunkenc::{MAX_SAMPLES_PER_CHUNK, XorAppender};
+use crate::chunkenc::{Encoding, MAX_SAMPLES_PER_CHUNK, XorAppender};
 use crate::error::{Error, Result};
 use crate::model::{Labels, Sample};
 use crate::querier::{ChunkBytes, ChunkMeta};
@@ -159,6 +159,7 @@ impl SeriesState {
             .map(|c| ChunkMeta {
                 min_t: c.min_t,
                 max_t: c.max_t,
+                encoding: Encoding::Xor,
                 data: ChunkBytes::Heap(c.bytes.clone()),
             })
             .collect();
@@ -170,6 +171,7 @@ impl SeriesState {
             out.push(ChunkMeta {
                 min_t,
                 max_t,
+                encoding: Encoding::Xor,
                 data: ChunkBytes::Heap(Arc::from(h.bytes())),
             });
         }
@@ -183,6 +185,7 @@ impl SeriesState {
             out.push(ChunkMeta {
                 min_t: part[0].t,
                 max_t: part[part.len() - 1].t,
+                encoding: Encoding::Xor,
                 data: ChunkBytes::Heap(Arc::from(a.bytes())),
             });
         }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::chunkenc::{XorIter, decode_range};
+use crate::chunkenc::{ChunkIter, Encoding};
 use crate::model::{Sample, SampleIterator, SeriesData};
 use crate::tombstones::Intervals;
 
@@ -33,10 +33,14 @@ impl ChunkBytes {
 }
 
 /// One chunk of one series and the time span it covers (inclusive).
+///
+/// `data` must have passed [`Encoding::validate`] (the block reader checks
+/// every chunk it loads; the head only holds chunks it encoded itself).
 #[derive(Clone, Debug)]
 pub struct ChunkMeta {
     pub min_t: i64,
     pub max_t: i64,
+    pub encoding: Encoding,
     pub data: ChunkBytes,
 }
 
@@ -83,7 +87,7 @@ impl ChunkSeries {
     fn collect(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
         let start = out.len();
         for c in self.chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
-            decode_range(c.data.as_slice(), mint, maxt, out);
+            c.encoding.decode_range(c.data.as_slice(), mint, maxt, out);
         }
         if self.overlapping {
             // Stable sort keeps chunk order among equal timestamps; keep the
@@ -138,7 +142,7 @@ impl SeriesData for ChunkSeries {
 struct SequentialIter<'a> {
     chunks: &'a [ChunkMeta],
     idx: usize,
-    cur: Option<XorIter<'a>>,
+    cur: Option<ChunkIter<'a>>,
 }
 
 impl SampleIterator for SequentialIter<'_> {
@@ -154,7 +158,7 @@ impl SampleIterator for SequentialIter<'_> {
                 self.cur = None;
                 return false;
             };
-            self.cur = Some(XorIter::new(c.data.as_slice()));
+            self.cur = Some(c.encoding.iter(c.data.as_slice()));
         }
     }
 
