@@ -4,6 +4,8 @@
 //! What is measured, each as one range query over the full 6h at a 60s step:
 //! - `rate_sum_by_job`: `sum by (job) (rate(http_requests_total[5m]))` over
 //!   10k counter series.
+//! - `rate_ratio`: `rate(x[5m]) / rate(x[5m] offset 1m)`: one-to-one
+//!   matching of 10k series with 10k.
 //! - `histogram_quantile`: `histogram_quantile(0.99, sum by (le)
 //!   (rate(request_duration_seconds_bucket[5m])))` over 10k bucket series
 //!   (1k histograms × 10 buckets).
@@ -81,6 +83,10 @@ fn range_queries(c: &mut Criterion) {
         (
             "rate_sum_by_job",
             "sum by (job) (rate(http_requests_total[5m]))",
+        ),
+        (
+            "rate_ratio",
+            "rate(http_requests_total[5m]) / rate(http_requests_total[5m] offset 1m)",
         ),
         (
             "histogram_quantile",

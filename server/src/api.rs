@@ -7,6 +7,7 @@ pub mod json;
 mod meta;
 mod params;
 mod query;
+mod result_json;
 mod status;
 mod write;
 

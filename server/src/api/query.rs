@@ -3,15 +3,15 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hyper::Method;
+use hyper::{Method, StatusCode};
 use promql::ast::ValueType;
 use promql::eval::{Engine, EngineOptions, QueryResult};
-use promql::value::{FloatDisplay, Value as PValue};
+use promql::value::FloatDisplay;
 use serde_json::{Value, json};
 use tsdb::model::Labels;
 
 use super::json::{format_time, success};
-use super::{allow, ast_json};
+use super::{allow, ast_json, result_json};
 use crate::error::ApiError;
 use crate::http::{Reply, Req};
 use crate::state::State;
@@ -63,48 +63,9 @@ fn labels_json(l: &Labels) -> Value {
     )
 }
 
-fn point(t: i64, v: f64) -> Value {
-    json!([format_time(t), FloatDisplay(v).to_string()])
-}
-
-/// The `data` object of a query result, with `limit` series at most.
-fn result_json(v: &PValue, limit: usize) -> (Value, bool) {
-    let cap = |n: usize| if limit > 0 { n.min(limit) } else { n };
-    match v {
-        PValue::Scalar(s) => (
-            json!({"resultType": "scalar", "result": point(s.t, s.v)}),
-            false,
-        ),
-        PValue::String { t, v } => (
-            json!({"resultType": "string", "result": [format_time(*t), v]}),
-            false,
-        ),
-        PValue::Vector(vec) => {
-            let n = cap(vec.len());
-            let r: Vec<Value> = vec[..n]
-                .iter()
-                .map(|s| json!({"metric": labels_json(&s.labels), "value": point(s.t, s.v)}))
-                .collect();
-            (json!({"resultType": "vector", "result": r}), n < vec.len())
-        }
-        PValue::Matrix(m) => {
-            let n = cap(m.len());
-            let r: Vec<Value> = m[..n]
-                .iter()
-                .map(|s| json!({"metric": labels_json(&s.labels), "values": s.samples.iter().map(|p| point(p.t, p.v)).collect::<Vec<_>>()}))
-                .collect();
-            (json!({"resultType": "matrix", "result": r}), n < m.len())
-        }
-    }
-}
-
 fn reply(res: QueryResult, limit: usize) -> Reply {
-    let (data, truncated) = result_json(&res.value, limit);
-    let mut warnings = res.warnings;
-    if truncated {
-        warnings.push("results truncated due to limit".into());
-    }
-    Reply::Json(success(data, &warnings, &res.infos))
+    let body = result_json::envelope(&res.value, limit, &res.warnings, &res.infos);
+    Reply::Body(StatusCode::OK, "application/json", body)
 }
 
 pub fn query(state: &State, req: &Req) -> Result<Reply, ApiError> {
