@@ -453,11 +453,18 @@ impl RollupJob<'_, '_> {
             let name = s.labels.metric_name();
             let samples = s.load();
             self.limits.hold(samples.len(), "query execution")?;
+            // Windows only move forward with the steps: advance two cursors.
+            let (mut lo, mut hi) = (0, 0);
             for (step, t) in self.frame.times().enumerate() {
                 let end = input.end(t);
                 let start = end - input.range;
-                let lo = samples.partition_point(|p| p.t <= start);
-                let hi = samples.partition_point(|p| p.t <= end);
+                while lo < samples.len() && samples[lo].t <= start {
+                    lo += 1;
+                }
+                hi = hi.max(lo);
+                while hi < samples.len() && samples[hi].t <= end {
+                    hi += 1;
+                }
                 let before = (input.mode != RangeMode::Plain && lo > 0)
                     .then(|| samples[lo - 1])
                     .filter(|p| p.t > start - self.lookback);
