@@ -78,6 +78,8 @@ impl Server {
             .local_addr()
             .map_err(|source| StartError::Listen { addr, source })?;
         let opts = config.db_options()?;
+        // Bad rule files fail the start before a long WAL replay, not after.
+        rules::manager::load_groups(&config).map_err(StartError::Rules)?;
         let dir = config.data_dir.clone();
         let open = tokio::task::spawn_blocking(move || Db::open(&dir, opts));
         let db = while_replaying(&listener, open)
@@ -267,5 +269,31 @@ mod tests {
         release.send(()).expect("release");
         let opened = replay.await.expect("task").expect("join");
         assert_eq!(opened, Ok(42));
+    }
+}
+
+#[cfg(test)]
+mod start_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bad_rule_files_fail_the_start_before_the_storage_opens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rules = dir.path().join("bad.yml");
+        std::fs::write(
+            &rules,
+            "groups:\n  - name: g\n    rules:\n      - record: x\n        expr: sum(\n",
+        )
+        .expect("write rules");
+        let data = dir.path().join("data");
+        let config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data.clone(),
+            rule_files: vec![rules.display().to_string()],
+            ..Config::default()
+        };
+        let err = Server::start(config).await.err().expect("start fails");
+        assert!(matches!(err, StartError::Rules(_)), "{err}");
+        assert!(!data.join("wal").exists(), "the storage was not opened");
     }
 }

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tsdb::db::Db;
 use tsdb::model::{Labels, STALE_NAN};
 
+use super::file::GroupSpec;
 use super::group::{EvalEnv, Group, Health, Outgoing};
 use super::notifier::{AmAlert, Notifier};
 use super::{file, glob, template};
@@ -100,24 +101,7 @@ impl RuleManager {
     /// state of their unchanged rules; removed groups' series are marked
     /// stale.
     pub fn apply(&self, cfg: &Config) -> Result<(), Vec<RuleError>> {
-        let mut errors = Vec::new();
-        let mut specs = Vec::new();
-        for pattern in &cfg.rule_files {
-            match glob::expand(pattern) {
-                Ok(paths) => {
-                    for p in paths {
-                        match file::load(&p.display().to_string(), false) {
-                            Ok(f) => specs.extend(f.groups),
-                            Err(e) => errors.extend(e),
-                        }
-                    }
-                }
-                Err(e) => errors.push(e),
-            }
-        }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
+        let specs = load_groups(cfg)?;
         let interval = cfg.evaluation_interval_ms().unwrap_or(60_000);
         let offset = cfg.rule_query_offset_ms().unwrap_or(0);
         *self.inner.settings.write() = Settings {
@@ -434,6 +418,31 @@ pub fn to_am(
         }
     }
     v
+}
+
+/// Reads and validates every rule file the config names (globs expanded):
+/// all groups, or every error found.
+pub fn load_groups(cfg: &Config) -> Result<Vec<GroupSpec>, Vec<RuleError>> {
+    let mut errors = Vec::new();
+    let mut specs = Vec::new();
+    for pattern in &cfg.rule_files {
+        match glob::expand(pattern) {
+            Ok(paths) => {
+                for p in paths {
+                    match file::load(&p.display().to_string(), false) {
+                        Ok(f) => specs.extend(f.groups),
+                        Err(e) => errors.extend(e),
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(specs)
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
