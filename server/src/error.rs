@@ -199,3 +199,55 @@ pub enum NotifyError {
         body: String,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promql_errors_map_to_prometheus_statuses() {
+        let parse = promql::parse("sum(").err().map(ApiError::from);
+        let cases: Vec<(&str, ApiError, u16, &str)> = vec![
+            (
+                "parse",
+                parse.unwrap_or(ApiError::Internal(String::new())),
+                400,
+                "bad_data",
+            ),
+            (
+                "execution",
+                promql::Error::Execution("many-to-many".into()).into(),
+                422,
+                "execution",
+            ),
+            (
+                "too_many_samples",
+                promql::Error::TooManySamples("query execution").into(),
+                422,
+                "execution",
+            ),
+            (
+                "timeout",
+                promql::Error::Timeout("query execution").into(),
+                503,
+                "timeout",
+            ),
+            (
+                "canceled",
+                promql::Error::Canceled("query execution").into(),
+                503,
+                "canceled",
+            ),
+            (
+                "storage",
+                promql::Error::Storage("disk".into()).into(),
+                500,
+                "internal",
+            ),
+        ];
+        for (name, e, status, ty) in cases {
+            assert_eq!(e.status().as_u16(), status, "{name}");
+            assert_eq!(e.error_type(), ty, "{name}");
+        }
+    }
+}

@@ -265,3 +265,24 @@ fn dense_and_stepwise_aggregation_agree() {
         assert_eq!(run(false), run(true), "{op}");
     }
 }
+
+#[test]
+fn deadline_and_cancellation_stop_a_query_with_typed_errors() {
+    let expr = crate::parse("sum(rate(http_requests_total[5m]))").expect("parses");
+    let past_deadline = Engine::new(EngineOptions {
+        timeout: Some(std::time::Duration::ZERO),
+        ..EngineOptions::default()
+    });
+    let err = past_deadline.range(&storage(), &expr, 0, 300_000, 60_000);
+    assert!(matches!(err, Err(crate::Error::Timeout(_))), "{err:?}");
+
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let cancelled = Engine::new(EngineOptions {
+        cancel: Some(cancel.clone()),
+        ..EngineOptions::default()
+    });
+    let err = cancelled.instant(&storage(), &expr, 300_000);
+    assert!(matches!(err, Err(crate::Error::Canceled(_))), "{err:?}");
+    cancel.store(false, std::sync::atomic::Ordering::Relaxed);
+    assert!(cancelled.instant(&storage(), &expr, 300_000).is_ok());
+}
