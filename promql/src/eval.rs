@@ -125,7 +125,7 @@ impl Engine {
         step: i64,
     ) -> Result<QueryResult> {
         let deadline = self.opts.timeout.map(|d| Instant::now() + d);
-        let mut grid = grid::Grid::new(&self.opts, q, expr, start, end, step, deadline)?;
+        let mut grid = grid::Grid::new(&self.opts, q, start, end, step, deadline);
         let value = grid.run(expr)?;
         let ann = grid.into_annotations();
         Ok(QueryResult {

@@ -103,6 +103,8 @@ mod tests {
             ("large_no_exponent", 1e21, "1000000000000000000000"),
             ("small_no_exponent", 1.5e-7, "0.00000015"),
             ("negative_zero", -0.0, "-0"),
+            ("tiny", 1e-7, "0.0000001"),
+            ("decimal", 123.456, "123.456"),
         ];
         for (name, v, want) in cases {
             assert_eq!(FloatDisplay(v).to_string(), want, "{name}");

@@ -79,7 +79,7 @@ impl Server {
             .map_err(|source| StartError::Listen { addr, source })?;
         let opts = config.db_options()?;
         // Bad rule files fail the start before a long WAL replay, not after.
-        rules::manager::load_groups(&config).map_err(StartError::Rules)?;
+        let groups = rules::manager::load_groups(&config).map_err(StartError::Rules)?;
         let dir = config.data_dir.clone();
         let open = tokio::task::spawn_blocking(move || Db::open(&dir, opts));
         let db = while_replaying(&listener, open)
@@ -103,7 +103,7 @@ impl Server {
         let maintenance = Duration::from_millis(config.maintenance_ms()?.max(1000) as u64);
         let db = Arc::new(db);
         let rules = rules::RuleManager::new(db.clone(), tokio::runtime::Handle::current());
-        rules.apply(&config).map_err(StartError::Rules)?;
+        rules.apply_groups(&config, groups);
         let state = Arc::new(State {
             db,
             config: RwLock::new(config),

@@ -105,25 +105,24 @@ impl<'q> Grid<'q> {
     pub fn new(
         opts: &'q EngineOptions,
         storage: &'q dyn Queryable,
-        _expr: &Expr,
         start: i64,
         end: i64,
         step: i64,
         deadline: Option<Instant>,
-    ) -> Result<Self> {
+    ) -> Self {
         let frame = Frame {
             start,
             end,
             step: if start == end { 0 } else { step },
         };
-        Ok(Grid {
+        Grid {
             opts,
             storage,
             query: Frame { step, ..frame },
             frame,
             limits: Limits::new(opts, deadline),
             ann: Annotations::default(),
-        })
+        }
     }
 
     pub fn into_annotations(self) -> Annotations {

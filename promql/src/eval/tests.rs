@@ -1,43 +1,22 @@
 //! End-to-end evaluator cases over a small in-memory storage.
 
-use tsdb::model::{Labels, Matcher, Querier, Queryable, Sample, SelectHints, Series};
+use tsdb::model::{Labels, Sample};
+
+use crate::promqltest::{MemStorage, Storage};
 
 use super::{Engine, EngineOptions};
 use crate::value::Value;
 
-/// A `Queryable` over fixed series, for tests.
-pub(crate) struct MemStorage(pub Vec<Series>);
-
-impl Queryable for MemStorage {
-    fn querier(&self, _: i64, _: i64) -> tsdb::Result<Box<dyn Querier>> {
-        Ok(Box::new(MemStorage(self.0.clone())))
-    }
-}
-
-impl Querier for MemStorage {
-    fn select(&self, _: &SelectHints, matchers: &[Matcher]) -> tsdb::Result<Vec<Series>> {
-        let mut out: Vec<Series> = self
-            .0
-            .iter()
-            .filter(|s| matchers.iter().all(|m| m.matches(s.labels.get(&m.name))))
-            .cloned()
-            .collect();
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(out)
-    }
-
-    fn label_names(&self, _: &[Matcher]) -> tsdb::Result<Vec<String>> {
-        Ok(Vec::new())
-    }
-
-    fn label_values(&self, _: &str, _: &[Matcher]) -> tsdb::Result<Vec<String>> {
-        Ok(Vec::new())
-    }
+/// The promqltest runner's in-memory storage holding `series`.
+fn mem(series: Vec<(Labels, Vec<Sample>)>) -> MemStorage {
+    let mut m = MemStorage::new();
+    m.load(series).expect("valid test series");
+    m
 }
 
 fn storage() -> MemStorage {
     let series = |pairs: &[(&str, &str)], step: i64, vals: &[f64]| {
-        Series::from_samples(
+        (
             Labels::from_pairs(pairs),
             vals.iter()
                 .enumerate()
@@ -45,7 +24,7 @@ fn storage() -> MemStorage {
                 .collect(),
         )
     };
-    MemStorage(vec![
+    mem(vec![
         series(
             &[
                 ("__name__", "http_requests_total"),
@@ -155,18 +134,16 @@ fn instant_query_table() {
 #[test]
 fn selectors_hold_one_series_of_raw_samples_at_a_time() {
     // 20 series × 1440 samples (1 day at 1 min): 28,800 stored samples.
-    let store = MemStorage(
-        (0..20)
-            .map(|i| {
-                Series::from_samples(
-                    Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string())]),
-                    (0..1440)
-                        .map(|k| Sample::new(k * 60_000, k as f64))
-                        .collect(),
-                )
-            })
-            .collect(),
-    );
+    let store = mem((0..20)
+        .map(|i| {
+            (
+                Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string())]),
+                (0..1440)
+                    .map(|k| Sample::new(k * 60_000, k as f64))
+                    .collect(),
+            )
+        })
+        .collect());
     // The output grid: 20 series × 25 hourly steps = 500 points. Raw samples
     // of one series (1440) plus the output fit in 3000; all raw samples don't.
     let engine = Engine::new(EngineOptions {
@@ -197,18 +174,16 @@ fn selectors_hold_one_series_of_raw_samples_at_a_time() {
 
 #[test]
 fn range_functions_give_the_same_answer_on_any_number_of_threads() {
-    let store = MemStorage(
-        (0..1000)
-            .map(|i| {
-                Series::from_samples(
-                    Labels::from_pairs(&[("__name__", "c_total"), ("i", &format!("{i:04}"))]),
-                    (0..120)
-                        .map(|k| Sample::new(k * 15_000 + i, (k * (i % 7 + 1)) as f64))
-                        .collect(),
-                )
-            })
-            .collect(),
-    );
+    let store = mem((0..1000)
+        .map(|i| {
+            (
+                Labels::from_pairs(&[("__name__", "c_total"), ("i", &format!("{i:04}"))]),
+                (0..120)
+                    .map(|k| Sample::new(k * 15_000 + i, (k * (i % 7 + 1)) as f64))
+                    .collect(),
+            )
+        })
+        .collect());
     let q = crate::parse("rate(c_total[2m]) + ignoring(i) group_left sum(rate(c_total[5m]))")
         .expect("parses");
     let run = |threads: usize| {
@@ -231,24 +206,22 @@ fn range_functions_give_the_same_answer_on_any_number_of_threads() {
 
 #[test]
 fn dense_and_stepwise_aggregation_agree() {
-    let store = MemStorage(
-        (0..300)
-            .map(|i| {
-                Series::from_samples(
-                    Labels::from_pairs(&[
-                        ("__name__", "g"),
-                        ("i", &i.to_string()),
-                        ("k", &(i % 7).to_string()),
-                    ]),
-                    // Gaps and irregular values so groups differ per step.
-                    (0..90)
-                        .filter(|k| (k + i) % 5 != 0)
-                        .map(|k| Sample::new(k * 20_000, ((k * 31 + i * 17) % 97) as f64 / 7.0))
-                        .collect(),
-                )
-            })
-            .collect(),
-    );
+    let store = mem((0..300)
+        .map(|i| {
+            (
+                Labels::from_pairs(&[
+                    ("__name__", "g"),
+                    ("i", &i.to_string()),
+                    ("k", &(i % 7).to_string()),
+                ]),
+                // Gaps and irregular values so groups differ per step.
+                (0..90)
+                    .filter(|k| (k + i) % 5 != 0)
+                    .map(|k| Sample::new(k * 20_000, ((k * 31 + i * 17) % 97) as f64 / 7.0))
+                    .collect(),
+            )
+        })
+        .collect());
     let ops = [
         "sum", "avg", "count", "group", "min", "max", "stddev", "stdvar",
     ];

@@ -4,32 +4,27 @@ use serde_json::{Value, json};
 
 use crate::error::ApiError;
 
-/// Formats a sample value as Prometheus does: `"NaN"`, `"+Inf"`, `"-Inf"`,
-/// otherwise the shortest decimal that round-trips, without exponent.
-pub fn format_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_string()
-    } else if v == f64::INFINITY {
-        "+Inf".to_string()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".to_string()
-    } else {
-        format!("{v}")
-    }
+/// Writes a timestamp as Prometheus does: unix seconds, with the
+/// milliseconds as decimals when there are any (`4`, `1.1`, `-0.001`).
+pub fn write_time(out: &mut String, t_ms: i64) {
+    use std::fmt::Write;
+    let sign = if t_ms < 0 { "-" } else { "" };
+    let abs = t_ms.unsigned_abs();
+    let (secs, ms) = (abs / 1000, abs % 1000);
+    let _ = match (ms % 100, ms % 10) {
+        _ if ms == 0 => write!(out, "{sign}{secs}"),
+        (0, _) => write!(out, "{sign}{secs}.{}", ms / 100),
+        (_, 0) => write!(out, "{sign}{secs}.{:02}", ms / 10),
+        _ => write!(out, "{sign}{secs}.{ms:03}"),
+    };
 }
 
-/// Timestamps are unix seconds as a JSON number with millisecond precision.
+/// A timestamp as a JSON number (see [`write_time`]); written through its
+/// text so that 1.1 stays 1.1, not 1.100000001.
 pub fn format_time(t_ms: i64) -> Value {
-    if t_ms % 1000 == 0 {
-        json!(t_ms / 1000)
-    } else {
-        // Written through a string so that 1.1 stays 1.1, not 1.100000001.
-        let sign = if t_ms < 0 { "-" } else { "" };
-        let abs = t_ms.unsigned_abs();
-        let s = format!("{sign}{}.{:03}", abs / 1000, abs % 1000);
-        let s = s.trim_end_matches('0');
-        serde_json::from_str(s).unwrap_or(Value::Null)
-    }
+    let mut s = String::new();
+    write_time(&mut s, t_ms);
+    serde_json::from_str(&s).unwrap_or(Value::Null)
 }
 
 /// `{"status":"success","data":…}` plus warnings/infos when present.
@@ -54,28 +49,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn floats_as_prometheus_formats_them() {
-        let cases: &[(f64, &str)] = &[
-            (f64::NAN, "NaN"),
-            (f64::INFINITY, "+Inf"),
-            (f64::NEG_INFINITY, "-Inf"),
-            (2.0, "2"),
-            (0.1, "0.1"),
-            (1e21, "1000000000000000000000"),
-            (1e-7, "0.0000001"),
-            (-0.0, "-0"),
-            (123.456, "123.456"),
-        ];
-        for (v, want) in cases {
-            assert_eq!(format_float(*v), *want);
-        }
-    }
-
-    #[test]
     fn times() {
         assert_eq!(format_time(4000).to_string(), "4");
         assert_eq!(format_time(1_435_781_451_781).to_string(), "1435781451.781");
         assert_eq!(format_time(1100).to_string(), "1.1");
         assert_eq!(format_time(-1500).to_string(), "-1.5");
+        assert_eq!(format_time(1050).to_string(), "1.05");
+        assert_eq!(format_time(-1).to_string(), "-0.001");
     }
 }

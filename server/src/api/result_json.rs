@@ -103,18 +103,8 @@ fn point(out: &mut String, t: i64, v: f64) {
     let _ = write!(out, r#","{}"]"#, FloatDisplay(v));
 }
 
-/// Seconds, with the milliseconds as decimals when there are any
-/// (`4`, `1.5`, `-0.001`).
 fn time(out: &mut String, t_ms: i64) {
-    let sign = if t_ms < 0 { "-" } else { "" };
-    let abs = t_ms.unsigned_abs();
-    let (secs, ms) = (abs / 1000, abs % 1000);
-    if ms == 0 {
-        let _ = write!(out, "{sign}{secs}");
-    } else {
-        let frac = format!("{ms:03}");
-        let _ = write!(out, "{sign}{secs}.{}", frac.trim_end_matches('0'));
-    }
+    super::json::write_time(out, t_ms);
 }
 
 fn labels(out: &mut String, l: &Labels) {

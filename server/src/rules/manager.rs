@@ -101,7 +101,12 @@ impl RuleManager {
     /// state of their unchanged rules; removed groups' series are marked
     /// stale.
     pub fn apply(&self, cfg: &Config) -> Result<(), Vec<RuleError>> {
-        let specs = load_groups(cfg)?;
+        self.apply_groups(cfg, load_groups(cfg)?);
+        Ok(())
+    }
+
+    /// [`apply`](Self::apply) with groups already read by [`load_groups`].
+    pub fn apply_groups(&self, cfg: &Config, specs: Vec<GroupSpec>) {
         let interval = cfg.evaluation_interval_ms().unwrap_or(60_000);
         let offset = cfg.rule_query_offset_ms().unwrap_or(0);
         *self.inner.settings.write() = Settings {
@@ -152,7 +157,6 @@ impl RuleManager {
             }
         }
         *first = true;
-        Ok(())
     }
 
     fn apply_notifier(&self, ams: &[AlertmanagerConfig], capacity: usize) {
