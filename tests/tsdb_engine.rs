@@ -276,3 +276,71 @@ fn concurrent_appends_and_queries_are_consistent() {
     assert_eq!(all.len(), WRITERS * PER);
     assert!(all.iter().all(|(_, s)| s.len() == STEPS as usize));
 }
+
+/// Every series with `(t, st)` of its samples (st 0 = none).
+fn dump_st(db: &Db) -> Vec<(String, Vec<(i64, i64)>)> {
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    q.select(&SelectHints::default(), &[all()])
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            let (mut v, mut sts) = (vec![], vec![]);
+            if !s.samples_st_in(i64::MIN, i64::MAX, &mut v, &mut sts) {
+                sts = vec![0; v.len()];
+            }
+            assert_eq!(v.len(), sts.len());
+            let pairs = v.iter().zip(sts).map(|(x, st)| (x.t, st)).collect();
+            (s.labels.to_string(), pairs)
+        })
+        .collect()
+}
+
+#[test]
+fn start_timestamps_survive_replay_compaction_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    // (name, start timestamp of the sample at t)
+    type Kind = (&'static str, fn(i64) -> i64);
+    let kinds: [Kind; 4] = [
+        ("none", |_| 0),
+        (
+            "cumulative",
+            |t| if t < 90 * MIN { 1 } else { 90 * MIN - 1 },
+        ),
+        ("delta", |t| t - MIN),
+        ("late_start", |t| if t < 30 * MIN { 0 } else { t - 1 }),
+    ];
+    let mut t = 0;
+    while t < 3 * HOUR {
+        let mut app = db.appender();
+        for (name, st) in kinds {
+            let labels = Labels::from_pairs(&[("__name__", "c"), ("kind", name)]);
+            app.append(&labels, t, (t / MIN) as f64).unwrap();
+            app.set_start_timestamp(st(t));
+        }
+        app.commit().unwrap();
+        t += MIN;
+    }
+    let before = dump_st(&db);
+    assert_eq!(before.len(), 4);
+    let late = &before
+        .iter()
+        .find(|(l, _)| l.contains("late_start"))
+        .unwrap()
+        .1;
+    assert_eq!(late[29], (29 * MIN, 0));
+    assert_eq!(late[30], (30 * MIN, 30 * MIN - 1));
+
+    db.close().unwrap();
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump_st(&db), before, "WAL replay changed start timestamps");
+
+    let report = db.compact().unwrap();
+    assert!(report.head_blocks > 0, "{report:?}");
+    assert_eq!(dump_st(&db), before, "compaction changed start timestamps");
+    db.close().unwrap();
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump_st(&db), before, "reopen changed start timestamps");
+}

@@ -5,19 +5,24 @@
 //!   appendable, so the head uses it.
 //! - [`decimal`]: decimal-scaled integers in packed streams; written whole,
 //!   for immutable blocks, where it is usually 2–4× smaller than XOR.
+//! - [`st`]: start timestamps beside a chunk's samples (encoding 3, which
+//!   wraps an XOR or decimal chunk).
 //! - [`chunk`]: [`Encoding`] (the byte stored beside every chunk on disk),
 //!   decoding any encoding ([`ChunkIter`], [`Encoding::decode_range`]) and
 //!   [`BlockChunkEncoder`], which keeps the smaller encoding of a chunk.
 //!
-//! Encoding byte 0 is reserved for "none"; 1 is XOR, 2 is decimal.
+//! Encoding byte 0 is reserved for "none"; 1 is XOR, 2 is decimal, 3 is
+//! a chunk with start timestamps.
 
 mod bstream;
 mod chunk;
 mod decimal;
+mod st;
 mod xor;
 
 pub use chunk::{BlockChunkEncoder, ChunkIter, Encoding};
 pub use decimal::{DECIMAL_VERSION, DecimalEncoder, DecimalIter, ENCODING_DECIMAL, MAX_EXP};
+pub use st::{ENCODING_ST, ST_VERSION, StReader, StWriter, split as st_split, wrap as st_wrap};
 pub use xor::{
     ENCODING_XOR, MAX_SAMPLES_PER_CHUNK, XorAppender, XorChunk, XorIter, decode_range, num_samples,
 };

@@ -34,5 +34,8 @@ mod writer;
 
 pub use checkpoint::CheckpointStats;
 pub use reader::WalReader;
-pub use record::{ExemplarRecord, Record, RecordType, SampleRecord, SeriesRecord, TombstoneRecord};
+pub use record::{
+    ExemplarRecord, Record, RecordType, SampleRecord, SeriesRecord, StartTimeRecord,
+    TombstoneRecord,
+};
 pub use writer::{RepairReport, SyncPolicy, Wal, WalOptions};

@@ -74,6 +74,7 @@ fn write_into(
     let mut index = IndexWriter::new();
     let mut stats = BlockStats::default();
     let mut samples: Vec<Sample> = Vec::new();
+    let mut sts: Vec<i64> = Vec::new();
     let mut encoder = BlockChunkEncoder::new();
     for (labels, cs) in series {
         let mut metas = Vec::new();
@@ -94,9 +95,14 @@ fn write_into(
             }
         } else {
             samples.clear();
-            cs.samples_in(plan.min_time, maxt, &mut samples);
-            for part in samples.chunks(BLOCK_CHUNK_SAMPLES) {
-                let (encoding, bytes) = encoder.encode(part);
+            sts.clear();
+            if !cs.samples_st_in(plan.min_time, maxt, &mut samples, &mut sts) {
+                sts.clear();
+            }
+            for (i, part) in samples.chunks(BLOCK_CHUNK_SAMPLES).enumerate() {
+                let from = i * BLOCK_CHUNK_SAMPLES;
+                let part_sts = sts.get(from..from + part.len()).unwrap_or(&[]);
+                let (encoding, bytes) = encoder.encode_st(part, part_sts);
                 stats.num_samples += part.len() as u64;
                 metas.push(IndexChunk {
                     min_t: part[0].t,

@@ -2,6 +2,7 @@
 //! smaller encoding for immutable blocks.
 
 use super::decimal::{self, DecimalEncoder, DecimalIter, ENCODING_DECIMAL};
+use super::st::{self, ENCODING_ST, StReader, StWriter};
 use super::xor::{self, ENCODING_XOR, XorAppender, XorIter};
 use crate::encoding::{DecodeError, DecodeResult};
 use crate::model::{Sample, SampleIterator};
@@ -14,6 +15,9 @@ pub enum Encoding {
     /// Decimal-scaled packed integers ([`DecimalEncoder`]): written whole,
     /// for blocks.
     Decimal,
+    /// An XOR or decimal chunk with the samples' start timestamps
+    /// ([`st`](super::st)).
+    WithSt,
 }
 
 impl Encoding {
@@ -22,6 +26,7 @@ impl Encoding {
         match b {
             ENCODING_XOR => Some(Encoding::Xor),
             ENCODING_DECIMAL => Some(Encoding::Decimal),
+            ENCODING_ST => Some(Encoding::WithSt),
             _ => None,
         }
     }
@@ -30,6 +35,28 @@ impl Encoding {
         match self {
             Encoding::Xor => ENCODING_XOR,
             Encoding::Decimal => ENCODING_DECIMAL,
+            Encoding::WithSt => ENCODING_ST,
+        }
+    }
+
+    /// Whether chunks of this encoding carry start timestamps.
+    pub fn has_start_timestamps(self) -> bool {
+        self == Encoding::WithSt
+    }
+
+    /// The samples chunk inside an encoding-3 chunk and its encoding;
+    /// other chunks are their own inner chunk. `None` for a chunk that
+    /// does not [`validate`](Self::validate).
+    fn inner(self, bytes: &[u8]) -> Option<(Encoding, &[u8], &[u8])> {
+        match self {
+            Encoding::WithSt => {
+                let (enc, inner, stream) = st::split(bytes).ok()?;
+                match Encoding::from_byte(enc)? {
+                    Encoding::WithSt => None,
+                    e => Some((e, inner, stream)),
+                }
+            }
+            e => Some((e, bytes, &[])),
         }
     }
 
@@ -39,6 +66,9 @@ impl Encoding {
         match self {
             Encoding::Xor => xor::num_samples(bytes),
             Encoding::Decimal => decimal::num_samples(bytes),
+            Encoding::WithSt => self
+                .inner(bytes)
+                .map_or(0, |(e, inner, _)| e.num_samples(inner)),
         }
     }
 
@@ -54,6 +84,22 @@ impl Encoding {
             }),
             Encoding::Xor => Ok(()),
             Encoding::Decimal => decimal::validate(bytes),
+            Encoding::WithSt => {
+                let (enc, inner, _) = st::split(bytes)?;
+                let offset = bytes.len() - inner.len();
+                match Encoding::from_byte(enc) {
+                    Some(e @ (Encoding::Xor | Encoding::Decimal)) => {
+                        e.validate(inner).map_err(|mut err| {
+                            err.offset += offset;
+                            err
+                        })
+                    }
+                    _ => Err(DecodeError {
+                        offset: 1,
+                        what: "bad inner encoding of a start-timestamp chunk",
+                    }),
+                }
+            }
         }
     }
 
@@ -62,6 +108,10 @@ impl Encoding {
         match self {
             Encoding::Xor => ChunkIter::Xor(XorIter::new(bytes)),
             Encoding::Decimal => ChunkIter::Decimal(DecimalIter::new(bytes)),
+            Encoding::WithSt => match self.inner(bytes) {
+                Some((e, inner, _)) => e.iter(inner),
+                None => ChunkIter::Xor(XorIter::new(&[])),
+            },
         }
     }
 
@@ -70,6 +120,46 @@ impl Encoding {
         match self {
             Encoding::Xor => xor::decode_range(bytes, mint, maxt, out),
             Encoding::Decimal => decimal::decode_range(bytes, mint, maxt, out),
+            Encoding::WithSt => {
+                if let Some((e, inner, _)) = self.inner(bytes) {
+                    e.decode_range(inner, mint, maxt, out);
+                }
+            }
+        }
+    }
+
+    /// [`decode_range`](Self::decode_range) that also appends one start
+    /// timestamp per appended sample to `sts` (0 where there is none, so
+    /// always 0 for chunks without them).
+    pub fn decode_range_st(
+        self,
+        bytes: &[u8],
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<Sample>,
+        sts: &mut Vec<i64>,
+    ) {
+        let Some((e, inner, stream)) = self.inner(bytes) else {
+            return;
+        };
+        if self != Encoding::WithSt {
+            let before = out.len();
+            e.decode_range(inner, mint, maxt, out);
+            sts.resize(sts.len() + out.len() - before, 0);
+            return;
+        }
+        let mut it = e.iter(inner);
+        let mut codes = StReader::new(stream);
+        while it.next() {
+            let s = it.at();
+            let st = codes.next(s.t);
+            if s.t > maxt {
+                break;
+            }
+            if s.t >= mint {
+                out.push(s);
+                sts.push(st);
+            }
         }
     }
 }
@@ -117,6 +207,7 @@ impl SampleIterator for ChunkIter<'_> {
 pub struct BlockChunkEncoder {
     decimal: DecimalEncoder,
     buf: Vec<u8>,
+    wrapped: Vec<u8>,
 }
 
 impl BlockChunkEncoder {
@@ -136,6 +227,23 @@ impl BlockChunkEncoder {
         self.buf.extend_from_slice(xor.bytes());
         let encoding = self.pick(samples, Encoding::Xor);
         (encoding, &self.buf)
+    }
+
+    /// [`encode`](Self::encode) with the samples' start timestamps (`sts`
+    /// parallel to `samples`, 0 = none): the samples chunk is wrapped in
+    /// an encoding-3 chunk when any ST is set.
+    pub fn encode_st(&mut self, samples: &[Sample], sts: &[i64]) -> (Encoding, &[u8]) {
+        if sts.iter().all(|&st| st == 0) {
+            return self.encode(samples);
+        }
+        let mut codes = StWriter::new();
+        for (s, &st) in samples.iter().zip(sts) {
+            codes.append(s.t, st);
+        }
+        let (inner, _) = self.encode(samples);
+        self.wrapped.clear();
+        st::wrap(inner.byte(), &self.buf, codes.bytes(), &mut self.wrapped);
+        (Encoding::WithSt, &self.wrapped)
     }
 
     /// `self.buf` holds `samples` as `current`; replaces it with the
@@ -202,10 +310,51 @@ mod tests {
         }
     }
 
+    proptest! {
+        #[test]
+        fn start_timestamps_round_trip(
+            samples in samples_strategy(),
+            kinds in prop::collection::vec(0u8..4, 300),
+            mint_frac in 0.0f64..1.0,
+        ) {
+            // None, cumulative from the first sample, delta, or arbitrary.
+            let sts: Vec<i64> = samples
+                .iter()
+                .enumerate()
+                .map(|(i, s)| match kinds[i] {
+                    0 => 0,
+                    1 => samples[0].t - 1,
+                    2 => if i > 0 { samples[i - 1].t } else { 0 },
+                    _ => s.t - 7 * i as i64,
+                })
+                .collect();
+            let mut enc = BlockChunkEncoder::new();
+            let (encoding, bytes) = enc.encode_st(&samples, &sts);
+            let with_st = sts.iter().any(|&st| st != 0);
+            prop_assert_eq!(encoding == Encoding::WithSt, with_st);
+            prop_assert!(encoding.validate(bytes).is_ok());
+            prop_assert_eq!(encoding.num_samples(bytes), samples.len());
+            let first = samples[0].t;
+            let span = samples[samples.len() - 1].t - first;
+            let mint = first + (span as f64 * mint_frac) as i64;
+            let (mut out, mut got_sts) = (vec![], vec![]);
+            encoding.decode_range_st(bytes, mint, i64::MAX, &mut out, &mut got_sts);
+            let lo = samples.partition_point(|s| s.t < mint);
+            prop_assert_eq!(out.len(), samples.len() - lo);
+            prop_assert_eq!(&got_sts[..], &sts[lo..]);
+            let mut plain = vec![];
+            encoding.decode_range(bytes, mint, i64::MAX, &mut plain);
+            for (want, got) in samples[lo..].iter().zip(&plain) {
+                prop_assert!(want.bit_eq(got));
+            }
+        }
+    }
+
     #[test]
     fn unknown_bytes_are_no_encoding() {
         assert_eq!(Encoding::from_byte(0), None);
-        assert_eq!(Encoding::from_byte(3), None);
+        assert_eq!(Encoding::from_byte(4), None);
+        assert_eq!(Encoding::from_byte(3), Some(Encoding::WithSt));
         assert_eq!(Encoding::from_byte(1), Some(Encoding::Xor));
         assert_eq!(Encoding::from_byte(2), Some(Encoding::Decimal));
     }

@@ -44,6 +44,11 @@ impl<'a> Appender<'a> {
         self.head.append_new(labels, t, v)
     }
 
+    /// See [`HeadAppender::set_start_timestamp`].
+    pub fn set_start_timestamp(&mut self, st: i64) {
+        self.head.set_start_timestamp(st)
+    }
+
     /// Adds an exemplar for an existing series (see [`HeadAppender::append_exemplar`]).
     pub fn append_exemplar(
         &mut self,

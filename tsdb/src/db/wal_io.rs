@@ -1,6 +1,7 @@
 //! The database's use of the WAL: logging batches, replay, checkpoints.
 //! The only place that knows both the head and the WAL record types.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::error::Result;
@@ -8,8 +9,8 @@ use crate::exemplars::Exemplar;
 use crate::head::{Head, HeadAppender};
 use crate::model::SeriesRef;
 use crate::wal::{
-    ExemplarRecord, Record, SampleRecord, SeriesRecord, SyncPolicy, TombstoneRecord, Wal,
-    WalOptions, WalReader,
+    ExemplarRecord, Record, SampleRecord, SeriesRecord, StartTimeRecord, SyncPolicy,
+    TombstoneRecord, Wal, WalOptions, WalReader,
 };
 
 pub(super) fn open(dir: &Path, opts: &WalOptions) -> Result<Wal> {
@@ -38,6 +39,14 @@ pub(super) fn log_batch(wal: &Wal, app: &HeadAppender) -> Result<u64> {
             v: s.v,
         })
         .collect();
+    let start_times: Vec<StartTimeRecord> = app
+        .pending_start_timestamps()
+        .map(|(r, t, st)| StartTimeRecord {
+            series_ref: r.0,
+            t,
+            st,
+        })
+        .collect();
     let exemplars: Vec<ExemplarRecord> = app
         .pending_exemplars()
         .map(|(r, e)| ExemplarRecord {
@@ -51,6 +60,12 @@ pub(super) fn log_batch(wal: &Wal, app: &HeadAppender) -> Result<u64> {
     if !series.is_empty() {
         let mut b = Vec::new();
         Record::Series(series).encode(&mut b);
+        bufs.push(b);
+    }
+    if !start_times.is_empty() {
+        // Before the samples they belong to: replay holds them until then.
+        let mut b = Vec::new();
+        Record::StartTimes(start_times).encode(&mut b);
         bufs.push(b);
     }
     if !samples.is_empty() {
@@ -109,6 +124,8 @@ pub(super) fn sync_all(wal: &Wal) -> Result<()> {
 pub(super) fn replay(dir: &Path, head: &Head) -> Result<u64> {
     let mut n = 0;
     let mut reader = WalReader::open(dir)?;
+    // Start timestamps of the next samples record, by (series, time).
+    let mut start_times: HashMap<(u64, i64), i64> = HashMap::new();
     while let Some(rec) = reader.next_record()? {
         n += 1;
         match Record::decode(rec)? {
@@ -117,10 +134,19 @@ pub(super) fn replay(dir: &Path, head: &Head) -> Result<u64> {
                     head.replay_series(SeriesRef(s.series_ref), &s.labels)?;
                 }
             }
+            Record::StartTimes(v) => {
+                start_times.extend(v.into_iter().map(|s| ((s.series_ref, s.t), s.st)));
+            }
             Record::Samples(samples) => {
                 for s in samples {
-                    head.replay_sample(SeriesRef(s.series_ref), s.t, s.v);
+                    let st = if start_times.is_empty() {
+                        0
+                    } else {
+                        start_times.remove(&(s.series_ref, s.t)).unwrap_or(0)
+                    };
+                    head.replay_sample(SeriesRef(s.series_ref), s.t, s.v, st);
                 }
+                start_times.clear();
             }
             Record::Tombstones(stones) => {
                 for t in stones {

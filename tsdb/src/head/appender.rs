@@ -22,6 +22,9 @@ pub struct HeadAppender {
     head: Arc<Head>,
     created: Vec<Arc<MemSeries>>,
     pending: Vec<(Arc<MemSeries>, Sample)>,
+    /// Start timestamps of pending samples, by index into `pending`,
+    /// ascending (sparse: most samples have none).
+    pending_st: Vec<(usize, i64)>,
     exemplars: Vec<(Arc<MemSeries>, Exemplar)>,
 }
 
@@ -53,7 +56,21 @@ impl HeadAppender {
             head,
             created: Vec::new(),
             pending: Vec::new(),
+            pending_st: Vec::new(),
             exemplars: Vec::new(),
+        }
+    }
+
+    /// Gives the sample appended last (by any `append*` that succeeded) the
+    /// start timestamp `st`; 0 means none. Ignored when nothing is pending.
+    pub fn set_start_timestamp(&mut self, st: i64) {
+        let Some(i) = self.pending.len().checked_sub(1) else {
+            return;
+        };
+        match self.pending_st.last_mut() {
+            Some((j, old)) if *j == i => *old = st,
+            _ if st != 0 => self.pending_st.push((i, st)),
+            _ => {}
         }
     }
 
@@ -152,6 +169,15 @@ impl HeadAppender {
             .map(|s| (SeriesRef(u64::from(s.id)), &s.labels))
     }
 
+    /// Start timestamps of the samples this batch will commit that have
+    /// one, in append order: `(series, sample time, start time)`.
+    pub fn pending_start_timestamps(&self) -> impl Iterator<Item = (SeriesRef, i64, i64)> + '_ {
+        self.pending_st.iter().filter_map(|&(i, st)| {
+            let (s, x) = self.pending.get(i)?;
+            Some((SeriesRef(u64::from(s.id)), x.t, st))
+        })
+    }
+
     /// Samples this batch will commit, in append order (for the WAL).
     pub fn pending_samples(&self) -> impl Iterator<Item = (SeriesRef, Sample)> + '_ {
         self.pending
@@ -172,8 +198,10 @@ impl HeadAppender {
         let mut stats = CommitStats::default();
         let bounds = self.head.bounds();
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
-        for (series, s) in self.pending.drain(..) {
-            match series.state.lock().append(s.t, s.v, &bounds) {
+        let mut sts = std::mem::take(&mut self.pending_st).into_iter().peekable();
+        for (i, (series, s)) in self.pending.drain(..).enumerate() {
+            let st = sts.next_if(|&(j, _)| j == i).map_or(0, |(_, st)| st);
+            match series.state.lock().append(s.t, s.v, st, &bounds) {
                 Ok(Appended::InOrder) => stats.in_order += 1,
                 Ok(Appended::OutOfOrder) => stats.out_of_order += 1,
                 Ok(Appended::Duplicate) => {
@@ -212,6 +240,7 @@ impl HeadAppender {
     /// Discards the batch.
     pub fn rollback(mut self) {
         self.pending.clear();
+        self.pending_st.clear();
         self.exemplars.clear();
     }
 }
@@ -230,14 +259,15 @@ impl Head {
         }
     }
 
-    /// Applies one sample from the WAL; samples the head would now reject
-    /// (already persisted, duplicates) are skipped and reported as `false`.
-    pub fn replay_sample(&self, r: SeriesRef, t: i64, v: f64) -> bool {
+    /// Applies one sample from the WAL with its start timestamp (0: none);
+    /// samples the head would now reject (already persisted, duplicates)
+    /// are skipped and reported as `false`.
+    pub fn replay_sample(&self, r: SeriesRef, t: i64, v: f64, st: i64) -> bool {
         let Some(series) = u32::try_from(r.0).ok().and_then(|id| self.series.by_id(id)) else {
             return false;
         };
         let ok = matches!(
-            series.state.lock().append(t, v, &self.bounds()),
+            series.state.lock().append(t, v, st, &self.bounds()),
             Ok(Appended::InOrder | Appended::OutOfOrder)
         );
         if ok {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::chunkenc::{Encoding, MAX_SAMPLES_PER_CHUNK, XorAppender};
+use crate::chunkenc::{ENCODING_XOR, Encoding, MAX_SAMPLES_PER_CHUNK, StWriter, XorAppender};
 use crate::error::{Error, Result};
 use crate::model::{Labels, Sample};
 use crate::querier::{ChunkBytes, ChunkMeta};
@@ -15,6 +15,8 @@ use crate::querier::{ChunkBytes, ChunkMeta};
 pub(crate) struct ClosedChunk {
     pub min_t: i64,
     pub max_t: i64,
+    /// XOR, or XOR wrapped with start timestamps.
+    pub encoding: Encoding,
     pub bytes: Arc<[u8]>,
 }
 
@@ -31,6 +33,9 @@ pub(crate) enum Appended {
 pub(crate) struct SeriesState {
     closed: Vec<ClosedChunk>,
     head: Option<XorAppender>,
+    /// Start timestamps of the head chunk's samples, from the first sample
+    /// of the chunk that had one (boxed: most series never have any).
+    head_st: Option<Box<StWriter>>,
     /// The head chunk is cut when a sample reaches this time (block boundary).
     head_end: i64,
     last: Option<Sample>,
@@ -64,6 +69,7 @@ impl MemSeries {
             state: Mutex::new(SeriesState {
                 closed: Vec::new(),
                 head: None,
+                head_st: None,
                 head_end: i64::MIN,
                 last: None,
                 ooo: Vec::new(),
@@ -102,8 +108,10 @@ impl SeriesState {
         }
     }
 
-    /// Stores a sample, re-checking it (state may have moved since `check`).
-    pub fn append(&mut self, t: i64, v: f64, b: &AppendBounds) -> Result<Appended> {
+    /// Stores a sample with start timestamp `st` (0: none), re-checking it
+    /// (state may have moved since `check`). Out-of-order samples keep no
+    /// start timestamp, and a duplicate does not change the stored one.
+    pub fn append(&mut self, t: i64, v: f64, st: i64, b: &AppendBounds) -> Result<Appended> {
         self.check(t, v, b)?;
         match self.last {
             Some(last) if t == last.t => Ok(Appended::Duplicate),
@@ -115,13 +123,13 @@ impl SeriesState {
                 Ok(Appended::OutOfOrder)
             }
             _ => {
-                self.append_in_order(t, v, b.chunk_range);
+                self.append_in_order(t, v, st, b.chunk_range);
                 Ok(Appended::InOrder)
             }
         }
     }
 
-    fn append_in_order(&mut self, t: i64, v: f64, chunk_range: i64) {
+    fn append_in_order(&mut self, t: i64, v: f64, st: i64, chunk_range: i64) {
         let cut = match &self.head {
             None => true,
             Some(h) => h.num_samples() >= MAX_SAMPLES_PER_CHUNK || t >= self.head_end,
@@ -132,19 +140,31 @@ impl SeriesState {
             self.head_end = next_boundary(t, chunk_range);
         }
         if let Some(h) = &mut self.head {
+            if st != 0 && self.head_st.is_none() {
+                self.head_st = Some(Box::new(StWriter::with_leading_none(
+                    h.num_samples(),
+                    h.last_time(),
+                )));
+            }
+            if let Some(w) = &mut self.head_st {
+                w.append(t, st);
+            }
             h.append(t, v);
         }
         self.last = Some(Sample::new(t, v));
     }
 
     fn close_head(&mut self) {
+        let st = self.head_st.take();
         if let Some(h) = self.head.take()
             && let (Some(min_t), Some(max_t)) = (h.first_time(), h.last_time())
         {
+            let (encoding, bytes) = head_chunk_bytes(&h, st.as_deref());
             self.closed.push(ClosedChunk {
                 min_t,
                 max_t,
-                bytes: Arc::from(h.bytes()),
+                encoding,
+                bytes,
             });
         }
     }
@@ -159,7 +179,7 @@ impl SeriesState {
             .map(|c| ChunkMeta {
                 min_t: c.min_t,
                 max_t: c.max_t,
-                encoding: Encoding::Xor,
+                encoding: c.encoding,
                 data: ChunkBytes::Heap(c.bytes.clone()),
             })
             .collect();
@@ -168,11 +188,12 @@ impl SeriesState {
             && min_t <= maxt
             && max_t >= mint
         {
+            let (encoding, bytes) = head_chunk_bytes(h, self.head_st.as_deref());
             out.push(ChunkMeta {
                 min_t,
                 max_t,
-                encoding: Encoding::Xor,
-                data: ChunkBytes::Heap(Arc::from(h.bytes())),
+                encoding,
+                data: ChunkBytes::Heap(bytes),
             });
         }
         let lo = self.ooo.partition_point(|s| s.t < mint);
@@ -201,6 +222,7 @@ impl SeriesState {
             && h.last_time().is_some_and(|t| t < mint)
         {
             self.head = None;
+            self.head_st = None;
         }
         let keep_from = self.ooo.partition_point(|s| s.t < mint);
         self.ooo.drain(..keep_from);
@@ -233,7 +255,21 @@ impl SeriesState {
     pub fn heap_bytes(&self) -> usize {
         self.closed.iter().map(|c| c.bytes.len()).sum::<usize>()
             + self.head.as_ref().map_or(0, XorAppender::heap_bytes)
+            + self.head_st.as_ref().map_or(0, |w| w.heap_bytes())
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
+    }
+}
+
+/// The bytes of a head chunk as a reader sees them: plain XOR, or wrapped
+/// with the start timestamps of its samples.
+fn head_chunk_bytes(h: &XorAppender, st: Option<&StWriter>) -> (Encoding, Arc<[u8]>) {
+    match st {
+        None => (Encoding::Xor, Arc::from(h.bytes())),
+        Some(w) => {
+            let mut out = Vec::new();
+            crate::chunkenc::st_wrap(ENCODING_XOR, h.bytes(), w.bytes(), &mut out);
+            (Encoding::WithSt, Arc::from(out))
+        }
     }
 }
 
@@ -476,8 +512,8 @@ mod tests {
         for (name, b, t, v, want) in cases {
             let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]));
             let mut st = s.state.lock();
-            st.append(100, 1.0, &bounds()).unwrap();
-            let got = st.append(t, v, &b).map_err(|e| e.to_string());
+            st.append(100, 1.0, 0, &bounds()).unwrap();
+            let got = st.append(t, v, 0, &b).map_err(|e| e.to_string());
             match want {
                 Ok(w) => assert_eq!(got, Ok(w), "case {name}"),
                 Err(msg) => assert_eq!(got, Err(msg.to_string()), "case {name}"),
@@ -489,12 +525,47 @@ mod tests {
     fn stale_nan_is_not_a_duplicate_of_nan() {
         let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]));
         let mut st = s.state.lock();
-        st.append(100, f64::NAN, &bounds()).unwrap();
-        assert!(st.append(100, crate::model::STALE_NAN, &bounds()).is_err());
+        st.append(100, f64::NAN, 0, &bounds()).unwrap();
+        assert!(
+            st.append(100, crate::model::STALE_NAN, 0, &bounds())
+                .is_err()
+        );
         assert_eq!(
-            st.append(100, f64::NAN, &bounds()).unwrap(),
+            st.append(100, f64::NAN, 0, &bounds()).unwrap(),
             Appended::Duplicate
         );
+    }
+
+    #[test]
+    fn start_timestamps_follow_their_chunk() {
+        let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]));
+        let mut st = s.state.lock();
+        let b = AppendBounds {
+            chunk_range: 1000,
+            ..bounds()
+        };
+        // No STs in the first chunk; from t=1500 on each sample starts
+        // where the previous one ended (delta samples).
+        for t in (0..2000).step_by(100) {
+            let start = if t >= 1500 { t - 100 } else { 0 };
+            st.append(t, 1.0, start, &b).unwrap();
+        }
+        let chunks = st.chunks(i64::MIN, i64::MAX);
+        let encodings: Vec<Encoding> = chunks.iter().map(|c| c.encoding).collect();
+        assert_eq!(encodings, vec![Encoding::Xor, Encoding::WithSt]);
+        let (mut out, mut sts) = (vec![], vec![]);
+        for c in &chunks {
+            c.encoding
+                .decode_range_st(c.data.as_slice(), 1200, 1600, &mut out, &mut sts);
+        }
+        assert_eq!(
+            out.iter().map(|s| s.t).collect::<Vec<_>>(),
+            [1200, 1300, 1400, 1500, 1600]
+        );
+        assert_eq!(sts, vec![0, 0, 0, 1400, 1500]);
+        // A sample appended out of order keeps no start timestamp.
+        let ooo = AppendBounds { ooo_min: 0, ..b };
+        assert_eq!(st.append(1550, 1.0, 7, &ooo).unwrap(), Appended::OutOfOrder);
     }
 
     #[test]
@@ -506,7 +577,7 @@ mod tests {
             ..bounds()
         };
         for t in 0..300 {
-            st.append(t * 10, t as f64, &b).unwrap();
+            st.append(t * 10, t as f64, 0, &b).unwrap();
         }
         // 3000 ms over 1000 ms boundaries, 100 samples each: 3 chunks.
         assert_eq!(st.num_chunks(), 3);

@@ -72,7 +72,23 @@ impl Series {
     pub fn from_samples(labels: Labels, samples: Vec<Sample>) -> Self {
         Series {
             labels,
-            data: Arc::new(VecSeries(samples)),
+            data: Arc::new(VecSeries {
+                samples,
+                sts: Vec::new(),
+            }),
+        }
+    }
+
+    /// [`from_samples`](Self::from_samples) with the samples' start
+    /// timestamps (`sts` parallel to `samples`, 0 = none; empty = none).
+    pub fn from_samples_st(labels: Labels, samples: Vec<Sample>, mut sts: Vec<i64>) -> Self {
+        if sts.iter().all(|&st| st == 0) {
+            sts.clear();
+        }
+        sts.resize(if sts.is_empty() { 0 } else { samples.len() }, 0);
+        Series {
+            labels,
+            data: Arc::new(VecSeries { samples, sts }),
         }
     }
 
@@ -83,6 +99,17 @@ impl Series {
     /// Appends the samples with `mint <= t <= maxt` to `out`, in order.
     pub fn samples_in(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
         self.data.samples_in(mint, maxt, out)
+    }
+
+    /// See [`SeriesData::samples_st_in`].
+    pub fn samples_st_in(
+        &self,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<Sample>,
+        sts: &mut Vec<i64>,
+    ) -> bool {
+        self.data.samples_st_in(mint, maxt, out, sts)
     }
 }
 
@@ -109,25 +136,67 @@ pub trait SeriesData: Send + Sync {
             }
         }
     }
+
+    /// [`samples_in`](Self::samples_in) with the samples' start timestamps
+    /// (when the quantity a sample reports started accumulating; 0 =
+    /// none). When any appended sample has one, appends one entry per
+    /// appended sample to `sts` and returns `true`; otherwise leaves `sts`
+    /// alone and returns `false`.
+    fn samples_st_in(
+        &self,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<Sample>,
+        _sts: &mut Vec<i64>,
+    ) -> bool {
+        self.samples_in(mint, maxt, out);
+        false
+    }
 }
 
-/// Samples held in a `Vec`, sorted by time.
-struct VecSeries(Vec<Sample>);
+/// Samples held in a `Vec`, sorted by time, and their start timestamps
+/// (parallel, or empty for none).
+struct VecSeries {
+    samples: Vec<Sample>,
+    sts: Vec<i64>,
+}
+
+impl VecSeries {
+    fn bounds(&self, mint: i64, maxt: i64) -> (usize, usize) {
+        let lo = self.samples.partition_point(|s| s.t < mint);
+        let hi = self.samples.partition_point(|s| s.t <= maxt);
+        (lo, hi.max(lo))
+    }
+}
 
 impl SeriesData for VecSeries {
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
         Box::new(SliceIter {
-            samples: &self.0,
+            samples: &self.samples,
             pos: None,
         })
     }
 
     fn samples_in(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
-        let lo = self.0.partition_point(|s| s.t < mint);
-        let hi = self.0.partition_point(|s| s.t <= maxt);
-        if lo < hi {
-            out.extend_from_slice(&self.0[lo..hi]);
+        let (lo, hi) = self.bounds(mint, maxt);
+        out.extend_from_slice(&self.samples[lo..hi]);
+    }
+
+    fn samples_st_in(
+        &self,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<Sample>,
+        sts: &mut Vec<i64>,
+    ) -> bool {
+        let (lo, hi) = self.bounds(mint, maxt);
+        out.extend_from_slice(&self.samples[lo..hi]);
+        let window = self.sts.get(lo..hi).unwrap_or(&[]);
+        if window.iter().all(|&st| st == 0) {
+            return false;
         }
+        sts.extend_from_slice(window);
+        true
     }
 }
 
@@ -186,5 +255,22 @@ mod tests {
         assert!(it.next());
         assert_eq!(it.at().t, 50);
         assert!(!it.seek(1000));
+    }
+
+    #[test]
+    fn vec_series_start_timestamps_only_where_set() {
+        let samples: Vec<Sample> = (0..4).map(|i| Sample::new(i * 10, 1.0)).collect();
+        let s = Series::from_samples_st(
+            Labels::from_pairs(&[("a", "b")]),
+            samples,
+            vec![0, 0, 15, 15],
+        );
+        let (mut out, mut sts) = (vec![], vec![]);
+        assert!(!s.samples_st_in(0, 10, &mut out, &mut sts));
+        assert!(sts.is_empty());
+        out.clear();
+        assert!(s.samples_st_in(10, 30, &mut out, &mut sts));
+        assert_eq!(sts, vec![0, 15, 15]);
+        assert_eq!(out.len(), 3);
     }
 }

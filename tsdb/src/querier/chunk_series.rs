@@ -116,6 +116,37 @@ impl ChunkSeries {
     }
 }
 
+impl ChunkSeries {
+    /// [`collect`](Self::collect) with start timestamps, parallel to the
+    /// samples (0 = none).
+    fn collect_st(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>, sts: &mut Vec<i64>) {
+        let (mut samples, mut starts) = (Vec::new(), Vec::new());
+        for c in self.chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
+            c.encoding
+                .decode_range_st(c.data.as_slice(), mint, maxt, &mut samples, &mut starts);
+        }
+        let mut pairs: Vec<(Sample, i64)> = samples.into_iter().zip(starts).collect();
+        if self.overlapping {
+            // Newest data wins ties, as in `collect`.
+            pairs.sort_by_key(|(s, _)| s.t);
+            let mut kept: Vec<(Sample, i64)> = Vec::with_capacity(pairs.len());
+            for p in pairs {
+                match kept.last_mut() {
+                    Some(last) if last.0.t == p.0.t => *last = p,
+                    _ => kept.push(p),
+                }
+            }
+            pairs = kept;
+        }
+        for (s, st) in pairs {
+            if !self.deleted.contains(s.t) {
+                out.push(s);
+                sts.push(st);
+            }
+        }
+    }
+}
+
 impl SeriesData for ChunkSeries {
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
         if !self.overlapping && self.deleted.is_empty() {
@@ -135,6 +166,25 @@ impl SeriesData for ChunkSeries {
 
     fn samples_in(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
         self.collect(mint, maxt, out)
+    }
+
+    fn samples_st_in(
+        &self,
+        mint: i64,
+        maxt: i64,
+        out: &mut Vec<Sample>,
+        sts: &mut Vec<i64>,
+    ) -> bool {
+        let with_st = self
+            .chunks
+            .iter()
+            .any(|c| c.encoding.has_start_timestamps() && c.overlaps(mint, maxt));
+        if !with_st {
+            self.collect(mint, maxt, out);
+            return false;
+        }
+        self.collect_st(mint, maxt, out, sts);
+        true
     }
 }
 

@@ -66,6 +66,10 @@ impl Wal {
                     stats.samples_kept += v.len() as u64;
                     (!v.is_empty()).then_some(Record::Samples(v))
                 }
+                Record::StartTimes(mut v) => {
+                    v.retain(|s| s.t >= mint && keep(s.series_ref));
+                    (!v.is_empty()).then_some(Record::StartTimes(v))
+                }
                 Record::Exemplars(mut v) => {
                     v.retain(|e| e.t >= mint && keep(e.series_ref));
                     (!v.is_empty()).then_some(Record::Exemplars(v))

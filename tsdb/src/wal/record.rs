@@ -11,7 +11,12 @@
 //! Exemplars:  type=4 │ count uvarint │ (ref uvarint │ t varint │ value 8B BE │ labels as in Series)*
 //! Spans:      type=5 │ opaque payload
 //! Logs:       type=6 │ opaque payload
+//! StartTimes: type=7 │ count uvarint │ (ref uvarint │ t varint │ t - st varint)*
 //! ```
+//!
+//! A start-times record gives the start timestamps of samples of the
+//! samples record that follows it in the same batch (only samples that
+//! have one are listed); replay applies them together.
 
 use std::sync::Arc;
 
@@ -19,7 +24,7 @@ use crate::encoding::{Decbuf, DecodeError, put_bytes, put_uvarint, put_varint};
 use crate::error::{Error, Result};
 use crate::model::{Label, Labels};
 
-/// Record type bytes. Numbers 7–255 are reserved for future types.
+/// Record type bytes. Numbers 8–255 are reserved for future types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum RecordType {
@@ -29,6 +34,7 @@ pub enum RecordType {
     Exemplars = 4,
     Spans = 5,
     Logs = 6,
+    StartTimes = 7,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +48,14 @@ pub struct SampleRecord {
     pub series_ref: u64,
     pub t: i64,
     pub v: f64,
+}
+
+/// The start timestamp `st` of the sample of `series_ref` at `t`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartTimeRecord {
+    pub series_ref: u64,
+    pub t: i64,
+    pub st: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +82,7 @@ pub enum Record {
     Exemplars(Vec<ExemplarRecord>),
     Spans(Vec<u8>),
     Logs(Vec<u8>),
+    StartTimes(Vec<StartTimeRecord>),
 }
 
 fn put_labels(b: &mut Vec<u8>, labels: &Labels) {
@@ -99,6 +114,7 @@ impl Record {
             Record::Exemplars(_) => RecordType::Exemplars,
             Record::Spans(_) => RecordType::Spans,
             Record::Logs(_) => RecordType::Logs,
+            Record::StartTimes(_) => RecordType::StartTimes,
         }
     }
 
@@ -143,6 +159,14 @@ impl Record {
                 }
             }
             Record::Spans(p) | Record::Logs(p) => b.extend_from_slice(p),
+            Record::StartTimes(v) => {
+                put_uvarint(b, v.len() as u64);
+                for s in v {
+                    put_uvarint(b, s.series_ref);
+                    put_varint(b, s.t);
+                    put_varint(b, s.t.wrapping_sub(s.st));
+                }
+            }
         }
     }
 
@@ -226,6 +250,17 @@ impl Record {
                 }
                 Record::Exemplars(v)
             }
+            7 => {
+                let n = count(&mut d)?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let series_ref = d.uvarint("series ref")?;
+                    let t = d.varint("time")?;
+                    let st = t.wrapping_sub(d.varint("start time")?);
+                    v.push(StartTimeRecord { series_ref, t, st });
+                }
+                Record::StartTimes(v)
+            }
             5 => return Ok(Record::Spans(rec[1..].to_vec())),
             6 => return Ok(Record::Logs(rec[1..].to_vec())),
             _ => {
@@ -299,6 +334,13 @@ mod tests {
                             v: f64::from_bits(b),
                             labels,
                         })
+                        .collect(),
+                )
+            }),
+            prop::collection::vec((any::<u64>(), any::<i64>(), any::<i64>()), 0..5).prop_map(|v| {
+                Record::StartTimes(
+                    v.into_iter()
+                        .map(|(series_ref, t, st)| StartTimeRecord { series_ref, t, st })
                         .collect(),
                 )
             }),
