@@ -312,6 +312,47 @@ fn remote_write_2_reports_what_was_written() {
 }
 
 #[test]
+fn remote_write_2_created_timestamps_are_start_timestamps() {
+    let s = TestServer::start();
+    let send = |created: i64, samples: &[(i64, f64)]| {
+        let req = prompb::v2::Request {
+            symbols: vec!["".into(), "__name__".into(), "rw2_ct_total".into()],
+            timeseries: vec![prompb::v2::TimeSeries {
+                labels_refs: vec![1, 2],
+                samples: samples
+                    .iter()
+                    .map(|&(timestamp, value)| prompb::Sample { value, timestamp })
+                    .collect(),
+                created_timestamp: created,
+                ..Default::default()
+            }],
+        };
+        let r = s.post(
+            "/api/v1/write",
+            &[(
+                "Content-Type",
+                "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+            )],
+            &snappy(&req.encode_to_vec()),
+        );
+        assert_eq!(r.status, 204, "{}", r.text());
+    };
+    send(500, &[(1000, 5.0), (2000, 6.0)]);
+    // The counter restarted at 2.5 s; its value alone does not show it.
+    send(2500, &[(3000, 10.0)]);
+    let query = |q: &str| {
+        let url = format!("/api/v1/query?query={}&time=3", urlencode(q));
+        data(&s.get(&url))["result"][0]["value"][1].clone()
+    };
+    assert_eq!(query("start_timestamp(rw2_ct_total)"), json!("2.5"));
+    assert_eq!(query("resets(rw2_ct_total[5s])"), json!("1"));
+    assert_eq!(
+        query("start_timestamp(rw2_ct_total offset 2s)"),
+        json!("0.5")
+    );
+}
+
+#[test]
 fn admin_delete_and_snapshot() {
     let s = TestServer::start();
     assert_eq!(

@@ -78,6 +78,21 @@ pub trait Storage {
     /// the runner fails every eval up to the next `clear`.
     fn load(&mut self, series: Vec<(Labels, Vec<Sample>)>) -> Result<(), StorageError>;
 
+    /// [`load`](Self::load) with start timestamps: `sts[i]` is parallel
+    /// to the samples of `series[i]` (0 = none) or empty (none). The
+    /// default keeps none, so it refuses any start timestamp rather than
+    /// drop it.
+    fn load_st(
+        &mut self,
+        series: Vec<(Labels, Vec<Sample>)>,
+        sts: Vec<Vec<i64>>,
+    ) -> Result<(), StorageError> {
+        if sts.iter().flatten().any(|&st| st != 0) {
+            return Err("this storage keeps no start timestamps".into());
+        }
+        self.load(series)
+    }
+
     /// The data as loaded so far.
     fn queryable(&self) -> &dyn Queryable;
 }

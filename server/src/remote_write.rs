@@ -158,6 +158,7 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
                 labels: &req.labels[ts.labels.clone()],
                 samples: &req.samples[ts.samples.clone()],
                 histograms: ts.histograms,
+                start_time: 0,
                 exemplars: req.exemplars[ts.exemplars.clone()]
                     .iter()
                     .map(|e| Exemplar {
@@ -217,16 +218,18 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
                     });
                 }
                 label_sets.push(labels);
-                series.push((&ts.samples, ts.histograms.len(), exemplars));
+                series.push((ts, exemplars));
             }
-            let series = series.into_iter().zip(&label_sets).map(
-                |((samples, histograms, exemplars), labels)| SeriesIn {
+            let series = series
+                .into_iter()
+                .zip(&label_sets)
+                .map(|((ts, exemplars), labels)| SeriesIn {
                     labels,
-                    samples,
-                    histograms,
+                    samples: &ts.samples,
+                    histograms: ts.histograms.len(),
+                    start_time: ts.created_timestamp,
                     exemplars,
-                },
-            );
+                });
             store(state, series)
         }
     }
@@ -237,6 +240,9 @@ struct SeriesIn<'a> {
     labels: &'a [(&'a str, &'a str)],
     samples: &'a [prompb::Sample],
     histograms: usize,
+    /// The series' created timestamp (remote write 2.0; 0 = none): the
+    /// start timestamp of every one of its samples.
+    start_time: i64,
     exemplars: Vec<Exemplar>,
 }
 
@@ -324,6 +330,9 @@ fn store<'a>(
                         .map(|h| handle = Some(h))
                 }
             };
+            if res.is_ok() && ts.start_time != 0 {
+                app.set_start_timestamp(ts.start_time);
+            }
             if let Err(e) = res {
                 let reason = match e {
                     tsdb::Error::OutOfOrder { .. } => "out of order sample",

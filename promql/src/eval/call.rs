@@ -9,7 +9,7 @@ use super::grid::{
 };
 use super::limits::Limits;
 use super::rollup::{self, RangeMode, Rollup, RollupWindow};
-use super::selector::{RangeInput, RawSeries};
+use super::selector::{InstantValue, RangeInput, RawSeries};
 use super::transform::{self, Elementwise};
 use crate::ast::{Call, Expr};
 use crate::error::{Error, Result};
@@ -89,13 +89,28 @@ impl Grid<'_> {
             }
             "timestamp" => {
                 let mut series = match c.args[0].unparen() {
-                    Expr::VectorSelector(vs) => self.select_instant(vs, true)?,
+                    Expr::VectorSelector(vs) => self.select_instant(vs, InstantValue::Timestamp)?,
                     e => {
                         let mut s = self.eval_vector(e)?;
                         s.iter_mut()
                             .flat_map(|s| s.points.iter_mut())
                             .for_each(|p| p.v = p.t as f64 / 1000.0);
                         s
+                    }
+                };
+                series.iter_mut().for_each(|s| s.drop_name = true);
+                Ok(Val::Vector(series))
+            }
+            "start_timestamp" => {
+                // Only a selector's samples have start timestamps: of any
+                // other expression the result is empty.
+                let mut series = match c.args[0].unparen() {
+                    Expr::VectorSelector(vs) => {
+                        self.select_instant(vs, InstantValue::StartTimestamp)?
+                    }
+                    e => {
+                        self.eval_vector(e)?;
+                        Vec::new()
                     }
                 };
                 series.iter_mut().for_each(|s| s.drop_name = true);
@@ -451,7 +466,11 @@ impl RollupJob<'_, '_> {
             self.limits.check("query execution")?;
             let mut points = Vec::new();
             let name = s.labels.metric_name();
-            let samples = s.load();
+            let (samples, sts) = if f.uses_start_timestamps() {
+                s.load_st()
+            } else {
+                (s.load(), Vec::new())
+            };
             self.limits.hold(samples.len(), "query execution")?;
             // Windows only move forward with the steps: advance two cursors.
             let (mut lo, mut hi) = (0, 0);
@@ -475,11 +494,14 @@ impl RollupJob<'_, '_> {
                 if lo >= hi && before.is_none() {
                     continue;
                 }
+                let st_at = |i: usize| sts.get(i).copied().unwrap_or(0);
                 let w = RollupWindow {
                     samples: &samples[lo..hi],
+                    sts: sts.get(lo..hi).unwrap_or(&[]),
                     start,
                     end,
                     before,
+                    before_st: before.map_or(0, |_| st_at(lo.wrapping_sub(1))),
                     after,
                     mode: input.mode,
                 };

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use tsdb::model::{Labels, MatchOp, Matcher};
 
 use super::grid::{Grid, SeriesSink, StepSeries, Val, for_each_step};
+use super::selector::InstantValue;
 use crate::ast::{Call, Expr, VectorSelector};
 use crate::error::{Error, Result};
 
@@ -43,7 +44,7 @@ impl Grid<'_> {
             smoothed: false,
         };
         // Values are the info samples' times: the latest one wins a conflict.
-        let infos = self.select_instant(&selector, true)?;
+        let infos = self.select_instant(&selector, InstantValue::Timestamp)?;
         // Info series present at each step, by identifying label values.
         let mut per_step: Vec<InfosByIdentity> = vec![HashMap::new(); self.frame.len()];
         for_each_step(self.frame, &infos, |step, _, present| {

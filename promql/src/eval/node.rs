@@ -4,7 +4,7 @@ use tsdb::model::Sample;
 
 use super::grid::{Frame, Grid, StepSeries, Val, Window};
 use super::rollup::RangeMode;
-use super::selector::{RangeInput, RawData, RawSeries};
+use super::selector::{InstantValue, RangeInput, RawData, RawSeries};
 use crate::ast::{Expr, Subquery, UnaryOp};
 use crate::error::{Error, Result};
 
@@ -16,7 +16,9 @@ impl Grid<'_> {
             Expr::NumberLiteral(v) => Ok(Val::Scalar(vec![*v; self.frame.len()])),
             Expr::StringLiteral(s) => Ok(Val::String(s.clone())),
             Expr::Paren(e) => self.eval(e),
-            Expr::VectorSelector(vs) => Ok(Val::Vector(self.select_instant(vs, false)?)),
+            Expr::VectorSelector(vs) => {
+                Ok(Val::Vector(self.select_instant(vs, InstantValue::Value)?))
+            }
             Expr::MatrixSelector(_) | Expr::Subquery(_) => {
                 let input = self.range_input(expr)?;
                 Ok(Val::Matrix(self.windows_at(&input, self.frame.start)))

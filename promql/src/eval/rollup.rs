@@ -50,6 +50,10 @@ pub enum RangeMode {
 pub struct RollupWindow<'a> {
     /// Samples in `(start, end]`, ascending, staleness markers removed.
     pub samples: &'a [Sample],
+    /// The samples' start timestamps (0 = none), parallel to `samples`, or
+    /// empty when none has one. Set only for the functions that
+    /// [use them](Rollup::uses_start_timestamps).
+    pub sts: &'a [i64],
     /// Exclusive start of the window, ms.
     pub start: i64,
     /// Inclusive end of the window (the evaluation time after offset/@), ms.
@@ -58,6 +62,8 @@ pub struct RollupWindow<'a> {
     /// delta (`t > start - lookback`), for `anchored`/`smoothed`; `None`
     /// otherwise. Ignored in [`RangeMode::Plain`].
     pub before: Option<Sample>,
+    /// The start timestamp of `before` (0 = none).
+    pub before_st: i64,
     /// First non-stale sample after `end`, within the lookback delta, for
     /// `smoothed`; `None` otherwise. Used only in [`RangeMode::Smoothed`].
     pub after: Option<Sample>,
@@ -149,6 +155,15 @@ impl Rollup {
     /// unchanged (Prometheus 3, `name_label_dropping.test`).
     pub fn drops_name(self) -> bool {
         !matches!(self, Rollup::LastOverTime | Rollup::FirstOverTime)
+    }
+
+    /// Whether the function looks at start timestamps: counter resets
+    /// they show, and the counter's start inside the window.
+    pub fn uses_start_timestamps(self) -> bool {
+        matches!(
+            self,
+            Rollup::Rate | Rollup::Increase | Rollup::Irate | Rollup::Resets
+        )
     }
 
     /// Whether the function accepts a range selector in `mode`.
@@ -244,11 +259,11 @@ pub fn eval_at(
     let s = w.samples;
     let arg = |i: usize| args.get(i).copied().unwrap_or(f64::NAN);
     let out = match f {
-        Rollup::Rate => rate::rate(w, rate::Flavor::Rate),
-        Rollup::Increase => rate::rate(w, rate::Flavor::Increase),
-        Rollup::Delta => rate::rate(w, rate::Flavor::Delta),
-        Rollup::Irate => rate::instant(s, true),
-        Rollup::Idelta => rate::instant(s, false),
+        Rollup::Rate => rate::rate(w, rate::Flavor::Rate, metric_name, ann),
+        Rollup::Increase => rate::rate(w, rate::Flavor::Increase, metric_name, ann),
+        Rollup::Delta => rate::rate(w, rate::Flavor::Delta, metric_name, ann),
+        Rollup::Irate => rate::instant(s, w.sts, true),
+        Rollup::Idelta => rate::instant(s, &[], false),
         Rollup::Deriv => trend::deriv(s),
         Rollup::PredictLinear => trend::predict_linear(s, ts, arg(0)),
         Rollup::DoubleExponentialSmoothing => trend::double_exponential(s, arg(0), arg(1))?,
@@ -261,6 +276,24 @@ pub fn eval_at(
         note_possible_non_counter(metric_name, ann);
     }
     Ok(out)
+}
+
+/// Whether a sample's start timestamp shows that its counter restarted
+/// since the previous sample (0 = no start timestamp). A start after the
+/// previous sample's time is a restart; one before it is not (a cumulative
+/// series that keeps its start). A start exactly at the previous sample's
+/// time is a delta sample, a restart, unless the previous start was
+/// unknown or equal to its own time (OTel's "unknown start" marker); a
+/// start at or after the sample's own time is invalid or unknown and never
+/// a restart.
+pub(crate) fn is_start_timestamp_reset(prev_st: i64, prev_t: i64, cur_st: i64, cur_t: i64) -> bool {
+    if cur_st == 0 || cur_st >= cur_t || cur_st < prev_t {
+        return false;
+    }
+    if cur_st > prev_t {
+        return true;
+    }
+    prev_st != 0 && prev_st < prev_t
 }
 
 /// Prometheus's info for `rate`/`increase` of a series whose name does not

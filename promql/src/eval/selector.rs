@@ -44,6 +44,43 @@ impl RawSeries {
             }
         }
     }
+
+    /// [`load`](Self::load) with the samples' start timestamps: parallel
+    /// to the samples (0 = none), or empty when none has one. Computed
+    /// series (subqueries) have none: an expression cuts them off.
+    pub fn load_st(&self) -> (std::borrow::Cow<'_, [Sample]>, Vec<i64>) {
+        let RawData::Stored { series, mint, maxt } = &self.data else {
+            return (self.load(), Vec::new());
+        };
+        let (mut out, mut sts) = (Vec::new(), Vec::new());
+        if !series.samples_st_in(*mint, *maxt, &mut out, &mut sts) {
+            out.retain(|s| !is_stale_nan(s.v));
+            return (std::borrow::Cow::Owned(out), Vec::new());
+        }
+        let mut w = 0;
+        for r in 0..out.len() {
+            if !is_stale_nan(out[r].v) {
+                out[w] = out[r];
+                sts[w] = sts[r];
+                w += 1;
+            }
+        }
+        out.truncate(w);
+        sts.truncate(w);
+        (std::borrow::Cow::Owned(out), sts)
+    }
+}
+
+/// What an instant selector reports for the sample it picks at a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InstantValue {
+    /// The sample's value.
+    Value,
+    /// The sample's time in seconds (`timestamp()`).
+    Timestamp,
+    /// The sample's start time in seconds, 0 when it has none
+    /// (`start_timestamp()`).
+    StartTimestamp,
 }
 
 /// A range vector argument over the whole grid: the window at step time
@@ -117,13 +154,12 @@ impl Grid<'_> {
     }
 
     /// An instant selector on every step: the latest sample in
-    /// `(t - lookback, t]` unless it is a staleness marker. With
-    /// `timestamps`, the value is the sample's time in seconds (for
-    /// `timestamp()`).
+    /// `(t - lookback, t]` unless it is a staleness marker, reported as
+    /// `what` says.
     pub(crate) fn select_instant(
         &mut self,
         vs: &VectorSelector,
-        timestamps: bool,
+        what: InstantValue,
     ) -> Result<Vec<StepSeries>> {
         let offset = self.offset_ms(&vs.offset)?;
         let at = self.at_ms(&vs.at);
@@ -136,10 +172,18 @@ impl Grid<'_> {
         let mut out = Vec::with_capacity(selected.len());
         // One series' samples in memory at a time.
         let mut samples = Vec::new();
+        let mut sts = Vec::new();
         for series in selected {
             self.check("query execution")?;
             samples.clear();
-            series.samples_in(mint, maxt, &mut samples);
+            sts.clear();
+            if what == InstantValue::StartTimestamp {
+                if !series.samples_st_in(mint, maxt, &mut samples, &mut sts) {
+                    sts.resize(samples.len(), 0);
+                }
+            } else {
+                series.samples_in(mint, maxt, &mut samples);
+            }
             let held = samples.len();
             self.hold(held, "query execution")?;
             let mut points = Vec::new();
@@ -153,13 +197,20 @@ impl Grid<'_> {
                         hi += 1;
                     }
                 }
-                let Some(s) = hi.checked_sub(1).map(|i| samples[i]) else {
+                let Some(i) = hi.checked_sub(1) else {
                     continue;
                 };
+                let s = samples[i];
                 if s.t <= te - lookback || is_stale_nan(s.v) {
                     continue;
                 }
-                let mut v = if timestamps { s.t as f64 / 1000.0 } else { s.v };
+                let mut v = match what {
+                    InstantValue::Value => s.v,
+                    InstantValue::Timestamp => s.t as f64 / 1000.0,
+                    InstantValue::StartTimestamp => {
+                        sts.get(i).map_or(0.0, |&st| st as f64 / 1000.0)
+                    }
+                };
                 if vs.smoothed
                     && s.t < te
                     && let Some(n) = samples.get(hi)

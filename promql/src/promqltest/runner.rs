@@ -160,7 +160,13 @@ impl Run<'_> {
         if floats.is_empty() {
             return;
         }
-        if let Err(e) = self.storage.load(floats) {
+        let sts = l.float_start_times();
+        let loaded = if sts.iter().all(Vec::is_empty) {
+            self.storage.load(floats)
+        } else {
+            self.storage.load_st(floats, sts)
+        };
+        if let Err(e) = loaded {
             self.break_with(format!(
                 "the storage rejected the load at line {}: {e}",
                 l.line

@@ -72,8 +72,8 @@ pub struct SeriesDef {
     pub labels: Labels,
     /// Position `k` is at `k * interval`; `None` is an omitted position.
     pub values: Vec<Option<Point>>,
-    /// Start-time offsets from the preceding `@st` line, one per position.
-    /// Parsed and validated; the runner ignores them.
+    /// Start-time offsets from the preceding `@st` line, one per position
+    /// (a sample's start time is its time plus the offset).
     pub start_offsets: Option<Vec<Option<i64>>>,
 }
 
@@ -105,6 +105,31 @@ impl LoadCmd {
                     })
                     .collect();
                 (!samples.is_empty()).then(|| (s.labels.clone(), samples))
+            })
+            .collect()
+    }
+
+    /// The start timestamps of [`float_series`](Self::float_series)'
+    /// samples, parallel to them (0 = none); a series without an `@st`
+    /// line gets an empty list.
+    pub fn float_start_times(&self) -> Vec<Vec<i64>> {
+        self.series
+            .iter()
+            .filter(|s| s.values.iter().any(|v| matches!(v, Some(Point::Float(_)))))
+            .map(|s| {
+                let Some(offsets) = &s.start_offsets else {
+                    return Vec::new();
+                };
+                s.values
+                    .iter()
+                    .zip(offsets)
+                    .enumerate()
+                    .filter(|(_, (v, _))| matches!(v, Some(Point::Float(_))))
+                    .map(|(k, (_, off))| {
+                        let t = (k as i64).saturating_mul(self.interval);
+                        off.map_or(0, |o| t.saturating_add(o))
+                    })
+                    .collect()
             })
             .collect()
     }

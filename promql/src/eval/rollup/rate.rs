@@ -4,7 +4,9 @@
 
 use tsdb::model::Sample;
 
-use super::{RangeMode, RollupWindow};
+use super::{RangeMode, RollupWindow, is_start_timestamp_reset};
+use crate::ast::quote_string;
+use crate::value::Annotations;
 
 /// Which of the three window-difference functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,9 +31,15 @@ impl Flavor {
 }
 
 /// `rate`/`increase`/`delta` of one window, by its range mode.
-pub(super) fn rate(w: &RollupWindow<'_>, flavor: Flavor) -> Option<f64> {
+/// `metric_name` names the series in the start-time overlap warning.
+pub(super) fn rate(
+    w: &RollupWindow<'_>,
+    flavor: Flavor,
+    metric_name: &str,
+    ann: &mut Annotations,
+) -> Option<f64> {
     let diff = match w.mode {
-        RangeMode::Plain => return extrapolated(w, flavor),
+        RangeMode::Plain => return extrapolated(w, flavor, metric_name, ann),
         RangeMode::Anchored => anchored_bounds(w),
         RangeMode::Smoothed => smoothed_bounds(w, flavor.is_counter()),
     };
@@ -51,40 +59,78 @@ fn range_seconds(w: &RollupWindow<'_>) -> f64 {
     (w.end - w.start) as f64 / 1000.0
 }
 
-/// Prometheus's extrapolated difference: needs two samples. The difference
-/// between the last and first sample (plus, for counters, the value before
-/// every drop) is extended towards each window boundary by the distance to
-/// it if that is under 1.1 average sample intervals, otherwise by half an
-/// interval; a counter is not extended to before its extrapolated zero.
-fn extrapolated(w: &RollupWindow<'_>, flavor: Flavor) -> Option<f64> {
+/// Prometheus's extrapolated difference. The difference between the last
+/// and first sample (plus, for counters, the value before every reset) is
+/// extended towards each window boundary by the distance to it if that is
+/// under 1.1 average sample intervals, otherwise by half an interval; a
+/// counter is not extended to before its extrapolated zero.
+///
+/// Counters with start timestamps: a start timestamp also marks a reset
+/// ([`is_start_timestamp_reset`]), and when the first sample's start lies
+/// inside the window the counter is taken to be 0 there instead of
+/// extrapolating to the left (then one sample is enough). A start time
+/// before the previous sample's time that is not the previous start
+/// (overlapping intervals) gets a warning.
+fn extrapolated(
+    w: &RollupWindow<'_>,
+    flavor: Flavor,
+    metric_name: &str,
+    ann: &mut Annotations,
+) -> Option<f64> {
     let s = w.samples;
     let (first, last) = (*s.first()?, *s.last()?);
-    if s.len() < 2 {
-        return None;
-    }
+    let counter = flavor.is_counter();
+    let sts = if counter { w.sts } else { &[] };
     let mut result = last.v - first.v;
-    if flavor.is_counter() {
-        let mut prev = first.v;
-        for p in &s[1..] {
-            if p.v < prev {
-                result += prev;
+    if counter {
+        let mut overlap = false;
+        for i in 1..s.len() {
+            let (prev, cur) = (s[i - 1], s[i]);
+            let mut reset = cur.v < prev.v;
+            if let (Some(&prev_st), Some(&cur_st)) = (sts.get(i - 1), sts.get(i)) {
+                overlap |= cur_st != 0 && cur_st < prev.t && cur_st != prev_st;
+                reset |= is_start_timestamp_reset(prev_st, prev.t, cur_st, cur.t);
             }
-            prev = p.v;
+            if reset {
+                result += prev.v;
+            }
+        }
+        if overlap {
+            ann.warn(format_args!(
+                "sample has start time that overlaps with previous sample timestamp for metric {}",
+                quote_string(metric_name)
+            ));
         }
     }
     let mut to_start = (first.t - w.start) as f64 / 1000.0;
     let mut to_end = (w.end - last.t) as f64 / 1000.0;
-    let sampled = (last.t - first.t) as f64 / 1000.0;
-    let avg_interval = sampled / (s.len() - 1) as f64;
+    let mut sampled = (last.t - first.t) as f64 / 1000.0;
+    let avg_interval = if s.len() > 1 {
+        sampled / (s.len() - 1) as f64
+    } else {
+        0.0
+    };
     let threshold = avg_interval * 1.1;
-    if to_start >= threshold {
-        to_start = avg_interval / 2.0;
-    }
-    if flavor.is_counter() && result > 0.0 && first.v >= 0.0 {
-        // Where the counter would have been zero, going back at this slope.
-        let to_zero = sampled * (first.v / result);
-        if to_zero < to_start {
-            to_start = to_zero;
+    match sts.first() {
+        Some(&st) if st != 0 && st > w.start && st < first.t => {
+            // The counter started inside the window: it was 0 at `st`.
+            to_start = 0.0;
+            sampled = (last.t - st) as f64 / 1000.0;
+            result += first.v;
+        }
+        _ if s.len() < 2 => return None,
+        _ => {
+            if to_start >= threshold {
+                to_start = avg_interval / 2.0;
+            }
+            if counter && result > 0.0 && first.v >= 0.0 {
+                // Where the counter would have been zero, going back at
+                // this slope.
+                let to_zero = sampled * (first.v / result);
+                if to_zero < to_start {
+                    to_start = to_zero;
+                }
+            }
         }
     }
     if to_end >= threshold {
@@ -154,9 +200,10 @@ fn reset_correction(left: f64, samples: &[Sample], right: f64) -> f64 {
     correction
 }
 
-/// `irate` (`per_second`) / `idelta` of the last two samples. A drop is a
-/// counter reset for `irate`: the increase is then the last value.
-pub(super) fn instant(s: &[Sample], per_second: bool) -> Option<f64> {
+/// `irate` (`per_second`) / `idelta` of the last two samples. A drop, or
+/// a restart the start timestamps show (`sts`: parallel to `s`, or empty),
+/// is a counter reset for `irate`: the increase is then the last value.
+pub(super) fn instant(s: &[Sample], sts: &[i64], per_second: bool) -> Option<f64> {
     let [.., prev, last] = s else {
         return None;
     };
@@ -164,7 +211,13 @@ pub(super) fn instant(s: &[Sample], per_second: bool) -> Option<f64> {
     if interval == 0 {
         return None;
     }
-    let mut result = if per_second && last.v < prev.v {
+    let restarted = match sts {
+        [.., prev_st, last_st] if sts.len() == s.len() => {
+            is_start_timestamp_reset(*prev_st, prev.t, *last_st, last.t)
+        }
+        _ => false,
+    };
+    let mut result = if per_second && (last.v < prev.v || restarted) {
         last.v
     } else {
         last.v - prev.v

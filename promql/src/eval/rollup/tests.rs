@@ -187,3 +187,157 @@ fn invalid_quantile_warning() {
     assert_eq!(got, Ok(None));
     assert!(ann.warnings.is_empty());
 }
+
+#[test]
+fn start_timestamp_resets_table() {
+    // (name, prev_st, prev_t, cur_st, cur_t, reset)
+    let cases = [
+        ("no start timestamp", 0, 1000, 0, 2000, false),
+        ("cumulative, same start", 500, 1000, 500, 2000, false),
+        (
+            "restart after the previous sample",
+            500,
+            1000,
+            1500,
+            2000,
+            true,
+        ),
+        (
+            "delta: starts at the previous sample",
+            1,
+            1000,
+            1000,
+            2000,
+            true,
+        ),
+        ("unknown previous start", 0, 1000, 1000, 2000, false),
+        (
+            "previous start was its own time (OTel unknown)",
+            1000,
+            1000,
+            1000,
+            2000,
+            false,
+        ),
+        (
+            "previous start after its sample (invalid)",
+            1500,
+            1000,
+            1000,
+            2000,
+            false,
+        ),
+        (
+            "start at the sample's own time",
+            500,
+            1000,
+            2000,
+            2000,
+            false,
+        ),
+        (
+            "start after the sample (invalid)",
+            500,
+            1000,
+            2500,
+            2000,
+            false,
+        ),
+        (
+            "start before the previous sample (overlap)",
+            500,
+            1000,
+            700,
+            2000,
+            false,
+        ),
+    ];
+    for (name, prev_st, prev_t, cur_st, cur_t, want) in cases {
+        assert_eq!(
+            super::is_start_timestamp_reset(prev_st, prev_t, cur_st, cur_t),
+            want,
+            "case {name}"
+        );
+    }
+}
+
+#[test]
+fn start_timestamps_in_windows() {
+    use super::{RollupWindow, eval};
+    use crate::value::Annotations;
+    use tsdb::model::Sample;
+    let samples: Vec<Sample> = [(60_000, 10.0), (120_000, 20.0), (180_000, 25.0)]
+        .iter()
+        .map(|&(t, v)| Sample::new(t, v))
+        .collect();
+    let window = |sts: &'static [i64]| RollupWindow {
+        samples: &samples,
+        sts,
+        start: 0,
+        end: 180_000,
+        before: None,
+        before_st: 0,
+        after: None,
+        mode: RangeMode::Plain,
+    };
+    // (name, sts, function, value, warns)
+    let cases: [(&str, &'static [i64], Rollup, f64, bool); 6] = [
+        // Plain extrapolation: 15 over 2 min, extended 1 min to the window
+        // start (the zero point, 80 s back at this slope, is further).
+        (
+            "no start timestamps",
+            &[],
+            Rollup::Increase,
+            15.0 * 180.0 / 120.0,
+            false,
+        ),
+        // Started at 30 s: 0 there, 25 at 180 s, no left extrapolation.
+        (
+            "start inside the window",
+            &[30_000, 30_000, 30_000],
+            Rollup::Increase,
+            25.0,
+            false,
+        ),
+        // A restart at 150 s: 10 + (20 - 10) + 25 over 30..180 s.
+        (
+            "restart shown by the start timestamp",
+            &[30_000, 30_000, 150_000],
+            Rollup::Increase,
+            45.0,
+            false,
+        ),
+        (
+            "resets counts the restart",
+            &[30_000, 30_000, 150_000],
+            Rollup::Resets,
+            1.0,
+            false,
+        ),
+        (
+            "irate after a restart is the last value",
+            &[30_000, 30_000, 150_000],
+            Rollup::Irate,
+            25.0 / 60.0,
+            false,
+        ),
+        // 90 s is before the previous sample (120 s) and not its start.
+        (
+            "overlapping intervals warn",
+            &[30_000, 30_000, 90_000],
+            Rollup::Increase,
+            25.0,
+            true,
+        ),
+    ];
+    for (name, sts, f, want, warns) in cases {
+        let mut ann = Annotations::default();
+        let got = eval(f, &window(sts), &[], "c_total", &mut ann).unwrap();
+        let got = got.unwrap_or(f64::NAN);
+        assert!(
+            (got - want).abs() < 1e-9,
+            "case {name}: got {got}, want {want}"
+        );
+        assert_eq!(!ann.warnings.is_empty(), warns, "case {name}: {ann:?}");
+    }
+}

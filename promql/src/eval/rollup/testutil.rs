@@ -93,9 +93,11 @@ pub fn window(series: &[Sample], at: i64, range: i64, mode: RangeMode) -> Rollup
         .filter(|a| a.t <= at + LOOKBACK && mode == RangeMode::Smoothed);
     RollupWindow {
         samples: &series[lo..hi],
+        sts: &[],
         start,
         end: at,
         before,
+        before_st: 0,
         after,
         mode,
     }

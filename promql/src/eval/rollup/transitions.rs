@@ -4,24 +4,30 @@
 
 use tsdb::model::Sample;
 
-use super::{RangeMode, RollupWindow};
+use super::{RangeMode, RollupWindow, is_start_timestamp_reset};
 
 /// `changes`: how often the value differs from the previous one (NaN to
 /// NaN is no change). None for an empty window.
 pub(super) fn changes(w: &RollupWindow<'_>) -> Option<f64> {
-    count_pairs(w, |prev, cur| {
-        cur != prev && !(cur.is_nan() && prev.is_nan())
+    count_pairs(w, |(prev, _), (cur, _)| {
+        cur.v != prev.v && !(cur.v.is_nan() && prev.v.is_nan())
     })
 }
 
-/// `resets`: how often the value drops below the previous one. None for an
-/// empty window.
+/// `resets`: how often the value drops below the previous one or the
+/// start timestamps show a restart. None for an empty window.
 pub(super) fn resets(w: &RollupWindow<'_>) -> Option<f64> {
-    count_pairs(w, |prev, cur| cur < prev)
+    count_pairs(w, |(prev, prev_st), (cur, cur_st)| {
+        cur.v < prev.v || is_start_timestamp_reset(prev_st, prev.t, cur_st, cur.t)
+    })
 }
 
-/// How many consecutive pairs of the window's sequence satisfy `counts`.
-fn count_pairs(w: &RollupWindow<'_>, counts: impl Fn(f64, f64) -> bool) -> Option<f64> {
+/// How many consecutive pairs of the window's sequence (each sample with
+/// its start timestamp) satisfy `counts`.
+fn count_pairs(
+    w: &RollupWindow<'_>,
+    counts: impl Fn((Sample, i64), (Sample, i64)) -> bool,
+) -> Option<f64> {
     if w.samples.is_empty() {
         return None;
     }
@@ -29,10 +35,14 @@ fn count_pairs(w: &RollupWindow<'_>, counts: impl Fn(f64, f64) -> bool) -> Optio
         RangeMode::Anchored => w.before.filter(|b| b.t <= w.start),
         _ => None,
     };
-    let mut values = anchor.iter().chain(w.samples).map(|s: &Sample| s.v);
-    let mut prev = values.next()?;
+    let st = |i: usize| w.sts.get(i).copied().unwrap_or(0);
+    let mut seq = anchor
+        .map(|b| (b, w.before_st))
+        .into_iter()
+        .chain(w.samples.iter().enumerate().map(|(i, s)| (*s, st(i))));
+    let mut prev = seq.next()?;
     let mut n = 0usize;
-    for cur in values {
+    for cur in seq {
         if counts(prev, cur) {
             n += 1;
         }
