@@ -255,7 +255,7 @@ impl Head {
         let mut new_min = i64::MAX;
         for s in self.series.all() {
             let mut st = s.state.lock();
-            if st.truncate_before(mint) {
+            if st.truncate_before(mint) && st.try_remove() {
                 drop(st);
                 self.series.remove(&s);
                 self.postings.write().remove(s.id, &s.labels);

@@ -36,6 +36,11 @@ impl SeriesHandle {
     pub fn series_ref(&self) -> SeriesRef {
         SeriesRef(u64::from(self.0.id))
     }
+
+    /// The series' labels (still readable after the head removed it).
+    pub fn labels(&self) -> &Labels {
+        &self.0.labels
+    }
 }
 
 /// What a commit did.
@@ -83,16 +88,24 @@ impl HeadAppender {
                 reason: "empty label set",
             });
         }
-        let (series, created) = self.head.get_or_create(labels, None)?;
-        if created {
-            self.created.push(series.clone());
+        // A series that truncation removes between the lookup and the
+        // push is looked up (and created) again.
+        loop {
+            let (series, created) = self.head.get_or_create(labels, None)?;
+            if created {
+                self.created.push(series.clone());
+            }
+            let r = SeriesRef(u64::from(series.id));
+            match self.push(series, t, v) {
+                Err(Error::UnknownSeries { .. }) => continue,
+                res => return res.map(|()| r),
+            }
         }
-        let r = SeriesRef(u64::from(series.id));
-        self.push(series, t, v)?;
-        Ok(r)
     }
 
     /// Adds a sample for a series found with [`Head::series_for_pairs`].
+    /// Fails with `UnknownSeries` when truncation removed the series since
+    /// (look it up again by labels).
     pub fn append_to(&mut self, s: &SeriesHandle, t: i64, v: f64) -> Result<()> {
         self.push(s.0.clone(), t, v)
     }
@@ -132,7 +145,10 @@ impl HeadAppender {
                 return Err(Error::DuplicateSample { t });
             }
         }
-        series.state.lock().check(t, v, &self.head.bounds())?;
+        series
+            .state
+            .lock()
+            .hold(series.id, t, v, &self.head.bounds())?;
         self.pending.push((series, Sample::new(t, v)));
         Ok(())
     }
@@ -201,7 +217,12 @@ impl HeadAppender {
         let mut sts = std::mem::take(&mut self.pending_st).into_iter().peekable();
         for (i, (series, s)) in self.pending.drain(..).enumerate() {
             let st = sts.next_if(|&(j, _)| j == i).map_or(0, |(_, st)| st);
-            match series.state.lock().append(s.t, s.v, st, &bounds) {
+            let appended = {
+                let mut state = series.state.lock();
+                state.release();
+                state.append(s.t, s.v, st, &bounds)
+            };
+            match appended {
                 Ok(Appended::InOrder) => stats.in_order += 1,
                 Ok(Appended::OutOfOrder) => stats.out_of_order += 1,
                 Ok(Appended::Duplicate) => {
@@ -239,9 +260,24 @@ impl HeadAppender {
 
     /// Discards the batch.
     pub fn rollback(mut self) {
-        self.pending.clear();
+        self.release_pending();
         self.pending_st.clear();
         self.exemplars.clear();
+    }
+}
+
+impl HeadAppender {
+    /// Ends the holds of samples not committed.
+    fn release_pending(&mut self) {
+        for (series, _) in self.pending.drain(..) {
+            series.state.lock().release();
+        }
+    }
+}
+
+impl Drop for HeadAppender {
+    fn drop(&mut self) {
+        self.release_pending();
     }
 }
 
@@ -274,5 +310,56 @@ impl Head {
             self.note_times(t);
         }
         ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Head, HeadOptions};
+    use crate::model::{Labels, hash_label_pairs};
+
+    fn labels() -> Labels {
+        Labels::from_pairs(&[("__name__", "m"), ("a", "1")])
+    }
+
+    fn pairs() -> impl Iterator<Item = (&'static str, &'static str)> + Clone {
+        [("__name__", "m"), ("a", "1")].into_iter()
+    }
+
+    #[test]
+    fn truncation_keeps_series_with_pending_samples() {
+        let head = Head::new(HeadOptions::default());
+        let mut app = head.appender();
+        // A new series: empty until the batch commits.
+        app.append(&labels(), 1000, 1.0).unwrap();
+        assert_eq!(head.truncate(0), 0, "a pending sample keeps its series");
+        let stats = app.commit();
+        assert_eq!(stats.in_order, 1);
+        assert_eq!(head.num_series(), 1);
+        // A rolled-back batch leaves the series empty and removable.
+        let mut app = head.appender();
+        app.append(&labels(), 2000, 1.0).unwrap();
+        drop(app);
+        assert_eq!(head.truncate(5000), 1);
+    }
+
+    #[test]
+    fn a_handle_to_a_removed_series_is_refused() {
+        let head = Head::new(HeadOptions::default());
+        let mut app = head.appender();
+        let handle = app.append_new(&labels(), 1000, 1.0).unwrap();
+        app.commit();
+        assert!(
+            head.series_for_pairs(hash_label_pairs(pairs()), pairs())
+                .is_some()
+        );
+        assert_eq!(head.truncate(5000), 1);
+        let mut app = head.appender();
+        let err = app.append_to(&handle, 6000, 2.0).unwrap_err();
+        assert!(err.to_string().contains("unknown series"), "{err}");
+        // By labels, the series is created again.
+        app.append(&labels(), 6000, 2.0).unwrap();
+        assert_eq!(app.commit().in_order, 1);
+        assert_eq!(head.num_series(), 1);
     }
 }

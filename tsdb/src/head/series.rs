@@ -41,6 +41,12 @@ pub(crate) struct SeriesState {
     last: Option<Sample>,
     /// Accepted out-of-order samples, sorted by time, unique timestamps.
     ooo: Vec<Sample>,
+    /// Samples of uncommitted batches ([`hold`](Self::hold)); truncation
+    /// keeps the series while there are any.
+    pending: u32,
+    /// Truncation removed the series from the head: appends must look its
+    /// labels up again (and get a new series).
+    removed: bool,
 }
 
 /// Limits that decide where a sample goes; computed once per commit.
@@ -73,6 +79,8 @@ impl MemSeries {
                 head_end: i64::MIN,
                 last: None,
                 ooo: Vec::new(),
+                pending: 0,
+                removed: false,
             }),
         }
     }
@@ -106,6 +114,35 @@ impl SeriesState {
             }),
             _ => Ok(()),
         }
+    }
+
+    /// [`check`](Self::check)s a sample of a batch and counts it as
+    /// pending until [`release`](Self::release). Fails with `UnknownSeries`
+    /// once truncation removed the series (`id` names it).
+    pub fn hold(&mut self, id: u32, t: i64, v: f64, b: &AppendBounds) -> Result<()> {
+        if self.removed {
+            return Err(Error::UnknownSeries {
+                series_ref: u64::from(id),
+            });
+        }
+        self.check(t, v, b)?;
+        self.pending += 1;
+        Ok(())
+    }
+
+    /// Ends one [`hold`](Self::hold) (the sample was committed or dropped).
+    pub fn release(&mut self) {
+        self.pending = self.pending.saturating_sub(1);
+    }
+
+    /// Marks the series removed if it holds no samples and no batch holds
+    /// any for it; returns whether it did. Under the series' lock, so a
+    /// batch either sees the mark or keeps the series alive.
+    pub fn try_remove(&mut self) -> bool {
+        if self.is_empty() && self.pending == 0 {
+            self.removed = true;
+        }
+        self.removed
     }
 
     /// Stores a sample with start timestamp `st` (0: none), re-checking it
