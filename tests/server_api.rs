@@ -85,6 +85,76 @@ fn ingested_series_appear_in_metadata_endpoints_and_survive_restart() {
 }
 
 #[test]
+fn repeated_requests_store_the_same_series() {
+    // From the second request on, series are found by their label bytes.
+    let s = TestServer::start();
+    let empty_value = Labels::from_pairs(&[("__name__", "cached"), ("empty", ""), ("job", "b")]);
+    let bad = Labels::from_pairs(&[("__name__", "bad_order"), ("job", "x")]);
+    for round in 0..3i64 {
+        let t = 1_000_000 + round * 15_000;
+        let mut req = vec![
+            (
+                Labels::from_pairs(&[("__name__", "cached"), ("job", "a")]),
+                vec![Sample::new(t, round as f64)],
+            ),
+            (empty_value.clone(), vec![Sample::new(t, 1.0)]),
+        ];
+        req.push((bad.clone(), vec![Sample::new(t, 1.0)]));
+        let mut body = prompb::WriteRequest {
+            timeseries: req
+                .iter()
+                .map(|(l, samples)| prompb::TimeSeries {
+                    labels: l
+                        .iter()
+                        .map(|l| prompb::Label {
+                            name: l.name.to_string(),
+                            value: l.value.to_string(),
+                        })
+                        .collect(),
+                    samples: samples
+                        .iter()
+                        .map(|x| prompb::Sample {
+                            value: x.v,
+                            timestamp: x.t,
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+            metadata: vec![],
+        };
+        // Labels out of order in the third series: rejected every time.
+        body.timeseries[2].labels.reverse();
+        let r = s.post("/api/v1/write", &[], &snappy(&body.encode_to_vec()));
+        assert_eq!(r.status, 400, "round {round}: {}", r.text());
+        assert!(r.text().contains("labels out of order"), "{}", r.text());
+    }
+    let q = format!(
+        "/api/v1/query?query={}&time=1100",
+        urlencode("count_over_time({__name__=\"cached\"}[5m])")
+    );
+    let got = data(&s.get(&q));
+    let counts: Vec<(String, String)> = got["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["metric"]["job"].to_string(), r["value"][1].to_string()))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            ("\"a\"".to_string(), "\"3\"".to_string()),
+            ("\"b\"".to_string(), "\"3\"".to_string())
+        ]
+    );
+    let m = s.get("/metrics").text();
+    assert!(
+        m.contains("almanac_samples_rejected_total{reason=\"labels out of order\"} 3"),
+        "{m}"
+    );
+}
+
+#[test]
 fn metadata_from_remote_write() {
     let s = TestServer::start();
     let req = prompb::WriteRequest {

@@ -33,8 +33,12 @@ use tsdb::db::Db;
 pub use config::Config;
 pub use error::ApiError;
 
-use crate::remote_write::WriteLimits;
+use crate::remote_write::{SeriesCache, WriteLimits};
 use crate::state::State;
+
+/// Memory for remote write's series-by-label-bytes cache: about 300k
+/// series of typical label sets.
+const SERIES_CACHE_BYTES: usize = 64 << 20;
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +114,7 @@ impl Server {
             metadata: Default::default(),
             metrics: Default::default(),
             write_limits,
+            series_cache: SeriesCache::new(SERIES_CACHE_BYTES),
             ready: Default::default(),
             started: SystemTime::now(),
             reloader: RwLock::new(None),

@@ -12,8 +12,12 @@ use std::collections::BTreeMap;
 
 use prost::Message;
 
+mod series_cache;
 mod wire;
+pub use series_cache::SeriesCache;
+use tsdb::db::Appender;
 use tsdb::exemplars::Exemplar;
+use tsdb::head::SeriesHandle;
 use tsdb::model::{Label, Labels, METRIC_NAME, hash_label_pairs};
 
 use crate::error::ApiError;
@@ -151,11 +155,14 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
     let raw = decompress(body, &state.write_limits)?;
     match protocol {
         Protocol::V1 => {
-            let req =
-                wire::decode(&raw).map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?;
+            let cache = &state.series_cache;
+            let req = wire::decode_with(&raw, |labels| cache.get(labels))
+                .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?;
             state.metadata.record_v1(&req.metadata);
             let series = req.series.iter().map(|ts| SeriesIn {
                 labels: &req.labels[ts.labels.clone()],
+                known: ts.known.clone(),
+                raw_labels: &raw[ts.raw_labels.clone()],
                 samples: &req.samples[ts.samples.clone()],
                 histograms: ts.histograms,
                 start_time: 0,
@@ -225,6 +232,8 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
                 .zip(&label_sets)
                 .map(|((ts, exemplars), labels)| SeriesIn {
                     labels,
+                    known: None,
+                    raw_labels: &[],
                     samples: &ts.samples,
                     histograms: ts.histograms.len(),
                     start_time: ts.created_timestamp,
@@ -237,7 +246,13 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
 
 /// One decoded series, borrowing from the request.
 struct SeriesIn<'a> {
+    /// Decoded labels; empty when `known`.
     labels: &'a [(&'a str, &'a str)],
+    /// The head series the label bytes were last seen as (validated then).
+    known: Option<SeriesHandle>,
+    /// The raw bytes of the label fields, the [`SeriesCache`] key; empty
+    /// when they cannot be one.
+    raw_labels: &'a [u8],
     samples: &'a [prompb::Sample],
     histograms: usize,
     /// The series' created timestamp (remote write 2.0; 0 = none): the
@@ -294,55 +309,60 @@ fn store<'a>(
                 || "native histogram samples are not supported".to_string(),
             );
         }
-        if let Some(reason) = invalid_labels(ts.labels, state.write_limits.max_labels) {
-            out.reject(reason, n.max(1), || {
-                let shown: Vec<String> = ts
-                    .labels
-                    .iter()
-                    .take(8)
-                    .map(|(a, b)| format!("{a}={b:?}"))
-                    .collect();
-                format!("invalid series {{{}}}: {reason}", shown.join(", "))
-            });
-            continue;
-        }
-        // Empty values mean "no such label".
-        let pairs: std::borrow::Cow<'_, [(&str, &str)]> =
+        let mut handle = ts.known;
+        let mut fresh = handle.is_none();
+        let mut pairs: std::borrow::Cow<'_, [(&str, &str)]> = ts.labels.into();
+        if handle.is_none() {
+            if let Some(reason) = invalid_labels(ts.labels, state.write_limits.max_labels) {
+                out.reject(reason, n.max(1), || {
+                    let shown: Vec<String> = ts
+                        .labels
+                        .iter()
+                        .take(8)
+                        .map(|(a, b)| format!("{a}={b:?}"))
+                        .collect();
+                    format!("invalid series {{{}}}: {reason}", shown.join(", "))
+                });
+                continue;
+            }
+            // Empty values mean "no such label".
             if ts.labels.iter().any(|l| l.1.is_empty()) {
-                ts.labels
+                pairs = ts
+                    .labels
                     .iter()
                     .copied()
                     .filter(|(_, v)| !v.is_empty())
-                    .collect()
-            } else {
-                ts.labels.into()
-            };
-        let hash = hash_label_pairs(pairs.iter().copied());
-        let mut handle = head.series_for_pairs(hash, pairs.iter().copied());
+                    .collect();
+            }
+            let hash = hash_label_pairs(pairs.iter().copied());
+            handle = head.series_for_pairs(hash, pairs.iter().copied());
+        }
         for s in ts.samples {
-            let res = match &handle {
-                Some(h) => app.append_to(h, s.timestamp, s.value),
-                None => {
-                    let labels = Labels::from_sorted(
-                        pairs.iter().map(|(n, v)| Label::new(*n, *v)).collect(),
-                    );
-                    app.append_new(&labels, s.timestamp, s.value)
-                        .map(|h| handle = Some(h))
+            let res = append_sample(&mut app, &mut handle, &pairs, s.timestamp, s.value);
+            match res {
+                Ok(changed) => {
+                    fresh |= changed;
+                    if ts.start_time != 0 {
+                        app.set_start_timestamp(ts.start_time);
+                    }
                 }
-            };
-            if res.is_ok() && ts.start_time != 0 {
-                app.set_start_timestamp(ts.start_time);
+                Err(e) => {
+                    let reason = match e {
+                        tsdb::Error::OutOfOrder { .. } => "out of order sample",
+                        tsdb::Error::OutOfBounds { .. } => "out of bounds",
+                        tsdb::Error::DuplicateSample { .. } => "duplicate sample for timestamp",
+                        tsdb::Error::CardinalityLimit { .. } => "cardinality limit",
+                        _ => "invalid sample",
+                    };
+                    out.reject(reason, 1, || e.to_string());
+                }
             }
-            if let Err(e) = res {
-                let reason = match e {
-                    tsdb::Error::OutOfOrder { .. } => "out of order sample",
-                    tsdb::Error::OutOfBounds { .. } => "out of bounds",
-                    tsdb::Error::DuplicateSample { .. } => "duplicate sample for timestamp",
-                    tsdb::Error::CardinalityLimit { .. } => "cardinality limit",
-                    _ => "invalid sample",
-                };
-                out.reject(reason, 1, || e.to_string());
-            }
+        }
+        if fresh
+            && !ts.raw_labels.is_empty()
+            && let Some(h) = &handle
+        {
+            state.series_cache.insert(ts.raw_labels, h.clone());
         }
         let sref = handle.as_ref().map(|h| h.series_ref());
         for e in ts.exemplars {
@@ -362,6 +382,27 @@ fn store<'a>(
     });
     state.metrics.record_ingest(&out);
     Ok(out)
+}
+
+/// Appends one sample to `handle`'s series, or by labels (`handle`'s own
+/// once the head removed its series, else `pairs`) when there is no live
+/// handle; returns whether `handle` changed.
+fn append_sample(
+    app: &mut Appender<'_>,
+    handle: &mut Option<SeriesHandle>,
+    pairs: &[(&str, &str)],
+    t: i64,
+    v: f64,
+) -> tsdb::Result<bool> {
+    let labels = match handle {
+        Some(h) => match app.append_to(h, t, v) {
+            Err(tsdb::Error::UnknownSeries { .. }) => h.labels().clone(),
+            r => return r.map(|()| false),
+        },
+        None => Labels::from_sorted(pairs.iter().map(|(n, v)| Label::new(*n, *v)).collect()),
+    };
+    *handle = Some(app.append_new(&labels, t, v)?);
+    Ok(true)
 }
 
 #[cfg(test)]

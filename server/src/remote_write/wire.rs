@@ -8,6 +8,10 @@
 //! zero); a property test checks that it decodes what `prost` decodes to
 //! the same values. Unlike `prost`, unknown fields encoded as (deprecated)
 //! groups are rejected.
+//!
+//! [`decode_with`] also hands the raw bytes of each series' label fields to
+//! a lookup: a series it knows keeps the lookup's answer instead of its
+//! decoded labels (which are then not decoded, nor checked for UTF-8).
 
 use std::ops::Range;
 
@@ -29,11 +33,17 @@ impl std::fmt::Display for WireError {
 /// One series of a decoded request: ranges into [`WriteRequestRef`]'s
 /// arrays.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeriesRef {
+pub struct SeriesRef<H = ()> {
+    /// Empty when `known` is set.
     pub labels: Range<usize>,
     pub samples: Range<usize>,
     pub exemplars: Range<usize>,
     pub histograms: usize,
+    /// The body's bytes of the series' label fields when they are one run
+    /// of consecutive fields (as senders write them), else empty.
+    pub raw_labels: Range<usize>,
+    /// What the lookup of [`decode_with`] answered for `raw_labels`.
+    pub known: Option<H>,
 }
 
 /// An exemplar, its labels a range of `exemplar_labels`.
@@ -45,14 +55,27 @@ pub struct ExemplarRef {
 }
 
 /// A decoded `WriteRequest` borrowing its strings from the body.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct WriteRequestRef<'a> {
-    pub series: Vec<SeriesRef>,
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteRequestRef<'a, H = ()> {
+    pub series: Vec<SeriesRef<H>>,
     pub labels: Vec<(&'a str, &'a str)>,
     pub samples: Vec<Sample>,
     pub exemplars: Vec<ExemplarRef>,
     pub exemplar_labels: Vec<(&'a str, &'a str)>,
     pub metadata: Vec<MetricMetadata>,
+}
+
+impl<H> Default for WriteRequestRef<'_, H> {
+    fn default() -> Self {
+        WriteRequestRef {
+            series: Vec::new(),
+            labels: Vec::new(),
+            samples: Vec::new(),
+            exemplars: Vec::new(),
+            exemplar_labels: Vec::new(),
+            metadata: Vec::new(),
+        }
+    }
 }
 
 /// A cursor over one message's bytes; `base` is its offset in the body,
@@ -167,8 +190,19 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decodes a remote write 1.0 request.
+/// Decodes a remote write 1.0 request (every series' labels).
+#[cfg(test)]
 pub fn decode(body: &[u8]) -> Result<WriteRequestRef<'_>, WireError> {
+    decode_with(body, |_| None)
+}
+
+/// [`decode`], asking `lookup` about each series' raw label bytes (see
+/// [`SeriesRef::raw_labels`]); the labels of a series it answers for are
+/// not decoded.
+pub fn decode_with<H>(
+    body: &[u8],
+    mut lookup: impl FnMut(&[u8]) -> Option<H>,
+) -> Result<WriteRequestRef<'_, H>, WireError> {
     let mut out = WriteRequestRef::default();
     let mut r = Reader::new(body, 0);
     while !r.done() {
@@ -177,7 +211,7 @@ pub fn decode(body: &[u8]) -> Result<WriteRequestRef<'_>, WireError> {
             1 => {
                 r.expect(wt, 2)?;
                 let (b, base) = r.bytes()?;
-                time_series(&mut out, Reader::new(b, base))?;
+                time_series(&mut out, Reader::new(b, base), &mut lookup)?;
             }
             3 => {
                 r.expect(wt, 2)?;
@@ -195,14 +229,42 @@ pub fn decode(body: &[u8]) -> Result<WriteRequestRef<'_>, WireError> {
     Ok(out)
 }
 
-fn time_series<'a>(out: &mut WriteRequestRef<'a>, mut r: Reader<'a>) -> Result<(), WireError> {
+fn time_series<'a, H>(
+    out: &mut WriteRequestRef<'a, H>,
+    mut r: Reader<'a>,
+    lookup: &mut impl FnMut(&[u8]) -> Option<H>,
+) -> Result<(), WireError> {
     let (l0, s0, e0) = (out.labels.len(), out.samples.len(), out.exemplars.len());
     let mut histograms = 0;
+    // The first run of label fields, `[start, end)` in `r.buf`; `None`
+    // once a label field appears after other fields.
+    let mut run: Option<(usize, usize)> = None;
+    let mut seen_labels = false;
+    let mut known = None;
     while !r.done() {
+        let field_start = r.pos;
         let (field, wt) = r.key()?;
         match field {
+            1 if !seen_labels && wt == 2 => {
+                seen_labels = true;
+                r.pos = field_start;
+                let end = label_run_end(&mut r)?;
+                let raw = &r.buf[field_start..end];
+                run = Some((field_start, end));
+                known = lookup(raw);
+                if known.is_none() {
+                    labels_of_run(out, raw, r.base + field_start)?;
+                }
+            }
             1 => {
                 r.expect(wt, 2)?;
+                if let Some((start, end)) = run.take()
+                    && known.take().is_some()
+                {
+                    // The run was not all of the labels: decode it after all.
+                    labels_of_run(out, &r.buf[start..end], r.base + start)?;
+                }
+                seen_labels = true;
                 let (b, base) = r.bytes()?;
                 out.labels.push(label(Reader::new(b, base))?);
             }
@@ -230,7 +292,41 @@ fn time_series<'a>(out: &mut WriteRequestRef<'a>, mut r: Reader<'a>) -> Result<(
         samples: s0..out.samples.len(),
         exemplars: e0..out.exemplars.len(),
         histograms,
+        raw_labels: run.map_or(0..0, |(s, e)| r.base + s..r.base + e),
+        known,
     });
+    Ok(())
+}
+
+/// Skips consecutive label fields (field 1, length-delimited) from the
+/// reader's position; returns where the run ends (the reader is there).
+fn label_run_end(r: &mut Reader<'_>) -> Result<usize, WireError> {
+    loop {
+        let at = r.pos;
+        if r.done() {
+            return Ok(at);
+        }
+        let (field, wt) = r.key()?;
+        if field != 1 || wt != 2 {
+            r.pos = at;
+            return Ok(at);
+        }
+        r.bytes()?;
+    }
+}
+
+/// Decodes a run of label fields (`raw`, at `base` in the body).
+fn labels_of_run<'a, H>(
+    out: &mut WriteRequestRef<'a, H>,
+    raw: &'a [u8],
+    base: usize,
+) -> Result<(), WireError> {
+    let mut r = Reader::new(raw, base);
+    while !r.done() {
+        r.key()?;
+        let (b, at) = r.bytes()?;
+        out.labels.push(label(Reader::new(b, at))?);
+    }
     Ok(())
 }
 

@@ -121,6 +121,47 @@ proptest! {
     }
 
     #[test]
+    fn known_label_bytes_skip_decoding(req in request(), known_mask in any::<u64>()) {
+        let body = req.encode_to_vec();
+        let all = decode(&body).expect("valid encoding decodes");
+        // Every series' raw label run decodes to its labels (prost writes
+        // them first and together).
+        for (i, s) in all.series.iter().enumerate() {
+            let raw = &body[s.raw_labels.clone()];
+            prop_assert_eq!(raw.is_empty(), s.labels.is_empty());
+            let mut again = WriteRequestRef::<()>::default();
+            labels_of_run(&mut again, raw, s.raw_labels.start).expect("a run decodes");
+            prop_assert_eq!(&again.labels[..], &all.labels[s.labels.clone()], "series {}", i);
+        }
+        // Series whose label bytes the lookup knows keep its answer and
+        // decode no labels; everything else is decoded as before.
+        let raws: Vec<&[u8]> = all.series.iter().map(|s| &body[s.raw_labels.clone()]).collect();
+        let got = decode_with(&body, |raw| {
+            let i = raws.iter().position(|r| *r == raw)?;
+            (known_mask >> (i % 64) & 1 == 1).then_some(i)
+        })
+        .expect("valid encoding decodes");
+        prop_assert_eq!(got.series.len(), all.series.len());
+        for (s, full) in got.series.iter().zip(&all.series) {
+            let bits = |v: &[Sample]| -> Vec<(u64, i64)> {
+                v.iter().map(|x| (x.value.to_bits(), x.timestamp)).collect()
+            };
+            prop_assert_eq!(
+                bits(&got.samples[s.samples.clone()]),
+                bits(&all.samples[full.samples.clone()])
+            );
+            prop_assert_eq!(s.raw_labels.clone(), full.raw_labels.clone());
+            match s.known {
+                Some(_) => prop_assert!(s.labels.is_empty()),
+                None => prop_assert_eq!(
+                    &got.labels[s.labels.clone()],
+                    &all.labels[full.labels.clone()]
+                ),
+            }
+        }
+    }
+
+    #[test]
     fn garbage_never_panics_and_agrees_with_prost(body in prop::collection::vec(any::<u8>(), 0..256)) {
         let mine = decode(&body);
         let theirs = WriteRequest::decode(body.as_slice());
@@ -131,6 +172,46 @@ proptest! {
             prop_assert!(mine.is_err(), "prost rejects what we accept");
         }
     }
+}
+
+#[test]
+fn labels_after_samples_are_not_a_cache_key() {
+    // label, sample, label: the first run is not the whole label set.
+    let label = |n: &str, v: &str| {
+        Label {
+            name: n.into(),
+            value: v.into(),
+        }
+        .encode_to_vec()
+    };
+    let mut ts = Vec::new();
+    for (field, msg) in [
+        (1u8, label("__name__", "m")),
+        (
+            2,
+            Sample {
+                value: 1.0,
+                timestamp: 5,
+            }
+            .encode_to_vec(),
+        ),
+        (1, label("a", "b")),
+    ] {
+        ts.push(field << 3 | 2);
+        ts.push(msg.len() as u8);
+        ts.extend(msg);
+    }
+    let mut body = vec![1 << 3 | 2, ts.len() as u8];
+    body.extend(ts);
+    // Even a lookup that knows every run gets the labels decoded.
+    let got = decode_with(&body, |_| Some(())).expect("valid");
+    let s = &got.series[0];
+    assert!(s.known.is_none());
+    assert!(s.raw_labels.is_empty());
+    assert_eq!(
+        got.labels[s.labels.clone()],
+        [("__name__", "m"), ("a", "b")]
+    );
 }
 
 #[test]
