@@ -156,7 +156,7 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
     match protocol {
         Protocol::V1 => {
             let cache = &state.series_cache;
-            let req = wire::decode_with(&raw, |labels| cache.get(labels))
+            let req = wire::decode_with(&raw, |labels| cache.get_many(labels))
                 .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?;
             state.metadata.record_v1(&req.metadata);
             let series = req.series.iter().map(|ts| SeriesIn {
@@ -300,6 +300,8 @@ fn store<'a>(
     let mut out = WriteOutcome::default();
     let head = state.db.head();
     let mut app = state.db.appender();
+    // Label bytes → series to remember in the cache.
+    let mut learned = Vec::new();
     for ts in series {
         let n = ts.samples.len() as u64;
         if ts.histograms > 0 {
@@ -362,7 +364,7 @@ fn store<'a>(
             && !ts.raw_labels.is_empty()
             && let Some(h) = &handle
         {
-            state.series_cache.insert(ts.raw_labels, h.clone());
+            learned.push((ts.raw_labels, h.clone()));
         }
         let sref = handle.as_ref().map(|h| h.series_ref());
         for e in ts.exemplars {
@@ -374,6 +376,7 @@ fn store<'a>(
             }
         }
     }
+    state.series_cache.insert_many(learned);
     let stats = app.commit().map_err(ApiError::from)?;
     out.exemplars_written = stats.exemplars;
     out.samples_written = stats.in_order + stats.out_of_order + stats.duplicates;

@@ -17,50 +17,93 @@
 //! - A handle may outlive its series (the head removes series left empty
 //!   by truncation): appending to it then fails with `UnknownSeries`, and
 //!   the caller looks the labels up again and replaces the entry.
-//! - Memory is bounded: each shard holds at most `max_bytes / SHARDS` bytes
-//!   of entries and is emptied when it would exceed them.
-
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+//! - Memory is bounded: the table holds at most `max_bytes` of entries and
+//!   starts over empty when it would exceed them.
+//! - Readers share one lock, taken once per request ([`SeriesCache::get_many`]).
 
 use parking_lot::RwLock;
 use tsdb::head::SeriesHandle;
 
-const SHARDS: usize = 64;
-/// What an entry costs: its map slot (key, check hash, handle) with the
-/// table's spare capacity.
-const ENTRY_BYTES: usize = 48;
+/// What an entry costs: its slot, at the table's lowest load.
+const ENTRY_BYTES: usize = 2 * std::mem::size_of::<Slot>();
 
-/// Keys are already well-mixed hashes.
-#[derive(Default, Clone, Copy)]
-struct PassThrough(u64);
+/// One slot of the open-addressing table; empty without a handle.
+#[derive(Clone, Default)]
+struct Slot {
+    /// The slot hash.
+    key: u64,
+    /// The check hash.
+    check: u64,
+    handle: Option<SeriesHandle>,
+}
 
-impl std::hash::Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
+/// Linear probing over a power-of-two number of slots, at most half full.
+#[derive(Default)]
+struct Table {
+    slots: Vec<Slot>,
+    len: usize,
+}
+
+impl Table {
+    fn mask(&self) -> usize {
+        self.slots.len().wrapping_sub(1)
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+    /// The slot holding `key`, or the empty slot where it would go.
+    fn find(&self, key: u64) -> usize {
+        let mask = self.mask();
+        let mut i = key as usize & mask;
+        loop {
+            let s = &self.slots[i];
+            if s.handle.is_none() || s.key == key {
+                return i;
+            }
+            i = (i + 1) & mask;
         }
     }
 
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
+    fn get(&self, key: u64, check: u64) -> Option<&SeriesHandle> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let s = &self.slots[self.find(key)];
+        (s.key == key && s.check == check)
+            .then_some(s.handle.as_ref())
+            .flatten()
     }
-}
 
-struct Entry {
-    /// The second hash of the key bytes.
-    check: u64,
-    handle: SeriesHandle,
+    fn insert(&mut self, key: u64, check: u64, handle: SeriesHandle) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let i = self.find(key);
+        let s = &mut self.slots[i];
+        if s.handle.is_none() {
+            self.len += 1;
+        }
+        *s = Slot {
+            key,
+            check,
+            handle: Some(handle),
+        };
+    }
+
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(1024);
+        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); size]);
+        self.len = 0;
+        for s in old {
+            if let Some(h) = s.handle {
+                self.insert(s.key, s.check, h);
+            }
+        }
+    }
 }
 
 /// See the module documentation.
 pub struct SeriesCache {
-    shards: Vec<RwLock<HashMap<u64, Entry, BuildHasherDefault<PassThrough>>>>,
-    max_shard_entries: usize,
+    table: RwLock<Table>,
+    max_entries: usize,
     /// Seed of the check hash.
     seed: u64,
 }
@@ -72,40 +115,74 @@ impl SeriesCache {
         let mut seed = std::collections::hash_map::RandomState::new().build_hasher();
         seed.write_u64(0x5eed);
         SeriesCache {
-            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
-            max_shard_entries: max_bytes / SHARDS / ENTRY_BYTES,
+            table: RwLock::default(),
+            max_entries: max_bytes / ENTRY_BYTES,
             seed: seed.finish(),
         }
     }
 
-    fn shard(&self, hash: u64) -> &RwLock<HashMap<u64, Entry, BuildHasherDefault<PassThrough>>> {
-        &self.shards[(hash >> 58) as usize % SHARDS]
+    /// The series whose label bytes are each of `raws`, in order.
+    ///
+    /// The table's slots for all keys are touched before any is probed,
+    /// and the found series before they are returned, so that the cache
+    /// misses of a request's series overlap instead of following one
+    /// another.
+    pub fn get_many(&self, raws: &[&[u8]]) -> Vec<Option<SeriesHandle>> {
+        let keys: Vec<(u64, u64)> = raws.iter().map(|r| hashes(self.seed, r)).collect();
+        let table = self.table.read();
+        if table.slots.is_empty() {
+            return vec![None; raws.len()];
+        }
+        let mask = table.mask();
+        let mut touched = 0u64;
+        for &(key, _) in &keys {
+            touched ^= table.slots[key as usize & mask].key;
+        }
+        std::hint::black_box(touched);
+        let found: Vec<Option<SeriesHandle>> = keys
+            .iter()
+            .map(|&(key, check)| table.get(key, check).cloned())
+            .collect();
+        drop(table);
+        for h in found.iter().flatten() {
+            h.touch();
+        }
+        found
     }
 
     /// The series whose label bytes are `raw`.
     pub fn get(&self, raw: &[u8]) -> Option<SeriesHandle> {
-        let (hash, check) = hashes(self.seed, raw);
-        let shard = self.shard(hash).read();
-        let e = shard.get(&hash)?;
-        (e.check == check).then(|| e.handle.clone())
+        let (key, check) = hashes(self.seed, raw);
+        self.table.read().get(key, check).cloned()
     }
 
     /// Remembers that the label bytes `raw` are the series `handle`.
     pub fn insert(&self, raw: &[u8], handle: SeriesHandle) {
-        if self.max_shard_entries == 0 {
+        self.insert_many(std::iter::once((raw, handle)));
+    }
+
+    /// [`insert`](Self::insert) of several entries under one lock.
+    pub fn insert_many<'a>(&self, entries: impl IntoIterator<Item = (&'a [u8], SeriesHandle)>) {
+        if self.max_entries == 0 {
             return;
         }
-        let (hash, check) = hashes(self.seed, raw);
-        let mut shard = self.shard(hash).write();
-        if shard.len() >= self.max_shard_entries && !shard.contains_key(&hash) {
-            *shard = HashMap::default();
+        let mut entries = entries.into_iter().peekable();
+        if entries.peek().is_none() {
+            return;
         }
-        shard.insert(hash, Entry { check, handle });
+        let mut table = self.table.write();
+        for (raw, handle) in entries {
+            if table.len >= self.max_entries {
+                *table = Table::default();
+            }
+            let (key, check) = hashes(self.seed, raw);
+            table.insert(key, check, handle);
+        }
     }
 
     /// Number of entries (for tests and self-monitoring).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.read().len()).sum()
+        self.table.read().len
     }
 
     pub fn is_empty(&self) -> bool {
@@ -165,55 +242,68 @@ mod tests {
         let head = Head::new(HeadOptions::default());
         let cache = SeriesCache::new(1 << 20);
         let (a, b) = (b"labels of a".as_slice(), b"labels of b".as_slice());
+        assert!(cache.get(a).is_none(), "empty");
         cache.insert(a, handle(&head, "a"));
-        assert_eq!(
-            cache.get(a).map(|h| h.series_ref()),
-            Some(handle(&head, "a").series_ref())
-        );
+        let want = Some(handle(&head, "a").series_ref());
+        assert_eq!(cache.get(a).map(|h| h.series_ref()), want);
         assert!(cache.get(b).is_none());
+        let many: Vec<_> = cache
+            .get_many(&[b, a, b])
+            .iter()
+            .map(|h| h.as_ref().map(|h| h.series_ref()))
+            .collect();
+        assert_eq!(many, vec![None, want, None]);
         // The slot hash does not depend on the seed; the check hash does.
         let other = SeriesCache::new(1 << 20);
         assert_eq!(hashes(cache.seed, a).0, hashes(other.seed, a).0);
         assert_ne!(hashes(cache.seed, a).1, hashes(other.seed, a).1);
-        // Same slot, another check hash (a forced slot collision): a miss.
-        let (slot, check) = hashes(cache.seed, a);
-        cache.shard(slot).write().insert(
-            slot,
-            Entry {
-                check: check ^ 1,
-                handle: handle(&head, "a"),
-            },
-        );
+        // Same slot hash, another check hash (a forced collision): a miss.
+        let (key, check) = hashes(cache.seed, a);
+        cache
+            .table
+            .write()
+            .insert(key, check ^ 1, handle(&head, "a"));
         assert!(cache.get(a).is_none());
         assert_eq!(cache.len(), 1);
     }
 
     #[test]
-    fn a_full_shard_is_emptied() {
+    fn many_entries_against_a_map() {
         let head = Head::new(HeadOptions::default());
-        // One shard's budget fits two entries.
-        let cache = SeriesCache::new(SHARDS * 2 * ENTRY_BYTES);
-        let h = handle(&head, "x");
-        let mut keys: Vec<Vec<u8>> = Vec::new();
-        let mut i = 0u32;
-        // Three keys of one shard.
-        while keys.len() < 3 {
-            let k = format!("key-{i:05}").into_bytes();
-            if hashes(0, &k).0 >> 58 == 0 {
-                keys.push(k);
-            }
-            i += 1;
-        }
-        for k in &keys[..2] {
+        let cache = SeriesCache::new(1 << 30);
+        let handles: Vec<SeriesHandle> = (0..50).map(|i| handle(&head, &i.to_string())).collect();
+        let keys: Vec<Vec<u8>> = (0..5000).map(|i| format!("k{i}").into_bytes()).collect();
+        let mut want = std::collections::HashMap::new();
+        for (i, k) in keys.iter().enumerate().filter(|(i, _)| i % 3 != 0) {
+            let h = &handles[i % 50];
             cache.insert(k, h.clone());
+            want.insert(k.clone(), h.series_ref());
         }
+        // Re-inserting replaces.
+        cache.insert(&keys[1], handles[7].clone());
+        want.insert(keys[1].clone(), handles[7].series_ref());
+        assert_eq!(cache.len(), want.len());
+        let raws: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let got = cache.get_many(&raws);
+        for (k, h) in keys.iter().zip(got) {
+            assert_eq!(h.map(|h| h.series_ref()), want.get(k).copied());
+        }
+    }
+
+    #[test]
+    fn a_full_cache_starts_over() {
+        let head = Head::new(HeadOptions::default());
+        let cache = SeriesCache::new(2 * ENTRY_BYTES);
+        let h = handle(&head, "x");
+        cache.insert(b"one", h.clone());
+        cache.insert(b"two", h.clone());
         assert_eq!(cache.len(), 2);
-        cache.insert(&keys[2], h.clone());
-        assert_eq!(cache.len(), 1, "the shard was emptied first");
-        assert!(cache.get(&keys[2]).is_some());
+        cache.insert(b"three", h.clone());
+        assert_eq!(cache.len(), 1, "emptied first");
+        assert!(cache.get(b"three").is_some());
         // Disabled: nothing is kept.
         let off = SeriesCache::new(0);
-        off.insert(&keys[0], h);
+        off.insert(b"one", h);
         assert!(off.is_empty());
     }
 

@@ -9,9 +9,10 @@
 //! the same values. Unlike `prost`, unknown fields encoded as (deprecated)
 //! groups are rejected.
 //!
-//! [`decode_with`] also hands the raw bytes of each series' label fields to
-//! a lookup: a series it knows keeps the lookup's answer instead of its
-//! decoded labels (which are then not decoded, nor checked for UTF-8).
+//! [`decode_with`] also hands the raw bytes of every series' label fields
+//! to a lookup, all at once: a series it knows keeps the lookup's answer
+//! instead of its decoded labels (which are then not decoded, nor checked
+//! for UTF-8).
 
 use std::ops::Range;
 
@@ -193,16 +194,18 @@ impl<'a> Reader<'a> {
 /// Decodes a remote write 1.0 request (every series' labels).
 #[cfg(test)]
 pub fn decode(body: &[u8]) -> Result<WriteRequestRef<'_>, WireError> {
-    decode_with(body, |_| None)
+    decode_with(body, |_| Vec::new())
 }
 
-/// [`decode`], asking `lookup` about each series' raw label bytes (see
-/// [`SeriesRef::raw_labels`]); the labels of a series it answers for are
-/// not decoded.
-pub fn decode_with<H>(
-    body: &[u8],
-    mut lookup: impl FnMut(&[u8]) -> Option<H>,
-) -> Result<WriteRequestRef<'_, H>, WireError> {
+/// [`decode`], asking `lookup` once about the raw label bytes of every
+/// series that has them (see [`SeriesRef::raw_labels`]), in series order;
+/// its answers, in the same order, go to [`SeriesRef::known`], and the
+/// labels of a series it answers for are not decoded. Missing answers are
+/// `None`.
+pub fn decode_with<'a, H>(
+    body: &'a [u8],
+    lookup: impl FnOnce(&[&'a [u8]]) -> Vec<Option<H>>,
+) -> Result<WriteRequestRef<'a, H>, WireError> {
     let mut out = WriteRequestRef::default();
     let mut r = Reader::new(body, 0);
     while !r.done() {
@@ -211,7 +214,7 @@ pub fn decode_with<H>(
             1 => {
                 r.expect(wt, 2)?;
                 let (b, base) = r.bytes()?;
-                time_series(&mut out, Reader::new(b, base), &mut lookup)?;
+                time_series(&mut out, Reader::new(b, base))?;
             }
             3 => {
                 r.expect(wt, 2)?;
@@ -226,21 +229,42 @@ pub fn decode_with<H>(
             _ => r.skip(wt)?,
         }
     }
+    // All lookups at once: the caller can overlap their memory accesses.
+    let raws: Vec<&[u8]> = out
+        .series
+        .iter()
+        .filter(|s| !s.raw_labels.is_empty())
+        .map(|s| &body[s.raw_labels.clone()])
+        .collect();
+    let mut answers = lookup(&raws).into_iter();
+    for s in &mut out.series {
+        if s.raw_labels.is_empty() {
+            continue;
+        }
+        s.known = answers.next().flatten();
+        if s.known.is_none() {
+            let l0 = out.labels.len();
+            let range = s.raw_labels.clone();
+            labels_of_run(&mut out.labels, &body[range.clone()], range.start)?;
+            s.labels = l0..out.labels.len();
+        }
+    }
     Ok(out)
 }
 
+/// Decodes one series, except the labels of its first run of label fields
+/// when that run is all of its labels: [`decode_with`] decodes those after
+/// the lookup.
 fn time_series<'a, H>(
     out: &mut WriteRequestRef<'a, H>,
     mut r: Reader<'a>,
-    lookup: &mut impl FnMut(&[u8]) -> Option<H>,
 ) -> Result<(), WireError> {
     let (l0, s0, e0) = (out.labels.len(), out.samples.len(), out.exemplars.len());
     let mut histograms = 0;
-    // The first run of label fields, `[start, end)` in `r.buf`; `None`
-    // once a label field appears after other fields.
+    // The first run of label fields, `[start, end)` in `r.buf`, not yet
+    // decoded; `None` once a label field appears after other fields.
     let mut run: Option<(usize, usize)> = None;
     let mut seen_labels = false;
-    let mut known = None;
     while !r.done() {
         let field_start = r.pos;
         let (field, wt) = r.key()?;
@@ -249,20 +273,13 @@ fn time_series<'a, H>(
                 seen_labels = true;
                 r.pos = field_start;
                 let end = label_run_end(&mut r)?;
-                let raw = &r.buf[field_start..end];
                 run = Some((field_start, end));
-                known = lookup(raw);
-                if known.is_none() {
-                    labels_of_run(out, raw, r.base + field_start)?;
-                }
             }
             1 => {
                 r.expect(wt, 2)?;
-                if let Some((start, end)) = run.take()
-                    && known.take().is_some()
-                {
-                    // The run was not all of the labels: decode it after all.
-                    labels_of_run(out, &r.buf[start..end], r.base + start)?;
+                if let Some((start, end)) = run.take() {
+                    // The run was not all of the labels: decode it now.
+                    labels_of_run(&mut out.labels, &r.buf[start..end], r.base + start)?;
                 }
                 seen_labels = true;
                 let (b, base) = r.bytes()?;
@@ -293,7 +310,7 @@ fn time_series<'a, H>(
         exemplars: e0..out.exemplars.len(),
         histograms,
         raw_labels: run.map_or(0..0, |(s, e)| r.base + s..r.base + e),
-        known,
+        known: None,
     });
     Ok(())
 }
@@ -315,9 +332,9 @@ fn label_run_end(r: &mut Reader<'_>) -> Result<usize, WireError> {
     }
 }
 
-/// Decodes a run of label fields (`raw`, at `base` in the body).
-fn labels_of_run<'a, H>(
-    out: &mut WriteRequestRef<'a, H>,
+/// Decodes a run of label fields (`raw`, at `base` in the body) into `out`.
+fn labels_of_run<'a>(
+    out: &mut Vec<(&'a str, &'a str)>,
     raw: &'a [u8],
     base: usize,
 ) -> Result<(), WireError> {
@@ -325,7 +342,7 @@ fn labels_of_run<'a, H>(
     while !r.done() {
         r.key()?;
         let (b, at) = r.bytes()?;
-        out.labels.push(label(Reader::new(b, at))?);
+        out.push(label(Reader::new(b, at))?);
     }
     Ok(())
 }

@@ -37,6 +37,12 @@ impl SeriesHandle {
         SeriesRef(u64::from(self.0.id))
     }
 
+    /// Reads the series' state without using it, so that a batch of
+    /// handles can bring their series into the CPU cache together.
+    pub fn touch(&self) {
+        std::hint::black_box(self.0.state.is_locked());
+    }
+
     /// The series' labels (still readable after the head removed it).
     pub fn labels(&self) -> &Labels {
         &self.0.labels
