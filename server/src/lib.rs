@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tsdb::db::Db;
+use tsdb::wal::SyncPolicy;
 
 pub use config::Config;
 pub use error::ApiError;
@@ -129,6 +130,9 @@ impl Server {
         state.ready.store(true, Ordering::Release);
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(serve(listener, state.clone(), stop_rx.clone()));
+        if let SyncPolicy::Interval(every) = state.db.options().wal.sync {
+            tokio::spawn(sync_wal_every(state.clone(), every, stop_rx.clone()));
+        }
         tokio::spawn(maintain(state.clone(), maintenance, stop_rx));
         tracing::info!(%addr, "almanac listening");
         Ok(Handle {
@@ -214,6 +218,24 @@ async fn while_replaying<T>(
                         .await;
                 });
             }
+        }
+    }
+}
+
+/// The `interval` WAL sync policy: fsyncs what was written every `every`.
+async fn sync_wal_every(state: Arc<State>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every.max(Duration::from_millis(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let db = state.db.clone();
+        match tokio::task::spawn_blocking(move || db.sync_wal()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "WAL sync failed"),
+            Err(e) => tracing::error!(error = %e, "WAL sync task failed"),
         }
     }
 }

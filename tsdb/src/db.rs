@@ -101,6 +101,15 @@ impl Db {
         self.wal.close()
     }
 
+    /// WAL fsyncs so far and the seconds they took in total.
+    pub fn wal_fsyncs(&self) -> (u64, f64) {
+        use std::sync::atomic::Ordering;
+        (
+            self.wal.fsyncs.load(Ordering::Relaxed),
+            self.wal.fsync_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+        )
+    }
+
     /// Makes buffered WAL records durable (for the interval sync policy).
     pub fn sync_wal(&self) -> Result<()> {
         wal_io::sync_all(&self.wal)

@@ -1,5 +1,6 @@
 //! Health, readiness, self-metrics and `/api/v1/status/*`.
 
+use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use hyper::StatusCode;
@@ -109,6 +110,21 @@ pub fn metrics(state: &State, _: &Req) -> Result<Reply, ApiError> {
         "almanac_tsdb_wal_bytes",
         "Bytes of WAL on disk.",
         state.db.wal_size() as f64,
+    );
+    let (fsyncs, fsync_secs) = state.db.wal_fsyncs();
+    crate::metrics::header(
+        &mut out,
+        "almanac_tsdb_wal_fsync_duration_seconds",
+        "Time WAL fsyncs took.",
+        "summary",
+    );
+    let _ = writeln!(
+        out,
+        "almanac_tsdb_wal_fsync_duration_seconds_sum {fsync_secs}"
+    );
+    let _ = writeln!(
+        out,
+        "almanac_tsdb_wal_fsync_duration_seconds_count {fsyncs}"
     );
     let blocks = state.db.blocks();
     gauge(

@@ -21,8 +21,9 @@ pub enum SyncPolicy {
     /// fsync before a commit is acknowledged (loses nothing acknowledged).
     #[default]
     Always,
-    /// Written at commit, fsynced by a background task every interval
-    /// (an OS crash may lose up to one interval; a process crash nothing).
+    /// Written at commit, fsynced every interval by the WAL's owner calling
+    /// `sync` (the server runs a task for it): an OS crash may lose up to
+    /// one interval, a process crash nothing.
     Interval(Duration),
     /// Written at commit, never fsynced by the WAL itself.
     Never,
