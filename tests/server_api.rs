@@ -480,6 +480,39 @@ fn status_endpoints_and_self_metrics() {
     ] {
         assert!(text.contains(want), "missing {want} in\n{text}");
     }
+    assert!(text.contains("almanac_tsdb_wal_fsync_duration_seconds_count "));
+}
+
+/// `almanac_tsdb_wal_fsync_duration_seconds_count` in a /metrics text.
+fn wal_fsyncs(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("almanac_tsdb_wal_fsync_duration_seconds_count "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn always_wal_sync_fsyncs_before_acknowledging() {
+    let s = TestServer::start_with(|c| c.wal_sync = "always".into());
+    assert_eq!(wal_fsyncs(&s.get("/metrics").text()), 0);
+    assert_eq!(s.remote_write(&[series("up", "a", 3)]).status, 204);
+    assert!(wal_fsyncs(&s.get("/metrics").text()) >= 1);
+}
+
+#[test]
+fn interval_wal_sync_fsyncs_in_the_background() {
+    let s = TestServer::start_with(|c| c.wal_sync = "interval:50ms".into());
+    assert_eq!(s.remote_write(&[series("up", "a", 3)]).status, 204);
+    // Not synced by the write itself; the background task gets to it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while wal_fsyncs(&s.get("/metrics").text()) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no WAL fsync within 20 s under interval:50ms"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 #[test]

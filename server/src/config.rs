@@ -27,7 +27,10 @@ pub struct Config {
     pub retention_size: u64,
     /// Accept samples up to this far behind the newest (`0s` = none).
     pub out_of_order_window: String,
-    /// `always` (fsync before acknowledging; default), `interval:<dur>`, `never`.
+    /// `interval:<dur>` (written before acknowledging, fsynced every
+    /// `dur`; default `interval:1s`, the durability of Prometheus's and
+    /// VictoriaMetrics' ingest), `always` (fsync before acknowledging),
+    /// `never`.
     pub wal_sync: String,
     /// Maximum series in the head (0 = unlimited).
     pub max_series: u64,
@@ -105,7 +108,7 @@ impl Default for Config {
             retention: "15d".to_string(),
             retention_size: 0,
             out_of_order_window: "0s".to_string(),
-            wal_sync: "always".to_string(),
+            wal_sync: "interval:1s".to_string(),
             max_series: 0,
             max_series_per_metric: 0,
             max_request_bytes: 32 << 20,

@@ -84,7 +84,7 @@ struct RunArgs {
     /// Accept samples up to this far behind the newest, e.g. 30m [default: 0s].
     #[arg(long, global = true)]
     out_of_order_window: Option<String>,
-    /// always | never | interval:<duration> [default: always].
+    /// interval:<duration> | always | never [default: interval:1s].
     #[arg(long, global = true)]
     wal_sync: Option<String>,
     /// Maximum series in the head (0 = unlimited).
