@@ -66,7 +66,7 @@ fn bench(c: &mut Criterion) {
         for &(t, v) in &samples {
             a.append(t, v);
         }
-        let bytes = a.bytes().to_vec();
+        let bytes = a.to_bytes();
         let mut out: Vec<Sample> = Vec::with_capacity(120);
         g.bench_function(format!("decode/{name}"), |b| {
             b.iter(|| {

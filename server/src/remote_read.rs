@@ -71,7 +71,7 @@ pub fn read(state: &State, body: &[u8]) -> Result<ReadReply, ApiError> {
                             min_time_ms: part[0].t,
                             max_time_ms: part[part.len() - 1].t,
                             r#type: ChunkEncoding::Xor as i32,
-                            data: a.bytes().to_vec(),
+                            data: a.to_bytes(),
                         }
                     })
                     .collect::<Vec<_>>();

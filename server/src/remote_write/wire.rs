@@ -103,7 +103,19 @@ impl<'a> Reader<'a> {
         self.pos >= self.buf.len()
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, WireError> {
+        // Keys, lengths and most small numbers take one byte.
+        if let Some(&b) = self.buf.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
+        self.varint_slow()
+    }
+
+    fn varint_slow(&mut self) -> Result<u64, WireError> {
         let mut v = 0u64;
         for i in 0..10 {
             let Some(&b) = self.buf.get(self.pos) else {
@@ -132,6 +144,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length-delimited field: its bytes and their offset in the body.
+    #[inline]
     fn bytes(&mut self) -> Result<(&'a [u8], usize), WireError> {
         let len = self.varint()?;
         let start = self.pos;
@@ -154,6 +167,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field's number and wire type.
+    #[inline]
     fn key(&mut self) -> Result<(u64, u8), WireError> {
         let k = self.varint()?;
         let field = k >> 3;

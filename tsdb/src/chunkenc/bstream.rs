@@ -18,10 +18,6 @@ impl BitWriter {
         &self.bytes
     }
 
-    pub fn bytes_mut(&mut self) -> &mut Vec<u8> {
-        &mut self.bytes
-    }
-
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
     }
@@ -67,10 +63,88 @@ impl BitWriter {
             n -= take;
         }
     }
+}
 
-    /// Writes a whole byte-aligned-or-not byte.
+/// Appends bits like [`BitWriter`], keeping the last bits (fewer than 64)
+/// in a word beside the buffer and writing whole 8-byte words to it. For
+/// appendable chunks held in memory: an append touches the buffer (another
+/// cache line than the writer's own) only when a word fills, and never
+/// reads it. The bytes are read with [`copy_to`](Self::copy_to).
+#[derive(Debug, Clone, Default)]
+pub struct WordWriter {
+    bytes: Vec<u8>,
+    /// Pending bits, left-aligned.
+    acc: u64,
+    /// How many bits of `acc` are pending (< 64).
+    n: u32,
+}
+
+impl WordWriter {
+    /// Starts after `bytes` (byte-aligned), which stay untouched.
+    pub fn with_bytes(bytes: Vec<u8>) -> Self {
+        WordWriter {
+            bytes,
+            acc: 0,
+            n: 0,
+        }
+    }
+
+    /// Writes the low `n` bits of `v` (n ≤ 64), most significant first.
+    #[inline]
+    pub fn write_bits(&mut self, v: u64, n: u32) {
+        debug_assert!(n <= 64);
+        if n == 0 {
+            return;
+        }
+        let v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
+        let free = 64 - self.n;
+        if n < free {
+            self.acc |= v << (free - n);
+            self.n += n;
+            return;
+        }
+        // Fill the word with the top `free` bits and start the next one.
+        let rest = n - free;
+        self.acc |= v >> rest;
+        self.flush_word();
+        self.acc = if rest == 0 { 0 } else { v << (64 - rest) };
+        self.n = rest;
+    }
+
+    #[inline]
+    pub fn write_bit(&mut self, bit: bool) {
+        self.write_bits(u64::from(bit), 1);
+    }
+
     pub fn write_byte(&mut self, b: u8) {
         self.write_bits(u64::from(b), 8);
+    }
+
+    /// Appends the full word. The buffer grows by a quarter (see
+    /// [`BitWriter`]).
+    fn flush_word(&mut self) {
+        if self.bytes.len() + 8 > self.bytes.capacity() {
+            self.bytes.reserve_exact((self.bytes.len() / 4).max(32));
+        }
+        self.bytes.extend_from_slice(&self.acc.to_be_bytes());
+    }
+
+    /// Appends every byte written so far to `out` (the last one padded
+    /// with zero bits).
+    pub fn copy_to(&self, out: &mut Vec<u8>) {
+        out.reserve(self.len());
+        out.extend_from_slice(&self.bytes);
+        out.extend_from_slice(&self.acc.to_be_bytes()[..self.n.div_ceil(8) as usize]);
+    }
+
+    /// Bytes written so far.
+    fn len(&self) -> usize {
+        self.bytes.len() + self.n.div_ceil(8) as usize
+    }
+
+    /// Heap bytes held.
+    pub fn capacity(&self) -> usize {
+        self.bytes.capacity()
     }
 }
 
@@ -203,6 +277,25 @@ mod tests {
                 let want = if n == 64 { v } else { v & ((1u64 << n) - 1) };
                 prop_assert_eq!(r.read_bits(n), want);
                 prop_assert!(!r.overrun());
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn word_writer_writes_what_bit_writer_writes(
+            items in prop::collection::vec((any::<u64>(), 0u32..=64), 0..200),
+            prefix in prop::collection::vec(any::<u8>(), 0..4),
+        ) {
+            let mut bits = BitWriter::with_bytes(prefix.clone());
+            let mut words = WordWriter::with_bytes(prefix);
+            for &(v, n) in &items {
+                bits.write_bits(v, n);
+                words.write_bits(v, n);
+                let mut out = Vec::new();
+                words.copy_to(&mut out);
+                prop_assert_eq!(&out[..], bits.bytes());
+                prop_assert_eq!(words.len(), out.len());
             }
         }
     }

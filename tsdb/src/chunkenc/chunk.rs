@@ -293,7 +293,7 @@ mod tests {
             }
             let mut enc = BlockChunkEncoder::new();
             let (encoding, bytes) = enc.encode(&samples);
-            prop_assert!(bytes.len() <= xor.bytes().len());
+            prop_assert!(bytes.len() <= xor.to_bytes().len());
             prop_assert_eq!(Encoding::from_byte(encoding.byte()), Some(encoding));
             prop_assert!(encoding.validate(bytes).is_ok());
             prop_assert_eq!(encoding.num_samples(bytes), samples.len());

@@ -28,7 +28,7 @@
 
 use std::sync::Arc;
 
-use super::bstream::{BitReader, BitWriter};
+use super::bstream::{BitReader, WordWriter};
 use crate::encoding::{put_uvarint, put_varint};
 use crate::error::{Error, Result};
 use crate::model::{Sample, SampleIterator};
@@ -49,11 +49,13 @@ pub fn num_samples(bytes: &[u8]) -> usize {
     }
 }
 
-/// Encodes samples into a chunk. The bytes form a complete, decodable chunk
-/// after every append.
+/// Encodes samples into a chunk; [`to_bytes`](Self::to_bytes) gives a
+/// complete, decodable chunk after every append. An append writes to the
+/// encoder's own fields and, every few samples, one word to the end of its
+/// buffer: the sample count is put in the header only by `to_bytes`.
 #[derive(Debug, Clone)]
 pub struct XorAppender {
-    w: BitWriter,
+    w: WordWriter,
     n: u16,
     t: i64,
     t_delta: i64,
@@ -74,7 +76,7 @@ impl XorAppender {
         let mut bytes = Vec::with_capacity(128);
         bytes.extend_from_slice(&[0, 0]);
         XorAppender {
-            w: BitWriter::with_bytes(bytes),
+            w: WordWriter::with_bytes(bytes),
             n: 0,
             t: 0,
             t_delta: 0,
@@ -140,10 +142,6 @@ impl XorAppender {
         self.t = t;
         self.v = bits;
         self.n += 1;
-        let n = self.n.to_be_bytes();
-        let bytes = self.w.bytes_mut();
-        bytes[0] = n[0];
-        bytes[1] = n[1];
     }
 
     fn write_value(&mut self, bits: u64) {
@@ -175,9 +173,12 @@ impl XorAppender {
         usize::from(self.n)
     }
 
-    /// The encoded chunk so far.
-    pub fn bytes(&self) -> &[u8] {
-        self.w.bytes()
+    /// The encoded chunk so far (a copy).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.w.copy_to(&mut out);
+        out[..HEADER].copy_from_slice(&self.n.to_be_bytes());
+        out
     }
 
     pub fn first_time(&self) -> Option<i64> {
@@ -188,16 +189,16 @@ impl XorAppender {
         (self.n > 0).then_some(self.t)
     }
 
-    /// Freezes the chunk (the buffer is shrunk to fit).
+    /// Freezes the chunk.
     pub fn into_chunk(self) -> XorChunk {
         XorChunk {
-            bytes: Arc::from(self.w.into_bytes()),
+            bytes: Arc::from(self.to_bytes()),
         }
     }
 
     /// Heap bytes held by the encoder.
     pub fn heap_bytes(&self) -> usize {
-        self.w.bytes().len()
+        self.w.capacity()
     }
 }
 
@@ -430,7 +431,7 @@ mod tests {
         for &(t, v) in samples {
             a.append(t, v);
         }
-        a.bytes().to_vec()
+        a.to_bytes()
     }
 
     fn decode(bytes: &[u8]) -> Vec<(i64, u64)> {
@@ -545,7 +546,7 @@ mod tests {
             for &(t, v) in &samples {
                 a.append(t, f64::from_bits(v));
             }
-            prop_assert_eq!(decode(a.bytes()), samples);
+            prop_assert_eq!(decode(&a.to_bytes()), samples);
         }
 
         #[test]
@@ -554,7 +555,7 @@ mod tests {
             for &(t, v) in &samples {
                 a.append(t, f64::from_bits(v));
             }
-            let bytes = a.bytes();
+            let bytes = &a.to_bytes();
             // seek
             let mut it = XorIter::new(bytes);
             let want = samples.iter().find(|s| s.0 >= q);
@@ -592,7 +593,7 @@ mod tests {
             for &(t, v) in &samples {
                 a.append(t, f64::from_bits(v));
             }
-            let bytes = a.bytes();
+            let bytes = &a.to_bytes();
             let cut = 2 + cut.index(bytes.len() - 2);
             let mut it = XorIter::new(&bytes[..cut]);
             let mut got = vec![];

@@ -244,7 +244,7 @@ impl SeriesState {
                 min_t: part[0].t,
                 max_t: part[part.len() - 1].t,
                 encoding: Encoding::Xor,
-                data: ChunkBytes::Heap(Arc::from(a.bytes())),
+                data: ChunkBytes::Heap(Arc::from(a.to_bytes())),
             });
         }
         out
@@ -301,10 +301,10 @@ impl SeriesState {
 /// with the start timestamps of its samples.
 fn head_chunk_bytes(h: &XorAppender, st: Option<&StWriter>) -> (Encoding, Arc<[u8]>) {
     match st {
-        None => (Encoding::Xor, Arc::from(h.bytes())),
+        None => (Encoding::Xor, Arc::from(h.to_bytes())),
         Some(w) => {
             let mut out = Vec::new();
-            crate::chunkenc::st_wrap(ENCODING_XOR, h.bytes(), w.bytes(), &mut out);
+            crate::chunkenc::st_wrap(ENCODING_XOR, &h.to_bytes(), w.bytes(), &mut out);
             (Encoding::WithSt, Arc::from(out))
         }
     }

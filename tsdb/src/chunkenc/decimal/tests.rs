@@ -327,5 +327,5 @@ fn documented_example() {
     for (t, v) in samples {
         xor.append(t, v);
     }
-    assert_eq!(xor.bytes().len(), 36, "the page compares with XOR");
+    assert_eq!(xor.to_bytes().len(), 36, "the page compares with XOR");
 }
