@@ -569,3 +569,22 @@ fn remote_read_sampled_and_streamed() {
     tsdb::chunkenc::decode_range(&chunk.data, i64::MIN, i64::MAX, &mut out);
     assert_eq!(out.len(), 10);
 }
+
+#[test]
+fn readme_config_example_is_the_defaults() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let (_, after) = readme
+        .split_once("A complete file with the defaults:")
+        .expect("the README has the defaults example");
+    let yaml = after
+        .split_once("```yaml\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(yaml, _)| yaml)
+        .expect("a yaml block follows");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("almanac.yml");
+    std::fs::write(&path, yaml).expect("write");
+    let parsed = server::config::Config::from_file(&path).expect("the example parses");
+    assert_eq!(parsed, server::config::Config::default());
+}

@@ -39,6 +39,9 @@ pub struct Config {
     /// Largest accepted request body, compressed and decompressed (bytes).
     pub max_request_bytes: usize,
     pub max_decompressed_bytes: usize,
+    /// Most bytes of remote-write bodies (compressed plus decompressed)
+    /// in flight at once; more gets 429 with `Retry-After`. 0 = no limit.
+    pub max_inflight_write_bytes: usize,
     /// Query limits.
     pub query_timeout: String,
     pub query_max_samples: usize,
@@ -113,6 +116,7 @@ impl Default for Config {
             max_series_per_metric: 0,
             max_request_bytes: 32 << 20,
             max_decompressed_bytes: 256 << 20,
+            max_inflight_write_bytes: 1 << 30,
             query_timeout: "2m".to_string(),
             query_max_samples: 50_000_000,
             lookback_delta: "5m".to_string(),

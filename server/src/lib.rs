@@ -34,7 +34,7 @@ use tsdb::wal::SyncPolicy;
 pub use config::Config;
 pub use error::ApiError;
 
-use crate::remote_write::{SeriesCache, WriteLimits};
+use crate::remote_write::{InflightLimit, SeriesCache, WriteLimits};
 use crate::state::State;
 
 /// Memory for remote write's series-by-label-bytes cache: about 300k
@@ -105,6 +105,7 @@ impl Server {
             max_decoded: config.max_decompressed_bytes,
             ..WriteLimits::default()
         };
+        let write_inflight = InflightLimit::new(config.max_inflight_write_bytes);
         let maintenance = Duration::from_millis(config.maintenance_ms()?.max(1000) as u64);
         let db = Arc::new(db);
         let rules = rules::RuleManager::new(db.clone(), tokio::runtime::Handle::current());
@@ -115,6 +116,7 @@ impl Server {
             metadata: Default::default(),
             metrics: Default::default(),
             write_limits,
+            write_inflight,
             series_cache: SeriesCache::new(SERIES_CACHE_BYTES),
             ready: Default::default(),
             started: SystemTime::now(),

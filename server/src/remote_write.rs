@@ -12,8 +12,10 @@ use std::collections::BTreeMap;
 
 use prost::Message;
 
+mod inflight;
 mod series_cache;
 mod wire;
+pub use inflight::InflightLimit;
 pub use series_cache::SeriesCache;
 use tsdb::db::Appender;
 use tsdb::exemplars::Exemplar;
@@ -128,8 +130,9 @@ impl WriteOutcome {
     }
 }
 
-/// Decompresses a snappy block body within the limits.
-pub fn decompress(body: &[u8], limits: &WriteLimits) -> Result<Vec<u8>, ApiError> {
+/// The decompressed length a snappy block body claims, checked against
+/// the limits (413 when over them, 400 when unreadable).
+pub fn decompressed_len(body: &[u8], limits: &WriteLimits) -> Result<usize, ApiError> {
     if body.len() > limits.max_body {
         return Err(ApiError::TooLarge(format!(
             "request body of {} bytes is over the limit of {} bytes",
@@ -145,6 +148,12 @@ pub fn decompress(body: &[u8], limits: &WriteLimits) -> Result<Vec<u8>, ApiError
             limits.max_decoded
         )));
     }
+    Ok(len)
+}
+
+/// Decompresses a snappy block body within the limits.
+pub fn decompress(body: &[u8], limits: &WriteLimits) -> Result<Vec<u8>, ApiError> {
+    decompressed_len(body, limits)?;
     snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(|e| ApiError::BadData(format!("decoding snappy body: {e}")))
@@ -152,6 +161,16 @@ pub fn decompress(body: &[u8], limits: &WriteLimits) -> Result<Vec<u8>, ApiError
 
 /// Decodes and stores one request.
 pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOutcome, ApiError> {
+    let len = decompressed_len(body, &state.write_limits)?;
+    let _permit = state
+        .write_inflight
+        .try_acquire(body.len() + len)
+        .ok_or_else(|| {
+            ApiError::Overloaded(format!(
+                "too many remote writes in flight ({} bytes); retry later",
+                state.write_inflight.used()
+            ))
+        })?;
     let raw = decompress(body, &state.write_limits)?;
     match protocol {
         Protocol::V1 => {

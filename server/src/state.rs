@@ -10,7 +10,7 @@ use tsdb::db::Db;
 use crate::config::{Config, ConfigError};
 use crate::metadata::MetadataStore;
 use crate::metrics::Metrics;
-use crate::remote_write::{SeriesCache, WriteLimits};
+use crate::remote_write::{InflightLimit, SeriesCache, WriteLimits};
 use crate::rules::RuleManager;
 
 /// Shared server state; one per running server, behind an `Arc`.
@@ -20,6 +20,8 @@ pub struct State {
     pub metadata: MetadataStore,
     pub metrics: Metrics,
     pub write_limits: WriteLimits,
+    /// Bytes of remote-write bodies being decoded and stored.
+    pub write_inflight: InflightLimit,
     /// Remote-write series by the raw bytes of their labels.
     pub series_cache: SeriesCache,
     /// Set once WAL replay is done and the server can answer queries.
