@@ -8,7 +8,7 @@ use super::grid::{
     Frame, Grid, SeriesSink, StepSeries, Val, cmp_nan_last, elems_at, for_each_step, map_points,
 };
 use super::limits::Limits;
-use super::rollup::{self, RangeMode, Rollup, RollupWindow};
+use super::rollup::{self, CounterResets, RangeMode, Rollup, RollupWindow};
 use super::selector::{InstantValue, RangeInput, RawSeries};
 use super::transform::{self, Elementwise};
 use crate::ast::{Call, Expr};
@@ -472,6 +472,10 @@ impl RollupJob<'_, '_> {
                 (s.load(), Vec::new())
             };
             self.limits.hold(samples.len(), "query execution")?;
+            // Counter resets found once, not again in every step's window.
+            let mut resets = (matches!(f, Rollup::Rate | Rollup::Increase)
+                && input.mode == RangeMode::Plain)
+                .then(|| CounterResets::of_series(&samples, &sts));
             // Windows only move forward with the steps: advance two cursors.
             let (mut lo, mut hi) = (0, 0);
             for (step, t) in self.frame.times().enumerate() {
@@ -504,6 +508,7 @@ impl RollupJob<'_, '_> {
                     before_st: before.map_or(0, |_| st_at(lo.wrapping_sub(1))),
                     after,
                     mode: input.mode,
+                    resets: resets.as_mut().map(|r| r.window(lo, hi)),
                 };
                 step_args.clear();
                 step_args.extend(self.args.iter().map(|a| a[step]));

@@ -68,6 +68,77 @@ pub struct RollupWindow<'a> {
     /// `smoothed`; `None` otherwise. Used only in [`RangeMode::Smoothed`].
     pub after: Option<Sample>,
     pub mode: RangeMode,
+    /// The counter resets of a plain window when the caller found them
+    /// once for the whole series ([`CounterResets::of_series`]); `None`:
+    /// `rate` and `increase` scan the window.
+    pub resets: Option<WindowResets<'a>>,
+}
+
+/// Counter resets in one window: the indices `i` into its samples where
+/// `samples[i]` follows a reset (the value dropped, or a start timestamp
+/// shows a restart), ascending, and whether some sample's start time
+/// overlaps the previous sample.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowResets<'a> {
+    pub at: &'a [usize],
+    pub overlap: bool,
+}
+
+/// The counter resets of a whole series, found once so that each step's
+/// window costs its resets, not its samples. Windows are read in
+/// ascending order ([`window`](Self::window)).
+#[derive(Debug, Default)]
+pub struct CounterResets {
+    /// Indices of samples that follow a reset, ascending.
+    resets: Vec<usize>,
+    /// Indices of samples whose start time overlaps the previous sample.
+    overlaps: Vec<usize>,
+    /// Cursors into `resets` and `overlaps`.
+    cursors: [usize; 2],
+    /// The current window's resets, relative to its first sample.
+    scratch: Vec<usize>,
+}
+
+impl CounterResets {
+    /// The resets of `samples` with start timestamps `sts` (parallel, or
+    /// empty for none).
+    pub fn of_series(samples: &[Sample], sts: &[i64]) -> Self {
+        let mut out = CounterResets::default();
+        for i in 1..samples.len() {
+            let (reset, overlap) = rate::pair_resets(samples, sts, i);
+            if reset {
+                out.resets.push(i);
+            }
+            if overlap {
+                out.overlaps.push(i);
+            }
+        }
+        out
+    }
+
+    /// The resets of the window `samples[lo..hi]`; `lo` must not decrease
+    /// between calls.
+    pub fn window(&mut self, lo: usize, hi: usize) -> WindowResets<'_> {
+        // A pair (i - 1, i) is inside the window when lo < i < hi.
+        let [r, o] = &mut self.cursors;
+        while *r < self.resets.len() && self.resets[*r] <= lo {
+            *r += 1;
+        }
+        while *o < self.overlaps.len() && self.overlaps[*o] <= lo {
+            *o += 1;
+        }
+        self.scratch.clear();
+        self.scratch.extend(
+            self.resets[*r..]
+                .iter()
+                .take_while(|&&i| i < hi)
+                .map(|&i| i - lo),
+        );
+        WindowResets {
+            at: &self.scratch,
+            overlap: self.overlaps.get(*o).is_some_and(|&i| i < hi),
+        }
+    }
 }
 
 macro_rules! rollups {

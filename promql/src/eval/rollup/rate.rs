@@ -84,15 +84,21 @@ fn extrapolated(
     let mut result = last.v - first.v;
     if counter {
         let mut overlap = false;
-        for i in 1..s.len() {
-            let (prev, cur) = (s[i - 1], s[i]);
-            let mut reset = cur.v < prev.v;
-            if let (Some(&prev_st), Some(&cur_st)) = (sts.get(i - 1), sts.get(i)) {
-                overlap |= cur_st != 0 && cur_st < prev.t && cur_st != prev_st;
-                reset |= is_start_timestamp_reset(prev_st, prev.t, cur_st, cur.t);
+        match w.resets {
+            Some(found) => {
+                for &i in found.at {
+                    result += s[i - 1].v;
+                }
+                overlap = found.overlap;
             }
-            if reset {
-                result += prev.v;
+            None => {
+                for i in 1..s.len() {
+                    let (reset, overlaps) = pair_resets(s, sts, i);
+                    overlap |= overlaps;
+                    if reset {
+                        result += s[i - 1].v;
+                    }
+                }
             }
         }
         if overlap {
@@ -145,6 +151,21 @@ fn extrapolated(
         factor /= range_seconds(w);
     }
     Some(result * factor)
+}
+
+/// Whether `s[i]` follows a counter reset (its value dropped, or its start
+/// timestamp shows a restart), and whether its start time overlaps the
+/// previous sample (set, before the previous sample, and not the previous
+/// start). `sts` is parallel to `s` or empty.
+pub(super) fn pair_resets(s: &[Sample], sts: &[i64], i: usize) -> (bool, bool) {
+    let (prev, cur) = (s[i - 1], s[i]);
+    let mut reset = cur.v < prev.v;
+    let mut overlap = false;
+    if let (Some(&prev_st), Some(&cur_st)) = (sts.get(i - 1), sts.get(i)) {
+        overlap = cur_st != 0 && cur_st < prev.t && cur_st != prev_st;
+        reset |= is_start_timestamp_reset(prev_st, prev.t, cur_st, cur.t);
+    }
+    (reset, overlap)
 }
 
 /// `anchored`: the value at `start` is the last sample at or before it
@@ -549,5 +570,63 @@ mod tests {
             cases.push(Case::new("idelta_nan", Idelta, &nan, t, "15m1s").want_opt(d));
         }
         check_cases(&cases);
+    }
+
+    proptest::proptest! {
+        /// Resets found once per series give the same bits as a scan of
+        /// each window.
+        #[test]
+        fn precomputed_resets_match_the_scan(
+            values in proptest::collection::vec(0u8..20, 2..60),
+            kinds in proptest::collection::vec(0u8..4, 60),
+            windows in proptest::collection::vec((0usize..60, 1usize..30), 1..10),
+        ) {
+            use super::super::{CounterResets, RollupWindow};
+            use crate::value::Annotations;
+            use tsdb::model::Sample;
+            let samples: Vec<Sample> = values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| Sample::new(i as i64 * 1000 + 1000, f64::from(v) * 1.5))
+                .collect();
+            // Start times: none, a cumulative start, the previous sample
+            // (delta), or one overlapping the previous sample.
+            let sts: Vec<i64> = samples
+                .iter()
+                .enumerate()
+                .map(|(i, s)| match kinds[i] {
+                    0 => 0,
+                    1 => 500,
+                    2 => s.t - 1000,
+                    _ => s.t - 1500,
+                })
+                .collect();
+            let mut sorted = windows.clone();
+            sorted.sort();
+            let mut found = CounterResets::of_series(&samples, &sts);
+            for (lo, len) in sorted {
+                let lo = lo.min(samples.len() - 1);
+                let hi = (lo + len).min(samples.len());
+                let base = RollupWindow {
+                    samples: &samples[lo..hi],
+                    sts: &sts[lo..hi],
+                    start: samples[lo].t - 700,
+                    end: samples[hi - 1].t + 300,
+                    before: None,
+                    before_st: 0,
+                    after: None,
+                    mode: RangeMode::Plain,
+                    resets: None,
+                };
+                let fast = RollupWindow { resets: Some(found.window(lo, hi)), ..base };
+                for flavor in [super::Flavor::Rate, super::Flavor::Increase] {
+                    let (mut a, mut b) = (Annotations::default(), Annotations::default());
+                    let want = super::rate(&base, flavor, "m", &mut a);
+                    let got = super::rate(&fast, flavor, "m", &mut b);
+                    proptest::prop_assert_eq!(want.map(f64::to_bits), got.map(f64::to_bits));
+                    proptest::prop_assert_eq!(a.warnings, b.warnings);
+                }
+            }
+        }
     }
 }

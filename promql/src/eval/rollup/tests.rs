@@ -279,6 +279,7 @@ fn start_timestamps_in_windows() {
         before_st: 0,
         after: None,
         mode: RangeMode::Plain,
+        resets: None,
     };
     // (name, sts, function, value, warns)
     let cases: [(&str, &'static [i64], Rollup, f64, bool); 6] = [

@@ -100,6 +100,7 @@ pub fn window(series: &[Sample], at: i64, range: i64, mode: RangeMode) -> Rollup
         before_st: 0,
         after,
         mode,
+        resets: None,
     }
 }
 
