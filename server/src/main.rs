@@ -240,46 +240,93 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(async move {
-        let reload_args = args.clone();
-        let handle = match Server::start(config).await {
-            Ok(h) => h,
+    let (code, replaying) = rt.block_on(async move {
+        // Handlers first: a signal during the WAL replay must not kill the
+        // process with the default action.
+        let mut signals = match Signals::new() {
+            Ok(s) => s,
             Err(e) => {
-                eprintln!("almanac: {e}");
-                return ExitCode::FAILURE;
+                eprintln!("almanac: signals: {e}");
+                return (ExitCode::FAILURE, false);
+            }
+        };
+        let reload_args = args.clone();
+        let handle = tokio::select! {
+            started = Server::start(config) => match started {
+                Ok(h) => h,
+                Err(e) => {
+                    eprintln!("almanac: {e}");
+                    return (ExitCode::FAILURE, false);
+                }
+            },
+            // The replay only reads: nothing to sync or lose.
+            () = signals.stop() => {
+                tracing::info!("stopped during the WAL replay");
+                return (ExitCode::SUCCESS, true);
             }
         };
         handle
             .state
             .set_reloader(Box::new(move || reload_args.config()));
-        if let Err(e) = wait_for_signals(&handle).await {
-            eprintln!("almanac: signals: {e}");
+        while signals.next().await == Signal::Reload {
+            match handle.state.reload() {
+                Ok(()) => tracing::info!("configuration reloaded"),
+                Err(e) => tracing::error!(error = %e, "reload failed"),
+            }
         }
         tracing::info!("shutting down");
         match handle.shutdown().await {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(()) => (ExitCode::SUCCESS, false),
             Err(e) => {
                 eprintln!("almanac: shutdown: {e}");
-                ExitCode::FAILURE
+                (ExitCode::FAILURE, false)
             }
         }
-    })
+    });
+    if replaying {
+        // Do not wait for the replay's blocking task.
+        rt.shutdown_background();
+    }
+    code
 }
 
-/// Returns on SIGTERM or SIGINT; reloads the config on SIGHUP.
-async fn wait_for_signals(handle: &server::Handle) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    loop {
+/// SIGTERM and SIGINT (stop) and SIGHUP (reload), caught from start on.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Returns on SIGTERM or SIGINT.
+    async fn stop(&mut self) {
         tokio::select! {
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
-            _ = hup.recv() => match handle.state.reload() {
-                Ok(()) => tracing::info!("configuration reloaded"),
-                Err(e) => tracing::error!(error = %e, "reload failed"),
-            },
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
         }
     }
+
+    /// The next signal.
+    async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.term.recv() => Signal::Stop,
+            _ = self.int.recv() => Signal::Stop,
+            _ = self.hup.recv() => Signal::Reload,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Signal {
+    Stop,
+    Reload,
 }
