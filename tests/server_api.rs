@@ -313,6 +313,20 @@ fn bad_input_table() {
             "case {name}"
         );
     }
+    // NaN times on the query side: 400 bad_data, nothing else changes.
+    for path in [
+        "/api/v1/query?query=keep_me&time=NaN",
+        "/api/v1/query_range?query=keep_me&start=NaN&end=100&step=15",
+        "/api/v1/query_range?query=keep_me&start=0&end=NaN&step=15",
+        "/api/v1/query_range?query=keep_me&start=0&end=100&step=NaN",
+        "/api/v1/series?match[]=keep_me&start=NaN",
+    ] {
+        let r = s.get(path);
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert_eq!(r.json()["errorType"], "bad_data", "{path}");
+        assert!(r.header("Retry-After").is_none(), "{path}");
+    }
+    assert_eq!(s.get("/-/ready").status, 200);
     // The valid series sent alongside bad ones was stored.
     let q = format!("/api/v1/series?match[]={}", urlencode("ok_metric"));
     assert_eq!(data(&s.get(&q)).as_array().map(Vec::len), Some(1));
@@ -322,6 +336,20 @@ fn bad_input_table() {
         m.contains("almanac_samples_rejected_total{reason=\"labels out of order\"} 1"),
         "{m}"
     );
+}
+
+#[test]
+fn overloaded_ingest_answers_429_with_retry_after() {
+    let s = TestServer::start_with(|c| c.max_inflight_write_bytes = 64);
+    let state = s.state().expect("running");
+    // Another request holds the whole budget.
+    let held = state.write_inflight.try_acquire(64).expect("admitted");
+    let r = s.remote_write(&[series("busy", "a", 3)]);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert_eq!(r.header("Retry-After"), Some("1"));
+    assert_eq!(r.json()["errorType"], "unavailable");
+    drop(held);
+    assert_eq!(s.remote_write(&[series("busy", "a", 3)]).status, 204);
 }
 
 #[test]
@@ -463,6 +491,15 @@ fn status_endpoints_and_self_metrics() {
         t["seriesCountByMetricName"],
         json!([{"name": "up", "value": 1}])
     );
+    // Top counts by label name (distinct values) and by label pair.
+    assert_eq!(
+        t["labelValueCountByLabelName"],
+        json!([{"name": "__name__", "value": 1}, {"name": "job", "value": 1}])
+    );
+    assert_eq!(
+        t["seriesCountByLabelValuePair"],
+        json!([{"name": "__name__=up", "value": 1}, {"name": "job=a", "value": 1}])
+    );
     for p in ["runtimeinfo", "flags", "config", "walreplay"] {
         assert_eq!(s.get(&format!("/api/v1/status/{p}")).status, 200, "{p}");
     }
@@ -481,6 +518,82 @@ fn status_endpoints_and_self_metrics() {
         assert!(text.contains(want), "missing {want} in\n{text}");
     }
     assert!(text.contains("almanac_tsdb_wal_fsync_duration_seconds_count "));
+    // Query durations by endpoint, head chunks, series created, compactions.
+    assert_eq!(s.get("/api/v1/query?query=up&time=1000").status, 200);
+    let text = s.get("/metrics").text();
+    for want in [
+        "almanac_query_duration_seconds_count{endpoint=\"query\"} 1",
+        "almanac_tsdb_head_chunks 1",
+        "almanac_tsdb_head_series_created_total 1",
+        "almanac_tsdb_compactions_total 0",
+    ] {
+        assert!(text.contains(want), "missing {want} in\n{text}");
+    }
+}
+
+#[test]
+fn label_values_of_escaped_utf8_names_and_limits() {
+    let s = TestServer::start();
+    let dotted = |v: &str| {
+        (
+            Labels::from_pairs(&[("__name__", "m"), ("a.b", v), ("job", "x")]),
+            vec![Sample::new(1_000_000, 1.0)],
+        )
+    };
+    assert_eq!(s.remote_write(&[dotted("1"), dotted("2")]).status, 204);
+    // Prometheus 3's escaping, plain or percent-encoded by the client.
+    for path in [
+        "/api/v1/label/U__a_2e_b/values",
+        "/api/v1/label/U%5F%5Fa%5F2e%5Fb/values",
+    ] {
+        assert_eq!(data(&s.get(path)), json!(["1", "2"]), "{path}");
+    }
+    let r = s.get("/api/v1/label/U__a_2e_b/values?limit=1");
+    assert_eq!(r.json()["data"], json!(["1"]));
+    assert_eq!(
+        r.json()["warnings"],
+        json!(["results truncated due to limit"])
+    );
+    let r = s.get("/api/v1/labels?limit=2");
+    assert_eq!(r.json()["data"], json!(["__name__", "a.b"]));
+    assert_eq!(
+        r.json()["warnings"],
+        json!(["results truncated due to limit"])
+    );
+    assert_eq!(s.get("/api/v1/label/U__a_zz/values").status, 400);
+}
+
+#[test]
+fn query_timeout_parameter_gives_503_timeout() {
+    let s = TestServer::start();
+    let many: Vec<(Labels, Vec<Sample>)> = (0..200)
+        .map(|i| {
+            (
+                Labels::from_pairs(&[("__name__", "busy"), ("i", &i.to_string())]),
+                (0..240)
+                    .map(|k| Sample::new(1_000_000 + k * 15_000, k as f64))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(s.remote_write(&many).status, 204);
+    // A timeout no query can meet (Prometheus: `timeout=0` expires at
+    // once), in seconds and as a duration; a generous one changes nothing.
+    let q = |timeout: &str| {
+        format!(
+            "/api/v1/query_range?query={}&start=1000&end=4600&step=1&timeout={timeout}",
+            urlencode("sum(rate(busy[5m])) by (i)")
+        )
+    };
+    for t in ["0", "0s"] {
+        let r = s.get(&q(t));
+        assert_eq!(r.status, 503, "timeout={t}: {}", r.text());
+        assert_eq!(r.json()["errorType"], "timeout", "timeout={t}");
+    }
+    assert_eq!(s.get(&q("1m")).status, 200);
+    // A bad timeout is bad data.
+    let r = s.get("/api/v1/query?query=1&timeout=soon");
+    assert_eq!(r.status, 400, "{}", r.text());
 }
 
 /// `almanac_tsdb_wal_fsync_duration_seconds_count` in a /metrics text.

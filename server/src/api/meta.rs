@@ -97,7 +97,7 @@ pub fn label_values(state: &State, req: &Req) -> Result<Reply, ApiError> {
         .path
         .trim_start_matches("/api/v1/label/")
         .trim_end_matches("/values");
-    let name = unescape_label_name(raw)?;
+    let name = unescape_label_name(&super::params::decode_path_segment(raw))?;
     if name.is_empty() {
         return Err(ApiError::BadData(format!("invalid label name: {raw:?}")));
     }

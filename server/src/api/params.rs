@@ -19,9 +19,9 @@ impl Params {
         for pair in s.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             self.values
-                .entry(percent_decode(k))
+                .entry(percent_decode(k, true))
                 .or_default()
-                .push(percent_decode(v));
+                .push(percent_decode(v, true));
         }
     }
 
@@ -74,13 +74,20 @@ impl Params {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// A URL path segment with its `%xx` escapes decoded (`+` stays).
+pub fn decode_path_segment(s: &str) -> String {
+    percent_decode(s, false)
+}
+
+/// `%xx` escapes decoded; `+` is a space in query strings
+/// (`plus_is_space`), not in paths.
+fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' if i + 2 < b.len() => {
                 let hex = std::str::from_utf8(&b[i + 1..i + 3])
                     .ok()

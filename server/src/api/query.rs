@@ -35,11 +35,15 @@ fn parse(req: &Req) -> Result<promql::ast::Expr, ApiError> {
 /// request's `timeout` and `lookback_delta`.
 fn engine(state: &State, req: &Req) -> Result<Engine, ApiError> {
     let cfg = state.config.read();
-    let mut timeout = cfg
+    let configured = cfg
         .query_timeout_ms()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // The configured limit (0: none), narrowed by the request's `timeout`,
+    // which always applies: `timeout=0` times out at once, as Prometheus.
+    let mut timeout = (configured > 0).then(|| Duration::from_millis(configured as u64));
     if let Some(t) = req.params.duration("timeout")? {
-        timeout = timeout.min(t.max(0));
+        let t = Duration::from_millis(t.max(0) as u64);
+        timeout = Some(timeout.map_or(t, |c| c.min(t)));
     }
     let mut lookback = cfg
         .lookback_ms()
@@ -50,7 +54,7 @@ fn engine(state: &State, req: &Req) -> Result<Engine, ApiError> {
     Ok(Engine::new(EngineOptions {
         lookback,
         max_samples: cfg.query_max_samples,
-        timeout: (timeout > 0).then(|| Duration::from_millis(timeout as u64)),
+        timeout,
         ..EngineOptions::default()
     }))
 }
