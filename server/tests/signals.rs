@@ -1,6 +1,7 @@
-//! The `almanac` binary and its signals: SIGHUP reloads the configuration
-//! file, SIGTERM and SIGINT stop it cleanly (exit 0, the WAL synced, the
-//! data there after a restart).
+//! The `almanac` binary, its configuration file and its signals: flags win
+//! over the file, SIGHUP and `POST /-/reload` reload the file, SIGTERM and
+//! SIGINT stop it cleanly (exit 0, the WAL synced, the data there after a
+//! restart).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
