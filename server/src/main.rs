@@ -230,8 +230,12 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Queries are parsed and evaluated on these threads; at the parser's
+    // nesting limit an unoptimized build needs ~4 MiB of stack (2 MiB is
+    // the default). Untouched stack costs address space, not memory.
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(8 << 20)
         .build()
     {
         Ok(rt) => rt,

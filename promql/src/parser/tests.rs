@@ -347,17 +347,38 @@ fn tree_shapes() {
 
 #[test]
 fn deep_nesting_is_an_error_not_a_crash() {
-    let deep = format!("{}foo{}", "(".repeat(100_000), ")".repeat(100_000));
-    assert!(parse(&deep).is_err());
-    assert!(parse(&"-".repeat(100_000)).is_err());
-    assert!(
-        parse(&format!(
-            "x[{}1m{}]",
-            "(".repeat(100_000),
-            ")".repeat(100_000)
-        ))
-        .is_err()
-    );
+    // At the depth limit an unoptimized (debug) build needs about 4 MiB of
+    // stack, more than a test thread's default 2 MiB; release builds fit.
+    with_stack(8 << 20, || {
+        let deep = format!("{}foo{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&deep).is_err());
+        assert!(parse(&"-".repeat(100_000)).is_err());
+        assert!(
+            parse(&format!(
+                "x[{}1m{}]",
+                "(".repeat(100_000),
+                ")".repeat(100_000)
+            ))
+            .is_err()
+        );
+        let limit = format!("{}foo{}", "(".repeat(199), ")".repeat(199));
+        assert!(
+            parse(&limit).is_ok(),
+            "199 parentheses are within the limit"
+        );
+    });
+}
+
+/// Runs `f` on a thread with `bytes` of stack, passing its panics on.
+fn with_stack(bytes: usize, f: impl FnOnce() + Send + 'static) {
+    let joined = std::thread::Builder::new()
+        .stack_size(bytes)
+        .spawn(f)
+        .expect("spawn a test thread")
+        .join();
+    if let Err(panic) = joined {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 // ---- random trees -------------------------------------------------------
@@ -705,17 +726,34 @@ fn vector_expr() -> impl Strategy<Value = Expr> {
     })
 }
 
+/// print → parse gives back the same tree, and printing is stable. Deep
+/// random trees need more than a test thread's 2 MiB of stack in debug
+/// builds (parsing, printing and dropping all recurse), so the cases run
+/// on a bigger one.
+#[test]
+fn printed_trees_parse_back() {
+    with_stack(64 << 20, || {
+        let config = ProptestConfig {
+            cases: 2000,
+            ..ProptestConfig::default()
+        };
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        let result = runner.run(&vector_expr(), |e| {
+            let printed = e.to_string();
+            let parsed =
+                parse(&printed).map_err(|err| TestCaseError::fail(format!("{printed}: {err}")))?;
+            prop_assert_eq!(format!("{parsed:?}"), format!("{e:?}"), "{}", printed);
+            prop_assert_eq!(parsed.to_string(), printed);
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+    });
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
-
-    /// print → parse gives back the same tree, and printing is stable.
-    #[test]
-    fn printed_trees_parse_back(e in vector_expr()) {
-        let printed = e.to_string();
-        let parsed = parse(&printed).map_err(|err| TestCaseError::fail(format!("{printed}: {err}")))?;
-        prop_assert_eq!(format!("{parsed:?}"), format!("{e:?}"), "{}", printed);
-        prop_assert_eq!(parsed.to_string(), printed);
-    }
 
     /// Arbitrary text never panics.
     #[test]
