@@ -129,7 +129,12 @@ pub fn form(params: &[(&str, &str)]) -> String {
 
 /// A snappy-compressed remote-write 1.0 request.
 pub fn write_request(series: &[(Labels, Vec<Sample>)]) -> Vec<u8> {
-    let req = prompb::WriteRequest {
+    snappy(&write_request_proto(series).encode_to_vec())
+}
+
+/// The remote-write 1.0 request for `series`, before encoding.
+pub fn write_request_proto(series: &[(Labels, Vec<Sample>)]) -> prompb::WriteRequest {
+    prompb::WriteRequest {
         timeseries: series
             .iter()
             .map(|(labels, samples)| prompb::TimeSeries {
@@ -151,8 +156,7 @@ pub fn write_request(series: &[(Labels, Vec<Sample>)]) -> Vec<u8> {
             })
             .collect(),
         metadata: vec![],
-    };
-    snappy(&req.encode_to_vec())
+    }
 }
 
 /// Sends a remote-write 1.0 request to any receiver (Almanac, or a

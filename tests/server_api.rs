@@ -1,7 +1,7 @@
 //! The HTTP API end to end through a real server: ingest, metadata
 //! endpoints, bad input, admin endpoints, restart, self-metrics.
 
-use almanac::harness::{TestServer, snappy, urlencode};
+use almanac::harness::{TestServer, snappy, urlencode, write_request_proto};
 use prost::Message;
 use serde_json::json;
 use server::prompb;
@@ -100,29 +100,7 @@ fn repeated_requests_store_the_same_series() {
             (empty_value.clone(), vec![Sample::new(t, 1.0)]),
         ];
         req.push((bad.clone(), vec![Sample::new(t, 1.0)]));
-        let mut body = prompb::WriteRequest {
-            timeseries: req
-                .iter()
-                .map(|(l, samples)| prompb::TimeSeries {
-                    labels: l
-                        .iter()
-                        .map(|l| prompb::Label {
-                            name: l.name.to_string(),
-                            value: l.value.to_string(),
-                        })
-                        .collect(),
-                    samples: samples
-                        .iter()
-                        .map(|x| prompb::Sample {
-                            value: x.v,
-                            timestamp: x.t,
-                        })
-                        .collect(),
-                    ..Default::default()
-                })
-                .collect(),
-            metadata: vec![],
-        };
+        let mut body = write_request_proto(&req);
         // Labels out of order in the third series: rejected every time.
         body.timeseries[2].labels.reverse();
         let r = s.post("/api/v1/write", &[], &snappy(&body.encode_to_vec()));
@@ -352,6 +330,18 @@ fn overloaded_ingest_answers_429_with_retry_after() {
     assert_eq!(s.remote_write(&[series("busy", "a", 3)]).status, 204);
 }
 
+/// Posts a remote write 2.0 request.
+fn write_v2(s: &TestServer, req: &prompb::v2::Request) -> almanac::harness::Response {
+    s.post(
+        "/api/v1/write",
+        &[(
+            "Content-Type",
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        )],
+        &snappy(&req.encode_to_vec()),
+    )
+}
+
 #[test]
 fn remote_write_2_reports_what_was_written() {
     let s = TestServer::start();
@@ -384,18 +374,19 @@ fn remote_write_2_reports_what_was_written() {
             ..Default::default()
         }],
     };
-    let r = s.post(
-        "/api/v1/write",
-        &[(
-            "Content-Type",
-            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
-        )],
-        &snappy(&req.encode_to_vec()),
-    );
+    let r = write_v2(&s, &req);
     assert_eq!(r.status, 204, "{}", r.text());
     assert_eq!(
         r.header("X-Prometheus-Remote-Write-Samples-Written"),
         Some("2")
+    );
+    assert_eq!(
+        r.header("X-Prometheus-Remote-Write-Histograms-Written"),
+        Some("0")
+    );
+    assert_eq!(
+        r.header("X-Prometheus-Remote-Write-Exemplars-Written"),
+        Some("0")
     );
     assert_eq!(
         data(&s.get("/api/v1/metadata?metric=rw2_metric"))["rw2_metric"][0]["help"],
@@ -425,14 +416,7 @@ fn remote_write_2_created_timestamps_are_start_timestamps() {
                 ..Default::default()
             }],
         };
-        let r = s.post(
-            "/api/v1/write",
-            &[(
-                "Content-Type",
-                "application/x-protobuf;proto=io.prometheus.write.v2.Request",
-            )],
-            &snappy(&req.encode_to_vec()),
-        );
+        let r = write_v2(&s, &req);
         assert_eq!(r.status, 204, "{}", r.text());
     };
     send(500, &[(1000, 5.0), (2000, 6.0)]);

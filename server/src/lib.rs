@@ -224,15 +224,33 @@ async fn while_replaying<T>(
     }
 }
 
-/// The `interval` WAL sync policy: fsyncs what was written every `every`.
-async fn sync_wal_every(state: Arc<State>, every: Duration, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(every.max(Duration::from_millis(1)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
+/// Ticks every `every` (late ticks are delayed, not bunched) until `stop`
+/// changes.
+struct Ticker {
+    tick: tokio::time::Interval,
+    stop: watch::Receiver<bool>,
+}
+
+impl Ticker {
+    fn new(every: Duration, stop: watch::Receiver<bool>) -> Ticker {
+        let mut tick = tokio::time::interval(every.max(Duration::from_millis(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Ticker { tick, stop }
+    }
+
+    /// Waits for the next tick; `false` once stopped.
+    async fn next(&mut self) -> bool {
         tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => return,
+            _ = self.tick.tick() => true,
+            _ = self.stop.changed() => false,
         }
+    }
+}
+
+/// The `interval` WAL sync policy: fsyncs what was written every `every`.
+async fn sync_wal_every(state: Arc<State>, every: Duration, stop: watch::Receiver<bool>) {
+    let mut ticker = Ticker::new(every, stop);
+    while ticker.next().await {
         let db = state.db.clone();
         match tokio::task::spawn_blocking(move || db.sync_wal()).await {
             Ok(Ok(())) => {}
@@ -243,14 +261,9 @@ async fn sync_wal_every(state: Arc<State>, every: Duration, mut stop: watch::Rec
 }
 
 /// Compaction, retention and WAL syncing in the background.
-async fn maintain(state: Arc<State>, every: Duration, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => return,
-        }
+async fn maintain(state: Arc<State>, every: Duration, stop: watch::Receiver<bool>) {
+    let mut ticker = Ticker::new(every, stop);
+    while ticker.next().await {
         let db = state.db.clone();
         let res = tokio::task::spawn_blocking(move || {
             db.sync_wal()?;
