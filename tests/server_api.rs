@@ -685,3 +685,49 @@ fn readme_config_example_is_the_defaults() {
     let parsed = server::config::Config::from_file(&path).expect("the example parses");
     assert_eq!(parsed, server::config::Config::default());
 }
+
+#[test]
+fn writes_after_the_head_dropped_a_series_create_it_again() {
+    // The remote-write series cache still holds a series the head removed
+    // after compaction: the next write must not be lost.
+    let s = TestServer::start();
+    let hour = 3_600_000;
+    let gone = |from: i64, to: i64| {
+        (
+            Labels::from_pairs(&[("__name__", "comes_back"), ("job", "a")]),
+            (from..to)
+                .step_by(60_000)
+                .map(|t| Sample::new(t, 1.0))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let stays = (
+        Labels::from_pairs(&[("__name__", "stays"), ("job", "a")]),
+        (0..5 * hour)
+            .step_by(60_000)
+            .map(|t| Sample::new(t, 1.0))
+            .collect::<Vec<_>>(),
+    );
+    // Twice, so that the second request finds the series by label bytes.
+    assert_eq!(s.remote_write(&[gone(0, hour / 2)]).status, 204);
+    assert_eq!(s.remote_write(&[gone(hour / 2, hour), stays]).status, 204);
+    let state = s.state().expect("running");
+    state.db.compact().expect("compact");
+    let metrics = s.get("/metrics").text();
+    assert!(
+        !metrics.contains("almanac_tsdb_head_series_removed_total 0"),
+        "the scenario needs the head to drop the series: {metrics}"
+    );
+    let r = s.remote_write(&[gone(5 * hour, 5 * hour + 60_000)]);
+    assert_eq!(r.status, 204, "{}", r.text());
+    let q = format!(
+        "/api/v1/query?query={}&time={}",
+        urlencode("count_over_time(comes_back[6h])"),
+        5 * 3600 + 30
+    );
+    assert_eq!(
+        data(&s.get(&q))["result"][0]["value"][1],
+        json!("61"),
+        "60 samples from the block and the new one"
+    );
+}
