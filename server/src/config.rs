@@ -48,6 +48,8 @@ pub struct Config {
     pub lookback_delta: String,
     /// How often maintenance (compaction, retention) runs.
     pub maintenance_interval: String,
+    /// Log filter, `tracing-subscriber` syntax (`info`, `warn,server=debug`).
+    pub log_level: String,
     /// Rule files (globs allowed), as Prometheus's `rule_files`.
     pub rule_files: Vec<String>,
     /// Interval of rule groups that set none.
@@ -121,6 +123,7 @@ impl Default for Config {
             query_max_samples: 50_000_000,
             lookback_delta: "5m".to_string(),
             maintenance_interval: "1m".to_string(),
+            log_level: "info".to_string(),
             rule_files: Vec::new(),
             evaluation_interval: "1m".to_string(),
             rule_query_offset: "0s".to_string(),

@@ -105,9 +105,9 @@ struct RunArgs {
     /// URL of this server in alerts' links [default: http://<listen>].
     #[arg(long, global = true)]
     external_url: Option<String>,
-    /// Log filter (tracing-subscriber syntax).
-    #[arg(long, global = true, default_value = "info")]
-    log_level: String,
+    /// Log filter (tracing-subscriber syntax) [default: info].
+    #[arg(long, global = true)]
+    log_level: Option<String>,
 }
 
 impl RunArgs {
@@ -160,6 +160,9 @@ impl RunArgs {
         if let Some(v) = &self.external_url {
             c.external_url = v.clone();
         }
+        if let Some(v) = &self.log_level {
+            c.log_level = v.clone();
+        }
         c.validate()?;
         Ok(c)
     }
@@ -167,10 +170,16 @@ impl RunArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The flag, else the config file's `log_level` (errors in the file are
+    // reported when it is loaded for real), else `info`.
+    let log_level = cli
+        .run
+        .config()
+        .map(|c| c.log_level)
+        .unwrap_or_else(|_| cli.run.log_level.clone().unwrap_or_else(|| "info".into()));
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.run.log_level)
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_new(&log_level).unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
