@@ -688,8 +688,8 @@ fn readme_config_example_is_the_defaults() {
 
 #[test]
 fn writes_after_the_head_dropped_a_series_create_it_again() {
-    // The remote-write series cache still holds a series the head removed
-    // after compaction: the next write must not be lost.
+    // The head removes a series compaction left empty while the remote
+    // write series cache knew it: the next write must not be lost.
     let s = TestServer::start();
     let hour = 3_600_000;
     let gone = |from: i64, to: i64| {

@@ -9,6 +9,7 @@
 //! 5xx for bad data, since senders retry those forever.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 use prost::Message;
 
@@ -175,6 +176,13 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
     match protocol {
         Protocol::V1 => {
             let cache = &state.series_cache;
+            let removed = state
+                .db
+                .head()
+                .counters
+                .series_removed
+                .load(Ordering::Relaxed);
+            cache.forget_removed(removed);
             let req = wire::decode_with(&raw, |labels| cache.get_many(labels))
                 .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?;
             state.metadata.record_v1(&req.metadata);

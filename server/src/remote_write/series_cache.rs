@@ -18,8 +18,12 @@
 //!   by truncation): appending to it then fails with `UnknownSeries`, and
 //!   the caller looks the labels up again and replaces the entry.
 //! - Memory is bounded: the table holds at most `max_bytes` of entries and
-//!   starts over empty when it would exceed them.
+//!   starts over empty when it would exceed them, and when the head has
+//!   removed series ([`SeriesCache::forget_removed`]), so that it never
+//!   keeps removed series alive for long.
 //! - Readers share one lock, taken once per request ([`SeriesCache::get_many`]).
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 use tsdb::head::SeriesHandle;
@@ -106,6 +110,10 @@ pub struct SeriesCache {
     max_entries: usize,
     /// Seed of the check hash.
     seed: u64,
+    /// The head's count of removed series when the table was started:
+    /// once the head removes series, the table starts over, so that it
+    /// does not keep removed series alive.
+    removed: AtomicU64,
 }
 
 impl SeriesCache {
@@ -118,6 +126,19 @@ impl SeriesCache {
             table: RwLock::default(),
             max_entries: max_bytes / ENTRY_BYTES,
             seed: seed.finish(),
+            removed: AtomicU64::new(0),
+        }
+    }
+
+    /// Starts over when the head has removed series since the table was
+    /// started (`removed`: the head's count of removed series).
+    pub fn forget_removed(&self, removed: u64) {
+        if self.removed.load(Ordering::Relaxed) == removed {
+            return;
+        }
+        let mut table = self.table.write();
+        if self.removed.swap(removed, Ordering::Relaxed) != removed {
+            *table = Table::default();
         }
     }
 
@@ -288,6 +309,20 @@ mod tests {
         for (k, h) in keys.iter().zip(got) {
             assert_eq!(h.map(|h| h.series_ref()), want.get(k).copied());
         }
+    }
+
+    #[test]
+    fn removals_in_the_head_empty_the_cache() {
+        let head = Head::new(HeadOptions::default());
+        let cache = SeriesCache::new(1 << 20);
+        cache.insert(b"a", handle(&head, "a"));
+        cache.forget_removed(0);
+        assert_eq!(cache.len(), 1, "nothing removed yet");
+        cache.forget_removed(3);
+        assert!(cache.is_empty());
+        cache.insert(b"a", handle(&head, "a"));
+        cache.forget_removed(3);
+        assert_eq!(cache.len(), 1, "no new removals");
     }
 
     #[test]
