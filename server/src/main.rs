@@ -170,21 +170,25 @@ impl RunArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The flag, else the config file's `log_level` (errors in the file are
-    // reported when it is loaded for real), else `info`.
-    let log_level = cli
-        .run
-        .config()
-        .map(|c| c.log_level)
-        .unwrap_or_else(|_| cli.run.log_level.clone().unwrap_or_else(|| "info".into()));
+    let command = cli.command.unwrap_or(Command::Run);
+    // The server's configuration, read once; its `log_level` (with the
+    // flag applied) sets the log filter. Otherwise the flag, else `info`.
+    let config = matches!(command, Command::Run).then(|| cli.run.config());
+    let log_level = match &config {
+        Some(Ok(c)) => c.log_level.clone(),
+        _ => cli.run.log_level.clone().unwrap_or_else(|| "info".into()),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&log_level).unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Run => run(cli.run),
+    match command {
+        Command::Run => {
+            let config = config.unwrap_or_else(|| cli.run.config());
+            run(cli.run, config)
+        }
         Command::Test(TestCommand::Rules {
             files,
             run,
@@ -231,8 +235,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: RunArgs) -> ExitCode {
-    let config = match args.config() {
+/// Runs the server with `config` (the file and flags of `args`, which
+/// SIGHUP and `/-/reload` read again).
+fn run(args: RunArgs, config: Result<Config, server::config::ConfigError>) -> ExitCode {
+    let config = match config {
         Ok(c) => c,
         Err(e) => {
             eprintln!("almanac: {e}");

@@ -22,7 +22,7 @@ mod xor;
 
 pub use chunk::{BlockChunkEncoder, ChunkIter, Encoding};
 pub use decimal::{DECIMAL_VERSION, DecimalEncoder, DecimalIter, ENCODING_DECIMAL, MAX_EXP};
-pub use st::{ENCODING_ST, ST_VERSION, StReader, StWriter, split as st_split, wrap as st_wrap};
+pub use st::{StWriter, wrap as st_wrap};
 pub use xor::{
     ENCODING_XOR, MAX_SAMPLES_PER_CHUNK, XorAppender, XorChunk, XorIter, decode_range, num_samples,
 };

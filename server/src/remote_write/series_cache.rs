@@ -172,17 +172,20 @@ impl SeriesCache {
     }
 
     /// The series whose label bytes are `raw`.
-    pub fn get(&self, raw: &[u8]) -> Option<SeriesHandle> {
+    #[cfg(test)]
+    fn get(&self, raw: &[u8]) -> Option<SeriesHandle> {
         let (key, check) = hashes(self.seed, raw);
         self.table.read().get(key, check).cloned()
     }
 
     /// Remembers that the label bytes `raw` are the series `handle`.
-    pub fn insert(&self, raw: &[u8], handle: SeriesHandle) {
+    #[cfg(test)]
+    fn insert(&self, raw: &[u8], handle: SeriesHandle) {
         self.insert_many(std::iter::once((raw, handle)));
     }
 
-    /// [`insert`](Self::insert) of several entries under one lock.
+    /// Remembers that each entry's label bytes are its series, under one
+    /// lock.
     pub fn insert_many<'a>(&self, entries: impl IntoIterator<Item = (&'a [u8], SeriesHandle)>) {
         if self.max_entries == 0 {
             return;

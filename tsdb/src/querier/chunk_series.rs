@@ -89,34 +89,9 @@ impl ChunkSeries {
         for c in self.chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
             c.encoding.decode_range(c.data.as_slice(), mint, maxt, out);
         }
-        if self.overlapping {
-            // Stable sort keeps chunk order among equal timestamps; keep the
-            // last of each run (newest data wins).
-            out[start..].sort_by_key(|s| s.t);
-            let mut w = start;
-            for r in start..out.len() {
-                if r + 1 < out.len() && out[r + 1].t == out[r].t {
-                    continue;
-                }
-                out[w] = out[r];
-                w += 1;
-            }
-            out.truncate(w);
-        }
-        if !self.deleted.is_empty() {
-            let mut w = start;
-            for r in start..out.len() {
-                if !self.deleted.contains(out[r].t) {
-                    out[w] = out[r];
-                    w += 1;
-                }
-            }
-            out.truncate(w);
-        }
+        self.merge(out, start, |s| s.t);
     }
-}
 
-impl ChunkSeries {
     /// [`collect`](Self::collect) with start timestamps, parallel to the
     /// samples (0 = none).
     fn collect_st(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>, sts: &mut Vec<i64>) {
@@ -126,23 +101,39 @@ impl ChunkSeries {
                 .decode_range_st(c.data.as_slice(), mint, maxt, &mut samples, &mut starts);
         }
         let mut pairs: Vec<(Sample, i64)> = samples.into_iter().zip(starts).collect();
+        self.merge(&mut pairs, 0, |(s, _)| s.t);
+        for (s, st) in pairs {
+            out.push(s);
+            sts.push(st);
+        }
+    }
+
+    /// Orders and deduplicates `v[start..]` by time when chunks overlap
+    /// (the last of equal times wins: newer data is listed later), then
+    /// drops deleted times.
+    fn merge<T: Copy>(&self, v: &mut Vec<T>, start: usize, t: impl Fn(&T) -> i64) {
         if self.overlapping {
-            // Newest data wins ties, as in `collect`.
-            pairs.sort_by_key(|(s, _)| s.t);
-            let mut kept: Vec<(Sample, i64)> = Vec::with_capacity(pairs.len());
-            for p in pairs {
-                match kept.last_mut() {
-                    Some(last) if last.0.t == p.0.t => *last = p,
-                    _ => kept.push(p),
+            // Stable sort keeps chunk order among equal timestamps.
+            v[start..].sort_by_key(&t);
+            let mut w = start;
+            for r in start..v.len() {
+                if r + 1 < v.len() && t(&v[r + 1]) == t(&v[r]) {
+                    continue;
+                }
+                v[w] = v[r];
+                w += 1;
+            }
+            v.truncate(w);
+        }
+        if !self.deleted.is_empty() {
+            let mut w = start;
+            for r in start..v.len() {
+                if !self.deleted.contains(t(&v[r])) {
+                    v[w] = v[r];
+                    w += 1;
                 }
             }
-            pairs = kept;
-        }
-        for (s, st) in pairs {
-            if !self.deleted.contains(s.t) {
-                out.push(s);
-                sts.push(st);
-            }
+            v.truncate(w);
         }
     }
 }
