@@ -48,9 +48,21 @@ pub enum Error {
     /// A series ref that the head does not know (never created, or removed).
     #[error("unknown series ref {series_ref}")]
     UnknownSeries { series_ref: u64 },
-    /// An appender or querier was used after the database closed.
-    #[error("database is closed")]
-    Closed,
+    /// The disk (or the quota) is full: the write was not made and may be
+    /// retried once space is freed.
+    #[error("{op} {path}: no space left on the device")]
+    StorageFull { op: &'static str, path: PathBuf },
+    /// The database takes no more writes: it was closed, or a failed fsync
+    /// left the WAL's state unknown (restart to replay what is on disk).
+    #[error("database is closed: {reason}")]
+    Closed { reason: String },
+    /// A record whose type belongs to no open store (a batch's record, or
+    /// one met in WAL replay when its store is not open).
+    #[error("WAL record type {record_type} ({family}) has no open store")]
+    UnownedRecord {
+        record_type: u8,
+        family: &'static str,
+    },
     /// A configuration value that cannot work.
     #[error("invalid option {name}: {reason}")]
     InvalidOption { name: &'static str, reason: String },
@@ -58,7 +70,14 @@ pub enum Error {
 
 impl Error {
     /// Wraps an I/O error with the operation and path it happened on.
+    /// A full disk or quota becomes [`Error::StorageFull`].
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        if is_storage_full(&source) {
+            return Error::StorageFull {
+                op,
+                path: path.into(),
+            };
+        }
         Error::Io {
             op,
             path: path.into(),
@@ -74,4 +93,11 @@ impl Error {
             detail: detail.into(),
         }
     }
+}
+
+fn is_storage_full(e: &std::io::Error) -> bool {
+    // ENOSPC and EDQUOT on Linux.
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.kind() == std::io::ErrorKind::QuotaExceeded
+        || matches!(e.raw_os_error(), Some(28 | 122))
 }

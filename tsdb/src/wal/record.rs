@@ -9,10 +9,15 @@
 //!                      (Δref varint │ Δt varint │ value 8B BE)*      Δ relative to the base
 //! Tombstones: type=3 │ count uvarint │ (ref uvarint │ mint varint │ maxt varint)*
 //! Exemplars:  type=4 │ count uvarint │ (ref uvarint │ t varint │ value 8B BE │ labels as in Series)*
-//! Spans:      type=5 │ opaque payload
-//! Logs:       type=6 │ opaque payload
 //! StartTimes: type=7 │ count uvarint │ (ref uvarint │ t varint │ t - st varint)*
 //! ```
+//!
+//! Types 5 and 6 were reserved for spans and logs before record families
+//! existed and were never written; they stay unused.
+//!
+//! Record types are allocated to families, each owned by one store
+//! ([`RecordFamily`]): this module encodes the metric family; the span and
+//! log stores encode their own records in their ranges.
 //!
 //! A start-times record gives the start timestamps of samples of the
 //! samples record that follows it in the same batch (only samples that
@@ -24,7 +29,47 @@ use crate::encoding::{Decbuf, DecodeError, put_bytes, put_uvarint, put_varint};
 use crate::error::{Error, Result};
 use crate::model::{Label, Labels};
 
-/// Record type bytes. Numbers 8–255 are reserved for future types.
+/// The families of WAL record types, by the store that owns them. A
+/// record's first byte says its type, and the type's range its family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordFamily {
+    /// Types 1–31: series, samples, exemplars, tombstones, start times
+    /// ([`Record`]), owned by the metric store.
+    Metrics,
+    /// Types 32–63, owned by the span store.
+    Spans,
+    /// Types 64–95, owned by the log store.
+    Logs,
+}
+
+impl RecordFamily {
+    /// The family of a record type byte; `None` for unallocated types
+    /// (0 and 96–255).
+    pub fn of(record_type: u8) -> Option<RecordFamily> {
+        match record_type {
+            1..=31 => Some(RecordFamily::Metrics),
+            32..=63 => Some(RecordFamily::Spans),
+            64..=95 => Some(RecordFamily::Logs),
+            _ => None,
+        }
+    }
+
+    /// The family of an encoded record (by its first byte).
+    pub fn of_record(record: &[u8]) -> Option<RecordFamily> {
+        record.first().copied().and_then(Self::of)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordFamily::Metrics => "metrics",
+            RecordFamily::Spans => "spans",
+            RecordFamily::Logs => "logs",
+        }
+    }
+}
+
+/// Metric record type bytes. Numbers 8–31 are reserved for future metric
+/// types (native histograms next).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum RecordType {
@@ -32,8 +77,6 @@ pub enum RecordType {
     Samples = 2,
     Tombstones = 3,
     Exemplars = 4,
-    Spans = 5,
-    Logs = 6,
     StartTimes = 7,
 }
 
@@ -80,8 +123,6 @@ pub enum Record {
     Samples(Vec<SampleRecord>),
     Tombstones(Vec<TombstoneRecord>),
     Exemplars(Vec<ExemplarRecord>),
-    Spans(Vec<u8>),
-    Logs(Vec<u8>),
     StartTimes(Vec<StartTimeRecord>),
 }
 
@@ -112,8 +153,6 @@ impl Record {
             Record::Samples(_) => RecordType::Samples,
             Record::Tombstones(_) => RecordType::Tombstones,
             Record::Exemplars(_) => RecordType::Exemplars,
-            Record::Spans(_) => RecordType::Spans,
-            Record::Logs(_) => RecordType::Logs,
             Record::StartTimes(_) => RecordType::StartTimes,
         }
     }
@@ -158,7 +197,6 @@ impl Record {
                     put_labels(b, &e.labels);
                 }
             }
-            Record::Spans(p) | Record::Logs(p) => b.extend_from_slice(p),
             Record::StartTimes(v) => {
                 put_uvarint(b, v.len() as u64);
                 for s in v {
@@ -261,8 +299,6 @@ impl Record {
                 }
                 Record::StartTimes(v)
             }
-            5 => return Ok(Record::Spans(rec[1..].to_vec())),
-            6 => return Ok(Record::Logs(rec[1..].to_vec())),
             _ => {
                 return Err(DecodeError {
                     offset: 0,
@@ -344,8 +380,6 @@ mod tests {
                         .collect(),
                 )
             }),
-            prop::collection::vec(any::<u8>(), 0..50).prop_map(Record::Spans),
-            prop::collection::vec(any::<u8>(), 0..50).prop_map(Record::Logs),
         ]
     }
 
