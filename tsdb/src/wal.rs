@@ -36,7 +36,7 @@ mod writer;
 pub use checkpoint::CheckpointStats;
 pub use reader::WalReader;
 pub use record::{
-    ExemplarRecord, Record, RecordFamily, RecordType, SampleRecord, SeriesRecord, StartTimeRecord,
-    TombstoneRecord,
+    ExemplarRecord, FloatHistogramRecord, HistogramRecord, Record, RecordFamily, RecordType,
+    SampleRecord, SeriesRecord, StartTimeRecord, TombstoneRecord,
 };
 pub use writer::{RepairReport, SyncPolicy, Wal, WalOptions, WalPos};

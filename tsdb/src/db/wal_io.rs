@@ -177,6 +177,14 @@ impl<'a> MetricReplay<'a> {
     fn apply(&mut self, rec: Record) -> Result<()> {
         let head = self.head;
         match rec {
+            // Nothing writes these yet: the head stores histograms next.
+            Record::Histograms(_) | Record::FloatHistograms(_) => {
+                return Err(Error::corruption(
+                    "wal",
+                    0,
+                    "native histogram samples in the WAL: this head does not store them yet",
+                ));
+            }
             Record::Series(series) => {
                 for s in series {
                     head.replay_series(SeriesRef(s.series_ref), &s.labels)?;

@@ -79,6 +79,16 @@ impl Wal {
                     v.retain(|e| e.t >= mint && keep(e.series_ref));
                     (!v.is_empty()).then_some(Record::Exemplars(v))
                 }
+                Record::Histograms(mut v) => {
+                    v.retain(|s| s.t >= mint && keep(s.series_ref));
+                    stats.samples_kept += v.len() as u64;
+                    (!v.is_empty()).then_some(Record::Histograms(v))
+                }
+                Record::FloatHistograms(mut v) => {
+                    v.retain(|s| s.t >= mint && keep(s.series_ref));
+                    stats.samples_kept += v.len() as u64;
+                    (!v.is_empty()).then_some(Record::FloatHistograms(v))
+                }
                 Record::Tombstones(mut v) => {
                     v.retain(|t| t.maxt >= mint && keep(t.series_ref));
                     (!v.is_empty()).then_some(Record::Tombstones(v))

@@ -10,6 +10,7 @@
 //! Tombstones: type=3 │ count uvarint │ (ref uvarint │ mint varint │ maxt varint)*
 //! Exemplars:  type=4 │ count uvarint │ (ref uvarint │ t varint │ value 8B BE │ labels as in Series)*
 //! StartTimes: type=7 │ count uvarint │ (ref uvarint │ t varint │ t - st varint)*
+//! Histograms, FloatHistograms: types 8 and 9, see [`histogram`]
 //! ```
 //!
 //! Types 5 and 6 were reserved for spans and logs before record families
@@ -23,7 +24,11 @@
 //! samples record that follows it in the same batch (only samples that
 //! have one are listed); replay applies them together.
 
+mod histogram;
+
 use std::sync::Arc;
+
+pub use histogram::{FloatHistogramRecord, HistogramRecord};
 
 use crate::encoding::{Decbuf, DecodeError, put_bytes, put_uvarint, put_varint};
 use crate::error::{Error, Result};
@@ -68,8 +73,8 @@ impl RecordFamily {
     }
 }
 
-/// Metric record type bytes. Numbers 8–31 are reserved for future metric
-/// types (native histograms next).
+/// Metric record type bytes. Numbers 10–31 are reserved for future metric
+/// types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum RecordType {
@@ -78,6 +83,8 @@ pub enum RecordType {
     Tombstones = 3,
     Exemplars = 4,
     StartTimes = 7,
+    Histograms = 8,
+    FloatHistograms = 9,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +131,8 @@ pub enum Record {
     Tombstones(Vec<TombstoneRecord>),
     Exemplars(Vec<ExemplarRecord>),
     StartTimes(Vec<StartTimeRecord>),
+    Histograms(Vec<HistogramRecord>),
+    FloatHistograms(Vec<FloatHistogramRecord>),
 }
 
 fn put_labels(b: &mut Vec<u8>, labels: &Labels) {
@@ -154,6 +163,8 @@ impl Record {
             Record::Tombstones(_) => RecordType::Tombstones,
             Record::Exemplars(_) => RecordType::Exemplars,
             Record::StartTimes(_) => RecordType::StartTimes,
+            Record::Histograms(_) => RecordType::Histograms,
+            Record::FloatHistograms(_) => RecordType::FloatHistograms,
         }
     }
 
@@ -203,6 +214,22 @@ impl Record {
                     put_uvarint(b, s.series_ref);
                     put_varint(b, s.t);
                     put_varint(b, s.t.wrapping_sub(s.st));
+                }
+            }
+            Record::Histograms(v) => {
+                put_uvarint(b, v.len() as u64);
+                for s in v {
+                    put_uvarint(b, s.series_ref);
+                    put_varint(b, s.t);
+                    histogram::put_histogram(b, &s.h);
+                }
+            }
+            Record::FloatHistograms(v) => {
+                put_uvarint(b, v.len() as u64);
+                for s in v {
+                    put_uvarint(b, s.series_ref);
+                    put_varint(b, s.t);
+                    histogram::put_float_histogram(b, &s.h);
                 }
             }
         }
@@ -299,6 +326,30 @@ impl Record {
                 }
                 Record::StartTimes(v)
             }
+            8 => {
+                let n = count(&mut d)?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(HistogramRecord {
+                        series_ref: d.uvarint("series ref")?,
+                        t: d.varint("time")?,
+                        h: histogram::get_histogram(&mut d)?,
+                    });
+                }
+                Record::Histograms(v)
+            }
+            9 => {
+                let n = count(&mut d)?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(FloatHistogramRecord {
+                        series_ref: d.uvarint("series ref")?,
+                        t: d.varint("time")?,
+                        h: histogram::get_float_histogram(&mut d)?,
+                    });
+                }
+                Record::FloatHistograms(v)
+            }
             _ => {
                 return Err(DecodeError {
                     offset: 0,
@@ -324,6 +375,31 @@ mod tests {
     fn labels_strategy() -> impl Strategy<Value = Labels> {
         prop::collection::vec(("[a-z_]{1,6}", "[a-z0-9.]{1,6}"), 0..5)
             .prop_map(|pairs| Labels::from_pairs(&pairs))
+    }
+
+    fn histogram_strategy() -> impl Strategy<Value = crate::model::histogram::Histogram> {
+        use crate::model::histogram::{CounterResetHint, Histogram, Span};
+        (
+            -53i32..9,
+            0u8..4,
+            any::<u64>(),
+            prop::collection::vec((any::<i32>(), any::<u32>()), 0..3),
+            prop::collection::vec(any::<i64>(), 0..6),
+            prop::collection::vec(-1e9f64..1e9, 0..4),
+        )
+            .prop_map(|(schema, hint, count, spans, deltas, custom)| Histogram {
+                hint: CounterResetHint::from_u8(hint).unwrap_or_default(),
+                schema,
+                zero_threshold: 1e-128,
+                zero_count: count / 3,
+                count,
+                sum: count as f64 * 0.5,
+                positive_spans: spans.iter().map(|&(o, l)| Span::new(o, l)).collect(),
+                negative_spans: spans.iter().rev().map(|&(o, l)| Span::new(o, l)).collect(),
+                positive_deltas: deltas.clone(),
+                negative_deltas: deltas.into_iter().rev().collect(),
+                custom_values: custom,
+            })
     }
 
     fn record_strategy() -> impl Strategy<Value = Record> {
@@ -373,6 +449,26 @@ mod tests {
                         .collect(),
                 )
             }),
+            prop::collection::vec((any::<u64>(), any::<i64>(), histogram_strategy()), 0..4)
+                .prop_map(|v| {
+                    Record::Histograms(
+                        v.into_iter()
+                            .map(|(series_ref, t, h)| HistogramRecord { series_ref, t, h })
+                            .collect(),
+                    )
+                }),
+            prop::collection::vec((any::<u64>(), any::<i64>(), histogram_strategy()), 0..4)
+                .prop_map(|v| {
+                    Record::FloatHistograms(
+                        v.into_iter()
+                            .map(|(series_ref, t, h)| FloatHistogramRecord {
+                                series_ref,
+                                t,
+                                h: h.to_float(),
+                            })
+                            .collect(),
+                    )
+                }),
             prop::collection::vec((any::<u64>(), any::<i64>(), any::<i64>()), 0..5).prop_map(|v| {
                 Record::StartTimes(
                     v.into_iter()
