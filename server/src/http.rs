@@ -108,7 +108,7 @@ async fn dispatch(state: Arc<State>, req: Req) -> Result<Reply, ApiError> {
 /// `/-/healthy` is 200, everything else 503 `unavailable` with
 /// `Retry-After`. Every answer carries `Connection: close`, so that clients
 /// come back on a new connection to the real server.
-pub fn while_replaying(path: &str) -> Response<Full<Bytes>> {
+pub fn answer_while_replaying(path: &str) -> Response<Full<Bytes>> {
     let result = if path == "/-/healthy" {
         Ok(api::healthy_reply())
     } else {

@@ -189,7 +189,7 @@ fn opened<T>(
 }
 
 /// Answers on `listener` while the storage opens, with
-/// [`http::while_replaying`]. Returns what `open` returns.
+/// [`http::answer_while_replaying`]. Returns what `open` returns.
 async fn while_replaying<T>(
     listener: &TcpListener,
     open: JoinHandle<T>,
@@ -201,7 +201,7 @@ async fn while_replaying<T>(
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let service = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
-                    Ok::<_, std::convert::Infallible>(http::while_replaying(req.uri().path()))
+                    Ok::<_, std::convert::Infallible>(http::answer_while_replaying(req.uri().path()))
                 });
                 tokio::spawn(async move {
                     let _ = hyper::server::conn::http1::Builder::new()

@@ -14,7 +14,7 @@ use crate::rules::RuleManager;
 
 /// Shared server state; one per running server, behind an `Arc`. It exists
 /// once the storage is open: requests that arrive during WAL replay are
-/// answered by [`crate::http::while_replaying`].
+/// answered by [`crate::http::answer_while_replaying`].
 pub struct State {
     pub db: Arc<Db>,
     pub config: RwLock<Config>,

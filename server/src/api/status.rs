@@ -20,7 +20,7 @@ pub fn healthy(_: &State, _: &Req) -> Result<Reply, ApiError> {
 }
 
 /// `/-/healthy`'s answer: the process is up. Also given while the WAL
-/// replays (see [`crate::http::while_replaying`]).
+/// replays (see [`crate::http::answer_while_replaying`]).
 pub(crate) fn healthy_reply() -> Reply {
     Reply::Body(
         StatusCode::OK,
@@ -30,7 +30,7 @@ pub(crate) fn healthy_reply() -> Reply {
 }
 
 /// `/-/ready`: handlers run only once the storage is open (until then
-/// [`crate::http::while_replaying`] answers 503), so this is always 200.
+/// [`crate::http::answer_while_replaying`] answers 503), so this is always 200.
 pub fn ready(_: &State, _: &Req) -> Result<Reply, ApiError> {
     Ok(Reply::Body(
         StatusCode::OK,
