@@ -12,6 +12,7 @@ mod status;
 mod write;
 
 pub use params::{Params, parse_duration, parse_prom_duration, parse_time};
+pub(crate) use status::healthy_reply;
 
 use hyper::{Method, StatusCode};
 
