@@ -95,6 +95,11 @@ impl Prometheus {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self._dir.path().join("prometheus.log")).unwrap_or_default()
     }
+
+    /// Its `--storage.tsdb.path`.
+    pub fn data_dir(&self) -> PathBuf {
+        self._dir.path().join("data")
+    }
 }
 
 impl Drop for Prometheus {
