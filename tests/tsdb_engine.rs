@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tsdb::db::{Db, DbOptions};
-use tsdb::model::{Labels, MatchOp, Matcher, Queryable, Sample, SelectHints};
+use tsdb::model::{Labels, MatchOp, Matcher, Queryable, Sample, SampleBuf, SelectHints};
 use tsdb::retention::Retention;
 
 const MIN: i64 = 60_000;
@@ -284,12 +284,18 @@ fn dump_st(db: &Db) -> Vec<(String, Vec<(i64, i64)>)> {
         .unwrap()
         .into_iter()
         .map(|s| {
-            let (mut v, mut sts) = (vec![], vec![]);
-            if !s.samples_st_in(i64::MIN, i64::MAX, &mut v, &mut sts) {
-                sts = vec![0; v.len()];
-            }
-            assert_eq!(v.len(), sts.len());
-            let pairs = v.iter().zip(sts).map(|(x, st)| (x.t, st)).collect();
+            let mut buf = SampleBuf::new();
+            s.read(i64::MIN, i64::MAX, &mut buf);
+            let sts = buf
+                .start_timestamps()
+                .map_or(vec![0; buf.len()], <[i64]>::to_vec);
+            assert_eq!(buf.len(), sts.len());
+            let pairs = buf
+                .floats()
+                .iter()
+                .zip(sts)
+                .map(|(x, st)| (x.t, st))
+                .collect();
             (s.labels.to_string(), pairs)
         })
         .collect()
