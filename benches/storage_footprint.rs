@@ -24,9 +24,9 @@ use std::sync::Arc;
 
 use almanac::datagen::{Fleet, GenOptions};
 use tsdb::block::{Block, BlockPlan, write_block};
-use tsdb::head::{Head, HeadOptions, RangeHead};
 use tsdb::model::{Labels, MatchOp, Matcher, SeriesRef};
 use tsdb::querier::BlockReader;
+use tsdb::{Head, HeadOptions, RangeHead};
 
 /// Where the samples come from: the built-in generator or a dump file.
 enum Source {

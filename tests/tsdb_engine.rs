@@ -80,7 +80,7 @@ fn head_compaction_keeps_every_sample_and_truncates_the_wal() {
     assert_eq!(metas.len(), 1, "{metas:?}");
     assert_eq!((metas[0].min_time, metas[0].max_time), (0, 3 * HOUR));
     assert_eq!(metas[0].stats.num_samples, 20 * 180);
-    assert!(db.head().min_time() >= 2 * HOUR);
+    assert!(db.head_stats().min_time >= 2 * HOUR);
     assert_eq!(
         dump(&db, &[all()]),
         before,

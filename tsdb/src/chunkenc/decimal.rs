@@ -76,10 +76,6 @@ pub struct DecimalEncoder {
 const RAW: u8 = u8::MAX;
 
 impl DecimalEncoder {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Appends `samples` encoded as one decimal chunk to `out` and returns
     /// `true`; returns `false` (and leaves `out` alone) when there are none
     /// or more than `u16::MAX`. Timestamps may be anything; every value's

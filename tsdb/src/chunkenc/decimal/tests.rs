@@ -7,7 +7,7 @@ use proptest::prelude::*;
 fn encode(samples: &[(i64, f64)]) -> Vec<u8> {
     let s: Vec<Sample> = samples.iter().map(|&(t, v)| Sample::new(t, v)).collect();
     let mut out = Vec::new();
-    assert!(DecimalEncoder::new().encode(&s, &mut out));
+    assert!(DecimalEncoder::default().encode(&s, &mut out));
     out
 }
 
@@ -123,9 +123,9 @@ fn table() {
 #[test]
 fn empty_and_oversized_are_refused() {
     let mut out = vec![];
-    assert!(!DecimalEncoder::new().encode(&[], &mut out));
+    assert!(!DecimalEncoder::default().encode(&[], &mut out));
     let many = vec![Sample::new(0, 1.0); usize::from(u16::MAX) + 1];
-    assert!(!DecimalEncoder::new().encode(&many, &mut out));
+    assert!(!DecimalEncoder::default().encode(&many, &mut out));
     assert!(out.is_empty());
 }
 
