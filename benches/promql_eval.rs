@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use promql::eval::{Engine, EngineOptions};
-use tsdb::head::{Head, HeadOptions};
 use tsdb::model::{Labels, SeriesRef};
+use tsdb::{Head, HeadOptions};
 
 const SERIES: usize = 10_000;
 const STEP: i64 = 15_000;

@@ -24,9 +24,9 @@ use std::sync::Arc;
 
 use almanac::datagen::{Fleet, GenOptions};
 use tsdb::block::{Block, BlockPlan, write_block};
-use tsdb::head::{Head, HeadOptions, RangeHead};
 use tsdb::model::{Labels, MatchOp, Matcher, SeriesRef};
 use tsdb::querier::BlockReader;
+use tsdb::{Head, HeadOptions, RangeHead};
 
 /// Where the samples come from: the built-in generator or a dump file.
 enum Source {
@@ -235,12 +235,12 @@ fn main() {
     let block = Block::open(&bdir).expect("open block");
     let all = Matcher::new(MatchOp::RegexMatch, "__name__", ".*").expect("matcher");
     let mut encodings: BTreeMap<String, u64> = BTreeMap::new();
-    for id in block.select_ids(&[all]).expect("ids") {
-        let (_, chunks) = block
+    for id in block.postings(&[all]).expect("ids") {
+        let entry = block
             .series(id, i64::MIN, i64::MAX)
             .expect("series")
             .expect("listed series");
-        for c in chunks {
+        for c in block.chunks(entry.chunks).expect("chunks") {
             *encodings.entry(format!("{:?}", c.encoding)).or_default() += 1;
         }
     }

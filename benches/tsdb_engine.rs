@@ -15,11 +15,11 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tsdb::block::{BlockPlan, write_block};
 use tsdb::db::{Db, DbOptions};
-use tsdb::head::{Head, HeadOptions, RangeHead};
 use tsdb::index::{MemPostings, postings_for_matchers};
 use tsdb::model::{Labels, MatchOp, Matcher, SeriesRef};
 use tsdb::querier::BlockReader;
 use tsdb::wal::{SyncPolicy, WalOptions};
+use tsdb::{Head, HeadOptions, RangeHead};
 
 fn labels(i: usize) -> Labels {
     let code = ["200", "404", "500"][i % 3];
@@ -145,8 +145,8 @@ fn db_replay(c: &mut Criterion) {
         b.iter(|| {
             Db::open(dir.path(), opts.clone())
                 .expect("open")
-                .head()
-                .num_series()
+                .head_stats()
+                .num_series
         })
     });
     g.finish();

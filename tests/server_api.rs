@@ -655,10 +655,10 @@ fn remote_read_sampled_and_streamed() {
             .unwrap()
             .contains("ChunkedReadResponse")
     );
-    let mut d = tsdb::encoding::Decbuf::new(&r.body);
-    let len = d.len("frame length").unwrap();
-    let crc = d.u32_be("crc").unwrap();
-    let payload = d.bytes(len, "payload").unwrap();
+    let mut d = r.body.as_slice();
+    let len = prost::encoding::decode_varint(&mut d).unwrap() as usize;
+    let crc = u32::from_be_bytes(d[..4].try_into().unwrap());
+    let payload = &d[4..4 + len];
     assert_eq!(server::remote_read::crc32c(payload), crc);
     let msg = prompb::ChunkedReadResponse::decode(payload).unwrap();
     let chunk = &msg.chunked_series[0].chunks[0];

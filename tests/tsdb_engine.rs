@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tsdb::db::{Db, DbOptions};
-use tsdb::model::{Labels, MatchOp, Matcher, Queryable, Sample, SelectHints};
+use tsdb::model::{Labels, MatchOp, Matcher, Queryable, Sample, SampleBuf, SelectHints};
 use tsdb::retention::Retention;
 
 const MIN: i64 = 60_000;
@@ -80,7 +80,7 @@ fn head_compaction_keeps_every_sample_and_truncates_the_wal() {
     assert_eq!(metas.len(), 1, "{metas:?}");
     assert_eq!((metas[0].min_time, metas[0].max_time), (0, 3 * HOUR));
     assert_eq!(metas[0].stats.num_samples, 20 * 180);
-    assert!(db.head().min_time() >= 2 * HOUR);
+    assert!(db.head_stats().min_time >= 2 * HOUR);
     assert_eq!(
         dump(&db, &[all()]),
         before,
@@ -284,12 +284,18 @@ fn dump_st(db: &Db) -> Vec<(String, Vec<(i64, i64)>)> {
         .unwrap()
         .into_iter()
         .map(|s| {
-            let (mut v, mut sts) = (vec![], vec![]);
-            if !s.samples_st_in(i64::MIN, i64::MAX, &mut v, &mut sts) {
-                sts = vec![0; v.len()];
-            }
-            assert_eq!(v.len(), sts.len());
-            let pairs = v.iter().zip(sts).map(|(x, st)| (x.t, st)).collect();
+            let mut buf = SampleBuf::new();
+            s.read(i64::MIN, i64::MAX, &mut buf);
+            let sts = buf
+                .start_timestamps()
+                .map_or(vec![0; buf.len()], <[i64]>::to_vec);
+            assert_eq!(buf.len(), sts.len());
+            let pairs = buf
+                .floats()
+                .iter()
+                .zip(sts)
+                .map(|(x, st)| (x.t, st))
+                .collect();
             (s.labels.to_string(), pairs)
         })
         .collect()

@@ -87,7 +87,7 @@ pub fn read(state: &State, body: &[u8]) -> Result<ReadReply, ApiError> {
                 };
                 let payload = msg.encode_to_vec();
                 let mut len = Vec::new();
-                tsdb::encoding::put_uvarint(&mut len, payload.len() as u64);
+                prost::encoding::encode_varint(payload.len() as u64, &mut len);
                 frames.extend_from_slice(&len);
                 frames.extend_from_slice(&crc32c(&payload).to_be_bytes());
                 frames.extend_from_slice(&payload);

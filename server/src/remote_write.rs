@@ -9,7 +9,6 @@
 //! 5xx for bad data, since senders retry those forever.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 
 use prost::Message;
 
@@ -19,8 +18,8 @@ mod wire;
 pub use inflight::InflightLimit;
 pub use series_cache::SeriesCache;
 use tsdb::db::Appender;
+use tsdb::db::SeriesHandle;
 use tsdb::exemplars::Exemplar;
-use tsdb::head::SeriesHandle;
 use tsdb::model::{Label, Labels, METRIC_NAME, hash_label_pairs};
 
 use crate::error::ApiError;
@@ -176,13 +175,7 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
     match protocol {
         Protocol::V1 => {
             let cache = &state.series_cache;
-            let removed = state
-                .db
-                .head()
-                .counters
-                .series_removed
-                .load(Ordering::Relaxed);
-            cache.forget_removed(removed);
+            cache.forget_removed(state.db.series_generation());
             let req = wire::decode_with(&raw, |labels| cache.get_many(labels))
                 .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?;
             state.metadata.record_v1(&req.metadata);
@@ -325,7 +318,6 @@ fn store<'a>(
     series: impl Iterator<Item = SeriesIn<'a>>,
 ) -> Result<WriteOutcome, ApiError> {
     let mut out = WriteOutcome::default();
-    let head = state.db.head();
     let mut app = state.db.appender();
     // Label bytes → series to remember in the cache.
     let mut learned = Vec::new();
@@ -364,7 +356,7 @@ fn store<'a>(
                     .collect();
             }
             let hash = hash_label_pairs(pairs.iter().copied());
-            handle = head.series_for_pairs(hash, pairs.iter().copied());
+            handle = state.db.series_for_pairs(hash, pairs.iter().copied());
         }
         for s in ts.samples {
             let res = append_sample(&mut app, &mut handle, &pairs, s.timestamp, s.value);

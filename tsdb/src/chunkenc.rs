@@ -11,8 +11,12 @@
 //!   Prometheus's (integer and float), with its rules for cutting and
 //!   recoding; `varbit`: their variable-width integers.
 //! - [`chunk`]: [`Encoding`] (the byte stored beside every chunk on disk),
-//!   decoding any encoding ([`ChunkIter`], [`Encoding::decode_range`]) and
+//!   decoding any encoding ([`Encoding::decode_range`]) and
 //!   [`BlockChunkEncoder`], which keeps the smaller encoding of a chunk.
+//!
+//! Public: [`Encoding`], [`BlockChunkEncoder`], [`XorAppender`] and XOR's
+//! [`decode_range`] (benches and wire formats that carry XOR chunks); the
+//! rest is the crate's own.
 //!
 //! Encoding byte 0 is reserved for "none"; 1 is XOR, 2 is decimal, 3 is
 //! a chunk with start timestamps.
@@ -25,9 +29,8 @@ mod st;
 mod varbit;
 mod xor;
 
-pub use chunk::{BlockChunkEncoder, ChunkIter, Encoding};
-pub use decimal::{DECIMAL_VERSION, DecimalEncoder, DecimalIter, ENCODING_DECIMAL, MAX_EXP};
-pub use st::{StWriter, wrap as st_wrap};
-pub use xor::{
-    ENCODING_XOR, MAX_SAMPLES_PER_CHUNK, XorAppender, XorChunk, XorIter, decode_range, num_samples,
-};
+pub use chunk::{BlockChunkEncoder, Encoding};
+pub use xor::{MAX_SAMPLES_PER_CHUNK, XorAppender, decode_range};
+
+pub(crate) use st::{StWriter, wrap as st_wrap};
+pub(crate) use xor::ENCODING_XOR;

@@ -11,6 +11,7 @@
 //! head into blocks, merges blocks and applies retention.
 
 mod appender;
+mod head_view;
 mod maintenance;
 mod open;
 mod stores;
@@ -22,6 +23,7 @@ use std::sync::atomic::AtomicU64;
 
 use parking_lot::{Mutex, RwLock};
 
+pub use crate::head::SeriesHandle;
 pub use appender::Appender;
 pub use open::DbOptions;
 pub use stores::WalStore;
@@ -60,10 +62,6 @@ pub struct Db {
 impl Db {
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    pub fn head(&self) -> &Arc<Head> {
-        &self.head
     }
 
     pub fn options(&self) -> &DbOptions {

@@ -51,9 +51,9 @@ impl Default for HeadOptions {
     }
 }
 
-/// Counters the head keeps for `/metrics` and the status API.
+/// Counters the head keeps.
 #[derive(Debug, Default)]
-pub struct HeadCounters {
+pub(crate) struct HeadCounters {
     pub samples_appended: AtomicU64,
     pub ooo_samples_appended: AtomicU64,
     pub series_created: AtomicU64,
@@ -72,8 +72,8 @@ pub struct Head {
     max_time: AtomicI64,
     /// Samples before this were persisted to blocks and are rejected.
     min_valid: AtomicI64,
-    pub counters: HeadCounters,
-    pub exemplars: ExemplarStore,
+    pub(crate) counters: HeadCounters,
+    pub(crate) exemplars: ExemplarStore,
 }
 
 impl Head {
@@ -308,6 +308,10 @@ impl Head {
             chunk_bytes: bytes as u64,
             min_time: self.min_time(),
             max_time: self.max_time(),
+            samples_appended: self.counters.samples_appended.load(Ordering::Relaxed),
+            ooo_samples_appended: self.counters.ooo_samples_appended.load(Ordering::Relaxed),
+            series_created: self.counters.series_created.load(Ordering::Relaxed),
+            series_removed: self.counters.series_removed.load(Ordering::Relaxed),
         }
     }
 
@@ -325,4 +329,9 @@ pub struct HeadStats {
     pub chunk_bytes: u64,
     pub min_time: i64,
     pub max_time: i64,
+    /// Counters since the head was created.
+    pub samples_appended: u64,
+    pub ooo_samples_appended: u64,
+    pub series_created: u64,
+    pub series_removed: u64,
 }

@@ -5,15 +5,18 @@
 //! - [`Sample`] and the staleness marker.
 //! - [`histogram`]: native histograms (integer and float), their rules,
 //!   bucket bounds and arithmetic.
-//! - The read side: [`Queryable`] → [`Querier`] → [`Series`] → [`SampleIterator`].
+//! - The read side: [`Queryable`] → [`Querier`] → [`Series`], read in bulk
+//!   ([`SeriesData::read`]) into a [`SampleBuf`].
 
 pub mod histogram;
 mod labels;
 mod matcher;
 mod read;
 mod sample;
+mod sample_buf;
 
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME, hash_label_pairs};
 pub use matcher::{MatchOp, Matcher};
-pub use read::{Querier, Queryable, SelectHints, Series, SeriesData, SliceIter};
-pub use sample::{STALE_NAN, Sample, SampleIterator, SeriesRef, is_stale_nan};
+pub use read::{Querier, Queryable, SelectHints, Series, SeriesData};
+pub use sample::{STALE_NAN, Sample, SeriesRef, is_stale_nan};
+pub use sample_buf::SampleBuf;

@@ -1,7 +1,7 @@
 //! Selection from storage: instant selectors with lookback and staleness,
 //! and the raw samples behind range selectors and subqueries.
 
-use tsdb::model::{Labels, Sample, SelectHints, Series, is_stale_nan};
+use tsdb::model::{Labels, Sample, SampleBuf, SelectHints, Series, is_stale_nan};
 
 use super::grid::{Grid, StepSeries};
 use super::rollup::RangeMode;
@@ -36,12 +36,7 @@ impl RawSeries {
     pub fn load(&self) -> std::borrow::Cow<'_, [Sample]> {
         match &self.data {
             RawData::Loaded(v) => std::borrow::Cow::Borrowed(v),
-            RawData::Stored { series, mint, maxt } => {
-                let mut out = Vec::new();
-                series.samples_in(*mint, *maxt, &mut out);
-                out.retain(|s| !is_stale_nan(s.v));
-                std::borrow::Cow::Owned(out)
-            }
+            RawData::Stored { .. } => self.load_st().0,
         }
     }
 
@@ -52,21 +47,10 @@ impl RawSeries {
         let RawData::Stored { series, mint, maxt } = &self.data else {
             return (self.load(), Vec::new());
         };
-        let (mut out, mut sts) = (Vec::new(), Vec::new());
-        if !series.samples_st_in(*mint, *maxt, &mut out, &mut sts) {
-            out.retain(|s| !is_stale_nan(s.v));
-            return (std::borrow::Cow::Owned(out), Vec::new());
-        }
-        let mut w = 0;
-        for r in 0..out.len() {
-            if !is_stale_nan(out[r].v) {
-                out[w] = out[r];
-                sts[w] = sts[r];
-                w += 1;
-            }
-        }
-        out.truncate(w);
-        sts.truncate(w);
+        let mut buf = SampleBuf::new();
+        series.read(*mint, *maxt, &mut buf);
+        buf.retain(|s| !is_stale_nan(s.v));
+        let (out, sts) = buf.into_parts();
         (std::borrow::Cow::Owned(out), sts)
     }
 }
@@ -171,19 +155,11 @@ impl Grid<'_> {
         let frame = self.frame;
         let mut out = Vec::with_capacity(selected.len());
         // One series' samples in memory at a time.
-        let mut samples = Vec::new();
-        let mut sts = Vec::new();
+        let mut buf = SampleBuf::new();
         for series in selected {
             self.check("query execution")?;
-            samples.clear();
-            sts.clear();
-            if what == InstantValue::StartTimestamp {
-                if !series.samples_st_in(mint, maxt, &mut samples, &mut sts) {
-                    sts.resize(samples.len(), 0);
-                }
-            } else {
-                series.samples_in(mint, maxt, &mut samples);
-            }
+            series.read(mint, maxt, &mut buf);
+            let (samples, sts) = (buf.floats(), buf.start_timestamps().unwrap_or(&[]));
             let held = samples.len();
             self.hold(held, "query execution")?;
             let mut points = Vec::new();

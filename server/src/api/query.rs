@@ -168,7 +168,7 @@ pub fn query_exemplars(state: &State, req: &Req) -> Result<Reply, ApiError> {
     }
     let mut sets = Vec::new();
     selectors(&expr, &mut sets);
-    let found = state.db.head().exemplars.query(&sets, start, end);
+    let found = state.db.exemplars().query(&sets, start, end);
     let data: Vec<Value> = found
         .iter()
         .map(|(series, es)| {

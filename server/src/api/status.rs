@@ -63,8 +63,7 @@ pub fn metrics(state: &State, _: &Req) -> Result<Reply, ApiError> {
         "almanac_build_info{{version=\"{}\",prometheus_compat=\"{PROMETHEUS_COMPAT_VERSION}\"}} 1\n",
         env!("CARGO_PKG_VERSION")
     ));
-    let head = state.db.head();
-    let hs = head.stats();
+    let hs = state.db.head_stats();
     use crate::metrics::{counter, gauge};
     gauge(
         &mut out,
@@ -84,30 +83,29 @@ pub fn metrics(state: &State, _: &Req) -> Result<Reply, ApiError> {
         "Bytes of head chunk data.",
         hs.chunk_bytes as f64,
     );
-    let c = &head.counters;
     counter(
         &mut out,
         "almanac_tsdb_head_samples_appended_total",
         "Samples appended to the head.",
-        c.samples_appended.load(Ordering::Relaxed),
+        hs.samples_appended,
     );
     counter(
         &mut out,
         "almanac_tsdb_head_ooo_samples_appended_total",
         "Out-of-order samples appended to the head.",
-        c.ooo_samples_appended.load(Ordering::Relaxed),
+        hs.ooo_samples_appended,
     );
     counter(
         &mut out,
         "almanac_tsdb_head_series_created_total",
         "Series created in the head.",
-        c.series_created.load(Ordering::Relaxed),
+        hs.series_created,
     );
     counter(
         &mut out,
         "almanac_tsdb_head_series_removed_total",
         "Series removed from the head.",
-        c.series_removed.load(Ordering::Relaxed),
+        hs.series_removed,
     );
     gauge(
         &mut out,
@@ -231,9 +229,8 @@ pub fn config(state: &State, _: &Req) -> Result<Reply, ApiError> {
 
 pub fn tsdb(state: &State, req: &Req) -> Result<Reply, ApiError> {
     let limit = req.params.usize_or("limit", 10)?;
-    let head = state.db.head();
-    let hs = head.stats();
-    let (by_metric, by_name_values, by_pair, memory_by_name) = head.with_postings(|p| {
+    let hs = state.db.head_stats();
+    let (by_metric, by_name_values, by_pair, memory_by_name) = state.db.with_head_postings(|p| {
         let mut pairs: Vec<(String, u64)> = Vec::new();
         let mut metrics: Vec<(String, u64)> = Vec::new();
         let mut mem: std::collections::HashMap<String, u64> = Default::default();

@@ -26,7 +26,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
-use tsdb::head::SeriesHandle;
+use tsdb::db::SeriesHandle;
 
 /// What an entry costs: its slot, at the table's lowest load.
 const ENTRY_BYTES: usize = 2 * std::mem::size_of::<Slot>();
@@ -249,8 +249,8 @@ fn hashes(seed: u64, raw: &[u8]) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tsdb::head::{Head, HeadOptions};
     use tsdb::model::Labels;
+    use tsdb::{Head, HeadOptions};
 
     fn handle(head: &std::sync::Arc<Head>, v: &str) -> SeriesHandle {
         let mut app = head.appender();

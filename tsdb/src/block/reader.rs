@@ -12,9 +12,8 @@ use super::meta::BlockMeta;
 use super::tombstones_file::{self, Tombstones};
 use crate::error::Result;
 use crate::index::{LabelIndex, postings_for_matchers};
-use crate::model::{Labels, Matcher};
-use crate::querier::{BlockReader, ChunkMeta};
-use crate::tombstones::Intervals;
+use crate::model::Matcher;
+use crate::querier::{BlockReader, ChunkMeta, ChunkRef, ReaderMeta, SeriesEntry};
 
 /// An immutable on-disk block. Tombstones can be added; data never changes.
 pub struct Block {
@@ -78,41 +77,40 @@ impl Block {
 }
 
 impl BlockReader for Block {
-    fn min_time(&self) -> i64 {
-        self.meta.min_time
+    fn meta(&self) -> ReaderMeta {
+        ReaderMeta {
+            min_time: self.meta.min_time,
+            max_time: self.meta.max_time - 1,
+            has_tombstones: !self.tombstones.read().is_empty(),
+        }
     }
 
-    fn max_time(&self) -> i64 {
-        self.meta.max_time - 1
-    }
-
-    fn select_ids(&self, matchers: &[Matcher]) -> Result<RoaringBitmap> {
+    fn postings(&self, matchers: &[Matcher]) -> Result<RoaringBitmap> {
         Ok(postings_for_matchers(&self.index, matchers))
     }
 
-    fn series(&self, id: u32, mint: i64, maxt: i64) -> Result<Option<(Labels, Vec<ChunkMeta>)>> {
+    fn series(&self, id: u32, mint: i64, maxt: i64) -> Result<Option<SeriesEntry>> {
         let Some((labels, metas)) = self.index.series(id)? else {
             return Ok(None);
         };
-        let mut chunks = Vec::with_capacity(metas.len());
-        for m in metas.iter().filter(|m| m.min_t <= maxt && m.max_t >= mint) {
-            let (encoding, data) = self.chunks.chunk(m.chunk_ref)?;
-            chunks.push(ChunkMeta {
-                min_t: m.min_t,
-                max_t: m.max_t,
-                encoding,
-                data,
-            });
-        }
-        Ok(Some((labels, chunks)))
+        let chunks = metas
+            .iter()
+            .filter(|m| m.min_t <= maxt && m.max_t >= mint)
+            .map(|m| ChunkRef::file(m.min_t, m.max_t, m.chunk_ref))
+            .collect();
+        let deleted = self.tombstones.read().get(&id).cloned().unwrap_or_default();
+        Ok(Some(SeriesEntry {
+            labels,
+            deleted,
+            chunks,
+        }))
     }
 
-    fn tombstones(&self, id: u32) -> Intervals {
-        self.tombstones.read().get(&id).cloned().unwrap_or_default()
-    }
-
-    fn has_tombstones(&self) -> bool {
-        !self.tombstones.read().is_empty()
+    /// Each chunk's CRC, encoding and header are checked as it is loaded.
+    fn chunks(&self, refs: Vec<ChunkRef>) -> Result<Vec<ChunkMeta>> {
+        refs.into_iter()
+            .map(|r| r.load(|r| self.chunks.chunk(r)))
+            .collect()
     }
 
     fn label_names(&self) -> Result<Vec<String>> {

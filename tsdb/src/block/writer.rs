@@ -15,7 +15,7 @@ use crate::chunkenc::{BlockChunkEncoder, Encoding, MAX_SAMPLES_PER_CHUNK};
 /// sample of a chunk decodes up to 240 instead of 120 (about 1.5 µs).
 pub const BLOCK_CHUNK_SAMPLES: usize = 2 * MAX_SAMPLES_PER_CHUNK;
 use crate::error::{Error, Result};
-use crate::model::{MatchOp, Matcher, Sample, SeriesData};
+use crate::model::{MatchOp, Matcher, SampleBuf, SeriesData};
 use crate::querier::{BlockReader, MergeQuerier};
 
 /// What the new block is and where it came from.
@@ -73,8 +73,7 @@ fn write_into(
     let mut chunks = ChunkWriter::new(&dir.join("chunks"))?;
     let mut index = IndexWriter::new();
     let mut stats = BlockStats::default();
-    let mut samples: Vec<Sample> = Vec::new();
-    let mut sts: Vec<i64> = Vec::new();
+    let mut buf = SampleBuf::new();
     let mut encoder = BlockChunkEncoder::new();
     for (labels, cs) in series {
         let mut metas = Vec::new();
@@ -94,12 +93,9 @@ fn write_into(
                 });
             }
         } else {
-            samples.clear();
-            sts.clear();
-            if !cs.samples_st_in(plan.min_time, maxt, &mut samples, &mut sts) {
-                sts.clear();
-            }
-            for (i, part) in samples.chunks(BLOCK_CHUNK_SAMPLES).enumerate() {
+            cs.read(plan.min_time, maxt, &mut buf);
+            let sts = buf.start_timestamps().unwrap_or(&[]);
+            for (i, part) in buf.floats().chunks(BLOCK_CHUNK_SAMPLES).enumerate() {
                 let from = i * BLOCK_CHUNK_SAMPLES;
                 let part_sts = sts.get(from..from + part.len()).unwrap_or(&[]);
                 let (encoding, bytes) = encoder.encode_st(part, part_sts);
@@ -204,20 +200,15 @@ mod tests {
     fn read_back(block: &Block) -> Dump {
         let all = Matcher::new(MatchOp::RegexMatch, crate::model::METRIC_NAME, ".*").unwrap();
         let mut out = Vec::new();
-        for id in block.select_ids(&[all]).unwrap() {
-            let (labels, chunks) = block.series(id, i64::MIN, i64::MAX).unwrap().unwrap();
+        for id in block.postings(&[all]).unwrap() {
+            let entry = block.series(id, i64::MIN, i64::MAX).unwrap().unwrap();
+            let chunks = block.chunks(entry.chunks).unwrap();
             let encodings = chunks.iter().map(|c| c.encoding).collect();
             let cs = crate::querier::ChunkSeries::new(chunks, Default::default());
-            let mut it = cs.iter();
-            let mut samples = Vec::new();
-            while it.next() {
-                samples.push((it.at().t, it.at().v.to_bits()));
-            }
-            let mut ranged = Vec::new();
-            cs.samples_in(i64::MIN, i64::MAX, &mut ranged);
-            let ranged: Vec<(i64, u64)> = ranged.iter().map(|s| (s.t, s.v.to_bits())).collect();
-            assert_eq!(ranged, samples, "iterator and range decoding agree");
-            out.push((labels.metric_name().to_string(), encodings, samples));
+            let mut buf = SampleBuf::new();
+            cs.read(i64::MIN, i64::MAX, &mut buf);
+            let samples = buf.floats().iter().map(|s| (s.t, s.v.to_bits())).collect();
+            out.push((entry.labels.metric_name().to_string(), encodings, samples));
         }
         out
     }

@@ -5,7 +5,7 @@ use super::decimal::{self, DecimalEncoder, DecimalIter, ENCODING_DECIMAL};
 use super::st::{self, ENCODING_ST, StReader, StWriter};
 use super::xor::{self, ENCODING_XOR, XorAppender, XorIter};
 use crate::encoding::{DecodeError, DecodeResult};
-use crate::model::{Sample, SampleIterator};
+use crate::model::{Sample, SampleBuf};
 
 /// How a chunk is encoded: the byte stored beside every chunk on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -128,6 +128,19 @@ impl Encoding {
         }
     }
 
+    /// Appends the samples with `mint <= t <= maxt` to `buf`, with their
+    /// start timestamps when the chunk has them. Start timestamps in `buf`
+    /// may fall short of its floats afterwards: the reader ends with
+    /// [`SampleBuf::settle_sts`].
+    pub fn read_into(self, bytes: &[u8], mint: i64, maxt: i64, buf: &mut SampleBuf) {
+        if self.has_start_timestamps() {
+            let (floats, sts) = buf.floats_and_sts_mut();
+            self.decode_range_st(bytes, mint, maxt, floats, sts);
+        } else {
+            self.decode_range(bytes, mint, maxt, buf.floats_mut());
+        }
+    }
+
     /// [`decode_range`](Self::decode_range) that also appends one start
     /// timestamp per appended sample to `sts` (0 where there is none, so
     /// always 0 for chunks without them).
@@ -164,6 +177,17 @@ impl Encoding {
     }
 }
 
+/// Iterates one chunk's samples in strictly increasing timestamp order.
+///
+/// Contract: a fresh iterator is positioned *before* the first sample; `at`
+/// may only be called after `next` returned `true`.
+pub trait SampleIterator {
+    /// Advances to the next sample; `false` when exhausted.
+    fn next(&mut self) -> bool;
+    /// The current sample.
+    fn at(&self) -> Sample;
+}
+
 /// A sample iterator over a chunk of any encoding.
 // The decimal iterator is the larger (~380 bytes: two packed streams with
 // their exception cursors); boxing it would cost an allocation per chunk on
@@ -181,14 +205,6 @@ impl SampleIterator for ChunkIter<'_> {
         match self {
             ChunkIter::Xor(it) => it.next(),
             ChunkIter::Decimal(it) => it.next(),
-        }
-    }
-
-    #[inline]
-    fn seek(&mut self, t: i64) -> bool {
-        match self {
-            ChunkIter::Xor(it) => it.seek(t),
-            ChunkIter::Decimal(it) => it.seek(t),
         }
     }
 

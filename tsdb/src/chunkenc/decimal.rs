@@ -44,8 +44,9 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+use super::chunk::SampleIterator;
 use crate::encoding::{Decbuf, DecodeError, DecodeResult, put_uvarint, put_varint};
-use crate::model::{Sample, SampleIterator};
+use crate::model::Sample;
 use stream::{Plan, StreamReader};
 
 pub use scale::MAX_EXP;
@@ -75,10 +76,6 @@ pub struct DecimalEncoder {
 const RAW: u8 = u8::MAX;
 
 impl DecimalEncoder {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Appends `samples` encoded as one decimal chunk to `out` and returns
     /// `true`; returns `false` (and leaves `out` alone) when there are none
     /// or more than `u16::MAX`. Timestamps may be anything; every value's
@@ -418,18 +415,6 @@ impl<'a> DecimalIter<'a> {
 impl SampleIterator for DecimalIter<'_> {
     fn next(&mut self) -> bool {
         self.advance()
-    }
-
-    fn seek(&mut self, t: i64) -> bool {
-        if self.read > 0 && self.t >= t {
-            return true;
-        }
-        while self.advance() {
-            if self.t >= t {
-                return true;
-            }
-        }
-        false
     }
 
     fn at(&self) -> Sample {

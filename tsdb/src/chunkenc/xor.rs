@@ -29,9 +29,10 @@
 use std::sync::Arc;
 
 use super::bstream::{BitReader, WordWriter};
+use super::chunk::SampleIterator;
 use crate::encoding::{put_uvarint, put_varint};
 use crate::error::{Error, Result};
-use crate::model::{Sample, SampleIterator};
+use crate::model::Sample;
 
 /// The encoding byte of XOR chunks in chunk references (0 = none).
 pub const ENCODING_XOR: u8 = 1;
@@ -389,18 +390,6 @@ impl SampleIterator for XorIter<'_> {
         self.advance()
     }
 
-    fn seek(&mut self, t: i64) -> bool {
-        if self.read > 0 && self.t >= t {
-            return true;
-        }
-        while self.advance() {
-            if self.t >= t {
-                return true;
-            }
-        }
-        false
-    }
-
     fn at(&self) -> Sample {
         Sample::new(self.t, f64::from_bits(self.v))
     }
@@ -550,22 +539,12 @@ mod tests {
         }
 
         #[test]
-        fn seek_and_range_match_reference(samples in samples_strategy(), q in any::<i64>(), span in 0i64..(1 << 40)) {
+        fn range_matches_reference(samples in samples_strategy(), q in any::<i64>(), span in 0i64..(1 << 40)) {
             let mut a = XorAppender::new();
             for &(t, v) in &samples {
                 a.append(t, f64::from_bits(v));
             }
             let bytes = &a.to_bytes();
-            // seek
-            let mut it = XorIter::new(bytes);
-            let want = samples.iter().find(|s| s.0 >= q);
-            prop_assert_eq!(it.seek(q), want.is_some());
-            if let Some(w) = want {
-                prop_assert_eq!((it.at().t, it.at().v.to_bits()), *w);
-                prop_assert!(it.seek(i64::MIN), "seek never moves backwards");
-                prop_assert_eq!(it.at().t, w.0);
-            }
-            // decode_range
             let maxt = q.saturating_add(span);
             let mut out = vec![];
             decode_range(bytes, q, maxt, &mut out);

@@ -203,7 +203,7 @@ impl Db {
         for b in self
             .blocks()
             .into_iter()
-            .filter(|b| BlockReader::has_tombstones(&**b))
+            .filter(|b| BlockReader::meta(&**b).has_tombstones)
         {
             self.replace_blocks(std::slice::from_ref(&b))?;
             rewritten += 1;

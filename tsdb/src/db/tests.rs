@@ -139,7 +139,7 @@ fn replay_never_rejects_series_when_limits_were_lowered() {
         ..opts()
     };
     let db = Db::open(dir.path(), lowered).unwrap();
-    assert_eq!(db.head().num_series(), 10, "every stored series kept");
+    assert_eq!(db.head.num_series(), 10, "every stored series kept");
     write(&db, 3, 2000, 1.0).expect("appends to stored series still work");
     let err = write(&db, 99, 2000, 1.0).unwrap_err();
     assert!(matches!(err, Error::CardinalityLimit { .. }), "{err}");
@@ -282,7 +282,7 @@ fn wal_truncation_waits_for_the_slowest_store() {
             write(&db, 0, m * 60_000, 1.0).unwrap();
         }
         db.compact().unwrap();
-        assert!(db.head().min_time() >= 3 * HOUR, "the head was cut again");
+        assert!(db.head.min_time() >= 3 * HOUR, "the head was cut again");
         assert!(segments(&db)[0] > first, "persisted segments are gone");
     }
     let replayed = MemStore::new(RecordFamily::Spans);

@@ -5,11 +5,10 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use super::Head;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::index::{LabelIndex, postings_for_matchers};
-use crate::model::{Labels, Matcher, Querier, Queryable};
-use crate::querier::{BlockReader, ChunkMeta, MergeQuerier};
-use crate::tombstones::Intervals;
+use crate::model::{Matcher, Querier, Queryable};
+use crate::querier::{BlockReader, ChunkMeta, ChunkRef, MergeQuerier, ReaderMeta, SeriesEntry};
 
 /// The head restricted to `[mint, maxt]`, readable like a block.
 #[derive(Clone)]
@@ -26,21 +25,23 @@ impl RangeHead {
 }
 
 impl BlockReader for RangeHead {
-    fn min_time(&self) -> i64 {
-        self.mint.max(self.head.min_time())
+    fn meta(&self) -> ReaderMeta {
+        ReaderMeta {
+            min_time: self.mint.max(self.head.min_time()),
+            max_time: self.maxt.min(self.head.max_time()),
+            has_tombstones: !self.head.tombstones.read().is_empty(),
+        }
     }
 
-    fn max_time(&self) -> i64 {
-        self.maxt.min(self.head.max_time())
-    }
-
-    fn select_ids(&self, matchers: &[Matcher]) -> Result<RoaringBitmap> {
+    fn postings(&self, matchers: &[Matcher]) -> Result<RoaringBitmap> {
         Ok(self
             .head
             .with_postings(|p| postings_for_matchers(p, matchers)))
     }
 
-    fn series(&self, id: u32, mint: i64, maxt: i64) -> Result<Option<(Labels, Vec<ChunkMeta>)>> {
+    /// The head's chunks are in memory: their references carry them (the
+    /// open chunk as of this call).
+    fn series(&self, id: u32, mint: i64, maxt: i64) -> Result<Option<SeriesEntry>> {
         let Some(s) = self.head.series.by_id(id) else {
             return Ok(None);
         };
@@ -48,20 +49,32 @@ impl BlockReader for RangeHead {
             .state
             .lock()
             .chunks(mint.max(self.mint), maxt.min(self.maxt));
-        Ok(Some((s.labels.clone(), chunks)))
-    }
-
-    fn tombstones(&self, id: u32) -> Intervals {
-        self.head
+        let deleted = self
+            .head
             .tombstones
             .read()
             .get(&id)
             .cloned()
-            .unwrap_or_default()
+            .unwrap_or_default();
+        Ok(Some(SeriesEntry {
+            labels: s.labels.clone(),
+            deleted,
+            chunks: chunks.into_iter().map(ChunkRef::memory).collect(),
+        }))
     }
 
-    fn has_tombstones(&self) -> bool {
-        !self.head.tombstones.read().is_empty()
+    fn chunks(&self, refs: Vec<ChunkRef>) -> Result<Vec<ChunkMeta>> {
+        refs.into_iter()
+            .map(|r| {
+                r.load(|_| {
+                    Err(Error::corruption(
+                        "head",
+                        0,
+                        "a chunk-file reference given to the head",
+                    ))
+                })
+            })
+            .collect()
     }
 
     fn label_names(&self) -> Result<Vec<String>> {

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use super::labels::Labels;
 use super::matcher::Matcher;
-use super::sample::{Sample, SampleIterator};
+use super::sample::Sample;
+use super::sample_buf::SampleBuf;
 use crate::error::Result;
 
 /// What a query will do with a selection, so storage can skip work.
@@ -38,7 +39,7 @@ pub trait Queryable: Send + Sync {
 pub trait Querier: Send + Sync {
     /// Series with samples in the querier's range matching *all* matchers,
     /// sorted by labels, each appearing once (overlapping data deduplicated).
-    /// Samples are not decoded until a series is iterated. An empty matcher
+    /// Samples are not decoded until a series is read. An empty matcher
     /// list selects nothing.
     fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> Result<Vec<Series>>;
 
@@ -70,164 +71,64 @@ impl Series {
     /// A series over samples held in memory (tests, computed results).
     /// `samples` must be sorted by timestamp without duplicates.
     pub fn from_samples(labels: Labels, samples: Vec<Sample>) -> Self {
-        Series {
-            labels,
-            data: Arc::new(VecSeries {
-                samples,
-                sts: Vec::new(),
-            }),
-        }
+        Self::from_samples_st(labels, samples, Vec::new())
     }
 
     /// [`from_samples`](Self::from_samples) with the samples' start
     /// timestamps (`sts` parallel to `samples`, 0 = none; empty = none).
-    pub fn from_samples_st(labels: Labels, samples: Vec<Sample>, mut sts: Vec<i64>) -> Self {
-        if sts.iter().all(|&st| st == 0) {
-            sts.clear();
-        }
-        sts.resize(if sts.is_empty() { 0 } else { samples.len() }, 0);
+    pub fn from_samples_st(labels: Labels, samples: Vec<Sample>, sts: Vec<i64>) -> Self {
         Series {
             labels,
-            data: Arc::new(VecSeries { samples, sts }),
+            data: Arc::new(VecSeries(SampleBuf::from_parts(samples, sts))),
         }
     }
 
-    pub fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        self.data.iter()
+    /// See [`SeriesData::read`].
+    pub fn read(&self, mint: i64, maxt: i64, buf: &mut SampleBuf) {
+        self.data.read(mint, maxt, buf)
     }
 
-    /// Appends the samples with `mint <= t <= maxt` to `out`, in order.
+    /// Appends the float samples of [`read`](Self::read) to `out`: a
+    /// shorthand for callers that need nothing else and read once.
     pub fn samples_in(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
-        self.data.samples_in(mint, maxt, out)
-    }
-
-    /// See [`SeriesData::samples_st_in`].
-    pub fn samples_st_in(
-        &self,
-        mint: i64,
-        maxt: i64,
-        out: &mut Vec<Sample>,
-        sts: &mut Vec<i64>,
-    ) -> bool {
-        self.data.samples_st_in(mint, maxt, out, sts)
+        let mut buf = SampleBuf::new();
+        self.data.read(mint, maxt, &mut buf);
+        out.extend_from_slice(buf.floats());
     }
 }
 
-/// The samples of one series, however stored.
+/// The samples of one series, however stored: the one bulk read of the
+/// read side, implemented over head chunks, block chunks, merged sources
+/// and in-memory samples.
 pub trait SeriesData: Send + Sync {
-    /// An iterator over every sample of the series in the querier's range.
-    fn iter(&self) -> Box<dyn SampleIterator + '_>;
-
-    /// Appends the samples with `mint <= t <= maxt` to `out`, in order.
-    /// Implementations skip chunks outside the range without decoding them.
-    fn samples_in(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
-        let mut it = self.iter();
-        if !it.seek(mint) {
-            return;
-        }
-        loop {
-            let s = it.at();
-            if s.t > maxt {
-                return;
-            }
-            out.push(s);
-            if !it.next() {
-                return;
-            }
-        }
-    }
-
-    /// [`samples_in`](Self::samples_in) with the samples' start timestamps
-    /// (when the quantity a sample reports started accumulating; 0 =
-    /// none). When any appended sample has one, appends one entry per
-    /// appended sample to `sts` and returns `true`; otherwise leaves `sts`
-    /// alone and returns `false`.
-    fn samples_st_in(
-        &self,
-        mint: i64,
-        maxt: i64,
-        out: &mut Vec<Sample>,
-        _sts: &mut Vec<i64>,
-    ) -> bool {
-        self.samples_in(mint, maxt, out);
-        false
-    }
+    /// Replaces the content of `buf` with the samples with
+    /// `mint <= t <= maxt`, in increasing time order, with their start
+    /// timestamps where any has one.
+    ///
+    /// Infallible: every chunk was loaded and checked (CRC, headers) when
+    /// the series was selected. Chunks outside the range are skipped
+    /// without decoding.
+    fn read(&self, mint: i64, maxt: i64, buf: &mut SampleBuf);
 }
 
-/// Samples held in a `Vec`, sorted by time, and their start timestamps
-/// (parallel, or empty for none).
-struct VecSeries {
-    samples: Vec<Sample>,
-    sts: Vec<i64>,
-}
-
-impl VecSeries {
-    fn bounds(&self, mint: i64, maxt: i64) -> (usize, usize) {
-        let lo = self.samples.partition_point(|s| s.t < mint);
-        let hi = self.samples.partition_point(|s| s.t <= maxt);
-        (lo, hi.max(lo))
-    }
-}
+/// Samples held in memory, sorted by time.
+struct VecSeries(SampleBuf);
 
 impl SeriesData for VecSeries {
-    fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        Box::new(SliceIter {
-            samples: &self.samples,
-            pos: None,
-        })
-    }
-
-    fn samples_in(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
-        let (lo, hi) = self.bounds(mint, maxt);
-        out.extend_from_slice(&self.samples[lo..hi]);
-    }
-
-    fn samples_st_in(
-        &self,
-        mint: i64,
-        maxt: i64,
-        out: &mut Vec<Sample>,
-        sts: &mut Vec<i64>,
-    ) -> bool {
-        let (lo, hi) = self.bounds(mint, maxt);
-        out.extend_from_slice(&self.samples[lo..hi]);
-        let window = self.sts.get(lo..hi).unwrap_or(&[]);
-        if window.iter().all(|&st| st == 0) {
-            return false;
+    fn read(&self, mint: i64, maxt: i64, buf: &mut SampleBuf) {
+        buf.clear();
+        let all = self.0.floats();
+        let lo = all.partition_point(|s| s.t < mint);
+        let hi = all.partition_point(|s| s.t <= maxt).max(lo);
+        match self.0.start_timestamps() {
+            None => buf.floats_mut().extend_from_slice(&all[lo..hi]),
+            Some(sts) => {
+                let (floats, out_sts) = buf.floats_and_sts_mut();
+                floats.extend_from_slice(&all[lo..hi]);
+                out_sts.extend_from_slice(&sts[lo..hi]);
+                buf.settle_sts();
+            }
         }
-        sts.extend_from_slice(window);
-        true
-    }
-}
-
-/// Iterates a sorted slice of samples.
-pub struct SliceIter<'a> {
-    samples: &'a [Sample],
-    pos: Option<usize>,
-}
-
-impl<'a> SliceIter<'a> {
-    pub fn new(samples: &'a [Sample]) -> Self {
-        SliceIter { samples, pos: None }
-    }
-}
-
-impl SampleIterator for SliceIter<'_> {
-    fn next(&mut self) -> bool {
-        let next = self.pos.map_or(0, |p| p + 1);
-        self.pos = Some(next.min(self.samples.len()));
-        next < self.samples.len()
-    }
-
-    fn seek(&mut self, t: i64) -> bool {
-        let from = self.pos.unwrap_or(0).min(self.samples.len());
-        let idx = from + self.samples[from..].partition_point(|s| s.t < t);
-        self.pos = Some(idx);
-        idx < self.samples.len()
-    }
-
-    fn at(&self) -> Sample {
-        self.samples[self.pos.unwrap_or(0)]
     }
 }
 
@@ -236,25 +137,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn vec_series_range_and_seek() {
+    fn vec_series_reads_a_range() {
         let s = Series::from_samples(
             Labels::from_pairs(&[("a", "b")]),
             (0..10).map(|i| Sample::new(i * 10, i as f64)).collect(),
         );
-        let mut out = vec![];
-        s.samples_in(15, 40, &mut out);
-        assert_eq!(
-            out.iter().map(|s| s.t).collect::<Vec<_>>(),
-            vec![20, 30, 40]
-        );
-        let mut it = s.iter();
-        assert!(it.seek(35));
-        assert_eq!(it.at().t, 40);
-        assert!(it.seek(0), "seek never moves backwards");
-        assert_eq!(it.at().t, 40);
-        assert!(it.next());
-        assert_eq!(it.at().t, 50);
-        assert!(!it.seek(1000));
+        let mut buf = SampleBuf::new();
+        buf.push(Sample::new(-5, 0.0), 3);
+        s.read(15, 40, &mut buf);
+        let ts: Vec<i64> = buf.floats().iter().map(|s| s.t).collect();
+        assert_eq!(ts, vec![20, 30, 40], "read replaces the content");
+        assert_eq!(buf.start_timestamps(), None);
+        s.read(100, 200, &mut buf);
+        assert!(buf.is_empty());
     }
 
     #[test]
@@ -265,12 +160,12 @@ mod tests {
             samples,
             vec![0, 0, 15, 15],
         );
-        let (mut out, mut sts) = (vec![], vec![]);
-        assert!(!s.samples_st_in(0, 10, &mut out, &mut sts));
-        assert!(sts.is_empty());
-        out.clear();
-        assert!(s.samples_st_in(10, 30, &mut out, &mut sts));
-        assert_eq!(sts, vec![0, 15, 15]);
-        assert_eq!(out.len(), 3);
+        let mut buf = SampleBuf::new();
+        s.read(0, 10, &mut buf);
+        assert_eq!(buf.start_timestamps(), None);
+        assert_eq!(buf.len(), 2);
+        s.read(10, 30, &mut buf);
+        assert_eq!(buf.start_timestamps(), Some(&[0, 15, 15][..]));
+        assert_eq!(buf.len(), 3);
     }
 }

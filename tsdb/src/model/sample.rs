@@ -1,4 +1,4 @@
-//! Samples, series references and the one-series sample iterator contract.
+//! Samples and series references.
 
 /// The bit pattern Prometheus writes to mark a series stale. It is an ordinary
 /// NaN to arithmetic, so compare bits with [`is_stale_nan`], never values.
@@ -32,19 +32,3 @@ impl Sample {
 /// process runs; not meaningful across restarts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesRef(pub u64);
-
-/// Iterates one series' samples in strictly increasing timestamp order.
-///
-/// Contract: a fresh iterator is positioned *before* the first sample; `at`
-/// may only be called after `next` or `seek` returned `true`. Iterators never
-/// move backwards. The hot loop is infallible: checksums are verified when a
-/// chunk is loaded, not while decoding.
-pub trait SampleIterator {
-    /// Advances to the next sample; `false` when exhausted.
-    fn next(&mut self) -> bool;
-    /// Advances to the first sample with timestamp `>= t` (staying put if the
-    /// current sample already qualifies); `false` when there is none.
-    fn seek(&mut self, t: i64) -> bool;
-    /// The current sample.
-    fn at(&self) -> Sample;
-}

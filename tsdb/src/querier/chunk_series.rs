@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::chunkenc::{ChunkIter, Encoding};
-use crate::model::{Sample, SampleIterator, SeriesData};
+use crate::chunkenc::Encoding;
+use crate::model::{Sample, SampleBuf, SeriesData};
 use crate::tombstones::Intervals;
 
 /// Encoded chunk bytes: owned by the head or borrowed from a mapped file.
@@ -83,183 +83,133 @@ impl ChunkSeries {
         !self.overlapping && self.deleted.is_empty()
     }
 
-    /// All samples in `[mint, maxt]`, merged and deduplicated.
-    fn collect(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
-        let start = out.len();
-        for c in self.chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
-            c.encoding.decode_range(c.data.as_slice(), mint, maxt, out);
-        }
-        self.merge(out, start, |s| s.t);
-    }
-
-    /// [`collect`](Self::collect) with start timestamps, parallel to the
-    /// samples (0 = none).
-    fn collect_st(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>, sts: &mut Vec<i64>) {
-        let (mut samples, mut starts) = (Vec::new(), Vec::new());
-        for c in self.chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
-            c.encoding
-                .decode_range_st(c.data.as_slice(), mint, maxt, &mut samples, &mut starts);
-        }
-        let mut pairs: Vec<(Sample, i64)> = samples.into_iter().zip(starts).collect();
-        self.merge(&mut pairs, 0, |(s, _)| s.t);
-        for (s, st) in pairs {
-            out.push(s);
-            sts.push(st);
-        }
-    }
-
-    /// Orders and deduplicates `v[start..]` by time when chunks overlap
-    /// (the last of equal times wins: newer data is listed later), then
-    /// drops deleted times.
-    fn merge<T: Copy>(&self, v: &mut Vec<T>, start: usize, t: impl Fn(&T) -> i64) {
+    /// Orders and deduplicates `buf` by time when chunks overlap (the
+    /// last of equal times wins: newer data is listed later), then drops
+    /// deleted times.
+    fn merge(&self, buf: &mut SampleBuf) {
         if self.overlapping {
+            let (floats, sts) = buf.floats_and_sts_mut();
+            let mut pairs: Vec<(Sample, i64)> =
+                floats.iter().copied().zip(sts.iter().copied()).collect();
             // Stable sort keeps chunk order among equal timestamps.
-            v[start..].sort_by_key(&t);
-            let mut w = start;
-            for r in start..v.len() {
-                if r + 1 < v.len() && t(&v[r + 1]) == t(&v[r]) {
+            pairs.sort_by_key(|(s, _)| s.t);
+            let mut w = 0;
+            for r in 0..pairs.len() {
+                if r + 1 < pairs.len() && pairs[r + 1].0.t == pairs[r].0.t {
                     continue;
                 }
-                v[w] = v[r];
+                pairs[w] = pairs[r];
                 w += 1;
             }
-            v.truncate(w);
+            pairs.truncate(w);
+            floats.clear();
+            sts.clear();
+            for (s, st) in pairs {
+                floats.push(s);
+                sts.push(st);
+            }
+            buf.settle_sts();
         }
         if !self.deleted.is_empty() {
-            let mut w = start;
-            for r in start..v.len() {
-                if !self.deleted.contains(t(&v[r])) {
-                    v[w] = v[r];
-                    w += 1;
-                }
-            }
-            v.truncate(w);
+            buf.retain(|s| !self.deleted.contains(s.t));
         }
     }
 }
 
 impl SeriesData for ChunkSeries {
-    fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        if !self.overlapping && self.deleted.is_empty() {
-            return Box::new(SequentialIter {
-                chunks: &self.chunks,
-                idx: 0,
-                cur: None,
-            });
+    fn read(&self, mint: i64, maxt: i64, buf: &mut SampleBuf) {
+        buf.clear();
+        for c in self.chunks.iter().filter(|c| c.overlaps(mint, maxt)) {
+            c.encoding.read_into(c.data.as_slice(), mint, maxt, buf);
         }
-        let mut all = Vec::new();
-        self.collect(i64::MIN, i64::MAX, &mut all);
-        Box::new(OwnedIter {
-            samples: all,
-            pos: None,
-        })
-    }
-
-    fn samples_in(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
-        self.collect(mint, maxt, out)
-    }
-
-    fn samples_st_in(
-        &self,
-        mint: i64,
-        maxt: i64,
-        out: &mut Vec<Sample>,
-        sts: &mut Vec<i64>,
-    ) -> bool {
-        let with_st = self
-            .chunks
-            .iter()
-            .any(|c| c.encoding.has_start_timestamps() && c.overlaps(mint, maxt));
-        if !with_st {
-            self.collect(mint, maxt, out);
-            return false;
+        buf.settle_sts();
+        if !self.is_plain() {
+            self.merge(buf);
         }
-        self.collect_st(mint, maxt, out, sts);
-        true
     }
 }
 
-/// Walks non-overlapping chunks one after another.
-struct SequentialIter<'a> {
-    chunks: &'a [ChunkMeta],
-    idx: usize,
-    cur: Option<ChunkIter<'a>>,
-}
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
 
-impl SampleIterator for SequentialIter<'_> {
-    fn next(&mut self) -> bool {
-        loop {
-            if let Some(it) = &mut self.cur {
-                if it.next() {
-                    return true;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::chunkenc::BlockChunkEncoder;
+
+    /// One chunk: timestamps (sorted, unique after the strategy), a value
+    /// and a start timestamp per sample (0 = none).
+    type RawChunk = Vec<(i64, f64, i64)>;
+
+    fn chunk_strategy() -> impl Strategy<Value = RawChunk> {
+        (
+            0i64..200,
+            prop::collection::vec((1i64..20, -50i64..50, 0i64..3), 1..40),
+        )
+            .prop_map(|(start, steps)| {
+                let mut t = start;
+                steps
+                    .into_iter()
+                    .map(|(d, v, st)| {
+                        t += d;
+                        (t, v as f64, if st == 0 { 0 } else { t - st })
+                    })
+                    .collect()
+            })
+    }
+
+    fn encode(raw: &RawChunk) -> ChunkMeta {
+        let samples: Vec<Sample> = raw.iter().map(|&(t, v, _)| Sample::new(t, v)).collect();
+        let sts: Vec<i64> = raw.iter().map(|&(_, _, st)| st).collect();
+        let mut encoder = BlockChunkEncoder::new();
+        let (encoding, bytes) = encoder.encode_st(&samples, &sts);
+        ChunkMeta {
+            min_t: samples[0].t,
+            max_t: samples[samples.len() - 1].t,
+            encoding,
+            data: ChunkBytes::Heap(Arc::from(bytes)),
+        }
+    }
+
+    proptest! {
+        /// Against the obvious reference: every chunk's samples in order
+        /// of first timestamp into a map (later chunks win), deleted times
+        /// removed.
+        #[test]
+        fn read_matches_a_map_of_all_chunks(
+            mut raws in prop::collection::vec(chunk_strategy(), 1..5),
+            deleted in prop::collection::vec((0i64..600, 0i64..30), 0..3),
+            mint in 0i64..400,
+            span in 0i64..800,
+        ) {
+            let maxt = mint + span;
+            let mut intervals = Intervals::new();
+            for &(from, len) in &deleted {
+                intervals.add(from, from + len);
+            }
+            raws.sort_by_key(|r| r[0].0);
+            let mut want: BTreeMap<i64, (u64, i64)> = BTreeMap::new();
+            for raw in &raws {
+                for &(t, v, st) in raw {
+                    want.insert(t, (v.to_bits(), st));
                 }
-                self.idx += 1;
             }
-            let Some(c) = self.chunks.get(self.idx) else {
-                self.cur = None;
-                return false;
-            };
-            self.cur = Some(c.encoding.iter(c.data.as_slice()));
-        }
-    }
-
-    fn seek(&mut self, t: i64) -> bool {
-        if let Some(it) = &self.cur
-            && it.at().t >= t
-        {
-            return true;
-        }
-        // Skip whole chunks that end before t without decoding them.
-        while let Some(c) = self.chunks.get(self.idx) {
-            if c.max_t >= t {
-                break;
-            }
-            self.idx += 1;
-            self.cur = None;
-        }
-        loop {
-            if !self.next() {
-                return false;
-            }
-            if self.at().t >= t {
-                return true;
-            }
-        }
-    }
-
-    fn at(&self) -> Sample {
-        match &self.cur {
-            Some(it) => it.at(),
-            None => Sample::new(i64::MIN, f64::NAN),
-        }
-    }
-}
-
-/// Iterates samples that were merged into a buffer.
-struct OwnedIter {
-    samples: Vec<Sample>,
-    /// Index of the current sample; `None` before the first `next`.
-    pos: Option<usize>,
-}
-
-impl SampleIterator for OwnedIter {
-    fn next(&mut self) -> bool {
-        let next = self.pos.map_or(0, |p| p + 1).min(self.samples.len());
-        self.pos = Some(next);
-        next < self.samples.len()
-    }
-
-    fn seek(&mut self, t: i64) -> bool {
-        let from = self.pos.unwrap_or(0).min(self.samples.len());
-        let idx = from + self.samples[from..].partition_point(|s| s.t < t);
-        self.pos = Some(idx);
-        idx < self.samples.len()
-    }
-
-    fn at(&self) -> Sample {
-        match self.pos.and_then(|p| self.samples.get(p)) {
-            Some(s) => *s,
-            None => Sample::new(i64::MIN, f64::NAN),
+            want.retain(|&t, _| t >= mint && t <= maxt && !intervals.contains(t));
+            let cs = ChunkSeries::new(raws.iter().map(encode).collect(), intervals);
+            let mut buf = SampleBuf::new();
+            buf.push(Sample::new(-1, 0.0), 5);
+            cs.read(mint, maxt, &mut buf);
+            let sts = buf.start_timestamps().map(<[i64]>::to_vec);
+            let got: Vec<(i64, (u64, i64))> = buf
+                .floats()
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.t, (s.v.to_bits(), sts.as_ref().map_or(0, |v| v[i]))))
+                .collect();
+            let any_st = want.values().any(|&(_, st)| st != 0);
+            prop_assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+            prop_assert_eq!(sts.is_some(), any_st, "start timestamps only when some sample has one");
         }
     }
 }

@@ -21,7 +21,7 @@ impl MergeQuerier {
     pub fn new(readers: Vec<Arc<dyn BlockReader>>, mint: i64, maxt: i64) -> Self {
         let readers = readers
             .into_iter()
-            .filter(|r| r.min_time() <= maxt && r.max_time() >= mint)
+            .filter(|r| r.meta().overlaps(mint, maxt))
             .collect();
         MergeQuerier {
             readers,
@@ -46,14 +46,11 @@ impl MergeQuerier {
         };
         let mut out = BTreeSet::new();
         for r in &self.readers {
-            for id in r.select_ids(matchers)? {
-                if let Some((labels, chunks)) = r.series(id, self.mint, self.maxt)?
-                    && !chunks.is_empty()
+            for id in r.postings(matchers)? {
+                if let Some(entry) = r.series(id, self.mint, self.maxt)?
+                    && entry.has_live_chunks()
                 {
-                    let deleted = r.tombstones(id);
-                    if !chunks.iter().all(|c| deleted.covers(c.min_t, c.max_t)) {
-                        out.insert(labels);
-                    }
+                    out.insert(entry.labels);
                 }
             }
         }
@@ -75,18 +72,15 @@ impl MergeQuerier {
         let (mint, maxt) = (mint.max(self.mint), maxt.min(self.maxt));
         let mut parts: Vec<(Labels, Vec<ChunkMeta>, Intervals)> = Vec::new();
         for r in &self.readers {
-            for id in r.select_ids(matchers)? {
-                let Some((labels, chunks)) = r.series(id, mint, maxt)? else {
+            for id in r.postings(matchers)? {
+                let Some(entry) = r.series(id, mint, maxt)? else {
                     continue;
                 };
-                if chunks.is_empty() {
+                if !entry.has_live_chunks() {
                     continue;
                 }
-                let deleted = r.tombstones(id);
-                if chunks.iter().all(|c| deleted.covers(c.min_t, c.max_t)) {
-                    continue;
-                }
-                parts.push((labels, chunks, deleted));
+                let chunks = r.chunks(entry.chunks)?;
+                parts.push((entry.labels, chunks, entry.deleted));
             }
         }
         // Stable sort: equal label sets stay in reader order (oldest first).
@@ -125,7 +119,7 @@ impl Querier for MergeQuerier {
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
-        if matchers.is_empty() && !self.readers.iter().any(|r| r.has_tombstones()) {
+        if matchers.is_empty() && !self.readers.iter().any(|r| r.meta().has_tombstones) {
             let mut names = BTreeSet::new();
             for r in &self.readers {
                 names.extend(r.label_names()?);
@@ -144,7 +138,7 @@ impl Querier for MergeQuerier {
     }
 
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
-        if matchers.is_empty() && !self.readers.iter().any(|r| r.has_tombstones()) {
+        if matchers.is_empty() && !self.readers.iter().any(|r| r.meta().has_tombstones) {
             let mut values = BTreeSet::new();
             for r in &self.readers {
                 values.extend(r.label_values(name)?);
