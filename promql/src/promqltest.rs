@@ -52,7 +52,6 @@ pub use eval_cmd::{
 };
 pub use histogram::{CounterResetHint, HistogramLiteral};
 pub use items::{HistogramPoint, Point};
-pub use lex::parse_duration;
 pub use mem::MemStorage;
 pub use nhcb::{NhcbSeries, synthesize as synthesize_nhcb};
 pub use report::{CaseReport, Counts, FileReport, Outcome};

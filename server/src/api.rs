@@ -11,7 +11,7 @@ mod result_json;
 mod status;
 mod write;
 
-pub use params::{Params, parse_duration, parse_prom_duration, parse_time};
+pub use params::{Params, parse_duration};
 
 use hyper::{Method, StatusCode};
 

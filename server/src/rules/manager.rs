@@ -415,8 +415,8 @@ pub fn to_am(
             v.push(AmAlert {
                 labels: labels.into_iter().collect(),
                 annotations: a.annotations.into_iter().collect(),
-                starts_at: super::api::rfc3339(a.fired_at.unwrap_or(a.active_at)),
-                ends_at: super::api::rfc3339(a.resolved_at.unwrap_or(a.valid_until)),
+                starts_at: promql::syntax::format_rfc3339(a.fired_at.unwrap_or(a.active_at)),
+                ends_at: promql::syntax::format_rfc3339(a.resolved_at.unwrap_or(a.valid_until)),
                 generator_url: url.clone(),
             });
         }

@@ -291,7 +291,7 @@ async fn post(
     let req = req
         .body(Full::new(Bytes::from(body)))
         .map_err(|_| NotifyError::BadUrl(url.clone()))?;
-    let timeout_ms = crate::api::parse_prom_duration(&cfg.timeout)
+    let timeout_ms = promql::syntax::parse_duration(&cfg.timeout)
         .unwrap_or(10_000)
         .max(1) as u64;
     let resp =

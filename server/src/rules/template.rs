@@ -23,7 +23,6 @@ use std::collections::BTreeMap;
 pub use exec::{Ctx, QueryResult, Val};
 pub use funcs::query_escape;
 pub(crate) use gofmt::format_float;
-pub(crate) use humanize::civil;
 
 use crate::error::TemplateError;
 
