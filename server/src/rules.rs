@@ -7,7 +7,6 @@
 //! - `glob`: `rule_files` patterns.
 //! - `group`: a group's evaluation at one timestamp.
 //! - `manager`: the server's running groups.
-//! - `memstore`: in-memory storage for rule unit tests.
 //! - `notifier`: the Alertmanager client.
 //! - `template`: the Go text/template subset of labels and annotations.
 //! - `unittest`: `almanac test rules`.
@@ -20,7 +19,6 @@ pub mod file;
 pub mod glob;
 pub mod group;
 pub mod manager;
-pub mod memstore;
 pub mod notifier;
 pub mod template;
 pub mod unittest;

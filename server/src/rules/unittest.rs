@@ -17,8 +17,8 @@ use tsdb::model::{Labels, Sample};
 
 use super::alert::AlertState;
 use super::group::{EvalEnv, Group};
-use super::memstore::MemStore;
 use super::{file, glob};
+use promql::promqltest::MemStorage;
 use promql::syntax::{format_duration, parse_duration, parse_time};
 
 #[derive(Deserialize)]
@@ -200,7 +200,7 @@ fn test_file(path: &str, opts: &TestOptions, run: &[regex::Regex]) -> Result<(),
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 
-fn load_input(tg: &TestGroup, store: &MemStore, start: i64, interval: i64) -> Result<(), String> {
+fn load_input(tg: &TestGroup, store: &MemStorage, start: i64, interval: i64) -> Result<(), String> {
     for s in &tg.input_series {
         let labels = values::parse_series(&s.series)?;
         let points =
@@ -236,7 +236,7 @@ fn run_group(
         Some(serde_yaml_ng::Value::String(s)) => parse_time(s).map_err(|e| one(e.to_string()))?,
         Some(other) => return Err(one(format!("start_timestamp: not a time: {other:?}"))),
     };
-    let store = MemStore::default();
+    let store = MemStorage::new();
     load_input(tg, &store, start, interval).map_err(one)?;
     let mut groups: Vec<Group> = specs
         .iter()
