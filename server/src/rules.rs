@@ -1,6 +1,5 @@
 //! Recording and alerting rules in Prometheus's format.
 //!
-//! - `api`: `/api/v1/rules` and `/api/v1/alerts`.
 //! - `alert`: the alert state machine.
 //! - `check`: `almanac check rules`.
 //! - `file`: rule files: parsing, validation, the duplicate lint.
@@ -13,7 +12,6 @@
 //! - `yamlpos`: line numbers of YAML nodes for error messages.
 
 pub mod alert;
-pub mod api;
 pub mod check;
 pub mod file;
 pub mod glob;

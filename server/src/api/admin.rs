@@ -3,9 +3,9 @@
 use hyper::Method;
 use serde_json::json;
 
+use super::{Reply, Req};
 use super::{allow, json::success, no_content};
 use crate::error::ApiError;
-use crate::http::{Reply, Req};
 use crate::selector::parse_selector;
 use crate::state::State;
 

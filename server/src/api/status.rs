@@ -7,8 +7,8 @@ use hyper::StatusCode;
 use serde_json::json;
 
 use super::json::success;
+use super::{Reply, Req};
 use crate::error::ApiError;
-use crate::http::{Reply, Req};
 use crate::state::State;
 
 /// The Prometheus version Almanac's API corresponds to (Grafana reads it

@@ -6,12 +6,12 @@ use promql::syntax::format_rfc3339;
 use serde_json::{Value, json};
 use tsdb::model::Labels;
 
-use super::alert::{Alert, AlertState};
-use super::file::RuleKind;
-use super::group::{Group, Rule};
-use crate::api::json::success;
+use super::json::success;
+use super::{Reply, Req};
 use crate::error::ApiError;
-use crate::http::{Reply, Req};
+use crate::rules::alert::{Alert, AlertState};
+use crate::rules::file::RuleKind;
+use crate::rules::group::{Group, Rule};
 use crate::state::State;
 
 /// Go's zero time, which Prometheus shows for "never".
@@ -35,7 +35,7 @@ fn map_json(m: &BTreeMap<String, String>) -> Value {
 
 /// Go's `strconv.FormatFloat(v, 'e', -1, 64)`, as Prometheus shows alert values.
 fn value_e(v: f64) -> String {
-    super::template::format_float(v, 'e', None)
+    crate::rules::template::format_float(v, 'e', None)
 }
 
 fn alert_json(a: &Alert) -> Value {
