@@ -1,7 +1,7 @@
 //! Group evaluation against the real engine over an in-memory store.
 
 use super::*;
-use crate::rules::file::parse;
+use crate::file::parse;
 use promql::promqltest::MemStorage;
 
 const M: i64 = 60_000;

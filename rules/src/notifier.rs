@@ -132,7 +132,7 @@ impl Notifier {
 
     /// Renders the notifier's metrics.
     pub fn render_metrics(&self, out: &mut String) {
-        use crate::metrics::{escape, header};
+        use promql::syntax::exposition::{escape, header};
         use std::fmt::Write;
         let rows =
             |out: &mut String, name: &str, help: &str, kind: &str, f: &dyn Fn(&Target) -> u64| {
@@ -174,13 +174,13 @@ impl Notifier {
             "gauge",
             &|t| t.queue.lock().len() as u64,
         );
-        crate::metrics::gauge(
+        promql::syntax::exposition::gauge(
             out,
             "almanac_notifications_queue_capacity",
             "Queue capacity per Alertmanager.",
             self.capacity as f64,
         );
-        crate::metrics::gauge(
+        promql::syntax::exposition::gauge(
             out,
             "almanac_notifications_alertmanagers_discovered",
             "Configured Alertmanagers.",

@@ -9,10 +9,10 @@ use tsdb::model::Labels;
 use super::json::success;
 use super::{Reply, Req};
 use crate::error::ApiError;
-use crate::rules::alert::{Alert, AlertState};
-use crate::rules::file::RuleKind;
-use crate::rules::group::{Group, Rule};
 use crate::state::State;
+use rules::alert::{Alert, AlertState};
+use rules::file::RuleKind;
+use rules::group::{Group, Rule};
 
 /// Go's zero time, which Prometheus shows for "never".
 const NEVER: &str = "0001-01-01T00:00:00Z";
@@ -35,7 +35,7 @@ fn map_json(m: &BTreeMap<String, String>) -> Value {
 
 /// Go's `strconv.FormatFloat(v, 'e', -1, 64)`, as Prometheus shows alert values.
 fn value_e(v: f64) -> String {
-    crate::rules::template::format_float(v, 'e', None)
+    rules::template::format_float(v, 'e', None)
 }
 
 fn alert_json(a: &Alert) -> Value {
