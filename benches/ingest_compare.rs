@@ -2,11 +2,23 @@
 //! Prometheus (Debian's packages, when installed) receive the same
 //! generated data over loopback, one after another.
 //!
-//! What is measured, per peer: samples/s of the whole send (all requests
-//! acknowledged), the server's CPU seconds, peak RSS (VmHWM), and bytes per
-//! sample on disk after compaction (Almanac and Prometheus: a snapshot with
-//! the head written as a block; VictoriaMetrics: force_flush + force_merge,
-//! `data/` + `indexdb/`). Ratios are against VictoriaMetrics.
+//! What is measured, per peer: acknowledged samples/s of the whole send
+//! (only samples in requests answered 2xx count), the server's CPU seconds,
+//! peak RSS (VmHWM), and bytes per acknowledged sample on disk after
+//! compaction (Almanac and Prometheus: a snapshot with the head written as
+//! a block; VictoriaMetrics: force_flush + force_merge, then a wait until
+//! its /metrics shows no pending rows and no merge running, `data/` +
+//! `indexdb/`). Ratios are against VictoriaMetrics.
+//!
+//! Nothing is taken on trust: after the send every peer is asked by PromQL
+//! how many series (`count({__name__=~".+"})`) and samples (for each metric
+//! name, `sum(count_over_time({__name__="…"}[span + 1m]))`) it holds, and
+//! the figures are printed. The run fails (exit 1, after every table and the
+//! details are printed) when a request failed (its status and body are
+//! shown), when a peer holds other than every generated series and every
+//! acknowledged sample, or when it cannot be asked. With `ROUNDS` > 1 every
+//! round starts fresh peers in an order rotated by one, so each peer takes
+//! each place in turn, and a summary gives the median of the rounds.
 //!
 //! Then query latency: a set of dashboard range queries (`DASHBOARD`, over
 //! the whole ingested span at a 60s step) is run `QUERY_RUNS` times (5)
@@ -16,17 +28,16 @@
 //!
 //! Run: `scripts/bench_ingest.sh` (builds the release binary first), or
 //! `cargo bench --bench ingest_compare` with env `SERIES` (default 100000),
-//! `SAMPLES` (240), `CONCURRENCY` (4), `PEERS` (`almanac,vm,prometheus`).
+//! `SAMPLES` (240), `CONCURRENCY` (4), `PEERS` (`almanac,vm,prometheus`),
+//! `ROUNDS` (1), `QUERY_RUNS` (5), `ALMANAC_FLAGS` (extra server flags).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use almanac::bench_peer::{self, Peer, cpu_seconds, proc_status};
 use almanac::datagen::{Fleet, GenOptions};
 use almanac::harness::{request, write_request};
-use almanac::peers::{free_port, wait_for};
 use tsdb::model::{Labels, Sample};
 
 fn env_usize(k: &str, d: usize) -> usize {
@@ -36,8 +47,14 @@ fn env_usize(k: &str, d: usize) -> usize {
         .unwrap_or(d)
 }
 
+/// One remote-write request and the samples it carries.
+struct Request {
+    body: Vec<u8>,
+    samples: u64,
+}
+
 /// One shard's requests in send order.
-type Shard = Vec<Vec<u8>>;
+type Shard = Vec<Request>;
 
 /// Dashboard range queries over the generated fleet.
 const DASHBOARD: &[&str] = &[
@@ -69,7 +86,7 @@ fn payloads(series: usize, samples: usize, shards: usize) -> (Vec<Shard>, u64, (
     });
     let labels: Vec<Labels> = fleet.labels();
     let per_shard = series.div_ceil(shards);
-    let mut out: Vec<Shard> = vec![Vec::new(); shards];
+    let mut out: Vec<Shard> = (0..shards).map(|_| Vec::new()).collect();
     let mut total = 0u64;
     for _ in 0..samples {
         let mut values: Vec<(i64, f64)> = vec![(0, 0.0); series];
@@ -88,7 +105,10 @@ fn payloads(series: usize, samples: usize, shards: usize) -> (Vec<Shard>, u64, (
                     })
                     .collect();
                 total += req.len() as u64;
-                shard.push(write_request(&req));
+                shard.push(Request {
+                    body: write_request(&req),
+                    samples: req.len() as u64,
+                });
             }
         }
     }
@@ -111,7 +131,8 @@ impl Conn {
         })
     }
 
-    fn post(&mut self, path: &str, body: &[u8]) -> std::io::Result<u16> {
+    /// Posts `body`; the answer's status and body.
+    fn post(&mut self, path: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\nContent-Length: {}\r\n\r\n",
             self.addr,
@@ -140,183 +161,30 @@ impl Conn {
                 len = v.trim().parse().unwrap_or(0);
             }
         }
-        let mut body = vec![0u8; len];
-        self.stream.read_exact(&mut body)?;
-        Ok(status)
-    }
-}
-
-struct Peer {
-    name: &'static str,
-    child: Child,
-    addr: SocketAddr,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn which(bin: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join(bin))
-        .find(|p| p.is_file())
-}
-
-fn almanac_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let p = exe.parent()?.parent()?.join("almanac");
-    p.is_file().then_some(p)
-}
-
-fn start(name: &'static str) -> Option<Peer> {
-    let dir = tempfile::tempdir().ok()?;
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().ok()?;
-    let d = dir.path().display().to_string();
-    let (cmd, ready): (Command, &str) = match name {
-        "almanac" => {
-            let mut c = Command::new(almanac_binary()?);
-            c.args([
-                "--listen",
-                &addr.to_string(),
-                "--data-dir",
-                &d,
-                "--log-level",
-                "warn",
-            ]);
-            if let Ok(extra) = std::env::var("ALMANAC_FLAGS") {
-                c.args(extra.split_whitespace());
-            }
-            (c, "/-/ready")
-        }
-        "vm" => {
-            let mut c = Command::new(which("victoria-metrics")?);
-            c.args([
-                format!("-httpListenAddr={addr}"),
-                format!("-storageDataPath={d}/vm"),
-                "-retentionPeriod=100y".into(),
-                "-search.disableCache".into(),
-            ]);
-            (c, "/health")
-        }
-        "prometheus" => {
-            let cfg = dir.path().join("p.yml");
-            std::fs::write(&cfg, "global: {scrape_interval: 15s}\nscrape_configs: []\n").ok()?;
-            let mut c = Command::new(which("prometheus")?);
-            c.args([
-                format!("--config.file={}", cfg.display()),
-                format!("--storage.tsdb.path={d}/prom"),
-                format!("--web.listen-address={addr}"),
-                "--web.enable-remote-write-receiver".into(),
-                "--web.enable-admin-api".into(),
-                "--storage.tsdb.retention.time=100y".into(),
-            ]);
-            (c, "/-/ready")
-        }
-        _ => return None,
-    };
-    let mut cmd = cmd;
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let peer = Peer {
-        name,
-        child,
-        addr,
-        dir,
-    };
-    wait_for(Duration::from_secs(60), || {
-        request(addr, "GET", ready, &[], b"")
-            .ok()
-            .filter(|r| r.status == 200)
-    })?;
-    Some(peer)
-}
-
-fn proc_status(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
-
-fn du(p: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(p) else {
-        return std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-    };
-    entries
-        .flatten()
-        .map(|e| {
-            if e.path().is_dir() {
-                du(&e.path())
-            } else {
-                e.metadata().map(|m| m.len()).unwrap_or(0)
-            }
-        })
-        .sum()
-}
-
-/// Bytes on disk of the compacted data.
-fn disk_bytes(peer: &Peer) -> u64 {
-    let d = peer.dir.path();
-    match peer.name {
-        "almanac" | "prometheus" => {
-            let path = if peer.name == "almanac" {
-                "/api/v1/admin/tsdb/snapshot"
-            } else {
-                "/api/v1/admin/tsdb/snapshot?skip_head=false"
-            };
-            let Ok(r) = request(peer.addr, "POST", path, &[], b"") else {
-                return 0;
-            };
-            let name = r.json()["data"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let snap = if peer.name == "almanac" {
-                d.join("snapshots").join(&name)
-            } else {
-                d.join("prom/snapshots").join(&name)
-            };
-            du(&snap)
-        }
-        "vm" => {
-            let _ = request(peer.addr, "GET", "/internal/force_flush", &[], b"");
-            let _ = request(peer.addr, "GET", "/internal/force_merge", &[], b"");
-            std::thread::sleep(Duration::from_secs(5));
-            du(&d.join("vm/data")) + du(&d.join("vm/indexdb"))
-        }
-        _ => 0,
+        let mut answer = vec![0u8; len];
+        self.stream.read_exact(&mut answer)?;
+        Ok((status, answer))
     }
 }
 
 struct Row {
     name: &'static str,
+    /// 1-based; 0 for a summary.
+    round: usize,
     samples_per_s: f64,
     cpu_s: f64,
     peak_rss: u64,
     bytes_per_sample: f64,
+    /// Samples in requests answered 2xx.
+    acked: u64,
+    /// Requests not answered 2xx (or not answered).
     failed: u64,
+    /// Series and samples the peer holds after the send, by PromQL.
+    stored: Option<(u64, u64)>,
     /// Median seconds per dashboard query, in `DASHBOARD` order (NaN: failed).
     query_s: Vec<f64>,
+    /// What went wrong; the run fails when any row has something here.
+    problems: Vec<String>,
 }
 
 /// Median seconds of `runs` runs of each dashboard query over `span`.
@@ -365,46 +233,177 @@ fn median(v: &[f64]) -> f64 {
     v[v.len() / 2]
 }
 
-fn run(peer: &Peer, shards: &[Shard], total: u64, span: (i64, i64)) -> Row {
+/// What one shard's sender saw.
+#[derive(Default)]
+struct Sent {
+    acked: u64,
+    failed: u64,
+    /// The first few failures: request index, status or error, body.
+    errors: Vec<String>,
+}
+
+/// Sends one shard over one keep-alive connection (a new one after a
+/// failure), counting the samples of 2xx answers.
+fn send_shard(addr: SocketAddr, shard_no: usize, shard: &[Request]) -> Sent {
+    let mut sent = Sent::default();
+    let mut conn = Conn::new(addr);
+    for (i, req) in shard.iter().enumerate() {
+        let answer = match &mut conn {
+            Ok(c) => c.post("/api/v1/write", &req.body),
+            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        };
+        let error = match answer {
+            Ok((status, _)) if (200..300).contains(&status) => {
+                sent.acked += req.samples;
+                continue;
+            }
+            Ok((status, body)) => format!(
+                "HTTP {status}: {}",
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            ),
+            Err(e) => e.to_string(),
+        };
+        sent.failed += 1;
+        if sent.errors.len() < 5 {
+            sent.errors.push(format!(
+                "shard {shard_no} request {i} ({} samples): {error}",
+                req.samples
+            ));
+        }
+        conn = Conn::new(addr);
+    }
+    sent
+}
+
+fn run(peer: &Peer, shards: &[Shard], series: usize, span: (i64, i64), round: usize) -> Row {
     let pid = peer.child.id();
     let cpu0 = cpu_seconds(pid);
     let t0 = Instant::now();
-    let failed: u64 = std::thread::scope(|s| {
+    let sent: Vec<Sent> = std::thread::scope(|s| {
         let handles: Vec<_> = shards
             .iter()
-            .map(|shard| {
-                s.spawn(move || {
-                    let mut failed = 0;
-                    let mut conn = Conn::new(peer.addr).expect("connect");
-                    for body in shard {
-                        let ok = conn
-                            .post("/api/v1/write", body)
-                            .map(|c| (200..300).contains(&c))
-                            .unwrap_or(false);
-                        if !ok {
-                            failed += 1;
-                            conn = Conn::new(peer.addr).expect("reconnect");
-                        }
-                    }
-                    failed
+            .enumerate()
+            .map(|(n, shard)| s.spawn(move || send_shard(peer.addr, n, shard)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| Sent {
+                    errors: vec!["a sender thread panicked".into()],
+                    failed: 1,
+                    ..Sent::default()
                 })
             })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+            .collect()
     });
     let secs = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds(pid) - cpu0;
     let peak = proc_status(pid, "VmHWM:");
-    let bytes = disk_bytes(peer);
+    let acked: u64 = sent.iter().map(|s| s.acked).sum();
+    let failed: u64 = sent.iter().map(|s| s.failed).sum();
+    let mut problems: Vec<String> = Vec::new();
+    if failed > 0 {
+        problems.push(format!(
+            "{failed} requests failed; the first of each sender:"
+        ));
+        problems.extend(
+            sent.iter()
+                .flat_map(|s| s.errors.iter().map(|e| format!("  {e}"))),
+        );
+    }
+    let stored = match bench_peer::stored(peer, span) {
+        Ok((s, n)) => {
+            if s != series as u64 {
+                problems.push(format!("holds {s} series, {series} were sent"));
+            }
+            if n != acked {
+                problems.push(format!("holds {n} samples, {acked} were acknowledged"));
+            }
+            Some((s, n))
+        }
+        Err(e) => {
+            problems.push(format!("could not count what it holds: {e}"));
+            None
+        }
+    };
+    let bytes = bench_peer::disk_bytes(peer).unwrap_or_else(|e| {
+        problems.push(format!("disk size: {e}"));
+        0
+    });
     let query_s = query_latency(peer, span, env_usize("QUERY_RUNS", 5));
     Row {
         name: peer.name,
-        samples_per_s: total as f64 / secs,
+        round,
+        samples_per_s: acked as f64 / secs,
         cpu_s: cpu,
         peak_rss: peak,
-        bytes_per_sample: bytes as f64 / total as f64,
+        bytes_per_sample: bytes as f64 / acked.max(1) as f64,
+        acked,
         failed,
+        stored,
         query_s,
+        problems,
+    }
+}
+
+fn print_table(rows: &[&Row]) {
+    println!(
+        "{:<12} {:>14} {:>10} {:>12} {:>10} {:>8} {:>14} {:>10} {:>14}",
+        "peer",
+        "samples/s",
+        "cpu s",
+        "peak RSS",
+        "B/sample",
+        "failed",
+        "acknowledged",
+        "series",
+        "samples held"
+    );
+    for r in rows {
+        let (series, samples) = r.stored.map_or(("?".into(), "?".into()), |(s, n)| {
+            (s.to_string(), n.to_string())
+        });
+        println!(
+            "{:<12} {:>14.0} {:>10.1} {:>8.0} MiB {:>10.3} {:>8} {:>14} {:>10} {:>14}",
+            r.name,
+            r.samples_per_s,
+            r.cpu_s,
+            r.peak_rss as f64 / 1048576.0,
+            r.bytes_per_sample,
+            r.failed,
+            r.acked,
+            series,
+            samples
+        );
+    }
+}
+
+/// One row per peer with the median of its rounds (failed requests:
+/// summed; the counts were checked in each round).
+fn summarise(name: &'static str, rounds: &[&Row]) -> Row {
+    let med = |f: &dyn Fn(&Row) -> f64| median(&rounds.iter().map(|r| f(r)).collect::<Vec<_>>());
+    Row {
+        name,
+        round: 0,
+        samples_per_s: med(&|r| r.samples_per_s),
+        cpu_s: med(&|r| r.cpu_s),
+        peak_rss: med(&|r| r.peak_rss as f64) as u64,
+        bytes_per_sample: med(&|r| r.bytes_per_sample),
+        acked: med(&|r| r.acked as f64) as u64,
+        failed: rounds.iter().map(|r| r.failed).sum(),
+        stored: rounds.iter().all(|r| r.stored.is_some()).then(|| {
+            let at = |f: fn((u64, u64)) -> u64| {
+                med(&|r| r.stored.map_or(f64::NAN, |s| f(s) as f64)) as u64
+            };
+            (at(|s| s.0), at(|s| s.1))
+        }),
+        query_s: (0..DASHBOARD.len())
+            .map(|i| med(&|r| r.query_s[i]))
+            .collect(),
+        problems: Vec::new(),
     }
 }
 
@@ -412,47 +411,56 @@ fn main() {
     let series = env_usize("SERIES", 100_000);
     let samples = env_usize("SAMPLES", 240);
     let conc = env_usize("CONCURRENCY", 4);
-    let peers = std::env::var("PEERS").unwrap_or_else(|_| "almanac,vm,prometheus".into());
+    let rounds = env_usize("ROUNDS", 1).max(1);
+    let peers_env = std::env::var("PEERS").unwrap_or_else(|_| "almanac,vm,prometheus".into());
+    let mut peers: Vec<&'static str> = Vec::new();
+    for name in peers_env.split(',') {
+        match name.trim() {
+            "almanac" => peers.push("almanac"),
+            "vm" => peers.push("vm"),
+            "prometheus" => peers.push("prometheus"),
+            other => println!("unknown peer {other}"),
+        }
+    }
     let t = Instant::now();
     let (shards, total, span) = payloads(series, samples, conc);
-    let bytes: usize = shards.iter().flatten().map(Vec::len).sum();
+    let bytes: usize = shards.iter().flatten().map(|r| r.body.len()).sum();
     println!(
         "ingest_compare: {series} series x {samples} samples = {total} samples in {} requests ({:.0} MB snappy), encoded in {:.1}s",
         shards.iter().map(Vec::len).sum::<usize>(),
         bytes as f64 / 1e6,
         t.elapsed().as_secs_f64()
     );
-    let mut rows = Vec::new();
-    for name in peers.split(',') {
-        let name: &'static str = match name.trim() {
-            "almanac" => "almanac",
-            "vm" => "vm",
-            "prometheus" => "prometheus",
-            other => {
-                println!("unknown peer {other}");
-                continue;
+    let mut rows: Vec<Row> = Vec::new();
+    for round in 0..rounds {
+        // Each round starts one place further along, so every peer takes
+        // every place in turn.
+        let order: Vec<&'static str> = (0..peers.len())
+            .map(|i| peers[(i + round) % peers.len()])
+            .collect();
+        println!("\nround {} of {rounds}: {}", round + 1, order.join(", "));
+        let first = rows.len();
+        for name in order {
+            match bench_peer::start(name) {
+                Some(peer) => rows.push(run(&peer, &shards, series, span, round + 1)),
+                None => println!("{name}: not available (not installed, or did not start)"),
             }
-        };
-        match start(name) {
-            Some(peer) => rows.push(run(&peer, &shards, total, span)),
-            None => println!("{name}: not available (not installed, or did not start)"),
         }
+        print_table(&rows[first..].iter().collect::<Vec<_>>());
     }
-    println!(
-        "{:<12} {:>14} {:>10} {:>12} {:>12} {:>8}",
-        "peer", "samples/s", "cpu s", "peak RSS", "B/sample", "failed"
-    );
-    for r in &rows {
-        println!(
-            "{:<12} {:>14.0} {:>10.1} {:>9.0} MiB {:>12.3} {:>8}",
-            r.name,
-            r.samples_per_s,
-            r.cpu_s,
-            r.peak_rss as f64 / 1048576.0,
-            r.bytes_per_sample,
-            r.failed
-        );
+    let summary: Vec<Row> = peers
+        .iter()
+        .filter_map(|&name| {
+            let mine: Vec<&Row> = rows.iter().filter(|r| r.name == name).collect();
+            (!mine.is_empty()).then(|| summarise(name, &mine))
+        })
+        .collect();
+    if rounds > 1 {
+        println!("\nmedian of {rounds} rounds (failed: the sum):");
+        print_table(&summary.iter().collect::<Vec<_>>());
     }
+    let rows_all = rows;
+    let rows = summary;
     println!("\nquery latency, median of runs (ms):");
     for (i, q) in DASHBOARD.iter().enumerate() {
         let cols: Vec<String> = rows
@@ -505,4 +513,22 @@ fn main() {
             a.bytes_per_sample / p.bytes_per_sample
         );
     }
+    let problems: Vec<String> = rows_all
+        .iter()
+        .flat_map(|r| {
+            r.problems
+                .iter()
+                .map(move |p| format!("{} (round {}): {p}", r.name, r.round))
+        })
+        .collect();
+    if !problems.is_empty() {
+        println!("\nFAILED: the figures above are not to be trusted:");
+        for p in &problems {
+            println!("  {p}");
+        }
+        std::process::exit(1);
+    }
+    println!(
+        "\nchecked: every request acknowledged, and every peer holds all {series} series and every acknowledged sample"
+    );
 }

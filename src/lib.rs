@@ -6,7 +6,10 @@
 //! - [`datagen`]: a deterministic generator of realistic scrape data.
 //! - [`harness`]: end-to-end test harness (server on a free port, HTTP client).
 //! - [`peers`]: real Prometheus/Alertmanager processes for end-to-end tests.
+//! - [`bench_peer`]: the servers the ingest benchmark compares, and what is
+//!   measured of them.
 
+pub mod bench_peer;
 pub mod datagen;
 pub mod harness;
 pub mod peers;

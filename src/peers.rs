@@ -15,16 +15,20 @@ pub fn free_port() -> u16 {
         .unwrap_or(0)
 }
 
-/// Finds a binary on the PATH, panicking with how to install it.
-pub fn require_binary(name: &str) -> PathBuf {
+/// A binary on the PATH.
+pub fn find_binary(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .map(|d| d.join(name))
         .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} is not installed: run scripts/test.sh, which installs it with apt-get")
-        })
+}
+
+/// Finds a binary on the PATH, panicking with how to install it.
+pub fn require_binary(name: &str) -> PathBuf {
+    find_binary(name).unwrap_or_else(|| {
+        panic!("{name} is not installed: run scripts/test.sh, which installs it with apt-get")
+    })
 }
 
 /// Polls `f` every 200 ms until it returns `Some` or `timeout` passes.
@@ -90,6 +94,11 @@ impl Prometheus {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self._dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+
+    /// Its `--storage.tsdb.path`.
+    pub fn data_dir(&self) -> PathBuf {
+        self._dir.path().join("data")
     }
 }
 

@@ -13,6 +13,7 @@ mod status;
 mod write;
 
 pub use params::{Params, parse_duration};
+pub(crate) use status::healthy_reply;
 
 use bytes::Bytes;
 use hyper::{Method, StatusCode};

@@ -100,7 +100,8 @@ impl From<tsdb::Error> for ApiError {
             | E::InvalidRegex { .. }
             | E::CardinalityLimit { .. }
             | E::UnknownSeries { .. } => ApiError::BadData(e.to_string()),
-            E::Closed => ApiError::Unavailable(e.to_string()),
+            // A full disk frees up and a closed database restarts: retry.
+            E::Closed { .. } | E::StorageFull { .. } => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

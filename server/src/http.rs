@@ -3,13 +3,12 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Request, Response, StatusCode};
 
 use crate::api::{self, Params, Reply, Req};
@@ -79,15 +78,28 @@ async fn read(state: &State, req: Request<Incoming>) -> Result<Req, ApiError> {
 /// Runs the handler off the async workers: handlers do storage I/O and
 /// CPU-heavy evaluation.
 async fn dispatch(state: Arc<State>, req: Req) -> Result<Reply, ApiError> {
-    let ready = state.ready.load(Ordering::Acquire);
-    if !ready && !matches!(req.path.as_str(), "/-/healthy" | "/-/ready" | "/metrics") {
-        return Err(ApiError::Unavailable(
-            "Service Unavailable: WAL replay in progress".into(),
-        ));
-    }
     tokio::task::spawn_blocking(move || api::route(&state, &req))
         .await
         .unwrap_or_else(|e| Err(ApiError::Internal(format!("handler failed: {e}"))))
+}
+
+/// The answer to a request that arrives while the storage opens (WAL
+/// replay, which can take minutes; there is no [`State`] yet):
+/// `/-/healthy` is 200, everything else 503 `unavailable` with
+/// `Retry-After`. Every answer carries `Connection: close`, so that clients
+/// come back on a new connection to the real server.
+pub fn answer_while_replaying(path: &str) -> Response<Full<Bytes>> {
+    let result = if path == "/-/healthy" {
+        Ok(api::healthy_reply())
+    } else {
+        Err(ApiError::Unavailable(
+            "storage is replaying its write-ahead log".into(),
+        ))
+    };
+    let mut r = respond(result);
+    r.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 /// Turns a handler result into a response: the one place statuses are set.

@@ -18,7 +18,6 @@ pub mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -52,6 +51,12 @@ pub enum StartError {
     },
     #[error("open storage in {dir}: {source}")]
     Storage { dir: String, source: tsdb::Error },
+    /// The task that opens the storage did not finish (it panicked).
+    #[error("open storage in {dir}: the opening task failed: {source}")]
+    StorageTask {
+        dir: String,
+        source: tokio::task::JoinError,
+    },
     #[error("invalid rule files:\n{}", rules::join_rule_errors(.0))]
     Rules(Vec<rules::RuleError>),
 }
@@ -86,19 +91,7 @@ impl Server {
         let groups = rules::load_groups(&config.rule_files).map_err(StartError::Rules)?;
         let dir = config.data_dir.clone();
         let open = tokio::task::spawn_blocking(move || Db::open(&dir, opts));
-        let db = while_replaying(&listener, open)
-            .await
-            .map_err(|e| StartError::Storage {
-                dir: config.data_dir.display().to_string(),
-                source: tsdb::Error::InvalidOption {
-                    name: "open",
-                    reason: e.to_string(),
-                },
-            })?
-            .map_err(|source| StartError::Storage {
-                dir: config.data_dir.display().to_string(),
-                source,
-            })?;
+        let db = opened(&config, while_replaying(&listener, open).await)?;
         let write_limits = WriteLimits {
             max_body: config.max_request_bytes,
             max_decoded: config.max_decompressed_bytes,
@@ -117,7 +110,6 @@ impl Server {
             write_limits,
             write_inflight,
             series_cache: SeriesCache::new(SERIES_CACHE_BYTES),
-            ready: Default::default(),
             started: SystemTime::now(),
             reloader: RwLock::new(None),
             rules,
@@ -128,7 +120,6 @@ impl Server {
                 s.rules.render_metrics(out);
             }
         }));
-        state.ready.store(true, Ordering::Release);
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(serve(listener, state.clone(), stop_rx.clone()));
         if let SyncPolicy::Interval(every) = state.db.options().wal.sync {
@@ -183,10 +174,21 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiv
     let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
 }
 
-/// Answers on `listener` while the storage opens (WAL replay, which can
-/// take minutes): `/-/healthy` is 200, everything else 503 `unavailable`
-/// with `Connection: close`, so that clients come back to the real server.
-/// Returns what `open` returns.
+/// What the storage-opening task gave, as a start error.
+fn opened<T>(
+    config: &Config,
+    res: Result<tsdb::Result<T>, tokio::task::JoinError>,
+) -> Result<T, StartError> {
+    let dir = || config.data_dir.display().to_string();
+    match res {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(source)) => Err(StartError::Storage { dir: dir(), source }),
+        Err(source) => Err(StartError::StorageTask { dir: dir(), source }),
+    }
+}
+
+/// Answers on `listener` while the storage opens, with
+/// [`http::answer_while_replaying`]. Returns what `open` returns.
 async fn while_replaying<T>(
     listener: &TcpListener,
     open: JoinHandle<T>,
@@ -198,19 +200,7 @@ async fn while_replaying<T>(
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let service = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
-                    let (status, body) = if req.uri().path() == "/-/healthy" {
-                        (hyper::StatusCode::OK, "Healthy.\n".to_string())
-                    } else {
-                        (
-                            hyper::StatusCode::SERVICE_UNAVAILABLE,
-                            r#"{"status":"error","errorType":"unavailable","error":"storage is replaying its write-ahead log"}"#.to_string(),
-                        )
-                    };
-                    hyper::Response::builder()
-                        .status(status)
-                        .header("Connection", "close")
-                        .header("Retry-After", "5")
-                        .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+                    Ok::<_, std::convert::Infallible>(http::answer_while_replaying(req.uri().path()))
                 });
                 tokio::spawn(async move {
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -304,9 +294,13 @@ mod tests {
         let replay = tokio::spawn(async move { while_replaying(&listener, open).await });
         let healthy = get(addr, "/-/healthy").await;
         assert!(healthy.starts_with("HTTP/1.1 200"), "{healthy}");
-        let ready = get(addr, "/-/ready").await;
-        assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
-        assert!(ready.contains("\"errorType\":\"unavailable\""), "{ready}");
+        for path in ["/-/ready", "/api/v1/query?query=up", "/metrics"] {
+            let answer = get(addr, path).await.to_ascii_lowercase();
+            assert!(answer.starts_with("http/1.1 503"), "{path}: {answer}");
+            assert!(answer.contains("\"errortype\":\"unavailable\""), "{answer}");
+            assert!(answer.contains("retry-after: 1\r\n"), "{answer}");
+            assert!(answer.contains("connection: close\r\n"), "{answer}");
+        }
         release.send(()).expect("release");
         let opened = replay.await.expect("task").expect("join");
         assert_eq!(opened, Ok(42));
@@ -336,5 +330,47 @@ mod start_tests {
         let err = Server::start(config).await.err().expect("start fails");
         assert!(matches!(err, StartError::Rules(_)), "{err}");
         assert!(!data.join("wal").exists(), "the storage was not opened");
+    }
+
+    #[tokio::test]
+    async fn a_storage_that_cannot_open_fails_the_start_with_its_cause() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        std::fs::write(&data, "a file, not a directory").expect("write");
+        let config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data.clone(),
+            ..Config::default()
+        };
+        let err = Server::start(config).await.err().expect("start fails");
+        match &err {
+            StartError::Storage { dir, source } => {
+                assert_eq!(dir, &data.display().to_string());
+                assert!(matches!(source, tsdb::Error::Io { .. }), "{source:?}");
+            }
+            other => panic!("want StartError::Storage, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_opening_task_that_panics_is_reported_as_such() {
+        let config = Config {
+            data_dir: "/nowhere".into(),
+            ..Config::default()
+        };
+        let task = tokio::task::spawn_blocking(|| -> tsdb::Result<()> { panic!("replay blew up") });
+        let err = opened(&config, task.await).expect_err("a failed task");
+        match &err {
+            StartError::StorageTask { dir, source } => {
+                assert_eq!(dir, "/nowhere");
+                assert!(source.is_panic(), "{source:?}");
+            }
+            other => panic!("want StartError::StorageTask, got {other:?}"),
+        }
+        let text = err.to_string();
+        assert!(
+            text.contains("/nowhere") && text.contains("replay blew up"),
+            "{text}"
+        );
     }
 }

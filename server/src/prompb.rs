@@ -1,8 +1,12 @@
 //! Prometheus remote-write / remote-read protobuf messages (prost derive, no
 //! protoc): `prometheus.WriteRequest` (remote write 1.0),
 //! `io.prometheus.write.v2.Request` (remote write 2.0), and the remote-read
-//! request/response types. Native-histogram fields are decoded so that a
-//! request carrying them is understood (and counted), not misparsed.
+//! request/response types, and the native [`Histogram`] both remote write
+//! versions share.
+
+mod native_histogram;
+
+pub use native_histogram::{BucketSpan, Histogram, HistogramValue, ResetHint, histogram};
 
 /// Remote write 1.0.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -48,14 +52,6 @@ pub struct Exemplar {
     #[prost(double, tag = "2")]
     pub value: f64,
     #[prost(int64, tag = "3")]
-    pub timestamp: i64,
-}
-
-/// A native histogram; only its timestamp is used (native histograms are
-/// not stored yet, and requests carrying them are told so).
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Histogram {
-    #[prost(int64, tag = "15")]
     pub timestamp: i64,
 }
 

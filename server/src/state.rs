@@ -1,7 +1,6 @@
 //! What every request handler shares.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::SystemTime;
 
 use parking_lot::RwLock;
@@ -13,7 +12,9 @@ use crate::metadata::MetadataStore;
 use crate::metrics::Metrics;
 use crate::remote_write::{InflightLimit, SeriesCache, WriteLimits};
 
-/// Shared server state; one per running server, behind an `Arc`.
+/// Shared server state; one per running server, behind an `Arc`. It exists
+/// once the storage is open: requests that arrive during WAL replay are
+/// answered by [`crate::http::answer_while_replaying`].
 pub struct State {
     pub db: Arc<Db>,
     pub config: RwLock<Config>,
@@ -24,8 +25,6 @@ pub struct State {
     pub write_inflight: InflightLimit,
     /// Remote-write series by the raw bytes of their labels.
     pub series_cache: SeriesCache,
-    /// Set once WAL replay is done and the server can answer queries.
-    pub ready: AtomicBool,
     pub started: SystemTime,
     /// Re-reads the configuration (file + flags) for `/-/reload` and SIGHUP.
     pub reloader: RwLock<Option<Reloader>>,

@@ -1,7 +1,7 @@
 //! The `almanac` binary, its configuration file and its signals: flags win
 //! over the file, SIGHUP and `POST /-/reload` reload the file, SIGTERM and
 //! SIGINT stop it cleanly (exit 0, the WAL synced, the data there after a
-//! restart).
+//! restart); while it replays its WAL it is healthy but answers 503.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -57,6 +57,15 @@ struct Almanac {
 
 impl Almanac {
     fn start(data: &Path, config: &Path) -> Almanac {
+        let a = Almanac::spawn(data, config);
+        wait_until("/-/ready", || {
+            http(a.addr, "GET", "/-/ready", b"").is_ok_and(|(s, _)| s == 200)
+        });
+        a
+    }
+
+    /// Starts the process without waiting for it to listen.
+    fn spawn(data: &Path, config: &Path) -> Almanac {
         let addr = free_addr();
         let child = Command::new(env!("CARGO_BIN_EXE_almanac"))
             .args(["--config".as_ref(), config.as_os_str()])
@@ -66,9 +75,6 @@ impl Almanac {
             .stdout(Stdio::null())
             .spawn()
             .expect("start almanac");
-        wait_until("/-/ready", || {
-            http(addr, "GET", "/-/ready", b"").is_ok_and(|(s, _)| s == 200)
-        });
         Almanac { child, addr }
     }
 
@@ -165,4 +171,92 @@ fn sighup_reloads_and_sigterm_and_sigint_stop_cleanly() {
     );
     b.signal("INT");
     assert!(b.wait().success(), "SIGINT exits 0");
+}
+
+/// One remote-write request: `series` series `replay_test{i}` with one
+/// sample each at `t`.
+fn wide_request(series: usize, t: i64) -> Vec<u8> {
+    let req = prompb::WriteRequest {
+        timeseries: (0..series)
+            .map(|i| prompb::TimeSeries {
+                labels: vec![
+                    prompb::Label {
+                        name: "__name__".into(),
+                        value: "replay_test".into(),
+                    },
+                    prompb::Label {
+                        name: "i".into(),
+                        value: i.to_string(),
+                    },
+                ],
+                samples: vec![prompb::Sample {
+                    value: t as f64,
+                    timestamp: t,
+                }],
+                ..Default::default()
+            })
+            .collect(),
+        metadata: vec![],
+    };
+    snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .expect("snappy")
+}
+
+#[test]
+fn healthy_and_503_unavailable_while_the_wal_replays_then_ready() {
+    const SERIES: usize = 10_000;
+    const SCRAPES: i64 = 200;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let config = dir.path().join("almanac.yml");
+    std::fs::write(&config, "").expect("config");
+
+    // A WAL of 2M samples, which takes a while to replay.
+    let mut a = Almanac::start(&data, &config);
+    for k in 0..SCRAPES {
+        let body = wide_request(SERIES, 1_000_000 + k * 15_000);
+        let (status, text) = http(a.addr, "POST", "/api/v1/write", &body).expect("write");
+        assert_eq!(status, 204, "{text}");
+    }
+    // SIGKILL: nothing is compacted or checkpointed, the WAL holds it all.
+    a.child.kill().expect("kill");
+    a.child.wait().expect("wait");
+
+    let b = Almanac::spawn(&data, &config);
+    let last = 1_000 + (SCRAPES - 1) * 15; // seconds
+    let query = format!("/api/v1/query?query=count(replay_test)&time={last}");
+    let mut unavailable = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let answer = loop {
+        assert!(Instant::now() < deadline, "never ready");
+        // Asked before the query: if the query is refused, the server was
+        // replaying when this was answered too.
+        let healthy = http(b.addr, "GET", "/-/healthy", b"");
+        match http(b.addr, "GET", &query, b"") {
+            Err(_) => std::thread::sleep(Duration::from_millis(2)), // not listening yet
+            Ok((503, body)) => {
+                assert!(body.contains(r#""errorType":"unavailable""#), "{body}");
+                let (status, body) = healthy.expect("healthy answers while replaying");
+                assert_eq!(status, 200, "/-/healthy while replaying: {body}");
+                let (status, _) = http(b.addr, "GET", "/-/ready", b"").expect("ready");
+                // 503 unless the replay ended in between.
+                assert!(status == 503 || status == 200, "/-/ready: {status}");
+                unavailable += 1;
+            }
+            Ok((200, body)) => break body,
+            Ok((status, body)) => panic!("{status} {body}"),
+        }
+    };
+    println!("{unavailable} queries answered 503 during the replay");
+    assert!(
+        unavailable > 0,
+        "no request arrived during the replay; make the WAL larger"
+    );
+    assert!(
+        answer.contains(&format!(r#""value":[{last},"{SERIES}"]"#)),
+        "every series replayed: {answer}"
+    );
+    let (status, _) = http(b.addr, "GET", "/-/ready", b"").expect("ready");
+    assert_eq!(status, 200);
 }

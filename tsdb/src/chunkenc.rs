@@ -7,6 +7,9 @@
 //!   for immutable blocks, where it is usually 2–4× smaller than XOR.
 //! - [`st`]: start timestamps beside a chunk's samples (encoding 3, which
 //!   wraps an XOR or decimal chunk).
+//! - [`histogram`]: native histogram chunks, byte-compatible with
+//!   Prometheus's (integer and float), with its rules for cutting and
+//!   recoding; `varbit`: their variable-width integers.
 //! - [`chunk`]: [`Encoding`] (the byte stored beside every chunk on disk),
 //!   decoding any encoding ([`ChunkIter`], [`Encoding::decode_range`]) and
 //!   [`BlockChunkEncoder`], which keeps the smaller encoding of a chunk.
@@ -17,7 +20,9 @@
 mod bstream;
 mod chunk;
 mod decimal;
+pub mod histogram;
 mod st;
+mod varbit;
 mod xor;
 
 pub use chunk::{BlockChunkEncoder, ChunkIter, Encoding};

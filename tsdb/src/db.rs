@@ -13,6 +13,7 @@
 mod appender;
 mod maintenance;
 mod open;
+mod stores;
 mod wal_io;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ use parking_lot::{Mutex, RwLock};
 
 pub use appender::Appender;
 pub use open::DbOptions;
+pub use stores::WalStore;
 
 use crate::block::Block;
 use crate::error::Result;
@@ -47,6 +49,7 @@ pub struct Db {
     opts: DbOptions,
     head: Arc<Head>,
     wal: Wal,
+    stores: stores::Stores,
     /// Sorted by `min_time`.
     blocks: RwLock<Vec<Arc<Block>>>,
     /// Serialises compaction, retention, deletion cleanup and snapshots.
@@ -95,9 +98,12 @@ impl Db {
         wal_io::dir_size(&self.dir.join("wal"))
     }
 
-    /// Flushes and fsyncs the WAL. The database stays usable; call before
-    /// exit for a clean shutdown.
+    /// Flushes and fsyncs the WAL and closes the database for writes:
+    /// later commits and maintenance fail with
+    /// [`Error::Closed`](crate::Error::Closed); reads keep working until
+    /// the `Db` is dropped. Call before exit for a clean shutdown.
     pub fn close(&self) -> Result<()> {
+        let _guard = self.maintenance.lock();
         self.wal.close()
     }
 
@@ -131,3 +137,6 @@ impl Queryable for Arc<Db> {
         (**self).querier(mint, maxt)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -48,9 +48,24 @@ pub enum Error {
     /// A series ref that the head does not know (never created, or removed).
     #[error("unknown series ref {series_ref}")]
     UnknownSeries { series_ref: u64 },
-    /// An appender or querier was used after the database closed.
-    #[error("database is closed")]
-    Closed,
+    /// The disk (or the quota) is full: the write was not made and may be
+    /// retried once space is freed.
+    #[error("{op} {path}: no space left on the device")]
+    StorageFull { op: &'static str, path: PathBuf },
+    /// The database takes no more writes: it was closed, or a failed fsync
+    /// left the WAL's state unknown (restart to replay what is on disk).
+    #[error("database is closed: {reason}")]
+    Closed { reason: String },
+    /// A record whose type belongs to no open store (a batch's record, or
+    /// one met in WAL replay when its store is not open).
+    #[error("WAL record type {record_type} ({family}) has no open store")]
+    UnownedRecord {
+        record_type: u8,
+        family: &'static str,
+    },
+    /// A native histogram that breaks a rule of the model.
+    #[error("invalid histogram: {0}")]
+    InvalidHistogram(#[from] HistogramError),
     /// A configuration value that cannot work.
     #[error("invalid option {name}: {reason}")]
     InvalidOption { name: &'static str, reason: String },
@@ -58,7 +73,14 @@ pub enum Error {
 
 impl Error {
     /// Wraps an I/O error with the operation and path it happened on.
+    /// A full disk or quota becomes [`Error::StorageFull`].
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        if is_storage_full(&source) {
+            return Error::StorageFull {
+                op,
+                path: path.into(),
+            };
+        }
         Error::Io {
             op,
             path: path.into(),
@@ -74,4 +96,93 @@ impl Error {
             detail: detail.into(),
         }
     }
+}
+
+fn is_storage_full(e: &std::io::Error) -> bool {
+    // ENOSPC and EDQUOT on Linux.
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.kind() == std::io::ErrorKind::QuotaExceeded
+        || matches!(e.raw_os_error(), Some(28 | 122))
+}
+
+/// Which bucket side of a histogram an error is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Positive,
+    Negative,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Positive => "positive",
+            Side::Negative => "negative",
+        })
+    }
+}
+
+/// A native histogram that breaks a rule of the model, one variant per
+/// rule. The texts are Prometheus's, so senders see the same reasons.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HistogramError {
+    #[error("histogram has an invalid schema, which must be between -4 and 8 or -53, got {0}")]
+    InvalidSchema(i32),
+    #[error(
+        "{side} side: span number {span} with offset {offset}: histogram has a span whose offset is negative"
+    )]
+    NegativeSpanOffset {
+        side: Side,
+        span: usize,
+        offset: i32,
+    },
+    #[error(
+        "{side} side: spans need {spans} buckets, have {buckets} buckets: histogram spans specify different number of buckets than provided"
+    )]
+    SpansBucketsMismatch {
+        side: Side,
+        spans: u64,
+        buckets: usize,
+    },
+    #[error(
+        "{side} side: bucket number {bucket} has observation count of {count}: histogram has a bucket whose observation count is negative"
+    )]
+    NegativeBucketCount {
+        side: Side,
+        bucket: usize,
+        count: f64,
+    },
+    #[error(
+        "{in_buckets} observations found in buckets, but the Count field is {count}: histogram's observation count should equal the number of observations found in the buckets (in absence of NaN)"
+    )]
+    CountMismatch { in_buckets: f64, count: f64 },
+    #[error(
+        "{in_buckets} observations found in buckets, but the Count field is {count}: histogram's observation count should be at least the number of observations found in the buckets"
+    )]
+    CountNotBigEnough { in_buckets: f64, count: f64 },
+    #[error(
+        "custom buckets: previous bound is {prev} and current is {curr}: histogram custom bounds must be in strictly increasing order"
+    )]
+    CustomBoundsNotIncreasing { prev: f64, curr: f64 },
+    #[error(
+        "custom buckets: last +Inf bound must not be explicitly defined: histogram custom bounds must be finite"
+    )]
+    CustomBoundsInfinite,
+    #[error(
+        "custom buckets: only {bounds} custom bounds defined which is insufficient to cover total span length of {span_length}: histogram custom bounds are too few"
+    )]
+    CustomBoundsTooFew { bounds: usize, span_length: i64 },
+    #[error("custom buckets: must have zero count of 0")]
+    CustomZeroCount,
+    #[error("custom buckets: must have zero threshold of 0")]
+    CustomZeroThreshold,
+    #[error("custom buckets: must not have negative spans")]
+    CustomNegativeSpans,
+    #[error("custom buckets: must not have negative buckets")]
+    CustomNegativeBuckets,
+    #[error("histogram with exponential schema must not have custom bounds")]
+    ExponentialWithCustomBounds,
+    #[error(
+        "cannot apply this operation on histograms with a mix of exponential and custom bucket schemas"
+    )]
+    IncompatibleSchemas,
 }

@@ -157,7 +157,8 @@ impl Head {
 
     /// The series with `labels`, created (and indexed) when missing.
     /// Creation is where cardinality limits apply; `id` forces the id (WAL
-    /// replay), otherwise a fresh one is taken.
+    /// replay, which never rejects: the series exists already), otherwise a
+    /// fresh one is taken.
     fn get_or_create(&self, labels: &Labels, id: Option<u32>) -> Result<(Arc<MemSeries>, bool)> {
         let hash = labels.hash64();
         if let Some(s) = self
@@ -166,7 +167,9 @@ impl Head {
         {
             return Ok((s, false));
         }
-        self.check_limits(labels)?;
+        if id.is_none() {
+            self.check_limits(labels)?;
+        }
         let id = match id {
             Some(id) => {
                 self.next_id

@@ -3,8 +3,11 @@
 //! - [`Labels`]: a sorted, hashable label set (one series' identity).
 //! - [`Matcher`]: `=`, `!=`, `=~`, `!~` with Prometheus semantics.
 //! - [`Sample`] and the staleness marker.
+//! - [`histogram`]: native histograms (integer and float), their rules,
+//!   bucket bounds and arithmetic.
 //! - The read side: [`Queryable`] → [`Querier`] → [`Series`] → [`SampleIterator`].
 
+pub mod histogram;
 mod labels;
 mod matcher;
 mod read;

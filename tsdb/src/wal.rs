@@ -21,7 +21,8 @@
 //! type: 0 = padding, 1 = full record, 2 = first, 3 = middle, 4 = last
 //! fragment of a record. The CRC (IEEE) covers the payload.
 //! ```
-//! A record never spans segments; it may span pages. On open, a torn or
+//! A record never spans segments, nor does a batch of records logged
+//! together; a record may span pages. On open, a torn or
 //! garbage tail of the *last* segment is cut at the end of its last good
 //! record; damage anywhere else is reported as corruption with file and
 //! offset. Record payloads are typed ([`Record`]).
@@ -35,7 +36,7 @@ mod writer;
 pub use checkpoint::CheckpointStats;
 pub use reader::WalReader;
 pub use record::{
-    ExemplarRecord, Record, RecordType, SampleRecord, SeriesRecord, StartTimeRecord,
-    TombstoneRecord,
+    ExemplarRecord, FloatHistogramRecord, HistogramRecord, Record, RecordFamily, RecordType,
+    SampleRecord, SeriesRecord, StartTimeRecord, TombstoneRecord,
 };
-pub use writer::{RepairReport, SyncPolicy, Wal, WalOptions};
+pub use writer::{RepairReport, SyncPolicy, Wal, WalOptions, WalPos};

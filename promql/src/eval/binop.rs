@@ -220,9 +220,11 @@ impl Grid<'_> {
                 let id = one_id[j];
                 if one_at[id].0 != NONE {
                     let k = one_at[id].0;
+                    // The series just met first, then the one met before,
+                    // as Prometheus lists them.
                     return Err(Error::Execution(format!(
                         "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                        one_sig[j], one[k].labels, one[j].labels
+                        one_sig[j], one[j].labels, one[k].labels
                     )));
                 }
                 one_at[id] = (j, v);

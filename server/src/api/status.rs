@@ -16,23 +16,27 @@ use crate::state::State;
 pub const PROMETHEUS_COMPAT_VERSION: &str = "3.14.0";
 
 pub fn healthy(_: &State, _: &Req) -> Result<Reply, ApiError> {
-    Ok(Reply::Body(
+    Ok(healthy_reply())
+}
+
+/// `/-/healthy`'s answer: the process is up. Also given while the WAL
+/// replays (see [`crate::http::answer_while_replaying`]).
+pub(crate) fn healthy_reply() -> Reply {
+    Reply::Body(
         StatusCode::OK,
         "text/plain; charset=utf-8",
         b"Almanac is Healthy.\n".to_vec(),
-    ))
+    )
 }
 
-pub fn ready(state: &State, _: &Req) -> Result<Reply, ApiError> {
-    if state.ready.load(Ordering::Acquire) {
-        Ok(Reply::Body(
-            StatusCode::OK,
-            "text/plain; charset=utf-8",
-            b"Almanac is Ready.\n".to_vec(),
-        ))
-    } else {
-        Err(ApiError::Unavailable("Service Unavailable".into()))
-    }
+/// `/-/ready`: handlers run only once the storage is open (until then
+/// [`crate::http::answer_while_replaying`] answers 503), so this is always 200.
+pub fn ready(_: &State, _: &Req) -> Result<Reply, ApiError> {
+    Ok(Reply::Body(
+        StatusCode::OK,
+        "text/plain; charset=utf-8",
+        b"Almanac is Ready.\n".to_vec(),
+    ))
 }
 
 pub fn reload(state: &State, req: &Req) -> Result<Reply, ApiError> {
@@ -282,10 +286,10 @@ pub fn tsdb(state: &State, req: &Req) -> Result<Reply, ApiError> {
     )))
 }
 
-pub fn walreplay(state: &State, _: &Req) -> Result<Reply, ApiError> {
-    let done = state.ready.load(Ordering::Acquire);
+/// `/api/v1/status/walreplay`: the replay is done once handlers run.
+pub fn walreplay(_: &State, _: &Req) -> Result<Reply, ApiError> {
     Ok(Reply::Json(success(
-        json!({"min": 0, "max": 0, "current": if done { 0 } else { -1 }}),
+        json!({"min": 0, "max": 0, "current": 0}),
         &[],
         &[],
     )))

@@ -1,10 +1,8 @@
 //! `meta.json`: what a block holds, and block ids (ULIDs).
 
-use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -85,30 +83,20 @@ impl BlockMeta {
     }
 }
 
-/// A new ULID: 48 bits of milliseconds then 80 random bits, in Crockford
-/// base32. Ids made later in the same process sort later.
+/// A new block id: a ULID (48 bits of Unix milliseconds, then 80 random
+/// bits, as 26 characters of Crockford base32), made by the `ulid` crate's
+/// monotonic generator. Ids made in one process strictly increase, also
+/// within one millisecond and when the clock steps back: the generator then
+/// adds one to the previous id instead of drawing new random bits.
 pub fn new_ulid() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let seq = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(now);
-    h.write_u64(seq);
-    let rand = h.finish();
-    // 48-bit time, 16 bits of sequence (monotonic in-process), 64 random.
-    let value: u128 = (u128::from(now & 0xFFFF_FFFF_FFFF) << 80)
-        | (u128::from(seq & 0xFFFF) << 64)
-        | u128::from(rand);
-    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let mut out = [0u8; 26];
-    for (i, c) in out.iter_mut().enumerate() {
-        let shift = 125 - 5 * i as u32;
-        *c = ALPHABET[((value >> shift) & 0x1f) as usize];
+    static GENERATOR: Mutex<ulid::Generator> = Mutex::new(ulid::Generator::new());
+    let mut generator = GENERATOR.lock();
+    match generator.generate() {
+        Ok(id) => id,
+        // The random part was all ones: carry into the next millisecond.
+        Err(overflow) => overflow.commit_overflow_increment(),
     }
-    String::from_utf8_lossy(&out).into_owned()
+    .to_string()
 }
 
 #[cfg(test)]
@@ -116,11 +104,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ulids_are_26_chars_and_increase() {
-        let a = new_ulid();
-        let b = new_ulid();
-        assert_eq!(a.len(), 26);
-        assert!(a < b, "{a} < {b}");
+    fn ulids_carry_the_time_and_strictly_increase_within_a_millisecond() {
+        let before = std::time::SystemTime::now();
+        // Far more ids than milliseconds pass: most share one.
+        let ids: Vec<String> = (0..100_000).map(|_| new_ulid()).collect();
+        let after = std::time::SystemTime::now();
+        for w in ids.windows(2) {
+            assert!(w[0] < w[1], "{} < {}", w[0], w[1]);
+        }
+        let ms = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0)
+        };
+        for id in [&ids[0], &ids[ids.len() - 1]] {
+            assert_eq!(id.len(), 26);
+            let parsed = ulid::Ulid::from_string(id).expect("a valid ULID");
+            assert_eq!(&parsed.to_string(), id, "canonical form");
+            let t = parsed.timestamp_ms();
+            assert!(
+                t >= ms(before) && t <= ms(after),
+                "{t} in {before:?}..{after:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ulids_from_threads_are_unique() {
+        let per_thread = 20_000;
+        let ids: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (0..per_thread).map(|_| new_ulid()).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), 4 * per_thread);
     }
 
     #[test]

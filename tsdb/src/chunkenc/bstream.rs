@@ -22,6 +22,11 @@ impl BitWriter {
         self.bytes
     }
 
+    /// The bytes written so far, to patch a header in place.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+
     /// Starts a new byte. The buffer grows by a quarter, not by doubling:
     /// head chunks live in memory for hours, and doubling would leave a
     /// third of their bytes unused on average.

@@ -1,29 +1,65 @@
-//! The database's write batch: WAL first, then the head.
+//! The database's write batch: WAL first, then the head and the companion
+//! stores.
 
 use super::{Db, wal_io};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::head::{CommitStats, HeadAppender, SeriesHandle};
 use crate::model::{Labels, SeriesRef};
+use crate::wal::{RecordFamily, WalPos};
 
-/// A batch of samples for the database.
+/// A batch of samples (and companion-store records) for the database.
 ///
 /// Contract: end with [`commit`](Self::commit) or [`rollback`](Self::rollback)
 /// (dropping rolls back). `append` rejects a bad sample with its typed error
-/// and keeps the rest of the batch. `commit` writes the batch's new series
-/// and samples to the WAL, applies them to the head, and returns once they
-/// are durable under the configured sync policy; an error from the WAL means
-/// nothing of the batch was applied.
+/// and keeps the rest of the batch. `commit` writes the batch's new series,
+/// samples and records to the WAL in one write, waits until they are
+/// durable under the configured sync policy, and only then applies them to
+/// the head and runs the records' callbacks. An error means nothing of the
+/// batch was applied or acknowledged. (After a failed fsync the database
+/// is closed; whatever reached the disk is replayed at the next open.)
 pub struct Appender<'a> {
     db: &'a Db,
     head: HeadAppender,
+    records: Vec<Vec<u8>>,
+    on_commit: Vec<OnCommit<'a>>,
 }
+
+/// Runs after a batch's commit, with the batch's WAL position.
+type OnCommit<'a> = Box<dyn FnOnce(WalPos) + Send + 'a>;
 
 impl<'a> Appender<'a> {
     pub(super) fn new(db: &'a Db) -> Self {
         Appender {
             db,
             head: db.head.appender(),
+            records: Vec::new(),
+            on_commit: Vec::new(),
         }
+    }
+
+    /// Adds an encoded record of a companion store (see
+    /// [`WalStore`](super::WalStore)) to the batch; `on_commit` runs after
+    /// the batch's commit succeeded, in the order records were added, with
+    /// the WAL position the batch was logged at. Fails when no open store
+    /// owns the record's type.
+    pub fn add_record(
+        &mut self,
+        record: Vec<u8>,
+        on_commit: impl FnOnce(WalPos) + Send + 'a,
+    ) -> Result<()> {
+        let record_type = record.first().copied().unwrap_or(0);
+        match RecordFamily::of(record_type) {
+            Some(f) if f != RecordFamily::Metrics && self.db.stores.owner(f).is_some() => {}
+            f => {
+                return Err(Error::UnownedRecord {
+                    record_type,
+                    family: f.map_or("unallocated", RecordFamily::name),
+                });
+            }
+        }
+        self.records.push(record);
+        self.on_commit.push(Box::new(on_commit));
+        Ok(())
     }
 
     pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
@@ -63,13 +99,19 @@ impl<'a> Appender<'a> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.head.is_empty()
+        self.head.is_empty() && self.records.is_empty()
     }
 
     pub fn commit(self) -> Result<CommitStats> {
-        let pos = wal_io::log_batch(&self.db.wal, &self.head)?;
+        let pos = wal_io::log_batch(&self.db.wal, &self.head, &self.records)?;
+        if let Some(pos) = pos {
+            wal_io::wait_durable(&self.db.wal, pos.seq)?;
+        }
         let stats = self.head.commit();
-        wal_io::wait_durable(&self.db.wal, pos)?;
+        let pos = pos.unwrap_or_default();
+        for f in self.on_commit {
+            f(pos);
+        }
         Ok(stats)
     }
 

@@ -29,6 +29,7 @@ impl Db {
     /// than 1.5 block ranges, block merges, retention.
     pub fn compact(&self) -> Result<MaintenanceReport> {
         let _guard = self.maintenance.lock();
+        self.wal.check_open()?;
         let mut report = MaintenanceReport::default();
         while self.head_compactable() {
             self.compact_head_once()?;
@@ -81,7 +82,7 @@ impl Db {
         self.counters
             .head_truncations
             .fetch_add(1, Ordering::Relaxed);
-        wal_io::checkpoint(&self.wal, &self.head, maxt)?;
+        wal_io::checkpoint(&self.wal, &self.head, &self.stores, maxt)?;
         Ok(())
     }
 
@@ -179,6 +180,7 @@ impl Db {
     /// once (tombstones in the head, logged to the WAL, and in each block).
     pub fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<()> {
         let _guard = self.maintenance.lock();
+        self.wal.check_open()?;
         let ids = self
             .head
             .with_postings(|p| postings_for_matchers(p, matchers));
@@ -196,6 +198,7 @@ impl Db {
     /// Rewrites every block that has tombstones without the deleted data.
     pub fn clean_tombstones(&self) -> Result<usize> {
         let _guard = self.maintenance.lock();
+        self.wal.check_open()?;
         let mut rewritten = 0;
         for b in self
             .blocks()
@@ -213,6 +216,7 @@ impl Db {
     /// Returns the names of the block directories written.
     pub fn snapshot(&self, dir: &Path, with_head: bool) -> Result<Vec<String>> {
         let _guard = self.maintenance.lock();
+        self.wal.check_open()?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io("mkdir", dir, e))?;
         let mut names = Vec::new();
         for b in self.blocks() {

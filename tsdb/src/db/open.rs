@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::stores::{Stores, WalStore};
 use super::{Db, DbCounters, wal_io};
 use crate::block::Block;
 use crate::error::{Error, Result};
@@ -82,7 +83,19 @@ impl Db {
     /// Opens (creating if needed) the database in `dir`: loads blocks,
     /// repairs a torn WAL tail, and replays the WAL into the head.
     pub fn open(dir: impl AsRef<Path>, opts: DbOptions) -> Result<Db> {
+        Self::open_with_stores(dir, opts, Vec::new())
+    }
+
+    /// Like [`open`](Self::open), with companion stores that keep their
+    /// records in this database's WAL: replay hands each its records (see
+    /// [`WalStore`]), and the WAL is truncated only behind the slowest.
+    pub fn open_with_stores(
+        dir: impl AsRef<Path>,
+        opts: DbOptions,
+        stores: Vec<Arc<dyn WalStore>>,
+    ) -> Result<Db> {
         opts.validate()?;
+        let stores = Stores::new(stores)?;
         let dir = dir.as_ref().to_path_buf();
         let blocks_dir = dir.join("blocks");
         std::fs::create_dir_all(&blocks_dir).map_err(|e| Error::io("mkdir", &blocks_dir, e))?;
@@ -101,7 +114,7 @@ impl Db {
         }
         let wal = wal_io::open(&dir.join("wal"), &opts.wal)?;
         let counters = DbCounters::default();
-        let replayed = wal_io::replay(&dir.join("wal"), &head)?;
+        let replayed = wal_io::replay(&dir.join("wal"), &head, &stores)?;
         counters
             .wal_replayed_records
             .store(replayed, Ordering::Relaxed);
@@ -110,6 +123,7 @@ impl Db {
             opts,
             head,
             wal,
+            stores,
             blocks: RwLock::new(blocks),
             maintenance: Mutex::new(()),
             counters,

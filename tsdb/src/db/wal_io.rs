@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::error::Result;
+use super::stores::Stores;
+use crate::error::{Error, Result};
 use crate::exemplars::Exemplar;
 use crate::head::{Head, HeadAppender};
 use crate::model::SeriesRef;
 use crate::wal::{
-    ExemplarRecord, Record, SampleRecord, SeriesRecord, StartTimeRecord, SyncPolicy,
-    TombstoneRecord, Wal, WalOptions, WalReader,
+    ExemplarRecord, Record, RecordFamily, SampleRecord, SeriesRecord, StartTimeRecord, SyncPolicy,
+    TombstoneRecord, Wal, WalOptions, WalPos, WalReader,
 };
 
 pub(super) fn open(dir: &Path, opts: &WalOptions) -> Result<Wal> {
@@ -21,9 +22,14 @@ pub(super) fn open(dir: &Path, opts: &WalOptions) -> Result<Wal> {
     Ok(wal)
 }
 
-/// Logs the batch's new series and samples; returns the WAL position to
-/// wait for.
-pub(super) fn log_batch(wal: &Wal, app: &HeadAppender) -> Result<u64> {
+/// Logs the batch's new series and samples and the companion stores'
+/// `records` in one WAL write; returns where they went (`None` for an
+/// empty batch).
+pub(super) fn log_batch(
+    wal: &Wal,
+    app: &HeadAppender,
+    records: &[Vec<u8>],
+) -> Result<Option<WalPos>> {
     let series: Vec<SeriesRecord> = app
         .created_series()
         .map(|(r, labels)| SeriesRecord {
@@ -78,11 +84,12 @@ pub(super) fn log_batch(wal: &Wal, app: &HeadAppender) -> Result<u64> {
         Record::Exemplars(exemplars).encode(&mut b);
         bufs.push(b);
     }
-    if bufs.is_empty() {
-        return Ok(0);
+    if bufs.is_empty() && records.is_empty() {
+        wal.check_open()?;
+        return Ok(None);
     }
-    let refs: Vec<&[u8]> = bufs.iter().map(Vec::as_slice).collect();
-    wal.log(&refs)
+    let refs: Vec<&[u8]> = bufs.iter().chain(records).map(Vec::as_slice).collect();
+    wal.log(&refs).map(Some)
 }
 
 pub(super) fn log_tombstones(wal: &Wal, stones: &[(u32, i64, i64)]) -> Result<()> {
@@ -102,7 +109,7 @@ pub(super) fn log_tombstones(wal: &Wal, stones: &[(u32, i64, i64)]) -> Result<()
     )
     .encode(&mut b);
     let pos = wal.log(&[&b])?;
-    wal.sync_to(pos)
+    wal.sync_to(pos.seq)
 }
 
 /// Waits until `pos` is durable when the policy acknowledges only durable
@@ -118,35 +125,85 @@ pub(super) fn sync_all(wal: &Wal) -> Result<()> {
     wal.sync()
 }
 
-/// Replays the checkpoint and segments into the head. Returns the number
-/// of records read. A record that does not decode is corruption and stops
-/// the open with its location.
-pub(super) fn replay(dir: &Path, head: &Head) -> Result<u64> {
+/// Replays the checkpoint and segments: metric records into the head,
+/// every other family's records to the store that owns it. Returns the
+/// number of records read. A record that does not decode, or that no open
+/// store owns, stops the open with its location.
+pub(super) fn replay(dir: &Path, head: &Head, stores: &Stores) -> Result<u64> {
     let mut n = 0;
     let mut reader = WalReader::open(dir)?;
-    // Start timestamps of the next samples record, by (series, time).
-    let mut start_times: HashMap<(u64, i64), i64> = HashMap::new();
-    while let Some(rec) = reader.next_record()? {
+    let mut metrics = MetricReplay::new(head);
+    while let Some((segment, rec)) = reader.next_with_segment()? {
         n += 1;
-        match Record::decode(rec)? {
+        let record_type = rec.first().copied().unwrap_or(0);
+        match RecordFamily::of(record_type) {
+            Some(RecordFamily::Metrics) => metrics.apply(Record::decode(rec)?)?,
+            Some(f) => match stores.owner(f) {
+                Some(store) => store.replay(rec, segment)?,
+                None => {
+                    return Err(Error::UnownedRecord {
+                        record_type,
+                        family: f.name(),
+                    });
+                }
+            },
+            None => {
+                return Err(Error::corruption(
+                    dir,
+                    0,
+                    format!("WAL record of unallocated type {record_type}"),
+                ));
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// The metric family's replay: records into the head.
+struct MetricReplay<'a> {
+    head: &'a Head,
+    /// Start timestamps of the next samples record, by (series, time).
+    start_times: HashMap<(u64, i64), i64>,
+}
+
+impl<'a> MetricReplay<'a> {
+    fn new(head: &'a Head) -> Self {
+        MetricReplay {
+            head,
+            start_times: HashMap::new(),
+        }
+    }
+
+    fn apply(&mut self, rec: Record) -> Result<()> {
+        let head = self.head;
+        match rec {
+            // Nothing writes these yet: the head stores histograms next.
+            Record::Histograms(_) | Record::FloatHistograms(_) => {
+                return Err(Error::corruption(
+                    "wal",
+                    0,
+                    "native histogram samples in the WAL: this head does not store them yet",
+                ));
+            }
             Record::Series(series) => {
                 for s in series {
                     head.replay_series(SeriesRef(s.series_ref), &s.labels)?;
                 }
             }
             Record::StartTimes(v) => {
-                start_times.extend(v.into_iter().map(|s| ((s.series_ref, s.t), s.st)));
+                self.start_times
+                    .extend(v.into_iter().map(|s| ((s.series_ref, s.t), s.st)));
             }
             Record::Samples(samples) => {
                 for s in samples {
-                    let st = if start_times.is_empty() {
+                    let st = if self.start_times.is_empty() {
                         0
                     } else {
-                        start_times.remove(&(s.series_ref, s.t)).unwrap_or(0)
+                        self.start_times.remove(&(s.series_ref, s.t)).unwrap_or(0)
                     };
                     head.replay_sample(SeriesRef(s.series_ref), s.t, s.v, st);
                 }
-                start_times.clear();
+                self.start_times.clear();
             }
             Record::Tombstones(stones) => {
                 for t in stones {
@@ -165,21 +222,22 @@ pub(super) fn replay(dir: &Path, head: &Head) -> Result<u64> {
                     head.replay_exemplar(SeriesRef(e.series_ref), ex);
                 }
             }
-            Record::Spans(_) | Record::Logs(_) => {}
         }
+        Ok(())
     }
-    Ok(n)
 }
 
 /// After the head was truncated before `mint`: checkpoints every closed
-/// segment, keeping the series still in the head and data from `mint` on.
-pub(super) fn checkpoint(wal: &Wal, head: &Head, mint: i64) -> Result<()> {
+/// segment that every companion store has persisted, keeping the series
+/// still in the head and data from `mint` on.
+pub(super) fn checkpoint(wal: &Wal, head: &Head, stores: &Stores, mint: i64) -> Result<()> {
     let last = wal.cut_segment()?;
-    if last == 0 {
+    let up_to = (last - 1).min(stores.persisted_through());
+    if up_to == 0 {
         return Ok(());
     }
     wal.checkpoint(
-        last - 1,
+        up_to,
         |r| u32::try_from(r).is_ok_and(|id| head.has_series(id)),
         mint,
     )?;

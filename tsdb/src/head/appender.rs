@@ -1,5 +1,6 @@
 //! Batched appends to the head.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -16,11 +17,15 @@ use crate::model::{Labels, Sample, SeriesRef};
 /// sample against the series as it is now and returns the typed reason for a
 /// bad one, which is then not part of the batch; nothing is visible to
 /// readers before `commit`. Series are created at `append` time (so their
-/// refs are known); a series created by a rolled-back batch stays empty
-/// until the next head truncation removes it.
+/// refs are known); a series created by a rolled-back or failed batch
+/// stays empty (the next batch that appends to it logs its record) until
+/// the next head truncation removes it.
 pub struct HeadAppender {
     head: Arc<Head>,
+    /// Series whose record this batch logs: created by it, or not yet in
+    /// the WAL because the batch that created them failed.
     created: Vec<Arc<MemSeries>>,
+    created_ids: HashSet<u32>,
     pending: Vec<(Arc<MemSeries>, Sample)>,
     /// Start timestamps of pending samples, by index into `pending`,
     /// ascending (sparse: most samples have none).
@@ -66,6 +71,7 @@ impl HeadAppender {
         HeadAppender {
             head,
             created: Vec::new(),
+            created_ids: HashSet::new(),
             pending: Vec::new(),
             pending_st: Vec::new(),
             exemplars: Vec::new(),
@@ -97,10 +103,7 @@ impl HeadAppender {
         // A series that truncation removes between the lookup and the
         // push is looked up (and created) again.
         loop {
-            let (series, created) = self.head.get_or_create(labels, None)?;
-            if created {
-                self.created.push(series.clone());
-            }
+            let (series, _) = self.head.get_or_create(labels, None)?;
             let r = SeriesRef(u64::from(series.id));
             match self.push(series, t, v) {
                 Err(Error::UnknownSeries { .. }) => continue,
@@ -155,6 +158,9 @@ impl HeadAppender {
             .state
             .lock()
             .hold(series.id, t, v, &self.head.bounds())?;
+        if !series.wal_logged.load(Ordering::Acquire) && self.created_ids.insert(series.id) {
+            self.created.push(series.clone());
+        }
         self.pending.push((series, Sample::new(t, v)));
         Ok(())
     }
@@ -184,7 +190,8 @@ impl HeadAppender {
             .map(|(s, e)| (SeriesRef(u64::from(s.id)), e))
     }
 
-    /// Series this batch created, with their refs (for the WAL).
+    /// Series whose record this batch must log, with their refs (for the
+    /// WAL): the ones it created, and ones whose creating batch failed.
     pub fn created_series(&self) -> impl Iterator<Item = (SeriesRef, &Labels)> {
         self.created
             .iter()
@@ -216,7 +223,11 @@ impl HeadAppender {
     }
 
     /// Applies the batch: afterwards every sample is visible to new readers.
+    /// Call only once the batch is in the WAL.
     pub fn commit(mut self) -> CommitStats {
+        for s in self.created.drain(..) {
+            s.wal_logged.store(true, Ordering::Release);
+        }
         let mut stats = CommitStats::default();
         let bounds = self.head.bounds();
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
@@ -291,7 +302,9 @@ impl Head {
     /// Re-creates a series from the WAL with its recorded ref.
     pub fn replay_series(&self, r: SeriesRef, labels: &Labels) -> Result<()> {
         let id = u32::try_from(r.0).map_err(|_| Error::UnknownSeries { series_ref: r.0 })?;
-        self.get_or_create(labels, Some(id)).map(|_| ())
+        let (s, _) = self.get_or_create(labels, Some(id))?;
+        s.wal_logged.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Applies one exemplar from the WAL.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use parking_lot::{Mutex, RwLock};
 
@@ -65,6 +66,11 @@ pub(crate) struct MemSeries {
     pub id: u32,
     pub labels: Labels,
     pub state: Mutex<SeriesState>,
+    /// A committed batch logged the series' record to the WAL (or replay
+    /// read it from there). Until then every batch that appends to the
+    /// series logs the record, so that a batch whose commit failed cannot
+    /// leave later samples without their series on replay.
+    pub wal_logged: AtomicBool,
 }
 
 impl MemSeries {
@@ -82,6 +88,7 @@ impl MemSeries {
                 pending: 0,
                 removed: false,
             }),
+            wal_logged: AtomicBool::new(false),
         }
     }
 }

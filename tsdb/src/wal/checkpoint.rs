@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::Wal;
 use super::reader::WalReader;
-use super::record::Record;
+use super::record::{Record, RecordFamily};
 use super::segment::{list_segments, segment_path};
 use super::writer::{SyncPolicy, WalOptions};
 use crate::error::{Error, Result};
@@ -21,8 +21,10 @@ pub struct CheckpointStats {
 impl Wal {
     /// Folds the previous checkpoint and segments `..= up_to` into a new
     /// `checkpoint.<up_to>`: series records whose ref `keep` accepts, and
-    /// samples, exemplars and tombstones of kept series from `mint` on
-    /// (spans and logs are kept whole). Then deletes those segments and
+    /// samples, exemplars and tombstones of kept series from `mint` on.
+    /// Records of the other families are dropped: the caller checkpoints
+    /// only segments whose span and log records are in their stores'
+    /// blocks already. Then deletes those segments and
     /// older checkpoints. The checkpoint is written to a `.tmp` directory and
     /// renamed, so a crash leaves either the old state or the new one.
     pub fn checkpoint(
@@ -55,6 +57,9 @@ impl Wal {
         let mut buf = Vec::new();
         while let Some(rec) = reader.next_record()? {
             stats.records_read += 1;
+            if RecordFamily::of_record(rec) != Some(RecordFamily::Metrics) {
+                continue;
+            }
             let kept = match Record::decode(rec)? {
                 Record::Series(mut v) => {
                     v.retain(|s| keep(s.series_ref));
@@ -74,11 +79,20 @@ impl Wal {
                     v.retain(|e| e.t >= mint && keep(e.series_ref));
                     (!v.is_empty()).then_some(Record::Exemplars(v))
                 }
+                Record::Histograms(mut v) => {
+                    v.retain(|s| s.t >= mint && keep(s.series_ref));
+                    stats.samples_kept += v.len() as u64;
+                    (!v.is_empty()).then_some(Record::Histograms(v))
+                }
+                Record::FloatHistograms(mut v) => {
+                    v.retain(|s| s.t >= mint && keep(s.series_ref));
+                    stats.samples_kept += v.len() as u64;
+                    (!v.is_empty()).then_some(Record::FloatHistograms(v))
+                }
                 Record::Tombstones(mut v) => {
                     v.retain(|t| t.maxt >= mint && keep(t.series_ref));
                     (!v.is_empty()).then_some(Record::Tombstones(v))
                 }
-                other @ (Record::Spans(_) | Record::Logs(_)) => Some(other),
             };
             if let Some(r) = kept {
                 buf.clear();

@@ -161,7 +161,9 @@ pub(super) fn scan_segment(data: &[u8]) -> Scan {
 /// and offset; the last segment's tail is repaired by `Wal::open`, so the
 /// reader ends quietly there.
 pub struct WalReader {
-    files: Vec<PathBuf>,
+    /// Each file with the segment number its records count as (a
+    /// checkpoint's files: the checkpoint's number).
+    files: Vec<(PathBuf, u64)>,
     next_file: usize,
     data: Vec<u8>,
     pos: usize,
@@ -181,7 +183,7 @@ impl WalReader {
         if let Some((n, cp)) = last_checkpoint(dir)? {
             let segs = list_segments(&cp)?;
             check_contiguous(&cp, &segs)?;
-            files.extend(segs.iter().map(|&s| segment_path(&cp, s)));
+            files.extend(segs.iter().map(|&s| (segment_path(&cp, s), n)));
             after = n;
         }
         let segs: Vec<u64> = list_segments(dir)?
@@ -189,7 +191,7 @@ impl WalReader {
             .filter(|&s| s > after && s <= up_to)
             .collect();
         check_contiguous(dir, &segs)?;
-        files.extend(segs.iter().map(|&s| segment_path(dir, s)));
+        files.extend(segs.iter().map(|&s| (segment_path(dir, s), s)));
         Ok(WalReader {
             files,
             next_file: 0,
@@ -198,6 +200,22 @@ impl WalReader {
             current: None,
             record: Vec::new(),
         })
+    }
+
+    /// Like [`next_record`](Self::next_record), with the segment that holds
+    /// the record (for a record from a checkpoint, the checkpoint's number,
+    /// which is never newer than the segment it came from).
+    pub fn next_with_segment(&mut self) -> Result<Option<(u64, &[u8])>> {
+        self.next_record()?;
+        let segment = self
+            .next_file
+            .checked_sub(1)
+            .and_then(|i| self.files.get(i))
+            .map_or(0, |f| f.1);
+        Ok(self
+            .current
+            .as_ref()
+            .map(|_| (segment, self.record.as_slice())))
     }
 
     /// The next record's payload, or `None` after the last one.
@@ -228,7 +246,7 @@ impl WalReader {
                 }
                 self.current = None;
             }
-            let Some(path) = self.files.get(self.next_file).cloned() else {
+            let Some((path, _)) = self.files.get(self.next_file).cloned() else {
                 return Ok(None);
             };
             self.next_file += 1;

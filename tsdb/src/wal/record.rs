@@ -9,22 +9,72 @@
 //!                      (Δref varint │ Δt varint │ value 8B BE)*      Δ relative to the base
 //! Tombstones: type=3 │ count uvarint │ (ref uvarint │ mint varint │ maxt varint)*
 //! Exemplars:  type=4 │ count uvarint │ (ref uvarint │ t varint │ value 8B BE │ labels as in Series)*
-//! Spans:      type=5 │ opaque payload
-//! Logs:       type=6 │ opaque payload
 //! StartTimes: type=7 │ count uvarint │ (ref uvarint │ t varint │ t - st varint)*
+//! Histograms, FloatHistograms: types 8 and 9, see [`histogram`]
 //! ```
+//!
+//! Types 5 and 6 were reserved for spans and logs before record families
+//! existed and were never written; they stay unused.
+//!
+//! Record types are allocated to families, each owned by one store
+//! ([`RecordFamily`]): this module encodes the metric family; the span and
+//! log stores encode their own records in their ranges.
 //!
 //! A start-times record gives the start timestamps of samples of the
 //! samples record that follows it in the same batch (only samples that
 //! have one are listed); replay applies them together.
 
+mod histogram;
+
 use std::sync::Arc;
+
+pub use histogram::{FloatHistogramRecord, HistogramRecord};
 
 use crate::encoding::{Decbuf, DecodeError, put_bytes, put_uvarint, put_varint};
 use crate::error::{Error, Result};
 use crate::model::{Label, Labels};
 
-/// Record type bytes. Numbers 8–255 are reserved for future types.
+/// The families of WAL record types, by the store that owns them. A
+/// record's first byte says its type, and the type's range its family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordFamily {
+    /// Types 1–31: series, samples, exemplars, tombstones, start times
+    /// ([`Record`]), owned by the metric store.
+    Metrics,
+    /// Types 32–63, owned by the span store.
+    Spans,
+    /// Types 64–95, owned by the log store.
+    Logs,
+}
+
+impl RecordFamily {
+    /// The family of a record type byte; `None` for unallocated types
+    /// (0 and 96–255).
+    pub fn of(record_type: u8) -> Option<RecordFamily> {
+        match record_type {
+            1..=31 => Some(RecordFamily::Metrics),
+            32..=63 => Some(RecordFamily::Spans),
+            64..=95 => Some(RecordFamily::Logs),
+            _ => None,
+        }
+    }
+
+    /// The family of an encoded record (by its first byte).
+    pub fn of_record(record: &[u8]) -> Option<RecordFamily> {
+        record.first().copied().and_then(Self::of)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordFamily::Metrics => "metrics",
+            RecordFamily::Spans => "spans",
+            RecordFamily::Logs => "logs",
+        }
+    }
+}
+
+/// Metric record type bytes. Numbers 10–31 are reserved for future metric
+/// types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum RecordType {
@@ -32,9 +82,9 @@ pub enum RecordType {
     Samples = 2,
     Tombstones = 3,
     Exemplars = 4,
-    Spans = 5,
-    Logs = 6,
     StartTimes = 7,
+    Histograms = 8,
+    FloatHistograms = 9,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,9 +130,9 @@ pub enum Record {
     Samples(Vec<SampleRecord>),
     Tombstones(Vec<TombstoneRecord>),
     Exemplars(Vec<ExemplarRecord>),
-    Spans(Vec<u8>),
-    Logs(Vec<u8>),
     StartTimes(Vec<StartTimeRecord>),
+    Histograms(Vec<HistogramRecord>),
+    FloatHistograms(Vec<FloatHistogramRecord>),
 }
 
 fn put_labels(b: &mut Vec<u8>, labels: &Labels) {
@@ -112,9 +162,9 @@ impl Record {
             Record::Samples(_) => RecordType::Samples,
             Record::Tombstones(_) => RecordType::Tombstones,
             Record::Exemplars(_) => RecordType::Exemplars,
-            Record::Spans(_) => RecordType::Spans,
-            Record::Logs(_) => RecordType::Logs,
             Record::StartTimes(_) => RecordType::StartTimes,
+            Record::Histograms(_) => RecordType::Histograms,
+            Record::FloatHistograms(_) => RecordType::FloatHistograms,
         }
     }
 
@@ -158,13 +208,28 @@ impl Record {
                     put_labels(b, &e.labels);
                 }
             }
-            Record::Spans(p) | Record::Logs(p) => b.extend_from_slice(p),
             Record::StartTimes(v) => {
                 put_uvarint(b, v.len() as u64);
                 for s in v {
                     put_uvarint(b, s.series_ref);
                     put_varint(b, s.t);
                     put_varint(b, s.t.wrapping_sub(s.st));
+                }
+            }
+            Record::Histograms(v) => {
+                put_uvarint(b, v.len() as u64);
+                for s in v {
+                    put_uvarint(b, s.series_ref);
+                    put_varint(b, s.t);
+                    histogram::put_histogram(b, &s.h);
+                }
+            }
+            Record::FloatHistograms(v) => {
+                put_uvarint(b, v.len() as u64);
+                for s in v {
+                    put_uvarint(b, s.series_ref);
+                    put_varint(b, s.t);
+                    histogram::put_float_histogram(b, &s.h);
                 }
             }
         }
@@ -261,8 +326,30 @@ impl Record {
                 }
                 Record::StartTimes(v)
             }
-            5 => return Ok(Record::Spans(rec[1..].to_vec())),
-            6 => return Ok(Record::Logs(rec[1..].to_vec())),
+            8 => {
+                let n = count(&mut d)?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(HistogramRecord {
+                        series_ref: d.uvarint("series ref")?,
+                        t: d.varint("time")?,
+                        h: histogram::get_histogram(&mut d)?,
+                    });
+                }
+                Record::Histograms(v)
+            }
+            9 => {
+                let n = count(&mut d)?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(FloatHistogramRecord {
+                        series_ref: d.uvarint("series ref")?,
+                        t: d.varint("time")?,
+                        h: histogram::get_float_histogram(&mut d)?,
+                    });
+                }
+                Record::FloatHistograms(v)
+            }
             _ => {
                 return Err(DecodeError {
                     offset: 0,
@@ -288,6 +375,31 @@ mod tests {
     fn labels_strategy() -> impl Strategy<Value = Labels> {
         prop::collection::vec(("[a-z_]{1,6}", "[a-z0-9.]{1,6}"), 0..5)
             .prop_map(|pairs| Labels::from_pairs(&pairs))
+    }
+
+    fn histogram_strategy() -> impl Strategy<Value = crate::model::histogram::Histogram> {
+        use crate::model::histogram::{CounterResetHint, Histogram, Span};
+        (
+            -53i32..9,
+            0u8..4,
+            any::<u64>(),
+            prop::collection::vec((any::<i32>(), any::<u32>()), 0..3),
+            prop::collection::vec(any::<i64>(), 0..6),
+            prop::collection::vec(-1e9f64..1e9, 0..4),
+        )
+            .prop_map(|(schema, hint, count, spans, deltas, custom)| Histogram {
+                hint: CounterResetHint::from_u8(hint).unwrap_or_default(),
+                schema,
+                zero_threshold: 1e-128,
+                zero_count: count / 3,
+                count,
+                sum: count as f64 * 0.5,
+                positive_spans: spans.iter().map(|&(o, l)| Span::new(o, l)).collect(),
+                negative_spans: spans.iter().rev().map(|&(o, l)| Span::new(o, l)).collect(),
+                positive_deltas: deltas.clone(),
+                negative_deltas: deltas.into_iter().rev().collect(),
+                custom_values: custom,
+            })
     }
 
     fn record_strategy() -> impl Strategy<Value = Record> {
@@ -337,6 +449,26 @@ mod tests {
                         .collect(),
                 )
             }),
+            prop::collection::vec((any::<u64>(), any::<i64>(), histogram_strategy()), 0..4)
+                .prop_map(|v| {
+                    Record::Histograms(
+                        v.into_iter()
+                            .map(|(series_ref, t, h)| HistogramRecord { series_ref, t, h })
+                            .collect(),
+                    )
+                }),
+            prop::collection::vec((any::<u64>(), any::<i64>(), histogram_strategy()), 0..4)
+                .prop_map(|v| {
+                    Record::FloatHistograms(
+                        v.into_iter()
+                            .map(|(series_ref, t, h)| FloatHistogramRecord {
+                                series_ref,
+                                t,
+                                h: h.to_float(),
+                            })
+                            .collect(),
+                    )
+                }),
             prop::collection::vec((any::<u64>(), any::<i64>(), any::<i64>()), 0..5).prop_map(|v| {
                 Record::StartTimes(
                     v.into_iter()
@@ -344,8 +476,6 @@ mod tests {
                         .collect(),
                 )
             }),
-            prop::collection::vec(any::<u8>(), 0..50).prop_map(Record::Spans),
-            prop::collection::vec(any::<u8>(), 0..50).prop_map(Record::Logs),
         ]
     }
 

@@ -57,11 +57,23 @@ pub struct RepairReport {
 struct Writer {
     segment: u64,
     file: File,
-    /// Bytes in the segment file (header included).
+    /// Bytes of whole records in the segment file (header included): the
+    /// next batch starts here.
     size: u64,
+    /// A failed write may have left bytes past `size`: they are cut off
+    /// before anything else is appended.
+    damaged: bool,
     /// Records logged so far (the position returned by `log`).
     logged: u64,
     buf: Vec<u8>,
+}
+
+/// Where a logged batch went: its sequence position (for
+/// [`Wal::sync_to`]) and the segment that holds all of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WalPos {
+    pub seq: u64,
+    pub segment: u64,
 }
 
 /// Group-commit state.
@@ -79,8 +91,14 @@ pub struct Wal {
     writer: Mutex<Writer>,
     sync: Mutex<SyncState>,
     synced: Condvar,
+    /// Why the WAL takes no more batches: closed, or a failed fsync (the
+    /// kernel may have dropped written pages, so nothing logged since the
+    /// last good fsync is known to be on disk).
+    closed: Mutex<Option<String>>,
     pub fsyncs: AtomicU64,
     pub fsync_nanos: AtomicU64,
+    #[cfg(test)]
+    pub(crate) faults: faults::Faults,
 }
 
 impl Wal {
@@ -111,6 +129,7 @@ impl Wal {
                 segment: last,
                 file,
                 size,
+                damaged: false,
                 logged: 0,
                 buf: Vec::with_capacity(64 << 10),
             }),
@@ -119,8 +138,11 @@ impl Wal {
                 leader: false,
             }),
             synced: Condvar::new(),
+            closed: Mutex::new(None),
             fsyncs: AtomicU64::new(0),
             fsync_nanos: AtomicU64::new(0),
+            #[cfg(test)]
+            faults: Default::default(),
         };
         Ok((wal, repair))
     }
@@ -138,36 +160,92 @@ impl Wal {
         list_segments(&self.dir)
     }
 
-    /// Appends records, in order, and writes them to the segment file (not
-    /// yet fsynced). Returns the position to pass to [`sync_to`](Self::sync_to).
-    /// A record never spans two segments: a segment is cut first if needed.
-    pub fn log(&self, records: &[&[u8]]) -> Result<u64> {
+    /// Appends a batch of records, in order, with one write to the segment
+    /// file (not yet fsynced). A batch never spans segments: a segment is
+    /// cut first when the batch would not fit (a batch larger than a whole
+    /// segment gets a segment of its own).
+    ///
+    /// Contract: on error no record of the batch is in the WAL, and the
+    /// next batch is never written behind a partial one (a failed write is
+    /// cut off first; while that fails, `log` fails). After a failed fsync
+    /// the WAL refuses every batch with [`Error::Closed`].
+    pub fn log(&self, records: &[&[u8]]) -> Result<WalPos> {
+        self.check_open()?;
         let mut w = self.writer.lock();
-        for rec in records {
-            let framed = framed_len(w.size as usize, rec.len()) as u64;
-            if w.size > HEADER_LEN as u64 && w.size + framed > self.opts.segment_size {
-                self.cut_locked(&mut w)?;
-            }
-            let start = w.size;
-            let mut buf = std::mem::take(&mut w.buf);
-            buf.clear();
-            frame(&mut buf, start as usize, rec);
-            let path = segment_path(&self.dir, w.segment);
-            w.file
-                .write_all(&buf)
-                .map_err(|e| Error::io("write", &path, e))?;
-            w.size += buf.len() as u64;
-            w.buf = buf;
-            w.logged += 1;
+        if w.damaged {
+            self.cut_back_locked(&mut w)?;
         }
-        Ok(w.logged)
+        let mut framed = 0;
+        for rec in records {
+            framed += framed_len(w.size as usize + framed, rec.len());
+        }
+        if w.size > HEADER_LEN as u64 && w.size + framed as u64 > self.opts.segment_size {
+            self.cut_locked(&mut w)?;
+        }
+        let mut buf = std::mem::take(&mut w.buf);
+        buf.clear();
+        let start = w.size as usize;
+        for rec in records {
+            let at = start + buf.len();
+            frame(&mut buf, at, rec);
+        }
+        let written = self.write_locked(&mut w, &buf);
+        w.buf = buf;
+        if let Err(e) = written {
+            w.damaged = true;
+            // Cut the partial batch off now when possible; else before the
+            // next batch.
+            let _ = self.cut_back_locked(&mut w);
+            return Err(e);
+        }
+        w.size += w.buf.len() as u64;
+        w.logged += records.len() as u64;
+        Ok(WalPos {
+            seq: w.logged,
+            segment: w.segment,
+        })
+    }
+
+    fn write_locked(&self, w: &mut Writer, buf: &[u8]) -> Result<()> {
+        let path = || segment_path(&self.dir, w.segment);
+        #[cfg(test)]
+        if let Some(e) = self.faults.take_write_fault(&mut w.file, buf) {
+            return Err(Error::io("write", path(), e));
+        }
+        w.file
+            .write_all(buf)
+            .map_err(|e| Error::io("write", path(), e))
+    }
+
+    /// Removes whatever a failed write left past the last whole batch.
+    fn cut_back_locked(&self, w: &mut Writer) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let path = segment_path(&self.dir, w.segment);
+        w.file
+            .set_len(w.size)
+            .map_err(|e| Error::io("truncate", &path, e))?;
+        w.file
+            .seek(SeekFrom::Start(w.size))
+            .map_err(|e| Error::io("seek", &path, e))?;
+        w.damaged = false;
+        Ok(())
+    }
+
+    /// [`Error::Closed`] once the WAL takes no more batches.
+    pub fn check_open(&self) -> Result<()> {
+        match &*self.closed.lock() {
+            Some(reason) => Err(Error::Closed {
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// `log` then, under [`SyncPolicy::Always`], `sync_to`.
-    pub fn log_and_sync(&self, records: &[&[u8]]) -> Result<u64> {
+    pub fn log_and_sync(&self, records: &[&[u8]]) -> Result<WalPos> {
         let pos = self.log(records)?;
         if self.opts.sync == SyncPolicy::Always {
-            self.sync_to(pos)?;
+            self.sync_to(pos.seq)?;
         }
         Ok(pos)
     }
@@ -207,11 +285,26 @@ impl Wal {
             (f, w.logged, path)
         };
         let t0 = Instant::now();
-        file.sync_data().map_err(|e| Error::io("fsync", &path, e))?;
+        #[cfg(test)]
+        self.faults
+            .take_fsync_fault()
+            .map_or(Ok(()), Err)
+            .map_err(|e| self.fail(Error::io("fsync", &path, e)))?;
+        file.sync_data()
+            .map_err(|e| self.fail(Error::io("fsync", &path, e)))?;
         self.fsyncs.fetch_add(1, Ordering::Relaxed);
         self.fsync_nanos
             .fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
         Ok(pos)
+    }
+
+    /// Records a failed fsync: from now on the WAL takes no batch.
+    fn fail(&self, e: Error) -> Error {
+        tracing::error!(error = %e, "WAL fsync failed: refusing further writes");
+        self.closed.lock().get_or_insert_with(|| {
+            format!("the WAL could not be synced ({e}); restart to recover")
+        });
+        e
     }
 
     /// Makes everything logged so far durable.
@@ -232,7 +325,7 @@ impl Wal {
         let old = segment_path(&self.dir, w.segment);
         w.file
             .sync_data()
-            .map_err(|e| Error::io("fsync", &old, e))?;
+            .map_err(|e| self.fail(Error::io("fsync", &old, e)))?;
         let next = w.segment + 1;
         let path = segment_path(&self.dir, next);
         let mut f = OpenOptions::new()
@@ -241,10 +334,17 @@ impl Wal {
             .write(true)
             .open(&path)
             .map_err(|e| Error::io("create", &path, e))?;
-        f.write_all(&header())
-            .map_err(|e| Error::io("write", &path, e))?;
-        f.sync_all().map_err(|e| Error::io("fsync", &path, e))?;
-        crate::fsutil::sync_dir(&self.dir)?;
+        let started = f
+            .write_all(&header())
+            .map_err(|e| Error::io("write", &path, e))
+            .and_then(|()| f.sync_all().map_err(|e| Error::io("fsync", &path, e)))
+            .and_then(|()| crate::fsutil::sync_dir(&self.dir));
+        if let Err(e) = started {
+            // Keep writing to the old segment; a half-made next one must
+            // not be mistaken for the WAL's end on restart.
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
         w.segment = next;
         w.file = f;
         w.size = HEADER_LEN as u64;
@@ -254,9 +354,14 @@ impl Wal {
         Ok(())
     }
 
-    /// Flushes and fsyncs. The WAL stays usable.
+    /// Flushes and fsyncs; afterwards `log` refuses every batch with
+    /// [`Error::Closed`]. Closing twice is harmless.
     pub fn close(&self) -> Result<()> {
-        self.sync()
+        self.sync()?;
+        self.closed
+            .lock()
+            .get_or_insert_with(|| "the database was closed".into());
+        Ok(())
     }
 }
 
@@ -366,6 +471,41 @@ fn frame(out: &mut Vec<u8>, at: usize, rec: &[u8]) {
         first = false;
         if last {
             return;
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod faults {
+    //! Fault injection for tests: the next writes or fsyncs fail as a full
+    //! disk or a failing device would.
+
+    use std::fs::File;
+    use std::io::{Error, ErrorKind, Write};
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+    #[derive(Default)]
+    pub(crate) struct Faults {
+        /// Writes still to fail; each writes half its bytes, then fails.
+        pub(crate) writes: AtomicU32,
+        pub(crate) fsync: AtomicBool,
+    }
+
+    impl Faults {
+        pub(crate) fn take_write_fault(&self, file: &mut File, buf: &[u8]) -> Option<Error> {
+            let left = self.writes.load(Ordering::Acquire);
+            if left == 0 {
+                return None;
+            }
+            self.writes.store(left - 1, Ordering::Release);
+            let _ = file.write_all(&buf[..buf.len() / 2]);
+            Some(Error::from(ErrorKind::StorageFull))
+        }
+
+        pub(crate) fn take_fsync_fault(&self) -> Option<Error> {
+            self.fsync
+                .swap(false, Ordering::AcqRel)
+                .then(|| Error::other("injected fsync failure"))
         }
     }
 }

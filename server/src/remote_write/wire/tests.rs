@@ -81,6 +81,7 @@ fn request() -> impl Strategy<Value = WriteRequest> {
             histograms: (0..h)
                 .map(|i| Histogram {
                     timestamp: i as i64,
+                    ..Histogram::default()
                 })
                 .collect(),
         });
