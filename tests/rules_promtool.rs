@@ -2,8 +2,8 @@
 //! files (testdata/rules/, from Prometheus v3.14.0): the same pass/fail
 //! decisions and exit codes as promtool's tests expect.
 
-use server::rules::check::{CheckOptions, check_rules};
-use server::rules::unittest::{TestOptions, test_rules};
+use rules::check::{CheckOptions, check_rules};
+use rules::unittest::{TestOptions, test_rules};
 
 fn path(f: &str) -> String {
     format!("{}/testdata/rules/{f}", env!("CARGO_MANIFEST_DIR"))

@@ -67,6 +67,29 @@ impl From<tsdb::Error> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Why text is not a Prometheus duration ([`crate::syntax::parse_duration`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// The text does not start with `digits unit`.
+    #[error("not a duration")]
+    Missing,
+    /// A unit repeats or follows a smaller one (`1s1m`).
+    #[error("units repeat or are out of order")]
+    OutOfOrder,
+    /// The value does not fit in 64-bit milliseconds.
+    #[error("duration out of range")]
+    OutOfRange,
+    /// Something follows the duration (`1m5`, `1.5m`).
+    #[error("unexpected text after the duration")]
+    Trailing,
+}
+
+/// Text that is neither unix seconds nor RFC 3339
+/// ([`crate::syntax::parse_time`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot parse {0:?} to a valid timestamp")]
+pub struct TimeError(pub String);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! The signature table of every PromQL function (Prometheus 3.14).
 //!
-//! The parser checks arity and argument types against it; the evaluator
-//! looks functions up by name here too, so there is one list of names.
+//! The parser looks names up here and checks arity and argument types; a
+//! parsed call carries its [`FuncId`], which the evaluator and the other
+//! passes over the tree match on. This is the one list of names.
 
 use crate::ast::ValueType;
 
@@ -14,6 +15,7 @@ use ValueType::{Matrix, Scalar, String as Str, Vector};
 /// `min_args <= n` and `n <= max_args` (no upper bound when `None`).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Function {
+    pub id: FuncId,
     pub name: &'static str,
     pub arg_types: &'static [ValueType],
     pub min_args: usize,
@@ -45,6 +47,8 @@ const fn f(
     return_type: ValueType,
 ) -> Function {
     Function {
+        // Set by the table (`with_id`).
+        id: FuncId::Abs,
         name,
         arg_types,
         min_args,
@@ -70,108 +74,135 @@ const fn exp(mut func: Function) -> Function {
     func
 }
 
-/// Every function, sorted by name (binary-searchable). `start`, `end`,
-/// `step`, `range`, `min_of` and `max_of` are the scalar forms of the
-/// duration-expression helpers (`step()` in `[step()]` is a
-/// [`crate::ast::DurationExpr::Step`], not a call).
-pub static FUNCTIONS: &[Function] = &[
-    v("abs", &[Vector]),
-    v("absent", &[Vector]),
-    v("absent_over_time", &[Matrix]),
-    v("acos", &[Vector]),
-    v("acosh", &[Vector]),
-    v("asin", &[Vector]),
-    v("asinh", &[Vector]),
-    v("atan", &[Vector]),
-    v("atanh", &[Vector]),
-    v("avg_over_time", &[Matrix]),
-    v("ceil", &[Vector]),
-    v("changes", &[Matrix]),
-    v("clamp", &[Vector, Scalar, Scalar]),
-    v("clamp_max", &[Vector, Scalar]),
-    v("clamp_min", &[Vector, Scalar]),
-    v("cos", &[Vector]),
-    v("cosh", &[Vector]),
-    v("count_over_time", &[Matrix]),
-    f("day_of_month", &[Vector], 0, Some(1), Vector),
-    f("day_of_week", &[Vector], 0, Some(1), Vector),
-    f("day_of_year", &[Vector], 0, Some(1), Vector),
-    f("days_in_month", &[Vector], 0, Some(1), Vector),
-    v("deg", &[Vector]),
-    v("delta", &[Matrix]),
-    v("deriv", &[Matrix]),
-    exp(v("double_exponential_smoothing", &[Matrix, Scalar, Scalar])),
-    exp(f("end", &[], 0, Some(0), Scalar)),
-    v("exp", &[Vector]),
-    exp(v("first_over_time", &[Matrix])),
-    v("floor", &[Vector]),
-    v("histogram_avg", &[Vector]),
-    v("histogram_count", &[Vector]),
-    v("histogram_fraction", &[Scalar, Scalar, Vector]),
-    v("histogram_quantile", &[Scalar, Vector]),
-    exp(f(
-        "histogram_quantiles",
-        &[Vector, Str, Scalar],
-        3,
-        None,
-        Vector,
-    )),
-    v("histogram_stddev", &[Vector]),
-    v("histogram_stdvar", &[Vector]),
-    v("histogram_sum", &[Vector]),
-    f("hour", &[Vector], 0, Some(1), Vector),
-    v("idelta", &[Matrix]),
-    v("increase", &[Matrix]),
-    exp(f("info", &[Vector, Vector], 1, Some(2), Vector)),
-    v("irate", &[Matrix]),
-    f("label_join", &[Vector, Str, Str, Str], 3, None, Vector),
-    v("label_replace", &[Vector, Str, Str, Str, Str]),
-    v("last_over_time", &[Matrix]),
-    v("ln", &[Vector]),
-    v("log10", &[Vector]),
-    v("log2", &[Vector]),
-    exp(v("mad_over_time", &[Matrix])),
-    exp(f("max_of", &[Scalar, Scalar], 2, Some(2), Scalar)),
-    v("max_over_time", &[Matrix]),
-    exp(f("min_of", &[Scalar, Scalar], 2, Some(2), Scalar)),
-    v("min_over_time", &[Matrix]),
-    f("minute", &[Vector], 0, Some(1), Vector),
-    f("month", &[Vector], 0, Some(1), Vector),
-    f("pi", &[], 0, Some(0), Scalar),
-    v("predict_linear", &[Matrix, Scalar]),
-    v("present_over_time", &[Matrix]),
-    v("quantile_over_time", &[Scalar, Matrix]),
-    v("rad", &[Vector]),
-    exp(f("range", &[], 0, Some(0), Scalar)),
-    v("rate", &[Matrix]),
-    v("resets", &[Matrix]),
-    f("round", &[Vector, Scalar], 1, Some(2), Vector),
-    f("scalar", &[Vector], 1, Some(1), Scalar),
-    v("sgn", &[Vector]),
-    v("sin", &[Vector]),
-    v("sinh", &[Vector]),
-    v("sort", &[Vector]),
-    exp(f("sort_by_label", &[Vector, Str], 1, None, Vector)),
-    exp(f("sort_by_label_desc", &[Vector, Str], 1, None, Vector)),
-    v("sort_desc", &[Vector]),
-    v("sqrt", &[Vector]),
-    exp(f("start", &[], 0, Some(0), Scalar)),
-    exp(v("start_timestamp", &[Vector])),
-    v("stddev_over_time", &[Matrix]),
-    v("stdvar_over_time", &[Matrix]),
-    exp(f("step", &[], 0, Some(0), Scalar)),
-    v("sum_over_time", &[Matrix]),
-    v("tan", &[Vector]),
-    v("tanh", &[Vector]),
-    f("time", &[], 0, Some(0), Scalar),
-    v("timestamp", &[Vector]),
-    exp(v("ts_of_first_over_time", &[Matrix])),
-    exp(v("ts_of_last_over_time", &[Matrix])),
-    exp(v("ts_of_max_over_time", &[Matrix])),
-    exp(v("ts_of_min_over_time", &[Matrix])),
-    f("vector", &[Scalar], 1, Some(1), Vector),
-    f("year", &[Vector], 0, Some(1), Vector),
-];
+impl Function {
+    const fn with_id(mut self, id: FuncId) -> Function {
+        self.id = id;
+        self
+    }
+}
+
+impl FuncId {
+    /// The function's signature.
+    pub fn function(self) -> &'static Function {
+        &FUNCTIONS[self as usize]
+    }
+
+    /// The function's PromQL name.
+    pub fn name(self) -> &'static str {
+        self.function().name
+    }
+}
+
+macro_rules! functions {
+    ($($id:ident => $sig:expr,)*) => {
+        /// Every PromQL function. Dispatch matches on it exhaustively, so
+        /// a new function does not compile until every place handles it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum FuncId {
+            $($id,)*
+        }
+
+        /// Every function, sorted by name (binary-searchable), in
+        /// [`FuncId`] order. `start`, `end`, `step`, `range`, `min_of` and
+        /// `max_of` are the scalar forms of the duration-expression helpers
+        /// (`step()` in `[step()]` is a
+        /// [`crate::ast::DurationExpr::Step`], not a call).
+        pub static FUNCTIONS: &[Function] = &[$($sig.with_id(FuncId::$id),)*];
+    };
+}
+
+functions! {
+    Abs => v("abs", &[Vector]),
+    Absent => v("absent", &[Vector]),
+    AbsentOverTime => v("absent_over_time", &[Matrix]),
+    Acos => v("acos", &[Vector]),
+    Acosh => v("acosh", &[Vector]),
+    Asin => v("asin", &[Vector]),
+    Asinh => v("asinh", &[Vector]),
+    Atan => v("atan", &[Vector]),
+    Atanh => v("atanh", &[Vector]),
+    AvgOverTime => v("avg_over_time", &[Matrix]),
+    Ceil => v("ceil", &[Vector]),
+    Changes => v("changes", &[Matrix]),
+    Clamp => v("clamp", &[Vector, Scalar, Scalar]),
+    ClampMax => v("clamp_max", &[Vector, Scalar]),
+    ClampMin => v("clamp_min", &[Vector, Scalar]),
+    Cos => v("cos", &[Vector]),
+    Cosh => v("cosh", &[Vector]),
+    CountOverTime => v("count_over_time", &[Matrix]),
+    DayOfMonth => f("day_of_month", &[Vector], 0, Some(1), Vector),
+    DayOfWeek => f("day_of_week", &[Vector], 0, Some(1), Vector),
+    DayOfYear => f("day_of_year", &[Vector], 0, Some(1), Vector),
+    DaysInMonth => f("days_in_month", &[Vector], 0, Some(1), Vector),
+    Deg => v("deg", &[Vector]),
+    Delta => v("delta", &[Matrix]),
+    Deriv => v("deriv", &[Matrix]),
+    DoubleExponentialSmoothing => exp(v("double_exponential_smoothing", &[Matrix, Scalar, Scalar])),
+    End => exp(f("end", &[], 0, Some(0), Scalar)),
+    Exp => v("exp", &[Vector]),
+    FirstOverTime => exp(v("first_over_time", &[Matrix])),
+    Floor => v("floor", &[Vector]),
+    HistogramAvg => v("histogram_avg", &[Vector]),
+    HistogramCount => v("histogram_count", &[Vector]),
+    HistogramFraction => v("histogram_fraction", &[Scalar, Scalar, Vector]),
+    HistogramQuantile => v("histogram_quantile", &[Scalar, Vector]),
+    HistogramQuantiles => exp(f("histogram_quantiles", &[Vector, Str, Scalar], 3, None, Vector)),
+    HistogramStddev => v("histogram_stddev", &[Vector]),
+    HistogramStdvar => v("histogram_stdvar", &[Vector]),
+    HistogramSum => v("histogram_sum", &[Vector]),
+    Hour => f("hour", &[Vector], 0, Some(1), Vector),
+    Idelta => v("idelta", &[Matrix]),
+    Increase => v("increase", &[Matrix]),
+    Info => exp(f("info", &[Vector, Vector], 1, Some(2), Vector)),
+    Irate => v("irate", &[Matrix]),
+    LabelJoin => f("label_join", &[Vector, Str, Str, Str], 3, None, Vector),
+    LabelReplace => v("label_replace", &[Vector, Str, Str, Str, Str]),
+    LastOverTime => v("last_over_time", &[Matrix]),
+    Ln => v("ln", &[Vector]),
+    Log10 => v("log10", &[Vector]),
+    Log2 => v("log2", &[Vector]),
+    MadOverTime => exp(v("mad_over_time", &[Matrix])),
+    MaxOf => exp(f("max_of", &[Scalar, Scalar], 2, Some(2), Scalar)),
+    MaxOverTime => v("max_over_time", &[Matrix]),
+    MinOf => exp(f("min_of", &[Scalar, Scalar], 2, Some(2), Scalar)),
+    MinOverTime => v("min_over_time", &[Matrix]),
+    Minute => f("minute", &[Vector], 0, Some(1), Vector),
+    Month => f("month", &[Vector], 0, Some(1), Vector),
+    Pi => f("pi", &[], 0, Some(0), Scalar),
+    PredictLinear => v("predict_linear", &[Matrix, Scalar]),
+    PresentOverTime => v("present_over_time", &[Matrix]),
+    QuantileOverTime => v("quantile_over_time", &[Scalar, Matrix]),
+    Rad => v("rad", &[Vector]),
+    Range => exp(f("range", &[], 0, Some(0), Scalar)),
+    Rate => v("rate", &[Matrix]),
+    Resets => v("resets", &[Matrix]),
+    Round => f("round", &[Vector, Scalar], 1, Some(2), Vector),
+    Scalar => f("scalar", &[Vector], 1, Some(1), Scalar),
+    Sgn => v("sgn", &[Vector]),
+    Sin => v("sin", &[Vector]),
+    Sinh => v("sinh", &[Vector]),
+    Sort => v("sort", &[Vector]),
+    SortByLabel => exp(f("sort_by_label", &[Vector, Str], 1, None, Vector)),
+    SortByLabelDesc => exp(f("sort_by_label_desc", &[Vector, Str], 1, None, Vector)),
+    SortDesc => v("sort_desc", &[Vector]),
+    Sqrt => v("sqrt", &[Vector]),
+    Start => exp(f("start", &[], 0, Some(0), Scalar)),
+    StartTimestamp => exp(v("start_timestamp", &[Vector])),
+    StddevOverTime => v("stddev_over_time", &[Matrix]),
+    StdvarOverTime => v("stdvar_over_time", &[Matrix]),
+    Step => exp(f("step", &[], 0, Some(0), Scalar)),
+    SumOverTime => v("sum_over_time", &[Matrix]),
+    Tan => v("tan", &[Vector]),
+    Tanh => v("tanh", &[Vector]),
+    Time => f("time", &[], 0, Some(0), Scalar),
+    Timestamp => v("timestamp", &[Vector]),
+    TsOfFirstOverTime => exp(v("ts_of_first_over_time", &[Matrix])),
+    TsOfLastOverTime => exp(v("ts_of_last_over_time", &[Matrix])),
+    TsOfMaxOverTime => exp(v("ts_of_max_over_time", &[Matrix])),
+    TsOfMinOverTime => exp(v("ts_of_min_over_time", &[Matrix])),
+    Vector => f("vector", &[Scalar], 1, Some(1), Vector),
+    Year => f("year", &[Vector], 0, Some(1), Vector),
+}
 
 /// Looks a function up by its exact (case-sensitive) name.
 pub fn lookup(name: &str) -> Option<&'static Function> {
@@ -180,12 +211,6 @@ pub fn lookup(name: &str) -> Option<&'static Function> {
         .ok()
         .map(|i| &FUNCTIONS[i])
 }
-
-/// Functions that accept a range selector with the `anchored` modifier.
-pub const ANCHORED_FUNCTIONS: &[&str] = &["changes", "delta", "increase", "rate", "resets"];
-
-/// Functions that accept a range selector with the `smoothed` modifier.
-pub const SMOOTHED_FUNCTIONS: &[&str] = &["delta", "increase", "rate"];
 
 #[cfg(test)]
 mod tests {
@@ -209,6 +234,16 @@ mod tests {
             );
             assert!(func.min_args <= func.arg_types.len(), "{}", func.name);
         }
+    }
+
+    #[test]
+    fn ids_index_the_table() {
+        for (i, func) in FUNCTIONS.iter().enumerate() {
+            assert_eq!(func.id as usize, i, "{}", func.name);
+            assert_eq!(func.id.function(), func);
+        }
+        assert_eq!(FuncId::LabelReplace.name(), "label_replace");
+        assert_eq!(lookup("rate").map(|f| f.id), Some(FuncId::Rate));
     }
 
     #[test]

@@ -51,8 +51,7 @@ pub use eval_cmd::{
     AnnotationExpect, EvalCmd, EvalMode, Expected, ExpectedSeries, MessageMatch, Steps,
 };
 pub use histogram::{CounterResetHint, HistogramLiteral};
-pub use items::{HistogramPoint, Point};
-pub use lex::parse_duration;
+pub use items::{HistogramPoint, Point, expand_values};
 pub use mem::MemStorage;
 pub use nhcb::{NhcbSeries, synthesize as synthesize_nhcb};
 pub use report::{CaseReport, Counts, FileReport, Outcome};

@@ -8,17 +8,38 @@ mod meta;
 mod params;
 mod query;
 mod result_json;
+mod rules;
 mod status;
 mod write;
 
-pub use params::{Params, parse_duration, parse_prom_duration, parse_time};
+pub use params::{Params, parse_duration};
 pub(crate) use status::healthy_reply;
 
+use bytes::Bytes;
 use hyper::{Method, StatusCode};
 
 use crate::error::ApiError;
-use crate::http::{Reply, Req};
 use crate::state::State;
+
+/// What a handler produces.
+pub enum Reply {
+    /// A successful JSON body (already in the envelope).
+    Json(serde_json::Value),
+    /// A status with no body (204 for writes) and extra headers.
+    Empty(StatusCode, Vec<(&'static str, String)>),
+    /// A body with its content type.
+    Body(StatusCode, &'static str, Vec<u8>),
+}
+
+/// A request as handlers see it: method, path, headers of interest, the
+/// parameters (query string + form body) and the raw body.
+pub struct Req {
+    pub method: Method,
+    pub path: String,
+    pub content_type: Option<String>,
+    pub params: Params,
+    pub body: Bytes,
+}
 
 /// The handler label for metrics: the route, not the raw path.
 pub fn handler_name(path: &str) -> &'static str {
@@ -54,8 +75,8 @@ const ROUTES: &[(&str, Handler)] = &[
     ("/api/v1/status/tsdb", status::tsdb),
     ("/api/v1/status/walreplay", status::walreplay),
     ("/api/v1/targets", status::targets),
-    ("/api/v1/rules", crate::rules::api::rules),
-    ("/api/v1/alerts", crate::rules::api::alerts),
+    ("/api/v1/rules", rules::rules),
+    ("/api/v1/alerts", rules::alerts),
     ("/api/v1/admin/tsdb/delete_series", admin::delete_series),
     (
         "/api/v1/admin/tsdb/clean_tombstones",

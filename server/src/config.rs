@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use rules::config::{AlertmanagerConfig, BasicAuth};
+
 use crate::api::parse_duration;
 
 /// The default listen address: loopback, on a port that collides with
@@ -71,38 +73,6 @@ pub struct Config {
     pub for_grace_period: String,
     /// How often firing alerts are sent again.
     pub resend_delay: String,
-}
-
-/// One Alertmanager (API v2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AlertmanagerConfig {
-    /// Base URL (`http://host:9093`, optionally with a path prefix).
-    pub url: String,
-    /// Timeout of one request.
-    pub timeout: String,
-    pub basic_auth: Option<BasicAuth>,
-    pub bearer_token: Option<String>,
-}
-
-impl Default for AlertmanagerConfig {
-    fn default() -> Self {
-        AlertmanagerConfig {
-            url: String::new(),
-            timeout: "10s".into(),
-            basic_auth: None,
-            bearer_token: None,
-        }
-    }
-}
-
-/// HTTP basic authentication.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BasicAuth {
-    pub username: String,
-    #[serde(default)]
-    pub password: String,
 }
 
 impl Default for Config {
@@ -228,6 +198,40 @@ impl Config {
 
     pub fn resend_delay_ms(&self) -> Result<i64, ConfigError> {
         Self::duration("resend_delay", &self.resend_delay)
+    }
+
+    /// What the rule manager needs of this configuration; a setting that
+    /// does not parse takes its default (`validate` reports it).
+    pub fn rules_config(&self) -> rules::ManagerConfig {
+        let defaults = rules::ManagerConfig::default();
+        rules::ManagerConfig {
+            rule_files: self.rule_files.clone(),
+            evaluation_interval_ms: self
+                .evaluation_interval_ms()
+                .unwrap_or(defaults.evaluation_interval_ms),
+            query_offset_ms: self
+                .rule_query_offset_ms()
+                .unwrap_or(defaults.query_offset_ms),
+            engine: promql::eval::EngineOptions {
+                lookback: self.lookback_ms().unwrap_or(defaults.engine.lookback),
+                max_samples: self.query_max_samples,
+                timeout: self
+                    .query_timeout_ms()
+                    .ok()
+                    .filter(|t| *t > 0)
+                    .map(|t| std::time::Duration::from_millis(t as u64)),
+                ..defaults.engine
+            },
+            external_labels: self.external_labels.clone(),
+            external_url: self.external_url_or_default(),
+            resend_ms: self.resend_delay_ms().unwrap_or(defaults.resend_ms).max(1),
+            outage_tolerance_ms: self
+                .for_outage_tolerance_ms()
+                .unwrap_or(defaults.outage_tolerance_ms),
+            grace_ms: self.for_grace_period_ms().unwrap_or(defaults.grace_ms),
+            alertmanagers: self.alertmanagers.clone(),
+            notification_queue_capacity: self.notification_queue_capacity,
+        }
     }
 
     /// `external_url`, or `http://<listen>` when unset, without a trailing `/`.

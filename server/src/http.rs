@@ -9,31 +9,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 
-use crate::api::{self, Params};
+use crate::api::{self, Params, Reply, Req};
 use crate::error::ApiError;
 use crate::state::State;
-
-/// What a handler produces.
-pub enum Reply {
-    /// A successful JSON body (already in the envelope).
-    Json(serde_json::Value),
-    /// A status with no body (204 for writes) and extra headers.
-    Empty(StatusCode, Vec<(&'static str, String)>),
-    /// A body with its content type.
-    Body(StatusCode, &'static str, Vec<u8>),
-}
-
-/// A request as handlers see it: method, path, headers of interest, the
-/// parameters (query string + form body) and the raw body.
-pub struct Req {
-    pub method: Method,
-    pub path: String,
-    pub content_type: Option<String>,
-    pub params: Params,
-    pub body: Bytes,
-}
 
 /// Serves one HTTP request. Never fails: errors become responses.
 pub async fn serve(

@@ -13,7 +13,6 @@ pub mod metrics;
 pub mod prompb;
 pub mod remote_read;
 pub mod remote_write;
-pub mod rules;
 mod selector;
 pub mod state;
 
@@ -58,8 +57,8 @@ pub enum StartError {
         dir: String,
         source: tokio::task::JoinError,
     },
-    #[error("invalid rule files:\n{}", error::join_rule_errors(.0))]
-    Rules(Vec<error::RuleError>),
+    #[error("invalid rule files:\n{}", rules::join_rule_errors(.0))]
+    Rules(Vec<rules::RuleError>),
 }
 
 /// Starts servers.
@@ -89,7 +88,7 @@ impl Server {
             .map_err(|source| StartError::Listen { addr, source })?;
         let opts = config.db_options()?;
         // Bad rule files fail the start before a long WAL replay, not after.
-        let groups = rules::manager::load_groups(&config).map_err(StartError::Rules)?;
+        let groups = rules::load_groups(&config.rule_files).map_err(StartError::Rules)?;
         let dir = config.data_dir.clone();
         let open = tokio::task::spawn_blocking(move || Db::open(&dir, opts));
         let db = opened(&config, while_replaying(&listener, open).await)?;
@@ -102,7 +101,7 @@ impl Server {
         let maintenance = Duration::from_millis(config.maintenance_ms()?.max(1000) as u64);
         let db = Arc::new(db);
         let rules = rules::RuleManager::new(db.clone(), tokio::runtime::Handle::current());
-        rules.apply_groups(&config, groups);
+        rules.apply_groups(&config.rules_config(), groups);
         let state = Arc::new(State {
             db,
             config: RwLock::new(config),

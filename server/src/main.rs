@@ -194,11 +194,11 @@ fn main() -> ExitCode {
             run,
             ignore_unknown_fields,
         }) => {
-            let opts = server::rules::unittest::TestOptions {
+            let opts = rules::unittest::TestOptions {
                 run,
                 ignore_unknown_fields,
             };
-            ExitCode::from(server::rules::unittest::test_rules(
+            ExitCode::from(rules::unittest::test_rules(
                 &files,
                 &opts,
                 &mut std::io::stdout(),
@@ -210,7 +210,7 @@ fn main() -> ExitCode {
             lint_fatal,
             ignore_unknown_fields,
         }) => {
-            let opts = server::rules::check::CheckOptions {
+            let opts = rules::check::CheckOptions {
                 lint_duplicates: lint
                     .split(',')
                     .any(|l| l == "duplicate-rules" || l == "all"),
@@ -224,7 +224,7 @@ fn main() -> ExitCode {
             } else {
                 None
             };
-            ExitCode::from(server::rules::check::check_rules(
+            ExitCode::from(rules::check::check_rules(
                 &files,
                 stdin.as_deref(),
                 &opts,

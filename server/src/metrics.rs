@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+pub use promql::syntax::exposition::{counter, escape, gauge, header};
+
 use crate::remote_write::WriteOutcome;
 
 /// Upper bounds (seconds) of the duration histograms.
@@ -194,25 +196,4 @@ impl Metrics {
             f(out);
         }
     }
-}
-
-pub fn header(out: &mut String, name: &str, help: &str, kind: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
-
-pub fn counter(out: &mut String, name: &str, help: &str, v: u64) {
-    header(out, name, help, "counter");
-    let _ = writeln!(out, "{name} {v}");
-}
-
-pub fn gauge(out: &mut String, name: &str, help: &str, v: f64) {
-    header(out, name, help, "gauge");
-    let _ = writeln!(out, "{name} {v}");
-}
-
-/// Escapes a label value for the text format.
-pub fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }

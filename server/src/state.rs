@@ -4,13 +4,13 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use parking_lot::RwLock;
+use rules::RuleManager;
 use tsdb::db::Db;
 
 use crate::config::{Config, ConfigError};
 use crate::metadata::MetadataStore;
 use crate::metrics::Metrics;
 use crate::remote_write::{InflightLimit, SeriesCache, WriteLimits};
-use crate::rules::RuleManager;
 
 /// Shared server state; one per running server, behind an `Arc`. It exists
 /// once the storage is open: requests that arrive during WAL replay are
@@ -50,10 +50,12 @@ impl State {
             None => return Ok(()),
         };
         fresh.validate()?;
-        self.rules.apply(&fresh).map_err(|errs| ConfigError {
-            field: "rule_files".into(),
-            reason: crate::error::join_rule_errors(&errs),
-        })?;
+        self.rules
+            .apply(&fresh.rules_config())
+            .map_err(|errs| ConfigError {
+                field: "rule_files".into(),
+                reason: rules::join_rule_errors(&errs),
+            })?;
         *self.config.write() = fresh;
         Ok(())
     }

@@ -42,35 +42,6 @@ pub fn format_float(v: f64) -> String {
     }
 }
 
-/// Formats milliseconds as a Prometheus duration: `1h30m`, `500ms`, `0s`,
-/// `-5m`; years are 365 days.
-pub fn format_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    if ms < 0 {
-        out.push('-');
-    }
-    let mut rest = ms.unsigned_abs();
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 24 * 3_600_000),
-        ("w", 7 * 24 * 3_600_000),
-        ("d", 24 * 3_600_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    for (unit, size) in UNITS {
-        if rest >= size {
-            let _ = write!(out, "{}{unit}", rest / size);
-            rest %= size;
-        }
-    }
-    out
-}
-
 /// Quotes a string as Go's `strconv.Quote` does (double quotes, `\n`,
 /// `\x00`, `\u0085`...), so that the PromQL lexer reads it back unchanged.
 pub fn quote_string(s: &str) -> String {
@@ -345,7 +316,7 @@ impl Display for Unary {
 impl Display for DurationExpr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            DurationExpr::Duration(ms) => f.write_str(&format_duration(*ms)),
+            DurationExpr::Duration(ms) => f.write_str(&crate::syntax::format_duration(*ms)),
             DurationExpr::Number(n) => f.write_str(&format_float(*n)),
             DurationExpr::Step => f.write_str("step()"),
             DurationExpr::Range => f.write_str("range()"),
@@ -382,18 +353,6 @@ mod tests {
         for (v, want) in cases {
             assert_eq!(format_float(v), want, "{v}");
         }
-    }
-
-    #[test]
-    fn durations_normalise() {
-        assert_eq!(format_duration(5_400_000), "1h30m");
-        assert_eq!(format_duration(500), "500ms");
-        assert_eq!(format_duration(0), "0s");
-        assert_eq!(format_duration(-300_000), "-5m");
-        assert_eq!(
-            format_duration(365 * 86_400_000 + 14 * 86_400_000 + 3 * 86_400_000),
-            "1y2w3d"
-        );
     }
 
     #[test]

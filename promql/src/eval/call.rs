@@ -13,44 +13,96 @@ use super::selector::{InstantValue, RangeInput, RawSeries};
 use super::transform::{self, Elementwise};
 use crate::ast::{Call, Expr};
 use crate::error::{Error, Result};
+use crate::functions::FuncId;
 use crate::value::Annotations;
 
-/// Native-histogram functions: no float input gives them an output.
-const HISTOGRAM_ONLY: &[&str] = &[
-    "histogram_count",
-    "histogram_sum",
-    "histogram_avg",
-    "histogram_stddev",
-    "histogram_stdvar",
-];
-
 impl Grid<'_> {
+    /// Evaluates a call: one arm per function.
     pub(crate) fn eval_call(&mut self, c: &Call) -> Result<Val> {
-        let name = c.func.name;
-        if let Some(f) = Rollup::from_name(name) {
-            return self.call_rollup(f, c);
-        }
-        if let Some(f) = Elementwise::from_name(name) {
-            return self.call_elementwise(f, c);
-        }
+        use Elementwise as E;
+        use FuncId as F;
+        use transform::Field as T;
         let n = self.frame.len();
-        match name {
-            "time" => Ok(Val::Scalar(
+        match c.func.id {
+            F::Rate => self.call_rollup(Rollup::Rate, c),
+            F::Irate => self.call_rollup(Rollup::Irate, c),
+            F::Increase => self.call_rollup(Rollup::Increase, c),
+            F::Delta => self.call_rollup(Rollup::Delta, c),
+            F::Idelta => self.call_rollup(Rollup::Idelta, c),
+            F::Deriv => self.call_rollup(Rollup::Deriv, c),
+            F::PredictLinear => self.call_rollup(Rollup::PredictLinear, c),
+            F::DoubleExponentialSmoothing => {
+                self.call_rollup(Rollup::DoubleExponentialSmoothing, c)
+            }
+            F::AvgOverTime => self.call_rollup(Rollup::AvgOverTime, c),
+            F::SumOverTime => self.call_rollup(Rollup::SumOverTime, c),
+            F::MinOverTime => self.call_rollup(Rollup::MinOverTime, c),
+            F::MaxOverTime => self.call_rollup(Rollup::MaxOverTime, c),
+            F::CountOverTime => self.call_rollup(Rollup::CountOverTime, c),
+            F::StddevOverTime => self.call_rollup(Rollup::StddevOverTime, c),
+            F::StdvarOverTime => self.call_rollup(Rollup::StdvarOverTime, c),
+            F::LastOverTime => self.call_rollup(Rollup::LastOverTime, c),
+            F::FirstOverTime => self.call_rollup(Rollup::FirstOverTime, c),
+            F::PresentOverTime => self.call_rollup(Rollup::PresentOverTime, c),
+            F::MadOverTime => self.call_rollup(Rollup::MadOverTime, c),
+            F::QuantileOverTime => self.call_rollup(Rollup::QuantileOverTime, c),
+            F::TsOfMinOverTime => self.call_rollup(Rollup::TsOfMinOverTime, c),
+            F::TsOfMaxOverTime => self.call_rollup(Rollup::TsOfMaxOverTime, c),
+            F::TsOfLastOverTime => self.call_rollup(Rollup::TsOfLastOverTime, c),
+            F::TsOfFirstOverTime => self.call_rollup(Rollup::TsOfFirstOverTime, c),
+            F::Changes => self.call_rollup(Rollup::Changes, c),
+            F::Resets => self.call_rollup(Rollup::Resets, c),
+            F::Abs => self.call_elementwise(E::Abs, c),
+            F::Ceil => self.call_elementwise(E::Ceil, c),
+            F::Floor => self.call_elementwise(E::Floor, c),
+            F::Exp => self.call_elementwise(E::Exp, c),
+            F::Ln => self.call_elementwise(E::Ln, c),
+            F::Log2 => self.call_elementwise(E::Log2, c),
+            F::Log10 => self.call_elementwise(E::Log10, c),
+            F::Sqrt => self.call_elementwise(E::Sqrt, c),
+            F::Sgn => self.call_elementwise(E::Sgn, c),
+            F::Round => self.call_elementwise(E::Round, c),
+            F::Clamp => self.call_elementwise(E::Clamp, c),
+            F::ClampMin => self.call_elementwise(E::ClampMin, c),
+            F::ClampMax => self.call_elementwise(E::ClampMax, c),
+            F::Deg => self.call_elementwise(E::Deg, c),
+            F::Rad => self.call_elementwise(E::Rad, c),
+            F::Sin => self.call_elementwise(E::Sin, c),
+            F::Cos => self.call_elementwise(E::Cos, c),
+            F::Tan => self.call_elementwise(E::Tan, c),
+            F::Asin => self.call_elementwise(E::Asin, c),
+            F::Acos => self.call_elementwise(E::Acos, c),
+            F::Atan => self.call_elementwise(E::Atan, c),
+            F::Sinh => self.call_elementwise(E::Sinh, c),
+            F::Cosh => self.call_elementwise(E::Cosh, c),
+            F::Tanh => self.call_elementwise(E::Tanh, c),
+            F::Asinh => self.call_elementwise(E::Asinh, c),
+            F::Acosh => self.call_elementwise(E::Acosh, c),
+            F::Atanh => self.call_elementwise(E::Atanh, c),
+            F::DayOfMonth => self.call_elementwise(E::Time(T::DayOfMonth), c),
+            F::DayOfWeek => self.call_elementwise(E::Time(T::DayOfWeek), c),
+            F::DayOfYear => self.call_elementwise(E::Time(T::DayOfYear), c),
+            F::DaysInMonth => self.call_elementwise(E::Time(T::DaysInMonth), c),
+            F::Hour => self.call_elementwise(E::Time(T::Hour), c),
+            F::Minute => self.call_elementwise(E::Time(T::Minute), c),
+            F::Month => self.call_elementwise(E::Time(T::Month), c),
+            F::Year => self.call_elementwise(E::Time(T::Year), c),
+            F::Time => Ok(Val::Scalar(
                 self.frame.times().map(|t| t as f64 / 1000.0).collect(),
             )),
-            "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
-            "start" => Ok(Val::Scalar(vec![self.query.start as f64 / 1000.0; n])),
-            "end" => Ok(Val::Scalar(vec![self.query.end as f64 / 1000.0; n])),
-            "step" => Ok(Val::Scalar(vec![self.query.step as f64 / 1000.0; n])),
-            "range" => Ok(Val::Scalar(vec![
+            F::Pi => Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
+            F::Start => Ok(Val::Scalar(vec![self.query.start as f64 / 1000.0; n])),
+            F::End => Ok(Val::Scalar(vec![self.query.end as f64 / 1000.0; n])),
+            F::Step => Ok(Val::Scalar(vec![self.query.step as f64 / 1000.0; n])),
+            F::Range => Ok(Val::Scalar(vec![
                 (self.query.end - self.query.start) as f64
                     / 1000.0;
                 n
             ])),
-            "min_of" | "max_of" => {
+            F::MinOf | F::MaxOf => {
                 let a = self.eval_scalar(&c.args[0])?;
                 let b = self.eval_scalar(&c.args[1])?;
-                let min = name == "min_of";
+                let min = c.func.id == F::MinOf;
                 Ok(Val::Scalar(
                     a.into_iter()
                         .zip(b)
@@ -62,7 +114,7 @@ impl Grid<'_> {
                         .collect(),
                 ))
             }
-            "vector" => {
+            F::Vector => {
                 let vs = self.eval_scalar(&c.args[0])?;
                 let points = self
                     .frame
@@ -76,7 +128,7 @@ impl Grid<'_> {
                     points,
                 }]))
             }
-            "scalar" => {
+            F::Scalar => {
                 let series = self.eval_vector(&c.args[0])?;
                 let mut out = vec![f64::NAN; n];
                 for_each_step(self.frame, &series, |step, _, present| {
@@ -87,7 +139,7 @@ impl Grid<'_> {
                 })?;
                 Ok(Val::Scalar(out))
             }
-            "timestamp" => {
+            F::Timestamp => {
                 let mut series = match c.args[0].unparen() {
                     Expr::VectorSelector(vs) => self.select_instant(vs, InstantValue::Timestamp)?,
                     e => {
@@ -101,7 +153,7 @@ impl Grid<'_> {
                 series.iter_mut().for_each(|s| s.drop_name = true);
                 Ok(Val::Vector(series))
             }
-            "start_timestamp" => {
+            F::StartTimestamp => {
                 // Only a selector's samples have start timestamps: of any
                 // other expression the result is empty.
                 let mut series = match c.args[0].unparen() {
@@ -116,7 +168,7 @@ impl Grid<'_> {
                 series.iter_mut().for_each(|s| s.drop_name = true);
                 Ok(Val::Vector(series))
             }
-            "absent" => {
+            F::Absent => {
                 let series = self.eval_vector(&c.args[0])?;
                 let labels = absent_labels(&c.args[0]);
                 let mut points = Vec::new();
@@ -128,7 +180,7 @@ impl Grid<'_> {
                 })?;
                 Ok(absent_result(labels, points))
             }
-            "absent_over_time" => {
+            F::AbsentOverTime => {
                 let input = self.range_input(&c.args[0])?;
                 let labels = absent_labels(&c.args[0]);
                 // Steps where some series has a sample in its window.
@@ -150,18 +202,21 @@ impl Grid<'_> {
                     .collect();
                 Ok(absent_result(labels, points))
             }
-            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => self.call_sort(c),
-            "label_replace" | "label_join" => self.call_label(c),
-            "info" => self.call_info(c),
-            "histogram_quantile" | "histogram_fraction" => self.call_histogram(c),
-            "histogram_quantiles" => self.call_histogram_quantiles(c),
-            _ if HISTOGRAM_ONLY.contains(&name) => {
+            F::Sort | F::SortDesc | F::SortByLabel | F::SortByLabelDesc => self.call_sort(c),
+            F::LabelReplace | F::LabelJoin => self.call_label(c),
+            F::Info => self.call_info(c),
+            F::HistogramQuantile | F::HistogramFraction => self.call_histogram(c),
+            F::HistogramQuantiles => self.call_histogram_quantiles(c),
+            // Native-histogram functions: no float input gives them an
+            // output.
+            F::HistogramCount
+            | F::HistogramSum
+            | F::HistogramAvg
+            | F::HistogramStddev
+            | F::HistogramStdvar => {
                 self.eval_vector(&c.args[0])?;
                 Ok(Val::Vector(Vec::new()))
             }
-            _ => Err(Error::Execution(format!(
-                "function {name}() is not supported"
-            ))),
         }
     }
 
@@ -255,7 +310,6 @@ impl Grid<'_> {
     }
 
     fn call_sort(&mut self, c: &Call) -> Result<Val> {
-        let name = c.func.name;
         let mut series = self.eval_vector(&c.args[0])?;
         if self.query.step > 0 {
             self.ann.warn(
@@ -266,15 +320,15 @@ impl Grid<'_> {
             return Ok(Val::Vector(series));
         }
         let value = |s: &StepSeries| s.points.first().map_or(f64::NAN, |p| p.v);
-        match name {
-            "sort" => series.sort_by(|a, b| cmp_nan_last(value(a), value(b), false)),
-            "sort_desc" => series.sort_by(|a, b| cmp_nan_last(value(a), value(b), true)),
+        match c.func.id {
+            FuncId::Sort => series.sort_by(|a, b| cmp_nan_last(value(a), value(b), false)),
+            FuncId::SortDesc => series.sort_by(|a, b| cmp_nan_last(value(a), value(b), true)),
             _ => {
                 let mut names = Vec::new();
                 for a in &c.args[1..] {
                     names.push(self.eval_string(a)?);
                 }
-                let desc = name == "sort_by_label_desc";
+                let desc = c.func.id == FuncId::SortByLabelDesc;
                 series.sort_by(|a, b| {
                     let mut ord = std::cmp::Ordering::Equal;
                     for n in &names {
@@ -300,7 +354,7 @@ impl Grid<'_> {
             strs.push(self.eval_string(a)?);
         }
         let dst = strs[0].clone();
-        let replace = if c.func.name == "label_replace" {
+        let replace = if c.func.id == FuncId::LabelReplace {
             Some(transform::LabelReplace::new(
                 &dst, &strs[1], &strs[2], &strs[3],
             )?)
@@ -328,7 +382,7 @@ impl Grid<'_> {
     }
 
     fn call_histogram(&mut self, c: &Call) -> Result<Val> {
-        let quantile = c.func.name == "histogram_quantile";
+        let quantile = c.func.id == FuncId::HistogramQuantile;
         let nscalars = if quantile { 1 } else { 2 };
         let mut params = Vec::new();
         for a in &c.args[..nscalars] {

@@ -27,6 +27,7 @@ use tsdb::model::Sample;
 
 use crate::ast::quote_string;
 use crate::error::{Error, Result};
+use crate::functions::FuncId;
 use crate::value::Annotations;
 
 /// How a range selector picks its samples (3.x extended range selectors).
@@ -142,8 +143,10 @@ impl CounterResets {
 }
 
 macro_rules! rollups {
-    ($($variant:ident => $name:literal,)*) => {
-        /// A function of a range vector.
+    ($($variant:ident,)*) => {
+        /// A function of a range vector; each variant is named as its
+        /// [`FuncId`]. `absent_over_time` is not one: the evaluator
+        /// handles it across series.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Rollup {
             $($variant,)*
@@ -154,19 +157,10 @@ macro_rules! rollups {
             #[cfg(test)]
             pub const ALL: &'static [Rollup] = &[$(Rollup::$variant,)*];
 
-            /// The function's PromQL name.
-            pub fn name(self) -> &'static str {
+            /// The function this is.
+            pub fn id(self) -> FuncId {
                 match self {
-                    $(Rollup::$variant => $name,)*
-                }
-            }
-
-            /// The rollup called `name`, if any. `absent_over_time` is not
-            /// one: the evaluator handles it across series.
-            pub fn from_name(name: &str) -> Option<Rollup> {
-                match name {
-                    $($name => Some(Rollup::$variant),)*
-                    _ => None,
+                    $(Rollup::$variant => FuncId::$variant,)*
                 }
             }
         }
@@ -174,35 +168,40 @@ macro_rules! rollups {
 }
 
 rollups! {
-    Rate => "rate",
-    Irate => "irate",
-    Increase => "increase",
-    Delta => "delta",
-    Idelta => "idelta",
-    Deriv => "deriv",
-    PredictLinear => "predict_linear",
-    DoubleExponentialSmoothing => "double_exponential_smoothing",
-    AvgOverTime => "avg_over_time",
-    SumOverTime => "sum_over_time",
-    MinOverTime => "min_over_time",
-    MaxOverTime => "max_over_time",
-    CountOverTime => "count_over_time",
-    StddevOverTime => "stddev_over_time",
-    StdvarOverTime => "stdvar_over_time",
-    LastOverTime => "last_over_time",
-    FirstOverTime => "first_over_time",
-    PresentOverTime => "present_over_time",
-    MadOverTime => "mad_over_time",
-    QuantileOverTime => "quantile_over_time",
-    TsOfMinOverTime => "ts_of_min_over_time",
-    TsOfMaxOverTime => "ts_of_max_over_time",
-    TsOfLastOverTime => "ts_of_last_over_time",
-    TsOfFirstOverTime => "ts_of_first_over_time",
-    Changes => "changes",
-    Resets => "resets",
+    Rate,
+    Irate,
+    Increase,
+    Delta,
+    Idelta,
+    Deriv,
+    PredictLinear,
+    DoubleExponentialSmoothing,
+    AvgOverTime,
+    SumOverTime,
+    MinOverTime,
+    MaxOverTime,
+    CountOverTime,
+    StddevOverTime,
+    StdvarOverTime,
+    LastOverTime,
+    FirstOverTime,
+    PresentOverTime,
+    MadOverTime,
+    QuantileOverTime,
+    TsOfMinOverTime,
+    TsOfMaxOverTime,
+    TsOfLastOverTime,
+    TsOfFirstOverTime,
+    Changes,
+    Resets,
 }
 
 impl Rollup {
+    /// The function's PromQL name.
+    pub fn name(self) -> &'static str {
+        self.id().name()
+    }
+
     /// Index of the range-vector argument among the call's arguments:
     /// 1 for `quantile_over_time(q, m)`, 0 otherwise.
     pub fn matrix_arg(self) -> usize {

@@ -23,6 +23,7 @@ mod labels;
 mod math;
 mod natsort;
 
+pub use calendar::Field;
 pub use histogram::{histogram_fraction, histogram_quantile};
 pub use labels::{LabelReplace, label_join};
 pub use math::Elementwise;

@@ -355,7 +355,7 @@ fn call<'a>(start: &'a str, name: &str, rest: &'a str) -> PResult<'a, Expr> {
     let Some(func) = functions::lookup(name) else {
         return failure(start, format!("unknown function with name {name:?}"));
     };
-    let selector_arg = (func.name == "info").then_some(1);
+    let selector_arg = (func.id == functions::FuncId::Info).then_some(1);
     let (rest, args) = args(rest, selector_arg)?;
     Ok((rest, check::call(start, func, args)?))
 }

@@ -1,6 +1,8 @@
 //! Lexical rules: numbers, duration literals, strings, label names.
 
 use super::internal::{PResult, backtrack, failure, identifier, is_ident_char, ws};
+use crate::error::DurationError;
+use crate::syntax::scan_duration;
 
 /// Whether a literal is followed by something that glues onto it (`1.5m`,
 /// `5mm`, `1x`), which makes the whole token malformed.
@@ -107,58 +109,20 @@ fn bad_token(i: &str) -> String {
     format!("bad number or duration syntax: {:?}", &i[..end])
 }
 
-const UNITS: [(&str, i64); 7] = [
-    ("y", 365 * 86_400_000),
-    ("w", 7 * 86_400_000),
-    ("d", 86_400_000),
-    ("h", 3_600_000),
-    ("ms", 1),
-    ("m", 60_000),
-    ("s", 1000),
-];
-
-/// Rank of a unit, largest first, for the "decreasing order" rule.
-fn unit_rank(unit: &str) -> usize {
-    ["y", "w", "d", "h", "m", "s", "ms"]
-        .iter()
-        .position(|u| *u == unit)
-        .unwrap_or(0)
-}
-
 /// duration := (digits unit)+ with units `y w d h m s ms`, each at most once,
 /// largest first: `1h30m`, `500ms`. Returns milliseconds. Backtracks when
 /// the input does not start with `digits unit` (it may be a number).
 pub(crate) fn duration_literal(i: &str) -> PResult<'_, i64> {
-    let mut rest = i;
-    let mut total: i64 = 0;
-    let mut last_rank: Option<usize> = None;
-    while let Some(n_end) = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .or(Some(rest.len()))
-        .filter(|&n| n > 0)
-    {
-        let after = &rest[n_end..];
-        let Some((unit, size)) = UNITS.iter().find(|(u, _)| after.starts_with(u)) else {
-            break;
-        };
-        let rank = unit_rank(unit);
-        if last_rank.is_some_and(|r| r >= rank) {
+    let (rest, total) = match scan_duration(i) {
+        Ok((total, rest)) => (rest, total),
+        Err(DurationError::Missing) => return backtrack(i),
+        Err(DurationError::OutOfRange) => {
+            return failure(i, format!("duration out of range: {:?}", token(i)));
+        }
+        Err(DurationError::OutOfOrder | DurationError::Trailing) => {
             return failure(i, format!("not a valid duration string: {:?}", token(i)));
         }
-        last_rank = Some(rank);
-        let n: i64 = match rest[..n_end].parse() {
-            Ok(n) => n,
-            Err(_) => return failure(i, format!("duration out of range: {:?}", token(i))),
-        };
-        total = match n.checked_mul(*size).and_then(|ms| total.checked_add(ms)) {
-            Some(t) => t,
-            None => return failure(i, format!("duration out of range: {:?}", token(i))),
-        };
-        rest = &after[unit.len()..];
-    }
-    if last_rank.is_none() {
-        return backtrack(i);
-    }
+    };
     if glued(rest) {
         return failure(i, bad_token(i));
     }

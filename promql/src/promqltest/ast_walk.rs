@@ -3,35 +3,36 @@
 //! reference runner's extra checks.
 
 use crate::ast::{AtModifier, DurationExpr, Expr, VectorSelector};
+use crate::functions::FuncId;
 
 /// Functions whose results exist only for native histograms (they return
 /// nothing for float series); an eval calling one is skipped.
 /// `histogram_quantile(s)` and `histogram_fraction` also work on classic
 /// `le` buckets, so they are not listed: they are skipped only when they
 /// select histogram series.
-pub const NATIVE_HISTOGRAM_FUNCTIONS: &[&str] = &[
-    "histogram_avg",
-    "histogram_count",
-    "histogram_stddev",
-    "histogram_stdvar",
-    "histogram_sum",
+pub const NATIVE_HISTOGRAM_FUNCTIONS: &[FuncId] = &[
+    FuncId::HistogramAvg,
+    FuncId::HistogramCount,
+    FuncId::HistogramStddev,
+    FuncId::HistogramStdvar,
+    FuncId::HistogramSum,
 ];
 
 /// Functions whose value depends on the evaluation time even when their
 /// arguments do not, so pinning selectors with `@` changes the result
 /// (Prometheus's `AtModifierUnsafeFunctions`).
-const AT_UNSAFE_FUNCTIONS: &[&str] = &[
-    "day_of_month",
-    "day_of_week",
-    "day_of_year",
-    "days_in_month",
-    "hour",
-    "minute",
-    "month",
-    "predict_linear",
-    "time",
-    "timestamp",
-    "year",
+const AT_UNSAFE_FUNCTIONS: &[FuncId] = &[
+    FuncId::DayOfMonth,
+    FuncId::DayOfWeek,
+    FuncId::DayOfYear,
+    FuncId::DaysInMonth,
+    FuncId::Hour,
+    FuncId::Minute,
+    FuncId::Month,
+    FuncId::PredictLinear,
+    FuncId::Time,
+    FuncId::Timestamp,
+    FuncId::Year,
 ];
 
 /// Calls `f(node, inside_subquery)` on every node, parents first.
@@ -65,11 +66,11 @@ fn any(e: &Expr, pred: impl Fn(&Expr, bool) -> bool) -> bool {
     found
 }
 
-/// Whether the expression calls any of `names` (anywhere).
-pub fn calls_any(e: &Expr, names: &[&str]) -> bool {
+/// Whether the expression calls any of `ids` (anywhere).
+pub fn calls_any(e: &Expr, ids: &[FuncId]) -> bool {
     any(
         e,
-        |n, _| matches!(n, Expr::Call(c) if names.contains(&c.func.name)),
+        |n, _| matches!(n, Expr::Call(c) if ids.contains(&c.func.id)),
     )
 }
 
@@ -110,7 +111,10 @@ fn selector_uses_query_range(vs: &VectorSelector) -> bool {
 /// `step()`/`range()` in a duration. Such expressions get no extra checks.
 pub fn uses_query_range(e: &Expr) -> bool {
     any(e, |n, _| match n {
-        Expr::Call(c) => matches!(c.func.name, "start" | "end" | "range" | "step"),
+        Expr::Call(c) => matches!(
+            c.func.id,
+            FuncId::Start | FuncId::End | FuncId::Range | FuncId::Step
+        ),
         Expr::VectorSelector(vs) => selector_uses_query_range(vs),
         Expr::MatrixSelector(ms) => {
             selector_uses_query_range(&ms.selector) || duration_uses_query_range(&ms.range)
@@ -130,7 +134,7 @@ pub fn uses_query_range(e: &Expr) -> bool {
 /// relative times) and no dependence on the query range.
 pub fn at_variants_apply(e: &Expr) -> bool {
     let unsafe_call = any(e, |n, in_subquery| {
-        !in_subquery && matches!(n, Expr::Call(c) if AT_UNSAFE_FUNCTIONS.contains(&c.func.name))
+        !in_subquery && matches!(n, Expr::Call(c) if AT_UNSAFE_FUNCTIONS.contains(&c.func.id))
     });
     !unsafe_call && !uses_query_range(e)
 }

@@ -6,7 +6,7 @@ use tsdb::model::{Labels, is_stale_nan};
 
 use super::eval_cmd::{AnnotationExpect, EvalCmd, Expected, ExpectedSeries, MessageMatch, Steps};
 use super::items::Point;
-use crate::ast::format_duration;
+use crate::syntax::format_duration;
 use crate::value::{FloatDisplay, RangeSeries, Value, VectorSample};
 
 /// Relative tolerance of [`almost_equal`].

@@ -260,6 +260,30 @@ mod tests {
                 "-Infx1",
                 &[Some(f64::NEG_INFINITY), Some(f64::NEG_INFINITY)],
             ),
+            ("list", "0 0", &[Some(0.0), Some(0.0)]),
+            (
+                "omitted_between",
+                "0 _ _ 0",
+                &[Some(0.0), None, None, Some(0.0)],
+            ),
+            ("omitted_zero_then_value", "_x0 1", &[Some(1.0)]),
+            ("exponent", "1e3 2.5E-1", &[Some(1000.0), Some(0.25)]),
+            (
+                "exponent_step",
+                "1e1+1e1x2",
+                &[Some(10.0), Some(20.0), Some(30.0)],
+            ),
+            (
+                "inf_nan_case",
+                "Inf -inf",
+                &[Some(f64::INFINITY), Some(f64::NEG_INFINITY)],
+            ),
+            ("octal", "010", &[Some(8.0)]),
+            (
+                "fraction_step",
+                "0.1+0.1x2",
+                &[Some(0.1), Some(0.2), Some(0.30000000000000004)],
+            ),
         ];
         for (name, s, want) in cases {
             assert_eq!(floats(s), *want, "{name}");

@@ -6,82 +6,32 @@
 use tsdb::model::{Label, Labels, METRIC_NAME};
 
 use crate::ast::Expr;
+use crate::error::DurationError;
+use crate::syntax;
 
-/// Milliseconds per duration unit, largest first; `ms` is matched before `m`.
-const UNITS: [(&str, i64); 7] = [
-    ("y", 365 * 24 * 3_600_000),
-    ("w", 7 * 24 * 3_600_000),
-    ("d", 24 * 3_600_000),
-    ("h", 3_600_000),
-    ("ms", 1),
-    ("m", 60_000),
-    ("s", 1_000),
-];
-
-/// Rank of a unit for the "strictly decreasing" rule (`ms` is smallest).
-fn unit_rank(unit: &str) -> usize {
-    match unit {
-        "y" => 6,
-        "w" => 5,
-        "d" => 4,
-        "h" => 3,
-        "m" => 2,
-        "s" => 1,
-        _ => 0,
-    }
-}
-
-/// Parses a whole Prometheus duration (`0`, `50m`, `1h30m`, `10s53ms`) into
-/// milliseconds. Units must strictly decrease; no sign, no fractions.
-pub fn parse_duration(s: &str) -> Result<i64, String> {
-    let (ms, rest) = scan_duration(s)?;
-    if rest.is_empty() {
-        Ok(ms)
-    } else {
-        Err(format!("invalid duration {s:?}"))
-    }
+/// Parses a whole duration of a script command (`50m`, `0`) into ms.
+pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
+    syntax::parse_duration(s).map_err(|e| format!("invalid duration {s:?}: {e}"))
 }
 
 /// Scans the longest duration at the start of `s`. A bare `0` is a
-/// duration only as the first group. Errors when `s` does not start with
-/// a duration or its units are out of order.
+/// duration too (`0x3` repeats zero), as in the series notation.
 pub(crate) fn scan_duration(s: &str) -> Result<(i64, &str), String> {
-    let mut rest = s;
-    let mut total: i64 = 0;
-    let mut last_rank: Option<usize> = None;
-    loop {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            break;
+    match syntax::scan_duration(s) {
+        Ok((_, rest)) if rest.starts_with(|c: char| c.is_ascii_digit()) => {
+            Err(format!("duration {s:?} lacks a unit"))
         }
-        let (num, after) = rest.split_at(digits);
-        let unit = UNITS.iter().find(|(u, _)| after.starts_with(u));
-        let Some(&(unit, per)) = unit else {
-            if last_rank.is_none() && num.bytes().all(|b| b == b'0') {
-                return Ok((0, after));
+        Ok(found) => Ok(found),
+        Err(DurationError::Missing) => {
+            let zeros = s.bytes().take_while(|&b| b == b'0').count();
+            match s.as_bytes().get(zeros) {
+                _ if zeros == 0 => Err(format!("expected a duration at {s:?}")),
+                Some(b) if b.is_ascii_digit() => Err(format!("duration {s:?} lacks a unit")),
+                _ => Ok((0, &s[zeros..])),
             }
-            return Err(format!("duration {s:?} lacks a unit"));
-        };
-        let rank = unit_rank(unit);
-        if last_rank.is_some_and(|r| rank >= r) {
-            return Err(format!(
-                "duration {s:?} repeats a unit or has units out of order"
-            ));
         }
-        last_rank = Some(rank);
-        let n: i64 = num
-            .parse()
-            .map_err(|_| format!("duration {s:?} is out of range"))?;
-        total = n
-            .checked_mul(per)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("duration {s:?} is out of range"))?;
-        rest = &after[unit.len()..];
+        Err(e) => Err(format!("duration {s:?}: {e}")),
     }
-    if last_rank.is_none() {
-        return Err(format!("expected a duration at {s:?}"));
-    }
-    Ok((total, rest))
 }
 
 /// Scans an optionally signed series value: a decimal number with optional
@@ -309,34 +259,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        let ok = [
-            ("zero", "0", 0),
-            ("minutes", "50m", 3_000_000),
-            ("seconds", "8000s", 8_000_000),
-            ("hour_and_minutes", "1h30m", 5_400_000),
-            ("seconds_and_ms", "10s53ms", 10_053),
-            ("minutes_and_ms", "5m1ms", 300_001),
-            ("year", "1y", 365 * 86_400_000),
-            ("zero_with_unit", "0s", 0),
+    fn series_durations() {
+        /// Name, input, the duration and rest scanned (None: an error).
+        type Case<'a> = (&'a str, &'a str, Option<(i64, &'a str)>);
+        let cases: &[Case] = &[
+            ("unit", "1mx2", Some((60_000, "x2"))),
+            ("ms", "0msx15", Some((0, "x15"))),
+            ("bare_zero", "0x3", Some((0, "x3"))),
+            ("bare_zeros", "00", Some((0, ""))),
+            ("unitless", "5x3", None),
+            ("unitless_after_unit", "1m5x", None),
+            ("not_a_duration", "x", None),
+            ("out_of_order", "1s1m", None),
         ];
-        for (name, s, want) in ok {
-            assert_eq!(parse_duration(s), Ok(want), "{name}");
+        for (name, s, want) in cases {
+            assert_eq!(scan_duration(s).ok(), *want, "{name}");
         }
-        for (name, s) in [
-            ("empty", ""),
-            ("unitless", "5"),
-            ("negative", "-5m"),
-            ("fraction", "1.5m"),
-            ("repeated", "1m1m"),
-            ("increasing", "1s1m"),
-            ("trailing_digits", "1m5"),
-        ] {
-            assert!(parse_duration(s).is_err(), "{name}");
-        }
-        assert_eq!(scan_duration("1mx2"), Ok((60_000, "x2")));
-        assert_eq!(scan_duration("0msx15"), Ok((0, "x15")));
-        assert_eq!(scan_duration("0x3"), Ok((0, "x3")));
     }
 
     #[test]

@@ -1,29 +1,71 @@
-//! An in-memory [`Storage`]: enough to run scripts without the storage
-//! engine (unit tests of the runner and of the evaluator).
+//! An in-memory [`Storage`] and [`Queryable`]: enough to run scripts, rule
+//! groups and rule unit tests without the storage engine.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use tsdb::model::{Labels, Matcher, Querier, Queryable, Sample, SelectHints, Series};
 
 use super::{Storage, StorageError};
 
-/// Series in a map sorted by labels. Loads merge by timestamp; a load that
-/// would give one timestamp two different values is rejected whole.
-#[derive(Debug, Clone, Default)]
+type SeriesMap = BTreeMap<Labels, Vec<Sample>>;
+
+/// Series in a map sorted by labels, each with its samples sorted by time.
+/// Loads merge by timestamp; a load that would give one timestamp two
+/// different values is rejected whole. A querier sees the data as it was
+/// when the querier was made.
+#[derive(Debug, Default)]
 pub struct MemStorage {
-    series: Arc<BTreeMap<Labels, Vec<Sample>>>,
+    series: RwLock<Arc<SeriesMap>>,
 }
 
 impl MemStorage {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn snapshot(&self) -> Arc<SeriesMap> {
+        self.series
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn update<T>(&self, f: impl FnOnce(&mut SeriesMap) -> T) -> T {
+        let mut guard = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        f(Arc::make_mut(&mut guard))
+    }
+
+    /// Appends one sample after the series' last, as a storage appender
+    /// does. A repeat of the last sample (same time, same bits) is
+    /// accepted and ignored; an earlier time or another value at the last
+    /// time is an error and stores nothing.
+    pub fn append(&self, labels: &Labels, t: i64, v: f64) -> Result<(), StorageError> {
+        self.update(|m| {
+            let s = m.entry(labels.clone()).or_default();
+            match s.last() {
+                Some(last) if last.t > t => Err("out of order sample".into()),
+                Some(last) if last.t == t && last.v.to_bits() != v.to_bits() => {
+                    Err("duplicate sample for timestamp".into())
+                }
+                Some(last) if last.t == t => Ok(()),
+                _ => {
+                    s.push(Sample::new(t, v));
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    /// Replaces a series' samples (sorted by time).
+    pub fn set(&self, labels: Labels, samples: Vec<Sample>) {
+        self.update(|m| m.insert(labels, samples));
+    }
 }
 
 impl Storage for MemStorage {
     fn clear(&mut self) -> Result<(), StorageError> {
-        self.series = Arc::default();
+        self.update(BTreeMap::clear);
         Ok(())
     }
 
@@ -31,7 +73,7 @@ impl Storage for MemStorage {
         if let Some((l, _)) = series.iter().find(|(l, _)| l.is_empty()) {
             return Err(format!("empty label set {l}").into());
         }
-        let mut next = (*self.series).clone();
+        let mut next = (*self.snapshot()).clone();
         for (labels, samples) in series {
             let all = next.entry(labels.clone()).or_default();
             all.extend(samples);
@@ -44,7 +86,7 @@ impl Storage for MemStorage {
             }
             all.dedup_by_key(|s| s.t);
         }
-        self.series = Arc::new(next);
+        self.update(|m| *m = next);
         Ok(())
     }
 
@@ -56,7 +98,7 @@ impl Storage for MemStorage {
 impl Queryable for MemStorage {
     fn querier(&self, mint: i64, maxt: i64) -> tsdb::Result<Box<dyn Querier>> {
         Ok(Box::new(MemQuerier {
-            series: self.series.clone(),
+            series: self.snapshot(),
             mint,
             maxt,
         }))
@@ -64,7 +106,7 @@ impl Queryable for MemStorage {
 }
 
 struct MemQuerier {
-    series: Arc<BTreeMap<Labels, Vec<Sample>>>,
+    series: Arc<SeriesMap>,
     mint: i64,
     maxt: i64,
 }
@@ -162,5 +204,41 @@ mod tests {
         m.clear().unwrap();
         let q = m.queryable().querier(0, 5).unwrap();
         assert!(q.label_names(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn appends_follow_the_last_sample() {
+        let m = MemStorage::new();
+        let cases: &[(&str, i64, f64, bool)] = &[
+            ("first", 10, 1.0, true),
+            ("later", 20, 2.0, true),
+            ("repeat_of_last", 20, 2.0, true),
+            ("other_value_at_last", 20, 3.0, false),
+            ("out_of_order", 15, 1.0, false),
+        ];
+        for (name, t, v, ok) in cases {
+            assert_eq!(m.append(&l("x", "1"), *t, *v).is_ok(), *ok, "{name}");
+        }
+        let q = m.querier(0, 100).unwrap();
+        let got = q
+            .select(&SelectHints::default(), &[Matcher::equal("a", "1")])
+            .unwrap();
+        let mut s = Vec::new();
+        got[0].samples_in(i64::MIN, i64::MAX, &mut s);
+        assert_eq!(s, [Sample::new(10, 1.0), Sample::new(20, 2.0)]);
+        // A querier keeps its view; `set` replaces a series.
+        m.set(l("x", "1"), vec![Sample::new(50, 5.0)]);
+        assert_eq!(
+            q.select(&SelectHints::default(), &[Matcher::equal("a", "1")])
+                .unwrap()
+                .len(),
+            1
+        );
+        let q = m.querier(0, 40).unwrap();
+        assert!(
+            q.select(&SelectHints::default(), &[Matcher::equal("a", "1")])
+                .unwrap()
+                .is_empty()
+        );
     }
 }

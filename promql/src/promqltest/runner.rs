@@ -16,9 +16,10 @@ use super::nhcb;
 use super::report::{CaseReport, FileReport, Outcome};
 use super::script::{Command, CommandKind, LoadCmd, Script};
 use super::{Evaluator, Storage};
-use crate::ast::{Expr, format_duration};
+use crate::ast::Expr;
 use crate::error::Error;
 use crate::eval::QueryResult;
+use crate::syntax::format_duration;
 use crate::value::{Value, VectorSample};
 
 /// Runs every command of `script` in order against `storage` (cleared

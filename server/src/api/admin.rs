@@ -3,9 +3,9 @@
 use hyper::Method;
 use serde_json::json;
 
+use super::{Reply, Req};
 use super::{allow, json::success, no_content};
 use crate::error::ApiError;
-use crate::http::{Reply, Req};
 use crate::selector::parse_selector;
 use crate::state::State;
 
@@ -35,12 +35,7 @@ pub fn clean_tombstones(state: &State, req: &Req) -> Result<Reply, ApiError> {
 pub fn snapshot(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::POST, Method::PUT])?;
     let skip_head = matches!(req.params.get("skip_head"), Some("true" | "1"));
-    let now = super::status::rfc3339_ms(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
-    );
+    let now = super::status::humantime_rfc3339(std::time::SystemTime::now());
     let stamp: String = now.chars().filter(char::is_ascii_digit).take(14).collect();
     let name = format!("{stamp}-{}", tsdb::block::new_ulid().to_lowercase());
     let dir = state.db.dir().join("snapshots").join(&name);

@@ -5,9 +5,9 @@ use hyper::Method;
 use serde_json::{Value, json};
 use tsdb::model::{Matcher, Queryable, SelectHints};
 
+use super::{Reply, Req};
 use super::{allow, json::success};
 use crate::error::ApiError;
-use crate::http::{Reply, Req};
 use crate::selector::parse_selector;
 use crate::state::State;
 

@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use tsdb::model::Labels;
 
 use super::json::{format_time, success};
+use super::{Reply, Req};
 use super::{allow, ast_json, result_json};
 use crate::error::ApiError;
-use crate::http::{Reply, Req};
 use crate::state::State;
 
 /// Prometheus's limit on points per series of a range query.

@@ -3,8 +3,8 @@
 use hyper::{Method, StatusCode};
 
 use super::allow;
+use super::{Reply, Req};
 use crate::error::ApiError;
-use crate::http::{Reply, Req};
 use crate::remote_write::{self, Protocol};
 use crate::state::State;
 

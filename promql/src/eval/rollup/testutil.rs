@@ -5,6 +5,7 @@ use tsdb::model::Sample;
 
 use super::{RangeMode, Rollup, RollupWindow, eval_at};
 use crate::error::Error;
+use crate::promqltest::{Point, expand_values};
 use crate::value::Annotations;
 
 /// The lookback delta the `.test` scripts run with (5m).
@@ -12,69 +13,25 @@ const LOOKBACK: i64 = 5 * 60 * 1000;
 
 /// A duration such as `5m`, `1m30s`, `10s53ms`, `20500ms`, in ms.
 pub fn dur(s: &str) -> i64 {
-    let (mut total, mut num, mut rest) = (0i64, 0i64, s);
-    while let Some(c) = rest.chars().next() {
-        if let Some(d) = c.to_digit(10) {
-            num = num * 10 + i64::from(d);
-            rest = &rest[1..];
-            continue;
-        }
-        let (unit, len) = match rest {
-            r if r.starts_with("ms") => (1, 2),
-            r if r.starts_with('s') => (1000, 1),
-            r if r.starts_with('m') => (60_000, 1),
-            r if r.starts_with('h') => (3_600_000, 1),
-            r if r.starts_with('d') => (86_400_000, 1),
-            _ => panic!("bad duration {s:?}"),
-        };
-        total += num * unit;
-        num = 0;
-        rest = &rest[len..];
-    }
-    total
+    crate::syntax::parse_duration(s).unwrap_or_else(|e| panic!("bad duration {s:?}: {e}"))
 }
 
-/// One `load` line's values: `1+1x4` (1, 2, 3, 4, 5), `8000-10x2`, `52x2`
-/// (52 three times), `_` (no sample), `_x3`, `NaN`, `Inf`, `-Inf`, numbers.
-/// Samples are `step` apart from t=0.
+/// One `load` line's values in the series notation of the `.test`
+/// scripts: `1+1x4` (1, 2, 3, 4, 5), `8000-10x2`, `52x2` (52 three
+/// times), `_` (no sample), `_x3`, `NaN`, `Inf`, `-Inf`, numbers. Samples
+/// are `step` apart from t=0.
 pub fn load(step: &str, spec: &str) -> Vec<Sample> {
     let step = dur(step);
-    let mut values: Vec<Option<f64>> = Vec::new();
-    for tok in spec.split_whitespace() {
-        let Some((head, n)) = tok.rsplit_once('x') else {
-            values.push(num(tok));
-            continue;
-        };
-        let n: usize = n.parse().unwrap_or_else(|_| panic!("bad repeat {tok:?}"));
-        // `a+b` / `a-b`: the sign after the first character that is not an
-        // exponent's.
-        let split = head
-            .char_indices()
-            .skip(1)
-            .find(|&(i, c)| (c == '+' || c == '-') && !head[..i].ends_with(['e', 'E']));
-        let (start, delta) = match split {
-            Some((i, _)) => (num(&head[..i]), num(&head[i..]).unwrap_or(0.0)),
-            None => (num(head), 0.0),
-        };
-        for k in 0..=n {
-            values.push(start.map(|a| a + delta * k as f64));
-        }
-    }
-    values
+    expand_values(spec)
+        .unwrap_or_else(|e| panic!("bad values {spec:?}: {e}"))
         .into_iter()
         .enumerate()
-        .filter_map(|(i, v)| v.map(|v| Sample::new(i as i64 * step, v)))
+        .filter_map(|(i, p)| match p {
+            Some(Point::Float(v)) => Some(Sample::new(i as i64 * step, v)),
+            Some(Point::Histogram(_)) => panic!("histogram in {spec:?}"),
+            None => None,
+        })
         .collect()
-}
-
-fn num(tok: &str) -> Option<f64> {
-    match tok.trim_start_matches('+') {
-        "_" => None,
-        "Inf" | "inf" => Some(f64::INFINITY),
-        "-Inf" | "-inf" => Some(f64::NEG_INFINITY),
-        "NaN" => Some(f64::NAN),
-        t => Some(t.parse().unwrap_or_else(|_| panic!("bad number {tok:?}"))),
-    }
 }
 
 /// The window `(at - range, at]` of `series` in `mode`, with `before` and

@@ -10,6 +10,7 @@
 //! 292277026596.
 
 use super::go_float::go_f64_to_i64;
+use crate::syntax::civil_from_days;
 
 /// A calendar field of a timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,31 +67,6 @@ pub(crate) fn field(field: Field, v: f64) -> f64 {
 fn effective_unix_seconds(secs: i64) -> i128 {
     let absolute = (i128::from(secs) + UNIX_TO_ABSOLUTE).rem_euclid(1 << 64);
     absolute - UNIX_TO_ABSOLUTE
-}
-
-/// Year, month (1..=12) and day (1..=31) of the day `days` after
-/// 1970-01-01, on the proleptic Gregorian calendar.
-///
-/// Counts in 400-year eras that start on March 1, so that the leap day is
-/// the last day of each era-year.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    const DAYS_PER_ERA: i64 = 146_097;
-    // 0000-03-01 is 719468 days before 1970-01-01.
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(DAYS_PER_ERA);
-    let day_of_era = shifted.rem_euclid(DAYS_PER_ERA); // 0..=146096
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_march_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let march_month = (5 * day_of_march_year + 2) / 153; // 0 = March … 11 = February
-    let day = day_of_march_year - (153 * march_month + 2) / 5 + 1;
-    let month = if march_month < 10 {
-        march_month + 3
-    } else {
-        march_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 fn is_leap(year: i64) -> bool {
@@ -186,22 +162,5 @@ mod tests {
         }
         // i64::MAX seconds is in range: one second earlier.
         assert_eq!(field(Field::Year, 9.223372036854775e18), 292277026596.0);
-    }
-
-    #[test]
-    fn civil_round_trips_over_eras() {
-        // Day-by-day consistency across a few centuries and an era boundary.
-        let mut prev = civil_from_days(-800_000);
-        for d in -799_999..200_000 {
-            let (y, m, dd) = civil_from_days(d);
-            let (py, pm, pd) = prev;
-            if dd == 1 {
-                assert_eq!(pd, days_in_month(py, pm), "end of month before {y}-{m}");
-                assert!((m == 1 && pm == 12 && y == py + 1) || (m == pm + 1 && y == py));
-            } else {
-                assert_eq!((y, m, dd), (py, pm, pd + 1));
-            }
-            prev = (y, m, dd);
-        }
     }
 }

@@ -3,6 +3,8 @@
 
 use super::calendar::{self, Field};
 use super::go_float::{go_log2, go_log10, go_max, go_min};
+#[cfg(test)]
+use crate::functions::FuncId;
 
 /// A function applied to every element's value on its own.
 ///
@@ -45,58 +47,87 @@ pub enum Elementwise {
     Time(Field),
 }
 
-/// Function names and their variants.
-const NAMES: &[(&str, Elementwise)] = &[
-    ("abs", Elementwise::Abs),
-    ("ceil", Elementwise::Ceil),
-    ("floor", Elementwise::Floor),
-    ("exp", Elementwise::Exp),
-    ("ln", Elementwise::Ln),
-    ("log2", Elementwise::Log2),
-    ("log10", Elementwise::Log10),
-    ("sqrt", Elementwise::Sqrt),
-    ("sgn", Elementwise::Sgn),
-    ("round", Elementwise::Round),
-    ("clamp", Elementwise::Clamp),
-    ("clamp_min", Elementwise::ClampMin),
-    ("clamp_max", Elementwise::ClampMax),
-    ("deg", Elementwise::Deg),
-    ("rad", Elementwise::Rad),
-    ("sin", Elementwise::Sin),
-    ("cos", Elementwise::Cos),
-    ("tan", Elementwise::Tan),
-    ("asin", Elementwise::Asin),
-    ("acos", Elementwise::Acos),
-    ("atan", Elementwise::Atan),
-    ("sinh", Elementwise::Sinh),
-    ("cosh", Elementwise::Cosh),
-    ("tanh", Elementwise::Tanh),
-    ("asinh", Elementwise::Asinh),
-    ("acosh", Elementwise::Acosh),
-    ("atanh", Elementwise::Atanh),
-    ("day_of_month", Elementwise::Time(Field::DayOfMonth)),
-    ("day_of_week", Elementwise::Time(Field::DayOfWeek)),
-    ("day_of_year", Elementwise::Time(Field::DayOfYear)),
-    ("days_in_month", Elementwise::Time(Field::DaysInMonth)),
-    ("hour", Elementwise::Time(Field::Hour)),
-    ("minute", Elementwise::Time(Field::Minute)),
-    ("month", Elementwise::Time(Field::Month)),
-    ("year", Elementwise::Time(Field::Year)),
-];
-
 impl Elementwise {
-    /// The function called `name` in PromQL, if it is element-wise.
-    pub fn from_name(name: &str) -> Option<Elementwise> {
-        NAMES.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
-    }
-
-    /// The PromQL name of the function.
+    /// Every element-wise function.
     #[cfg(test)]
-    pub fn name(self) -> &'static str {
-        NAMES
-            .iter()
-            .find(|(_, f)| *f == self)
-            .map_or("", |&(n, _)| n)
+    pub const ALL: &'static [Elementwise] = &[
+        Elementwise::Abs,
+        Elementwise::Ceil,
+        Elementwise::Floor,
+        Elementwise::Exp,
+        Elementwise::Ln,
+        Elementwise::Log2,
+        Elementwise::Log10,
+        Elementwise::Sqrt,
+        Elementwise::Sgn,
+        Elementwise::Round,
+        Elementwise::Clamp,
+        Elementwise::ClampMin,
+        Elementwise::ClampMax,
+        Elementwise::Deg,
+        Elementwise::Rad,
+        Elementwise::Sin,
+        Elementwise::Cos,
+        Elementwise::Tan,
+        Elementwise::Asin,
+        Elementwise::Acos,
+        Elementwise::Atan,
+        Elementwise::Sinh,
+        Elementwise::Cosh,
+        Elementwise::Tanh,
+        Elementwise::Asinh,
+        Elementwise::Acosh,
+        Elementwise::Atanh,
+        Elementwise::Time(Field::DayOfMonth),
+        Elementwise::Time(Field::DayOfWeek),
+        Elementwise::Time(Field::DayOfYear),
+        Elementwise::Time(Field::DaysInMonth),
+        Elementwise::Time(Field::Hour),
+        Elementwise::Time(Field::Minute),
+        Elementwise::Time(Field::Month),
+        Elementwise::Time(Field::Year),
+    ];
+
+    /// The function this is (the evaluator maps the other way).
+    #[cfg(test)]
+    pub fn id(self) -> FuncId {
+        match self {
+            Elementwise::Abs => FuncId::Abs,
+            Elementwise::Ceil => FuncId::Ceil,
+            Elementwise::Floor => FuncId::Floor,
+            Elementwise::Exp => FuncId::Exp,
+            Elementwise::Ln => FuncId::Ln,
+            Elementwise::Log2 => FuncId::Log2,
+            Elementwise::Log10 => FuncId::Log10,
+            Elementwise::Sqrt => FuncId::Sqrt,
+            Elementwise::Sgn => FuncId::Sgn,
+            Elementwise::Round => FuncId::Round,
+            Elementwise::Clamp => FuncId::Clamp,
+            Elementwise::ClampMin => FuncId::ClampMin,
+            Elementwise::ClampMax => FuncId::ClampMax,
+            Elementwise::Deg => FuncId::Deg,
+            Elementwise::Rad => FuncId::Rad,
+            Elementwise::Sin => FuncId::Sin,
+            Elementwise::Cos => FuncId::Cos,
+            Elementwise::Tan => FuncId::Tan,
+            Elementwise::Asin => FuncId::Asin,
+            Elementwise::Acos => FuncId::Acos,
+            Elementwise::Atan => FuncId::Atan,
+            Elementwise::Sinh => FuncId::Sinh,
+            Elementwise::Cosh => FuncId::Cosh,
+            Elementwise::Tanh => FuncId::Tanh,
+            Elementwise::Asinh => FuncId::Asinh,
+            Elementwise::Acosh => FuncId::Acosh,
+            Elementwise::Atanh => FuncId::Atanh,
+            Elementwise::Time(Field::DayOfMonth) => FuncId::DayOfMonth,
+            Elementwise::Time(Field::DayOfWeek) => FuncId::DayOfWeek,
+            Elementwise::Time(Field::DayOfYear) => FuncId::DayOfYear,
+            Elementwise::Time(Field::DaysInMonth) => FuncId::DaysInMonth,
+            Elementwise::Time(Field::Hour) => FuncId::Hour,
+            Elementwise::Time(Field::Minute) => FuncId::Minute,
+            Elementwise::Time(Field::Month) => FuncId::Month,
+            Elementwise::Time(Field::Year) => FuncId::Year,
+        }
     }
 
     /// Whether the output drops the metric name: always, for these.
@@ -184,23 +215,25 @@ mod tests {
         (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-15 * a.abs().max(b.abs())
     }
 
+    /// The element-wise function called `name`.
+    fn named(name: &str) -> Option<Elementwise> {
+        Elementwise::ALL
+            .iter()
+            .copied()
+            .find(|f| f.id().name() == name)
+    }
+
     #[test]
-    fn names_round_trip() {
-        for (name, f) in NAMES {
-            assert_eq!(Elementwise::from_name(name), Some(*f));
-            assert_eq!(f.name(), *name);
+    fn every_function_takes_a_vector_and_drops_the_name() {
+        assert_eq!(Elementwise::ALL.len(), 35);
+        for f in Elementwise::ALL {
+            let sig = f.id().function();
+            assert_eq!(
+                sig.arg_type(0),
+                Some(crate::ast::ValueType::Vector),
+                "{f:?}"
+            );
             assert!(f.drops_name());
-        }
-        for other in [
-            "rate",
-            "timestamp",
-            "vector",
-            "scalar",
-            "time",
-            "pi",
-            "sort",
-        ] {
-            assert_eq!(Elementwise::from_name(other), None, "{other}");
         }
     }
 
@@ -305,7 +338,7 @@ mod tests {
             ("hour", "hour", 1136239445.0, &[], Some(22.0)),
         ];
         for (name, func, v, args, want) in cases {
-            let f = Elementwise::from_name(func).unwrap();
+            let f = named(func).unwrap();
             let got = f.apply(*v, args);
             match (got, want) {
                 (Some(g), Some(w)) => assert!(same(g, *w), "{name}: got {g}, want {w}"),

@@ -19,7 +19,7 @@ use super::file::GroupSpec;
 use super::group::{EvalEnv, Group, Health, Outgoing};
 use super::notifier::{AmAlert, Notifier};
 use super::{file, glob, template};
-use crate::config::{AlertmanagerConfig, Config};
+use crate::config::{AlertmanagerConfig, ManagerConfig};
 use crate::error::RuleError;
 
 /// Wall-clock time in ms.
@@ -38,6 +38,19 @@ struct Settings {
     resend_ms: i64,
     outage_tolerance_ms: i64,
     grace_ms: i64,
+}
+
+impl From<&ManagerConfig> for Settings {
+    fn from(cfg: &ManagerConfig) -> Settings {
+        Settings {
+            engine: cfg.engine.clone(),
+            external_labels: cfg.external_labels.clone(),
+            external_url: cfg.external_url.clone(),
+            resend_ms: cfg.resend_ms.max(1),
+            outage_tolerance_ms: cfg.outage_tolerance_ms,
+            grace_ms: cfg.grace_ms,
+        }
+    }
 }
 
 /// Counters of one group for `/metrics`.
@@ -79,14 +92,7 @@ impl RuleManager {
         RuleManager {
             inner: Arc::new(Inner {
                 db,
-                settings: RwLock::new(Settings {
-                    engine: EngineOptions::default(),
-                    external_labels: BTreeMap::new(),
-                    external_url: String::new(),
-                    resend_ms: 60_000,
-                    outage_tolerance_ms: 3_600_000,
-                    grace_ms: 600_000,
-                }),
+                settings: RwLock::new(Settings::from(&ManagerConfig::default())),
                 notifier: Mutex::new(None),
             }),
             rt,
@@ -100,32 +106,16 @@ impl RuleManager {
     /// Groups that exist before and after (same file and name) keep the
     /// state of their unchanged rules; removed groups' series are marked
     /// stale.
-    pub fn apply(&self, cfg: &Config) -> Result<(), Vec<RuleError>> {
-        self.apply_groups(cfg, load_groups(cfg)?);
+    pub fn apply(&self, cfg: &ManagerConfig) -> Result<(), Vec<RuleError>> {
+        self.apply_groups(cfg, load_groups(&cfg.rule_files)?);
         Ok(())
     }
 
     /// [`apply`](Self::apply) with groups already read by [`load_groups`].
-    pub fn apply_groups(&self, cfg: &Config, specs: Vec<GroupSpec>) {
-        let interval = cfg.evaluation_interval_ms().unwrap_or(60_000);
-        let offset = cfg.rule_query_offset_ms().unwrap_or(0);
-        *self.inner.settings.write() = Settings {
-            engine: EngineOptions {
-                lookback: cfg.lookback_ms().unwrap_or(300_000),
-                max_samples: cfg.query_max_samples,
-                timeout: cfg
-                    .query_timeout_ms()
-                    .ok()
-                    .filter(|t| *t > 0)
-                    .map(|t| Duration::from_millis(t as u64)),
-                ..EngineOptions::default()
-            },
-            external_labels: cfg.external_labels.clone(),
-            external_url: cfg.external_url_or_default(),
-            resend_ms: cfg.resend_delay_ms().unwrap_or(60_000).max(1),
-            outage_tolerance_ms: cfg.for_outage_tolerance_ms().unwrap_or(3_600_000),
-            grace_ms: cfg.for_grace_period_ms().unwrap_or(600_000),
-        };
+    pub fn apply_groups(&self, cfg: &ManagerConfig, specs: Vec<GroupSpec>) {
+        let interval = cfg.evaluation_interval_ms;
+        let offset = cfg.query_offset_ms;
+        *self.inner.settings.write() = Settings::from(cfg);
         self.apply_notifier(&cfg.alertmanagers, cfg.notification_queue_capacity);
         let mut first = self.loaded_once.lock();
         let mut running = self.running.lock();
@@ -228,7 +218,7 @@ impl RuleManager {
 
     /// Renders rule-group and notifier metrics.
     pub fn render_metrics(&self, out: &mut String) {
-        use crate::metrics::{escape, header};
+        use promql::syntax::exposition::{escape, header};
         use std::fmt::Write;
         let running = self.running.lock();
         let rows: Vec<(String, &Running)> = running
@@ -415,8 +405,8 @@ pub fn to_am(
             v.push(AmAlert {
                 labels: labels.into_iter().collect(),
                 annotations: a.annotations.into_iter().collect(),
-                starts_at: super::api::rfc3339(a.fired_at.unwrap_or(a.active_at)),
-                ends_at: super::api::rfc3339(a.resolved_at.unwrap_or(a.valid_until)),
+                starts_at: promql::syntax::format_rfc3339(a.fired_at.unwrap_or(a.active_at)),
+                ends_at: promql::syntax::format_rfc3339(a.resolved_at.unwrap_or(a.valid_until)),
                 generator_url: url.clone(),
             });
         }
@@ -424,12 +414,12 @@ pub fn to_am(
     v
 }
 
-/// Reads and validates every rule file the config names (globs expanded):
-/// all groups, or every error found.
-pub fn load_groups(cfg: &Config) -> Result<Vec<GroupSpec>, Vec<RuleError>> {
+/// Reads and validates every rule file the patterns name (globs
+/// expanded): all groups, or every error found.
+pub fn load_groups(patterns: &[String]) -> Result<Vec<GroupSpec>, Vec<RuleError>> {
     let mut errors = Vec::new();
     let mut specs = Vec::new();
-    for pattern in &cfg.rule_files {
+    for pattern in patterns {
         match glob::expand(pattern) {
             Ok(paths) => {
                 for p in paths {

@@ -2,30 +2,17 @@
 
 use std::collections::BTreeMap;
 
+use promql::syntax::format_rfc3339;
 use serde_json::{Value, json};
 use tsdb::model::Labels;
 
-use super::alert::{Alert, AlertState};
-use super::file::RuleKind;
-use super::group::{Group, Rule};
-use crate::api::json::success;
+use super::json::success;
+use super::{Reply, Req};
 use crate::error::ApiError;
-use crate::http::{Reply, Req};
 use crate::state::State;
-
-/// RFC 3339 with milliseconds in UTC (`2015-07-01T20:10:51.781Z`).
-pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (y, m, d) = super::template::civil(secs.div_euclid(86_400));
-    let r = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        r / 3600,
-        r / 60 % 60,
-        r % 60,
-        ms.rem_euclid(1000)
-    )
-}
+use rules::alert::{Alert, AlertState};
+use rules::file::RuleKind;
+use rules::group::{Group, Rule};
 
 /// Go's zero time, which Prometheus shows for "never".
 const NEVER: &str = "0001-01-01T00:00:00Z";
@@ -48,7 +35,7 @@ fn map_json(m: &BTreeMap<String, String>) -> Value {
 
 /// Go's `strconv.FormatFloat(v, 'e', -1, 64)`, as Prometheus shows alert values.
 fn value_e(v: f64) -> String {
-    super::template::format_float(v, 'e', None)
+    rules::template::format_float(v, 'e', None)
 }
 
 fn alert_json(a: &Alert) -> Value {
@@ -56,11 +43,11 @@ fn alert_json(a: &Alert) -> Value {
         "labels": labels_json(&a.labels),
         "annotations": map_json(&a.annotations),
         "state": a.state.as_str(),
-        "activeAt": rfc3339(a.active_at),
+        "activeAt": format_rfc3339(a.active_at),
         "value": value_e(a.value),
     });
     if let Some(k) = a.keep_firing_since {
-        v["keepFiringSince"] = json!(rfc3339(k));
+        v["keepFiringSince"] = json!(format_rfc3339(k));
     }
     v
 }
@@ -73,7 +60,7 @@ fn active(r: &Rule) -> impl Iterator<Item = &Alert> {
 }
 
 fn rule_json(r: &Rule, with_alerts: bool) -> Value {
-    let last = r.last_eval.map_or(NEVER.to_string(), rfc3339);
+    let last = r.last_eval.map_or(NEVER.to_string(), format_rfc3339);
     let mut v = match r.spec.kind {
         RuleKind::Recording => json!({
             "name": r.spec.name,
@@ -158,7 +145,7 @@ pub fn rules(state: &State, req: &Req) -> Result<Reply, ApiError> {
             "interval": g.interval as f64 / 1000.0,
             "limit": g.limit,
             "evaluationTime": g.eval_seconds,
-            "lastEvaluation": g.last_eval.map_or(NEVER.to_string(), rfc3339),
+            "lastEvaluation": g.last_eval.map_or(NEVER.to_string(), format_rfc3339),
         }));
     }
     Ok(Reply::Json(success(json!({ "groups": out }), &[], &[])))
@@ -179,12 +166,7 @@ pub fn alerts(state: &State, _: &Req) -> Result<Reply, ApiError> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn times_and_values() {
-        assert_eq!(
-            super::rfc3339(1_435_781_451_781),
-            "2015-07-01T20:10:51.781Z"
-        );
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00.000Z");
+    fn values_in_go_exponent_form() {
         let cases = [
             ("one", 1.0, "1e+00"),
             ("frac", 0.5, "5e-01"),

@@ -132,7 +132,7 @@ impl Notifier {
 
     /// Renders the notifier's metrics.
     pub fn render_metrics(&self, out: &mut String) {
-        use crate::metrics::{escape, header};
+        use promql::syntax::exposition::{escape, header};
         use std::fmt::Write;
         let rows =
             |out: &mut String, name: &str, help: &str, kind: &str, f: &dyn Fn(&Target) -> u64| {
@@ -174,13 +174,13 @@ impl Notifier {
             "gauge",
             &|t| t.queue.lock().len() as u64,
         );
-        crate::metrics::gauge(
+        promql::syntax::exposition::gauge(
             out,
             "almanac_notifications_queue_capacity",
             "Queue capacity per Alertmanager.",
             self.capacity as f64,
         );
-        crate::metrics::gauge(
+        promql::syntax::exposition::gauge(
             out,
             "almanac_notifications_alertmanagers_discovered",
             "Configured Alertmanagers.",
@@ -291,7 +291,7 @@ async fn post(
     let req = req
         .body(Full::new(Bytes::from(body)))
         .map_err(|_| NotifyError::BadUrl(url.clone()))?;
-    let timeout_ms = crate::api::parse_prom_duration(&cfg.timeout)
+    let timeout_ms = promql::syntax::parse_duration(&cfg.timeout)
         .unwrap_or(10_000)
         .max(1) as u64;
     let resp =

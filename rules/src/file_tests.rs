@@ -134,6 +134,15 @@ fn errors_name_file_line_group_and_rule() {
 }
 
 #[test]
+fn zero_durations_are_durations() {
+    // Prometheus reads `0` without a unit as a duration, as in `for: 0`.
+    let text = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        for: 0\n        keep_firing_for: 0ms\n";
+    let f = parse("f.yml", text, false).unwrap_or_else(|e| panic!("{e:?}"));
+    let r = &f.groups[0].rules[0];
+    assert_eq!((r.for_ms, r.keep_firing_for_ms), (0, 0));
+}
+
+#[test]
 fn unknown_fields_can_be_ignored() {
     let text = "groups:\n  - name: g\n    owner: me\n    rules:\n      - record: x\n        expr: 1\n        team: a\n";
     assert!(parse("f.yml", text, false).is_err());

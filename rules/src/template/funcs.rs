@@ -362,8 +362,8 @@ pub fn call(name: &str, args: Vec<Val>, ctx: &Ctx) -> Result<Val, String> {
         "parseDuration" => {
             want(&args, 1)?;
             let d = s(0)?;
-            let ms = crate::api::parse_prom_duration(&d)
-                .ok_or_else(|| format!("not a valid duration string: {d:?}"))?;
+            let ms = promql::syntax::parse_duration(&d)
+                .map_err(|_| format!("not a valid duration string: {d:?}"))?;
             Val::Float(ms as f64 / 1000.0)
         }
         "externalURL" => Val::Str(ctx.external_url.to_string()),

@@ -22,8 +22,7 @@ use std::collections::BTreeMap;
 
 pub use exec::{Ctx, QueryResult, Val};
 pub use funcs::query_escape;
-pub(crate) use gofmt::format_float;
-pub(crate) use humanize::civil;
+pub use gofmt::format_float;
 
 use crate::error::TemplateError;
 

@@ -1,8 +1,8 @@
 //! Group evaluation against the real engine over an in-memory store.
 
 use super::*;
-use crate::rules::file::parse;
-use crate::rules::memstore::MemStore;
+use crate::file::parse;
+use promql::promqltest::MemStorage;
 
 const M: i64 = 60_000;
 
@@ -12,7 +12,7 @@ fn group(yaml: &str) -> Group {
 }
 
 struct Fixture {
-    store: MemStore,
+    store: MemStorage,
     engine: Engine,
     ext: BTreeMap<String, String>,
 }
@@ -20,7 +20,7 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         Fixture {
-            store: MemStore::default(),
+            store: MemStorage::new(),
             engine: Engine::default(),
             ext: [("cluster".to_string(), "eu1".to_string())]
                 .into_iter()

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::template::Template;
 use super::yamlpos::{self, PosNode};
-use crate::api::parse_prom_duration;
 use crate::error::{RuleError, RuleLocation};
+use promql::syntax::parse_duration;
 
 /// A loaded, valid rule file.
 #[derive(Debug, Clone)]
@@ -267,9 +267,9 @@ fn retain_keys(v: &mut serde_yaml_ng::Value, keys: &[&str]) {
 
 fn duration_field(v: Option<&str>, field: &str, mut bad: impl FnMut(String)) -> Option<i64> {
     let v = v?;
-    match parse_prom_duration(v) {
-        Some(d) => Some(d),
-        None => {
+    match parse_duration(v) {
+        Ok(d) => Some(d),
+        Err(_) => {
             bad(format!("{field}: not a valid duration string: {v:?}"));
             None
         }
@@ -330,7 +330,7 @@ fn check_rule(r: RawRule, rp: Option<&PosNode>) -> Result<RuleSpec, Vec<LineMsg>
     };
     let mut dur = |v: &Option<String>, field: &str| -> i64 {
         let Some(s) = v else { return 0 };
-        parse_prom_duration(s).unwrap_or_else(|| {
+        parse_duration(s).unwrap_or_else(|_| {
             errs.push((
                 line_of(field),
                 format!("{field}: not a valid duration string: {s:?}"),

@@ -84,7 +84,7 @@ pub fn go_time(secs: f64) -> String {
     let nanos = (secs * 1e9) as i64;
     let s = nanos.div_euclid(1_000_000_000);
     let frac = nanos.rem_euclid(1_000_000_000);
-    let (y, m, d) = civil(s.div_euclid(86_400));
+    let (y, m, d) = promql::syntax::civil_from_days(s.div_euclid(86_400));
     let r = s.rem_euclid(86_400);
     let mut out = format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
@@ -97,19 +97,6 @@ pub fn go_time(secs: f64) -> String {
     }
     out.push_str(" +0000 UTC");
     out
-}
-
-/// (year, month, day) of a day number since 1970-01-01.
-pub(crate) fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]

@@ -17,9 +17,9 @@ use tsdb::model::{Labels, Sample};
 
 use super::alert::AlertState;
 use super::group::{EvalEnv, Group};
-use super::memstore::MemStore;
 use super::{file, glob};
-use crate::api::{parse_prom_duration, parse_time};
+use promql::promqltest::MemStorage;
+use promql::syntax::{format_duration, parse_duration, parse_time};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -143,38 +143,8 @@ pub fn test_rules(files: &[String], opts: &TestOptions, out: &mut dyn Write) -> 
 fn duration(s: &Option<String>, what: &str) -> Result<i64, String> {
     match s.as_deref().map(str::trim) {
         None | Some("0") | Some("") => Ok(0),
-        Some(d) => {
-            parse_prom_duration(d).ok_or_else(|| format!("{what}: not a valid duration: {d:?}"))
-        }
+        Some(d) => parse_duration(d).map_err(|_| format!("{what}: not a valid duration: {d:?}")),
     }
-}
-
-/// A duration as Prometheus prints one (`1d`, `4m59s`, `0s`).
-fn show_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    let mut rest = ms;
-    if rest < 0 {
-        out.push('-');
-        rest = -rest;
-    }
-    for (unit, size) in [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ] {
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    out
 }
 
 fn test_file(path: &str, opts: &TestOptions, run: &[regex::Regex]) -> Result<(), Vec<String>> {
@@ -230,7 +200,7 @@ fn test_file(path: &str, opts: &TestOptions, run: &[regex::Regex]) -> Result<(),
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 
-fn load_input(tg: &TestGroup, store: &MemStore, start: i64, interval: i64) -> Result<(), String> {
+fn load_input(tg: &TestGroup, store: &MemStorage, start: i64, interval: i64) -> Result<(), String> {
     for s in &tg.input_series {
         let labels = values::parse_series(&s.series)?;
         let points =
@@ -263,10 +233,10 @@ fn run_group(
         Some(serde_yaml_ng::Value::Number(n)) => {
             (n.as_f64().unwrap_or(0.0) * 1000.0).round() as i64
         }
-        Some(serde_yaml_ng::Value::String(s)) => parse_time(s).map_err(one)?,
+        Some(serde_yaml_ng::Value::String(s)) => parse_time(s).map_err(|e| one(e.to_string()))?,
         Some(other) => return Err(one(format!("start_timestamp: not a time: {other:?}"))),
     };
-    let store = MemStore::default();
+    let store = MemStorage::new();
     load_input(tg, &store, start, interval).map_err(one)?;
     let mut groups: Vec<Group> = specs
         .iter()
@@ -312,7 +282,7 @@ fn run_group(
                     eval_errs.push(format!(
                         "    rule: {}, time: {}, err: {e}",
                         r.spec.name,
-                        show_duration(ts - start)
+                        format_duration(ts - start)
                     ));
                 }
             }
@@ -351,7 +321,7 @@ fn run_group(
                 errs.push(format!(
                     "    alertname: {}, time: {}, \n        exp:{}, \n        got:{}",
                     test.alertname,
-                    show_duration(*t),
+                    format_duration(*t),
                     show_alerts(&exp),
                     show_alerts(&got)
                 ));
@@ -397,7 +367,7 @@ fn check_expr(
     env: &EvalEnv,
     fuzzy: bool,
 ) -> Result<(), String> {
-    let head = format!("    expr: {:?}, time: {}", test.expr, show_duration(t));
+    let head = format!("    expr: {:?}, time: {}", test.expr, format_duration(t));
     let fail = |e: String| format!("{head}, err: {e}");
     let expr = promql::parse(&test.expr).map_err(|e| fail(e.to_string()))?;
     let r = env
@@ -446,19 +416,6 @@ fn check_expr(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_print_as_prometheus() {
-        let cases = [
-            ("zero", 0, "0s"),
-            ("mixed", 299_000, "4m59s"),
-            ("day", 86_400_000, "1d"),
-            ("ms", 179_999, "2m59s999ms"),
-        ];
-        for (name, ms, want) in cases {
-            assert_eq!(show_duration(ms), want, "{name}");
-        }
-    }
 
     #[test]
     fn fuzzy_floats() {
