@@ -2,13 +2,16 @@
 //! errors become HTTP responses.
 
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming};
 use hyper::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 
@@ -24,7 +27,40 @@ pub enum Reply {
     Empty(StatusCode, Vec<(&'static str, String)>),
     /// A body with its content type.
     Body(StatusCode, &'static str, Vec<u8>),
+    /// A 200 with a body that is sent while it is built: the producer
+    /// runs on a blocking thread and hands the body's pieces to a
+    /// [`BodySink`].
+    Stream(&'static str, Box<dyn FnOnce(&BodySink) + Send>),
 }
+
+/// Where a streamed body's pieces go, each sent as it comes (at most a
+/// few are buffered: a slow client slows the producer down).
+pub struct BodySink(tokio::sync::mpsc::Sender<Bytes>);
+
+impl BodySink {
+    /// Sends one piece; `false` once the client has gone (stop producing).
+    pub fn send(&self, piece: Vec<u8>) -> bool {
+        self.0.blocking_send(Bytes::from(piece)).is_ok()
+    }
+}
+
+/// A response body fed by a [`BodySink`].
+struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0.poll_recv(cx).map(|p| p.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// The body of every response.
+pub type Body = BoxBody<Bytes, Infallible>;
 
 /// A request as handlers see it: method, path, headers of interest, the
 /// parameters (query string + form body) and the raw body.
@@ -40,7 +76,7 @@ pub struct Req {
 pub async fn serve(
     state: Arc<State>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let path = req.uri().path().to_string();
     let handler = api::handler_name(&path);
@@ -111,11 +147,11 @@ async fn dispatch(state: Arc<State>, req: Req) -> Result<Reply, ApiError> {
 }
 
 /// Turns a handler result into a response: the one place statuses are set.
-pub fn respond(result: Result<Reply, ApiError>) -> Response<Full<Bytes>> {
+pub fn respond(result: Result<Reply, ApiError>) -> Response<Body> {
     match result {
         Ok(Reply::Json(v)) => json_response(StatusCode::OK, &v),
         Ok(Reply::Empty(status, headers)) => {
-            let mut r = Response::new(Full::new(Bytes::new()));
+            let mut r = Response::new(Full::new(Bytes::new()).boxed());
             *r.status_mut() = status;
             for (k, v) in headers {
                 if let Ok(v) = HeaderValue::from_str(&v) {
@@ -125,8 +161,16 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Full<Bytes>> {
             r
         }
         Ok(Reply::Body(status, ct, body)) => {
-            let mut r = Response::new(Full::new(Bytes::from(body)));
+            let mut r = Response::new(Full::new(Bytes::from(body)).boxed());
             *r.status_mut() = status;
+            r.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+            r
+        }
+        Ok(Reply::Stream(ct, produce)) => {
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            tokio::task::spawn_blocking(move || produce(&BodySink(tx)));
+            let mut r = Response::new(ChannelBody(rx).boxed());
             r.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
             r
@@ -141,9 +185,9 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Full<Bytes>> {
     }
 }
 
-fn json_response(status: StatusCode, v: &serde_json::Value) -> Response<Full<Bytes>> {
+fn json_response(status: StatusCode, v: &serde_json::Value) -> Response<Body> {
     let body = serde_json::to_vec(v).unwrap_or_default();
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = Response::new(Full::new(Bytes::from(body)).boxed());
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
