@@ -613,61 +613,6 @@ fn interval_wal_sync_fsyncs_in_the_background() {
 }
 
 #[test]
-fn remote_read_sampled_and_streamed() {
-    let s = TestServer::start();
-    assert_eq!(s.remote_write(&[series("rr", "a", 10)]).status, 204);
-    let query = prompb::Query {
-        start_timestamp_ms: 0,
-        end_timestamp_ms: 10_000_000,
-        matchers: vec![prompb::LabelMatcher {
-            r#type: prompb::MatcherType::Eq as i32,
-            name: "__name__".into(),
-            value: "rr".into(),
-        }],
-        hints: None,
-    };
-    let req = prompb::ReadRequest {
-        queries: vec![query.clone()],
-        accepted_response_types: vec![],
-    };
-    let r = s.post(
-        "/api/v1/read",
-        &[("Content-Type", "application/x-protobuf")],
-        &snappy(&req.encode_to_vec()),
-    );
-    assert_eq!(r.status, 200, "{}", r.text());
-    let raw = snap::raw::Decoder::new().decompress_vec(&r.body).unwrap();
-    let resp = prompb::ReadResponse::decode(raw.as_slice()).unwrap();
-    assert_eq!(resp.results[0].timeseries[0].samples.len(), 10);
-
-    let req = prompb::ReadRequest {
-        queries: vec![query],
-        accepted_response_types: vec![prompb::ResponseType::StreamedXorChunks as i32],
-    };
-    let r = s.post(
-        "/api/v1/read",
-        &[("Content-Type", "application/x-protobuf")],
-        &snappy(&req.encode_to_vec()),
-    );
-    assert_eq!(r.status, 200);
-    assert!(
-        r.header("Content-Type")
-            .unwrap()
-            .contains("ChunkedReadResponse")
-    );
-    let mut d = r.body.as_slice();
-    let len = prost::encoding::decode_varint(&mut d).unwrap() as usize;
-    let crc = u32::from_be_bytes(d[..4].try_into().unwrap());
-    let payload = &d[4..4 + len];
-    assert_eq!(server::remote_read::crc32c(payload), crc);
-    let msg = prompb::ChunkedReadResponse::decode(payload).unwrap();
-    let chunk = &msg.chunked_series[0].chunks[0];
-    let mut out = vec![];
-    tsdb::chunkenc::decode_range(&chunk.data, i64::MIN, i64::MAX, &mut out);
-    assert_eq!(out.len(), 10);
-}
-
-#[test]
 fn readme_config_example_is_the_defaults() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
         .expect("README.md");

@@ -29,6 +29,21 @@ pub enum Reply {
     Empty(StatusCode, Vec<(&'static str, String)>),
     /// A body with its content type.
     Body(StatusCode, &'static str, Vec<u8>),
+    /// A 200 with a body that is sent while it is built: the producer
+    /// runs on a blocking thread and hands the body's pieces to a
+    /// [`BodySink`].
+    Stream(&'static str, Box<dyn FnOnce(&BodySink) + Send>),
+}
+
+/// Where a streamed body's pieces go, each sent as it comes (at most a
+/// few are buffered: a slow client slows the producer down).
+pub struct BodySink(pub(crate) tokio::sync::mpsc::Sender<Bytes>);
+
+impl BodySink {
+    /// Sends one piece; `false` once the client has gone (stop producing).
+    pub fn send(&self, piece: Vec<u8>) -> bool {
+        self.0.blocking_send(Bytes::from(piece)).is_ok()
+    }
 }
 
 /// A request as handlers see it: method, path, headers of interest, the

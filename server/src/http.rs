@@ -2,24 +2,45 @@
 //! errors become HTTP responses.
 
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming};
 use hyper::header::{CONNECTION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Request, Response, StatusCode};
 
-use crate::api::{self, Params, Reply, Req};
+use crate::api::{self, BodySink, Params, Reply, Req};
 use crate::error::ApiError;
 use crate::state::State;
+
+/// A response body fed by a [`BodySink`].
+struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0.poll_recv(cx).map(|p| p.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// The body of every response.
+pub type Body = BoxBody<Bytes, Infallible>;
 
 /// Serves one HTTP request. Never fails: errors become responses.
 pub async fn serve(
     state: Arc<State>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let path = req.uri().path().to_string();
     let handler = api::handler_name(&path);
@@ -88,7 +109,7 @@ async fn dispatch(state: Arc<State>, req: Req) -> Result<Reply, ApiError> {
 /// `/-/healthy` is 200, everything else 503 `unavailable` with
 /// `Retry-After`. Every answer carries `Connection: close`, so that clients
 /// come back on a new connection to the real server.
-pub fn answer_while_replaying(path: &str) -> Response<Full<Bytes>> {
+pub fn answer_while_replaying(path: &str) -> Response<Body> {
     let result = if path == "/-/healthy" {
         Ok(api::healthy_reply())
     } else {
@@ -103,11 +124,11 @@ pub fn answer_while_replaying(path: &str) -> Response<Full<Bytes>> {
 }
 
 /// Turns a handler result into a response: the one place statuses are set.
-pub fn respond(result: Result<Reply, ApiError>) -> Response<Full<Bytes>> {
+pub fn respond(result: Result<Reply, ApiError>) -> Response<Body> {
     match result {
         Ok(Reply::Json(v)) => json_response(StatusCode::OK, &v),
         Ok(Reply::Empty(status, headers)) => {
-            let mut r = Response::new(Full::new(Bytes::new()));
+            let mut r = Response::new(Full::new(Bytes::new()).boxed());
             *r.status_mut() = status;
             for (k, v) in headers {
                 if let Ok(v) = HeaderValue::from_str(&v) {
@@ -117,8 +138,16 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Full<Bytes>> {
             r
         }
         Ok(Reply::Body(status, ct, body)) => {
-            let mut r = Response::new(Full::new(Bytes::from(body)));
+            let mut r = Response::new(Full::new(Bytes::from(body)).boxed());
             *r.status_mut() = status;
+            r.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+            r
+        }
+        Ok(Reply::Stream(ct, produce)) => {
+            let (tx, rx) = tokio::sync::mpsc::channel(4);
+            tokio::task::spawn_blocking(move || produce(&BodySink(tx)));
+            let mut r = Response::new(ChannelBody(rx).boxed());
             r.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
             r
@@ -133,9 +162,9 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Full<Bytes>> {
     }
 }
 
-fn json_response(status: StatusCode, v: &serde_json::Value) -> Response<Full<Bytes>> {
+fn json_response(status: StatusCode, v: &serde_json::Value) -> Response<Body> {
     let body = serde_json::to_vec(v).unwrap_or_default();
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = Response::new(Full::new(Bytes::from(body)).boxed());
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

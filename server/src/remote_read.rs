@@ -1,164 +1,211 @@
-//! `POST /api/v1/read`: remote read, as sampled (`ReadResponse`, snappy) or
-//! streamed XOR chunks (`ChunkedReadResponse` frames).
+//! `POST /api/v1/read`: remote read, answered in the response type the
+//! client prefers of the two we serve (sampled when it names neither).
 //!
-//! Streamed frame: `len uvarint │ CRC32-Castagnoli u32 BE │ protobuf`.
+//! - **Sampled** (`SAMPLES`, the default): one snappy-compressed
+//!   `ReadResponse` protobuf, built whole.
+//! - **Streamed XOR chunks** (`STREAMED_XOR_CHUNKS`): frames of
+//!   `ChunkedReadResponse`, each sent as soon as it is built: one frame per
+//!   series, or several when a series' chunks exceed [`FRAME_BYTES`].
+//!   ```text
+//!   ┌──────────────┬───────────────────────────────┬──────────────────────┐
+//!   │ len uvarint  │ CRC32-Castagnoli u32 BE of pb │ pb: len bytes        │
+//!   └──────────────┴───────────────────────────────┴──────────────────────┘
+//!   ```
+//!   Stored chunks that hold XOR samples and lie wholly within the asked
+//!   range are passed through byte for byte, without decoding: the head's
+//!   chunks, XOR block chunks, and the XOR samples inside chunks with
+//!   start timestamps (which remote read cannot carry). Decimal block
+//!   chunks, chunks the range cuts, and series that need merging
+//!   (overlapping or partly deleted data) are decoded and re-encoded as
+//!   XOR (see [`ChunkSeries::xor_chunks`]).
+//!
+//! Limits: the samples a request would return (over all its queries) are
+//! counted before anything is sent; over `query_max_samples` the request
+//! fails with 400, as Prometheus answers a remote read over its sample
+//! limit. A matcher of unknown type is a 400 too.
 
 use prost::Message;
-use tsdb::model::{Label, MatchOp, Matcher, Queryable, Sample, SelectHints};
+use tsdb::model::{Label, Labels, MatchOp, Matcher, SampleBuf, SeriesData};
+use tsdb::querier::ChunkSeries;
 
+use crate::api::{BodySink, Reply};
 use crate::error::ApiError;
 use crate::prompb::{self, ChunkEncoding, MatcherType, ResponseType};
 use crate::remote_write::decompress;
 use crate::state::State;
 
-/// The response body and its content type.
-pub struct ReadReply {
-    pub content_type: &'static str,
-    pub body: Vec<u8>,
+/// The content type of a streamed response.
+pub const STREAMED_CONTENT_TYPE: &str =
+    "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse";
+
+/// A series' chunks are cut into several frames past this many bytes of
+/// chunk data (Prometheus's default frame size).
+pub const FRAME_BYTES: usize = 1 << 20;
+
+/// One query's selection: its index in the request, the range and the
+/// series with their chunks.
+struct Selected {
+    index: usize,
+    start: i64,
+    end: i64,
+    series: Vec<(Labels, ChunkSeries)>,
 }
 
-pub fn read(state: &State, body: &[u8]) -> Result<ReadReply, ApiError> {
+pub fn read(state: &State, body: &[u8]) -> Result<Reply, ApiError> {
     let raw = decompress(body, &state.write_limits)?;
     let req = prompb::ReadRequest::decode(raw.as_slice())
         .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?;
+    // The client lists the types it accepts, most preferred first.
     let streamed = req
         .accepted_response_types
-        .contains(&(ResponseType::StreamedXorChunks as i32));
-    let mut results = Vec::new();
-    let mut frames = Vec::new();
-    for (qi, q) in req.queries.iter().enumerate() {
+        .iter()
+        .find_map(|&t| ResponseType::try_from(t).ok())
+        == Some(ResponseType::StreamedXorChunks);
+    let limit = state.config.read().query_max_samples;
+    let mut selected = Vec::with_capacity(req.queries.len());
+    let mut total = 0usize;
+    for (index, q) in req.queries.iter().enumerate() {
         let matchers = q
             .matchers
             .iter()
-            .map(|m| {
-                let op = match MatcherType::try_from(m.r#type).unwrap_or(MatcherType::Eq) {
-                    MatcherType::Eq => MatchOp::Equal,
-                    MatcherType::Neq => MatchOp::NotEqual,
-                    MatcherType::Re => MatchOp::RegexMatch,
-                    MatcherType::Nre => MatchOp::RegexNoMatch,
-                };
-                Matcher::new(op, m.name.clone(), m.value.clone()).map_err(ApiError::from)
-            })
+            .map(matcher)
             .collect::<Result<Vec<_>, _>>()?;
         let (start, end) = (q.start_timestamp_ms, q.end_timestamp_ms);
-        let querier = state.db.querier(start, end)?;
-        let hints = SelectHints {
+        let series = state.db.select_chunk_series(start, end, &matchers)?;
+        for (_, cs) in &series {
+            total += cs.num_samples_in(start, end);
+            if limit > 0 && total > limit {
+                return Err(ApiError::BadData(format!(
+                    "exceeded sample limit ({limit}): remote read selects more samples \
+                     (query_max_samples)"
+                )));
+            }
+        }
+        selected.push(Selected {
+            index,
             start,
             end,
-            ..SelectHints::default()
-        };
-        let series = querier.select(&hints, &matchers)?;
-        let to_labels = |ls: &tsdb::model::Labels| -> Vec<prompb::Label> {
-            ls.iter()
-                .map(|l: &Label| prompb::Label {
-                    name: l.name.to_string(),
-                    value: l.value.to_string(),
-                })
-                .collect()
-        };
-        if streamed {
-            for s in &series {
-                let mut samples: Vec<Sample> = Vec::new();
-                s.samples_in(start, end, &mut samples);
-                let chunks = samples
-                    .chunks(tsdb::chunkenc::MAX_SAMPLES_PER_CHUNK)
-                    .map(|part| {
-                        let mut a = tsdb::chunkenc::XorAppender::new();
-                        for x in part {
-                            a.append(x.t, x.v);
-                        }
-                        prompb::Chunk {
-                            min_time_ms: part[0].t,
-                            max_time_ms: part[part.len() - 1].t,
-                            r#type: ChunkEncoding::Xor as i32,
-                            data: a.to_bytes(),
-                        }
-                    })
-                    .collect::<Vec<_>>();
-                if chunks.is_empty() {
-                    continue;
-                }
-                let msg = prompb::ChunkedReadResponse {
-                    chunked_series: vec![prompb::ChunkedSeries {
-                        labels: to_labels(&s.labels),
-                        chunks,
-                    }],
-                    query_index: qi as i64,
-                };
-                let payload = msg.encode_to_vec();
-                let mut len = Vec::new();
-                prost::encoding::encode_varint(payload.len() as u64, &mut len);
-                frames.extend_from_slice(&len);
-                frames.extend_from_slice(&crc32c(&payload).to_be_bytes());
-                frames.extend_from_slice(&payload);
-            }
-        } else {
-            let mut ts = Vec::new();
-            for s in &series {
-                let mut samples: Vec<Sample> = Vec::new();
-                s.samples_in(start, end, &mut samples);
-                ts.push(prompb::TimeSeries {
-                    labels: to_labels(&s.labels),
-                    samples: samples
-                        .iter()
-                        .map(|x| prompb::Sample {
-                            value: x.v,
-                            timestamp: x.t,
-                        })
-                        .collect(),
-                    ..Default::default()
-                });
-            }
-            results.push(prompb::QueryResult { timeseries: ts });
-        }
-    }
-    if streamed {
-        return Ok(ReadReply {
-            content_type: "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse",
-            body: frames,
+            series,
         });
     }
+    if streamed {
+        return Ok(Reply::Stream(
+            STREAMED_CONTENT_TYPE,
+            Box::new(move |sink: &BodySink| stream(selected, sink)),
+        ));
+    }
+    sampled(selected)
+}
+
+/// The matcher of a protobuf label matcher; an unknown type is the
+/// client's error.
+fn matcher(m: &prompb::LabelMatcher) -> Result<Matcher, ApiError> {
+    let op = match MatcherType::try_from(m.r#type) {
+        Ok(MatcherType::Eq) => MatchOp::Equal,
+        Ok(MatcherType::Neq) => MatchOp::NotEqual,
+        Ok(MatcherType::Re) => MatchOp::RegexMatch,
+        Ok(MatcherType::Nre) => MatchOp::RegexNoMatch,
+        Err(_) => {
+            return Err(ApiError::BadData(format!(
+                "unknown label matcher type {} for label {:?}",
+                m.r#type, m.name
+            )));
+        }
+    };
+    Ok(Matcher::new(op, m.name.clone(), m.value.clone())?)
+}
+
+fn to_labels(ls: &Labels) -> Vec<prompb::Label> {
+    ls.iter()
+        .map(|l: &Label| prompb::Label {
+            name: l.name.to_string(),
+            value: l.value.to_string(),
+        })
+        .collect()
+}
+
+/// The sampled response: every query's series with their samples.
+fn sampled(selected: Vec<Selected>) -> Result<Reply, ApiError> {
+    let mut buf = SampleBuf::new();
+    let results = selected
+        .into_iter()
+        .map(|q| prompb::QueryResult {
+            timeseries: q
+                .series
+                .iter()
+                .map(|(labels, cs)| {
+                    cs.read(q.start, q.end, &mut buf);
+                    prompb::TimeSeries {
+                        labels: to_labels(labels),
+                        samples: buf
+                            .floats()
+                            .iter()
+                            .map(|x| prompb::Sample {
+                                value: x.v,
+                                timestamp: x.t,
+                            })
+                            .collect(),
+                        ..Default::default()
+                    }
+                })
+                .collect(),
+        })
+        .collect();
     let body = prompb::ReadResponse { results }.encode_to_vec();
     let body = snap::raw::Encoder::new()
         .compress_vec(&body)
         .map_err(|e| ApiError::Internal(format!("snappy: {e}")))?;
-    Ok(ReadReply {
-        content_type: "application/x-protobuf",
+    Ok(Reply::Body(
+        hyper::StatusCode::OK,
+        "application/x-protobuf",
         body,
-    })
+    ))
 }
 
-/// CRC32 with the Castagnoli polynomial (as Prometheus frames streamed
-/// remote-read responses).
-pub fn crc32c(data: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, e) in t.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0x82F6_3B78 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
+/// Sends the frames of every series, each as it is built; stops when the
+/// client has gone.
+fn stream(selected: Vec<Selected>, sink: &BodySink) {
+    for q in selected {
+        for (labels, cs) in &q.series {
+            let mut chunks = Vec::new();
+            let mut bytes = 0;
+            for c in cs.xor_chunks(q.start, q.end) {
+                let data = c.data.as_slice();
+                if bytes > 0 && bytes + data.len() > FRAME_BYTES {
+                    let frame = frame(q.index, labels, std::mem::take(&mut chunks));
+                    if !sink.send(frame) {
+                        return;
+                    }
+                    bytes = 0;
+                }
+                bytes += data.len();
+                chunks.push(prompb::Chunk {
+                    min_time_ms: c.min_t,
+                    max_time_ms: c.max_t,
+                    r#type: ChunkEncoding::Xor as i32,
+                    data: data.to_vec(),
+                });
             }
-            *e = c;
+            if !chunks.is_empty() && !sink.send(frame(q.index, labels, chunks)) {
+                return;
+            }
         }
-        t
-    });
-    let mut crc = !0u32;
-    for &b in data {
-        crc = table[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
     }
-    !crc
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn crc32c_known_value() {
-        // The standard check value of CRC-32C.
-        assert_eq!(super::crc32c(b"123456789"), 0xE306_9283);
-    }
+/// One frame: `len uvarint │ CRC32-C u32 BE │ ChunkedReadResponse`.
+fn frame(query_index: usize, labels: &Labels, chunks: Vec<prompb::Chunk>) -> Vec<u8> {
+    let msg = prompb::ChunkedReadResponse {
+        chunked_series: vec![prompb::ChunkedSeries {
+            labels: to_labels(labels),
+            chunks,
+        }],
+        query_index: query_index as i64,
+    };
+    let payload = msg.encode_to_vec();
+    let mut out = Vec::with_capacity(payload.len() + 14);
+    prost::encoding::encode_varint(payload.len() as u64, &mut out);
+    out.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
+    out.extend_from_slice(&payload);
+    out
 }

@@ -33,4 +33,4 @@ pub use chunk::{BlockChunkEncoder, Encoding};
 pub use xor::{MAX_SAMPLES_PER_CHUNK, XorAppender, decode_range};
 
 pub(crate) use st::{StWriter, wrap as st_wrap};
-pub(crate) use xor::ENCODING_XOR;
+pub(crate) use xor::{ENCODING_XOR, num_samples as num_samples_xor};

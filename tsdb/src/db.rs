@@ -14,6 +14,7 @@ mod appender;
 mod head_view;
 mod maintenance;
 mod open;
+mod select;
 mod stores;
 mod wal_io;
 

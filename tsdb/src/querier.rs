@@ -10,9 +10,11 @@
 
 mod chunk_series;
 mod merge;
+mod xor_export;
 
 pub use chunk_series::{ChunkBytes, ChunkMeta, ChunkSeries};
 pub use merge::MergeQuerier;
+pub use xor_export::{XorBytes, XorChunkOut};
 
 use roaring::RoaringBitmap;
 

@@ -38,6 +38,5 @@ pub fn remote_write(state: &State, req: &Req) -> Result<Reply, ApiError> {
 /// `POST /api/v1/read`.
 pub fn remote_read(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::POST])?;
-    let r = crate::remote_read::read(state, &req.body)?;
-    Ok(Reply::Body(StatusCode::OK, r.content_type, r.body))
+    crate::remote_read::read(state, &req.body)
 }

@@ -60,6 +60,16 @@ impl Encoding {
         }
     }
 
+    /// The chunk's samples as an XOR chunk, without decoding: the chunk
+    /// itself when it is XOR, the samples chunk inside an encoding-3 chunk
+    /// when that is XOR (its start timestamps left out); `None` otherwise.
+    pub fn xor_bytes(self, bytes: &[u8]) -> Option<&[u8]> {
+        match self.inner(bytes)? {
+            (Encoding::Xor, inner, _) => Some(inner),
+            _ => None,
+        }
+    }
+
     /// Number of samples recorded in the chunk's header (0 for a chunk too
     /// short to hold one).
     pub fn num_samples(self, bytes: &[u8]) -> usize {
