@@ -38,6 +38,8 @@ const ROUTES: &[(&str, Handler)] = &[
     ("/metrics", status::metrics),
     ("/api/v1/write", write::remote_write),
     ("/api/v1/read", write::remote_read),
+    ("/v1/metrics", crate::otlp::metrics),
+    ("/api/v1/otlp/v1/metrics", crate::otlp::metrics),
     ("/api/v1/query", query::query),
     ("/api/v1/query_range", query::query_range),
     ("/api/v1/query_exemplars", query::query_exemplars),
