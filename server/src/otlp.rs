@@ -127,7 +127,7 @@ pub fn metrics(state: &State, req: &Req) -> Result<Reply, ApiError> {
     let tr = translate(&request, &opts);
     let (rejected, message) = store(state, &tr)?;
     let response = ExportMetricsServiceResponse {
-        partial_success: (rejected > 0).then(|| ExportMetricsPartialSuccess {
+        partial_success: (rejected > 0).then_some(ExportMetricsPartialSuccess {
             rejected_data_points: rejected as i64,
             error_message: message,
         }),
