@@ -15,6 +15,7 @@ mod names;
 mod native;
 mod translate;
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use hyper::{Method, StatusCode};
@@ -61,14 +62,15 @@ impl Encoding {
     }
 }
 
-/// The request body, gunzipped when `Content-Encoding: gzip`.
-pub fn decompress(
-    body: &[u8],
+/// The request body, gunzipped when `Content-Encoding: gzip` (read in
+/// steps, never past `max_decoded` + 1 bytes).
+pub fn decompress<'a>(
+    body: &'a [u8],
     content_encoding: Option<&str>,
     limits: &WriteLimits,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Cow<'a, [u8]>, ApiError> {
     match content_encoding.map(str::trim) {
-        None | Some("") | Some("identity") => Ok(body.to_vec()),
+        None | Some("") | Some("identity") => Ok(Cow::Borrowed(body)),
         Some(e) if e.eq_ignore_ascii_case("gzip") => {
             let mut out = Vec::new();
             let cap = limits.max_decoded as u64;
@@ -81,7 +83,7 @@ pub fn decompress(
                     "decompressed body is over the limit of {cap} bytes"
                 )));
             }
-            Ok(out)
+            Ok(Cow::Owned(out))
         }
         Some(e) => Err(ApiError::BadData(format!(
             "unsupported content encoding {e:?}; use gzip or none"
@@ -139,7 +141,8 @@ pub fn metrics(state: &State, req: &Req) -> Result<Reply, ApiError> {
     Ok(Reply::Body(StatusCode::OK, enc.content_type(), body))
 }
 
-/// Stores a translation; returns the refused count and the reasons.
+/// Stores a translation; returns the refused count (translation refuses
+/// points; storage refuses samples: out of order, limits) and the reasons.
 fn store(state: &State, tr: &Translation) -> Result<(u64, String), ApiError> {
     for md in &tr.metadata {
         state

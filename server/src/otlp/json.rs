@@ -247,11 +247,7 @@ fn metric(o: &Obj) -> Res<Metric> {
 
 fn number_point(o: &Obj) -> Res<NumberDataPoint> {
     use number_data_point::Value as V;
-    let value = match (field(o, "asDouble"), field(o, "asInt")) {
-        (Some(d), _) => Some(V::AsDouble(double(d, "asDouble")?)),
-        (None, Some(i)) => Some(V::AsInt(integer(i, "asInt")?)),
-        (None, None) => None,
-    };
+    let value = number(o)?.map(|n| n.map_or_else(V::AsInt, V::AsDouble));
     Ok(NumberDataPoint {
         attributes: list(o, "attributes", key_value)?,
         start_time_unix_nano: int_field(o, "startTimeUnixNano")?,
@@ -260,6 +256,15 @@ fn number_point(o: &Obj) -> Res<NumberDataPoint> {
         flags: int_field(o, "flags")?,
         value,
     })
+}
+
+/// `asDouble` (as `Ok`) or `asInt` (as `Err`), of a point or an exemplar.
+fn number(o: &Obj) -> Res<Option<Result<f64, i64>>> {
+    match (field(o, "asDouble"), field(o, "asInt")) {
+        (Some(d), _) => Ok(Some(Ok(double(d, "asDouble")?))),
+        (None, Some(i)) => Ok(Some(Err(integer(i, "asInt")?))),
+        (None, None) => Ok(None),
+    }
 }
 
 fn histogram_point(o: &Obj) -> Res<HistogramDataPoint> {
@@ -323,11 +328,7 @@ fn summary_point(o: &Obj) -> Res<SummaryDataPoint> {
 
 fn exemplar(o: &Obj) -> Res<Exemplar> {
     use exemplar::Value as V;
-    let value = match (field(o, "asDouble"), field(o, "asInt")) {
-        (Some(d), _) => Some(V::AsDouble(double(d, "asDouble")?)),
-        (None, Some(i)) => Some(V::AsInt(integer(i, "asInt")?)),
-        (None, None) => None,
-    };
+    let value = number(o)?.map(|n| n.map_or_else(V::AsInt, V::AsDouble));
     Ok(Exemplar {
         filtered_attributes: list(o, "filteredAttributes", key_value)?,
         time_unix_nano: int_field(o, "timeUnixNano")?,
