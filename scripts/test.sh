@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, every crate's unit tests, the
 # end-to-end tests in tests/ and the PromQL conformance scripts.
-# Installs what the end-to-end suite needs when it is missing (Debian packages).
+# Installs what the end-to-end suite needs when it is missing (Debian
+# packages, the OpenTelemetry Python SDK).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,14 @@ if [ "${#need_pkgs[@]}" -gt 0 ] && [ "${ALMANAC_SKIP_INSTALL:-0}" != 1 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+# The OpenTelemetry Python SDK for tests/otlp_e2e.rs (PyPI).
+otel_pkgs=(opentelemetry-sdk opentelemetry-exporter-otlp-proto-http)
+if ! python3 -c "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http" 2>/dev/null \
+  && [ "${ALMANAC_SKIP_INSTALL:-0}" != 1 ]; then
+  echo "installing ${otel_pkgs[*]} for the end-to-end tests"
+  python3 -m pip install --quiet "${otel_pkgs[@]}"
 fi
 
 cargo fmt --all -- --check

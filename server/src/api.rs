@@ -52,6 +52,7 @@ pub struct Req {
     pub method: Method,
     pub path: String,
     pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
     pub params: Params,
     pub body: Bytes,
 }
@@ -74,6 +75,8 @@ const ROUTES: &[(&str, Handler)] = &[
     ("/metrics", status::metrics),
     ("/api/v1/write", write::remote_write),
     ("/api/v1/read", write::remote_read),
+    ("/v1/metrics", crate::otlp::metrics),
+    ("/api/v1/otlp/v1/metrics", crate::otlp::metrics),
     ("/api/v1/query", query::query),
     ("/api/v1/query_range", query::query_range),
     ("/api/v1/query_exemplars", query::query_exemplars),

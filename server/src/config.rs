@@ -73,6 +73,48 @@ pub struct Config {
     pub for_grace_period: String,
     /// How often firing alerts are sent again.
     pub resend_delay: String,
+    /// The OpenTelemetry metrics receiver (`/v1/metrics`).
+    pub otlp: OtlpConfig,
+}
+
+/// OTLP metrics translation, as Prometheus's `otlp:` section names it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtlpConfig {
+    /// How metric and label names are translated.
+    pub translation_strategy: TranslationStrategy,
+    /// Resource attributes copied as labels onto every series of their
+    /// resource (all of them are on `target_info` anyway).
+    pub promote_resource_attributes: Vec<String>,
+    /// Explicit-bucket histograms become custom-bucket native histograms
+    /// instead of classic `_bucket`/`_sum`/`_count` series.
+    pub convert_histograms_to_nhcb: bool,
+}
+
+/// Prometheus's `otlp.translation_strategy` values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TranslationStrategy {
+    /// Names escaped to `[a-zA-Z0-9_:]`, with unit and type suffixes.
+    #[default]
+    UnderscoreEscapingWithSuffixes,
+    /// Names escaped, no suffixes.
+    UnderscoreEscapingWithoutSuffixes,
+    /// UTF-8 names kept as they are, with suffixes.
+    #[serde(rename = "NoUTF8EscapingWithSuffixes")]
+    NoUtf8EscapingWithSuffixes,
+    /// Names kept exactly as sent: no escaping, no suffixes.
+    NoTranslation,
+}
+
+impl TranslationStrategy {
+    /// Whether names are escaped to the classic character set.
+    pub fn escapes(self) -> bool {
+        matches!(
+            self,
+            TranslationStrategy::UnderscoreEscapingWithSuffixes
+                | TranslationStrategy::UnderscoreEscapingWithoutSuffixes
+        )
+    }
 }
 
 impl Default for Config {
@@ -104,6 +146,7 @@ impl Default for Config {
             for_outage_tolerance: "1h".to_string(),
             for_grace_period: "10m".to_string(),
             resend_delay: "1m".to_string(),
+            otlp: OtlpConfig::default(),
         }
     }
 }
@@ -295,6 +338,23 @@ impl Config {
         self.for_grace_period_ms()?;
         self.resend_delay_ms()?;
         self.check_alertmanagers()?;
+        self.check_otlp()?;
+        Ok(())
+    }
+
+    fn check_otlp(&self) -> Result<(), ConfigError> {
+        let attrs = &self.otlp.promote_resource_attributes;
+        for (i, a) in attrs.iter().enumerate() {
+            if a.trim().is_empty() {
+                return Err(bad("otlp.promote_resource_attributes", "empty attribute"));
+            }
+            if attrs[..i].contains(a) {
+                return Err(bad(
+                    "otlp.promote_resource_attributes",
+                    format!("duplicated attribute {a:?}"),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -353,6 +413,21 @@ mod tests {
     }
 
     #[test]
+    fn otlp_section_parses_as_prometheus_names_it() {
+        let yaml = "otlp:\n  translation_strategy: NoUTF8EscapingWithSuffixes\n  \
+                    promote_resource_attributes: [service.version]\n  \
+                    convert_histograms_to_nhcb: true\n";
+        let c: Config = serde_yaml_ng::from_str(yaml).unwrap();
+        assert_eq!(
+            c.otlp.translation_strategy,
+            TranslationStrategy::NoUtf8EscapingWithSuffixes
+        );
+        assert_eq!(c.otlp.promote_resource_attributes, ["service.version"]);
+        assert!(c.otlp.convert_histograms_to_nhcb);
+        c.validate().unwrap();
+    }
+
+    #[test]
     fn rule_files_are_relative_to_the_config_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.yml");
@@ -375,6 +450,14 @@ mod tests {
             (
                 "alertmanagers: [{url: 'http://x', timeout: soon}]\n",
                 "alertmanagers[0].timeout",
+            ),
+            (
+                "otlp: {translation_strategy: Escaping}\n",
+                "unknown variant",
+            ),
+            (
+                "otlp: {promote_resource_attributes: [a, a]}\n",
+                "otlp.promote_resource_attributes",
             ),
         ];
         for (yaml, want) in cases {

@@ -63,6 +63,11 @@ async fn read(state: &State, req: Request<Incoming>) -> Result<Req, ApiError> {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let content_encoding = req
+        .headers()
+        .get(hyper::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let mut params = Params::default();
     if let Some(q) = req.uri().query() {
         params.parse_into(q);
@@ -91,6 +96,7 @@ async fn read(state: &State, req: Request<Incoming>) -> Result<Req, ApiError> {
         method,
         path,
         content_type,
+        content_encoding,
         params,
         body,
     })

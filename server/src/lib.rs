@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod metadata;
 pub mod metrics;
+pub mod otlp;
 pub mod prompb;
 pub mod remote_read;
 pub mod remote_write;

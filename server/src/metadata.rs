@@ -46,6 +46,12 @@ impl MetadataStore {
         }
     }
 
+    /// Records one metric family's metadata (OTLP).
+    pub fn record(&self, name: &str, kind: MetricType, help: String, unit: String) {
+        let kind = kind.api_name();
+        self.insert(name, Metadata { kind, help, unit });
+    }
+
     pub fn record_v1(&self, mds: &[prompb::MetricMetadata]) {
         for m in mds {
             let kind = MetricType::try_from(m.r#type).unwrap_or(MetricType::Unknown);

@@ -265,20 +265,20 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
 }
 
 /// One decoded series, borrowing from the request.
-struct SeriesIn<'a> {
+pub(crate) struct SeriesIn<'a> {
     /// Decoded labels; empty when `known`.
-    labels: &'a [(&'a str, &'a str)],
+    pub(crate) labels: &'a [(&'a str, &'a str)],
     /// The head series the label bytes were last seen as (validated then).
-    known: Option<SeriesHandle>,
+    pub(crate) known: Option<SeriesHandle>,
     /// The raw bytes of the label fields, the [`SeriesCache`] key; empty
     /// when they cannot be one.
-    raw_labels: &'a [u8],
-    samples: &'a [prompb::Sample],
-    histograms: usize,
+    pub(crate) raw_labels: &'a [u8],
+    pub(crate) samples: &'a [prompb::Sample],
+    pub(crate) histograms: usize,
     /// The series' created timestamp (remote write 2.0; 0 = none): the
     /// start timestamp of every one of its samples.
-    start_time: i64,
-    exemplars: Vec<Exemplar>,
+    pub(crate) start_time: i64,
+    pub(crate) exemplars: Vec<Exemplar>,
 }
 
 /// Why a label set is unacceptable, or `None`.
@@ -313,7 +313,7 @@ fn invalid_labels(labels: &[(&str, &str)], max: usize) -> Option<&'static str> {
     None
 }
 
-fn store<'a>(
+pub(crate) fn store<'a>(
     state: &State,
     series: impl Iterator<Item = SeriesIn<'a>>,
 ) -> Result<WriteOutcome, ApiError> {
