@@ -19,7 +19,8 @@
 //! rest is the crate's own.
 //!
 //! Encoding byte 0 is reserved for "none"; 1 is XOR, 2 is decimal, 3 is
-//! a chunk with start timestamps.
+//! a chunk with start timestamps, 4 and 5 are integer and float native
+//! histograms.
 
 mod bstream;
 mod chunk;

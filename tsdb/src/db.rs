@@ -138,4 +138,6 @@ impl Queryable for Arc<Db> {
 }
 
 #[cfg(test)]
+mod histogram_tests;
+#[cfg(test)]
 mod tests;

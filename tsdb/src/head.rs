@@ -9,6 +9,7 @@
 mod appender;
 mod read;
 mod series;
+mod series_hist;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use super::chunks::ChunkWriter;
 use super::index_writer::{IndexChunk, IndexWriter};
 use super::meta::{BLOCK_VERSION, BlockMeta, BlockStats, CompactionMeta, new_ulid};
+use crate::chunkenc::histogram::{
+    OpenHistogramChunk, decode_float_histograms, decode_histograms, first_header,
+};
 use crate::chunkenc::{BlockChunkEncoder, Encoding, MAX_SAMPLES_PER_CHUNK};
 
 /// Samples per chunk in a block: twice the head's. A decimal chunk's fixed
@@ -15,8 +18,9 @@ use crate::chunkenc::{BlockChunkEncoder, Encoding, MAX_SAMPLES_PER_CHUNK};
 /// sample of a chunk decodes up to 240 instead of 120 (about 1.5 µs).
 pub const BLOCK_CHUNK_SAMPLES: usize = 2 * MAX_SAMPLES_PER_CHUNK;
 use crate::error::{Error, Result};
+use crate::model::histogram::HistogramValue;
 use crate::model::{MatchOp, Matcher, SampleBuf, SeriesData};
-use crate::querier::{BlockReader, MergeQuerier};
+use crate::querier::{BlockReader, ChunkSeries, MergeQuerier};
 
 /// What the new block is and where it came from.
 pub struct BlockPlan {
@@ -77,13 +81,28 @@ fn write_into(
     let mut encoder = BlockChunkEncoder::new();
     for (labels, cs) in series {
         let mut metas = Vec::new();
-        if cs.is_plain()
+        let has_floats = cs.chunks().iter().any(|c| !c.encoding.is_histogram());
+        if cs.chunks().iter().any(|c| c.encoding.is_histogram()) {
+            write_histograms(
+                &cs,
+                plan.min_time,
+                maxt,
+                &mut chunks,
+                &mut stats,
+                &mut metas,
+            )?;
+        }
+        if has_floats
+            && cs.is_plain()
             && cs.chunks().iter().all(|c| {
-                c.encoding == Encoding::Decimal && c.min_t >= plan.min_time && c.max_t <= maxt
+                c.encoding.is_histogram()
+                    || (c.encoding == Encoding::Decimal
+                        && c.min_t >= plan.min_time
+                        && c.max_t <= maxt)
             })
         {
             // Written by a block writer and nothing to merge or drop: copy.
-            for c in cs.chunks() {
+            for c in cs.chunks().iter().filter(|c| !c.encoding.is_histogram()) {
                 let bytes = c.data.as_slice();
                 stats.num_samples += c.encoding.num_samples(bytes) as u64;
                 metas.push(IndexChunk {
@@ -92,7 +111,7 @@ fn write_into(
                     chunk_ref: chunks.write(c.encoding, bytes)?,
                 });
             }
-        } else {
+        } else if has_floats {
             cs.read(plan.min_time, maxt, &mut buf);
             let sts = buf.start_timestamps().unwrap_or(&[]);
             for (i, part) in buf.floats().chunks(BLOCK_CHUNK_SAMPLES).enumerate() {
@@ -110,6 +129,7 @@ fn write_into(
         if metas.is_empty() {
             continue;
         }
+        metas.sort_by_key(|m| m.min_t);
         stats.num_series += 1;
         stats.num_chunks += metas.len() as u64;
         index.add_series(labels, metas)?;
@@ -138,6 +158,96 @@ fn write_into(
     };
     meta.write(dir)?;
     Ok(Some(meta))
+}
+
+/// Writes a series' histogram chunks in `[mint, maxt]`: copied when they
+/// lie inside the range with nothing to merge or drop, else decoded
+/// (keeping integer or float counts), merged (later chunks win equal
+/// times), cut to the range and re-encoded under the head's chunk rules.
+fn write_histograms(
+    cs: &ChunkSeries,
+    mint: i64,
+    maxt: i64,
+    chunks: &mut ChunkWriter,
+    stats: &mut BlockStats,
+    metas: &mut Vec<IndexChunk>,
+) -> Result<()> {
+    let hist_chunks = cs.chunks().iter().filter(|c| c.encoding.is_histogram());
+    if cs.is_plain()
+        && hist_chunks
+            .clone()
+            .all(|c| c.min_t >= mint && c.max_t <= maxt)
+    {
+        for c in hist_chunks {
+            let bytes = c.data.as_slice();
+            stats.num_samples += c.encoding.num_samples(bytes) as u64;
+            metas.push(IndexChunk {
+                min_t: c.min_t,
+                max_t: c.max_t,
+                chunk_ref: chunks.write(c.encoding, bytes)?,
+            });
+        }
+        return Ok(());
+    }
+    let mut samples: Vec<(i64, HistogramValue)> = Vec::new();
+    for c in hist_chunks.filter(|c| c.overlaps(mint, maxt)) {
+        let bytes = c.data.as_slice();
+        let keep = |t: i64| t >= mint && t <= maxt && !cs.deleted().contains(t);
+        match c.encoding {
+            Encoding::Histogram => samples.extend(
+                decode_histograms(bytes)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(t, _)| keep(*t))
+                    .map(|(t, h)| (t, HistogramValue::Int(h))),
+            ),
+            _ => samples.extend(
+                decode_float_histograms(bytes)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(t, _)| keep(*t))
+                    .map(|(t, h)| (t, HistogramValue::Float(h))),
+            ),
+        }
+    }
+    // Stable: among equal times the later chunk's sample comes last, and
+    // wins.
+    samples.sort_by_key(|(t, _)| *t);
+    let mut open: Option<(i64, OpenHistogramChunk)> = None;
+    let mut flush = |open: Option<(i64, OpenHistogramChunk)>| -> Result<()> {
+        if let Some((min_t, c)) = open {
+            let encoding = if c.encoding_byte() == Encoding::Histogram.byte() {
+                Encoding::Histogram
+            } else {
+                Encoding::FloatHistogram
+            };
+            stats.num_samples += c.num_samples() as u64;
+            metas.push(IndexChunk {
+                min_t,
+                max_t: c.last_time(),
+                chunk_ref: chunks.write(encoding, &c.bytes())?,
+            });
+        }
+        Ok(())
+    };
+    for i in 0..samples.len() {
+        if samples
+            .get(i + 1)
+            .is_some_and(|next| next.0 == samples[i].0)
+        {
+            continue;
+        }
+        let (t, h) = &samples[i];
+        let header = match &mut open {
+            Some((_, c)) => c.try_append(*t, h).unwrap_or(Some(first_header(h))),
+            None => Some(first_header(h)),
+        };
+        if let Some(header) = header {
+            flush(open.take())?;
+            open = Some((*t, OpenHistogramChunk::start(*t, h, header)));
+        }
+    }
+    flush(open)
 }
 
 #[cfg(test)]

@@ -1,11 +1,16 @@
 //! Chunk encodings by their byte, decoding any of them, and choosing the
 //! smaller encoding for immutable blocks.
 
+use std::sync::Arc;
+
 use super::decimal::{self, DecimalEncoder, DecimalIter, ENCODING_DECIMAL};
+use super::histogram::{
+    ENCODING_FLOAT_HISTOGRAM, ENCODING_HISTOGRAM, decode_float_histograms, decode_histograms,
+};
 use super::st::{self, ENCODING_ST, StReader, StWriter};
 use super::xor::{self, ENCODING_XOR, XorAppender, XorIter};
 use crate::encoding::{DecodeError, DecodeResult};
-use crate::model::{Sample, SampleBuf};
+use crate::model::{HistogramSample, Sample, SampleBuf};
 
 /// How a chunk is encoded: the byte stored beside every chunk on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,6 +23,11 @@ pub enum Encoding {
     /// An XOR or decimal chunk with the samples' start timestamps
     /// ([`st`](super::st)).
     WithSt,
+    /// Integer native histograms, Prometheus's chunk encoding 2 bit for
+    /// bit ([`histogram`](super::histogram)); appendable.
+    Histogram,
+    /// Float native histograms, Prometheus's chunk encoding 3 bit for bit.
+    FloatHistogram,
 }
 
 impl Encoding {
@@ -27,6 +37,8 @@ impl Encoding {
             ENCODING_XOR => Some(Encoding::Xor),
             ENCODING_DECIMAL => Some(Encoding::Decimal),
             ENCODING_ST => Some(Encoding::WithSt),
+            ENCODING_HISTOGRAM => Some(Encoding::Histogram),
+            ENCODING_FLOAT_HISTOGRAM => Some(Encoding::FloatHistogram),
             _ => None,
         }
     }
@@ -36,7 +48,14 @@ impl Encoding {
             Encoding::Xor => ENCODING_XOR,
             Encoding::Decimal => ENCODING_DECIMAL,
             Encoding::WithSt => ENCODING_ST,
+            Encoding::Histogram => ENCODING_HISTOGRAM,
+            Encoding::FloatHistogram => ENCODING_FLOAT_HISTOGRAM,
         }
+    }
+
+    /// Whether the chunk holds native histograms (not floats).
+    pub fn is_histogram(self) -> bool {
+        matches!(self, Encoding::Histogram | Encoding::FloatHistogram)
     }
 
     /// Whether chunks of this encoding carry start timestamps.
@@ -79,6 +98,10 @@ impl Encoding {
             Encoding::WithSt => self
                 .inner(bytes)
                 .map_or(0, |(e, inner, _)| e.num_samples(inner)),
+            Encoding::Histogram | Encoding::FloatHistogram => match bytes {
+                [a, b, ..] => usize::from(u16::from_be_bytes([*a, *b])),
+                _ => 0,
+            },
         }
     }
 
@@ -110,6 +133,11 @@ impl Encoding {
                     }),
                 }
             }
+            // Histogram decoders report corruption instead of stopping
+            // quietly, so a whole decode is the check (reads then never
+            // meet an error).
+            Encoding::Histogram => decode_histograms(bytes).map(drop).map_err(corrupt),
+            Encoding::FloatHistogram => decode_float_histograms(bytes).map(drop).map_err(corrupt),
         }
     }
 
@@ -122,12 +150,15 @@ impl Encoding {
                 Some((e, inner, _)) => e.iter(inner),
                 None => ChunkIter::Xor(XorIter::new(&[])),
             },
+            Encoding::Histogram | Encoding::FloatHistogram => ChunkIter::Xor(XorIter::new(&[])),
         }
     }
 
-    /// Appends every sample with `mint <= t <= maxt` to `out`.
+    /// Appends every float sample with `mint <= t <= maxt` to `out`
+    /// (none from a histogram chunk).
     pub fn decode_range(self, bytes: &[u8], mint: i64, maxt: i64, out: &mut Vec<Sample>) {
         match self {
+            Encoding::Histogram | Encoding::FloatHistogram => {}
             Encoding::Xor => xor::decode_range(bytes, mint, maxt, out),
             Encoding::Decimal => decimal::decode_range(bytes, mint, maxt, out),
             Encoding::WithSt => {
@@ -143,7 +174,9 @@ impl Encoding {
     /// may fall short of its floats afterwards: the reader ends with
     /// [`SampleBuf::settle_sts`].
     pub fn read_into(self, bytes: &[u8], mint: i64, maxt: i64, buf: &mut SampleBuf) {
-        if self.has_start_timestamps() {
+        if self.is_histogram() {
+            read_histograms(self, bytes, mint, maxt, buf.histograms_mut());
+        } else if self.has_start_timestamps() {
             let (floats, sts) = buf.floats_and_sts_mut();
             self.decode_range_st(bytes, mint, maxt, floats, sts);
         } else {
@@ -182,6 +215,44 @@ impl Encoding {
             if s.t >= mint {
                 out.push(s);
                 sts.push(st);
+            }
+        }
+    }
+}
+
+fn corrupt(e: super::histogram::ChunkCorrupt) -> DecodeError {
+    DecodeError {
+        offset: 0,
+        what: e.0,
+    }
+}
+
+/// Appends the histograms with `mint <= t <= maxt` of a histogram chunk
+/// (one that passed [`Encoding::validate`]) to `out`, with float counts.
+fn read_histograms(
+    e: Encoding,
+    bytes: &[u8],
+    mint: i64,
+    maxt: i64,
+    out: &mut Vec<HistogramSample>,
+) {
+    let keep = |t: i64| t >= mint && t <= maxt;
+    match e {
+        Encoding::Histogram => {
+            for (t, h) in decode_histograms(bytes).unwrap_or_default() {
+                if keep(t) {
+                    out.push(HistogramSample {
+                        t,
+                        h: Arc::new(h.to_float()),
+                    });
+                }
+            }
+        }
+        _ => {
+            for (t, h) in decode_float_histograms(bytes).unwrap_or_default() {
+                if keep(t) {
+                    out.push(HistogramSample { t, h: Arc::new(h) });
+                }
             }
         }
     }
@@ -379,7 +450,9 @@ mod tests {
     #[test]
     fn unknown_bytes_are_no_encoding() {
         assert_eq!(Encoding::from_byte(0), None);
-        assert_eq!(Encoding::from_byte(4), None);
+        assert_eq!(Encoding::from_byte(6), None);
+        assert_eq!(Encoding::from_byte(4), Some(Encoding::Histogram));
+        assert_eq!(Encoding::from_byte(5), Some(Encoding::FloatHistogram));
         assert_eq!(Encoding::from_byte(3), Some(Encoding::WithSt));
         assert_eq!(Encoding::from_byte(1), Some(Encoding::Xor));
         assert_eq!(Encoding::from_byte(2), Some(Encoding::Decimal));

@@ -35,6 +35,7 @@ mod appendable;
 mod float;
 mod int;
 mod layout;
+mod open_chunk;
 
 #[cfg(test)]
 mod tests;
@@ -43,9 +44,16 @@ pub use appendable::{Appendable, appendable, expand};
 pub use float::{FloatHistogramAppender, decode_float_histograms};
 pub use int::{HistogramAppender, decode_histograms, relaid};
 pub use layout::Layout;
+pub use open_chunk::{MAX_HISTOGRAM_CHUNK_SAMPLES, OpenHistogramChunk, first_header};
 
 use super::bstream::{BitReader, BitWriter};
 use crate::model::histogram::CounterResetHint;
+
+/// The encoding byte of integer histogram chunks in blocks (Prometheus
+/// numbers it 2, which is Almanac's decimal encoding; remote read maps it).
+pub const ENCODING_HISTOGRAM: u8 = 4;
+/// The encoding byte of float histogram chunks in blocks (Prometheus: 3).
+pub const ENCODING_FLOAT_HISTOGRAM: u8 = 5;
 
 /// Samples count and header byte before the bit stream.
 pub const HEADER_LEN: usize = 3;

@@ -4,6 +4,7 @@
 use super::{Db, wal_io};
 use crate::error::{Error, Result};
 use crate::head::{CommitStats, HeadAppender, SeriesHandle};
+use crate::model::histogram::HistogramValue;
 use crate::model::{Labels, SeriesRef};
 use crate::wal::{RecordFamily, WalPos};
 
@@ -78,6 +79,26 @@ impl<'a> Appender<'a> {
     /// See [`HeadAppender::append_new`].
     pub fn append_new(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesHandle> {
         self.head.append_new(labels, t, v)
+    }
+
+    /// See [`HeadAppender::append_histogram`].
+    pub fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: HistogramValue,
+    ) -> Result<SeriesRef> {
+        self.head.append_histogram(labels, t, h)
+    }
+
+    /// See [`HeadAppender::append_histogram_to`].
+    pub fn append_histogram_to(
+        &mut self,
+        s: &SeriesHandle,
+        t: i64,
+        h: HistogramValue,
+    ) -> Result<()> {
+        self.head.append_histogram_to(s, t, h)
     }
 
     /// See [`HeadAppender::set_start_timestamp`].

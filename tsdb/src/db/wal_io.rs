@@ -9,9 +9,10 @@ use crate::error::{Error, Result};
 use crate::exemplars::Exemplar;
 use crate::head::{Head, HeadAppender};
 use crate::model::SeriesRef;
+use crate::model::histogram::HistogramValue;
 use crate::wal::{
-    ExemplarRecord, Record, RecordFamily, SampleRecord, SeriesRecord, StartTimeRecord, SyncPolicy,
-    TombstoneRecord, Wal, WalOptions, WalPos, WalReader,
+    ExemplarRecord, FloatHistogramRecord, HistogramRecord, Record, RecordFamily, SampleRecord,
+    SeriesRecord, StartTimeRecord, SyncPolicy, TombstoneRecord, Wal, WalOptions, WalPos, WalReader,
 };
 
 pub(super) fn open(dir: &Path, opts: &WalOptions) -> Result<Wal> {
@@ -37,22 +38,6 @@ pub(super) fn log_batch(
             labels: labels.clone(),
         })
         .collect();
-    let samples: Vec<SampleRecord> = app
-        .pending_samples()
-        .map(|(r, s)| SampleRecord {
-            series_ref: r.0,
-            t: s.t,
-            v: s.v,
-        })
-        .collect();
-    let start_times: Vec<StartTimeRecord> = app
-        .pending_start_timestamps()
-        .map(|(r, t, st)| StartTimeRecord {
-            series_ref: r.0,
-            t,
-            st,
-        })
-        .collect();
     let exemplars: Vec<ExemplarRecord> = app
         .pending_exemplars()
         .map(|(r, e)| ExemplarRecord {
@@ -68,17 +53,7 @@ pub(super) fn log_batch(
         Record::Series(series).encode(&mut b);
         bufs.push(b);
     }
-    if !start_times.is_empty() {
-        // Before the samples they belong to: replay holds them until then.
-        let mut b = Vec::new();
-        Record::StartTimes(start_times).encode(&mut b);
-        bufs.push(b);
-    }
-    if !samples.is_empty() {
-        let mut b = Vec::new();
-        Record::Samples(samples).encode(&mut b);
-        bufs.push(b);
-    }
+    sample_records(app, &mut bufs);
     if !exemplars.is_empty() {
         let mut b = Vec::new();
         Record::Exemplars(exemplars).encode(&mut b);
@@ -90,6 +65,116 @@ pub(super) fn log_batch(
     }
     let refs: Vec<&[u8]> = bufs.iter().chain(records).map(Vec::as_slice).collect();
     wal.log(&refs).map(Some)
+}
+
+/// Encodes the batch's samples in append order, one record per run of one
+/// kind (float samples, preceded by their start times; integer
+/// histograms; float histograms), so that replay applies them in the
+/// order the head did. A batch of floats alone is one start-times record
+/// (when any sample has one) and one samples record.
+fn sample_records(app: &HeadAppender, bufs: &mut Vec<Vec<u8>>) {
+    let mut run = Run::default();
+    let mut hists = app.pending_histograms().peekable();
+    let mut sts = app.pending_start_timestamps().peekable();
+    for (i, (r, s)) in app.pending_samples().enumerate() {
+        while let Some((_, r, t, h)) = hists.next_if(|h| h.0 <= i) {
+            run.push_histogram(bufs, r.0, t, h);
+        }
+        if !matches!(run, Run::Floats { .. }) {
+            run.flush(bufs);
+            run = Run::Floats {
+                starts: Vec::new(),
+                samples: Vec::new(),
+            };
+        }
+        if let Run::Floats { starts, samples } = &mut run {
+            while let Some((_, r, t, st)) = sts.next_if(|x| x.0 == i) {
+                starts.push(StartTimeRecord {
+                    series_ref: r.0,
+                    t,
+                    st,
+                });
+            }
+            samples.push(SampleRecord {
+                series_ref: r.0,
+                t: s.t,
+                v: s.v,
+            });
+        }
+    }
+    for (_, r, t, h) in hists {
+        run.push_histogram(bufs, r.0, t, h);
+    }
+    run.flush(bufs);
+}
+
+/// The samples of one kind being gathered into a record.
+#[derive(Default)]
+enum Run {
+    #[default]
+    None,
+    Floats {
+        starts: Vec<StartTimeRecord>,
+        samples: Vec<SampleRecord>,
+    },
+    Ints(Vec<HistogramRecord>),
+    FloatHistograms(Vec<FloatHistogramRecord>),
+}
+
+impl Run {
+    fn push_histogram(
+        &mut self,
+        bufs: &mut Vec<Vec<u8>>,
+        series_ref: u64,
+        t: i64,
+        h: &HistogramValue,
+    ) {
+        match (&mut *self, h) {
+            (Run::Ints(v), HistogramValue::Int(h)) => v.push(HistogramRecord {
+                series_ref,
+                t,
+                h: h.clone(),
+            }),
+            (Run::FloatHistograms(v), HistogramValue::Float(h)) => v.push(FloatHistogramRecord {
+                series_ref,
+                t,
+                h: h.clone(),
+            }),
+            _ => {
+                self.flush(bufs);
+                *self = match h {
+                    HistogramValue::Int(_) => Run::Ints(Vec::new()),
+                    HistogramValue::Float(_) => Run::FloatHistograms(Vec::new()),
+                };
+                self.push_histogram(bufs, series_ref, t, h);
+            }
+        }
+    }
+
+    /// Encodes the run (start times before the samples they belong to:
+    /// replay holds them until then) and leaves `Run::None`.
+    fn flush(&mut self, bufs: &mut Vec<Vec<u8>>) {
+        let records = match std::mem::take(self) {
+            Run::None => vec![],
+            Run::Floats { starts, samples } => {
+                let mut v = Vec::new();
+                if !starts.is_empty() {
+                    v.push(Record::StartTimes(starts));
+                }
+                if !samples.is_empty() {
+                    v.push(Record::Samples(samples));
+                }
+                v
+            }
+            Run::Ints(v) => vec![Record::Histograms(v)],
+            Run::FloatHistograms(v) => vec![Record::FloatHistograms(v)],
+        };
+        for r in records {
+            let mut b = Vec::new();
+            r.encode(&mut b);
+            bufs.push(b);
+        }
+    }
 }
 
 pub(super) fn log_tombstones(wal: &Wal, stones: &[(u32, i64, i64)]) -> Result<()> {
@@ -177,13 +262,19 @@ impl<'a> MetricReplay<'a> {
     fn apply(&mut self, rec: Record) -> Result<()> {
         let head = self.head;
         match rec {
-            // Nothing writes these yet: the head stores histograms next.
-            Record::Histograms(_) | Record::FloatHistograms(_) => {
-                return Err(Error::corruption(
-                    "wal",
-                    0,
-                    "native histogram samples in the WAL: this head does not store them yet",
-                ));
+            Record::Histograms(v) => {
+                for r in v {
+                    head.replay_histogram(SeriesRef(r.series_ref), r.t, &HistogramValue::Int(r.h));
+                }
+            }
+            Record::FloatHistograms(v) => {
+                for r in v {
+                    head.replay_histogram(
+                        SeriesRef(r.series_ref),
+                        r.t,
+                        &HistogramValue::Float(r.h),
+                    );
+                }
             }
             Record::Series(series) => {
                 for s in series {

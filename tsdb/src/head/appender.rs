@@ -8,6 +8,7 @@ use super::Head;
 use super::series::{Appended, MemSeries};
 use crate::error::{Error, Result};
 use crate::exemplars::{Exemplar, ExemplarRejection};
+use crate::model::histogram::HistogramValue;
 use crate::model::{Labels, Sample, SeriesRef};
 
 /// A batch of samples for the head.
@@ -30,6 +31,11 @@ pub struct HeadAppender {
     /// Start timestamps of pending samples, by index into `pending`,
     /// ascending (sparse: most samples have none).
     pending_st: Vec<(usize, i64)>,
+    /// Histogram samples, each with the number of float samples pending
+    /// before it (commit applies both kinds in append order).
+    pending_hists: Vec<(usize, Arc<MemSeries>, i64, HistogramValue)>,
+    /// Series id, time and kind (histogram?) of the last sample pushed.
+    last_pushed: Option<(u32, i64, bool)>,
     exemplars: Vec<(Arc<MemSeries>, Exemplar)>,
 }
 
@@ -74,6 +80,8 @@ impl HeadAppender {
             created_ids: HashSet::new(),
             pending: Vec::new(),
             pending_st: Vec::new(),
+            pending_hists: Vec::new(),
+            last_pushed: None,
             exemplars: Vec::new(),
         }
     }
@@ -110,6 +118,74 @@ impl HeadAppender {
                 res => return res.map(|()| r),
             }
         }
+    }
+
+    /// Adds a native histogram sample for the series with `labels`,
+    /// creating the series if needed. An invalid histogram is refused
+    /// with the rule it breaks.
+    pub fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: HistogramValue,
+    ) -> Result<SeriesRef> {
+        if labels.is_empty() {
+            return Err(Error::InvalidLabels {
+                labels: labels.to_string(),
+                reason: "empty label set",
+            });
+        }
+        h.validate()?;
+        loop {
+            let (series, _) = self.head.get_or_create(labels, None)?;
+            let r = SeriesRef(u64::from(series.id));
+            match self.push_histogram(series, t, &h) {
+                Err(Error::UnknownSeries { .. }) => continue,
+                Err(e) => return Err(e),
+                Ok(series) => {
+                    self.pending_hists.push((self.pending.len(), series, t, h));
+                    return Ok(r);
+                }
+            }
+        }
+    }
+
+    /// [`append_histogram`](Self::append_histogram) for a series found
+    /// with [`Head::series_for_pairs`] (fails with `UnknownSeries` when
+    /// truncation removed it since).
+    pub fn append_histogram_to(
+        &mut self,
+        s: &SeriesHandle,
+        t: i64,
+        h: HistogramValue,
+    ) -> Result<()> {
+        h.validate()?;
+        let series = self.push_histogram(s.0.clone(), t, &h)?;
+        self.pending_hists.push((self.pending.len(), series, t, h));
+        Ok(())
+    }
+
+    fn push_histogram(
+        &mut self,
+        series: Arc<MemSeries>,
+        t: i64,
+        h: &HistogramValue,
+    ) -> Result<Arc<MemSeries>> {
+        if let Some((id, last_t, _)) = self.last_pushed
+            && id == series.id
+            && t <= last_t
+        {
+            return Err(order_error(t, last_t));
+        }
+        series
+            .state
+            .lock()
+            .hold_histogram(series.id, t, h, &self.head.bounds())?;
+        if !series.wal_logged.load(Ordering::Acquire) && self.created_ids.insert(series.id) {
+            self.created.push(series.clone());
+        }
+        self.last_pushed = Some((series.id, t, true));
+        Ok(series)
     }
 
     /// Adds a sample for a series found with [`Head::series_for_pairs`].
@@ -154,6 +230,12 @@ impl HeadAppender {
                 return Err(Error::DuplicateSample { t });
             }
         }
+        if let Some((id, last_t, true)) = self.last_pushed
+            && id == series.id
+            && t <= last_t
+        {
+            return Err(order_error(t, last_t));
+        }
         series
             .state
             .lock()
@@ -161,6 +243,7 @@ impl HeadAppender {
         if !series.wal_logged.load(Ordering::Acquire) && self.created_ids.insert(series.id) {
             self.created.push(series.clone());
         }
+        self.last_pushed = Some((series.id, t, false));
         self.pending.push((series, Sample::new(t, v)));
         Ok(())
     }
@@ -199,12 +282,25 @@ impl HeadAppender {
     }
 
     /// Start timestamps of the samples this batch will commit that have
-    /// one, in append order: `(series, sample time, start time)`.
-    pub fn pending_start_timestamps(&self) -> impl Iterator<Item = (SeriesRef, i64, i64)> + '_ {
+    /// one, in append order: `(index into pending_samples, series, sample
+    /// time, start time)`.
+    pub fn pending_start_timestamps(
+        &self,
+    ) -> impl Iterator<Item = (usize, SeriesRef, i64, i64)> + '_ {
         self.pending_st.iter().filter_map(|&(i, st)| {
             let (s, x) = self.pending.get(i)?;
-            Some((SeriesRef(u64::from(s.id)), x.t, st))
+            Some((i, SeriesRef(u64::from(s.id)), x.t, st))
         })
+    }
+
+    /// Histogram samples this batch will commit, in append order (for the
+    /// WAL): `(float samples appended before it, series, time, value)`.
+    pub fn pending_histograms(
+        &self,
+    ) -> impl Iterator<Item = (usize, SeriesRef, i64, &HistogramValue)> + '_ {
+        self.pending_hists
+            .iter()
+            .map(|(i, s, t, h)| (*i, SeriesRef(u64::from(s.id)), *t, h))
     }
 
     /// Samples this batch will commit, in append order (for the WAL).
@@ -214,12 +310,13 @@ impl HeadAppender {
             .map(|(s, x)| (SeriesRef(u64::from(s.id)), *x))
     }
 
+    /// Pending samples of both kinds.
     pub fn len(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.pending_hists.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.pending.is_empty()
+        self.pending.is_empty() && self.pending_hists.is_empty()
     }
 
     /// Applies the batch: afterwards every sample is visible to new readers.
@@ -232,7 +329,13 @@ impl HeadAppender {
         let bounds = self.head.bounds();
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         let mut sts = std::mem::take(&mut self.pending_st).into_iter().peekable();
+        let mut hists = std::mem::take(&mut self.pending_hists)
+            .into_iter()
+            .peekable();
         for (i, (series, s)) in self.pending.drain(..).enumerate() {
+            while let Some((_, series, t, h)) = hists.next_if(|x| x.0 <= i) {
+                commit_histogram(&series, t, &h, &bounds, &mut stats, &mut mint, &mut maxt);
+            }
             let st = sts.next_if(|&(j, _)| j == i).map_or(0, |(_, st)| st);
             let appended = {
                 let mut state = series.state.lock();
@@ -253,6 +356,9 @@ impl HeadAppender {
             }
             mint = mint.min(s.t);
             maxt = maxt.max(s.t);
+        }
+        for (_, series, t, h) in hists {
+            commit_histogram(&series, t, &h, &bounds, &mut stats, &mut mint, &mut maxt);
         }
         if mint <= maxt {
             self.head.note_times(mint);
@@ -289,7 +395,54 @@ impl HeadAppender {
         for (series, _) in self.pending.drain(..) {
             series.state.lock().release();
         }
+        for (_, series, _, _) in self.pending_hists.drain(..) {
+            series.state.lock().release();
+        }
     }
+}
+
+/// The error for a sample at `t` after one at `last_t` of the same series
+/// in the same batch (`t <= last_t`).
+fn order_error(t: i64, last_t: i64) -> Error {
+    if t == last_t {
+        Error::DuplicateSample { t }
+    } else {
+        Error::OutOfOrder {
+            t,
+            min_valid: last_t,
+        }
+    }
+}
+
+/// Applies one pending histogram sample at commit.
+fn commit_histogram(
+    series: &MemSeries,
+    t: i64,
+    h: &HistogramValue,
+    bounds: &super::series::AppendBounds,
+    stats: &mut CommitStats,
+    mint: &mut i64,
+    maxt: &mut i64,
+) {
+    let appended = {
+        let mut state = series.state.lock();
+        state.release();
+        state.append_histogram(t, h, bounds)
+    };
+    match appended {
+        Ok(Appended::InOrder) => stats.in_order += 1,
+        Ok(Appended::OutOfOrder) => stats.out_of_order += 1,
+        Ok(Appended::Duplicate) => {
+            stats.duplicates += 1;
+            return;
+        }
+        Err(_) => {
+            stats.rejected += 1;
+            return;
+        }
+    }
+    *mint = (*mint).min(t);
+    *maxt = (*maxt).max(t);
 }
 
 impl Drop for HeadAppender {
@@ -312,6 +465,22 @@ impl Head {
         if let Some(series) = u32::try_from(r.0).ok().and_then(|id| self.series.by_id(id)) {
             self.exemplars.add(r.0, &series.labels, e);
         }
+    }
+
+    /// Applies one histogram sample from the WAL; like
+    /// [`replay_sample`](Self::replay_sample).
+    pub fn replay_histogram(&self, r: SeriesRef, t: i64, h: &HistogramValue) -> bool {
+        let Some(series) = u32::try_from(r.0).ok().and_then(|id| self.series.by_id(id)) else {
+            return false;
+        };
+        let ok = matches!(
+            series.state.lock().append_histogram(t, h, &self.bounds()),
+            Ok(Appended::InOrder)
+        );
+        if ok {
+            self.note_times(t);
+        }
+        ok
     }
 
     /// Applies one sample from the WAL with its start timestamp (0: none);

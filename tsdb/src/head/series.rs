@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::chunkenc::histogram::OpenHistogramChunk;
 use crate::chunkenc::{ENCODING_XOR, Encoding, MAX_SAMPLES_PER_CHUNK, StWriter, XorAppender};
 use crate::error::{Error, Result};
 use crate::model::{Labels, Sample};
@@ -32,14 +33,21 @@ pub(crate) enum Appended {
 
 /// The mutable part of a series, guarded by the series' mutex.
 pub(crate) struct SeriesState {
-    closed: Vec<ClosedChunk>,
+    /// Float and histogram chunks, in time order.
+    pub(super) closed: Vec<ClosedChunk>,
+    /// The open float chunk; at most one of `head` and `hist_head` is open.
     head: Option<XorAppender>,
+    /// The open histogram chunk (boxed: most series never have one).
+    pub(super) hist_head: Option<Box<HistHead>>,
     /// Start timestamps of the head chunk's samples, from the first sample
     /// of the chunk that had one (boxed: most series never have any).
     head_st: Option<Box<StWriter>>,
     /// The head chunk is cut when a sample reaches this time (block boundary).
-    head_end: i64,
-    last: Option<Sample>,
+    pub(super) head_end: i64,
+    /// The last in-order sample (for a histogram: its time, NaN).
+    pub(super) last: Option<Sample>,
+    /// The last in-order sample is a histogram (in `hist_head`).
+    pub(super) last_is_histogram: bool,
     /// Accepted out-of-order samples, sorted by time, unique timestamps.
     ooo: Vec<Sample>,
     /// Samples of uncommitted batches ([`hold`](Self::hold)); truncation
@@ -81,9 +89,11 @@ impl MemSeries {
             state: Mutex::new(SeriesState {
                 closed: Vec::new(),
                 head: None,
+                hist_head: None,
                 head_st: None,
                 head_end: i64::MIN,
                 last: None,
+                last_is_histogram: false,
                 ooo: Vec::new(),
                 pending: 0,
                 removed: false,
@@ -112,7 +122,9 @@ impl SeriesState {
                 }
                 Ok(())
             }
-            Some(last) if t == last.t && last.v.to_bits() != v.to_bits() => {
+            Some(last)
+                if t == last.t && (self.last_is_histogram || last.v.to_bits() != v.to_bits()) =>
+            {
                 Err(Error::DuplicateSample { t })
             }
             _ if t < b.min_valid && t < b.ooo_min => Err(Error::OutOfBounds {
@@ -135,6 +147,14 @@ impl SeriesState {
         self.check(t, v, b)?;
         self.pending += 1;
         Ok(())
+    }
+
+    pub(super) fn removed(&self) -> bool {
+        self.removed
+    }
+
+    pub(super) fn add_pending(&mut self) {
+        self.pending += 1;
     }
 
     /// Ends one [`hold`](Self::hold) (the sample was committed or dropped).
@@ -174,6 +194,9 @@ impl SeriesState {
     }
 
     fn append_in_order(&mut self, t: i64, v: f64, st: i64, chunk_range: i64) {
+        if self.hist_head.is_some() {
+            self.close_hist_head();
+        }
         let cut = match &self.head {
             None => true,
             Some(h) => h.num_samples() >= MAX_SAMPLES_PER_CHUNK || t >= self.head_end,
@@ -196,9 +219,10 @@ impl SeriesState {
             h.append(t, v);
         }
         self.last = Some(Sample::new(t, v));
+        self.last_is_histogram = false;
     }
 
-    fn close_head(&mut self) {
+    pub(super) fn close_head(&mut self) {
         let st = self.head_st.take();
         if let Some(h) = self.head.take()
             && let (Some(min_t), Some(max_t)) = (h.first_time(), h.last_time())
@@ -240,6 +264,12 @@ impl SeriesState {
                 data: ChunkBytes::Heap(bytes),
             });
         }
+        if let Some(h) = &self.hist_head
+            && h.min_t <= maxt
+            && h.chunk.last_time() >= mint
+        {
+            out.push(h.chunk_meta());
+        }
         let lo = self.ooo.partition_point(|s| s.t < mint);
         let hi = self.ooo.partition_point(|s| s.t <= maxt);
         for part in self.ooo[lo..hi].chunks(MAX_SAMPLES_PER_CHUNK) {
@@ -268,13 +298,23 @@ impl SeriesState {
             self.head = None;
             self.head_st = None;
         }
+        if self
+            .hist_head
+            .as_ref()
+            .is_some_and(|h| h.chunk.last_time() < mint)
+        {
+            self.hist_head = None;
+        }
         let keep_from = self.ooo.partition_point(|s| s.t < mint);
         self.ooo.drain(..keep_from);
         self.is_empty()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.closed.is_empty() && self.head.is_none() && self.ooo.is_empty()
+        self.closed.is_empty()
+            && self.head.is_none()
+            && self.hist_head.is_none()
+            && self.ooo.is_empty()
     }
 
     /// Oldest timestamp held (in-order or out-of-order).
@@ -283,7 +323,8 @@ impl SeriesState {
             .closed
             .first()
             .map(|c| c.min_t)
-            .or_else(|| self.head.as_ref().and_then(|h| h.first_time()));
+            .or_else(|| self.head.as_ref().and_then(|h| h.first_time()))
+            .or_else(|| self.hist_head.as_ref().map(|h| h.min_t));
         let b = self.ooo.first().map(|s| s.t);
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -292,7 +333,7 @@ impl SeriesState {
     }
 
     pub fn num_chunks(&self) -> usize {
-        self.closed.len() + usize::from(self.head.is_some())
+        self.closed.len() + usize::from(self.head.is_some() || self.hist_head.is_some())
     }
 
     /// Bytes of heap this series' samples use (chunk payloads and buffers).
@@ -300,8 +341,18 @@ impl SeriesState {
         self.closed.iter().map(|c| c.bytes.len()).sum::<usize>()
             + self.head.as_ref().map_or(0, XorAppender::heap_bytes)
             + self.head_st.as_ref().map_or(0, |w| w.heap_bytes())
+            + self
+                .hist_head
+                .as_ref()
+                .map_or(0, |h| h.chunk.len_bytes() + std::mem::size_of::<HistHead>())
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
     }
+}
+
+/// The open histogram chunk of a series and its first sample's time.
+pub(crate) struct HistHead {
+    pub chunk: OpenHistogramChunk,
+    pub min_t: i64,
 }
 
 /// The bytes of a head chunk as a reader sees them: plain XOR, or wrapped
@@ -323,7 +374,7 @@ fn stripe_of(hash: u64) -> usize {
 }
 
 /// The first multiple of `range` strictly after `t`.
-fn next_boundary(t: i64, range: i64) -> i64 {
+pub(super) fn next_boundary(t: i64, range: i64) -> i64 {
     if range <= 0 {
         return i64::MAX;
     }

@@ -115,6 +115,46 @@ pub struct FloatHistogram {
     pub custom_values: Vec<f64>,
 }
 
+/// A histogram sample's value as it is appended and stored: integer or
+/// float counts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HistogramValue {
+    Int(Histogram),
+    Float(FloatHistogram),
+}
+
+impl HistogramValue {
+    /// The value with float counts.
+    pub fn to_float(&self) -> FloatHistogram {
+        match self {
+            HistogramValue::Int(h) => h.to_float(),
+            HistogramValue::Float(h) => h.clone(),
+        }
+    }
+
+    pub fn hint(&self) -> CounterResetHint {
+        match self {
+            HistogramValue::Int(h) => h.hint,
+            HistogramValue::Float(h) => h.hint,
+        }
+    }
+
+    pub fn is_stale(&self) -> bool {
+        match self {
+            HistogramValue::Int(h) => h.is_stale(),
+            HistogramValue::Float(h) => h.is_stale(),
+        }
+    }
+
+    /// Checks every rule of the model; the first broken one is the error.
+    pub fn validate(&self) -> Result<(), HistogramError> {
+        match self {
+            HistogramValue::Int(h) => h.validate(),
+            HistogramValue::Float(h) => h.validate(),
+        }
+    }
+}
+
 /// The bit pattern of a stale histogram's `sum` (the float stale marker):
 /// a histogram whose sum has these bits marks its series stale.
 pub const STALE_SUM_BITS: u64 = 0x7ff0_0000_0000_0002;

@@ -83,6 +83,15 @@ impl Series {
         }
     }
 
+    /// A series over any samples held in memory, histograms included
+    /// (each column sorted by time, no timestamp in both).
+    pub fn from_buf(labels: Labels, samples: SampleBuf) -> Self {
+        Series {
+            labels,
+            data: Arc::new(VecSeries(samples)),
+        }
+    }
+
     /// See [`SeriesData::read`].
     pub fn read(&self, mint: i64, maxt: i64, buf: &mut SampleBuf) {
         self.data.read(mint, maxt, buf)
@@ -129,6 +138,10 @@ impl SeriesData for VecSeries {
                 buf.settle_sts();
             }
         }
+        let hists = self.0.histograms();
+        let lo = hists.partition_point(|s| s.t < mint);
+        let hi = hists.partition_point(|s| s.t <= maxt).max(lo);
+        buf.histograms_mut().extend_from_slice(&hists[lo..hi]);
     }
 }
 

@@ -28,6 +28,16 @@ impl Sample {
     }
 }
 
+/// One native histogram sample of a read: a millisecond timestamp and the
+/// histogram with float counts (the form PromQL computes with; integer
+/// histograms are converted when read). Shared, so that copying a sample
+/// into a query's ranges does not copy its buckets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramSample {
+    pub t: i64,
+    pub h: std::sync::Arc<super::histogram::FloatHistogram>,
+}
+
 /// A stable in-process identifier of a head series. Never reused while the
 /// process runs; not meaningful across restarts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

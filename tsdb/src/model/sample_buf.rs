@@ -2,22 +2,25 @@
 //!
 //! [`SeriesData::read`]: super::SeriesData::read
 
-use super::sample::Sample;
+use super::sample::{HistogramSample, Sample};
 
 /// One series' samples of a time range, in increasing time order, as a
 /// read leaves them: float samples and, parallel to them, their start
-/// timestamps (when the quantity a sample reports started accumulating).
+/// timestamps (when the quantity a sample reports started accumulating);
+/// and, as a second column, native histogram samples.
 ///
-/// Start timestamps are stored only when some sample has one: then there
-/// is exactly one per float sample (0 = none); otherwise none are stored.
-/// Native histograms will be a second sample kind beside the floats.
-/// Reuse one buffer across series: [`clear`](Self::clear) keeps the
-/// allocations.
+/// A series that switched between floats and histograms has samples in
+/// both columns, each in increasing time order; no timestamp is in both.
+/// Start timestamps are stored only when some float sample has one: then
+/// there is exactly one per float sample (0 = none); otherwise none are
+/// stored. Reuse one buffer across series: [`clear`](Self::clear) keeps
+/// the allocations.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SampleBuf {
     floats: Vec<Sample>,
     /// Empty, or parallel to `floats`.
     sts: Vec<i64>,
+    hists: Vec<HistogramSample>,
 }
 
 impl SampleBuf {
@@ -32,20 +35,48 @@ impl SampleBuf {
             sts.clear();
         }
         sts.resize(if sts.is_empty() { 0 } else { floats.len() }, 0);
-        SampleBuf { floats, sts }
+        SampleBuf {
+            floats,
+            sts,
+            hists: Vec::new(),
+        }
+    }
+
+    /// [`from_parts`](Self::from_parts) with histogram samples (sorted by
+    /// time, no timestamp among the floats').
+    pub fn with_histograms(mut self, hists: Vec<HistogramSample>) -> Self {
+        self.hists = hists;
+        self
     }
 
     pub fn clear(&mut self) {
         self.floats.clear();
         self.sts.clear();
+        self.hists.clear();
     }
 
+    /// Samples of both kinds.
     pub fn len(&self) -> usize {
-        self.floats.len()
+        self.floats.len() + self.hists.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.floats.is_empty()
+        self.floats.is_empty() && self.hists.is_empty()
+    }
+
+    /// The histogram samples, ascending by time.
+    pub fn histograms(&self) -> &[HistogramSample] {
+        &self.hists
+    }
+
+    /// Appends a histogram sample; `h.t` must be after the last one's.
+    pub fn push_histogram(&mut self, h: HistogramSample) {
+        self.hists.push(h);
+    }
+
+    /// The histogram samples, for decoders and merges.
+    pub(crate) fn histograms_mut(&mut self) -> &mut Vec<HistogramSample> {
+        &mut self.hists
     }
 
     /// The float samples, ascending by time.
@@ -71,7 +102,15 @@ impl SampleBuf {
         }
     }
 
-    /// Keeps the samples `keep` accepts (with their start timestamps).
+    /// Keeps the samples (of both kinds) whose timestamps `keep` accepts,
+    /// floats with their start timestamps.
+    pub fn retain_times(&mut self, keep: impl Fn(i64) -> bool) {
+        self.hists.retain(|h| keep(h.t));
+        self.retain(|s| keep(s.t));
+    }
+
+    /// Keeps the float samples `keep` accepts (with their start
+    /// timestamps); histograms are untouched.
     pub fn retain(&mut self, keep: impl Fn(&Sample) -> bool) {
         if self.sts.is_empty() {
             self.floats.retain(keep);
@@ -90,7 +129,8 @@ impl SampleBuf {
         self.drop_empty_sts();
     }
 
-    /// The float samples and their start timestamps (empty = none).
+    /// The float samples and their start timestamps (empty = none); the
+    /// histograms are dropped (see [`histograms`](Self::histograms)).
     pub fn into_parts(self) -> (Vec<Sample>, Vec<i64>) {
         (self.floats, self.sts)
     }

@@ -77,6 +77,11 @@ impl ChunkSeries {
         &self.chunks
     }
 
+    /// Deleted time intervals.
+    pub fn deleted(&self) -> &Intervals {
+        &self.deleted
+    }
+
     /// No overlapping chunks and nothing deleted: the chunks can be used
     /// as they are.
     pub fn is_plain(&self) -> bool {
@@ -109,9 +114,20 @@ impl ChunkSeries {
                 sts.push(st);
             }
             buf.settle_sts();
+            let hists = buf.histograms_mut();
+            hists.sort_by_key(|h| h.t);
+            let mut w = 0;
+            for r in 0..hists.len() {
+                if r + 1 < hists.len() && hists[r + 1].t == hists[r].t {
+                    continue;
+                }
+                hists.swap(w, r);
+                w += 1;
+            }
+            hists.truncate(w);
         }
         if !self.deleted.is_empty() {
-            buf.retain(|s| !self.deleted.contains(s.t));
+            buf.retain_times(|t| !self.deleted.contains(t));
         }
     }
 }

@@ -67,6 +67,11 @@ impl HistogramAppender {
         self.w.bytes_mut()[2] = h.to_byte();
     }
 
+    /// Length of the chunk's bytes so far.
+    pub fn len_bytes(&self) -> usize {
+        self.w.bytes().len()
+    }
+
     /// The chunk's bytes.
     pub fn bytes(&self) -> Vec<u8> {
         let mut b = self.w.bytes().to_vec();
