@@ -139,7 +139,9 @@ fn refused_points_are_reported_and_the_rest_stored() {
             {{"name":"deltas","sum":{{"aggregationTemporality":"AGGREGATION_TEMPORALITY_DELTA","isMonotonic":true,
                "dataPoints":[{{"timeUnixNano":"{t}","asInt":"3"}}]}}}},
             {{"name":"latency","exponentialHistogram":{{"aggregationTemporality":2,
-               "dataPoints":[{{"timeUnixNano":"{t}","count":"1","scale":2,"positive":{{"offset":0,"bucketCounts":["1"]}}}}]}}}}
+               "dataPoints":[{{"timeUnixNano":"{t}","count":"1","scale":2,"positive":{{"offset":0,"bucketCounts":["1"]}}}}]}}}},
+            {{"name":"coarse","exponentialHistogram":{{"aggregationTemporality":2,
+               "dataPoints":[{{"timeUnixNano":"{t}","count":"1","scale":-9,"positive":{{"offset":0,"bucketCounts":["1"]}}}}]}}}}
           ]}}]}}]}}"#
     );
     let r = s.post(
@@ -156,9 +158,14 @@ fn refused_points_are_reported_and_the_rest_stored() {
     for want in [
         "without a value",
         "metric \"deltas\": delta temporality",
-        "metric \"latency\": native histograms are not stored yet",
+        "metric \"coarse\": exponential histogram scale -9 is below",
     ] {
         assert!(msg.contains(want), "{want:?} not in {msg:?}");
     }
     assert_eq!(value(&s, r#"good{job="svc",k="a"}"#), 4.5);
+    // The valid exponential histogram is a native histogram series.
+    let v = s
+        .get(&format!("/api/v1/series?match[]={}", urlencode("latency")))
+        .json();
+    assert_eq!(v["data"][0]["job"], "svc", "{v}");
 }

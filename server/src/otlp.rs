@@ -24,7 +24,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 };
 use prost::Message;
 
-pub use translate::{NATIVE_NOT_STORED, Options, Translation, translate};
+pub use translate::{Options, Translation, translate};
 
 use crate::api::allow;
 use crate::api::{Reply, Req};
@@ -164,7 +164,7 @@ fn store(state: &State, tr: &Translation) -> Result<(u64, String), ApiError> {
         known: None,
         raw_labels: &[],
         samples: &s.samples,
-        histograms: 0,
+        histograms: &s.histograms,
         start_time: s.start_ms,
         exemplars: s.exemplars.clone(),
     });

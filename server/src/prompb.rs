@@ -6,7 +6,7 @@
 
 mod native_histogram;
 
-pub use native_histogram::{BucketSpan, Histogram, HistogramValue, ResetHint, histogram};
+pub use native_histogram::{BucketSpan, Histogram, ResetHint, histogram};
 
 /// Remote write 1.0.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -247,4 +247,6 @@ pub struct Chunk {
 pub enum ChunkEncoding {
     Unknown = 0,
     Xor = 1,
+    Histogram = 2,
+    FloatHistogram = 3,
 }

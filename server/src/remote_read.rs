@@ -11,13 +11,16 @@
 //!   │ len uvarint  │ CRC32-Castagnoli u32 BE of pb │ pb: len bytes        │
 //!   └──────────────┴───────────────────────────────┴──────────────────────┘
 //!   ```
-//!   Stored chunks that hold XOR samples and lie wholly within the asked
-//!   range are passed through byte for byte, without decoding: the head's
-//!   chunks, XOR block chunks, and the XOR samples inside chunks with
-//!   start timestamps (which remote read cannot carry). Decimal block
+//!   Stored chunks that hold XOR samples or native histograms and lie
+//!   wholly within the asked range are passed through byte for byte,
+//!   without decoding: the head's chunks, XOR block chunks, the XOR
+//!   samples inside chunks with start timestamps (which remote read cannot
+//!   carry), and histogram chunks (chunk types 2 and 3). Decimal block
 //!   chunks, chunks the range cuts, and series that need merging
-//!   (overlapping or partly deleted data) are decoded and re-encoded as
-//!   XOR (see [`ChunkSeries::xor_chunks`]).
+//!   (overlapping or partly deleted data) are decoded and re-encoded (see
+//!   [`ChunkSeries::export_chunks`]).
+//!
+//! Sampled responses carry native histograms with float counts.
 //!
 //! Limits: the samples a request would return (over all its queries) are
 //! counted before anything is sent; over `query_max_samples` the request
@@ -25,6 +28,7 @@
 //! limit. A matcher of unknown type is a 400 too.
 
 use prost::Message;
+use tsdb::chunkenc::Encoding;
 use tsdb::model::{Label, Labels, MatchOp, Matcher, SampleBuf, SeriesData};
 use tsdb::querier::ChunkSeries;
 
@@ -145,6 +149,11 @@ fn sampled(selected: Vec<Selected>) -> Result<Reply, ApiError> {
                                 timestamp: x.t,
                             })
                             .collect(),
+                        histograms: buf
+                            .histograms()
+                            .iter()
+                            .map(|x| prompb::Histogram::from_float(&x.h, x.t))
+                            .collect(),
                         ..Default::default()
                     }
                 })
@@ -169,7 +178,7 @@ fn stream(selected: Vec<Selected>, sink: &BodySink) {
         for (labels, cs) in &q.series {
             let mut chunks = Vec::new();
             let mut bytes = 0;
-            for c in cs.xor_chunks(q.start, q.end) {
+            for c in cs.export_chunks(q.start, q.end) {
                 let data = c.data.as_slice();
                 if bytes > 0 && bytes + data.len() > FRAME_BYTES {
                     let frame = frame(q.index, labels, std::mem::take(&mut chunks));
@@ -182,7 +191,11 @@ fn stream(selected: Vec<Selected>, sink: &BodySink) {
                 chunks.push(prompb::Chunk {
                     min_time_ms: c.min_t,
                     max_time_ms: c.max_t,
-                    r#type: ChunkEncoding::Xor as i32,
+                    r#type: match c.encoding {
+                        Encoding::Histogram => ChunkEncoding::Histogram,
+                        Encoding::FloatHistogram => ChunkEncoding::FloatHistogram,
+                        _ => ChunkEncoding::Xor,
+                    } as i32,
                     data: data.to_vec(),
                 });
             }

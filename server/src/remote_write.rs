@@ -20,6 +20,7 @@ pub use series_cache::SeriesCache;
 use tsdb::db::Appender;
 use tsdb::db::SeriesHandle;
 use tsdb::exemplars::Exemplar;
+use tsdb::model::histogram::HistogramValue;
 use tsdb::model::{Label, Labels, METRIC_NAME, hash_label_pairs};
 
 use crate::error::ApiError;
@@ -121,10 +122,11 @@ impl WriteOutcome {
             .map(|(r, n)| format!("{r}: {n}"))
             .collect();
         format!(
-            "{} rejected ({}); stored {} samples; first error: {}",
+            "{} rejected ({}); stored {} samples and {} histograms; first error: {}",
             self.total_rejected(),
             reasons.join(", "),
             self.samples_written,
+            self.histograms_written,
             self.first_error.as_deref().unwrap_or("")
         )
     }
@@ -184,7 +186,7 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
                 known: ts.known.clone(),
                 raw_labels: &raw[ts.raw_labels.clone()],
                 samples: &req.samples[ts.samples.clone()],
-                histograms: ts.histograms,
+                histograms: &req.histograms[ts.histograms.clone()],
                 start_time: 0,
                 exemplars: req.exemplars[ts.exemplars.clone()]
                     .iter()
@@ -255,7 +257,7 @@ pub fn ingest(state: &State, protocol: Protocol, body: &[u8]) -> Result<WriteOut
                     known: None,
                     raw_labels: &[],
                     samples: &ts.samples,
-                    histograms: ts.histograms.len(),
+                    histograms: &ts.histograms,
                     start_time: ts.created_timestamp,
                     exemplars,
                 });
@@ -274,7 +276,7 @@ pub(crate) struct SeriesIn<'a> {
     /// when they cannot be one.
     pub(crate) raw_labels: &'a [u8],
     pub(crate) samples: &'a [prompb::Sample],
-    pub(crate) histograms: usize,
+    pub(crate) histograms: &'a [prompb::Histogram],
     /// The series' created timestamp (remote write 2.0; 0 = none): the
     /// start timestamp of every one of its samples.
     pub(crate) start_time: i64,
@@ -321,15 +323,9 @@ pub(crate) fn store<'a>(
     let mut app = state.db.appender();
     // Label bytes → series to remember in the cache.
     let mut learned = Vec::new();
+    let mut histograms = 0u64;
     for ts in series {
-        let n = ts.samples.len() as u64;
-        if ts.histograms > 0 {
-            out.reject(
-                "native histograms are not supported",
-                ts.histograms as u64,
-                || "native histogram samples are not supported".to_string(),
-            );
-        }
+        let n = (ts.samples.len() + ts.histograms.len()) as u64;
         let mut handle = ts.known;
         let mut fresh = handle.is_none();
         let mut pairs: std::borrow::Cow<'_, [(&str, &str)]> = ts.labels.into();
@@ -367,16 +363,16 @@ pub(crate) fn store<'a>(
                         app.set_start_timestamp(ts.start_time);
                     }
                 }
-                Err(e) => {
-                    let reason = match e {
-                        tsdb::Error::OutOfOrder { .. } => "out of order sample",
-                        tsdb::Error::OutOfBounds { .. } => "out of bounds",
-                        tsdb::Error::DuplicateSample { .. } => "duplicate sample for timestamp",
-                        tsdb::Error::CardinalityLimit { .. } => "cardinality limit",
-                        _ => "invalid sample",
-                    };
-                    out.reject(reason, 1, || e.to_string());
+                Err(e) => out.reject(rejection(&e), 1, || e.to_string()),
+            }
+        }
+        for h in ts.histograms {
+            match append_histogram(&mut app, &mut handle, &pairs, h.timestamp, h.to_model()) {
+                Ok(changed) => {
+                    fresh |= changed;
+                    histograms += 1;
                 }
+                Err(e) => out.reject(rejection(&e), 1, || e.to_string()),
             }
         }
         if fresh
@@ -398,12 +394,45 @@ pub(crate) fn store<'a>(
     state.series_cache.insert_many(learned);
     let stats = app.commit().map_err(ApiError::from)?;
     out.exemplars_written = stats.exemplars;
-    out.samples_written = stats.in_order + stats.out_of_order + stats.duplicates;
+    let stored = stats.in_order + stats.out_of_order + stats.duplicates;
+    out.histograms_written = histograms.min(stored);
+    out.samples_written = stored - out.histograms_written;
     out.reject("out of order sample", stats.rejected, || {
         "out of order sample".to_string()
     });
     state.metrics.record_ingest(&out);
     Ok(out)
+}
+
+/// The rejection reason counted for an append error.
+fn rejection(e: &tsdb::Error) -> &'static str {
+    match e {
+        tsdb::Error::OutOfOrder { .. } => "out of order sample",
+        tsdb::Error::OutOfBounds { .. } => "out of bounds",
+        tsdb::Error::DuplicateSample { .. } => "duplicate sample for timestamp",
+        tsdb::Error::CardinalityLimit { .. } => "cardinality limit",
+        tsdb::Error::InvalidHistogram(_) => "invalid histogram",
+        _ => "invalid sample",
+    }
+}
+
+/// [`append_sample`] for a native histogram.
+fn append_histogram(
+    app: &mut Appender<'_>,
+    handle: &mut Option<SeriesHandle>,
+    pairs: &[(&str, &str)],
+    t: i64,
+    h: HistogramValue,
+) -> tsdb::Result<bool> {
+    let labels = match handle {
+        Some(s) => match app.append_histogram_to(s, t, h.clone()) {
+            Err(tsdb::Error::UnknownSeries { .. }) => s.labels().clone(),
+            r => return r.map(|()| false),
+        },
+        None => Labels::from_sorted(pairs.iter().map(|(n, v)| Label::new(*n, *v)).collect()),
+    };
+    *handle = Some(app.append_histogram_new(&labels, t, h)?);
+    Ok(true)
 }
 
 /// Appends one sample to `handle`'s series, or by labels (`handle`'s own

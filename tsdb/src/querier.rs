@@ -10,11 +10,11 @@
 
 mod chunk_series;
 mod merge;
-mod xor_export;
+mod wire_export;
 
 pub use chunk_series::{ChunkBytes, ChunkMeta, ChunkSeries};
 pub use merge::MergeQuerier;
-pub use xor_export::{XorBytes, XorChunkOut};
+pub use wire_export::{ExportBytes, ExportChunk};
 
 use roaring::RoaringBitmap;
 

@@ -17,9 +17,9 @@
 //!   sums and histogram buckets are kept with `trace_id`/`span_id` labels.
 //!
 //! Delta temporality is refused with the metric's name; exponential
-//! histograms (and explicit ones with `convert_histograms_to_nhcb`) are
-//! translated to native histograms but refused, as the head does not
-//! store native histograms yet. Every refused point is counted.
+//! histograms (and explicit ones with `convert_histograms_to_nhcb`) become
+//! native histograms (integer counts; scales above 8 reduced, below −4
+//! refused). Every refused point is counted.
 
 use std::collections::BTreeMap;
 
@@ -53,6 +53,8 @@ pub struct SeriesOut {
     /// Sorted by name, `__name__` included.
     pub labels: Vec<(String, String)>,
     pub samples: Vec<Sample>,
+    /// Native histogram samples, in the remote-write form.
+    pub histograms: Vec<crate::prompb::Histogram>,
     /// Start timestamp of every sample, ms; 0 = none.
     pub start_ms: i64,
     pub exemplars: Vec<Exemplar>,
@@ -79,9 +81,6 @@ pub struct Translation {
 
 /// At most this many distinct reasons are reported.
 const MAX_ERRORS: usize = 8;
-
-/// The refusal of every OTLP point that needs a native histogram.
-pub const NATIVE_NOT_STORED: &str = "native histograms are not stored yet";
 
 impl Translation {
     fn reject(&mut self, points: usize, msg: String) {
@@ -225,6 +224,7 @@ impl ResourceLabels {
         Some(SeriesOut {
             labels,
             samples,
+            histograms: Vec::new(),
             start_ms: 0,
             exemplars: Vec::new(),
         })
@@ -424,19 +424,19 @@ fn metric(m: &Metric, res: &ResourceLabels, opts: &Options<'_>, out: &mut Transl
         Data::Sum(s) => s.data_points.iter().for_each(|p| cx.number(p, true, out)),
         Data::Histogram(h) if opts.nhcb => {
             for p in &h.data_points {
-                let why = native::custom_buckets(p, h.aggregation_temporality)
-                    .err()
-                    .unwrap_or_else(|| NATIVE_NOT_STORED.to_string());
-                out.reject(1, format!("metric {:?}: {why}", m.name));
+                match native::custom_buckets(p, h.aggregation_temporality) {
+                    Ok(n) => cx.native(&p.attributes, ms(p.time_unix_nano), &n, out),
+                    Err(why) => out.reject(1, format!("metric {:?}: {why}", m.name)),
+                }
             }
         }
         Data::Histogram(h) => h.data_points.iter().for_each(|p| cx.histogram(p, out)),
         Data::ExponentialHistogram(h) => {
             for p in &h.data_points {
-                let why = native::exponential(p, h.aggregation_temporality)
-                    .err()
-                    .unwrap_or_else(|| NATIVE_NOT_STORED.to_string());
-                out.reject(1, format!("metric {:?}: {why}", m.name));
+                match native::exponential(p, h.aggregation_temporality) {
+                    Ok(n) => cx.native(&p.attributes, ms(p.time_unix_nano), &n, out),
+                    Err(why) => out.reject(1, format!("metric {:?}: {why}", m.name)),
+                }
             }
         }
         Data::Summary(s) => s.data_points.iter().for_each(|p| cx.summary(p, out)),
@@ -466,9 +466,29 @@ impl Cx<'_> {
                 value: v,
                 timestamp: t,
             }],
+            histograms: Vec::new(),
             start_ms,
             exemplars,
         }
+    }
+
+    /// One native histogram point as a series of the metric's name.
+    fn native(
+        &self,
+        attrs: &[KeyValue],
+        t: i64,
+        h: &tsdb::model::histogram::Histogram,
+        out: &mut Translation,
+    ) {
+        out.series.push(SeriesOut {
+            labels: self
+                .res
+                .labels(attrs, self.opts.strategy, &[(METRIC_NAME, self.name)]),
+            samples: Vec::new(),
+            histograms: vec![crate::prompb::Histogram::from_int(h, t)],
+            start_ms: 0,
+            exemplars: Vec::new(),
+        });
     }
 
     fn number(&self, p: &NumberDataPoint, cumulative: bool, out: &mut Translation) {

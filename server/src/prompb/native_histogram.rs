@@ -1,7 +1,9 @@
 //! The native histogram of remote write 1.0 and 2.0, and its conversion
 //! to and from the storage model.
 
-use tsdb::model::histogram::{CounterResetHint, FloatHistogram, Histogram as IntHistogram, Span};
+use tsdb::model::histogram::{
+    CounterResetHint, FloatHistogram, Histogram as IntHistogram, HistogramValue, Span,
+};
 
 /// `prometheus.Histogram` / `io.prometheus.write.v2.Histogram`: integer
 /// counts (`count_int`, deltas) or float counts (`count_float`, absolute
@@ -74,13 +76,6 @@ pub enum ResetHint {
     Yes = 1,
     No = 2,
     Gauge = 3,
-}
-
-/// A decoded histogram: integer or float counts.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HistogramValue {
-    Int(IntHistogram),
-    Float(FloatHistogram),
 }
 
 fn spans(v: &[BucketSpan]) -> Vec<Span> {

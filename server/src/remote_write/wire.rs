@@ -16,7 +16,7 @@
 
 use std::ops::Range;
 
-use crate::prompb::{MetricMetadata, Sample};
+use crate::prompb::{Histogram, MetricMetadata, Sample};
 
 /// A decoding failure: what was wrong and at which byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct SeriesRef<H = ()> {
     pub labels: Range<usize>,
     pub samples: Range<usize>,
     pub exemplars: Range<usize>,
-    pub histograms: usize,
+    pub histograms: Range<usize>,
     /// The body's bytes of the series' label fields when they are one run
     /// of consecutive fields (as senders write them), else empty.
     pub raw_labels: Range<usize>,
@@ -61,6 +61,8 @@ pub struct WriteRequestRef<'a, H = ()> {
     pub series: Vec<SeriesRef<H>>,
     pub labels: Vec<(&'a str, &'a str)>,
     pub samples: Vec<Sample>,
+    /// Native histograms (decoded by `prost`: they are rare and nested).
+    pub histograms: Vec<Histogram>,
     pub exemplars: Vec<ExemplarRef>,
     pub exemplar_labels: Vec<(&'a str, &'a str)>,
     pub metadata: Vec<MetricMetadata>,
@@ -72,6 +74,7 @@ impl<H> Default for WriteRequestRef<'_, H> {
             series: Vec::new(),
             labels: Vec::new(),
             samples: Vec::new(),
+            histograms: Vec::new(),
             exemplars: Vec::new(),
             exemplar_labels: Vec::new(),
             metadata: Vec::new(),
@@ -274,7 +277,7 @@ fn time_series<'a, H>(
     mut r: Reader<'a>,
 ) -> Result<(), WireError> {
     let (l0, s0, e0) = (out.labels.len(), out.samples.len(), out.exemplars.len());
-    let mut histograms = 0;
+    let h0 = out.histograms.len();
     // The first run of label fields, `[start, end)` in `r.buf`, not yet
     // decoded; `None` once a label field appears after other fields.
     let mut run: Option<(usize, usize)> = None;
@@ -312,8 +315,12 @@ fn time_series<'a, H>(
             }
             4 => {
                 r.expect(wt, 2)?;
-                r.bytes()?;
-                histograms += 1;
+                let (b, base) = r.bytes()?;
+                let h = <Histogram as prost::Message>::decode(b).map_err(|_| WireError {
+                    offset: base,
+                    what: "bad histogram",
+                })?;
+                out.histograms.push(h);
             }
             _ => r.skip(wt)?,
         }
@@ -322,7 +329,7 @@ fn time_series<'a, H>(
         labels: l0..out.labels.len(),
         samples: s0..out.samples.len(),
         exemplars: e0..out.exemplars.len(),
-        histograms,
+        histograms: h0..out.histograms.len(),
         raw_labels: run.map_or(0..0, |(s, e)| r.base + s..r.base + e),
         known: None,
     });

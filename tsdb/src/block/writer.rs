@@ -6,9 +6,7 @@ use std::sync::Arc;
 use super::chunks::ChunkWriter;
 use super::index_writer::{IndexChunk, IndexWriter};
 use super::meta::{BLOCK_VERSION, BlockMeta, BlockStats, CompactionMeta, new_ulid};
-use crate::chunkenc::histogram::{
-    OpenHistogramChunk, decode_float_histograms, decode_histograms, first_header,
-};
+use crate::chunkenc::histogram::{decode_values, encode_values, latest_per_time};
 use crate::chunkenc::{BlockChunkEncoder, Encoding, MAX_SAMPLES_PER_CHUNK};
 
 /// Samples per chunk in a block: twice the head's. A decimal chunk's fixed
@@ -191,63 +189,22 @@ fn write_histograms(
     }
     let mut samples: Vec<(i64, HistogramValue)> = Vec::new();
     for c in hist_chunks.filter(|c| c.overlaps(mint, maxt)) {
-        let bytes = c.data.as_slice();
-        let keep = |t: i64| t >= mint && t <= maxt && !cs.deleted().contains(t);
-        match c.encoding {
-            Encoding::Histogram => samples.extend(
-                decode_histograms(bytes)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|(t, _)| keep(*t))
-                    .map(|(t, h)| (t, HistogramValue::Int(h))),
-            ),
-            _ => samples.extend(
-                decode_float_histograms(bytes)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|(t, _)| keep(*t))
-                    .map(|(t, h)| (t, HistogramValue::Float(h))),
-            ),
-        }
+        samples.extend(
+            decode_values(c.encoding, c.data.as_slice())
+                .into_iter()
+                .filter(|(t, _)| *t >= mint && *t <= maxt && !cs.deleted().contains(*t)),
+        );
     }
-    // Stable: among equal times the later chunk's sample comes last, and
-    // wins.
-    samples.sort_by_key(|(t, _)| *t);
-    let mut open: Option<(i64, OpenHistogramChunk)> = None;
-    let mut flush = |open: Option<(i64, OpenHistogramChunk)>| -> Result<()> {
-        if let Some((min_t, c)) = open {
-            let encoding = if c.encoding_byte() == Encoding::Histogram.byte() {
-                Encoding::Histogram
-            } else {
-                Encoding::FloatHistogram
-            };
-            stats.num_samples += c.num_samples() as u64;
-            metas.push(IndexChunk {
-                min_t,
-                max_t: c.last_time(),
-                chunk_ref: chunks.write(encoding, &c.bytes())?,
-            });
-        }
-        Ok(())
-    };
-    for i in 0..samples.len() {
-        if samples
-            .get(i + 1)
-            .is_some_and(|next| next.0 == samples[i].0)
-        {
-            continue;
-        }
-        let (t, h) = &samples[i];
-        let header = match &mut open {
-            Some((_, c)) => c.try_append(*t, h).unwrap_or(Some(first_header(h))),
-            None => Some(first_header(h)),
-        };
-        if let Some(header) = header {
-            flush(open.take())?;
-            open = Some((*t, OpenHistogramChunk::start(*t, h, header)));
-        }
+    for (min_t, c) in encode_values(&latest_per_time(samples)) {
+        let encoding = c.encoding();
+        stats.num_samples += c.num_samples() as u64;
+        metas.push(IndexChunk {
+            min_t,
+            max_t: c.last_time(),
+            chunk_ref: chunks.write(encoding, &c.bytes())?,
+        });
     }
-    flush(open)
+    Ok(())
 }
 
 #[cfg(test)]

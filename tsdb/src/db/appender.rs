@@ -91,6 +91,16 @@ impl<'a> Appender<'a> {
         self.head.append_histogram(labels, t, h)
     }
 
+    /// See [`HeadAppender::append_histogram_new`].
+    pub fn append_histogram_new(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: HistogramValue,
+    ) -> Result<SeriesHandle> {
+        self.head.append_histogram_new(labels, t, h)
+    }
+
     /// See [`HeadAppender::append_histogram_to`].
     pub fn append_histogram_to(
         &mut self,

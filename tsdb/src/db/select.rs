@@ -10,7 +10,7 @@ impl Db {
     /// The series matching all `matchers` with data in `[mint, maxt]`,
     /// sorted by labels, each with its chunks in the range (loaded and
     /// checked, so reading them cannot fail) merged across the blocks and
-    /// the head. See [`ChunkSeries::xor_chunks`] and
+    /// the head. See [`ChunkSeries::export_chunks`] and
     /// [`SeriesData::read`](crate::model::SeriesData::read).
     pub fn select_chunk_series(
         &self,

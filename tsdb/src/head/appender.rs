@@ -150,6 +150,22 @@ impl HeadAppender {
         }
     }
 
+    /// [`append_histogram`](Self::append_histogram) returning the series'
+    /// handle.
+    pub fn append_histogram_new(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: HistogramValue,
+    ) -> Result<SeriesHandle> {
+        let r = self.append_histogram(labels, t, h)?;
+        u32::try_from(r.0)
+            .ok()
+            .and_then(|id| self.head.series.by_id(id))
+            .map(SeriesHandle)
+            .ok_or(Error::UnknownSeries { series_ref: r.0 })
+    }
+
     /// [`append_histogram`](Self::append_histogram) for a series found
     /// with [`Head::series_for_pairs`] (fails with `UnknownSeries` when
     /// truncation removed it since).

@@ -10,7 +10,6 @@
 use std::sync::Arc;
 
 use super::series::{AppendBounds, Appended, ClosedChunk, HistHead, SeriesState, next_boundary};
-use crate::chunkenc::Encoding;
 use crate::chunkenc::histogram::{OpenHistogramChunk, first_header};
 use crate::error::{Error, Result};
 use crate::model::Sample;
@@ -23,16 +22,9 @@ impl HistHead {
         ChunkMeta {
             min_t: self.min_t,
             max_t: self.chunk.last_time(),
-            encoding: encoding_of(&self.chunk),
+            encoding: self.chunk.encoding(),
             data: ChunkBytes::Heap(Arc::from(self.chunk.bytes())),
         }
-    }
-}
-
-fn encoding_of(c: &OpenHistogramChunk) -> Encoding {
-    match c {
-        OpenHistogramChunk::Int(_) => Encoding::Histogram,
-        OpenHistogramChunk::Float(_) => Encoding::FloatHistogram,
     }
 }
 
@@ -138,6 +130,7 @@ impl SeriesState {
 mod tests {
     use super::super::series::MemSeries;
     use super::*;
+    use crate::chunkenc::Encoding;
     use crate::model::histogram::{CounterResetHint, Histogram, Span};
     use crate::model::{Labels, SampleBuf, SeriesData};
     use crate::querier::ChunkSeries;

@@ -2,7 +2,8 @@ use super::*;
 use opentelemetry_proto::tonic::common::v1::AnyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
     ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, ResourceMetrics,
-    ScopeMetrics, Sum, Summary, summary_data_point::ValueAtQuantile,
+    ScopeMetrics, Sum, Summary, exponential_histogram_data_point::Buckets,
+    summary_data_point::ValueAtQuantile,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
@@ -180,14 +181,6 @@ fn refusals_table() {
             "temporality is unspecified",
         ),
         (
-            "exponential histogram",
-            Data::ExponentialHistogram(ExponentialHistogram {
-                data_points: vec![exp.clone()],
-                aggregation_temporality: CUMULATIVE,
-            }),
-            NATIVE_NOT_STORED,
-        ),
-        (
             "exponential histogram with a bad scale",
             Data::ExponentialHistogram(ExponentialHistogram {
                 data_points: vec![ExponentialHistogramDataPoint { scale: -9, ..exp }],
@@ -202,21 +195,51 @@ fn refusals_table() {
         assert!(tr.series.is_empty(), "case {name}");
         assert!(tr.errors[0].contains(want), "case {name}: {:?}", tr.errors);
     }
-    // With NHCB conversion, explicit histograms are refused as native too.
-    let h = Data::Histogram(Histogram {
+}
+
+#[test]
+fn native_histograms_become_series_of_the_metric_name() {
+    let exp = Data::ExponentialHistogram(ExponentialHistogram {
+        data_points: vec![ExponentialHistogramDataPoint {
+            count: 3,
+            sum: Some(6.0),
+            scale: 10,
+            time_unix_nano: 5_000_000_000,
+            positive: Some(Buckets {
+                offset: 0,
+                bucket_counts: vec![1, 2],
+            }),
+            ..Default::default()
+        }],
+        aggregation_temporality: CUMULATIVE,
+    });
+    let tr = translate(&request(vec![metric("lat", "", exp)], vec![]), &OPTS);
+    assert_eq!(tr.rejected_points, 0, "{:?}", tr.errors);
+    let s = &tr.series[0];
+    assert!(
+        s.labels
+            .contains(&("__name__".to_string(), "lat".to_string()))
+    );
+    assert!(s.samples.is_empty());
+    let h = &s.histograms[0];
+    // Scale 10 is reduced to schema 8: both buckets merge into one.
+    assert_eq!((h.schema, h.timestamp, h.sum), (8, 5000, 6.0));
+    assert_eq!(h.positive_deltas, vec![3]);
+    // With NHCB conversion, explicit histograms become custom buckets.
+    let explicit = Data::Histogram(Histogram {
         data_points: vec![HistogramDataPoint {
             count: 1,
-            bucket_counts: vec![1],
+            bucket_counts: vec![1, 0],
+            explicit_bounds: vec![0.5],
             ..Default::default()
         }],
         aggregation_temporality: CUMULATIVE,
     });
     let opts = Options { nhcb: true, ..OPTS };
-    let tr = translate(&request(vec![metric("m", "", h)], vec![]), &opts);
-    assert_eq!(
-        (tr.rejected_points, tr.errors[0].contains(NATIVE_NOT_STORED)),
-        (1, true)
-    );
+    let tr = translate(&request(vec![metric("m", "", explicit)], vec![]), &opts);
+    assert_eq!(tr.rejected_points, 0, "{:?}", tr.errors);
+    let h = &tr.series[0].histograms[0];
+    assert_eq!((h.schema, h.custom_values.clone()), (-53, vec![0.5]));
 }
 
 #[test]

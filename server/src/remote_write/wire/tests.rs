@@ -6,8 +6,13 @@ use crate::prompb::{Exemplar, Histogram, Label, TimeSeries, WriteRequest};
 
 /// The borrowed decoding, flattened to compare with `prost`'s.
 /// Per series: labels, sample (value bits, timestamp), exemplar count,
-/// histogram count.
-type View = Vec<(Vec<(String, String)>, Vec<(u64, i64)>, usize, usize)>;
+/// histograms.
+type View = Vec<(
+    Vec<(String, String)>,
+    Vec<(u64, i64)>,
+    usize,
+    Vec<Histogram>,
+)>;
 
 fn view(r: &WriteRequestRef<'_>) -> View {
     r.series
@@ -23,7 +28,7 @@ fn view(r: &WriteRequestRef<'_>) -> View {
                     .map(|x| (x.value.to_bits(), x.timestamp))
                     .collect(),
                 s.exemplars.len(),
-                s.histograms,
+                r.histograms[s.histograms.clone()].to_vec(),
             )
         })
         .collect()
@@ -43,7 +48,7 @@ fn prost_view(r: &WriteRequest) -> View {
                     .map(|x| (x.value.to_bits(), x.timestamp))
                     .collect(),
                 t.exemplars.len(),
-                t.histograms.len(),
+                t.histograms.clone(),
             )
         })
         .collect()
@@ -81,6 +86,14 @@ fn request() -> impl Strategy<Value = WriteRequest> {
             histograms: (0..h)
                 .map(|i| Histogram {
                     timestamp: i as i64,
+                    schema: 3,
+                    sum: 1.5,
+                    positive_spans: vec![crate::prompb::BucketSpan {
+                        offset: -1,
+                        length: 2,
+                    }],
+                    positive_deltas: vec![4, -2],
+                    count: Some(crate::prompb::histogram::Count::CountInt(2 + i as u64)),
                     ..Histogram::default()
                 })
                 .collect(),

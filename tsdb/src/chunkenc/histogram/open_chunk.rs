@@ -5,8 +5,8 @@
 
 use super::appendable::expand;
 use super::{
-    Appendable, ChunkCorrupt, ENCODING_FLOAT_HISTOGRAM, ENCODING_HISTOGRAM, FloatHistogramAppender,
-    HistogramAppender, ResetHeader, appendable, relaid,
+    Appendable, ChunkCorrupt, FloatHistogramAppender, HistogramAppender, ResetHeader, appendable,
+    relaid,
 };
 use crate::model::histogram::{CounterResetHint, FloatHistogram, Histogram, HistogramValue};
 
@@ -132,11 +132,11 @@ impl OpenHistogramChunk {
         }
     }
 
-    /// The block encoding byte of the chunk's kind.
-    pub fn encoding_byte(&self) -> u8 {
+    /// The block encoding of the chunk's kind.
+    pub fn encoding(&self) -> crate::chunkenc::Encoding {
         match self {
-            OpenHistogramChunk::Int(_) => ENCODING_HISTOGRAM,
-            OpenHistogramChunk::Float(_) => ENCODING_FLOAT_HISTOGRAM,
+            OpenHistogramChunk::Int(_) => crate::chunkenc::Encoding::Histogram,
+            OpenHistogramChunk::Float(_) => crate::chunkenc::Encoding::FloatHistogram,
         }
     }
 
@@ -202,4 +202,58 @@ fn laid_out_float(h: &FloatHistogram, l: &super::Layout) -> FloatHistogram {
         negative_spans: l.negative_spans.clone(),
         ..h.clone()
     }
+}
+
+/// The samples of a histogram chunk (block encoding 4 or 5) with the
+/// counts it stores (integer or float); nothing for other encodings or a
+/// chunk that does not decode.
+pub fn decode_values(
+    encoding: crate::chunkenc::Encoding,
+    bytes: &[u8],
+) -> Vec<(i64, HistogramValue)> {
+    use crate::chunkenc::Encoding;
+    match encoding {
+        Encoding::Histogram => super::decode_histograms(bytes)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, h)| (t, HistogramValue::Int(h)))
+            .collect(),
+        Encoding::FloatHistogram => super::decode_float_histograms(bytes)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, h)| (t, HistogramValue::Float(h)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Histogram samples (ascending, unique times) as chunks cut by the head's
+/// rules, each with its first sample's time.
+pub fn encode_values(samples: &[(i64, HistogramValue)]) -> Vec<(i64, OpenHistogramChunk)> {
+    let mut out: Vec<(i64, OpenHistogramChunk)> = Vec::new();
+    for (t, h) in samples {
+        let header = match out.last_mut() {
+            Some((_, c)) => c.try_append(*t, h).unwrap_or(Some(first_header(h))),
+            None => Some(first_header(h)),
+        };
+        if let Some(header) = header {
+            out.push((*t, OpenHistogramChunk::start(*t, h, header)));
+        }
+    }
+    out
+}
+
+/// Histogram samples from chunks listed oldest data first, ordered by
+/// time with one sample per time: the one listed last wins.
+pub fn latest_per_time(mut samples: Vec<(i64, HistogramValue)>) -> Vec<(i64, HistogramValue)> {
+    // Stable: among equal times the later-listed sample stays last.
+    samples.sort_by_key(|(t, _)| *t);
+    let mut out: Vec<(i64, HistogramValue)> = Vec::with_capacity(samples.len());
+    for s in samples {
+        match out.last_mut() {
+            Some(last) if last.0 == s.0 => *last = s,
+            _ => out.push(s),
+        }
+    }
+    out
 }

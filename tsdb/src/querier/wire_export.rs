@@ -1,25 +1,31 @@
-//! A series' samples as XOR chunks, for wire formats that carry XOR
-//! (remote read's streamed chunks).
+//! A series' samples as the chunks Prometheus's wire formats carry (remote
+//! read's streamed chunks): XOR for floats, Prometheus's histogram and
+//! float-histogram chunks for native histograms.
 
 use super::chunk_series::{ChunkBytes, ChunkSeries};
-use crate::chunkenc::{MAX_SAMPLES_PER_CHUNK, XorAppender};
+use crate::chunkenc::histogram::{decode_values, encode_values, latest_per_time};
+use crate::chunkenc::{Encoding, MAX_SAMPLES_PER_CHUNK, XorAppender};
 use crate::model::{SampleBuf, SeriesData};
 
-/// One XOR chunk of a series: the time span of its samples (inclusive),
-/// their number and the chunk's bytes.
+/// One exported chunk of a series: the time span of its samples
+/// (inclusive), their number, its encoding (XOR, or integer or float
+/// histograms: Prometheus's chunk types 1, 2 and 3) and its bytes.
 #[derive(Debug, Clone)]
-pub struct XorChunkOut {
+pub struct ExportChunk {
     pub min_t: i64,
     pub max_t: i64,
     pub num_samples: usize,
-    pub data: XorBytes,
+    pub encoding: Encoding,
+    pub data: ExportBytes,
 }
 
-/// An XOR chunk's bytes: stored ones shared as they are, or encoded anew.
+/// An exported chunk's bytes: stored ones shared as they are, or encoded
+/// anew.
 #[derive(Debug, Clone)]
-pub enum XorBytes {
-    /// A stored XOR chunk (or the XOR samples chunk inside a stored chunk
-    /// with start timestamps), passed through without decoding.
+pub enum ExportBytes {
+    /// A stored XOR or histogram chunk (or the XOR samples chunk inside a
+    /// stored chunk with start timestamps), passed through without
+    /// decoding.
     Stored {
         chunk: ChunkBytes,
         /// The XOR bytes inside `chunk`.
@@ -28,32 +34,40 @@ pub enum XorBytes {
     Encoded(Vec<u8>),
 }
 
-impl XorBytes {
+impl ExportBytes {
     pub fn as_slice(&self) -> &[u8] {
         match self {
-            XorBytes::Stored { chunk, range } => &chunk.as_slice()[range.clone()],
-            XorBytes::Encoded(v) => v,
+            ExportBytes::Stored { chunk, range } => &chunk.as_slice()[range.clone()],
+            ExportBytes::Encoded(v) => v,
         }
     }
 }
 
 impl ChunkSeries {
-    /// The samples in `[mint, maxt]` as XOR chunks, in time order.
+    /// The samples in `[mint, maxt]` as wire chunks, in time order.
     ///
     /// When the series needs no merging (no overlaps, nothing deleted), a
     /// stored chunk that lies wholly within the range and holds XOR
     /// samples (the head's chunks, XOR block chunks, and the XOR inside a
-    /// chunk with start timestamps) is passed through byte for byte.
-    /// Everything else (decimal block chunks, chunks cut by the range,
-    /// merged or partly deleted data) is decoded and re-encoded as XOR, at
-    /// most [`MAX_SAMPLES_PER_CHUNK`] samples a chunk. Start timestamps are
-    /// left out: XOR carries none.
-    pub fn xor_chunks(&self, mint: i64, maxt: i64) -> Vec<XorChunkOut> {
+    /// chunk with start timestamps) or histograms is passed through byte
+    /// for byte. Everything else (decimal block chunks, chunks cut by the
+    /// range, merged or partly deleted data) is decoded and re-encoded:
+    /// floats as XOR, at most [`MAX_SAMPLES_PER_CHUNK`] samples a chunk,
+    /// histograms under the head's chunk rules with their counts' kind
+    /// kept. Start timestamps are left out: the wire chunks carry none.
+    pub fn export_chunks(&self, mint: i64, maxt: i64) -> Vec<ExportChunk> {
         let mut out = Vec::new();
         if !self.is_plain() {
             let mut buf = SampleBuf::new();
             self.read(mint, maxt, &mut buf);
             encode(buf.floats(), &mut out);
+            let mut hists = Vec::new();
+            for c in self.chunks().iter().filter(|c| c.overlaps(mint, maxt)) {
+                hists.extend(decode_values(c.encoding, c.data.as_slice()));
+            }
+            hists.retain(|(t, _)| *t >= mint && *t <= maxt && !self.deleted().contains(*t));
+            encode_histograms(&latest_per_time(hists), &mut out);
+            out.sort_by_key(|c| c.min_t);
             return out;
         }
         let mut buf = SampleBuf::new();
@@ -62,15 +76,35 @@ impl ChunkSeries {
             let whole = c.min_t >= mint && c.max_t <= maxt;
             if whole && let Some(xor) = c.encoding.xor_bytes(bytes) {
                 let start = xor.as_ptr() as usize - bytes.as_ptr() as usize;
-                out.push(XorChunkOut {
+                out.push(ExportChunk {
                     min_t: c.min_t,
                     max_t: c.max_t,
                     num_samples: crate::chunkenc::num_samples_xor(xor),
-                    data: XorBytes::Stored {
+                    encoding: Encoding::Xor,
+                    data: ExportBytes::Stored {
                         chunk: c.data.clone(),
                         range: start..start + xor.len(),
                     },
                 });
+                continue;
+            }
+            if c.encoding.is_histogram() {
+                if whole {
+                    out.push(ExportChunk {
+                        min_t: c.min_t,
+                        max_t: c.max_t,
+                        num_samples: c.encoding.num_samples(bytes),
+                        encoding: c.encoding,
+                        data: ExportBytes::Stored {
+                            chunk: c.data.clone(),
+                            range: 0..bytes.len(),
+                        },
+                    });
+                } else {
+                    let mut hists = decode_values(c.encoding, bytes);
+                    hists.retain(|(t, _)| *t >= mint && *t <= maxt);
+                    encode_histograms(&hists, &mut out);
+                }
                 continue;
             }
             buf.clear();
@@ -96,7 +130,7 @@ impl ChunkSeries {
                 n += c.encoding.num_samples(bytes);
             } else {
                 buf.clear();
-                c.encoding.decode_range(bytes, mint, maxt, buf.floats_mut());
+                c.encoding.read_into(bytes, mint, maxt, &mut buf);
                 n += buf.len();
             }
         }
@@ -104,19 +138,37 @@ impl ChunkSeries {
     }
 }
 
+/// Appends histogram samples (ascending, unique times) to `out` as
+/// histogram chunks.
+fn encode_histograms(
+    samples: &[(i64, crate::model::histogram::HistogramValue)],
+    out: &mut Vec<ExportChunk>,
+) {
+    for (min_t, c) in encode_values(samples) {
+        out.push(ExportChunk {
+            min_t,
+            max_t: c.last_time(),
+            num_samples: c.num_samples(),
+            encoding: c.encoding(),
+            data: ExportBytes::Encoded(c.bytes()),
+        });
+    }
+}
+
 /// Appends `samples` to `out` as XOR chunks of at most
 /// [`MAX_SAMPLES_PER_CHUNK`].
-fn encode(samples: &[crate::model::Sample], out: &mut Vec<XorChunkOut>) {
+fn encode(samples: &[crate::model::Sample], out: &mut Vec<ExportChunk>) {
     for part in samples.chunks(MAX_SAMPLES_PER_CHUNK) {
         let mut a = XorAppender::new();
         for s in part {
             a.append(s.t, s.v);
         }
-        out.push(XorChunkOut {
+        out.push(ExportChunk {
             min_t: part[0].t,
             max_t: part[part.len() - 1].t,
             num_samples: part.len(),
-            data: XorBytes::Encoded(a.to_bytes()),
+            encoding: Encoding::Xor,
+            data: ExportBytes::Encoded(a.to_bytes()),
         });
     }
 }
@@ -126,7 +178,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::chunkenc::{BlockChunkEncoder, Encoding, decode_range};
+    use crate::chunkenc::{BlockChunkEncoder, decode_range};
     use crate::model::Sample;
     use crate::querier::ChunkMeta;
     use crate::tombstones::Intervals;
@@ -187,10 +239,10 @@ mod tests {
             ("inside one chunk", 600, 700, vec![false]),
         ];
         for (name, mint, maxt, want_stored) in cases {
-            let got = cs.xor_chunks(mint, maxt);
+            let got = cs.export_chunks(mint, maxt);
             let kinds: Vec<bool> = got
                 .iter()
-                .map(|c| matches!(c.data, XorBytes::Stored { .. }))
+                .map(|c| matches!(c.data, ExportBytes::Stored { .. }))
                 .collect();
             assert_eq!(kinds, want_stored, "{name}");
             let mut decoded = Vec::new();
@@ -208,7 +260,7 @@ mod tests {
             assert_eq!(decoded, want.floats(), "{name}");
             assert_eq!(cs.num_samples_in(mint, maxt), want.len(), "{name}");
         }
-        let all = cs.xor_chunks(i64::MIN, i64::MAX);
+        let all = cs.export_chunks(i64::MIN, i64::MAX);
         assert_eq!(all[0].data.as_slice(), &stored[0][..], "byte for byte");
     }
 
@@ -217,8 +269,8 @@ mod tests {
         let mut deleted = Intervals::new();
         deleted.add(100, 200);
         let cs = ChunkSeries::new(vec![chunk(&run(0, 50), &[], false)], deleted);
-        let got = cs.xor_chunks(i64::MIN, i64::MAX);
-        assert!(matches!(got[0].data, XorBytes::Encoded(_)));
+        let got = cs.export_chunks(i64::MIN, i64::MAX);
+        assert!(matches!(got[0].data, ExportBytes::Encoded(_)));
         assert_eq!(got.iter().map(|c| c.num_samples).sum::<usize>(), 39);
         assert_eq!(cs.num_samples_in(i64::MIN, i64::MAX), 39);
     }
