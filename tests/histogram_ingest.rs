@@ -183,6 +183,38 @@ fn remote_write_1_stores_histograms_and_refuses_only_the_invalid_ones() {
         assert_eq!(hs.len(), 2);
         assert_eq!(hs[1].count, Some(Count::CountFloat(1.0)));
         assert_eq!(hs[1].reset_hint, prompb::ResetHint::Gauge as i32);
+        // PromQL selects them: an instant query, and a range query where
+        // the series is a float-free histogram series.
+        let v = s.get("/api/v1/query?query=lat&time=3").json();
+        let h = &v["data"]["result"][0]["histogram"];
+        assert_eq!(h[0], 3, "{v}");
+        assert_eq!(h[1]["count"], "4", "{v}");
+        assert_eq!(h[1]["sum"], "0.75", "{v}");
+        // Bounds print as Go's 'f' format does (no exponent); the zero
+        // bucket is closed on both sides (rule 3), positive buckets are
+        // (lo, hi] (rule 0), empty ones left out.
+        let b = &h[1]["buckets"];
+        assert_eq!(
+            (&b[0][0], &b[0][3]),
+            (&serde_json::json!(3), &serde_json::json!("1")),
+            "{v}"
+        );
+        assert_eq!(
+            b[1],
+            serde_json::json!([0, "1", "1.189207115002721", "3"]),
+            "{v}"
+        );
+        assert_eq!(b.as_array().map(Vec::len), Some(2), "{v}");
+        let v = s
+            .get("/api/v1/query_range?query=temp&start=1&end=3&step=1")
+            .json();
+        let r = &v["data"]["result"][0];
+        assert!(r.get("values").is_none(), "{v}");
+        let counts: Vec<&str> = r["histograms"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p[1]["count"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(counts, ["2", "1", "1"], "{v}");
     };
     check(&s);
     s.stop();

@@ -4,21 +4,29 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use tsdb::model::{Labels, Sample};
+use std::sync::Arc;
 
-/// One element of an instant vector: a series' labels and its value at `t`.
+use tsdb::model::histogram::FloatHistogram;
+use tsdb::model::{HistogramSample, Labels, Sample};
+
+/// One element of an instant vector: a series' labels and its value at
+/// `t`: the float `v`, or the native histogram `h` when there is one (`v`
+/// is then 0 and means nothing).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VectorSample {
     pub labels: Labels,
     pub t: i64,
     pub v: f64,
+    pub h: Option<Arc<FloatHistogram>>,
 }
 
-/// One series of a range vector (matrix): samples ascending by time.
+/// One series of a range vector (matrix): float samples and native
+/// histogram samples, each ascending by time, no time in both.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RangeSeries {
     pub labels: Labels,
     pub samples: Vec<Sample>,
+    pub histograms: Vec<HistogramSample>,
 }
 
 /// A scalar at time `t`.

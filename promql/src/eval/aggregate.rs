@@ -295,6 +295,7 @@ fn emit_member(
             labels: s.labels.clone(),
             drop_name: s.drop_name,
             points: vec![tsdb::model::Sample::new(t, v)],
+            hpoints: Vec::new(),
         });
         return Ok(());
     }

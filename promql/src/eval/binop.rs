@@ -166,6 +166,7 @@ impl Grid<'_> {
                     labels: s.labels,
                     drop_name: s.drop_name,
                     points: pts,
+                    hpoints: Vec::new(),
                 });
             }
         }

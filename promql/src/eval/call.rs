@@ -126,6 +126,7 @@ impl Grid<'_> {
                     labels: Labels::empty(),
                     drop_name: false,
                     points,
+                    hpoints: Vec::new(),
                 }]))
             }
             F::Scalar => {
@@ -289,6 +290,7 @@ impl Grid<'_> {
                     labels: Labels::empty(),
                     drop_name: false,
                     points,
+                    hpoints: Vec::new(),
                 };
                 (vec![s], &c.args[..0])
             }
@@ -491,6 +493,7 @@ fn absent_result(labels: Labels, points: Vec<Sample>) -> Val {
         labels,
         drop_name: false,
         points,
+        hpoints: Vec::new(),
     }])
 }
 
@@ -577,6 +580,7 @@ impl RollupJob<'_, '_> {
                     labels: s.labels.clone(),
                     drop_name: s.drop_name || f.drops_name(),
                     points,
+                    hpoints: Vec::new(),
                 });
             }
         }

@@ -2,7 +2,10 @@
 
 use std::time::Instant;
 
-use tsdb::model::{Labels, Queryable, Sample};
+use std::sync::Arc;
+
+use tsdb::model::histogram::FloatHistogram;
+use tsdb::model::{HistogramSample, Labels, Queryable, Sample};
 
 use super::EngineOptions;
 use super::limits::Limits;
@@ -24,20 +27,49 @@ pub(crate) struct Elem {
     pub drop_name: bool,
 }
 
-/// A series on the step grid: `points[i].t` is a step time.
+/// A series on the step grid: `points[i].t` and `hpoints[i].t` are step
+/// times; a step has a float point or a histogram point, not both.
+///
+/// Float-only functions and operators work on `points` and leave
+/// histogram points out of their results (as Prometheus does); the ones
+/// Prometheus defines for histograms handle `hpoints` too.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct StepSeries {
     pub labels: Labels,
     pub drop_name: bool,
     pub points: Vec<Sample>,
+    pub hpoints: Vec<HistogramSample>,
 }
 
-/// A range vector at one evaluation time (raw samples, stale ones removed).
+impl StepSeries {
+    /// A series of float points.
+    pub fn floats(labels: Labels, drop_name: bool, points: Vec<Sample>) -> StepSeries {
+        StepSeries {
+            labels,
+            drop_name,
+            points,
+            hpoints: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty() && self.hpoints.is_empty()
+    }
+}
+
+/// A histogram point at `t`.
+pub(crate) fn hpoint(t: i64, h: FloatHistogram) -> HistogramSample {
+    HistogramSample { t, h: Arc::new(h) }
+}
+
+/// A range vector at one evaluation time (raw samples, stale ones
+/// removed): float samples and histogram samples.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Window {
     pub labels: Labels,
     pub drop_name: bool,
     pub samples: Vec<Sample>,
+    pub hists: Vec<HistogramSample>,
 }
 
 /// The value of an expression node over the whole grid.
@@ -183,6 +215,7 @@ impl<'q> Grid<'q> {
                     Ok(Value::Matrix(vec![RangeSeries {
                         labels: Labels::empty(),
                         samples,
+                        histograms: Vec::new(),
                     }]))
                 } else {
                     Ok(Value::Scalar(Scalar {
@@ -200,10 +233,11 @@ impl<'q> Grid<'q> {
                 if range_query {
                     let mut m: Vec<RangeSeries> = series
                         .into_iter()
-                        .filter(|s| !s.points.is_empty())
+                        .filter(|s| !s.is_empty())
                         .map(|s| RangeSeries {
                             labels: s.labels,
                             samples: s.points,
+                            histograms: s.hpoints,
                         })
                         .collect();
                     m.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -212,13 +246,20 @@ impl<'q> Grid<'q> {
                     Ok(Value::Vector(
                         series
                             .into_iter()
-                            .filter_map(|s| {
-                                let p = s.points.first()?;
-                                Some(VectorSample {
+                            .filter_map(|s| match (s.points.first(), s.hpoints.first()) {
+                                (Some(p), _) => Some(VectorSample {
                                     labels: s.labels,
                                     t: p.t,
                                     v: p.v,
-                                })
+                                    h: None,
+                                }),
+                                (None, Some(h)) => Some(VectorSample {
+                                    labels: s.labels,
+                                    t: h.t,
+                                    v: 0.0,
+                                    h: Some(h.h.clone()),
+                                }),
+                                (None, None) => None,
                             })
                             .collect(),
                     ))
@@ -231,6 +272,7 @@ impl<'q> Grid<'q> {
                         labels: w.labels,
                         drop_name: w.drop_name,
                         points: w.samples,
+                        hpoints: w.hists,
                     })
                     .collect();
                 let mut m: Vec<RangeSeries> = finish_names(steps)?
@@ -238,6 +280,7 @@ impl<'q> Grid<'q> {
                     .map(|s| RangeSeries {
                         labels: s.labels,
                         samples: s.points,
+                        histograms: s.hpoints,
                     })
                     .collect();
                 m.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -267,10 +310,22 @@ pub(crate) fn finish_names(series: Vec<StepSeries>) -> Result<Vec<StepSeries>> {
                 out.push(s);
             }
             Some(&i) => {
-                let merged = merge_points(&out[i].points, &s.points).ok_or_else(|| {
+                let same = || {
                     Error::Execution("vector cannot contain metrics with the same labelset".into())
-                })?;
+                };
+                let merged = merge_points(&out[i].points, &s.points).ok_or_else(same)?;
                 out[i].points = merged;
+                let mut hs = std::mem::take(&mut out[i].hpoints);
+                hs.extend(s.hpoints);
+                hs.sort_by_key(|h| h.t);
+                let clash = hs.windows(2).any(|w| w[0].t == w[1].t)
+                    || hs
+                        .iter()
+                        .any(|h| out[i].points.binary_search_by_key(&h.t, |p| p.t).is_ok());
+                if clash {
+                    return Err(same());
+                }
+                out[i].hpoints = hs;
             }
         }
     }
@@ -330,11 +385,11 @@ impl SeriesSink {
             None => {
                 let i = self.out.len();
                 self.index.insert(labels.clone(), i);
-                self.out.push(StepSeries {
+                self.out.push(StepSeries::floats(
                     labels,
                     drop_name,
-                    points: vec![Sample::new(t, v)],
-                });
+                    vec![Sample::new(t, v)],
+                ));
                 Ok(i)
             }
         }
@@ -381,14 +436,16 @@ pub(crate) fn for_each_step(
     Ok(())
 }
 
-/// Rewrites every point's value with `f(step, value)`, dropping the points
-/// where it gives `None` and the series left without points.
+/// Rewrites every float point's value with `f(step, value)`, dropping the
+/// points where it gives `None`, every histogram point (a float function's
+/// result has none) and the series left without points.
 pub(crate) fn map_points(
     frame: Frame,
     series: &mut Vec<StepSeries>,
     mut f: impl FnMut(usize, f64) -> Option<f64>,
 ) {
     for s in series.iter_mut() {
+        s.hpoints.clear();
         s.points.retain_mut(|p| match f(frame.index(p.t), p.v) {
             Some(v) => {
                 p.v = v;

@@ -2,7 +2,7 @@
 
 use tsdb::model::Sample;
 
-use super::grid::{Frame, Grid, StepSeries, Val, Window};
+use super::grid::{Frame, Grid, StepSeries, Val, Window, hpoint};
 use super::rollup::RangeMode;
 use super::selector::{InstantValue, RangeInput, RawData, RawSeries};
 use crate::ast::{Expr, Subquery, UnaryOp};
@@ -34,6 +34,11 @@ impl Grid<'_> {
                         for s in &mut series {
                             s.drop_name = true;
                             s.points.iter_mut().for_each(|p| p.v = -p.v);
+                            for p in &mut s.hpoints {
+                                let mut h = (*p.h).clone();
+                                h.scale(-1.0);
+                                *p = hpoint(p.t, h);
+                            }
                         }
                         Ok(Val::Vector(series))
                     }
@@ -136,19 +141,23 @@ impl Grid<'_> {
                 .map(|s| RawSeries {
                     labels: s.labels,
                     drop_name: s.drop_name,
-                    data: RawData::Loaded(s.points),
+                    data: RawData::Loaded {
+                        floats: s.points,
+                        hists: s.hpoints,
+                    },
                 })
                 .collect(),
             Val::Scalar(vs) => vec![RawSeries {
                 labels: Default::default(),
                 drop_name: false,
-                data: RawData::Loaded(
-                    inner
+                data: RawData::Loaded {
+                    floats: inner
                         .times()
                         .zip(vs)
                         .map(|(t, v)| Sample::new(t, v))
                         .collect(),
-                ),
+                    hists: Vec::new(),
+                },
             }],
             other => {
                 return Err(Error::Execution(format!(
@@ -175,13 +184,16 @@ impl Grid<'_> {
             .series
             .iter()
             .filter_map(|s| {
-                let samples = s.load();
+                let (samples, _, hists) = s.load_all();
                 let lo = samples.partition_point(|p| p.t <= start);
                 let hi = samples.partition_point(|p| p.t <= end);
-                (lo < hi).then(|| Window {
+                let hlo = hists.partition_point(|p| p.t <= start);
+                let hhi = hists.partition_point(|p| p.t <= end);
+                (lo < hi || hlo < hhi).then(|| Window {
                     labels: s.labels.clone(),
                     drop_name: s.drop_name,
                     samples: samples[lo..hi].to_vec(),
+                    hists: hists[hlo..hhi].to_vec(),
                 })
             })
             .collect()

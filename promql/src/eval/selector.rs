@@ -1,7 +1,9 @@
 //! Selection from storage: instant selectors with lookback and staleness,
 //! and the raw samples behind range selectors and subqueries.
 
-use tsdb::model::{Labels, Sample, SampleBuf, SelectHints, Series, is_stale_nan};
+use std::borrow::Cow;
+
+use tsdb::model::{HistogramSample, Labels, Sample, SampleBuf, SelectHints, Series, is_stale_nan};
 
 use super::grid::{Grid, StepSeries};
 use super::rollup::RangeMode;
@@ -21,8 +23,12 @@ pub(crate) struct RawSeries {
 /// being evaluated, not the whole selection.
 #[derive(Debug, Clone)]
 pub(crate) enum RawData {
-    /// Ascending; staleness markers removed.
-    Loaded(Vec<Sample>),
+    /// Float and histogram samples, each ascending; staleness markers
+    /// removed.
+    Loaded {
+        floats: Vec<Sample>,
+        hists: Vec<HistogramSample>,
+    },
     /// Read `[mint, maxt]` from storage on use.
     Stored {
         series: Series,
@@ -32,10 +38,10 @@ pub(crate) enum RawData {
 }
 
 impl RawSeries {
-    /// The samples, ascending, staleness markers removed.
-    pub fn load(&self) -> std::borrow::Cow<'_, [Sample]> {
+    /// The float samples, ascending, staleness markers removed.
+    pub fn load(&self) -> Cow<'_, [Sample]> {
         match &self.data {
-            RawData::Loaded(v) => std::borrow::Cow::Borrowed(v),
+            RawData::Loaded { floats, .. } => Cow::Borrowed(floats),
             RawData::Stored { .. } => self.load_st().0,
         }
     }
@@ -43,15 +49,28 @@ impl RawSeries {
     /// [`load`](Self::load) with the samples' start timestamps: parallel
     /// to the samples (0 = none), or empty when none has one. Computed
     /// series (subqueries) have none: an expression cuts them off.
-    pub fn load_st(&self) -> (std::borrow::Cow<'_, [Sample]>, Vec<i64>) {
+    pub fn load_st(&self) -> (Cow<'_, [Sample]>, Vec<i64>) {
+        let (floats, sts, _) = self.load_all();
+        (floats, sts)
+    }
+
+    /// Float samples with their start timestamps (as
+    /// [`load_st`](Self::load_st)) and histogram samples, each ascending,
+    /// staleness markers removed; one read of storage.
+    pub fn load_all(&self) -> (Cow<'_, [Sample]>, Vec<i64>, Cow<'_, [HistogramSample]>) {
         let RawData::Stored { series, mint, maxt } = &self.data else {
-            return (self.load(), Vec::new());
+            let RawData::Loaded { floats, hists } = &self.data else {
+                return (Cow::Borrowed(&[]), Vec::new(), Cow::Borrowed(&[]));
+            };
+            return (Cow::Borrowed(floats), Vec::new(), Cow::Borrowed(hists));
         };
         let mut buf = SampleBuf::new();
         series.read(*mint, *maxt, &mut buf);
         buf.retain(|s| !is_stale_nan(s.v));
+        let mut hists = buf.histograms().to_vec();
+        hists.retain(|h| !h.h.is_stale());
         let (out, sts) = buf.into_parts();
-        (std::borrow::Cow::Owned(out), sts)
+        (Cow::Owned(out), sts, Cow::Owned(hists))
     }
 }
 
@@ -159,6 +178,24 @@ impl Grid<'_> {
         for series in selected {
             self.check("query execution")?;
             series.read(mint, maxt, &mut buf);
+            if !buf.histograms().is_empty() {
+                let held = buf.len();
+                self.hold(held, "query execution")?;
+                let s = instant_mixed(
+                    &buf,
+                    series.labels,
+                    frame.times(),
+                    |t| at.unwrap_or(t) - offset,
+                    lookback,
+                    what,
+                );
+                self.release(held);
+                if let Some(s) = s {
+                    self.hold(s.points.len() + s.hpoints.len(), "query execution")?;
+                    out.push(s);
+                }
+                continue;
+            }
             let (samples, sts) = (buf.floats(), buf.start_timestamps().unwrap_or(&[]));
             let held = samples.len();
             self.hold(held, "query execution")?;
@@ -203,11 +240,7 @@ impl Grid<'_> {
                 continue;
             }
             self.hold(points.len(), "query execution")?;
-            out.push(StepSeries {
-                labels: series.labels,
-                drop_name: false,
-                points,
-            });
+            out.push(StepSeries::floats(series.labels, false, points));
         }
         Ok(out)
     }
@@ -258,4 +291,55 @@ impl Grid<'_> {
             mode,
         })
     }
+}
+
+/// The instant selection of a series holding histograms: at each step the
+/// latest sample of either kind in `(te - lookback, te]` (`te` = the step's
+/// evaluation time), unless it is a staleness marker. `smoothed` does not
+/// apply to histograms; a histogram's start timestamp reads as 0.
+fn instant_mixed(
+    buf: &SampleBuf,
+    labels: Labels,
+    times: impl Iterator<Item = i64>,
+    eval_time: impl Fn(i64) -> i64,
+    lookback: i64,
+    what: InstantValue,
+) -> Option<StepSeries> {
+    let (floats, hists) = (buf.floats(), buf.histograms());
+    let sts = buf.start_timestamps().unwrap_or(&[]);
+    let mut out = StepSeries::floats(labels, false, Vec::new());
+    for t in times {
+        let te = eval_time(t);
+        let fi = floats.partition_point(|s| s.t <= te).checked_sub(1);
+        let hi = hists.partition_point(|s| s.t <= te).checked_sub(1);
+        let f = fi.map(|i| &floats[i]);
+        let h = hi.map(|i| &hists[i]);
+        let hist_is_latest = match (f, h) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(f), Some(h)) => h.t > f.t,
+        };
+        if hist_is_latest {
+            let Some(h) = h else { continue };
+            if h.t <= te - lookback || h.h.is_stale() {
+                continue;
+            }
+            match what {
+                InstantValue::Value => out.hpoints.push(HistogramSample { t, h: h.h.clone() }),
+                InstantValue::Timestamp => out.points.push(Sample::new(t, h.t as f64 / 1000.0)),
+                InstantValue::StartTimestamp => out.points.push(Sample::new(t, 0.0)),
+            }
+        } else if let (Some(i), Some(f)) = (fi, f) {
+            if f.t <= te - lookback || is_stale_nan(f.v) {
+                continue;
+            }
+            let v = match what {
+                InstantValue::Value => f.v,
+                InstantValue::Timestamp => f.t as f64 / 1000.0,
+                InstantValue::StartTimestamp => sts.get(i).map_or(0.0, |&st| st as f64 / 1000.0),
+            };
+            out.points.push(Sample::new(t, v));
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }

@@ -21,6 +21,7 @@ fn vs(pairs: &[(&str, &str)], v: f64) -> VectorSample {
         labels: labels(pairs),
         t: 0,
         v,
+        h: None,
     }
 }
 
@@ -28,6 +29,7 @@ fn rs(pairs: &[(&str, &str)], pts: &[(i64, f64)]) -> RangeSeries {
     RangeSeries {
         labels: labels(pairs),
         samples: pts.iter().map(|&(t, v)| Sample::new(t, v)).collect(),
+        histograms: vec![],
     }
 }
 

@@ -325,11 +325,20 @@ impl Run<'_> {
         let at_t: Vec<VectorSample> = m
             .iter()
             .filter_map(|s| {
-                let p = s.samples.iter().find(|p| p.t == t)?;
+                if let Some(p) = s.samples.iter().find(|p| p.t == t) {
+                    return Some(VectorSample {
+                        labels: s.labels.clone(),
+                        t,
+                        v: p.v,
+                        h: None,
+                    });
+                }
+                let h = s.histograms.iter().find(|p| p.t == t)?;
                 Some(VectorSample {
                     labels: s.labels.clone(),
                     t,
-                    v: p.v,
+                    v: 0.0,
+                    h: Some(h.h.clone()),
                 })
             })
             .collect();

@@ -76,6 +76,7 @@ fn vector(v: f64) -> Value {
         labels: x(),
         t: 0,
         v,
+        h: None,
     }])
 }
 
@@ -88,6 +89,7 @@ fn matrix(v: f64) -> Value {
     Value::Matrix(vec![RangeSeries {
         labels: x(),
         samples: samples.collect(),
+        histograms: vec![],
     }])
 }
 

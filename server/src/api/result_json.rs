@@ -6,11 +6,17 @@
 //! writer produces the same bytes Prometheus does: timestamps as numbers
 //! of seconds with up to millisecond decimals, values as strings
 //! (`"NaN"`, `"+Inf"`, shortest round-trip decimals), labels as objects.
+//! Native histograms are `{"count":"…","sum":"…","buckets":[[rule,"lo",
+//! "hi","n"],…]}` (non-empty buckets in ascending order; rule 0 is
+//! `(lo,hi]`, 1 `[lo,hi)`, 2 `(lo,hi)`, 3 `[lo,hi]`), under `"histogram"`
+//! in a vector element and `"histograms"` beside `"values"` in a matrix
+//! series; either key is left out when it has nothing.
 
 use std::fmt::Write;
 
 use promql::value::{FloatDisplay, Value};
 use tsdb::model::Labels;
+use tsdb::model::histogram::{FloatHistogram, buckets};
 
 /// The whole success envelope for a query result with at most `limit`
 /// series (0: all); `truncated` is set when series were left out.
@@ -66,8 +72,16 @@ fn data(out: &mut String, v: &Value, limit: usize) -> bool {
                 }
                 out.push_str(r#"{"metric":"#);
                 labels(out, &s.labels);
-                out.push_str(r#","value":"#);
-                point(out, s.t, s.v);
+                match &s.h {
+                    Some(h) => {
+                        out.push_str(r#","histogram":"#);
+                        histogram_point(out, s.t, h);
+                    }
+                    None => {
+                        out.push_str(r#","value":"#);
+                        point(out, s.t, s.v);
+                    }
+                }
                 out.push('}');
             }
             out.push_str("]}");
@@ -82,14 +96,27 @@ fn data(out: &mut String, v: &Value, limit: usize) -> bool {
                 }
                 out.push_str(r#"{"metric":"#);
                 labels(out, &s.labels);
-                out.push_str(r#","values":["#);
-                for (j, p) in s.samples.iter().enumerate() {
-                    if j > 0 {
-                        out.push(',');
+                if !s.samples.is_empty() || s.histograms.is_empty() {
+                    out.push_str(r#","values":["#);
+                    for (j, p) in s.samples.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        point(out, p.t, p.v);
                     }
-                    point(out, p.t, p.v);
+                    out.push(']');
                 }
-                out.push_str("]}");
+                if !s.histograms.is_empty() {
+                    out.push_str(r#","histograms":["#);
+                    for (j, p) in s.histograms.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        histogram_point(out, p.t, &p.h);
+                    }
+                    out.push(']');
+                }
+                out.push('}');
             }
             out.push_str("]}");
             n < m.len()
@@ -101,6 +128,46 @@ fn point(out: &mut String, t: i64, v: f64) {
     out.push('[');
     time(out, t);
     let _ = write!(out, r#","{}"]"#, FloatDisplay(v));
+}
+
+fn histogram_point(out: &mut String, t: i64, h: &FloatHistogram) {
+    out.push('[');
+    time(out, t);
+    out.push(',');
+    histogram(out, h);
+    out.push(']');
+}
+
+/// One histogram object (Prometheus's `jsonutil` shape).
+fn histogram(out: &mut String, h: &FloatHistogram) {
+    let _ = write!(
+        out,
+        r#"{{"count":"{}","sum":"{}""#,
+        FloatDisplay(h.count),
+        FloatDisplay(h.sum)
+    );
+    let mut first = true;
+    for b in buckets(h).into_iter().filter(|b| b.count != 0.0) {
+        out.push_str(if first { r#","buckets":["# } else { "," });
+        first = false;
+        let rule = match (b.lower_inclusive, b.upper_inclusive) {
+            (true, true) => 3,
+            (false, true) => 0,
+            (true, false) => 1,
+            (false, false) => 2,
+        };
+        let _ = write!(
+            out,
+            r#"[{rule},"{}","{}","{}"]"#,
+            FloatDisplay(b.lower),
+            FloatDisplay(b.upper),
+            FloatDisplay(b.count)
+        );
+    }
+    if !first {
+        out.push(']');
+    }
+    out.push('}');
 }
 
 fn time(out: &mut String, t_ms: i64) {
@@ -205,6 +272,7 @@ mod tests {
                     labels: l.clone(),
                     t: 1_700_000_000_123,
                     v: f64::INFINITY,
+                    h: None,
                 }]),
             ),
             (
@@ -212,6 +280,7 @@ mod tests {
                 Value::Matrix(vec![RangeSeries {
                     labels: l.clone(),
                     samples: vec![Sample::new(10, -0.5), Sample::new(1_010, 1e21)],
+                    histograms: vec![],
                 }]),
             ),
         ];
@@ -228,6 +297,7 @@ mod tests {
             labels: Labels::empty(),
             t: 0,
             v,
+            h: None,
         };
         let v = Value::Vector(vec![s(1.0), s(2.0)]);
         let text =
@@ -236,5 +306,54 @@ mod tests {
             text,
             r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[0,"1"]}]},"warnings":["results truncated due to limit"],"infos":["PromQL info: x"]}"#
         );
+    }
+
+    #[test]
+    fn histograms_in_prometheus_shape() {
+        use std::sync::Arc;
+        use tsdb::model::HistogramSample;
+        use tsdb::model::histogram::Span;
+        let h = Arc::new(FloatHistogram {
+            schema: 0,
+            count: 5.0,
+            sum: 10.0,
+            zero_threshold: 0.001,
+            zero_count: 1.0,
+            positive_spans: vec![Span::new(0, 3)],
+            positive_buckets: vec![1.0, 2.0, 0.0],
+            negative_spans: vec![Span::new(0, 1)],
+            negative_buckets: vec![1.0],
+            ..FloatHistogram::default()
+        });
+        let body = r#"{"count":"5","sum":"10","buckets":[[1,"-1","-0.5","1"],[3,"-0.001","0.001","1"],[0,"0.5","1","1"],[0,"1","2","2"]]}"#;
+        let v = Value::Vector(vec![VectorSample {
+            labels: Labels::empty(),
+            t: 1000,
+            v: 0.0,
+            h: Some(h.clone()),
+        }]);
+        let text = String::from_utf8(envelope(&v, 0, &[], &[])).unwrap_or_default();
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"histogram":[1,{body}]}}]}}}}"#
+            )
+        );
+        let m = Value::Matrix(vec![RangeSeries {
+            labels: Labels::empty(),
+            samples: vec![],
+            histograms: vec![HistogramSample { t: 2000, h }],
+        }]);
+        let text = String::from_utf8(envelope(&m, 0, &[], &[])).unwrap_or_default();
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"histograms":[[2,{body}]]}}]}}}}"#
+            )
+        );
+        let empty = FloatHistogram::default();
+        let mut out = String::new();
+        histogram(&mut out, &empty);
+        assert_eq!(out, r#"{"count":"0","sum":"0"}"#, "no buckets key");
     }
 }

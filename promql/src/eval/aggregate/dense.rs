@@ -95,6 +95,7 @@ pub(super) fn aggregate(
                 labels: keys[i].clone(),
                 drop_name: drop_name[g],
                 points,
+                hpoints: Vec::new(),
             })
         })
         .collect()
