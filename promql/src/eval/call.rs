@@ -8,7 +8,7 @@ use super::grid::{
     Frame, Grid, SeriesSink, StepSeries, Val, cmp_nan_last, elems_at, for_each_step, map_points,
 };
 use super::limits::Limits;
-use super::rollup::{self, CounterResets, RangeMode, Rollup, RollupWindow};
+use super::rollup::{self, CounterResets, RangeMode, Rollup, RollupWindow, native};
 use super::selector::{InstantValue, RangeInput, RawSeries};
 use super::transform::{self, Elementwise};
 use crate::ast::{Call, Expr};
@@ -208,15 +208,30 @@ impl Grid<'_> {
             F::Info => self.call_info(c),
             F::HistogramQuantile | F::HistogramFraction => self.call_histogram(c),
             F::HistogramQuantiles => self.call_histogram_quantiles(c),
-            // Native-histogram functions: no float input gives them an
-            // output.
+            // Native-histogram functions: float input gives no output.
             F::HistogramCount
             | F::HistogramSum
             | F::HistogramAvg
             | F::HistogramStddev
             | F::HistogramStdvar => {
-                self.eval_vector(&c.args[0])?;
-                Ok(Val::Vector(Vec::new()))
+                let series = self.eval_vector(&c.args[0])?;
+                let f = |h: &tsdb::model::histogram::FloatHistogram| match c.func.id {
+                    F::HistogramCount => h.count,
+                    F::HistogramSum => h.sum,
+                    F::HistogramAvg => h.sum / h.count,
+                    F::HistogramStddev => transform::native::stdvar(h).sqrt(),
+                    _ => transform::native::stdvar(h),
+                };
+                Ok(Val::Vector(
+                    series
+                        .into_iter()
+                        .filter(|s| !s.hpoints.is_empty())
+                        .map(|s| {
+                            let points = s.hpoints.iter().map(|p| Sample::new(p.t, f(&p.h)));
+                            StepSeries::floats(s.labels, true, points.collect())
+                        })
+                        .collect(),
+                ))
             }
         }
     }
@@ -407,6 +422,21 @@ impl Grid<'_> {
         });
         self.ann = ann;
         res?;
+        // Each native histogram stands alone.
+        for s in series.iter().filter(|s| !s.hpoints.is_empty()) {
+            for p in &s.hpoints {
+                let step = self.frame.index(p.t);
+                let v = if quantile {
+                    transform::native::quantile(params[0][step], &p.h)
+                } else {
+                    transform::native::fraction(params[0][step], params[1][step], &p.h)
+                };
+                sink.push(s.labels.clone(), true, p.t, v)?;
+            }
+        }
+        sink.out.iter_mut().for_each(|s| {
+            s.points.sort_by_key(|p| p.t);
+        });
         Ok(Val::Vector(sink.out))
     }
 }
@@ -522,13 +552,20 @@ impl RollupJob<'_, '_> {
         for s in series {
             self.limits.check("query execution")?;
             let mut points = Vec::new();
+            let mut hpoints = Vec::new();
             let name = s.labels.metric_name();
-            let (samples, sts) = if f.uses_start_timestamps() {
-                s.load_st()
+            let (samples, sts, hists) = s.load_all();
+            let sts = if f.uses_start_timestamps() {
+                sts
             } else {
-                (s.load(), Vec::new())
+                Vec::new()
             };
-            self.limits.hold(samples.len(), "query execution")?;
+            let native = !hists.is_empty()
+                && native::handles_histograms(f)
+                && input.mode == RangeMode::Plain;
+            let (mut hlo, mut hhi) = (0, 0);
+            self.limits
+                .hold(samples.len() + hists.len(), "query execution")?;
             // Counter resets found once, not again in every step's window.
             let mut resets = (matches!(f, Rollup::Rate | Rollup::Increase)
                 && input.mode == RangeMode::Plain)
@@ -544,6 +581,24 @@ impl RollupJob<'_, '_> {
                 hi = hi.max(lo);
                 while hi < samples.len() && samples[hi].t <= end {
                     hi += 1;
+                }
+                if native {
+                    while hlo < hists.len() && hists[hlo].t <= start {
+                        hlo += 1;
+                    }
+                    hhi = hhi.max(hlo);
+                    while hhi < hists.len() && hists[hhi].t <= end {
+                        hhi += 1;
+                    }
+                    if hlo < hhi {
+                        let (fw, hw) = (&samples[lo..hi], &hists[hlo..hhi]);
+                        match native::eval(f, fw, hw, start, end, name, &mut ann) {
+                            Some(native::Out::Float(v)) => points.push(Sample::new(t, v)),
+                            Some(native::Out::Hist(h)) => hpoints.push(native::point(t, h)),
+                            None => {}
+                        }
+                        continue;
+                    }
                 }
                 let before = (input.mode != RangeMode::Plain && lo > 0)
                     .then(|| samples[lo - 1])
@@ -573,14 +628,15 @@ impl RollupJob<'_, '_> {
                     points.push(Sample::new(t, v));
                 }
             }
-            self.limits.release(samples.len());
-            if !points.is_empty() {
-                self.limits.hold(points.len(), "query execution")?;
+            self.limits.release(samples.len() + hists.len());
+            if !points.is_empty() || !hpoints.is_empty() {
+                self.limits
+                    .hold(points.len() + hpoints.len(), "query execution")?;
                 out.push(StepSeries {
                     labels: s.labels.clone(),
                     drop_name: s.drop_name || f.drops_name(),
                     points,
-                    hpoints: Vec::new(),
+                    hpoints,
                 });
             }
         }

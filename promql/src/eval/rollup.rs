@@ -9,6 +9,7 @@
 //!   and whether they drop the metric name ([`Rollup::drops_name`]).
 //! - [`RangeMode`], [`check_mode`]: the 3.x `anchored` / `smoothed`
 //!   modifiers and which functions accept them.
+//! - [`native`]: the functions defined for native histogram samples.
 //! - `rate`: `rate`, `increase`, `delta` (extrapolated, anchored, smoothed),
 //!   `irate`, `idelta`.
 //! - `over_time`: `sum`/`avg`/`min`/`max`/`count`/`stddev`/`stdvar`/`last`/
@@ -16,6 +17,7 @@
 //! - `trend`: `deriv`, `predict_linear`, `double_exponential_smoothing`.
 //! - `transitions`: `changes`, `resets`.
 
+pub(crate) mod native;
 mod over_time;
 mod rate;
 #[cfg(test)]

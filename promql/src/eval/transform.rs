@@ -6,6 +6,8 @@
 //! - [`histogram_quantile`], [`histogram_fraction`] (`histogram`): classic
 //!   `le`-bucket histograms of one step, on the bucket math of `buckets`
 //!   ([`bucket_quantile`], [`bucket_fraction`]).
+//! - [`native`]: the same functions and `histogram_count`/`_sum`/`_avg`/
+//!   `_stddev`/`_stdvar` of one native histogram.
 //! - [`label_replace`] / [`LabelReplace`], [`label_join`] (`labels`).
 //! - [`natural_cmp`] (`natsort`): the order of `sort_by_label`.
 //! - `go_float`: the Go float semantics the above depend on (`ParseFloat`
@@ -21,6 +23,7 @@ mod go_float;
 mod histogram;
 mod labels;
 mod math;
+pub mod native;
 mod natsort;
 
 pub use calendar::Field;
