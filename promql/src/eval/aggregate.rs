@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 pub(crate) mod dense;
+mod native;
 
 use tsdb::model::Labels;
 
@@ -79,7 +80,16 @@ impl Grid<'_> {
                 }
             }
         }
-        let series = self.eval_vector(&a.expr)?;
+        let mut series = self.eval_vector(&a.expr)?;
+        let has_histograms = series.iter().any(|s| !s.hpoints.is_empty());
+        if has_histograms && native::ignores(a.op) {
+            self.ann.info(format_args!(
+                "ignored histogram in {} aggregation",
+                a.op.as_str()
+            ));
+            series.iter_mut().for_each(|s| s.hpoints.clear());
+            series.retain(|s| !s.points.is_empty());
+        }
         if let Param::Label(l) = &param
             && !valid_label_name(l)
         {
@@ -97,6 +107,21 @@ impl Grid<'_> {
                 *ids.entry(k).or_insert(n)
             })
             .collect();
+        if has_histograms && !native::ignores(a.op) {
+            let mut ann = std::mem::take(&mut self.ann);
+            let groups = native::Groups {
+                of: &group_of,
+                keys: &keys,
+                drops: &drops,
+                n: ids.len(),
+            };
+            let out = native::aggregate(a.op, self.frame, &series, &groups, &mut ann);
+            self.ann = ann;
+            let out = out?;
+            let points: usize = out.iter().map(|s| s.points.len() + s.hpoints.len()).sum();
+            self.hold(points, "query execution")?;
+            return Ok(Val::Vector(out));
+        }
         if dense::applies(a.op, ids.len(), self.frame) {
             let out = dense::aggregate(
                 a.op,

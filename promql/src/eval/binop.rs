@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use tsdb::model::{Labels, Sample};
 
-use super::grid::{Grid, SeriesSink, StepSeries, Val, drop_metric_name, for_each_step, map_points};
+use tsdb::model::histogram::{CounterResetHint, FloatHistogram};
+
+use super::grid::{Grid, SeriesSink, StepSeries, Val, drop_metric_name, for_each_step, hpoint};
 use crate::ast::{Binary, BinaryOp, Cardinality, VectorMatching};
 use crate::error::{Error, Result};
 
@@ -47,6 +49,27 @@ fn combine(op: BinaryOp, return_bool: bool, l: f64, r: f64, vector_value: f64) -
     keep.then_some(vector_value)
 }
 
+/// `h * x`, `x * h` or `h / x`; other operators between a histogram and
+/// a scalar have no result. A negative factor makes a gauge histogram.
+fn histogram_by_scalar(
+    op: BinaryOp,
+    vector_left: bool,
+    h: &FloatHistogram,
+    x: f64,
+) -> Option<FloatHistogram> {
+    let factor = match op {
+        BinaryOp::Mul => x,
+        BinaryOp::Div if vector_left => 1.0 / x,
+        _ => return None,
+    };
+    let mut out = h.clone();
+    out.scale(factor);
+    if factor < 0.0 {
+        out.hint = CounterResetHint::Gauge;
+    }
+    Some(out)
+}
+
 impl Grid<'_> {
     pub(crate) fn eval_binary(&mut self, b: &Binary) -> Result<Val> {
         if matches!(b.op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
@@ -76,17 +99,31 @@ impl Grid<'_> {
             | (Val::Scalar(s), Val::Vector(mut series)) => {
                 let vector_left =
                     matches!(b.lhs.unparen().value_type(), crate::ast::ValueType::Vector);
+                let frame = self.frame;
                 for ser in &mut series {
                     ser.drop_name |= drops_name;
+                    ser.points.retain_mut(|p| {
+                        let x = s[frame.index(p.t)];
+                        let (l, r) = if vector_left { (p.v, x) } else { (x, p.v) };
+                        match combine(b.op, b.return_bool, l, r, p.v) {
+                            Some(v) => {
+                                p.v = v;
+                                true
+                            }
+                            None => false,
+                        }
+                    });
+                    let hs = std::mem::take(&mut ser.hpoints);
+                    ser.hpoints = hs
+                        .into_iter()
+                        .filter_map(|p| {
+                            let x = s[frame.index(p.t)];
+                            let h = histogram_by_scalar(b.op, vector_left, &p.h, x)?;
+                            Some(hpoint(p.t, h))
+                        })
+                        .collect();
                 }
-                map_points(self.frame, &mut series, |step, v| {
-                    let (l, r) = if vector_left {
-                        (v, s[step])
-                    } else {
-                        (s[step], v)
-                    };
-                    combine(b.op, b.return_bool, l, r, v)
-                });
+                series.retain(|s| !s.is_empty());
                 Ok(Val::Vector(series))
             }
             (Val::Vector(l), Val::Vector(r)) => {

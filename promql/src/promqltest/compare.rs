@@ -117,6 +117,17 @@ pub fn compare_value(cmd: &EvalCmd, value: &Value) -> Result<(), String> {
     }
 }
 
+/// Whether `got` is the expected histogram (base plus multiples of the
+/// delta, evaluated); the hint is compared when the base literal names
+/// one.
+fn histogram_point_matches(
+    want: &super::items::HistogramPoint,
+    got: &tsdb::model::histogram::FloatHistogram,
+) -> bool {
+    let check_hint = want.base.counter_reset_hint.is_some();
+    super::histogram::histogram_matches(&want.value(), check_hint, got)
+}
+
 fn find<'a>(want: &'a [ExpectedSeries], labels: &Labels) -> Option<&'a ExpectedSeries> {
     want.iter().find(|e| &e.labels == labels)
 }
@@ -153,13 +164,14 @@ pub fn compare_vector(
                 exp.pos
             ));
         }
-        match exp.values.first() {
-            Some(Some(Point::Float(w))) if almost_equal(*w, s.v) => {}
-            other => p.push(format!(
+        match (exp.values.first(), &s.h) {
+            (Some(Some(Point::Float(w))), None) if almost_equal(*w, s.v) => {}
+            (Some(Some(Point::Histogram(w))), Some(h)) if histogram_point_matches(w, h) => {}
+            (other, got) => p.push(format!(
                 "{}: expected {} but got {}",
                 s.labels,
                 describe_point(other.unwrap_or(&None)),
-                f(s.v)
+                got.as_ref().map_or_else(|| f(s.v), |h| format!("{h:?}"))
             )),
         }
     }
@@ -209,6 +221,7 @@ pub fn compare_matrix(
             continue;
         };
         let mut floats = Vec::new();
+        let mut hists = Vec::new();
         for (i, v) in exp.values.iter().enumerate() {
             let Some(t) = steps.time(i) else {
                 p.push(format!(
@@ -219,11 +232,27 @@ pub fn compare_matrix(
             };
             match v {
                 Some(Point::Float(x)) => floats.push((t, *x)),
-                Some(Point::Histogram(_)) => {
-                    p.push(format!("{}: expects histogram points", s.labels));
-                }
+                Some(Point::Histogram(h)) => hists.push((t, h)),
                 None => {}
             }
+        }
+        let same_hists = hists.len() == s.histograms.len()
+            && hists
+                .iter()
+                .zip(&s.histograms)
+                .all(|(&(t, w), g)| t == g.t && histogram_point_matches(w, &g.h));
+        if !same_hists {
+            let got: Vec<String> = s
+                .histograms
+                .iter()
+                .map(|g| format!("{}:{:?}", format_duration(g.t), g.h))
+                .collect();
+            p.push(format!(
+                "{}: expected {} histogram points but got [{}]",
+                s.labels,
+                hists.len(),
+                got.join(" ")
+            ));
         }
         let same = floats.len() == s.samples.len()
             && floats

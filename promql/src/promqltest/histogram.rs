@@ -1,9 +1,10 @@
-//! Native histogram literals `{{schema:0 sum:5 count:4 buckets:[1 2 1]}}`.
-//!
-//! The engine stores only floats, so the runner parses these literals (a
-//! script that uses them must still be valid) and uses their presence to
-//! skip evals, but never stores or compares histogram values.
+//! Native histogram literals `{{schema:0 sum:5 count:4 buckets:[1 2 1]}}`,
+//! their values as [`FloatHistogram`]s, and the comparison of a result
+//! with an expected literal.
 
+use tsdb::model::histogram::{self as model, FloatHistogram, IndexedBuckets, Span};
+
+use super::compare::almost_equal;
 use super::lex::scan_value;
 
 /// A counter-reset hint as written in a literal.
@@ -106,6 +107,60 @@ pub fn parse_histogram(body: &str) -> Result<HistogramLiteral, String> {
         return Err("custom_values must be ascending".into());
     }
     Ok(h)
+}
+
+impl HistogramLiteral {
+    /// The histogram the literal writes: one span per sign.
+    pub fn to_float(&self) -> FloatHistogram {
+        let span = |offset: i32, n: usize| {
+            if n == 0 {
+                Vec::new()
+            } else {
+                vec![Span::new(offset, n as u32)]
+            }
+        };
+        FloatHistogram {
+            hint: match self.counter_reset_hint {
+                Some(CounterResetHint::Reset) => model::CounterResetHint::CounterReset,
+                Some(CounterResetHint::NotReset) => model::CounterResetHint::NotCounterReset,
+                Some(CounterResetHint::Gauge) => model::CounterResetHint::Gauge,
+                Some(CounterResetHint::Unknown) | None => model::CounterResetHint::Unknown,
+            },
+            schema: self.schema,
+            zero_threshold: self.zero_threshold,
+            zero_count: self.zero_count,
+            count: self.count,
+            sum: self.sum,
+            positive_spans: span(self.offset, self.positive.len()),
+            negative_spans: span(self.n_offset, self.negative.len()),
+            positive_buckets: self.positive.clone(),
+            negative_buckets: self.negative.clone(),
+            custom_values: self.custom_values.clone(),
+        }
+    }
+}
+
+/// Whether `got` is the histogram `want`: the same schema, zero threshold
+/// and custom bounds, counts and sum equal up to the runner's float
+/// tolerance, the same non-empty buckets, and (with `check_hint`) the
+/// same counter-reset hint.
+pub fn histogram_matches(want: &FloatHistogram, check_hint: bool, got: &FloatHistogram) -> bool {
+    let nonempty = |it: IndexedBuckets<'_>| it.filter(|b| b.1 != 0.0).collect::<Vec<_>>();
+    let same_buckets = |a: Vec<(i32, f64)>, b: Vec<(i32, f64)>| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(&b)
+                .all(|(x, y)| x.0 == y.0 && almost_equal(x.1, y.1))
+    };
+    want.schema == got.schema
+        && want.zero_threshold == got.zero_threshold
+        && want.custom_values == got.custom_values
+        && almost_equal(want.count, got.count)
+        && almost_equal(want.sum, got.sum)
+        && almost_equal(want.zero_count, got.zero_count)
+        && same_buckets(nonempty(want.positive()), nonempty(got.positive()))
+        && same_buckets(nonempty(want.negative()), nonempty(got.negative()))
+        && (!check_hint || want.hint == got.hint)
 }
 
 fn int(key: &str, v: &str) -> Result<i32, String> {

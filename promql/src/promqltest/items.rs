@@ -21,13 +21,32 @@ pub enum Point {
 }
 
 /// A native histogram position, left unevaluated: `base + times * delta`.
-/// `H+DxN` yields `times = 0, 1, …, N`; `H-DxN` yields `0, -1, …, -N`. The
-/// runner never stores or compares histograms, so the sum is not computed.
+/// `H+DxN` yields `times = 0, 1, …, N`; `H-DxN` yields `0, -1, …, -N`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistogramPoint {
     pub base: Arc<HistogramLiteral>,
     pub delta: Option<Arc<HistogramLiteral>>,
     pub times: i64,
+}
+
+impl HistogramPoint {
+    /// The histogram at this position, with the base's counter-reset hint.
+    pub fn value(&self) -> tsdb::model::histogram::FloatHistogram {
+        let mut h = self.base.to_float();
+        if let Some(d) = &self.delta
+            && self.times != 0
+        {
+            let mut d = d.to_float();
+            d.scale(self.times as f64);
+            let hint = h.hint;
+            // Literals of one series share a schema; a mismatch leaves the
+            // base as it is.
+            if h.add_assign(&d, false).is_ok() {
+                h.hint = hint;
+            }
+        }
+        h
+    }
 }
 
 /// Expands the whitespace-separated value items of a series line; `None`

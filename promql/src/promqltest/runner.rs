@@ -38,16 +38,20 @@ use crate::value::{Value, VectorSample};
 /// - With `extra_checks`, instant evals also get the range-mode
 ///   cross-check and the `@`-pinned variants; a failed extra check fails
 ///   the eval with a reason naming the variant.
+/// - With `histograms`, nothing is skipped: histogram samples are loaded
+///   (through [`Storage::load_histograms`]) and histogram results compared.
 pub fn run_script_with(
     script: &Script,
     storage: &mut dyn Storage,
     evaluator: &dyn Evaluator,
     extra_checks: bool,
+    histograms: bool,
 ) -> FileReport {
     let mut run = Run {
         storage,
         engine: evaluator,
         extra_checks,
+        histograms,
         histogram_series: Vec::new(),
         broken: None,
     };
@@ -84,6 +88,8 @@ struct Run<'a> {
     storage: &'a mut dyn Storage,
     engine: &'a dyn Evaluator,
     extra_checks: bool,
+    /// Load and compare native histograms instead of skipping evals.
+    histograms: bool,
     /// Series that received native histogram samples since the last clear.
     histogram_series: Vec<Labels>,
     /// Why the data since the last clear cannot be trusted.
@@ -151,6 +157,17 @@ impl Run<'_> {
         for s in l.series.iter().filter(|s| s.has_histograms()) {
             self.note_histograms(&s.labels);
         }
+        if self.histograms {
+            let hs = l.histogram_series();
+            if !hs.is_empty()
+                && let Err(e) = self.storage.load_histograms(hs)
+            {
+                self.break_with(format!(
+                    "the storage rejected the histograms at line {}: {e}",
+                    l.line
+                ));
+            }
+        }
         let floats = l.float_series();
         if l.nhcb {
             match nhcb::synthesize(&floats) {
@@ -194,6 +211,9 @@ impl Run<'_> {
     }
 
     fn skip_reason(&self, cmd: &EvalCmd, expr: Option<&Expr>) -> Option<String> {
+        if self.histograms {
+            return None;
+        }
         if cmd.expects_histograms() {
             return Some("expects native histogram values".into());
         }

@@ -95,7 +95,7 @@ fn matrix(v: f64) -> Value {
 
 fn run(text: &str, fake: &Fake, extra: bool) -> Vec<Outcome> {
     let script = parse_script("t.test", text);
-    let report = run_script_with(&script, &mut MemStorage::new(), fake, extra);
+    let report = run_script_with(&script, &mut MemStorage::new(), fake, extra, false);
     report.cases.into_iter().map(|c| c.outcome).collect()
 }
 
@@ -345,7 +345,13 @@ fn broken_loads_fail_the_following_evals() {
         "load 1m\n  x 1\n\neval instant at 0 x\n  x 1\n\nclear\n\neval instant at 0 x\n  x 1";
     let script = parse_script("t.test", text);
     let fake = Fake::constant(1.0);
-    let report = run_script_with(&script, &mut Rejecting(MemStorage::new()), &fake, false);
+    let report = run_script_with(
+        &script,
+        &mut Rejecting(MemStorage::new()),
+        &fake,
+        false,
+        false,
+    );
     let got: Vec<_> = report.cases.iter().map(|c| c.outcome.clone()).collect();
     assert_eq!(kinds(&got), "FP");
     assert!(

@@ -2,6 +2,7 @@
 //! `eval` commands, and parsing `load` bodies. `eval` is in
 //! [`super::eval_cmd`].
 
+use tsdb::model::histogram::FloatHistogram;
 use tsdb::model::{Labels, Sample};
 
 use super::eval_cmd::{EvalCmd, parse_eval};
@@ -105,6 +106,28 @@ impl LoadCmd {
                     })
                     .collect();
                 (!samples.is_empty()).then(|| (s.labels.clone(), samples))
+            })
+            .collect()
+    }
+
+    /// The native histogram samples of every series, in time order;
+    /// series without any are left out.
+    pub fn histogram_series(&self) -> Vec<(Labels, Vec<(i64, FloatHistogram)>)> {
+        self.series
+            .iter()
+            .filter_map(|s| {
+                let hs: Vec<(i64, FloatHistogram)> = s
+                    .values
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, v)| match v {
+                        Some(Point::Histogram(h)) => {
+                            Some(((k as i64).saturating_mul(self.interval), h.value()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                (!hs.is_empty()).then(|| (s.labels.clone(), hs))
             })
             .collect()
     }

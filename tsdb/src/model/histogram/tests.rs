@@ -106,7 +106,12 @@ fn validation_names_each_broken_rule() {
         let mut h = valid_int();
         edit(&mut h);
         assert_eq!(h.validate().err(), want, "{name}");
-        assert_eq!(h.to_float().validate().err(), want, "{name} (float)");
+        // Float histograms are not held to their count (rounding).
+        let float_want = match want {
+            Some(E::CountMismatch { .. } | E::CountNotBigEnough { .. }) => None,
+            w => w,
+        };
+        assert_eq!(h.to_float().validate().err(), float_want, "{name} (float)");
     }
 }
 

@@ -20,6 +20,11 @@ struct Parts<'a> {
     positive: &'a [f64],
     negative: &'a [f64],
     custom_values: &'a [f64],
+    /// Integer histograms: the count must equal the observations in the
+    /// buckets (be at least them when the sum is NaN). Float histograms
+    /// skip this check, as Prometheus does: float rounding would make it
+    /// refuse correct histograms.
+    check_count: bool,
 }
 
 pub(super) fn validate_int(h: &Histogram) -> Result<(), HistogramError> {
@@ -36,6 +41,7 @@ pub(super) fn validate_int(h: &Histogram) -> Result<(), HistogramError> {
         positive: &positive,
         negative: &negative,
         custom_values: &h.custom_values,
+        check_count: true,
     })
 }
 
@@ -51,6 +57,7 @@ pub(super) fn validate_float(h: &FloatHistogram) -> Result<(), HistogramError> {
         positive: &h.positive_buckets,
         negative: &h.negative_buckets,
         custom_values: &h.custom_values,
+        check_count: false,
     })
 }
 
@@ -81,6 +88,9 @@ fn validate(h: &Parts) -> Result<(), HistogramError> {
         return Err(HistogramError::InvalidSchema(h.schema));
     }
     let in_buckets = negative_total + check_buckets(Side::Positive, h.positive)? + h.zero_count;
+    if !h.check_count {
+        return Ok(());
+    }
     if h.sum.is_nan() {
         if in_buckets > h.count {
             return Err(HistogramError::CountNotBigEnough {
