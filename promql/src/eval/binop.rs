@@ -70,6 +70,19 @@ fn histogram_by_scalar(
     Some(out)
 }
 
+/// The info for operands `op` cannot combine.
+fn incompatible(op: BinaryOp, l: &str, r: &str) -> String {
+    format!(
+        "incompatible sample types encountered for binary operator {:?}: {l} {} {r}",
+        op.as_str(),
+        op.as_str()
+    )
+}
+
+fn has_histograms(series: &[StepSeries]) -> bool {
+    series.iter().any(|s| !s.hpoints.is_empty())
+}
+
 impl Grid<'_> {
     pub(crate) fn eval_binary(&mut self, b: &Binary) -> Result<Val> {
         if matches!(b.op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
@@ -114,6 +127,7 @@ impl Grid<'_> {
                         }
                     });
                     let hs = std::mem::take(&mut ser.hpoints);
+                    let before = hs.len();
                     ser.hpoints = hs
                         .into_iter()
                         .filter_map(|p| {
@@ -122,6 +136,14 @@ impl Grid<'_> {
                             Some(hpoint(p.t, h))
                         })
                         .collect();
+                    if ser.hpoints.len() < before {
+                        let (l, r) = if vector_left {
+                            ("histogram", "float")
+                        } else {
+                            ("float", "histogram")
+                        };
+                        self.ann.info(incompatible(b.op, l, r));
+                    }
                 }
                 series.retain(|s| !s.is_empty());
                 Ok(Val::Vector(series))
@@ -139,6 +161,14 @@ impl Grid<'_> {
                     fill: Default::default(),
                 };
                 let m = b.matching.clone().unwrap_or(default);
+                let (lh, rh) = (has_histograms(&l), has_histograms(&r));
+                if (lh || rh) && !b.op.is_set_operator() {
+                    // Histogram operands of vector–vector operators are
+                    // not evaluated yet: they are left out, as Prometheus
+                    // leaves out the pairs it cannot combine.
+                    let kind = |h: bool| if h { "histogram" } else { "float" };
+                    self.ann.info(incompatible(b.op, kind(lh), kind(rh)));
+                }
                 if b.op.is_set_operator() {
                     self.set_op(b.op, &m, l, r)
                 } else {

@@ -582,7 +582,7 @@ impl RollupJob<'_, '_> {
                 while hi < samples.len() && samples[hi].t <= end {
                     hi += 1;
                 }
-                if native {
+                if !hists.is_empty() {
                     while hlo < hists.len() && hists[hlo].t <= start {
                         hlo += 1;
                     }
@@ -590,7 +590,13 @@ impl RollupJob<'_, '_> {
                     while hhi < hists.len() && hists[hhi].t <= end {
                         hhi += 1;
                     }
-                    if hlo < hhi {
+                    if !native && hlo < hhi && lo < hi {
+                        ann.info(format_args!(
+                            "ignored histograms in a range containing both floats and histograms for metric name {}",
+                            crate::ast::quote_string(name)
+                        ));
+                    }
+                    if native && hlo < hhi {
                         let (fw, hw) = (&samples[lo..hi], &hists[hlo..hhi]);
                         match native::eval(f, fw, hw, start, end, name, &mut ann) {
                             Some(native::Out::Float(v)) => points.push(Sample::new(t, v)),
