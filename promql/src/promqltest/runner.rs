@@ -171,7 +171,24 @@ impl Run<'_> {
         let floats = l.float_series();
         if l.nhcb {
             match nhcb::synthesize(&floats) {
-                Ok(series) => series.iter().for_each(|s| self.note_histograms(&s.labels)),
+                Ok(series) => {
+                    series.iter().for_each(|s| self.note_histograms(&s.labels));
+                    if self.histograms {
+                        let hs = series
+                            .into_iter()
+                            .map(|s| {
+                                let v = s.histograms.iter().map(|(t, h)| (*t, h.to_float()));
+                                (s.labels, v.collect())
+                            })
+                            .collect();
+                        if let Err(e) = self.storage.load_histograms(hs) {
+                            self.break_with(format!(
+                                "the storage rejected the histograms of load_with_nhcb at line {}: {e}",
+                                l.line
+                            ));
+                        }
+                    }
+                }
                 Err(e) => self.break_with(format!("load_with_nhcb at line {}: {e}", l.line)),
             }
         }
