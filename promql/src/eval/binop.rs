@@ -7,6 +7,8 @@ use tsdb::model::{Labels, Sample};
 
 use tsdb::model::histogram::{CounterResetHint, FloatHistogram};
 
+mod native;
+
 use super::grid::{Grid, SeriesSink, StepSeries, Val, drop_metric_name, for_each_step, hpoint};
 use crate::ast::{Binary, BinaryOp, Cardinality, VectorMatching};
 use crate::error::{Error, Result};
@@ -161,18 +163,28 @@ impl Grid<'_> {
                     fill: Default::default(),
                 };
                 let m = b.matching.clone().unwrap_or(default);
-                let (lh, rh) = (has_histograms(&l), has_histograms(&r));
-                if (lh || rh) && !b.op.is_set_operator() {
-                    // Histogram operands of vector–vector operators are
-                    // not evaluated yet: they are left out, as Prometheus
-                    // leaves out the pairs it cannot combine.
-                    let kind = |h: bool| if h { "histogram" } else { "float" };
-                    self.ann.info(incompatible(b.op, kind(lh), kind(rh)));
-                }
+                let hists = (has_histograms(&l) || has_histograms(&r)) && !b.op.is_set_operator();
+                let hist_out = if hists {
+                    let mut ann = std::mem::take(&mut self.ann);
+                    let out = native::pairs(b.op, &m, &l, &r, drops_name, self.frame, &mut ann);
+                    self.ann = ann;
+                    out
+                } else {
+                    Vec::new()
+                };
                 if b.op.is_set_operator() {
                     self.set_op(b.op, &m, l, r)
                 } else {
-                    self.vector_op(b, &m, l, r, drops_name)
+                    let Val::Vector(mut out) = self.vector_op(b, &m, l, r, drops_name)? else {
+                        return Err(Error::Execution("vector operation gave no vector".into()));
+                    };
+                    for h in hist_out {
+                        match out.iter_mut().find(|s| s.labels == h.labels) {
+                            Some(s) => s.hpoints.extend(h.hpoints),
+                            None => out.push(h),
+                        }
+                    }
+                    Ok(Val::Vector(out))
                 }
             }
             _ => Err(Error::Execution(format!(
