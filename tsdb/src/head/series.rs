@@ -186,6 +186,12 @@ impl SeriesState {
                 }
                 Ok(Appended::OutOfOrder)
             }
+            // A float stale marker ends a histogram series as a
+            // histogram stale marker (as Prometheus converts it).
+            _ if self.last_is_histogram && crate::model::is_stale_nan(v) => {
+                let marker = self.histogram_stale_marker();
+                self.append_histogram(t, &marker, b)
+            }
             _ => {
                 self.append_in_order(t, v, st, b.chunk_range);
                 Ok(Appended::InOrder)

@@ -13,7 +13,7 @@ use super::series::{AppendBounds, Appended, ClosedChunk, HistHead, SeriesState, 
 use crate::chunkenc::histogram::{OpenHistogramChunk, first_header};
 use crate::error::{Error, Result};
 use crate::model::Sample;
-use crate::model::histogram::HistogramValue;
+use crate::model::histogram::{FloatHistogram, Histogram, HistogramValue, STALE_SUM_BITS};
 use crate::querier::{ChunkBytes, ChunkMeta};
 
 impl HistHead {
@@ -97,6 +97,17 @@ impl SeriesState {
         self.last = Some(Sample::new(t, f64::NAN));
         self.last_is_histogram = true;
         Ok(Appended::InOrder)
+    }
+
+    /// A histogram stale marker of the open histogram chunk's kind.
+    pub(super) fn histogram_stale_marker(&self) -> HistogramValue {
+        match self.hist_head.as_ref().map(|h| &h.chunk) {
+            Some(OpenHistogramChunk::Float(_)) => HistogramValue::Float(FloatHistogram::stale()),
+            _ => HistogramValue::Int(Histogram {
+                sum: f64::from_bits(STALE_SUM_BITS),
+                ..Histogram::default()
+            }),
+        }
     }
 
     /// Moves the open histogram chunk to the closed chunks.
@@ -195,6 +206,27 @@ mod tests {
                 .map_err(|e| e.to_string());
             assert_eq!(got, want.map_err(str::to_string), "case {name}");
         }
+    }
+
+    #[test]
+    fn a_float_stale_marker_ends_a_histogram_series_as_a_histogram_one() {
+        let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]));
+        let mut st = s.state.lock();
+        st.append_histogram(1000, &h(1), &bounds()).unwrap();
+        let stale = crate::model::STALE_NAN;
+        assert_eq!(
+            st.append(2000, stale, 0, &bounds()).unwrap(),
+            Appended::InOrder
+        );
+        let buf = read_all(&st);
+        assert!(buf.floats().is_empty());
+        let hists: Vec<(i64, bool)> = buf
+            .histograms()
+            .iter()
+            .map(|x| (x.t, x.h.is_stale()))
+            .collect();
+        assert_eq!(hists, [(1000, false), (2000, true)]);
+        assert_eq!(st.num_chunks(), 1, "the marker joins the open chunk");
     }
 
     #[test]
