@@ -20,7 +20,6 @@ pub use series_cache::SeriesCache;
 use tsdb::db::Appender;
 use tsdb::db::SeriesHandle;
 use tsdb::exemplars::Exemplar;
-use tsdb::model::histogram::HistogramValue;
 use tsdb::model::{Label, Labels, METRIC_NAME, hash_label_pairs};
 
 use crate::error::ApiError;
@@ -367,7 +366,7 @@ pub(crate) fn store<'a>(
             }
         }
         for h in ts.histograms {
-            match append_histogram(&mut app, &mut handle, &pairs, h.timestamp, h.to_model()) {
+            match append_histogram(&mut app, &mut handle, &pairs, h) {
                 Ok(changed) => {
                     fresh |= changed;
                     histograms += 1;
@@ -416,25 +415,6 @@ fn rejection(e: &tsdb::Error) -> &'static str {
     }
 }
 
-/// [`append_sample`] for a native histogram.
-fn append_histogram(
-    app: &mut Appender<'_>,
-    handle: &mut Option<SeriesHandle>,
-    pairs: &[(&str, &str)],
-    t: i64,
-    h: HistogramValue,
-) -> tsdb::Result<bool> {
-    let labels = match handle {
-        Some(s) => match app.append_histogram_to(s, t, h.clone()) {
-            Err(tsdb::Error::UnknownSeries { .. }) => s.labels().clone(),
-            r => return r.map(|()| false),
-        },
-        None => Labels::from_sorted(pairs.iter().map(|(n, v)| Label::new(*n, *v)).collect()),
-    };
-    *handle = Some(app.append_histogram_new(&labels, t, h)?);
-    Ok(true)
-}
-
 /// Appends one sample to `handle`'s series, or by labels (`handle`'s own
 /// once the head removed its series, else `pairs`) when there is no live
 /// handle; returns whether `handle` changed.
@@ -445,14 +425,52 @@ fn append_sample(
     t: i64,
     v: f64,
 ) -> tsdb::Result<bool> {
+    append_with(
+        app,
+        handle,
+        pairs,
+        || v,
+        |app, s, v| app.append_to(s, t, v),
+        |app, l, v| app.append_new(l, t, v),
+    )
+}
+
+/// [`append_sample`] for a native histogram.
+fn append_histogram(
+    app: &mut Appender<'_>,
+    handle: &mut Option<SeriesHandle>,
+    pairs: &[(&str, &str)],
+    h: &prompb::Histogram,
+) -> tsdb::Result<bool> {
+    append_with(
+        app,
+        handle,
+        pairs,
+        || h.to_model(),
+        |app, s, v| app.append_histogram_to(s, h.timestamp, v),
+        |app, l, v| app.append_histogram_new(l, h.timestamp, v),
+    )
+}
+
+/// The lookup of [`append_sample`] for any sample kind: `value` makes the
+/// sample (again only when the handle's series is gone, so histograms
+/// are not copied in the common case).
+fn append_with<V>(
+    app: &mut Appender<'_>,
+    handle: &mut Option<SeriesHandle>,
+    pairs: &[(&str, &str)],
+    value: impl Fn() -> V,
+    to: impl Fn(&mut Appender<'_>, &SeriesHandle, V) -> tsdb::Result<()>,
+    new: impl Fn(&mut Appender<'_>, &Labels, V) -> tsdb::Result<SeriesHandle>,
+) -> tsdb::Result<bool> {
     let labels = match handle {
-        Some(h) => match app.append_to(h, t, v) {
-            Err(tsdb::Error::UnknownSeries { .. }) => h.labels().clone(),
+        Some(s) => match to(app, s, value()) {
+            Err(tsdb::Error::UnknownSeries { .. }) => s.labels().clone(),
             r => return r.map(|()| false),
         },
         None => Labels::from_sorted(pairs.iter().map(|(n, v)| Label::new(*n, *v)).collect()),
     };
-    *handle = Some(app.append_new(&labels, t, v)?);
+    *handle = Some(new(app, &labels, value())?);
     Ok(true)
 }
 

@@ -178,10 +178,17 @@ impl Grid<'_> {
                     let Val::Vector(mut out) = self.vector_op(b, &m, l, r, drops_name)? else {
                         return Err(Error::Execution("vector operation gave no vector".into()));
                     };
-                    for h in hist_out {
-                        match out.iter_mut().find(|s| s.labels == h.labels) {
-                            Some(s) => s.hpoints.extend(h.hpoints),
-                            None => out.push(h),
+                    if !hist_out.is_empty() {
+                        let index: HashMap<Labels, usize> = out
+                            .iter()
+                            .enumerate()
+                            .map(|(i, s)| (s.labels.clone(), i))
+                            .collect();
+                        for h in hist_out {
+                            match index.get(&h.labels) {
+                                Some(&i) => out[i].hpoints.extend(h.hpoints),
+                                None => out.push(h),
+                            }
                         }
                     }
                     Ok(Val::Vector(out))

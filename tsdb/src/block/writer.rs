@@ -101,13 +101,7 @@ fn write_into(
         {
             // Written by a block writer and nothing to merge or drop: copy.
             for c in cs.chunks().iter().filter(|c| !c.encoding.is_histogram()) {
-                let bytes = c.data.as_slice();
-                stats.num_samples += c.encoding.num_samples(bytes) as u64;
-                metas.push(IndexChunk {
-                    min_t: c.min_t,
-                    max_t: c.max_t,
-                    chunk_ref: chunks.write(c.encoding, bytes)?,
-                });
+                metas.push(copy_chunk(c, &mut chunks, &mut stats)?);
             }
         } else if has_floats {
             cs.read(plan.min_time, maxt, &mut buf);
@@ -158,6 +152,21 @@ fn write_into(
     Ok(Some(meta))
 }
 
+/// Writes a stored chunk as it is.
+fn copy_chunk(
+    c: &crate::querier::ChunkMeta,
+    chunks: &mut ChunkWriter,
+    stats: &mut BlockStats,
+) -> Result<IndexChunk> {
+    let bytes = c.data.as_slice();
+    stats.num_samples += c.encoding.num_samples(bytes) as u64;
+    Ok(IndexChunk {
+        min_t: c.min_t,
+        max_t: c.max_t,
+        chunk_ref: chunks.write(c.encoding, bytes)?,
+    })
+}
+
 /// Writes a series' histogram chunks in `[mint, maxt]`: copied when they
 /// lie inside the range with nothing to merge or drop, else decoded
 /// (keeping integer or float counts), merged (later chunks win equal
@@ -177,13 +186,7 @@ fn write_histograms(
             .all(|c| c.min_t >= mint && c.max_t <= maxt)
     {
         for c in hist_chunks {
-            let bytes = c.data.as_slice();
-            stats.num_samples += c.encoding.num_samples(bytes) as u64;
-            metas.push(IndexChunk {
-                min_t: c.min_t,
-                max_t: c.max_t,
-                chunk_ref: chunks.write(c.encoding, bytes)?,
-            });
+            metas.push(copy_chunk(c, chunks, stats)?);
         }
         return Ok(());
     }

@@ -102,12 +102,7 @@ impl HeadAppender {
     /// Adds a sample for the series with `labels`, creating the series if
     /// needed. Returns the series ref for later [`append_ref`](Self::append_ref).
     pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
-        if labels.is_empty() {
-            return Err(Error::InvalidLabels {
-                labels: labels.to_string(),
-                reason: "empty label set",
-            });
-        }
+        check_labels(labels)?;
         // A series that truncation removes between the lookup and the
         // push is looked up (and created) again.
         loop {
@@ -129,12 +124,7 @@ impl HeadAppender {
         t: i64,
         h: HistogramValue,
     ) -> Result<SeriesRef> {
-        if labels.is_empty() {
-            return Err(Error::InvalidLabels {
-                labels: labels.to_string(),
-                reason: "empty label set",
-            });
-        }
+        check_labels(labels)?;
         h.validate()?;
         loop {
             let (series, _) = self.head.get_or_create(labels, None)?;
@@ -159,11 +149,7 @@ impl HeadAppender {
         h: HistogramValue,
     ) -> Result<SeriesHandle> {
         let r = self.append_histogram(labels, t, h)?;
-        u32::try_from(r.0)
-            .ok()
-            .and_then(|id| self.head.series.by_id(id))
-            .map(SeriesHandle)
-            .ok_or(Error::UnknownSeries { series_ref: r.0 })
+        self.series_by_ref(r).map(SeriesHandle)
     }
 
     /// [`append_histogram`](Self::append_histogram) for a series found
@@ -197,9 +183,7 @@ impl HeadAppender {
             .state
             .lock()
             .hold_histogram(series.id, t, h, &self.head.bounds())?;
-        if !series.wal_logged.load(Ordering::Acquire) && self.created_ids.insert(series.id) {
-            self.created.push(series.clone());
-        }
+        self.note_created(&series);
         self.last_pushed = Some((series.id, t, true));
         Ok(series)
     }
@@ -215,19 +199,12 @@ impl HeadAppender {
     /// creating the series if needed.
     pub fn append_new(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesHandle> {
         let r = self.append(labels, t, v)?;
-        u32::try_from(r.0)
-            .ok()
-            .and_then(|id| self.head.series.by_id(id))
-            .map(SeriesHandle)
-            .ok_or(Error::UnknownSeries { series_ref: r.0 })
+        self.series_by_ref(r).map(SeriesHandle)
     }
 
     /// Adds a sample for an existing series.
     pub fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> Result<()> {
-        let series = u32::try_from(r.0)
-            .ok()
-            .and_then(|id| self.head.series.by_id(id))
-            .ok_or(Error::UnknownSeries { series_ref: r.0 })?;
+        let series = self.series_by_ref(r)?;
         self.push(series, t, v)
     }
 
@@ -256,9 +233,7 @@ impl HeadAppender {
             .state
             .lock()
             .hold(series.id, t, v, &self.head.bounds())?;
-        if !series.wal_logged.load(Ordering::Acquire) && self.created_ids.insert(series.id) {
-            self.created.push(series.clone());
-        }
+        self.note_created(&series);
         self.last_pushed = Some((series.id, t, false));
         self.pending.push((series, Sample::new(t, v)));
         Ok(())
@@ -406,6 +381,21 @@ impl HeadAppender {
 }
 
 impl HeadAppender {
+    /// The head series `r` names.
+    fn series_by_ref(&self, r: SeriesRef) -> Result<Arc<MemSeries>> {
+        u32::try_from(r.0)
+            .ok()
+            .and_then(|id| self.head.series.by_id(id))
+            .ok_or(Error::UnknownSeries { series_ref: r.0 })
+    }
+
+    /// Makes the batch log `series`' record unless the WAL has it already.
+    fn note_created(&mut self, series: &Arc<MemSeries>) {
+        if !series.wal_logged.load(Ordering::Acquire) && self.created_ids.insert(series.id) {
+            self.created.push(series.clone());
+        }
+    }
+
     /// Ends the holds of samples not committed.
     fn release_pending(&mut self) {
         for (series, _) in self.pending.drain(..) {
@@ -415,6 +405,16 @@ impl HeadAppender {
             series.state.lock().release();
         }
     }
+}
+
+fn check_labels(labels: &Labels) -> Result<()> {
+    if labels.is_empty() {
+        return Err(Error::InvalidLabels {
+            labels: labels.to_string(),
+            reason: "empty label set",
+        });
+    }
+    Ok(())
 }
 
 /// The error for a sample at `t` after one at `last_t` of the same series

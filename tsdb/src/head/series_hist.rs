@@ -113,15 +113,11 @@ impl SeriesState {
     /// Moves the open histogram chunk to the closed chunks.
     pub(super) fn close_hist_head(&mut self) {
         if let Some(h) = self.hist_head.take() {
-            let meta = h.chunk_meta();
-            let ChunkBytes::Heap(bytes) = meta.data else {
-                return;
-            };
             self.closed.push(ClosedChunk {
-                min_t: meta.min_t,
-                max_t: meta.max_t,
-                encoding: meta.encoding,
-                bytes,
+                min_t: h.min_t,
+                max_t: h.chunk.last_time(),
+                encoding: h.chunk.encoding(),
+                bytes: Arc::from(h.chunk.bytes()),
             });
         }
     }

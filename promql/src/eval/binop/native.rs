@@ -98,15 +98,15 @@ pub(super) fn pairs(
     let mut out: Vec<StepSeries> = Vec::new();
     let mut index: HashMap<Labels, usize> = HashMap::new();
     for t in frame.times() {
-        let mut one_at: HashMap<&Labels, Operand> = HashMap::new();
+        let mut one_at: HashMap<&Labels, (usize, Operand)> = HashMap::new();
         for (j, s) in one.iter().enumerate() {
             if let Some(v) = at(s, t) {
-                one_at.insert(&one_sig[j], v);
+                one_at.insert(&one_sig[j], (j, v));
             }
         }
         for (i, s) in many.iter().enumerate() {
             let Some(mv) = at(s, t) else { continue };
-            let Some(ov) = one_at.get(&many_sig[i]) else {
+            let Some((j, ov)) = one_at.get(&many_sig[i]) else {
                 continue;
             };
             let (lv, rv) = if right_is_one { (&mv, ov) } else { (ov, &mv) };
@@ -121,12 +121,7 @@ pub(super) fn pairs(
                     continue;
                 }
             };
-            let one_match = one
-                .iter()
-                .zip(&one_sig)
-                .find(|(_, sig)| **sig == many_sig[i])
-                .map(|(s, _)| s);
-            let labels = result_labels(m, s, one_match);
+            let labels = result_labels(m, s, Some(&one[*j]));
             let k = *index.entry(labels.clone()).or_insert_with(|| {
                 out.push(StepSeries::floats(
                     labels,
