@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 pub(crate) mod dense;
 mod native;
+mod select;
 
 use tsdb::model::Labels;
 
@@ -82,6 +83,27 @@ impl Grid<'_> {
         }
         let mut series = self.eval_vector(&a.expr)?;
         let has_histograms = series.iter().any(|s| !s.hpoints.is_empty());
+        {
+            let out = match (&param, a.op) {
+                (Param::Scalars(ps), AggregateOp::Limitk | AggregateOp::LimitRatio)
+                    if has_histograms =>
+                {
+                    Some(select::limit(a, self.frame, &series, ps, &mut self.ann)?)
+                }
+                (Param::Label(l), AggregateOp::CountValues) => {
+                    if !valid_label_name(l) {
+                        return Err(Error::Execution(format!("invalid label name {l:?}")));
+                    }
+                    Some(select::count_values(a, self.frame, &series, l)?)
+                }
+                _ => None,
+            };
+            if let Some(out) = out {
+                let points: usize = out.iter().map(|s| s.points.len() + s.hpoints.len()).sum();
+                self.hold(points, "query execution")?;
+                return Ok(Val::Vector(out));
+            }
+        }
         if has_histograms && native::ignores(a.op) {
             self.ann.info(format_args!(
                 "ignored histogram in {} aggregation",
@@ -156,7 +178,7 @@ impl Grid<'_> {
                     | AggregateOp::Bottomk
                     | AggregateOp::Limitk
                     | AggregateOp::LimitRatio => acc.members.push((i, v)),
-                    AggregateOp::Quantile | AggregateOp::CountValues => acc.values.push(v),
+                    AggregateOp::Quantile => acc.values.push(v),
                     op => acc.add(op, v),
                 }
             }
@@ -187,23 +209,8 @@ impl Grid<'_> {
                         let mut vals = acc.values;
                         quantile(p, &mut vals)
                     }
-                    AggregateOp::CountValues => {
-                        let Param::Label(l) = &param else { continue };
-                        let mut counts: Vec<(String, usize)> = Vec::new();
-                        for v in &acc.values {
-                            let s = FloatDisplay(*v).to_string();
-                            match counts.iter_mut().find(|(k, _)| *k == s) {
-                                Some(c) => c.1 += 1,
-                                None => counts.push((s, 1)),
-                            }
-                        }
-                        for (value, n) in counts {
-                            let mut b = acc.labels.builder();
-                            b.set(l, &value);
-                            sink.push(b.build(), false, t, n as f64)?;
-                        }
-                        continue;
-                    }
+                    // Evaluated by `select::count_values` above.
+                    AggregateOp::CountValues => continue,
                     AggregateOp::Topk | AggregateOp::Bottomk => {
                         let k = k_param(p)?;
                         let top = a.op == AggregateOp::Topk;

@@ -3,13 +3,17 @@
 
 use std::collections::HashMap;
 
-use tsdb::model::{Labels, Sample};
+use tsdb::model::{HistogramSample, Labels, Sample};
 
 use tsdb::model::histogram::{CounterResetHint, FloatHistogram};
 
 mod native;
+mod trim;
 
-use super::grid::{Grid, SeriesSink, StepSeries, Val, drop_metric_name, for_each_step, hpoint};
+use super::grid::{
+    Grid, Point, SeriesSink, StepSeries, Val, drop_metric_name, for_each_step, for_each_step_mixed,
+    hpoint,
+};
 use crate::ast::{Binary, BinaryOp, Cardinality, VectorMatching};
 use crate::error::{Error, Result};
 
@@ -52,21 +56,38 @@ fn combine(op: BinaryOp, return_bool: bool, l: f64, r: f64, vector_value: f64) -
 }
 
 /// `h * x`, `x * h` or `h / x`; other operators between a histogram and
-/// a scalar have no result. A negative factor makes a gauge histogram.
-fn histogram_by_scalar(
+/// a scalar have no result. A negative factor makes a gauge histogram;
+/// dividing by zero leaves no buckets, only ±Inf or NaN count, sum and
+/// zero bucket (as Prometheus does).
+pub(super) fn histogram_by_scalar(
     op: BinaryOp,
     vector_left: bool,
     h: &FloatHistogram,
     x: f64,
 ) -> Option<FloatHistogram> {
-    let factor = match op {
-        BinaryOp::Mul => x,
-        BinaryOp::Div if vector_left => 1.0 / x,
-        _ => return None,
-    };
     let mut out = h.clone();
-    out.scale(factor);
-    if factor < 0.0 {
+    match op {
+        BinaryOp::Mul => out.scale(x),
+        BinaryOp::Div if vector_left && x == 0.0 => {
+            out.count /= x;
+            out.sum /= x;
+            out.zero_count /= x;
+            for side in [&mut out.positive_spans, &mut out.negative_spans] {
+                side.clear();
+            }
+            out.positive_buckets.clear();
+            out.negative_buckets.clear();
+        }
+        BinaryOp::Div if vector_left => {
+            out.count /= x;
+            out.sum /= x;
+            out.zero_count /= x;
+            out.positive_buckets.iter_mut().for_each(|c| *c /= x);
+            out.negative_buckets.iter_mut().for_each(|c| *c /= x);
+        }
+        _ => return None,
+    }
+    if x < 0.0 {
         out.hint = CounterResetHint::Gauge;
     }
     Some(out)
@@ -88,10 +109,7 @@ fn has_histograms(series: &[StepSeries]) -> bool {
 impl Grid<'_> {
     pub(crate) fn eval_binary(&mut self, b: &Binary) -> Result<Val> {
         if matches!(b.op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
-            // Trimming applies to native histogram buckets only.
-            self.eval(&b.lhs)?;
-            self.eval(&b.rhs)?;
-            return Ok(Val::Vector(Vec::new()));
+            return self.eval_trim(b);
         }
         let lhs = self.eval(&b.lhs)?;
         let rhs = self.eval(&b.rhs)?;
@@ -201,6 +219,59 @@ impl Grid<'_> {
         }
     }
 
+    /// `</` and `>/`: histograms on the left trimmed at the floats or
+    /// scalar on the right (the metric name kept against a scalar); other
+    /// operand kinds drop the element with an info.
+    fn eval_trim(&mut self, b: &Binary) -> Result<Val> {
+        let upper = b.op == BinaryOp::TrimUpper;
+        match (self.eval(&b.lhs)?, self.eval(&b.rhs)?) {
+            (Val::Vector(mut series), Val::Scalar(s)) => {
+                let frame = self.frame;
+                for ser in &mut series {
+                    if !ser.points.is_empty() {
+                        ser.points.clear();
+                        self.ann.info(incompatible(b.op, "float", "float"));
+                    }
+                    for p in &mut ser.hpoints {
+                        let h = trim::trim(&p.h, s[frame.index(p.t)], upper);
+                        *p = hpoint(p.t, h);
+                    }
+                }
+                series.retain(|s| !s.is_empty());
+                Ok(Val::Vector(series))
+            }
+            (Val::Scalar(_), Val::Vector(r)) => {
+                for s in &r {
+                    let kind = if s.hpoints.is_empty() {
+                        "float"
+                    } else {
+                        "histogram"
+                    };
+                    self.ann.info(incompatible(b.op, "float", kind));
+                }
+                Ok(Val::Vector(Vec::new()))
+            }
+            (Val::Vector(l), Val::Vector(r)) => {
+                let default = VectorMatching {
+                    card: Cardinality::OneToOne,
+                    on: false,
+                    labels: Vec::new(),
+                    include: Vec::new(),
+                    fill: Default::default(),
+                };
+                let m = b.matching.clone().unwrap_or(default);
+                let mut ann = std::mem::take(&mut self.ann);
+                let out = native::pairs(b.op, &m, &l, &r, true, self.frame, &mut ann);
+                self.ann = ann;
+                Ok(Val::Vector(out))
+            }
+            _ => Err(Error::Execution(format!(
+                "operator {:?} is only defined for native histograms on its left",
+                b.op.as_str()
+            ))),
+        }
+    }
+
     fn set_op(
         &mut self,
         op: BinaryOp,
@@ -212,34 +283,34 @@ impl Grid<'_> {
         let rsig: Vec<Labels> = r.iter().map(|s| signature(m, s)).collect();
         let frame = self.frame;
         // Which signatures each side has at every step.
-        let mut keep_l: Vec<Vec<Sample>> = vec![Vec::new(); l.len()];
-        let mut keep_r: Vec<Vec<Sample>> = vec![Vec::new(); r.len()];
-        let mut rpresent: Vec<Vec<(usize, f64)>> = Vec::with_capacity(frame.len());
-        for_each_step(frame, &r, |_, _, present| {
+        let mut keep_l: Vec<Vec<(i64, Point)>> = vec![Vec::new(); l.len()];
+        let mut keep_r: Vec<Vec<(i64, Point)>> = vec![Vec::new(); r.len()];
+        let mut rpresent: Vec<Vec<(usize, Point)>> = Vec::with_capacity(frame.len());
+        for_each_step_mixed(frame, &r, |_, _, present| {
             rpresent.push(present.to_vec());
             Ok(())
         })?;
-        for_each_step(frame, &l, |step, t, present| {
+        for_each_step_mixed(frame, &l, |step, t, present| {
             let rs = &rpresent[step];
             let rhs_sigs: std::collections::HashSet<&Labels> =
                 rs.iter().map(|(i, _)| &rsig[*i]).collect();
             let lhs_sigs: std::collections::HashSet<&Labels> =
                 present.iter().map(|(i, _)| &lsig[*i]).collect();
-            for &(i, v) in present {
-                let matched = rhs_sigs.contains(&lsig[i]);
+            for (i, v) in present {
+                let matched = rhs_sigs.contains(&lsig[*i]);
                 let keep = match op {
                     BinaryOp::And => matched,
                     BinaryOp::Unless => !matched,
                     _ => true,
                 };
                 if keep {
-                    keep_l[i].push(Sample::new(t, v));
+                    keep_l[*i].push((t, v.clone()));
                 }
             }
             if op == BinaryOp::Or {
-                for &(i, v) in rs {
-                    if !lhs_sigs.contains(&rsig[i]) {
-                        keep_r[i].push(Sample::new(t, v));
+                for (i, v) in rs {
+                    if !lhs_sigs.contains(&rsig[*i]) {
+                        keep_r[*i].push((t, v.clone()));
                     }
                 }
             }
@@ -247,14 +318,17 @@ impl Grid<'_> {
         })?;
         let mut out = Vec::new();
         for (s, pts) in l.into_iter().zip(keep_l).chain(r.into_iter().zip(keep_r)) {
-            if !pts.is_empty() {
-                out.push(StepSeries {
-                    labels: s.labels,
-                    drop_name: s.drop_name,
-                    points: pts,
-                    hpoints: Vec::new(),
-                });
+            if pts.is_empty() {
+                continue;
             }
+            let mut series = StepSeries::floats(s.labels, s.drop_name, Vec::new());
+            for (t, p) in pts {
+                match p {
+                    Point::Float(v) => series.points.push(Sample::new(t, v)),
+                    Point::Hist(h) => series.hpoints.push(HistogramSample { t, h }),
+                }
+            }
+            out.push(series);
         }
         Ok(Val::Vector(out))
     }

@@ -436,6 +436,43 @@ pub(crate) fn for_each_step(
     Ok(())
 }
 
+/// One series' sample at one step.
+#[derive(Clone)]
+pub(crate) enum Point {
+    Float(f64),
+    Hist(Arc<FloatHistogram>),
+}
+
+/// [`for_each_step`] over samples of both kinds: `present` holds the
+/// float or histogram sample of every series that has one at the step.
+pub(crate) fn for_each_step_mixed(
+    frame: Frame,
+    series: &[StepSeries],
+    mut f: impl FnMut(usize, i64, &[(usize, Point)]) -> Result<()>,
+) -> Result<()> {
+    let mut cursors = vec![(0usize, 0usize); series.len()];
+    let mut present = Vec::with_capacity(series.len());
+    for (step, t) in frame.times().enumerate() {
+        present.clear();
+        for (i, s) in series.iter().enumerate() {
+            let (fc, hc) = &mut cursors[i];
+            while *fc < s.points.len() && s.points[*fc].t < t {
+                *fc += 1;
+            }
+            while *hc < s.hpoints.len() && s.hpoints[*hc].t < t {
+                *hc += 1;
+            }
+            if let Some(p) = s.points.get(*fc).filter(|p| p.t == t) {
+                present.push((i, Point::Float(p.v)));
+            } else if let Some(p) = s.hpoints.get(*hc).filter(|p| p.t == t) {
+                present.push((i, Point::Hist(p.h.clone())));
+            }
+        }
+        f(step, t, &present)?;
+    }
+    Ok(())
+}
+
 /// Rewrites every float point's value with `f(step, value)`, dropping the
 /// points where it gives `None`, every histogram point (a float function's
 /// result has none) and the series left without points.

@@ -37,6 +37,7 @@ impl Grid<'_> {
                             for p in &mut s.hpoints {
                                 let mut h = (*p.h).clone();
                                 h.scale(-1.0);
+                                h.hint = tsdb::model::histogram::CounterResetHint::Gauge;
                                 *p = hpoint(p.t, h);
                             }
                         }

@@ -22,6 +22,7 @@
 
 mod bounds;
 mod bounds_table;
+mod layout;
 mod ops;
 mod validate;
 
@@ -29,6 +30,7 @@ mod validate;
 mod tests;
 
 pub use bounds::{Bucket, bucket_bound, buckets};
+pub use layout::Layout;
 pub use ops::IndexedBuckets;
 
 use crate::error::HistogramError;

@@ -12,6 +12,7 @@ use tsdb::model::histogram::FloatHistogram;
 use crate::ast::AggregateOp;
 use crate::error::Result;
 use crate::eval::grid::{Frame, StepSeries, hpoint};
+use crate::eval::hstats::{Combine, combine};
 use crate::eval::stats::{KahanSum, Mean};
 use crate::value::Annotations;
 
@@ -109,12 +110,12 @@ pub(super) fn aggregate(
                     s.points.push(Sample::new(t, v));
                 }
                 _ => {
-                    if let Some(h) = sum(&cell.hists, ann) {
-                        let mut h = h;
-                        if op == AggregateOp::Avg {
-                            h.scale(1.0 / cell.hists.len() as f64);
-                        }
-                        h.compact(0);
+                    let how = if op == AggregateOp::Avg {
+                        Combine::Mean
+                    } else {
+                        Combine::Sum
+                    };
+                    if let Some(h) = combined(cell.hists.iter().map(|h| &**h), how, ann) {
                         s.hpoints.push(hpoint(t, h));
                     }
                 }
@@ -128,26 +129,24 @@ pub(super) fn aggregate(
         .collect())
 }
 
-/// The sum of `hists`; `None` (with a warning) when exponential and
-/// custom buckets mix.
-fn sum(hists: &[std::sync::Arc<FloatHistogram>], ann: &mut Annotations) -> Option<FloatHistogram> {
-    let mut total = (*hists[0]).clone();
-    let mut reconciled = false;
-    for h in &hists[1..] {
-        match total.add_assign(h, false) {
-            Ok(r) => reconciled |= r,
-            Err(_) => {
-                ann.warn(format_args!(
-                    "vector contains a mix of histograms with exponential and custom buckets schemas for aggregation"
-                ));
-                return None;
-            }
-        }
-    }
-    if reconciled {
+/// The sum or mean of `hists`, with Prometheus's annotations; `None`
+/// (and a warning) when exponential and custom buckets mix.
+pub(crate) fn combined<'a>(
+    hists: impl IntoIterator<Item = &'a FloatHistogram> + Clone,
+    how: Combine,
+    ann: &mut Annotations,
+) -> Option<FloatHistogram> {
+    let Ok(out) = combine(hists, how) else {
+        ann.warn(format_args!(
+            "vector contains a mix of histograms with exponential and custom buckets schemas for aggregation"
+        ));
+        return None;
+    };
+    let out = out?;
+    if out.reconciled {
         ann.info(format_args!(
             "mismatched custom buckets were reconciled during aggregation"
         ));
     }
-    Some(total)
+    Some(out.h)
 }

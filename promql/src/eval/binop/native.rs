@@ -1,6 +1,6 @@
 //! Vector–vector arithmetic where an operand is a native histogram:
 //! `H + H`, `H - H`, `H * F`, `F * H`, `H / F`, and the filters `H == H`,
-//! `H != H`, matched as the float pairs are (one-to-one or by
+//! `H != H`, the trims `H </ F` and `H >/ F`, matched as the float pairs are (one-to-one or by
 //! `group_left`/`group_right`; `fill` modifiers and `bool` do not apply).
 //! Other pairs with a histogram have no result and an info.
 
@@ -31,43 +31,49 @@ fn at(s: &StepSeries, t: i64) -> Option<Operand> {
 }
 
 /// `l op r` when a histogram is involved: `Err` when they cannot combine,
-/// `Ok(None)` when a comparison drops the pair.
-fn apply(op: BinaryOp, l: &Operand, r: &Operand) -> Result<Option<FloatHistogram>, ()> {
+/// `Ok(None)` when a comparison drops the pair. Custom bucket bounds
+/// reconciled by `+`/`-` set `reconciled`.
+fn apply(
+    op: BinaryOp,
+    l: &Operand,
+    r: &Operand,
+    reconciled: &mut bool,
+) -> Result<Option<FloatHistogram>, ()> {
     if let (BinaryOp::Eql | BinaryOp::Neq, Operand::Hist(a), Operand::Hist(b)) = (op, l, r) {
         let same = a.same_observations(b);
         return Ok((same == (op == BinaryOp::Eql)).then(|| (**a).clone()));
     }
-    arithmetic(op, l, r).map(Some).ok_or(())
+    arithmetic(op, l, r, reconciled).map(Some).ok_or(())
 }
 
-fn arithmetic(op: BinaryOp, l: &Operand, r: &Operand) -> Option<FloatHistogram> {
-    let gauge_if = |h: &mut FloatHistogram, g: bool| {
-        if g {
-            h.hint = CounterResetHint::Gauge;
-        }
-    };
+fn arithmetic(
+    op: BinaryOp,
+    l: &Operand,
+    r: &Operand,
+    reconciled: &mut bool,
+) -> Option<FloatHistogram> {
     match (op, l, r) {
         (BinaryOp::Add | BinaryOp::Sub, Operand::Hist(a), Operand::Hist(b)) => {
             let mut out = (**a).clone();
-            out.add_assign(b, op == BinaryOp::Sub).ok()?;
-            let gauge = a.hint == CounterResetHint::Gauge || b.hint == CounterResetHint::Gauge;
-            out.hint = CounterResetHint::Unknown;
-            gauge_if(&mut out, gauge);
+            *reconciled |= out.add_assign(b, op == BinaryOp::Sub).ok()?;
+            // A difference is a gauge even when it is not negative.
+            out.hint = if op == BinaryOp::Sub {
+                CounterResetHint::Gauge
+            } else {
+                a.hint.combine(b.hint).0
+            };
             out.compact(0);
             Some(out)
         }
         (BinaryOp::Mul, Operand::Hist(h), Operand::Float(x))
         | (BinaryOp::Mul, Operand::Float(x), Operand::Hist(h)) => {
-            let mut out = (**h).clone();
-            out.scale(*x);
-            gauge_if(&mut out, *x < 0.0);
-            Some(out)
+            Some(super::histogram_by_scalar(BinaryOp::Mul, true, h, *x)?)
         }
         (BinaryOp::Div, Operand::Hist(h), Operand::Float(x)) => {
-            let mut out = (**h).clone();
-            out.scale(1.0 / x);
-            gauge_if(&mut out, *x < 0.0);
-            Some(out)
+            Some(super::histogram_by_scalar(BinaryOp::Div, true, h, *x)?)
+        }
+        (BinaryOp::TrimUpper | BinaryOp::TrimLower, Operand::Hist(h), Operand::Float(x)) => {
+            Some(super::trim::trim(h, *x, op == BinaryOp::TrimUpper))
         }
         _ => None,
     }
@@ -113,7 +119,8 @@ pub(super) fn pairs(
             if matches!((lv, rv), (Operand::Float(_), Operand::Float(_))) {
                 continue;
             }
-            let h = match apply(op, lv, rv) {
+            let mut reconciled = false;
+            let h = match apply(op, lv, rv, &mut reconciled) {
                 Ok(Some(h)) => h,
                 Ok(None) => continue,
                 Err(()) => {
@@ -121,6 +128,16 @@ pub(super) fn pairs(
                     continue;
                 }
             };
+            if reconciled {
+                ann.info(format_args!(
+                    "mismatched custom buckets were reconciled during {}",
+                    if op == BinaryOp::Add {
+                        "addition"
+                    } else {
+                        "subtraction"
+                    }
+                ));
+            }
             let labels = result_labels(m, s, Some(&one[*j]));
             let k = *index.entry(labels.clone()).or_insert_with(|| {
                 out.push(StepSeries::floats(
@@ -194,7 +211,7 @@ mod tests {
             ("h > h", BinaryOp::Gtr, h(2.0), h(3.0), Err(())),
         ];
         for (name, op, l, r, want) in cases {
-            assert_eq!(count(apply(op, &l, &r)), want, "{name}");
+            assert_eq!(count(apply(op, &l, &r, &mut false)), want, "{name}");
         }
     }
 }

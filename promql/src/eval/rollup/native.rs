@@ -17,6 +17,7 @@ use tsdb::model::{HistogramSample, Sample};
 
 use super::Rollup;
 use crate::ast::quote_string;
+use crate::eval::hstats::{Combine, combine};
 use crate::value::Annotations;
 
 /// A window's result for a series holding histograms.
@@ -42,6 +43,10 @@ pub(crate) fn handles_histograms(f: Rollup) -> bool {
             | Rollup::PresentOverTime
             | Rollup::LastOverTime
             | Rollup::FirstOverTime
+            | Rollup::TsOfLastOverTime
+            | Rollup::TsOfFirstOverTime
+            | Rollup::Changes
+            | Rollup::Resets
     )
 }
 
@@ -71,6 +76,20 @@ pub(crate) fn eval(
             (Some(x), None) => Some(Out::Float(x.v)),
             (None, None) => None,
         },
+        Rollup::TsOfLastOverTime => {
+            let t = floats.last().map(|x| x.t).max(hists.last().map(|h| h.t))?;
+            Some(Out::Float(t as f64 / 1000.0))
+        }
+        Rollup::TsOfFirstOverTime => {
+            let t = floats
+                .first()
+                .map(|x| x.t)
+                .into_iter()
+                .chain(hists.first().map(|h| h.t))
+                .min()?;
+            Some(Out::Float(t as f64 / 1000.0))
+        }
+        Rollup::Changes | Rollup::Resets => Some(Out::Float(transitions(f, floats, hists))),
         _ if !floats.is_empty() => {
             ann.warn(format_args!(
                 "encountered a mix of histograms and floats for metric name {}",
@@ -79,17 +98,21 @@ pub(crate) fn eval(
             None
         }
         Rollup::SumOverTime | Rollup::AvgOverTime => {
-            let mut sum = (*hists[0].h).clone();
-            for h in &hists[1..] {
-                if sum.add_assign(&h.h, false).is_err() {
-                    return mixed_schemas(name, ann);
-                }
+            let how = if f == Rollup::AvgOverTime {
+                Combine::Mean
+            } else {
+                Combine::Sum
+            };
+            let Ok(out) = combine(hists.iter().map(|h| &*h.h), how) else {
+                return mixed_schemas(name, ann);
+            };
+            let out = out?;
+            if out.reconciled {
+                ann.info(format_args!(
+                    "mismatched custom buckets were reconciled during aggregation"
+                ));
             }
-            if f == Rollup::AvgOverTime {
-                sum.scale(1.0 / hists.len() as f64);
-            }
-            sum.compact(0);
-            Some(Out::Hist(sum))
+            Some(Out::Hist(out.h))
         }
         Rollup::Irate | Rollup::Idelta => {
             let [.., prev, last] = hists else {
@@ -110,6 +133,40 @@ pub(crate) fn eval(
         }
         _ => None,
     }
+}
+
+/// `changes` or `resets` over the window's samples of both kinds in time
+/// order. A switch between a float and a histogram is a change and a
+/// reset; two histograms differ when their observations do and reset as
+/// [`FloatHistogram::detect_reset`] says.
+fn transitions(f: Rollup, floats: &[Sample], hists: &[HistogramSample]) -> f64 {
+    enum P<'a> {
+        F(f64),
+        H(&'a FloatHistogram),
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut prev: Option<P<'_>> = None;
+    let mut n = 0usize;
+    while i < floats.len() || j < hists.len() {
+        let cur = if j >= hists.len() || (i < floats.len() && floats[i].t < hists[j].t) {
+            i += 1;
+            P::F(floats[i - 1].v)
+        } else {
+            j += 1;
+            P::H(&hists[j - 1].h)
+        };
+        let counts = match (&prev, &cur) {
+            (None, _) => false,
+            (Some(P::F(a)), P::F(b)) if f == Rollup::Resets => b < a,
+            (Some(P::F(a)), P::F(b)) => a != b && !(a.is_nan() && b.is_nan()),
+            (Some(P::H(a)), P::H(b)) if f == Rollup::Resets => b.detect_reset(a),
+            (Some(P::H(a)), P::H(b)) => !b.same_observations(a),
+            _ => true,
+        };
+        n += usize::from(counts);
+        prev = Some(cur);
+    }
+    n as f64
 }
 
 fn mixed_schemas(name: &str, ann: &mut Annotations) -> Option<Out> {
@@ -152,8 +209,12 @@ fn extrapolated(
         ));
     }
     let mut result = (*last.h).clone();
-    if result.add_assign(&first.h, true).is_err() {
-        return mixed_schemas(name, ann);
+    match result.add_assign(&first.h, true) {
+        Err(_) => return mixed_schemas(name, ann),
+        Ok(true) => ann.info(format_args!(
+            "mismatched custom buckets were reconciled during subtraction"
+        )),
+        Ok(false) => {}
     }
     if counter {
         for pair in hists.windows(2) {

@@ -187,7 +187,7 @@ impl FloatHistogram {
     /// Moves buckets that lie within `threshold` into the zero bucket. When
     /// the threshold falls inside a populated bucket, it grows to that
     /// bucket's upper bound. Returns the threshold used.
-    fn widen_zero_bucket(&mut self, mut threshold: f64) -> f64 {
+    pub(super) fn widen_zero_bucket(&mut self, mut threshold: f64) -> f64 {
         if threshold <= self.zero_threshold || self.uses_custom_buckets() {
             return self.zero_threshold;
         }
@@ -275,7 +275,7 @@ impl FloatHistogram {
 
     /// Maps custom buckets onto `bounds` (a subset of the current bounds):
     /// each bucket goes to the new bucket that contains it.
-    fn rebucket_custom(&mut self, bounds: &[f64]) {
+    pub(super) fn rebucket_custom(&mut self, bounds: &[f64]) {
         let mut items: Vec<(i32, f64)> = Vec::new();
         for (i, c) in self.positive() {
             let upper = bucket_bound(self.schema, i, &self.custom_values);
@@ -292,7 +292,9 @@ impl FloatHistogram {
     /// Whether `self` follows a counter reset after `prev`: the hint says
     /// so, or (hint unknown or gauge) a count, the zero bucket or any
     /// bucket went down, or the bucket layout became incompatible (finer
-    /// schema, narrower zero bucket, other custom bounds).
+    /// schema, narrower zero bucket, exponential versus custom buckets).
+    /// Custom buckets with other bounds are compared on the bounds both
+    /// have, as Prometheus 3 reconciles them.
     pub fn detect_reset(&self, prev: &FloatHistogram) -> bool {
         match self.hint {
             CounterResetHint::CounterReset => return true,
@@ -301,11 +303,23 @@ impl FloatHistogram {
         }
         if self.count < prev.count
             || self.uses_custom_buckets() != prev.uses_custom_buckets()
-            || (self.uses_custom_buckets() && self.custom_values != prev.custom_values)
             || self.schema > prev.schema
             || self.zero_threshold < prev.zero_threshold
         {
             return true;
+        }
+        if self.uses_custom_buckets() && self.custom_values != prev.custom_values {
+            let common: Vec<f64> = self
+                .custom_values
+                .iter()
+                .copied()
+                .filter(|b| prev.custom_values.contains(b))
+                .collect();
+            let (mut cur, mut old) = (self.clone(), prev.clone());
+            cur.rebucket_custom(&common);
+            old.rebucket_custom(&common);
+            cur.hint = CounterResetHint::Unknown;
+            return cur.detect_reset(&old);
         }
         let mut p = prev.clone();
         p.reduce_resolution(self.schema);
