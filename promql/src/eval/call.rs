@@ -5,8 +5,11 @@
 use tsdb::model::{Labels, MatchOp, Sample};
 
 use super::grid::{
-    Frame, Grid, SeriesSink, StepSeries, Val, cmp_nan_last, elems_at, for_each_step, map_points,
+    Frame, Grid, SeriesSink, StepSeries, Val, cmp_nan_last, for_each_step, for_each_step_mixed,
+    map_points,
 };
+mod quantiles;
+
 use super::limits::Limits;
 use super::rollup::{self, CounterResets, RangeMode, Rollup, RollupWindow, native};
 use super::selector::{InstantValue, RangeInput, RawSeries};
@@ -173,7 +176,7 @@ impl Grid<'_> {
                 let series = self.eval_vector(&c.args[0])?;
                 let labels = absent_labels(&c.args[0]);
                 let mut points = Vec::new();
-                for_each_step(self.frame, &series, |_, t, present| {
+                for_each_step_mixed(self.frame, &series, |_, t, present| {
                     if present.is_empty() {
                         points.push(Sample::new(t, 1.0));
                     }
@@ -187,11 +190,19 @@ impl Grid<'_> {
                 // Steps where some series has a sample in its window.
                 let mut covered = vec![false; self.frame.len()];
                 for s in &input.series {
-                    let samples = s.load();
+                    let (samples, _, hists) = s.load_all();
+                    let times: Vec<i64> = if hists.is_empty() {
+                        samples.iter().map(|p| p.t).collect()
+                    } else {
+                        let mut all: Vec<i64> = samples.iter().map(|p| p.t).collect();
+                        all.extend(hists.iter().map(|h| h.t));
+                        all.sort_unstable();
+                        all
+                    };
                     for (step, t) in self.frame.times().enumerate() {
                         let end = input.end(t);
-                        let lo = samples.partition_point(|p| p.t <= end - input.range);
-                        covered[step] |= samples.get(lo).is_some_and(|p| p.t <= end);
+                        let lo = times.partition_point(|&x| x <= end - input.range);
+                        covered[step] |= times.get(lo).is_some_and(|&x| x <= end);
                     }
                 }
                 let points = self
@@ -336,6 +347,11 @@ impl Grid<'_> {
         if self.frame.len() > 1 || self.query.step > 0 {
             return Ok(Val::Vector(series));
         }
+        if matches!(c.func.id, FuncId::Sort | FuncId::SortDesc) {
+            // Histograms have no order by value: they are left out.
+            series.iter_mut().for_each(|s| s.hpoints.clear());
+            series.retain(|s| !s.is_empty());
+        }
         let value = |s: &StepSeries| s.points.first().map_or(f64::NAN, |p| p.v);
         match c.func.id {
             FuncId::Sort => series.sort_by(|a, b| cmp_nan_last(value(a), value(b), false)),
@@ -396,93 +412,6 @@ impl Grid<'_> {
             }
         }
         Ok(Val::Vector(sink.out))
-    }
-
-    fn call_histogram(&mut self, c: &Call) -> Result<Val> {
-        let quantile = c.func.id == FuncId::HistogramQuantile;
-        let nscalars = if quantile { 1 } else { 2 };
-        let mut params = Vec::new();
-        for a in &c.args[..nscalars] {
-            params.push(self.eval_scalar(a)?);
-        }
-        let series = self.eval_vector(&c.args[nscalars])?;
-        let mut sink = SeriesSink::default();
-        let mut ann = std::mem::take(&mut self.ann);
-        let res = for_each_step(self.frame, &series, |step, t, present| {
-            let input = elems_at(&series, present);
-            let out = if quantile {
-                transform::histogram_quantile(params[0][step], input, &mut ann)?
-            } else {
-                transform::histogram_fraction(params[0][step], params[1][step], input, &mut ann)?
-            };
-            for e in out {
-                sink.push(e.labels, e.drop_name, t, e.v)?;
-            }
-            Ok(())
-        });
-        self.ann = ann;
-        res?;
-        // Each native histogram stands alone.
-        for s in series.iter().filter(|s| !s.hpoints.is_empty()) {
-            for p in &s.hpoints {
-                let step = self.frame.index(p.t);
-                let v = if quantile {
-                    transform::native::quantile(params[0][step], &p.h)
-                } else {
-                    transform::native::fraction(params[0][step], params[1][step], &p.h)
-                };
-                sink.push(s.labels.clone(), true, p.t, v)?;
-            }
-        }
-        sink.out.iter_mut().for_each(|s| {
-            s.points.sort_by_key(|p| p.t);
-        });
-        Ok(Val::Vector(sink.out))
-    }
-}
-
-impl Grid<'_> {
-    /// `histogram_quantiles(v, "label", q1, q2, …)`: one output series per
-    /// quantile, told apart by `label` (`q="0.5"`, `q="1.0"`).
-    fn call_histogram_quantiles(&mut self, c: &Call) -> Result<Val> {
-        let series = self.eval_vector(&c.args[0])?;
-        let label = self.eval_string(&c.args[1])?;
-        let mut qs = Vec::new();
-        for a in &c.args[2..] {
-            qs.push(self.eval_scalar(a)?);
-        }
-        if series.iter().any(|s| s.labels.has(&label)) {
-            return Err(Error::Execution(format!(
-                "label {label:?} already exists on the input series of histogram_quantiles"
-            )));
-        }
-        let mut sink = SeriesSink::default();
-        let mut ann = std::mem::take(&mut self.ann);
-        let res = for_each_step(self.frame, &series, |step, t, present| {
-            for q in &qs {
-                let input = elems_at(&series, present);
-                let qv = q[step];
-                for e in transform::histogram_quantile(qv, input, &mut ann)? {
-                    let mut b = e.labels.builder();
-                    b.set(&label, &quantile_label(qv));
-                    sink.push(b.build(), e.drop_name, t, e.v)?;
-                }
-            }
-            Ok(())
-        });
-        self.ann = ann;
-        res?;
-        Ok(Val::Vector(sink.out))
-    }
-}
-
-/// A quantile as a label value: always with a decimal point (`1.0`).
-fn quantile_label(q: f64) -> String {
-    let s = crate::value::FloatDisplay(q).to_string();
-    if q.is_finite() && !s.contains('.') {
-        format!("{s}.0")
-    } else {
-        s
     }
 }
 

@@ -38,24 +38,9 @@ pub(crate) enum RawData {
 }
 
 impl RawSeries {
-    /// The float samples, ascending, staleness markers removed.
-    pub fn load(&self) -> Cow<'_, [Sample]> {
-        match &self.data {
-            RawData::Loaded { floats, .. } => Cow::Borrowed(floats),
-            RawData::Stored { .. } => self.load_st().0,
-        }
-    }
-
-    /// [`load`](Self::load) with the samples' start timestamps: parallel
-    /// to the samples (0 = none), or empty when none has one. Computed
-    /// series (subqueries) have none: an expression cuts them off.
-    pub fn load_st(&self) -> (Cow<'_, [Sample]>, Vec<i64>) {
-        let (floats, sts, _) = self.load_all();
-        (floats, sts)
-    }
-
-    /// Float samples with their start timestamps (as
-    /// [`load_st`](Self::load_st)) and histogram samples, each ascending,
+    /// Float samples with their start timestamps (parallel to the
+    /// samples, 0 = none, or empty when none has one; computed series such
+    /// as subqueries have none) and histogram samples, each ascending,
     /// staleness markers removed; one read of storage.
     pub fn load_all(&self) -> (Cow<'_, [Sample]>, Vec<i64>, Cow<'_, [HistogramSample]>) {
         let RawData::Stored { series, mint, maxt } = &self.data else {

@@ -8,7 +8,7 @@
 //! `rate`, `increase`, `delta`, `irate` and `idelta` are gauge histograms
 //! at the coarsest schema of the window. Extrapolation is the floats'
 //! (to the window's edges, at most half an average interval beyond the
-//! samples), without the floats' stop at zero.
+//! samples), a counter's start stopping where its count would reach zero.
 
 use std::sync::Arc;
 
@@ -90,13 +90,8 @@ pub(crate) fn eval(
             Some(Out::Float(t as f64 / 1000.0))
         }
         Rollup::Changes | Rollup::Resets => Some(Out::Float(transitions(f, floats, hists))),
-        _ if !floats.is_empty() => {
-            ann.warn(format_args!(
-                "encountered a mix of histograms and floats for metric name {}",
-                quote_string(name)
-            ));
-            None
-        }
+        Rollup::Irate | Rollup::Idelta => instant(f, floats, hists, name, ann),
+        _ if !floats.is_empty() => mixed_kinds(name, ann),
         Rollup::SumOverTime | Rollup::AvgOverTime => {
             let how = if f == Rollup::AvgOverTime {
                 Combine::Mean
@@ -114,25 +109,66 @@ pub(crate) fn eval(
             }
             Some(Out::Hist(out.h))
         }
-        Rollup::Irate | Rollup::Idelta => {
-            let [.., prev, last] = hists else {
-                return None;
-            };
-            let mut d = (*last.h).clone();
-            let reset = f == Rollup::Irate && last.h.detect_reset(&prev.h);
-            if !reset && d.add_assign(&prev.h, true).is_err() {
-                return mixed_schemas(name, ann);
-            }
-            if f == Rollup::Irate {
-                d.scale(1000.0 / (last.t - prev.t) as f64);
-            }
-            Some(Out::Hist(gauge(d)))
-        }
         Rollup::Rate | Rollup::Increase | Rollup::Delta => {
             extrapolated(f, hists, start, end, name, ann)
         }
         _ => None,
     }
+}
+
+/// `irate` or `idelta`: from the window's last two samples, which must
+/// both be histograms.
+fn instant(
+    f: Rollup,
+    floats: &[Sample],
+    hists: &[HistogramSample],
+    name: &str,
+    ann: &mut Annotations,
+) -> Option<Out> {
+    let [.., prev, last] = hists else {
+        if floats.is_empty() {
+            return None;
+        }
+        return mixed_kinds(name, ann);
+    };
+    if floats.last().is_some_and(|x| x.t > prev.t) {
+        return mixed_kinds(name, ann);
+    }
+    let gauges = [prev, last].map(|h| h.h.hint == CounterResetHint::Gauge);
+    if f == Rollup::Irate && gauges.contains(&true) {
+        ann.warn(format_args!(
+            "this native histogram metric is not a counter: {}",
+            quote_string(name)
+        ));
+    } else if f == Rollup::Idelta && gauges.contains(&false) {
+        ann.warn(format_args!(
+            "this native histogram metric is not a gauge: {}",
+            quote_string(name)
+        ));
+    }
+    let mut d = (*last.h).clone();
+    let reset = f == Rollup::Irate && last.h.detect_reset(&prev.h);
+    if !reset {
+        match d.add_assign(&prev.h, true) {
+            Err(_) => return mixed_schemas(name, ann),
+            Ok(true) => ann.info(format_args!(
+                "mismatched custom buckets were reconciled during subtraction"
+            )),
+            Ok(false) => {}
+        }
+    }
+    if f == Rollup::Irate {
+        d.scale(1000.0 / (last.t - prev.t) as f64);
+    }
+    Some(Out::Hist(gauge(d)))
+}
+
+fn mixed_kinds(name: &str, ann: &mut Annotations) -> Option<Out> {
+    ann.warn(format_args!(
+        "encountered a mix of histograms and floats for metric name {}",
+        quote_string(name)
+    ));
+    None
 }
 
 /// `changes` or `resets` over the window's samples of both kinds in time
@@ -230,6 +266,10 @@ fn extrapolated(
     let mut to_end = (end - last.t) as f64 / 1000.0;
     if to_start >= threshold {
         to_start = avg / 2.0;
+    }
+    // A counter's count does not extrapolate below zero.
+    if counter && result.count > 0.0 && first.h.count >= 0.0 {
+        to_start = to_start.min(sampled * (first.h.count / result.count));
     }
     if to_end >= threshold {
         to_end = avg / 2.0;

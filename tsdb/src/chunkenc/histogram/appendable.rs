@@ -40,8 +40,10 @@ pub fn appendable(
     if h.schema != layout.schema || h.zero_threshold != layout.zero_threshold {
         return Appendable::NewChunk { reset: false };
     }
+    // Other custom bounds are no reset by themselves: readers compare the
+    // two on the bounds both have (as Prometheus 3 reconciles them).
     if h.custom_values != layout.custom_values {
-        return Appendable::NewChunk { reset: !gauge };
+        return Appendable::NewChunk { reset: false };
     }
     if !gauge && (h.count < last.count || h.zero_count < last.zero_count) {
         return Appendable::NewChunk { reset: true };
