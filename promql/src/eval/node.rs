@@ -144,7 +144,7 @@ impl Grid<'_> {
                     drop_name: s.drop_name,
                     data: RawData::Loaded {
                         floats: s.points,
-                        hists: s.hpoints,
+                        hists: s.hpoints.into_iter().map(sampled_hint).collect(),
                     },
                 })
                 .collect(),
@@ -208,4 +208,21 @@ pub(crate) fn val_type(v: &Val) -> &'static str {
         Val::Vector(_) => "instant vector",
         Val::Matrix(_) => "range vector",
     }
+}
+
+/// A histogram sampled by a subquery: its stored hint spoke of the sample
+/// before it in storage, which the subquery's previous step need not be,
+/// so a counter's hint becomes unknown (resets are then detected from the
+/// values, as Prometheus does).
+fn sampled_hint(p: tsdb::model::HistogramSample) -> tsdb::model::HistogramSample {
+    use tsdb::model::histogram::CounterResetHint;
+    if matches!(
+        p.h.hint,
+        CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
+    ) {
+        let mut h = (*p.h).clone();
+        h.hint = CounterResetHint::Unknown;
+        return hpoint(p.t, h);
+    }
+    p
 }

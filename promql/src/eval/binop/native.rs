@@ -94,6 +94,7 @@ pub(super) fn pairs(
     l: &[StepSeries],
     r: &[StepSeries],
     drops_name: bool,
+    return_bool: bool,
     frame: Frame,
     ann: &mut Annotations,
 ) -> Vec<StepSeries> {
@@ -119,8 +120,19 @@ pub(super) fn pairs(
             if matches!((lv, rv), (Operand::Float(_), Operand::Float(_))) {
                 continue;
             }
+            let bool_result = match (op, lv, rv) {
+                (BinaryOp::Eql | BinaryOp::Neq, Operand::Hist(a), Operand::Hist(b))
+                    if return_bool =>
+                {
+                    Some(f64::from(u8::from(
+                        a.same_observations(b) == (op == BinaryOp::Eql),
+                    )))
+                }
+                _ => None,
+            };
             let mut reconciled = false;
             let h = match apply(op, lv, rv, &mut reconciled) {
+                _ if bool_result.is_some() => FloatHistogram::default(),
                 Ok(Some(h)) => h,
                 Ok(None) => continue,
                 Err(()) => {
@@ -147,7 +159,11 @@ pub(super) fn pairs(
                 ));
                 out.len() - 1
             });
-            if out[k].hpoints.last().is_none_or(|p| p.t != t) {
+            if let Some(v) = bool_result {
+                if out[k].points.last().is_none_or(|p| p.t != t) {
+                    out[k].points.push(tsdb::model::Sample::new(t, v));
+                }
+            } else if out[k].hpoints.last().is_none_or(|p| p.t != t) {
                 out[k].hpoints.push(hpoint(t, h));
             }
         }

@@ -244,19 +244,30 @@ fn extrapolated(
             quote_string(name)
         ));
     }
+    // last − first + every value a counter reset took away; a reset right
+    // after the first sample cancels it, so that an incompatible first
+    // sample (other bucket kind) only lends its count to extrapolation.
+    let resets: Vec<usize> = if counter {
+        (1..hists.len())
+            .filter(|&i| hists[i].h.detect_reset(&hists[i - 1].h))
+            .map(|i| i - 1)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut result = (*last.h).clone();
-    match result.add_assign(&first.h, true) {
-        Err(_) => return mixed_schemas(name, ann),
-        Ok(true) => ann.info(format_args!(
-            "mismatched custom buckets were reconciled during subtraction"
-        )),
-        Ok(false) => {}
+    for &j in resets.iter().filter(|&&j| j > 0) {
+        if result.add_assign(&hists[j].h, false).is_err() {
+            return mixed_schemas(name, ann);
+        }
     }
-    if counter {
-        for pair in hists.windows(2) {
-            if pair[1].h.detect_reset(&pair[0].h) && result.add_assign(&pair[0].h, false).is_err() {
-                return mixed_schemas(name, ann);
-            }
+    if resets.first() != Some(&0) {
+        match result.add_assign(&first.h, true) {
+            Err(_) => return mixed_schemas(name, ann),
+            Ok(true) => ann.info(format_args!(
+                "mismatched custom buckets were reconciled during subtraction"
+            )),
+            Ok(false) => {}
         }
     }
     let sampled = (last.t - first.t) as f64 / 1000.0;

@@ -142,6 +142,10 @@ pub fn quantile(q: f64, h: &FloatHistogram) -> f64 {
     let b = effective(h, found);
     let seen = seen.min(h.count);
     if seen < rank {
+        if h.sum.is_nan() {
+            // The rank is among the NaN observations, which no bucket holds.
+            return f64::NAN;
+        }
         return if forward { b.upper } else { b.lower };
     }
     // How far into the bucket the rank is, from the walk's side.
