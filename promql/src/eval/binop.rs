@@ -184,16 +184,7 @@ impl Grid<'_> {
                 let hists = (has_histograms(&l) || has_histograms(&r)) && !b.op.is_set_operator();
                 let hist_out = if hists {
                     let mut ann = std::mem::take(&mut self.ann);
-                    let out = native::pairs(
-                        b.op,
-                        &m,
-                        &l,
-                        &r,
-                        drops_name,
-                        b.return_bool,
-                        self.frame,
-                        &mut ann,
-                    );
+                    let out = native::pairs(b, &m, &l, &r, self.frame, &mut ann);
                     self.ann = ann;
                     out
                 } else {
@@ -270,7 +261,7 @@ impl Grid<'_> {
                 };
                 let m = b.matching.clone().unwrap_or(default);
                 let mut ann = std::mem::take(&mut self.ann);
-                let out = native::pairs(b.op, &m, &l, &r, true, false, self.frame, &mut ann);
+                let out = native::pairs(b, &m, &l, &r, self.frame, &mut ann);
                 self.ann = ann;
                 Ok(Val::Vector(out))
             }

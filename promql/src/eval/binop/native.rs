@@ -11,7 +11,7 @@ use tsdb::model::Labels;
 use tsdb::model::histogram::{CounterResetHint, FloatHistogram};
 
 use super::{incompatible, result_labels, signature};
-use crate::ast::{BinaryOp, Cardinality, VectorMatching};
+use crate::ast::{Binary, BinaryOp, Cardinality, VectorMatching};
 use crate::eval::grid::{Frame, StepSeries, hpoint};
 use crate::value::Annotations;
 
@@ -89,15 +89,15 @@ fn kind(o: &Operand) -> &'static str {
 /// The histogram results of `l op r` over the frame: one series per
 /// result label set, histogram points only.
 pub(super) fn pairs(
-    op: BinaryOp,
+    b: &Binary,
     m: &VectorMatching,
     l: &[StepSeries],
     r: &[StepSeries],
-    drops_name: bool,
-    return_bool: bool,
     frame: Frame,
     ann: &mut Annotations,
 ) -> Vec<StepSeries> {
+    let (op, return_bool) = (b.op, b.return_bool);
+    let drops_name = !op.is_comparison() || return_bool;
     let right_is_one = m.card != Cardinality::OneToMany;
     let (many, one) = if right_is_one { (l, r) } else { (r, l) };
     let one_sig: Vec<Labels> = one.iter().map(|s| signature(m, s)).collect();
