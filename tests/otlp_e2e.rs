@@ -71,6 +71,7 @@ fn python_sdk_export_is_queryable() {
     assert!((sum - want_sum).abs() < 1e-9, "{sum} vs {want_sum}");
     let count = value(&s, "request_duration_seconds_count");
     assert_eq!(Some(count), want["request_duration_seconds_count"].as_f64());
+    exponential_histogram_is_native(&s, &want["payload_size_bytes"], sel);
     let q = format!(r#"target_info{{{sel},deployment_environment="e2e"}}"#);
     assert_eq!(value(&s, &q), 1.0);
     let md = s.get("/api/v1/metadata?metric=orders_total").json();
@@ -78,6 +79,81 @@ fn python_sdk_export_is_queryable() {
     assert_eq!(
         md["data"]["orders_total"][0]["help"], "Orders placed",
         "{md}"
+    );
+}
+
+/// The SDK's exponential histogram (`want`: scale, zero count, positive
+/// offset and counts, sum, count) is one native histogram: count, sum and
+/// every populated bucket with its bounds, `(2^(i·2^−scale),
+/// 2^((i+1)·2^−scale)]` for OTLP index `i`.
+fn exponential_histogram_is_native(s: &TestServer, want: &serde_json::Value, sel: &str) {
+    let num = |v: &serde_json::Value| -> f64 {
+        v.as_str()
+            .and_then(|t| t.parse().ok())
+            .or_else(|| v.as_f64())
+            .unwrap_or(f64::NAN)
+    };
+    let q = format!(r#"payload_size_bytes{{{sel},route="/pay"}}"#);
+    let v = s
+        .get(&format!("/api/v1/query?query={}", urlencode(&q)))
+        .json();
+    let result = v["data"]["result"].as_array().expect("a vector");
+    assert_eq!(result.len(), 1, "{q}: {v}");
+    let h = &result[0]["histogram"][1];
+    assert_eq!(num(&h["count"]), num(&want["count"]), "{v}");
+    assert_eq!(num(&h["sum"]), num(&want["sum"]), "{v}");
+    let scale = want["scale"].as_i64().expect("scale") as i32;
+    assert!(
+        (-4..=8).contains(&scale),
+        "the view keeps the scale in range: {want}"
+    );
+    let base = |i: i64| 2f64.powf(i as f64 * 2f64.powi(-scale));
+    let offset = want["offset"].as_i64().expect("offset");
+    let mut expected: Vec<(f64, f64, f64)> = Vec::new();
+    let zero = num(&want["zero_count"]);
+    for (k, c) in want["counts"]
+        .as_array()
+        .expect("counts")
+        .iter()
+        .enumerate()
+    {
+        let c = num(c);
+        if c != 0.0 {
+            let i = offset + k as i64;
+            expected.push((base(i), base(i + 1), c));
+        }
+    }
+    let got: Vec<(u64, f64, f64, f64)> = h["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| {
+            (
+                b[0].as_u64().unwrap_or(9),
+                num(&b[1]),
+                num(&b[2]),
+                num(&b[3]),
+            )
+        })
+        .collect();
+    let (zero_got, rest): (Vec<_>, Vec<_>) = got.into_iter().partition(|b| b.0 == 3);
+    assert_eq!(
+        zero_got.iter().map(|b| b.3).sum::<f64>(),
+        zero,
+        "zero bucket: {v}"
+    );
+    assert_eq!(rest.len(), expected.len(), "{v} vs {want}");
+    for ((rule, lo, hi, c), (wlo, whi, wc)) in rest.iter().zip(&expected) {
+        assert_eq!(*rule, 0, "positive buckets are (lo, hi]: {v}");
+        assert!(
+            (lo - wlo).abs() <= 1e-12 * wlo && (hi - whi).abs() <= 1e-12 * whi,
+            "{v}"
+        );
+        assert_eq!(c, wc, "{v}");
+    }
+    assert!(
+        value(s, &format!("histogram_count({q})")) == num(&want["count"]),
+        "histogram_count"
     );
 }
 
