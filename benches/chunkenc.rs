@@ -9,12 +9,21 @@
 //! XOR and decimal and keeps the smaller ([`BlockChunkEncoder`]). Decoding
 //! is `decode_range` over the whole chunk, the query path's call.
 //!
+//!
+//! `histogram/…`: a native-histogram chunk of 120 latency histograms
+//! (schema 3, about 40 buckets, [`HistogramFleet`]): `encode` appends them
+//! (the head's append path), `decode` is the query path's read into a
+//! sample buffer (float histograms); criterion's elements/s are histogram
+//! samples/s.
+//!
 //! Run: `cargo bench --bench chunkenc -- --warm-up-time 1 --measurement-time 3`
 
 use almanac::datagen::Rng;
+use almanac::hist_gen::HistogramFleet;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tsdb::chunkenc::histogram::{HistogramAppender, ResetHeader};
 use tsdb::chunkenc::{BlockChunkEncoder, Encoding, XorAppender, decode_range};
-use tsdb::model::Sample;
+use tsdb::model::{Sample, SampleBuf};
 
 fn shapes() -> Vec<(&'static str, Vec<(i64, f64)>)> {
     let mut rng = Rng::new(7);
@@ -98,6 +107,37 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    let mut g = c.benchmark_group("histogram");
+    g.throughput(Throughput::Elements(120));
+    let mut fleet = HistogramFleet::new(1, 7);
+    let mut hists = Vec::with_capacity(120);
+    for i in 0..120i64 {
+        fleet.scrape(|_, h| hists.push((1_700_000_000_000 + i * 15_000, h)));
+    }
+    g.bench_function("encode/latency", |b| {
+        b.iter(|| {
+            let mut a = HistogramAppender::new(ResetHeader::Unknown);
+            for (t, h) in &hists {
+                a.append(*t, h);
+            }
+            a.num_samples()
+        })
+    });
+    let mut a = HistogramAppender::new(ResetHeader::Unknown);
+    for (t, h) in &hists {
+        a.append(*t, h);
+    }
+    let bytes = a.bytes();
+    let mut buf = SampleBuf::new();
+    g.bench_function("decode/latency", |b| {
+        b.iter(|| {
+            buf.clear();
+            Encoding::Histogram.read_into(&bytes, i64::MIN, i64::MAX, &mut buf);
+            buf.len()
+        })
+    });
     g.finish();
 }
 

@@ -38,6 +38,11 @@ fn almanac_binary() -> Option<PathBuf> {
 /// `ALMANAC_FLAGS`; `vm`, `prometheus`: Debian's packages) and waits until
 /// it is ready; `None` when it is not installed or does not start.
 pub fn start(name: &'static str) -> Option<Peer> {
+    start_with(name, &[])
+}
+
+/// [`start`] with extra command-line flags for the peer.
+pub fn start_with(name: &'static str, extra: &[&str]) -> Option<Peer> {
     let dir = tempfile::tempdir().ok()?;
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().ok()?;
     let d = dir.path().display().to_string();
@@ -86,6 +91,7 @@ pub fn start(name: &'static str) -> Option<Peer> {
         _ => return None,
     };
     let mut cmd = cmd;
+    cmd.args(extra);
     let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -123,6 +129,17 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
         + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     ticks / 100.0
+}
+
+/// Prints every file under `p` with its size (`BENCH_DISK_DETAIL=1`).
+fn print_tree(p: &Path) {
+    for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            print_tree(&e.path());
+        } else {
+            println!("    {:>12} {}", du(&e.path()), e.path().display());
+        }
+    }
 }
 
 fn du(p: &Path) -> u64 {
@@ -223,6 +240,9 @@ pub fn disk_bytes(peer: &Peer) -> Result<u64, String> {
             } else {
                 d.join("prom/snapshots").join(&name)
             };
+            if std::env::var_os("BENCH_DISK_DETAIL").is_some() {
+                print_tree(&snap);
+            }
             Ok(du(&snap))
         }
         "vm" => {

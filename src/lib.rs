@@ -4,6 +4,7 @@
 //! criterion benchmarks (`benches/`); the code lives in the member crates:
 //! [`tsdb`] (storage engine) and [`promql`] (query language). It adds:
 //! - [`datagen`]: a deterministic generator of realistic scrape data.
+//! - [`hist_gen`]: the same for native histograms (latency histograms).
 //! - [`harness`]: end-to-end test harness (server on a free port, HTTP client).
 //! - [`peers`]: real Prometheus/Alertmanager processes for end-to-end tests.
 //! - [`bench_peer`]: the servers the ingest benchmark compares, and what is
@@ -12,6 +13,7 @@
 pub mod bench_peer;
 pub mod datagen;
 pub mod harness;
+pub mod hist_gen;
 pub mod peers;
 
 pub use promql;

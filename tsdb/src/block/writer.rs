@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::chunks::ChunkWriter;
 use super::index_writer::{IndexChunk, IndexWriter};
 use super::meta::{BLOCK_VERSION, BlockMeta, BlockStats, CompactionMeta, new_ulid};
-use crate::chunkenc::histogram::{decode_values, encode_values, latest_per_time};
+use crate::chunkenc::histogram::{ChunkLimits, decode_values, encode_values, latest_per_time};
 use crate::chunkenc::{BlockChunkEncoder, Encoding, MAX_SAMPLES_PER_CHUNK};
 
 /// Samples per chunk in a block: twice the head's. A decimal chunk's fixed
@@ -168,9 +168,10 @@ fn copy_chunk(
 }
 
 /// Writes a series' histogram chunks in `[mint, maxt]`: copied when they
-/// lie inside the range with nothing to merge or drop, else decoded
+/// lie inside the range with nothing to merge, drop or join, else decoded
 /// (keeping integer or float counts), merged (later chunks win equal
-/// times), cut to the range and re-encoded under the head's chunk rules.
+/// times), cut to the range and re-encoded under the block's chunk limits
+/// ([`ChunkLimits::BLOCK`]: the head's small chunks are joined).
 fn write_histograms(
     cs: &ChunkSeries,
     mint: i64,
@@ -180,7 +181,14 @@ fn write_histograms(
     metas: &mut Vec<IndexChunk>,
 ) -> Result<()> {
     let hist_chunks = cs.chunks().iter().filter(|c| c.encoding.is_histogram());
+    let max = ChunkLimits::BLOCK.max_samples;
+    let sizes: Vec<usize> = hist_chunks
+        .clone()
+        .map(|c| c.encoding.num_samples(c.data.as_slice()))
+        .collect();
+    let joinable = sizes.windows(2).any(|w| w[0] + w[1] <= max);
     if cs.is_plain()
+        && !joinable
         && hist_chunks
             .clone()
             .all(|c| c.min_t >= mint && c.max_t <= maxt)
@@ -198,7 +206,7 @@ fn write_histograms(
                 .filter(|(t, _)| *t >= mint && *t <= maxt && !cs.deleted().contains(*t)),
         );
     }
-    for (min_t, c) in encode_values(&latest_per_time(samples)) {
+    for (min_t, c) in encode_values(&latest_per_time(samples), ChunkLimits::BLOCK) {
         let encoding = c.encoding();
         stats.num_samples += c.num_samples() as u64;
         metas.push(IndexChunk {

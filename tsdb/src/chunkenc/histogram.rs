@@ -45,8 +45,8 @@ pub use float::{FloatHistogramAppender, decode_float_histograms};
 pub use int::{HistogramAppender, decode_histograms, relaid};
 pub use layout::Layout;
 pub use open_chunk::{
-    MAX_HISTOGRAM_CHUNK_SAMPLES, OpenHistogramChunk, decode_values, encode_values, first_header,
-    latest_per_time,
+    ChunkLimits, MAX_HISTOGRAM_CHUNK_SAMPLES, OpenHistogramChunk, decode_values, encode_values,
+    first_header, latest_per_time,
 };
 
 use super::bstream::{BitReader, BitWriter};

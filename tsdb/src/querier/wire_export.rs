@@ -3,7 +3,7 @@
 //! float-histogram chunks for native histograms.
 
 use super::chunk_series::{ChunkBytes, ChunkSeries};
-use crate::chunkenc::histogram::{decode_values, encode_values, latest_per_time};
+use crate::chunkenc::histogram::{ChunkLimits, decode_values, encode_values, latest_per_time};
 use crate::chunkenc::{Encoding, MAX_SAMPLES_PER_CHUNK, XorAppender};
 use crate::model::{SampleBuf, SeriesData};
 
@@ -144,7 +144,7 @@ fn encode_histograms(
     samples: &[(i64, crate::model::histogram::HistogramValue)],
     out: &mut Vec<ExportChunk>,
 ) {
-    for (min_t, c) in encode_values(samples) {
+    for (min_t, c) in encode_values(samples, ChunkLimits::HEAD) {
         out.push(ExportChunk {
             min_t,
             max_t: c.last_time(),

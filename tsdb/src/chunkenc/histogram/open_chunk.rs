@@ -17,6 +17,33 @@ pub const MAX_HISTOGRAM_CHUNK_SAMPLES: usize = 120;
 pub const TARGET_HISTOGRAM_CHUNK_BYTES: usize = 1024;
 pub const MIN_HISTOGRAM_CHUNK_SAMPLES: usize = 10;
 
+/// When a histogram chunk is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkLimits {
+    pub max_samples: usize,
+    /// Cut once this large and holding at least `min_samples`.
+    pub target_bytes: usize,
+    pub min_samples: usize,
+}
+
+impl ChunkLimits {
+    /// The head's (Prometheus 3.x's): small chunks, quick to decode for
+    /// recent data.
+    pub const HEAD: ChunkLimits = ChunkLimits {
+        max_samples: MAX_HISTOGRAM_CHUNK_SAMPLES,
+        target_bytes: TARGET_HISTOGRAM_CHUNK_BYTES,
+        min_samples: MIN_HISTOGRAM_CHUNK_SAMPLES,
+    };
+
+    /// Blocks': up to 240 samples whatever their size, so that a block
+    /// repeats a series' full first sample and chunk overhead less often.
+    pub const BLOCK: ChunkLimits = ChunkLimits {
+        max_samples: 2 * MAX_HISTOGRAM_CHUNK_SAMPLES,
+        target_bytes: usize::MAX,
+        min_samples: 2 * MAX_HISTOGRAM_CHUNK_SAMPLES,
+    };
+}
+
 /// One histogram chunk being appended to.
 #[derive(Debug, Clone)]
 pub enum OpenHistogramChunk {
@@ -52,15 +79,25 @@ impl OpenHistogramChunk {
         t: i64,
         h: &HistogramValue,
     ) -> Result<Option<ResetHeader>, ChunkCorrupt> {
+        self.try_append_within(t, h, ChunkLimits::HEAD)
+    }
+
+    /// [`try_append`](Self::try_append) under other chunk limits.
+    pub fn try_append_within(
+        &mut self,
+        t: i64,
+        h: &HistogramValue,
+        limits: ChunkLimits,
+    ) -> Result<Option<ResetHeader>, ChunkCorrupt> {
         let gauge = h.hint() == CounterResetHint::Gauge;
         let same_kind = matches!(
             (&*self, h),
             (OpenHistogramChunk::Int(_), HistogramValue::Int(_))
                 | (OpenHistogramChunk::Float(_), HistogramValue::Float(_))
         );
-        let full = self.num_samples() >= MAX_HISTOGRAM_CHUNK_SAMPLES
-            || (self.len_bytes() >= TARGET_HISTOGRAM_CHUNK_BYTES
-                && self.num_samples() >= MIN_HISTOGRAM_CHUNK_SAMPLES);
+        let full = self.num_samples() >= limits.max_samples
+            || (self.len_bytes() >= limits.target_bytes
+                && self.num_samples() >= limits.min_samples);
         if !same_kind
             || full
             || (!h.is_stale()
@@ -227,13 +264,18 @@ pub fn decode_values(
     }
 }
 
-/// Histogram samples (ascending, unique times) as chunks cut by the head's
-/// rules, each with its first sample's time.
-pub fn encode_values(samples: &[(i64, HistogramValue)]) -> Vec<(i64, OpenHistogramChunk)> {
+/// Histogram samples (ascending, unique times) as chunks cut by the
+/// head's rules under `limits`, each with its first sample's time.
+pub fn encode_values(
+    samples: &[(i64, HistogramValue)],
+    limits: ChunkLimits,
+) -> Vec<(i64, OpenHistogramChunk)> {
     let mut out: Vec<(i64, OpenHistogramChunk)> = Vec::new();
     for (t, h) in samples {
         let header = match out.last_mut() {
-            Some((_, c)) => c.try_append(*t, h).unwrap_or(Some(first_header(h))),
+            Some((_, c)) => c
+                .try_append_within(*t, h, limits)
+                .unwrap_or(Some(first_header(h))),
             None => Some(first_header(h)),
         };
         if let Some(header) = header {
