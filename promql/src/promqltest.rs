@@ -51,7 +51,7 @@ pub use compare::{EPSILON, almost_equal};
 pub use eval_cmd::{
     AnnotationExpect, EvalCmd, EvalMode, Expected, ExpectedSeries, MessageMatch, Steps,
 };
-pub use histogram::{CounterResetHint, HistogramLiteral};
+pub use histogram::{CounterResetHint, HistogramLiteral, histogram_matches, parse_histogram};
 pub use items::{HistogramPoint, Point, expand_values};
 pub use mem::MemStorage;
 pub use nhcb::{NhcbSeries, synthesize as synthesize_nhcb};

@@ -4,10 +4,12 @@
 //! stale, and per-rule health kept. Storage and time come from the caller.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use promql::eval::Engine;
 use promql::value::Value;
+use tsdb::model::histogram::FloatHistogram;
 use tsdb::model::{Labels, LabelsBuilder, METRIC_NAME, Queryable, STALE_NAN};
 
 use super::alert::{Alert, AlertSet, Candidate, Hold};
@@ -22,10 +24,29 @@ pub struct EvalEnv<'a> {
     pub external_url: &'a str,
 }
 
-/// Appends samples `(labels, t, v)` and commits them so that the next
+/// A rule's output value: a float or a native histogram (recording rules
+/// over histograms record histograms).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SampleValue {
+    Float(f64),
+    Histogram(Arc<FloatHistogram>),
+}
+
+impl SampleValue {
+    /// The value alerting rules see (`$value`): a histogram sample has no
+    /// float value, so 0.
+    fn alert_value(&self) -> f64 {
+        match self {
+            SampleValue::Float(v) => *v,
+            SampleValue::Histogram(_) => 0.0,
+        }
+    }
+}
+
+/// Appends samples `(labels, t, value)` and commits them so that the next
 /// rule sees them. Returns how many were rejected (out of order,
 /// duplicates), or a storage failure.
-pub type Writer<'a> = dyn FnMut(&[(Labels, i64, f64)]) -> Result<usize, String> + 'a;
+pub type Writer<'a> = dyn FnMut(&[(Labels, i64, SampleValue)]) -> Result<usize, String> + 'a;
 
 /// A rule's health as the API reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,27 +332,43 @@ fn last_for_state(
 fn commit(
     rule: &mut Rule,
     qt: i64,
-    samples: Vec<(Labels, f64)>,
+    samples: Vec<(Labels, SampleValue)>,
     write: &mut Writer,
 ) -> Result<(), String> {
     let current: HashSet<Labels> = samples.iter().map(|(l, _)| l.clone()).collect();
-    let mut batch: Vec<(Labels, i64, f64)> = samples.into_iter().map(|(l, v)| (l, qt, v)).collect();
+    let mut batch: Vec<(Labels, i64, SampleValue)> =
+        samples.into_iter().map(|(l, v)| (l, qt, v)).collect();
     for gone in rule.prev_series.difference(&current) {
-        batch.push((gone.clone(), qt, STALE_NAN));
+        // The storage stores it as a histogram stale marker where the
+        // series holds histograms.
+        batch.push((gone.clone(), qt, SampleValue::Float(STALE_NAN)));
     }
     write(&batch)?;
     rule.prev_series = current;
     Ok(())
 }
 
-fn query(env: &EvalEnv, expr: &promql::ast::Expr, t: i64) -> Result<Vec<(Labels, f64)>, String> {
+fn query(
+    env: &EvalEnv,
+    expr: &promql::ast::Expr,
+    t: i64,
+) -> Result<Vec<(Labels, SampleValue)>, String> {
     let r = env
         .engine
         .instant(env.storage, expr, t)
         .map_err(|e| e.to_string())?;
     match r.value {
-        Value::Vector(v) => Ok(v.into_iter().map(|s| (s.labels, s.v)).collect()),
-        Value::Scalar(s) => Ok(vec![(Labels::empty(), s.v)]),
+        Value::Vector(v) => Ok(v
+            .into_iter()
+            .map(|s| {
+                let v = match s.h {
+                    Some(h) => SampleValue::Histogram(h),
+                    None => SampleValue::Float(s.v),
+                };
+                (s.labels, v)
+            })
+            .collect()),
+        Value::Scalar(s) => Ok(vec![(Labels::empty(), SampleValue::Float(s.v))]),
         _ => Err("rule result is not a vector or scalar".into()),
     }
 }
@@ -341,7 +378,7 @@ fn eval_recording(
     qt: i64,
     limit: usize,
     env: &EvalEnv,
-) -> Result<Vec<(Labels, f64)>, String> {
+) -> Result<Vec<(Labels, SampleValue)>, String> {
     let rows = query(env, &rule.spec.expr, qt)?;
     let mut out = Vec::with_capacity(rows.len());
     let mut seen = HashSet::new();
@@ -386,7 +423,7 @@ fn eval_alerting(
     qt: i64,
     limit: usize,
     env: &EvalEnv,
-) -> Result<Vec<(Labels, f64)>, String> {
+) -> Result<Vec<(Labels, SampleValue)>, String> {
     let rows = query(env, &rule.spec.expr, qt)?;
     let run_query = |q: &str| -> QueryResult {
         let e = promql::parse(q).map_err(|e| e.to_string())?;
@@ -398,7 +435,7 @@ fn eval_alerting(
                     l.iter()
                         .map(|x| (x.name.to_string(), x.value.to_string()))
                         .collect(),
-                    v,
+                    v.alert_value(),
                 )
             })
             .collect())
@@ -410,6 +447,7 @@ fn eval_alerting(
         .collect();
     let mut candidates = Vec::with_capacity(rows.len());
     for (labels, v) in rows {
+        let v = v.alert_value();
         let data = AlertData {
             labels: labels.iter().map(|l| (&*l.name, &*l.value)).collect(),
             external_labels: ext.clone(),
@@ -443,9 +481,14 @@ fn eval_alerting(
         });
     }
     let hold = rule.hold(limit);
-    rule.alerts
+    let series = rule
+        .alerts
         .eval(t, hold, candidates)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(series
+        .into_iter()
+        .map(|(l, v)| (l, SampleValue::Float(v)))
+        .collect())
 }
 
 #[cfg(test)]

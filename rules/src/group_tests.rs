@@ -36,9 +36,15 @@ impl Fixture {
             external_url: "http://x",
         };
         let store = &self.store;
-        let mut write = |b: &[(Labels, i64, f64)]| -> Result<usize, String> {
+        let mut write = |b: &[(Labels, i64, SampleValue)]| -> Result<usize, String> {
             Ok(b.iter()
-                .filter(|(l, t, v)| store.append(l, *t, *v).is_err())
+                .filter(|(l, t, v)| {
+                    match v {
+                        SampleValue::Float(v) => store.append(l, *t, *v),
+                        SampleValue::Histogram(h) => store.append_histogram(l, *t, h.clone()),
+                    }
+                    .is_err()
+                })
                 .count())
         };
         g.eval(t, t, M, &env, &mut write)
@@ -243,4 +249,45 @@ fn for_state_is_restored_from_storage() {
             .active_at,
         15 * M
     );
+}
+
+#[test]
+fn recording_rules_record_native_histograms() {
+    use tsdb::model::histogram::{FloatHistogram, Span};
+    let fx = Fixture::new();
+    for (instance, per_minute) in [("a", 1.0), ("b", 3.0)] {
+        let l = Labels::from_pairs(&[("__name__", "lat"), ("instance", instance)]);
+        for m in 0..=10 {
+            let n = per_minute * m as f64;
+            let h = FloatHistogram {
+                count: n,
+                sum: n * 0.5,
+                positive_spans: vec![Span::new(0, 1)],
+                positive_buckets: vec![n],
+                ..FloatHistogram::default()
+            };
+            fx.store.append_histogram(&l, m * M, Arc::new(h)).unwrap();
+        }
+    }
+    let yaml = "groups:\n- name: g\n  rules:\n  - record: lat:rate5m\n    expr: sum(rate(lat[5m]))\n  - record: lat:count\n    expr: histogram_count(lat:rate5m) * 60\n";
+    let mut g = group(yaml);
+    fx.eval(&mut g, 10 * M);
+    assert!(
+        g.rules.iter().all(|r| r.last_error.is_none()),
+        "{:?}",
+        g.rules[0].last_error
+    );
+    let q = fx.store.querier(i64::MIN, i64::MAX).unwrap();
+    let ms = promql::parse_series_selector("lat:rate5m").unwrap();
+    let got = q.select(&Default::default(), &ms).unwrap();
+    assert_eq!(got.len(), 1);
+    let mut buf = tsdb::model::SampleBuf::new();
+    got[0].read(i64::MIN, i64::MAX, &mut buf);
+    let hs = buf.histograms();
+    assert_eq!(hs.len(), 1, "one histogram sample recorded");
+    assert!((hs[0].h.count * 60.0 - 4.0).abs() < 1e-9, "{:?}", hs[0].h);
+    // The next rule sees the recorded histogram.
+    let count = fx.samples("lat:count");
+    assert_eq!(count.len(), 1);
+    assert!((count[0].2 - 4.0).abs() < 1e-9, "{count:?}");
 }

@@ -13,10 +13,11 @@ use parking_lot::{Mutex, RwLock};
 use promql::eval::{Engine, EngineOptions};
 use tokio::sync::watch;
 use tsdb::db::Db;
+use tsdb::model::histogram::HistogramValue;
 use tsdb::model::{Labels, STALE_NAN};
 
 use super::file::GroupSpec;
-use super::group::{EvalEnv, Group, Health, Outgoing};
+use super::group::{EvalEnv, Group, Health, Outgoing, SampleValue};
 use super::notifier::{AmAlert, Notifier};
 use super::{file, glob, template};
 use crate::config::{AlertmanagerConfig, ManagerConfig};
@@ -140,8 +141,10 @@ impl RuleManager {
         for (_, gone) in old {
             let _ = gone.stop.send(true);
             let series = gone.group.lock().last_series();
-            let stale: Vec<(Labels, i64, f64)> =
-                series.into_iter().map(|l| (l, now, STALE_NAN)).collect();
+            let stale: Vec<(Labels, i64, SampleValue)> = series
+                .into_iter()
+                .map(|l| (l, now, SampleValue::Float(STALE_NAN)))
+                .collect();
             if let Err(e) = write(&self.inner.db, &stale) {
                 tracing::warn!(error = %e, "writing stale markers of a removed group");
             }
@@ -289,11 +292,17 @@ impl RuleManager {
 }
 
 /// Appends and commits a batch; returns how many samples were rejected.
-fn write(db: &Db, batch: &[(Labels, i64, f64)]) -> Result<usize, String> {
+fn write(db: &Db, batch: &[(Labels, i64, SampleValue)]) -> Result<usize, String> {
     let mut app = db.appender();
     let mut rejected = 0;
     for (l, t, v) in batch {
-        if app.append(l, *t, *v).is_err() {
+        let r = match v {
+            SampleValue::Float(v) => app.append(l, *t, *v).map(drop),
+            SampleValue::Histogram(h) => app
+                .append_histogram(l, *t, HistogramValue::Float((**h).clone()))
+                .map(drop),
+        };
+        if r.is_err() {
             rejected += 1;
         }
     }
@@ -370,7 +379,7 @@ fn eval_once(group: &Mutex<Group>, inner: &Inner, ts: i64) -> u64 {
         external_labels: &s.external_labels,
         external_url: &s.external_url,
     };
-    let mut w = |b: &[(Labels, i64, f64)]| write(&inner.db, b);
+    let mut w = |b: &[(Labels, i64, SampleValue)]| write(&inner.db, b);
     let mut g = group.lock();
     let out = g.eval(ts, now_ms(), s.resend_ms, &env, &mut w);
     let failures = g.rules.iter().filter(|r| r.health == Health::Err).count() as u64;

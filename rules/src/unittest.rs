@@ -13,10 +13,13 @@ use std::path::Path;
 use promql::eval::Engine;
 use promql::value::Value;
 use serde::Deserialize;
-use tsdb::model::{Labels, Sample};
+use std::sync::Arc;
+
+use tsdb::model::histogram::FloatHistogram;
+use tsdb::model::{HistogramSample, Labels, Sample};
 
 use super::alert::AlertState;
-use super::group::{EvalEnv, Group};
+use super::group::{EvalEnv, Group, SampleValue};
 use super::{file, glob};
 use promql::promqltest::MemStorage;
 use promql::syntax::{format_duration, parse_duration, parse_time};
@@ -205,14 +208,44 @@ fn load_input(tg: &TestGroup, store: &MemStorage, start: i64, interval: i64) -> 
         let labels = values::parse_series(&s.series)?;
         let points =
             values::expand(&s.values).map_err(|e| format!("series {:?}: {e}", s.series))?;
-        let samples: Vec<Sample> = points
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.map(|v| Sample::new(start + i as i64 * interval, v)))
-            .collect();
-        store.set(labels, samples);
+        let (mut floats, mut hists) = (Vec::new(), Vec::new());
+        let mut prev: Option<FloatHistogram> = None;
+        for (i, p) in points.into_iter().enumerate() {
+            let t = start + i as i64 * interval;
+            match p {
+                Some(values::Value::Float(v)) => {
+                    floats.push(Sample::new(t, v));
+                    prev = None;
+                }
+                Some(values::Value::Histogram(mut h)) => {
+                    stored_hint(&mut h, prev.as_ref());
+                    prev = Some(h.clone());
+                    hists.push(HistogramSample { t, h: Arc::new(h) });
+                }
+                None => {}
+            }
+        }
+        store.set(labels, floats, hists);
     }
     Ok(())
+}
+
+/// Gives a counter histogram the hint a TSDB chunk reads back with, as
+/// promtool's storage does: after another histogram of the series, not a
+/// reset unless it is one; the series' first (or one after a float)
+/// unknown. Explicit hints stay.
+fn stored_hint(h: &mut FloatHistogram, prev: Option<&FloatHistogram>) {
+    use tsdb::model::histogram::CounterResetHint::{CounterReset, NotCounterReset, Unknown};
+    if h.hint != Unknown {
+        return;
+    }
+    if let Some(p) = prev {
+        h.hint = if h.detect_reset(p) {
+            CounterReset
+        } else {
+            NotCounterReset
+        };
+    }
 }
 
 type Firing = Vec<(Labels, BTreeMap<String, String>)>;
@@ -265,9 +298,15 @@ fn run_group(
         external_labels: &tg.external_labels,
         external_url: &tg.external_url,
     };
-    let mut write = |b: &[(Labels, i64, f64)]| -> Result<usize, String> {
+    let mut write = |b: &[(Labels, i64, SampleValue)]| -> Result<usize, String> {
         Ok(b.iter()
-            .filter(|(l, t, v)| store.append(l, *t, *v).is_err())
+            .filter(|(l, t, v)| {
+                match v {
+                    SampleValue::Float(v) => store.append(l, *t, *v),
+                    SampleValue::Histogram(h) => store.append_histogram(l, *t, h.clone()),
+                }
+                .is_err()
+            })
             .count())
     };
     let mut errs = Vec::new();
@@ -374,43 +413,87 @@ fn check_expr(
         .engine
         .instant(env.storage, &expr, start + t)
         .map_err(|e| fail(e.to_string()))?;
-    let mut got: Vec<(Labels, f64)> = match r.value {
-        Value::Vector(v) => v.into_iter().map(|s| (s.labels, s.v)).collect(),
-        Value::Scalar(s) => vec![(Labels::empty(), s.v)],
+    let mut got: Vec<(Labels, SampleValue)> = match r.value {
+        Value::Vector(v) => v
+            .into_iter()
+            .map(|s| match s.h {
+                Some(h) => (s.labels, SampleValue::Histogram(h)),
+                None => (s.labels, SampleValue::Float(s.v)),
+            })
+            .collect(),
+        Value::Scalar(s) => vec![(Labels::empty(), SampleValue::Float(s.v))],
         _ => return Err(fail("rule result is not a vector or scalar".into())),
     };
-    let mut exp = Vec::new();
+    let mut exp: Vec<(Labels, SampleValue, bool)> = Vec::new();
     for s in &test.exp_samples {
-        if s.histogram.is_some() {
-            return Err(fail(
-                "native histograms are not supported by Almanac".into(),
-            ));
-        }
         let l = values::parse_metric(&s.labels)
             .map_err(|e| fail(format!("labels {:?}: {e}", s.labels)))?;
-        exp.push((l, s.value));
+        match &s.histogram {
+            Some(text) => {
+                let (h, hint) = values::parse_expected_histogram(text)
+                    .map_err(|e| fail(format!("histogram {text:?}: {e}")))?;
+                exp.push((l, SampleValue::Histogram(Arc::new(h)), hint));
+            }
+            None => exp.push((l, SampleValue::Float(s.value), false)),
+        }
     }
     got.sort_by(|a, b| a.0.cmp(&b.0));
     exp.sort_by(|a, b| a.0.cmp(&b.0));
     let same = got.len() == exp.len()
-        && got
-            .iter()
-            .zip(&exp)
-            .all(|(g, e)| g.0 == e.0 && floats_equal(g.1, e.1, fuzzy));
+        && got.iter().zip(&exp).all(|(g, e)| {
+            g.0 == e.0
+                && match (&g.1, &e.1) {
+                    (SampleValue::Float(x), SampleValue::Float(y)) => floats_equal(*x, *y, fuzzy),
+                    (SampleValue::Histogram(x), SampleValue::Histogram(y)) => {
+                        promql::promqltest::histogram_matches(y, e.2, x)
+                    }
+                    _ => false,
+                }
+        });
     if same {
         return Ok(());
     }
-    let show = |v: &[(Labels, f64)]| {
-        v.iter()
-            .map(|(l, x)| format!("{l} {}", promql::value::FloatDisplay(*x)))
+    let show = |v: &mut dyn Iterator<Item = (&Labels, &SampleValue)>| {
+        v.map(|(l, x)| format!("{l} {}", show_value(x)))
             .collect::<Vec<_>>()
             .join(", ")
     };
     Err(format!(
         "{head},\n        exp: {}\n        got: {}",
-        show(&exp),
-        show(&got)
+        show(&mut exp.iter().map(|(l, v, _)| (l, v))),
+        show(&mut got.iter().map(|(l, v)| (l, v)))
     ))
+}
+
+/// A value as a failure report shows it; histograms in the notation of
+/// `exp_samples`.
+fn show_value(v: &SampleValue) -> String {
+    match v {
+        SampleValue::Float(x) => promql::value::FloatDisplay(*x).to_string(),
+        SampleValue::Histogram(h) => histogram_literal(h),
+    }
+}
+
+fn histogram_literal(h: &FloatHistogram) -> String {
+    let list = |it: tsdb::model::histogram::IndexedBuckets<'_>| -> String {
+        it.map(|(i, c)| format!("{i}:{c}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut s = format!("{{{{schema:{} count:{} sum:{}", h.schema, h.count, h.sum);
+    if h.zero_count != 0.0 || h.zero_threshold != 0.0 {
+        s += &format!(" z_bucket:{} z_bucket_w:{}", h.zero_count, h.zero_threshold);
+    }
+    if !h.positive_buckets.is_empty() {
+        s += &format!(" buckets(index:count):[{}]", list(h.positive()));
+    }
+    if !h.negative_buckets.is_empty() {
+        s += &format!(" n_buckets(index:count):[{}]", list(h.negative()));
+    }
+    if !h.custom_values.is_empty() {
+        s += &format!(" custom_values:{:?}", h.custom_values);
+    }
+    s + "}}"
 }
 
 #[cfg(test)]

@@ -4,16 +4,35 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use tsdb::model::{Labels, Matcher, Querier, Queryable, Sample, SelectHints, Series};
+use tsdb::model::histogram::FloatHistogram;
+use tsdb::model::{
+    HistogramSample, Labels, Matcher, Querier, Queryable, Sample, SampleBuf, SelectHints, Series,
+};
 
 use super::{Storage, StorageError};
 
-type SeriesMap = BTreeMap<Labels, Vec<Sample>>;
+/// One series: float samples and histogram samples, each sorted by time.
+#[derive(Debug, Clone, Default)]
+struct MemSeries {
+    floats: Vec<Sample>,
+    hists: Vec<HistogramSample>,
+}
 
-/// Series in a map sorted by labels, each with its samples sorted by time.
-/// Loads merge by timestamp; a load that would give one timestamp two
-/// different values is rejected whole. A querier sees the data as it was
-/// when the querier was made.
+impl MemSeries {
+    fn last_t(&self) -> Option<i64> {
+        self.floats
+            .last()
+            .map(|s| s.t)
+            .max(self.hists.last().map(|h| h.t))
+    }
+}
+
+type SeriesMap = BTreeMap<Labels, MemSeries>;
+
+/// Series in a map sorted by labels, each with its float and histogram
+/// samples sorted by time. Loads merge by timestamp; a load that would
+/// give one timestamp two different values is rejected whole. A querier
+/// sees the data as it was when the querier was made.
 #[derive(Debug, Default)]
 pub struct MemStorage {
     series: RwLock<Arc<SeriesMap>>,
@@ -43,23 +62,46 @@ impl MemStorage {
     pub fn append(&self, labels: &Labels, t: i64, v: f64) -> Result<(), StorageError> {
         self.update(|m| {
             let s = m.entry(labels.clone()).or_default();
-            match s.last() {
-                Some(last) if last.t > t => Err("out of order sample".into()),
-                Some(last) if last.t == t && last.v.to_bits() != v.to_bits() => {
-                    Err("duplicate sample for timestamp".into())
-                }
-                Some(last) if last.t == t => Ok(()),
+            match s.last_t() {
+                Some(last) if last > t => Err("out of order sample".into()),
+                Some(last) if last == t => match s.floats.last() {
+                    Some(f) if f.t == t && f.v.to_bits() == v.to_bits() => Ok(()),
+                    _ => Err("duplicate sample for timestamp".into()),
+                },
                 _ => {
-                    s.push(Sample::new(t, v));
+                    s.floats.push(Sample::new(t, v));
                     Ok(())
                 }
             }
         })
     }
 
-    /// Replaces a series' samples (sorted by time).
-    pub fn set(&self, labels: Labels, samples: Vec<Sample>) {
-        self.update(|m| m.insert(labels, samples));
+    /// [`append`](Self::append) for a native histogram sample.
+    pub fn append_histogram(
+        &self,
+        labels: &Labels,
+        t: i64,
+        h: Arc<FloatHistogram>,
+    ) -> Result<(), StorageError> {
+        self.update(|m| {
+            let s = m.entry(labels.clone()).or_default();
+            match s.last_t() {
+                Some(last) if last > t => Err("out of order sample".into()),
+                Some(last) if last == t => match s.hists.last() {
+                    Some(x) if x.t == t && x.h == h => Ok(()),
+                    _ => Err("duplicate sample for timestamp".into()),
+                },
+                _ => {
+                    s.hists.push(HistogramSample { t, h });
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    /// Replaces a series' samples (each sorted by time; no time in both).
+    pub fn set(&self, labels: Labels, floats: Vec<Sample>, hists: Vec<HistogramSample>) {
+        self.update(|m| m.insert(labels, MemSeries { floats, hists }));
     }
 }
 
@@ -75,7 +117,7 @@ impl Storage for MemStorage {
         }
         let mut next = (*self.snapshot()).clone();
         for (labels, samples) in series {
-            let all = next.entry(labels.clone()).or_default();
+            let all = &mut next.entry(labels.clone()).or_default().floats;
             all.extend(samples);
             all.sort_by_key(|s| s.t);
             if let Some(w) = all
@@ -85,6 +127,31 @@ impl Storage for MemStorage {
                 return Err(format!("{labels}: two values at t={}", w[0].t).into());
             }
             all.dedup_by_key(|s| s.t);
+        }
+        self.update(|m| *m = next);
+        Ok(())
+    }
+
+    fn load_histograms(
+        &mut self,
+        series: Vec<(Labels, Vec<(i64, FloatHistogram)>)>,
+    ) -> Result<(), StorageError> {
+        let mut next = (*self.snapshot()).clone();
+        for (labels, hists) in series {
+            let all = &mut next.entry(labels.clone()).or_default().hists;
+            all.extend(
+                hists
+                    .into_iter()
+                    .map(|(t, h)| HistogramSample { t, h: Arc::new(h) }),
+            );
+            all.sort_by_key(|h| h.t);
+            if let Some(w) = all
+                .windows(2)
+                .find(|w| w[0].t == w[1].t && w[0].h != w[1].h)
+            {
+                return Err(format!("{labels}: two histograms at t={}", w[0].t).into());
+            }
+            all.dedup_by_key(|h| h.t);
         }
         self.update(|m| *m = next);
         Ok(())
@@ -118,7 +185,7 @@ impl MemQuerier {
         &'a self,
         matchers: &'a [Matcher],
         all_if_empty: bool,
-    ) -> impl Iterator<Item = (&'a Labels, &'a [Sample])> + 'a {
+    ) -> impl Iterator<Item = (&'a Labels, &'a [Sample], &'a [HistogramSample])> + 'a {
         self.series.iter().filter_map(move |(l, s)| {
             if matchers.is_empty() && !all_if_empty {
                 return None;
@@ -126,9 +193,11 @@ impl MemQuerier {
             if !matchers.iter().all(|m| m.matches(l.get(&m.name))) {
                 return None;
             }
-            let lo = s.partition_point(|x| x.t < self.mint);
-            let hi = s.partition_point(|x| x.t <= self.maxt);
-            (lo < hi).then(|| (l, &s[lo..hi]))
+            let lo = s.floats.partition_point(|x| x.t < self.mint);
+            let hi = s.floats.partition_point(|x| x.t <= self.maxt);
+            let hlo = s.hists.partition_point(|x| x.t < self.mint);
+            let hhi = s.hists.partition_point(|x| x.t <= self.maxt);
+            (lo < hi || hlo < hhi).then(|| (l, &s.floats[lo..hi], &s.hists[hlo..hhi]))
         })
     }
 }
@@ -137,14 +206,17 @@ impl Querier for MemQuerier {
     fn select(&self, _hints: &SelectHints, matchers: &[Matcher]) -> tsdb::Result<Vec<Series>> {
         Ok(self
             .matching(matchers, false)
-            .map(|(l, s)| Series::from_samples(l.clone(), s.to_vec()))
+            .map(|(l, s, h)| {
+                let buf = SampleBuf::from_parts(s.to_vec(), Vec::new()).with_histograms(h.to_vec());
+                Series::from_buf(l.clone(), buf)
+            })
             .collect())
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> tsdb::Result<Vec<String>> {
         let names: BTreeSet<String> = self
             .matching(matchers, true)
-            .flat_map(|(l, _)| l.iter().map(|x| x.name.to_string()))
+            .flat_map(|(l, _, _)| l.iter().map(|x| x.name.to_string()))
             .collect();
         Ok(names.into_iter().collect())
     }
@@ -152,7 +224,7 @@ impl Querier for MemQuerier {
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> tsdb::Result<Vec<String>> {
         let values: BTreeSet<String> = self
             .matching(matchers, true)
-            .map(|(l, _)| l.get(name).to_string())
+            .map(|(l, _, _)| l.get(name).to_string())
             .filter(|v| !v.is_empty())
             .collect();
         Ok(values.into_iter().collect())
@@ -227,7 +299,7 @@ mod tests {
         got[0].samples_in(i64::MIN, i64::MAX, &mut s);
         assert_eq!(s, [Sample::new(10, 1.0), Sample::new(20, 2.0)]);
         // A querier keeps its view; `set` replaces a series.
-        m.set(l("x", "1"), vec![Sample::new(50, 5.0)]);
+        m.set(l("x", "1"), vec![Sample::new(50, 5.0)], Vec::new());
         assert_eq!(
             q.select(&SelectHints::default(), &[Matcher::equal("a", "1")])
                 .unwrap()

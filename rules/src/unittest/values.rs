@@ -1,10 +1,20 @@
 //! `input_series` of rule unit tests: a series (`metric{labels}`) and its
-//! values in promqltest's expanding notation (`1+2x3`, `_x2`, `stale`).
+//! values in promqltest's expanding notation (`1+2x3`, `_x2`, `stale`,
+//! native histograms `{{schema:0 sum:5 count:4 buckets:[1 2 1]}}x3`,
+//! `{{…}}+{{…}}x2`), and the histograms of `exp_samples`.
 
+use tsdb::model::histogram::FloatHistogram;
 use tsdb::model::{Labels, LabelsBuilder, METRIC_NAME, MatchOp};
 
 /// One position of an expanded series: a value or an omitted sample.
-pub type Point = Option<f64>;
+pub type Point = Option<Value>;
+
+/// A position's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Float(f64),
+    Histogram(FloatHistogram),
+}
 
 /// Parses `metric{a="b"}` (or `{__name__="m", a="b"}`) into labels. Only
 /// equality matchers are allowed.
@@ -39,19 +49,30 @@ pub fn parse_metric(s: &str) -> Result<Labels, String> {
     })
 }
 
-/// Expands the values notation of promqltest (`1+2x3`, `_x2`, `stale`)
-/// into positions (`None` = omitted). Native histograms are refused.
+/// Expands the values notation of promqltest (`1+2x3`, `_x2`, `stale`,
+/// histograms) into positions (`None` = omitted).
 pub fn expand(values: &str) -> Result<Vec<Point>, String> {
-    promql::promqltest::expand_values(values)?
+    Ok(promql::promqltest::expand_values(values)?
         .into_iter()
         .map(|p| match p {
-            Some(promql::promqltest::Point::Float(v)) => Ok(Some(v)),
-            Some(promql::promqltest::Point::Histogram(_)) => {
-                Err("native histograms are not supported by Almanac".to_string())
-            }
-            None => Ok(None),
+            Some(promql::promqltest::Point::Float(v)) => Some(Value::Float(v)),
+            Some(promql::promqltest::Point::Histogram(h)) => Some(Value::Histogram(h.value())),
+            None => None,
         })
-        .collect()
+        .collect())
+}
+
+/// An expected histogram as `exp_samples` write it (`{{count:2 sum:3
+/// buckets:[2]}}`), and whether its counter-reset hint is to be compared
+/// (only when spelled out).
+pub fn parse_expected_histogram(s: &str) -> Result<(FloatHistogram, bool), String> {
+    let body = s
+        .trim()
+        .strip_prefix("{{")
+        .and_then(|b| b.strip_suffix("}}"))
+        .ok_or_else(|| format!("{s:?}: a histogram is written {{{{…}}}}"))?;
+    let lit = promql::promqltest::parse_histogram(body)?;
+    Ok((lit.to_float(), lit.counter_reset_hint.is_some()))
 }
 
 #[cfg(test)]
@@ -59,9 +80,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn histograms_are_refused() {
+    fn floats_and_histograms_expand() {
         assert_eq!(expand("1 _ stale").map(|v| v.len()), Ok(3));
-        assert!(expand("{{schema:1}}").unwrap_err().contains("histograms"));
+        let got = expand("{{schema:0 count:1 sum:2}}+{{count:1 sum:1}}x2 3").unwrap();
+        let counts: Vec<Option<f64>> = got
+            .iter()
+            .map(|p| match p {
+                Some(Value::Histogram(h)) => Some(h.count),
+                Some(Value::Float(v)) => Some(*v),
+                None => None,
+            })
+            .collect();
+        assert_eq!(counts, vec![Some(1.0), Some(2.0), Some(3.0), Some(3.0)]);
+        let (h, hint) = parse_expected_histogram("{{count:2 sum:3 buckets:[2]}}").unwrap();
+        assert_eq!((h.count, h.sum, hint), (2.0, 3.0, false));
+        let (_, hint) = parse_expected_histogram("{{count:2 counter_reset_hint:gauge}}").unwrap();
+        assert!(hint);
+        assert!(parse_expected_histogram("count:2").is_err());
+        assert!(parse_expected_histogram("{{count:x}}").is_err());
     }
 
     #[test]
