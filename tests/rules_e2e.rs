@@ -2,7 +2,8 @@
 //! queryable and survive a restart; alerts go pending, fire and resolve,
 //! reach a real Alertmanager (Debian's `prometheus-alertmanager`) and its
 //! webhook with their rendered labels and annotations, also when the
-//! Alertmanager was down meanwhile; `/api/v1/rules` and reloads.
+//! Alertmanager was down meanwhile; `/api/v1/rules` and reloads; recording
+//! rules over native histograms record histograms.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -127,6 +128,75 @@ fn recording_rules_are_queryable_and_survive_restart() {
     let back = query(&s, "job:up:sum", Some(ts));
     assert_eq!(back.len(), 1, "recorded sample lost over restart");
     assert_eq!(back[0]["value"][1], "2");
+}
+
+/// A recording rule over native histograms writes native histograms into
+/// the real storage (through the rule manager's appender), and a rule
+/// after it reads them.
+#[test]
+fn recording_rules_record_native_histograms() {
+    use prost::Message;
+    use server::prompb;
+    use tsdb::model::histogram::{CounterResetHint, Histogram, Span};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rules = rules_file(
+        tmp.path(),
+        "groups:\n  - name: h\n    interval: 1s\n    rules:\n      - record: lat:sum\n        expr: sum(lat)\n      - record: lat:count\n        expr: histogram_count(lat:sum)\n",
+    );
+    let s = start(&tmp.path().join("data"), &rules, None);
+    let now = now_ms();
+    let series = |instance: &str, n: u64| prompb::TimeSeries {
+        labels: vec![
+            prompb::Label {
+                name: "__name__".into(),
+                value: "lat".into(),
+            },
+            prompb::Label {
+                name: "instance".into(),
+                value: instance.into(),
+            },
+        ],
+        histograms: vec![prompb::Histogram::from_int(
+            &Histogram {
+                hint: CounterResetHint::Unknown,
+                schema: 0,
+                zero_threshold: 0.001,
+                zero_count: 0,
+                count: n,
+                sum: n as f64,
+                positive_spans: vec![Span::new(0, 1)],
+                negative_spans: vec![],
+                positive_deltas: vec![n as i64],
+                negative_deltas: vec![],
+                custom_values: vec![],
+            },
+            now,
+        )],
+        ..Default::default()
+    };
+    let req = prompb::WriteRequest {
+        timeseries: vec![series("a", 3), series("b", 4)],
+        metadata: vec![],
+    };
+    let r = s.post(
+        "/api/v1/write",
+        &[
+            ("Content-Encoding", "snappy"),
+            ("Content-Type", "application/x-protobuf"),
+        ],
+        &almanac::harness::snappy(&req.encode_to_vec()),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let got = wait_for(Duration::from_secs(30), || {
+        let r = query(&s, "lat:count", None);
+        (!r.is_empty()).then_some(r)
+    })
+    .expect("the second rule never saw the first's histograms");
+    assert_eq!(got[0]["value"][1], "7");
+    let h = query(&s, "lat:sum", None);
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0]["histogram"][1]["count"], "7", "{h:?}");
+    assert_eq!(h[0]["histogram"][1]["sum"], "7", "{h:?}");
 }
 
 #[test]
