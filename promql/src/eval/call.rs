@@ -472,6 +472,59 @@ struct RollupJob<'a, 'q> {
 }
 
 impl RollupJob<'_, '_> {
+    /// An `anchored`/`smoothed` window that involves histograms (in the
+    /// window or as the samples around it): `Some` with its result.
+    #[allow(clippy::too_many_arguments)]
+    fn extended_native(
+        &self,
+        f: Rollup,
+        samples: &[Sample],
+        hists: &[tsdb::model::HistogramSample],
+        (lo, hi, hlo, hhi): (usize, usize, usize, usize),
+        (start, end): (i64, i64),
+        name: &str,
+        ann: &mut Annotations,
+    ) -> Option<Option<native::Out>> {
+        use rollup::native_ext::{ExtWindow, Near};
+        let mode = self.input.mode;
+        let fb = (lo > 0).then(|| Near::Float(samples[lo - 1]));
+        let hb = (hlo > 0).then(|| Near::Hist(&hists[hlo - 1]));
+        let before = [fb, hb]
+            .into_iter()
+            .flatten()
+            .max_by_key(Near::t)
+            .filter(|b| b.t() > start - self.lookback);
+        let (fa, ha) = if mode == RangeMode::Smoothed {
+            (
+                samples.get(hi).map(|s| Near::Float(*s)),
+                hists.get(hhi).map(Near::Hist),
+            )
+        } else {
+            (None, None)
+        };
+        let after = [fa, ha]
+            .into_iter()
+            .flatten()
+            .min_by_key(Near::t)
+            .filter(|a| a.t() <= end + self.lookback);
+        let involved = hlo < hhi
+            || matches!(before, Some(Near::Hist(_)))
+            || matches!(after, Some(Near::Hist(_)));
+        if !involved {
+            return None;
+        }
+        let w = ExtWindow {
+            floats: &samples[lo..hi],
+            hists: &hists[hlo..hhi],
+            before,
+            after,
+            start,
+            end,
+            mode,
+        };
+        Some(rollup::native_ext::eval(f, &w, name, ann))
+    }
+
     /// The output series of `series`, in order, with their annotations.
     fn run(&self, series: &[RawSeries]) -> Result<(Vec<StepSeries>, Annotations)> {
         let (input, f) = (self.input, self.f);
@@ -524,6 +577,24 @@ impl RollupJob<'_, '_> {
                             "ignored histograms in a range containing both floats and histograms for metric name {}",
                             crate::ast::quote_string(name)
                         ));
+                    }
+                    if input.mode != RangeMode::Plain
+                        && let Some(out) = self.extended_native(
+                            f,
+                            &samples,
+                            &hists,
+                            (lo, hi, hlo, hhi),
+                            (start, end),
+                            name,
+                            &mut ann,
+                        )
+                    {
+                        match out {
+                            Some(native::Out::Float(v)) => points.push(Sample::new(t, v)),
+                            Some(native::Out::Hist(h)) => hpoints.push(native::point(t, h)),
+                            None => {}
+                        }
+                        continue;
                     }
                     if native && hlo < hhi {
                         let (fw, hw) = (&samples[lo..hi], &hists[hlo..hhi]);

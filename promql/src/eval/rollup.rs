@@ -18,6 +18,7 @@
 //! - `transitions`: `changes`, `resets`.
 
 pub(crate) mod native;
+pub(crate) mod native_ext;
 mod over_time;
 mod rate;
 #[cfg(test)]

@@ -2,13 +2,17 @@
 //! and the raw samples behind range selectors and subqueries.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
+use tsdb::model::histogram::CounterResetHint;
 use tsdb::model::{HistogramSample, Labels, Sample, SampleBuf, SelectHints, Series, is_stale_nan};
 
 use super::grid::{Grid, StepSeries};
 use super::rollup::RangeMode;
+use super::rollup::native_ext::interpolate;
 use crate::ast::{AtModifier, DurationExpr, VectorSelector};
 use crate::error::{Error, Result};
+use crate::value::Annotations;
 
 /// A series' raw samples behind a range vector argument, for all steps.
 #[derive(Debug, Clone)]
@@ -171,8 +175,12 @@ impl Grid<'_> {
                     series.labels,
                     frame.times(),
                     |t| at.unwrap_or(t) - offset,
-                    lookback,
-                    what,
+                    Lookup {
+                        lookback,
+                        what,
+                        smoothed: vs.smoothed,
+                    },
+                    &mut self.ann,
                 );
                 self.release(held);
                 if let Some(s) = s {
@@ -278,20 +286,33 @@ impl Grid<'_> {
     }
 }
 
+/// How [`instant_mixed`] looks a value up.
+struct Lookup {
+    lookback: i64,
+    what: InstantValue,
+    /// Interpolate to the step time between the samples around it.
+    smoothed: bool,
+}
+
 /// The instant selection of a series holding histograms: at each step the
 /// latest sample of either kind in `(te - lookback, te]` (`te` = the step's
-/// evaluation time), unless it is a staleness marker. `smoothed` does not
-/// apply to histograms; a histogram's start timestamp reads as 0.
+/// evaluation time), unless it is a staleness marker; a histogram's start
+/// timestamp reads as 0. `smoothed` interpolates to `te` when a sample
+/// follows within the lookback: floats linearly, histograms bucket by
+/// bucket (a counter restarting from zero across a reset); samples of two
+/// kinds, or exponential and custom buckets, give no value and a warning.
 fn instant_mixed(
     buf: &SampleBuf,
     labels: Labels,
     times: impl Iterator<Item = i64>,
     eval_time: impl Fn(i64) -> i64,
-    lookback: i64,
-    what: InstantValue,
+    how: Lookup,
+    ann: &mut Annotations,
 ) -> Option<StepSeries> {
     let (floats, hists) = (buf.floats(), buf.histograms());
     let sts = buf.start_timestamps().unwrap_or(&[]);
+    let lookback = how.lookback;
+    let name = labels.metric_name().to_string();
     let mut out = StepSeries::floats(labels, false, Vec::new());
     for t in times {
         let te = eval_time(t);
@@ -304,12 +325,71 @@ fn instant_mixed(
             (None, Some(_)) => true,
             (Some(f), Some(h)) => h.t > f.t,
         };
+        let latest_t = if hist_is_latest {
+            h.map(|h| h.t)
+        } else {
+            f.map(|f| f.t)
+        };
+        if how.smoothed
+            && how.what == InstantValue::Value
+            && let Some(lt) = latest_t.filter(|&lt| lt < te && lt > te - lookback)
+        {
+            let nf = floats
+                .get(fi.map_or(0, |i| i + 1))
+                .filter(|n| n.t <= te + lookback);
+            let nh = hists
+                .get(hi.map_or(0, |i| i + 1))
+                .filter(|n| n.t <= te + lookback);
+            let next_is_hist = match (nf, nh) {
+                (Some(a), Some(b)) => Some(b.t < a.t),
+                (None, Some(_)) => Some(true),
+                (Some(_), None) => Some(false),
+                (None, None) => None,
+            };
+            match (hist_is_latest, next_is_hist) {
+                (_, None) => {}
+                (true, Some(true)) => {
+                    let (Some(p), Some(n)) = (h, nh) else {
+                        continue;
+                    };
+                    if p.h.is_stale() || n.h.is_stale() {
+                        continue;
+                    }
+                    let counter = n.h.hint != CounterResetHint::Gauge;
+                    match interpolate((p.t, &p.h), (n.t, &n.h), te, counter) {
+                        Ok(v) => out.hpoints.push(HistogramSample { t, h: Arc::new(v) }),
+                        Err(()) => ann.warn(format_args!(
+                            "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {}",
+                            crate::ast::quote_string(&name)
+                        )),
+                    }
+                    continue;
+                }
+                (false, Some(false)) => {
+                    let (Some(p), Some(n)) = (f, nf) else {
+                        continue;
+                    };
+                    if !is_stale_nan(p.v) && !is_stale_nan(n.v) {
+                        let v = p.v + (n.v - p.v) * (te - lt) as f64 / (n.t - lt) as f64;
+                        out.points.push(Sample::new(t, v));
+                    }
+                    continue;
+                }
+                _ => {
+                    ann.warn(format_args!(
+                        "encountered a mix of histograms and floats for metric name {}",
+                        crate::ast::quote_string(&name)
+                    ));
+                    continue;
+                }
+            }
+        }
         if hist_is_latest {
             let Some(h) = h else { continue };
             if h.t <= te - lookback || h.h.is_stale() {
                 continue;
             }
-            match what {
+            match how.what {
                 InstantValue::Value => out.hpoints.push(HistogramSample { t, h: h.h.clone() }),
                 InstantValue::Timestamp => out.points.push(Sample::new(t, h.t as f64 / 1000.0)),
                 InstantValue::StartTimestamp => out.points.push(Sample::new(t, 0.0)),
@@ -318,7 +398,7 @@ fn instant_mixed(
             if f.t <= te - lookback || is_stale_nan(f.v) {
                 continue;
             }
-            let v = match what {
+            let v = match how.what {
                 InstantValue::Value => f.v,
                 InstantValue::Timestamp => f.t as f64 / 1000.0,
                 InstantValue::StartTimestamp => sts.get(i).map_or(0.0, |&st| st as f64 / 1000.0),
