@@ -171,8 +171,15 @@ pub fn fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64 {
                 break;
             }
             if h.uses_custom_buckets() && b.upper == f64::INFINITY {
-                // Nothing is known about the +Inf bucket's spread.
+                // Nothing is known about the +Inf bucket's spread: its
+                // observations count as +Inf.
                 break;
+            }
+            if h.uses_custom_buckets() && b.lower == f64::NEG_INFINITY && b.upper <= 0.0 {
+                // Likewise the first bucket's count as -Inf (one reaching
+                // above 0 counts as from 0 instead).
+                r += b.count;
+                continue;
             }
             let e = effective(h, b);
             r += b.count * fraction_below(h, &e, x);
