@@ -43,6 +43,14 @@ impl Grid<'_> {
             anchored: false,
             smoothed: false,
         };
+        // Info metrics are float series.
+        let values = self.select_instant(&selector, InstantValue::Value)?;
+        if let Some(h) = values.iter().find(|s| !s.hpoints.is_empty()) {
+            return Err(Error::Execution(format!(
+                "info metric {} has native histogram samples; info metrics are float series",
+                h.labels
+            )));
+        }
         // Values are the info samples' times: the latest one wins a conflict.
         let infos = self.select_instant(&selector, InstantValue::Timestamp)?;
         // Info series present at each step, by identifying label values.
