@@ -19,6 +19,7 @@ mod aggregate;
 mod binop;
 mod call;
 mod grid;
+mod hints;
 mod hstats;
 mod info;
 mod limits;

@@ -131,6 +131,9 @@ pub(crate) struct Grid<'q> {
     pub frame: Frame,
     pub limits: Limits<'q>,
     pub ann: Annotations,
+    /// Addresses of the query's selectors read statistics-only
+    /// ([`super::hints::statistics_only`]).
+    pub statistics_only: std::collections::HashSet<usize>,
 }
 
 impl<'q> Grid<'q> {
@@ -154,6 +157,19 @@ impl<'q> Grid<'q> {
             frame,
             limits: Limits::new(opts, deadline),
             ann: Annotations::default(),
+            statistics_only: Default::default(),
+        }
+    }
+
+    /// How the selector `vs` of the query reads histogram hints.
+    pub fn hint_view(&self, vs: &crate::ast::VectorSelector) -> super::hints::HintView {
+        if self
+            .statistics_only
+            .contains(&(vs as *const crate::ast::VectorSelector as usize))
+        {
+            super::hints::HintView::Detected
+        } else {
+            super::hints::HintView::Stored
         }
     }
 
@@ -196,6 +212,10 @@ impl<'q> Grid<'q> {
     /// Evaluates the whole query and converts to the API value.
     pub fn run(&mut self, expr: &Expr) -> Result<Value> {
         let range_query = self.query.start != self.query.end || self.query.step > 0;
+        self.statistics_only = super::hints::statistics_only(expr)
+            .into_iter()
+            .map(|p| p as usize)
+            .collect();
         let val = self.eval(expr)?;
         let frame = self.frame;
         if range_query && matches!(val, Val::Matrix(_) | Val::String(_)) {

@@ -22,14 +22,16 @@ pub(crate) enum Combine {
     Mean,
 }
 
-/// The result and what Prometheus annotates about it. (Prometheus also
-/// warns of "conflicting counter resets" where a reset hint meets a
-/// non-reset one; stored hints never do, see [`stored_hint`].)
+/// The result and what Prometheus annotates about it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Combined {
     pub h: FloatHistogram,
     /// Custom bucket bounds differed and were reconciled.
     pub reconciled: bool,
+    /// A `reset` hint met a `not_reset` one (see
+    /// [`CounterResetHint::combine`]; only statistics-only reads carry
+    /// `reset`, see [`super::hints`]).
+    pub reset_collision: bool,
 }
 
 /// Exponential and custom-bucket histograms were mixed.
@@ -95,6 +97,7 @@ pub(crate) fn combine<'a>(
     let mut pos: BTreeMap<i32, Acc> = BTreeMap::new();
     let mut neg: BTreeMap<i32, Acc> = BTreeMap::new();
     let mut hint: Option<CounterResetHint> = None;
+    let mut reset_collision = false;
     let mut n = 0;
     for (k, h) in hists.into_iter().enumerate() {
         let mut aligned;
@@ -117,10 +120,13 @@ pub(crate) fn combine<'a>(
         for (i, c) in h.negative() {
             neg.entry(i).or_insert_with(|| Acc::new(how)).add(k, c);
         }
-        let own = stored_hint(h.hint);
         hint = Some(match hint {
-            None => own,
-            Some(acc) => acc.combine(own).0,
+            None => h.hint,
+            Some(acc) => {
+                let (next, collision) = acc.combine(h.hint);
+                reset_collision |= collision;
+                next
+            }
         });
         n = k + 1;
     }
@@ -145,18 +151,11 @@ pub(crate) fn combine<'a>(
         custom_values: layout.custom_values,
     };
     h.compact(0);
-    Ok(Some(Combined { h, reconciled }))
-}
-
-/// A stored sample's hint as combinations see it: a counter reset hint
-/// comes from the first sample of a chunk, which says nothing about the
-/// samples a query sees before it, so it counts as unknown (Prometheus's
-/// results never carry `reset` either, prometheus#15346).
-fn stored_hint(h: CounterResetHint) -> CounterResetHint {
-    match h {
-        CounterResetHint::CounterReset => CounterResetHint::Unknown,
-        other => other,
-    }
+    Ok(Some(Combined {
+        h,
+        reconciled,
+        reset_collision,
+    }))
 }
 
 /// Spans for ascending bucket indexes `idx` (one span per run of
@@ -219,7 +218,7 @@ mod tests {
             got.h.positive().collect::<Vec<_>>(),
             vec![(0, 1.0), (3, 2.0)]
         );
-        assert_eq!(got.h.hint, Unknown);
+        assert_eq!((got.h.hint, got.reset_collision), (Unknown, true));
 
         // The sum of overflowing counts is +Inf, their mean is not.
         let huge = [

@@ -8,6 +8,7 @@ use tsdb::model::histogram::CounterResetHint;
 use tsdb::model::{HistogramSample, Labels, Sample, SampleBuf, SelectHints, Series, is_stale_nan};
 
 use super::grid::{Grid, StepSeries};
+use super::hints::{self, HintView};
 use super::rollup::RangeMode;
 use super::rollup::native_ext::interpolate;
 use crate::ast::{AtModifier, DurationExpr, VectorSelector};
@@ -33,11 +34,13 @@ pub(crate) enum RawData {
         floats: Vec<Sample>,
         hists: Vec<HistogramSample>,
     },
-    /// Read `[mint, maxt]` from storage on use.
+    /// Read `[mint, maxt]` from storage on use, histogram hints as `view`
+    /// says.
     Stored {
         series: Series,
         mint: i64,
         maxt: i64,
+        view: HintView,
     },
 }
 
@@ -47,7 +50,13 @@ impl RawSeries {
     /// as subqueries have none) and histogram samples, each ascending,
     /// staleness markers removed; one read of storage.
     pub fn load_all(&self) -> (Cow<'_, [Sample]>, Vec<i64>, Cow<'_, [HistogramSample]>) {
-        let RawData::Stored { series, mint, maxt } = &self.data else {
+        let RawData::Stored {
+            series,
+            mint,
+            maxt,
+            view,
+        } = &self.data
+        else {
             let RawData::Loaded { floats, hists } = &self.data else {
                 return (Cow::Borrowed(&[]), Vec::new(), Cow::Borrowed(&[]));
             };
@@ -56,6 +65,7 @@ impl RawSeries {
         let mut buf = SampleBuf::new();
         series.read(*mint, *maxt, &mut buf);
         buf.retain(|s| !is_stale_nan(s.v));
+        hints::apply(*view, buf.histograms_mut());
         let mut hists = buf.histograms().to_vec();
         hists.retain(|h| !h.h.is_stale());
         let (out, sts) = buf.into_parts();
@@ -164,9 +174,11 @@ impl Grid<'_> {
         let mut out = Vec::with_capacity(selected.len());
         // One series' samples in memory at a time.
         let mut buf = SampleBuf::new();
+        let view = self.hint_view(vs);
         for series in selected {
             self.check("query execution")?;
             series.read(mint, maxt, &mut buf);
+            hints::apply(view, buf.histograms_mut());
             if !buf.histograms().is_empty() {
                 let held = buf.len();
                 self.hold(held, "query execution")?;
@@ -263,6 +275,7 @@ impl Grid<'_> {
                 last + self.opts.lookback,
             ),
         };
+        let view = self.hint_view(vs);
         let series = self
             .select_series(vs, mint, maxt, range)?
             .into_iter()
@@ -273,6 +286,7 @@ impl Grid<'_> {
                     series: s,
                     mint,
                     maxt,
+                    view,
                 },
             })
             .collect();

@@ -74,8 +74,9 @@ impl SampleBuf {
         self.hists.push(h);
     }
 
-    /// The histogram samples, for decoders and merges.
-    pub(crate) fn histograms_mut(&mut self) -> &mut Vec<HistogramSample> {
+    /// The histogram samples, for decoders, merges and readers that
+    /// rewrite them in place; they must stay ascending by time.
+    pub fn histograms_mut(&mut self) -> &mut Vec<HistogramSample> {
         &mut self.hists
     }
 

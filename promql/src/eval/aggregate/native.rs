@@ -148,5 +148,10 @@ pub(crate) fn combined<'a>(
             "mismatched custom buckets were reconciled during aggregation"
         ));
     }
+    if out.reset_collision {
+        ann.warn(format_args!(
+            "conflicting counter resets during histogram aggregation"
+        ));
+    }
     Some(out.h)
 }

@@ -107,6 +107,11 @@ pub(crate) fn eval(
                     "mismatched custom buckets were reconciled during aggregation"
                 ));
             }
+            if out.reset_collision {
+                ann.warn(format_args!(
+                    "conflicting counter resets during histogram aggregation"
+                ));
+            }
             Some(Out::Hist(out.h))
         }
         Rollup::Rate | Rollup::Increase | Rollup::Delta => {
