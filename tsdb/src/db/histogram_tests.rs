@@ -1,6 +1,6 @@
 //! Native histograms through the whole database: the WAL and its replay,
-//! head chunks, blocks, compaction and deletion, and series that switch
-//! between floats and histograms.
+//! head chunks, blocks, compaction and deletion, out-of-order samples,
+//! and series that switch between floats and histograms.
 
 use super::{Db, DbOptions};
 use crate::model::histogram::{CounterResetHint, FloatHistogram, Histogram, HistogramValue, Span};
@@ -182,6 +182,59 @@ fn histograms_survive_replay_compaction_and_deletion() {
         .cloned()
         .collect();
     same(dump(&db, 25 * MINUTE, 95 * MINUTE), &part, "a range");
+}
+
+/// Out-of-order histograms within the window are kept, read in time order
+/// with the in-order ones, replayed from the WAL and compacted; older
+/// ones are refused.
+#[test]
+fn out_of_order_histograms_within_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let ooo = DbOptions {
+        ooo_window: 30 * MINUTE,
+        ..opts()
+    };
+    // Every even minute in order, then the odd minutes late.
+    let mut want = Vec::new();
+    {
+        let db = Db::open(dir.path(), ooo.clone()).unwrap();
+        let mut app = db.appender();
+        for m in (0..120i64).step_by(2) {
+            app.append_histogram(&series("c"), m * MINUTE, counter(m as u64))
+                .unwrap();
+            want.push(("c", m * MINUTE, counter(m as u64)));
+        }
+        app.commit().unwrap();
+        let mut app = db.appender();
+        for m in (91..120i64).step_by(2) {
+            app.append_histogram(&series("c"), m * MINUTE, counter(m as u64))
+                .unwrap();
+            want.push(("c", m * MINUTE, counter(m as u64)));
+        }
+        // Beyond the window: refused, the batch goes on.
+        let late = app.append_histogram(&series("c"), MINUTE, counter(1));
+        assert!(late.is_err(), "{late:?}");
+        app.commit().unwrap();
+        // The same late sample again is a duplicate, another value at its
+        // time is refused.
+        let mut app = db.appender();
+        assert!(
+            app.append_histogram(&series("c"), 91 * MINUTE, counter(91))
+                .is_ok()
+        );
+        app.commit().unwrap();
+        let mut app = db.appender();
+        let conflict = app.append_histogram(&series("c"), 91 * MINUTE, counter(7));
+        assert!(conflict.is_err(), "{conflict:?}");
+        app.commit().unwrap();
+        let want = expected(&want, &[]);
+        same(dump(&db, 0, i64::MAX), &want, "head");
+    }
+    let want = expected(&want, &[]);
+    let db = Db::open(dir.path(), ooo).unwrap();
+    same(dump(&db, 0, i64::MAX), &want, "after WAL replay");
+    db.compact().unwrap();
+    same(dump(&db, 0, i64::MAX), &want, "after compaction");
 }
 
 #[test]

@@ -7,9 +7,10 @@ use std::sync::atomic::AtomicBool;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::chunkenc::histogram::OpenHistogramChunk;
+use crate::chunkenc::histogram::{ChunkLimits, OpenHistogramChunk, encode_values};
 use crate::chunkenc::{ENCODING_XOR, Encoding, MAX_SAMPLES_PER_CHUNK, StWriter, XorAppender};
 use crate::error::{Error, Result};
+use crate::model::histogram::{HistogramValue, Span};
 use crate::model::{Labels, Sample};
 use crate::querier::{ChunkBytes, ChunkMeta};
 
@@ -50,6 +51,8 @@ pub(crate) struct SeriesState {
     pub(super) last_is_histogram: bool,
     /// Accepted out-of-order samples, sorted by time, unique timestamps.
     ooo: Vec<Sample>,
+    /// Accepted out-of-order histogram samples, likewise.
+    pub(super) ooo_hists: Vec<(i64, HistogramValue)>,
     /// Samples of uncommitted batches ([`hold`](Self::hold)); truncation
     /// keeps the series while there are any.
     pending: u32,
@@ -95,6 +98,7 @@ impl MemSeries {
                 last: None,
                 last_is_histogram: false,
                 ooo: Vec::new(),
+                ooo_hists: Vec::new(),
                 pending: 0,
                 removed: false,
             }),
@@ -278,6 +282,18 @@ impl SeriesState {
         }
         let lo = self.ooo.partition_point(|s| s.t < mint);
         let hi = self.ooo.partition_point(|s| s.t <= maxt);
+        let (hlo, hhi) = (
+            self.ooo_hists.partition_point(|(t, _)| *t < mint),
+            self.ooo_hists.partition_point(|(t, _)| *t <= maxt),
+        );
+        for (min_t, c) in encode_values(&self.ooo_hists[hlo..hhi], ChunkLimits::HEAD) {
+            out.push(ChunkMeta {
+                min_t,
+                max_t: c.last_time(),
+                encoding: c.encoding(),
+                data: ChunkBytes::Heap(Arc::from(c.bytes())),
+            });
+        }
         for part in self.ooo[lo..hi].chunks(MAX_SAMPLES_PER_CHUNK) {
             let mut a = XorAppender::new();
             for s in part {
@@ -313,6 +329,8 @@ impl SeriesState {
         }
         let keep_from = self.ooo.partition_point(|s| s.t < mint);
         self.ooo.drain(..keep_from);
+        let keep_from = self.ooo_hists.partition_point(|(t, _)| *t < mint);
+        self.ooo_hists.drain(..keep_from);
         self.is_empty()
     }
 
@@ -321,6 +339,7 @@ impl SeriesState {
             && self.head.is_none()
             && self.hist_head.is_none()
             && self.ooo.is_empty()
+            && self.ooo_hists.is_empty()
     }
 
     /// Oldest timestamp held (in-order or out-of-order).
@@ -331,7 +350,13 @@ impl SeriesState {
             .map(|c| c.min_t)
             .or_else(|| self.head.as_ref().and_then(|h| h.first_time()))
             .or_else(|| self.hist_head.as_ref().map(|h| h.min_t));
-        let b = self.ooo.first().map(|s| s.t);
+        let b = self
+            .ooo
+            .first()
+            .map(|s| s.t)
+            .into_iter()
+            .chain(self.ooo_hists.first().map(|(t, _)| *t))
+            .min();
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -352,6 +377,11 @@ impl SeriesState {
                 .as_ref()
                 .map_or(0, |h| h.chunk.len_bytes() + std::mem::size_of::<HistHead>())
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
+            + self
+                .ooo_hists
+                .iter()
+                .map(|(_, h)| std::mem::size_of::<(i64, HistogramValue)>() + vec_bytes(h))
+                .sum::<usize>()
     }
 }
 
@@ -543,6 +573,21 @@ impl StripedSeries {
             out.extend(stripe.read().values().cloned());
         }
         out
+    }
+}
+
+/// Heap bytes of a histogram's spans, buckets and bounds.
+fn vec_bytes(h: &HistogramValue) -> usize {
+    let spans = std::mem::size_of::<Span>();
+    match h {
+        HistogramValue::Int(h) => {
+            (h.positive_spans.len() + h.negative_spans.len()) * spans
+                + (h.positive_deltas.len() + h.negative_deltas.len() + h.custom_values.len()) * 8
+        }
+        HistogramValue::Float(h) => {
+            (h.positive_spans.len() + h.negative_spans.len()) * spans
+                + (h.positive_buckets.len() + h.negative_buckets.len() + h.custom_values.len()) * 8
+        }
     }
 }
 

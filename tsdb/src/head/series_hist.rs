@@ -4,8 +4,9 @@
 //! A series holds one open chunk at a time: a float sample closes an open
 //! histogram chunk and a histogram closes an open float chunk, so the
 //! closed chunks alternate kinds in time order and never overlap.
-//! Out-of-order histogram samples are not accepted (yet): they are
-//! rejected as out of order whatever the out-of-order window.
+//! Out-of-order histogram samples (within the out-of-order window) are
+//! kept apart, sorted, and read as chunks of their own that overlap the
+//! in-order ones; readers and compaction merge them by time.
 
 use std::sync::Arc;
 
@@ -32,10 +33,21 @@ impl SeriesState {
     /// Checks a histogram sample without storing it.
     pub fn check_histogram(&self, t: i64, h: &HistogramValue, b: &AppendBounds) -> Result<()> {
         match self.last {
-            Some(last) if t < last.t => Err(Error::OutOfOrder {
+            Some(last) if t < last.t && t < b.ooo_min => Err(Error::OutOfOrder {
                 t,
                 min_valid: last.t,
             }),
+            Some(last) if t < last.t => {
+                let o = &self.ooo_hists;
+                let same = o
+                    .binary_search_by_key(&t, |(x, _)| *x)
+                    .ok()
+                    .map(|i| o[i].1.to_float().same_observations(&h.to_float()));
+                match same {
+                    Some(false) => Err(Error::DuplicateSample { t }),
+                    _ => Ok(()),
+                }
+            }
             Some(last) if t == last.t && !self.is_last_histogram(h) => {
                 Err(Error::DuplicateSample { t })
             }
@@ -76,6 +88,15 @@ impl SeriesState {
         self.check_histogram(t, h, b)?;
         if self.last.is_some_and(|last| last.t == t) {
             return Ok(Appended::Duplicate);
+        }
+        if self.last.is_some_and(|last| t < last.t) {
+            return match self.ooo_hists.binary_search_by_key(&t, |(x, _)| *x) {
+                Ok(_) => Ok(Appended::Duplicate),
+                Err(i) => {
+                    self.ooo_hists.insert(i, (t, h.clone()));
+                    Ok(Appended::OutOfOrder)
+                }
+            };
         }
         self.close_head();
         let header = match &mut self.hist_head {
