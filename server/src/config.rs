@@ -34,10 +34,8 @@ pub struct Config {
     /// VictoriaMetrics' ingest), `always` (fsync before acknowledging),
     /// `never`.
     pub wal_sync: String,
-    /// Maximum series in the head (0 = unlimited).
-    pub max_series: u64,
-    /// Maximum series per metric name (0 = unlimited).
-    pub max_series_per_metric: u64,
+    /// Cardinality limits on series creation.
+    pub limits: LimitsConfig,
     /// Largest accepted request body, compressed and decompressed (bytes).
     pub max_request_bytes: usize,
     pub max_decompressed_bytes: usize,
@@ -75,6 +73,70 @@ pub struct Config {
     pub resend_delay: String,
     /// The OpenTelemetry metrics receiver (`/v1/metrics`).
     pub otlp: OtlpConfig,
+}
+
+/// The `limits:` section: cardinality limits that refuse only the new
+/// series that break them (0 = unlimited). Reloads apply them to series
+/// created afterwards; existing series are never dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_series: u64,
+    pub max_series_per_metric: u64,
+    pub max_series_per_metric_overrides: BTreeMap<String, u64>,
+    pub max_labels_per_series: u64,
+    pub max_label_name_bytes: u64,
+    pub max_label_value_bytes: u64,
+    /// Series selectors whose series are counted but never refused by the
+    /// per-metric limit.
+    pub exempt: Vec<String>,
+    /// The status of a write that had series refused: 400, or 429 for
+    /// senders that should retry.
+    pub series_limit_status: u16,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_series: 0,
+            max_series_per_metric: 0,
+            max_series_per_metric_overrides: BTreeMap::new(),
+            max_labels_per_series: 64,
+            max_label_name_bytes: 1024,
+            max_label_value_bytes: 4096,
+            exempt: vec![r#"{__name__=~"up|ALERTS|ALERTS_FOR_STATE"}"#.to_string()],
+            series_limit_status: 400,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The storage's limits; a selector that does not parse is an error.
+    pub fn to_tsdb(&self) -> Result<tsdb::limits::Limits, ConfigError> {
+        let mut exempt = Vec::with_capacity(self.exempt.len());
+        for sel in &self.exempt {
+            let ms = promql::parse_series_selector(sel).map_err(|e| ConfigError {
+                field: "limits.exempt".into(),
+                reason: format!("{sel:?}: {e}"),
+            })?;
+            exempt.push(ms);
+        }
+        if !matches!(self.series_limit_status, 400 | 429) {
+            return Err(ConfigError {
+                field: "limits.series_limit_status".into(),
+                reason: format!("{} is neither 400 nor 429", self.series_limit_status),
+            });
+        }
+        Ok(tsdb::limits::Limits {
+            max_series: self.max_series,
+            max_series_per_metric: self.max_series_per_metric,
+            max_series_per_metric_overrides: self.max_series_per_metric_overrides.clone(),
+            max_labels_per_series: self.max_labels_per_series,
+            max_label_name_bytes: self.max_label_name_bytes,
+            max_label_value_bytes: self.max_label_value_bytes,
+            exempt,
+        })
+    }
 }
 
 /// OTLP metrics translation, as Prometheus's `otlp:` section names it.
@@ -126,8 +188,7 @@ impl Default for Config {
             retention_size: 0,
             out_of_order_window: "0s".to_string(),
             wal_sync: "interval:1s".to_string(),
-            max_series: 0,
-            max_series_per_metric: 0,
+            limits: LimitsConfig::default(),
             max_request_bytes: 32 << 20,
             max_decompressed_bytes: 256 << 20,
             max_inflight_write_bytes: 1 << 30,
@@ -326,6 +387,7 @@ impl Config {
     /// Checks every setting that can be checked without side effects.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
+        self.limits.to_tsdb()?;
         self.retention_ms()?;
         self.ooo_window_ms()?;
         self.query_timeout_ms()?;
@@ -364,8 +426,7 @@ impl Config {
         o.retention.time = self.retention_ms()?;
         o.retention.size = self.retention_size;
         o.ooo_window = self.ooo_window_ms()?;
-        o.limits.max_series = self.max_series;
-        o.limits.max_series_per_metric = self.max_series_per_metric;
+        o.limits = self.limits.to_tsdb()?;
         o.wal.sync = self.wal_sync_policy()?;
         Ok(o)
     }

@@ -36,6 +36,14 @@ pub enum ApiError {
     /// A storage failure that is the server's fault (500 `internal`).
     #[error("{0}")]
     Internal(String),
+    /// A write stored in part: 400 `bad_data` (429 when `retry`, for
+    /// senders that should retry), with the written counts as headers.
+    #[error("{message}")]
+    PartialWrite {
+        message: String,
+        retry: bool,
+        headers: Vec<(&'static str, String)>,
+    },
 }
 
 impl ApiError {
@@ -51,13 +59,26 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::PartialWrite { retry: false, .. } => StatusCode::BAD_REQUEST,
+            ApiError::PartialWrite { retry: true, .. } => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+
+    /// Headers the answer carries besides the status.
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        match self {
+            ApiError::PartialWrite { headers, .. } => headers,
+            _ => &[],
         }
     }
 
     /// Prometheus's `errorType` for the JSON envelope.
     pub fn error_type(&self) -> &'static str {
         match self {
-            ApiError::BadData(_) | ApiError::TooLarge(_) | ApiError::MethodNotAllowed => "bad_data",
+            ApiError::BadData(_)
+            | ApiError::TooLarge(_)
+            | ApiError::MethodNotAllowed
+            | ApiError::PartialWrite { .. } => "bad_data",
             ApiError::Execution(_) => "execution",
             ApiError::Timeout(_) => "timeout",
             ApiError::Canceled(_) => "canceled",

@@ -163,6 +163,11 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Body> {
             if let Some(s) = e.retry_after() {
                 r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(s));
             }
+            for (k, v) in e.headers() {
+                if let Ok(v) = HeaderValue::from_str(v) {
+                    r.headers_mut().insert(*k, v);
+                }
+            }
             r
         }
     }

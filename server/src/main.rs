@@ -136,7 +136,7 @@ impl RunArgs {
             c.wal_sync = v.clone();
         }
         if let Some(v) = self.max_series {
-            c.max_series = v;
+            c.limits.max_series = v;
         }
         if let Some(v) = &self.query_timeout {
             c.query_timeout = v.clone();

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use prost::Message;
 
 mod inflight;
+mod refusals;
 mod series_cache;
 mod wire;
 pub use inflight::InflightLimit;
@@ -96,6 +97,8 @@ pub struct WriteOutcome {
     pub rejected: BTreeMap<&'static str, u64>,
     /// The first rejection's full message, for the response line.
     pub first_error: Option<String>,
+    /// Series refused by cardinality limits, for the culprit lines.
+    pub refusals: refusals::Refusals,
 }
 
 impl WriteOutcome {
@@ -113,8 +116,24 @@ impl WriteOutcome {
         self.rejected.values().sum()
     }
 
-    /// One line for a 400 answer: `N samples rejected (reason: n, …); first: …`.
+    /// Whether every rejection was a cardinality limit's.
+    pub fn only_limits_refused(&self) -> bool {
+        !self.refusals.is_empty() && self.rejected.keys().all(|r| *r == "cardinality limit")
+    }
+
+    /// The answer to a write with rejections: a line `N samples rejected
+    /// (reason: n, …); first: …`, then one line per culprit of the
+    /// cardinality limits (see [`refusals`]).
     pub fn summary(&self) -> String {
+        let mut s = self.summary_line();
+        for line in self.refusals.lines() {
+            s.push('\n');
+            s.push_str(&line);
+        }
+        s
+    }
+
+    fn summary_line(&self) -> String {
         let reasons: Vec<String> = self
             .rejected
             .iter()
@@ -353,6 +372,17 @@ pub(crate) fn store<'a>(
             let hash = hash_label_pairs(pairs.iter().copied());
             handle = state.db.series_for_pairs(hash, pairs.iter().copied());
         }
+        // A series a limit refused is reported once, whatever its samples.
+        let mut refused = false;
+        let mut note = |out: &mut WriteOutcome, e: &tsdb::Error| {
+            if let tsdb::Error::CardinalityLimit(r) = e
+                && !refused
+            {
+                refused = true;
+                out.refusals.add(r, &pairs);
+            }
+            out.reject(rejection(e), 1, || e.to_string());
+        };
         for s in ts.samples {
             let res = append_sample(&mut app, &mut handle, &pairs, s.timestamp, s.value);
             match res {
@@ -362,7 +392,7 @@ pub(crate) fn store<'a>(
                         app.set_start_timestamp(ts.start_time);
                     }
                 }
-                Err(e) => out.reject(rejection(&e), 1, || e.to_string()),
+                Err(e) => note(&mut out, &e),
             }
         }
         for h in ts.histograms {
@@ -371,7 +401,7 @@ pub(crate) fn store<'a>(
                     fresh |= changed;
                     histograms += 1;
                 }
-                Err(e) => out.reject(rejection(&e), 1, || e.to_string()),
+                Err(e) => note(&mut out, &e),
             }
         }
         if fresh

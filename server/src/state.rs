@@ -41,9 +41,10 @@ impl State {
     }
 
     /// Re-reads the configuration. Settings read per request (limits,
-    /// query settings) and rule files apply at once (invalid rule files
-    /// fail the reload and keep the running rules); storage settings apply
-    /// at restart.
+    /// query settings), cardinality limits (for series created afterwards)
+    /// and rule files apply at once (invalid rule files fail the reload
+    /// and keep the running rules); other storage settings apply at
+    /// restart.
     pub fn reload(&self) -> Result<(), ConfigError> {
         let fresh = match &*self.reloader.read() {
             Some(r) => r()?,
@@ -56,6 +57,7 @@ impl State {
                 field: "rule_files".into(),
                 reason: rules::join_rule_errors(&errs),
             })?;
+        self.db.set_limits(fresh.limits.to_tsdb()?);
         *self.config.write() = fresh;
         Ok(())
     }

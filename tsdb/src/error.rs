@@ -33,9 +33,10 @@ pub enum Error {
     /// Same timestamp appended twice with different values.
     #[error("duplicate sample for timestamp {t}")]
     DuplicateSample { t: i64 },
-    /// Creating the series would exceed a configured cardinality limit.
-    #[error("cardinality limit reached: {what} limit {limit}")]
-    CardinalityLimit { what: &'static str, limit: u64 },
+    /// Creating the series would exceed a configured cardinality limit;
+    /// the refusal names the limit, the metric and the counts.
+    #[error("{0}")]
+    CardinalityLimit(Box<crate::limits::Refusal>),
     /// Labels that the data model does not accept (empty, unsorted, duplicate names).
     #[error("invalid labels {labels}: {reason}")]
     InvalidLabels {

@@ -75,6 +75,11 @@ pub struct Head {
     min_valid: AtomicI64,
     pub(crate) counters: HeadCounters,
     pub(crate) exemplars: ExemplarStore,
+    /// The cardinality limits in force (replaced by [`Head::set_limits`]).
+    limits: RwLock<Arc<Limits>>,
+    /// Held while a series is admitted and created, so that concurrent
+    /// writers never create more series than a limit allows.
+    creating: Mutex<()>,
 }
 
 impl Head {
@@ -82,6 +87,8 @@ impl Head {
         let exemplars = ExemplarStore::new(opts.max_exemplars);
         Arc::new(Head {
             exemplars,
+            limits: RwLock::new(Arc::new(opts.limits.clone())),
+            creating: Mutex::new(()),
             opts,
             series: StripedSeries::new(),
             postings: RwLock::new(MemPostings::new()),
@@ -97,6 +104,17 @@ impl Head {
 
     pub fn options(&self) -> &HeadOptions {
         &self.opts
+    }
+
+    /// Replaces the cardinality limits; they apply to series created from
+    /// now on (existing series are never dropped).
+    pub fn set_limits(&self, limits: Limits) {
+        *self.limits.write() = Arc::new(limits);
+    }
+
+    /// The cardinality limits in force.
+    pub fn limits(&self) -> Arc<Limits> {
+        self.limits.read().clone()
     }
 
     /// A new batch; see [`HeadAppender`] for the commit contract.
@@ -168,8 +186,23 @@ impl Head {
         {
             return Ok((s, false));
         }
+        // Admission and creation under one lock: no overshoot under
+        // concurrent writers. WAL replay (`id` given) never checks.
+        let _creating = self.creating.lock();
         if id.is_none() {
-            self.check_limits(labels)?;
+            if let Some(s) = self
+                .series
+                .by_pairs(hash, labels.iter().map(|l| (&*l.name, &*l.value)))
+            {
+                return Ok((s, false));
+            }
+            let limits = self.limits();
+            limits
+                .admit(labels, self.num_series(), |metric| {
+                    crate::index::LabelIndex::postings(&*self.postings.read(), METRIC_NAME, metric)
+                        .len()
+                })
+                .map_err(|r| Error::CardinalityLimit(Box::new(r)))?;
         }
         let id = match id {
             Some(id) => {
@@ -188,31 +221,6 @@ impl Head {
             self.counters.series_created.fetch_add(1, Ordering::Relaxed);
         }
         Ok((s, created))
-    }
-
-    fn check_limits(&self, labels: &Labels) -> Result<()> {
-        let l = &self.opts.limits;
-        if l.max_series > 0 && self.num_series() >= l.max_series {
-            return Err(Error::CardinalityLimit {
-                what: "series",
-                limit: l.max_series,
-            });
-        }
-        if l.max_series_per_metric > 0 {
-            let n = crate::index::LabelIndex::postings(
-                &*self.postings.read(),
-                METRIC_NAME,
-                labels.metric_name(),
-            )
-            .len();
-            if n >= l.max_series_per_metric {
-                return Err(Error::CardinalityLimit {
-                    what: "series per metric",
-                    limit: l.max_series_per_metric,
-                });
-            }
-        }
-        Ok(())
     }
 
     /// Shares label strings between series.

@@ -1,11 +1,283 @@
 //! Cardinality limits. They are checked in exactly one place: where the head
-//! creates a series, so existing series keep ingesting when a limit is hit.
+//! creates a series, so existing series keep ingesting when a limit is hit,
+//! and WAL replay (whose series exist already) never checks them.
+//!
+//! A refusal names what refused the series ([`LimitKind`]: an error id and
+//! the configuration key), the metric, the count it met and the limit, so
+//! that senders and operators see the culprit.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::model::{Labels, Matcher};
 
 /// Zero means unlimited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Limits {
     /// Maximum number of series in the head.
     pub max_series: u64,
     /// Maximum number of head series sharing one metric name.
     pub max_series_per_metric: u64,
+    /// `max_series_per_metric` for particular metric names.
+    pub max_series_per_metric_overrides: BTreeMap<String, u64>,
+    /// Most labels a series may have (the metric name included).
+    pub max_labels_per_series: u64,
+    /// Longest label name and label value, in bytes.
+    pub max_label_name_bytes: u64,
+    pub max_label_value_bytes: u64,
+    /// Series matching any of these selectors are counted but never
+    /// refused by the per-metric limit.
+    pub exempt: Vec<Vec<Matcher>>,
+}
+
+/// Which limit refused a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LimitKind {
+    MaxSeries,
+    MaxSeriesPerMetric,
+    MaxLabelsPerSeries,
+    MaxLabelNameBytes,
+    MaxLabelValueBytes,
+}
+
+impl LimitKind {
+    /// The error id a refusal starts with.
+    pub fn error_id(self) -> &'static str {
+        match self {
+            LimitKind::MaxSeries => "err-almanac-max-series",
+            LimitKind::MaxSeriesPerMetric => "err-almanac-max-series-per-metric",
+            LimitKind::MaxLabelsPerSeries => "err-almanac-max-labels-per-series",
+            LimitKind::MaxLabelNameBytes => "err-almanac-max-label-name-bytes",
+            LimitKind::MaxLabelValueBytes => "err-almanac-max-label-value-bytes",
+        }
+    }
+
+    /// The configuration key that sets the limit.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            LimitKind::MaxSeries => "limits.max_series",
+            LimitKind::MaxSeriesPerMetric => "limits.max_series_per_metric",
+            LimitKind::MaxLabelsPerSeries => "limits.max_labels_per_series",
+            LimitKind::MaxLabelNameBytes => "limits.max_label_name_bytes",
+            LimitKind::MaxLabelValueBytes => "limits.max_label_value_bytes",
+        }
+    }
+
+    /// What `current` counts in a refusal.
+    fn counted(self) -> &'static str {
+        match self {
+            LimitKind::MaxSeries | LimitKind::MaxSeriesPerMetric => "series",
+            LimitKind::MaxLabelsPerSeries => "labels",
+            LimitKind::MaxLabelNameBytes => "name_bytes",
+            LimitKind::MaxLabelValueBytes => "value_bytes",
+        }
+    }
+}
+
+/// A series refused by a limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: LimitKind,
+    pub metric: String,
+    /// The count the series met (head series, series of the metric, its
+    /// labels, or the offending label's bytes).
+    pub current: u64,
+    pub limit: u64,
+    /// For the label-size limits: the label that is too long.
+    pub label: Option<String>,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: metric={:?} {}={} limit={} ({})",
+            self.kind.error_id(),
+            self.metric,
+            self.kind.counted(),
+            self.current,
+            self.limit,
+            self.kind.config_key()
+        )?;
+        if let Some(l) = &self.label {
+            write!(f, " label={l:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Limits {
+    /// The per-metric limit for `metric` (0 = none).
+    pub fn per_metric(&self, metric: &str) -> u64 {
+        self.max_series_per_metric_overrides
+            .get(metric)
+            .copied()
+            .unwrap_or(self.max_series_per_metric)
+    }
+
+    /// Whether a new series with `labels` may be created, given the head's
+    /// series count and a count of the head series of a metric.
+    pub fn admit(
+        &self,
+        labels: &Labels,
+        head_series: u64,
+        series_of: impl FnOnce(&str) -> u64,
+    ) -> Result<(), Refusal> {
+        let metric = labels.metric_name();
+        let refuse = |kind, current, limit, label: Option<&str>| Refusal {
+            kind,
+            metric: metric.to_string(),
+            current,
+            limit,
+            label: label.map(str::to_string),
+        };
+        let n = labels.len() as u64;
+        if self.max_labels_per_series > 0 && n > self.max_labels_per_series {
+            return Err(refuse(
+                LimitKind::MaxLabelsPerSeries,
+                n,
+                self.max_labels_per_series,
+                None,
+            ));
+        }
+        for l in labels.iter() {
+            let (nb, vb) = (l.name.len() as u64, l.value.len() as u64);
+            if self.max_label_name_bytes > 0 && nb > self.max_label_name_bytes {
+                return Err(refuse(
+                    LimitKind::MaxLabelNameBytes,
+                    nb,
+                    self.max_label_name_bytes,
+                    Some(&l.name),
+                ));
+            }
+            if self.max_label_value_bytes > 0 && vb > self.max_label_value_bytes {
+                return Err(refuse(
+                    LimitKind::MaxLabelValueBytes,
+                    vb,
+                    self.max_label_value_bytes,
+                    Some(&l.name),
+                ));
+            }
+        }
+        if self.max_series > 0 && head_series >= self.max_series {
+            return Err(refuse(
+                LimitKind::MaxSeries,
+                head_series,
+                self.max_series,
+                None,
+            ));
+        }
+        let per_metric = self.per_metric(metric);
+        if per_metric > 0 && !self.is_exempt(labels) {
+            let n = series_of(metric);
+            if n >= per_metric {
+                return Err(refuse(LimitKind::MaxSeriesPerMetric, n, per_metric, None));
+            }
+        }
+        Ok(())
+    }
+
+    fn is_exempt(&self, labels: &Labels) -> bool {
+        self.exempt
+            .iter()
+            .any(|ms| ms.iter().all(|m| m.matches(labels.get(&m.name))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(pairs: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(pairs)
+    }
+
+    #[test]
+    fn admission_table() {
+        let limits = Limits {
+            max_series: 10,
+            max_series_per_metric: 3,
+            max_series_per_metric_overrides: [("big".to_string(), 5)].into_iter().collect(),
+            max_labels_per_series: 3,
+            max_label_name_bytes: 8,
+            max_label_value_bytes: 5,
+            exempt: vec![vec![Matcher::equal("__name__", "up")]],
+        };
+        let m = l(&[("__name__", "m"), ("a", "1")]);
+        let cases: Vec<(&str, Labels, u64, u64, Option<LimitKind>)> = vec![
+            ("fits", m.clone(), 5, 2, None),
+            (
+                "per metric",
+                m.clone(),
+                5,
+                3,
+                Some(LimitKind::MaxSeriesPerMetric),
+            ),
+            ("override", l(&[("__name__", "big")]), 5, 4, None),
+            (
+                "override reached",
+                l(&[("__name__", "big")]),
+                5,
+                5,
+                Some(LimitKind::MaxSeriesPerMetric),
+            ),
+            ("exempt", l(&[("__name__", "up")]), 5, 99, None),
+            (
+                "head full, exempt or not",
+                l(&[("__name__", "up")]),
+                10,
+                0,
+                Some(LimitKind::MaxSeries),
+            ),
+            (
+                "too many labels",
+                l(&[("__name__", "m"), ("a", "1"), ("b", "2"), ("c", "3")]),
+                0,
+                0,
+                Some(LimitKind::MaxLabelsPerSeries),
+            ),
+            (
+                "long name",
+                l(&[("__name__", "m"), ("very_long_name", "1")]),
+                0,
+                0,
+                Some(LimitKind::MaxLabelNameBytes),
+            ),
+            (
+                "long value",
+                l(&[("__name__", "m"), ("a", "123456")]),
+                0,
+                0,
+                Some(LimitKind::MaxLabelValueBytes),
+            ),
+        ];
+        for (name, labels, head, of_metric, want) in cases {
+            let got = limits
+                .admit(&labels, head, |_| of_metric)
+                .err()
+                .map(|r| r.kind);
+            assert_eq!(got, want, "{name}");
+        }
+        assert!(
+            Limits::default()
+                .admit(&m, u64::MAX - 1, |_| u64::MAX - 1)
+                .is_ok(),
+            "0 = unlimited"
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_culprit() {
+        let r = Refusal {
+            kind: LimitKind::MaxSeriesPerMetric,
+            metric: "http_requests_total".into(),
+            current: 200000,
+            limit: 200000,
+            label: None,
+        };
+        assert_eq!(
+            r.to_string(),
+            r#"err-almanac-max-series-per-metric: metric="http_requests_total" series=200000 limit=200000 (limits.max_series_per_metric)"#
+        );
+    }
 }

@@ -12,26 +12,30 @@ pub fn remote_write(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::POST])?;
     let protocol = Protocol::from_content_type(req.content_type.as_deref())?;
     let out = remote_write::ingest(state, protocol, &req.body)?;
+    let headers = vec![
+        (
+            "X-Prometheus-Remote-Write-Samples-Written",
+            out.samples_written.to_string(),
+        ),
+        (
+            "X-Prometheus-Remote-Write-Histograms-Written",
+            out.histograms_written.to_string(),
+        ),
+        (
+            "X-Prometheus-Remote-Write-Exemplars-Written",
+            out.exemplars_written.to_string(),
+        ),
+    ];
     if out.total_rejected() > 0 {
-        return Err(ApiError::BadData(out.summary()));
+        // Series refused by limits alone answer with the configured status.
+        let retry =
+            out.only_limits_refused() && state.config.read().limits.series_limit_status == 429;
+        return Err(ApiError::PartialWrite {
+            message: out.summary(),
+            retry,
+            headers,
+        });
     }
-    let headers = match protocol {
-        Protocol::V1 => vec![],
-        Protocol::V2 => vec![
-            (
-                "X-Prometheus-Remote-Write-Samples-Written",
-                out.samples_written.to_string(),
-            ),
-            (
-                "X-Prometheus-Remote-Write-Histograms-Written",
-                out.histograms_written.to_string(),
-            ),
-            (
-                "X-Prometheus-Remote-Write-Exemplars-Written",
-                out.exemplars_written.to_string(),
-            ),
-        ],
-    };
     Ok(Reply::Empty(StatusCode::NO_CONTENT, headers))
 }
 

@@ -30,6 +30,17 @@ impl Db {
         self.head.series_for_pairs(hash, pairs)
     }
 
+    /// Replaces the cardinality limits (a configuration reload); they
+    /// apply to series created from now on.
+    pub fn set_limits(&self, limits: crate::limits::Limits) {
+        self.head.set_limits(limits);
+    }
+
+    /// The cardinality limits in force.
+    pub fn limits(&self) -> std::sync::Arc<crate::limits::Limits> {
+        self.head.limits()
+    }
+
     /// A point-in-time summary of the head.
     pub fn head_stats(&self) -> HeadStats {
         self.head.stats()

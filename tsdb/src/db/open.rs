@@ -104,7 +104,7 @@ impl Db {
         let head = Head::new(HeadOptions {
             chunk_range: opts.block_range,
             ooo_window: opts.ooo_window,
-            limits: opts.limits,
+            limits: opts.limits.clone(),
             max_exemplars: opts.max_exemplars,
         });
         // Data up to the newest block's end is persisted: the WAL may still

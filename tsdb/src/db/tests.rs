@@ -145,6 +145,62 @@ fn replay_never_rejects_series_when_limits_were_lowered() {
     assert!(matches!(err, Error::CardinalityLimit { .. }), "{err}");
 }
 
+/// Writers racing to create series of one metric end with exactly the
+/// per-metric limit, and a lowered limit applies to new series only.
+#[test]
+fn racing_writers_never_overshoot_a_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let limited = DbOptions {
+        limits: Limits {
+            max_series_per_metric: 100,
+            ..Limits::default()
+        },
+        ..opts()
+    };
+    let db = Arc::new(Db::open(dir.path(), limited).unwrap());
+    let threads: Vec<_> = (0..16)
+        .map(|w| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                let mut created = 0;
+                for i in 0..50 {
+                    let l = Labels::from_pairs(&[("__name__", "m"), ("id", &format!("{w}-{i}"))]);
+                    let mut app = db.appender();
+                    match app.append(&l, 1000, 1.0) {
+                        Ok(_) => {
+                            app.commit().unwrap();
+                            created += 1;
+                        }
+                        Err(Error::CardinalityLimit(r)) => {
+                            assert_eq!(r.kind, crate::limits::LimitKind::MaxSeriesPerMetric);
+                            assert_eq!((r.metric.as_str(), r.limit), ("m", 100));
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                created
+            })
+        })
+        .collect();
+    let created: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(created, 100);
+    assert_eq!(db.head.num_series(), 100);
+    db.set_limits(Limits {
+        max_series_per_metric: 50,
+        ..Limits::default()
+    });
+    let existing = Labels::from_pairs(&[("__name__", "m"), ("id", "0-0")]);
+    let mut app = db.appender();
+    if app.append(&existing, 2000, 2.0).is_ok() {
+        app.commit().unwrap();
+    }
+    assert_eq!(
+        db.head.num_series(),
+        100,
+        "existing series are never dropped"
+    );
+}
+
 /// A companion store that keeps its records in memory and "persists"
 /// when told to.
 struct MemStore {

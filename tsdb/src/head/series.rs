@@ -114,6 +114,11 @@ impl SeriesState {
         match self.last {
             Some(last) if t < last.t => {
                 if t < b.ooo_min {
+                    // A resent sample that is stored already is a
+                    // duplicate, not an error (resends stay idempotent).
+                    if self.holds_float(t, v) {
+                        return Ok(());
+                    }
                     return Err(Error::OutOfOrder {
                         t,
                         min_valid: last.t,
@@ -183,6 +188,7 @@ impl SeriesState {
         self.check(t, v, b)?;
         match self.last {
             Some(last) if t == last.t => Ok(Appended::Duplicate),
+            Some(last) if t < last.t && t < b.ooo_min => Ok(Appended::Duplicate),
             Some(last) if t < last.t => {
                 match self.ooo.binary_search_by_key(&t, |s| s.t) {
                     Ok(_) => return Ok(Appended::Duplicate),
@@ -307,6 +313,34 @@ impl SeriesState {
             });
         }
         out
+    }
+
+    /// Whether the series holds the float sample `(t, v)` (bit for bit).
+    /// Decodes the chunks around `t`: for resends only, never on the
+    /// append path of new samples.
+    pub(super) fn holds_float(&self, t: i64, v: f64) -> bool {
+        let mut buf = crate::model::SampleBuf::new();
+        for c in self.chunks(t, t) {
+            c.encoding.read_into(c.data.as_slice(), t, t, &mut buf);
+        }
+        buf.floats()
+            .iter()
+            .any(|s| s.t == t && s.v.to_bits() == v.to_bits())
+    }
+
+    /// Whether the series holds a histogram at `t` with `h`'s observations.
+    pub(super) fn holds_histogram(
+        &self,
+        t: i64,
+        h: &crate::model::histogram::FloatHistogram,
+    ) -> bool {
+        let mut buf = crate::model::SampleBuf::new();
+        for c in self.chunks(t, t) {
+            c.encoding.read_into(c.data.as_slice(), t, t, &mut buf);
+        }
+        buf.histograms()
+            .iter()
+            .any(|s| s.t == t && s.h.same_observations(h))
     }
 
     /// Drops all data before `mint`: whole chunks that end before it and

@@ -33,10 +33,16 @@ impl SeriesState {
     /// Checks a histogram sample without storing it.
     pub fn check_histogram(&self, t: i64, h: &HistogramValue, b: &AppendBounds) -> Result<()> {
         match self.last {
-            Some(last) if t < last.t && t < b.ooo_min => Err(Error::OutOfOrder {
-                t,
-                min_valid: last.t,
-            }),
+            Some(last) if t < last.t && t < b.ooo_min => {
+                if self.holds_histogram(t, &h.to_float()) {
+                    // A resend of a stored sample: a duplicate.
+                    return Ok(());
+                }
+                Err(Error::OutOfOrder {
+                    t,
+                    min_valid: last.t,
+                })
+            }
             Some(last) if t < last.t => {
                 let o = &self.ooo_hists;
                 let same = o
@@ -87,6 +93,9 @@ impl SeriesState {
     ) -> Result<Appended> {
         self.check_histogram(t, h, b)?;
         if self.last.is_some_and(|last| last.t == t) {
+            return Ok(Appended::Duplicate);
+        }
+        if self.last.is_some_and(|last| t < last.t && t < b.ooo_min) {
             return Ok(Appended::Duplicate);
         }
         if self.last.is_some_and(|last| t < last.t) {

@@ -1,0 +1,126 @@
+//! Cardinality limits through the real server: a write that breaks a limit
+//! stores everything else, answers 400 (or the configured 429) with the
+//! written counts and a body naming the culprit, and the same request
+//! again gives the same answer without duplicates; exempt series and
+//! existing series keep ingesting.
+
+use almanac::harness::{TestServer, urlencode};
+use tsdb::model::{Labels, Sample};
+
+fn value(s: &TestServer, q: &str) -> f64 {
+    let v = s
+        .get(&format!("/api/v1/query?query={}&time=100", urlencode(q)))
+        .json();
+    v["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("{q}: {v}"))
+}
+
+fn m(i: usize) -> Labels {
+    Labels::from_pairs(&[("__name__", "m"), ("user", &format!("u-{i}"))])
+}
+
+/// 150 new `m` series (one sample each) and 50 samples of the existing `n`.
+fn request() -> Vec<(Labels, Vec<Sample>)> {
+    let mut series: Vec<(Labels, Vec<Sample>)> = (0..150)
+        .map(|i| (m(i), vec![Sample::new(10_000, i as f64)]))
+        .collect();
+    let n = Labels::from_pairs(&[("__name__", "n")]);
+    series.push((
+        n,
+        (0..50)
+            .map(|k| Sample::new(20_000 + k * 1000, 1.0))
+            .collect(),
+    ));
+    series
+}
+
+#[test]
+fn a_write_over_the_per_metric_limit_stores_the_rest_and_names_the_culprit() {
+    let s = TestServer::start_with(|c| c.limits.max_series_per_metric = 100);
+    let r = s.remote_write(&[(
+        Labels::from_pairs(&[("__name__", "n")]),
+        vec![Sample::new(1000, 1.0)],
+    )]);
+    assert_eq!(r.status, 204, "{}", r.text());
+
+    let r = s.remote_write(&request());
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.header("X-Prometheus-Remote-Write-Samples-Written"),
+        Some("150")
+    );
+    let body = r.text();
+    for want in [
+        "err-almanac-max-series-per-metric",
+        r#"metric=\"m\""#,
+        "limit=100",
+        "limits.max_series_per_metric",
+        "rejected 50 series",
+        r#"label \"user\" has 50 values"#,
+        "example m{user=",
+    ] {
+        assert!(body.contains(want), "{want:?} in {body}");
+    }
+    assert_eq!(value(&s, "count(m)"), 100.0);
+    assert_eq!(value(&s, "count_over_time(n[2m])"), 51.0);
+
+    // The same request again: the same answer, nothing stored twice.
+    let again = s.remote_write(&request());
+    assert_eq!(again.status, 400, "{}", again.text());
+    assert_eq!(
+        again.header("X-Prometheus-Remote-Write-Samples-Written"),
+        Some("150")
+    );
+    assert_eq!(value(&s, "count(m)"), 100.0);
+    assert_eq!(value(&s, "count_over_time(n[2m])"), 51.0);
+    assert_eq!(value(&s, "sum(count_over_time(m[2m]))"), 100.0);
+
+    // Existing series keep ingesting; exempt series pass the per-metric limit.
+    let later: Vec<(Labels, Vec<Sample>)> = (0..100)
+        .map(|i| (m(i), vec![Sample::new(30_000, 1.0)]))
+        .collect();
+    let r = s.remote_write(&later);
+    assert_eq!(r.status, 204, "{}", r.text());
+    let ups: Vec<(Labels, Vec<Sample>)> = (0..150)
+        .map(|i| {
+            let l = Labels::from_pairs(&[("__name__", "up"), ("instance", &format!("i-{i}"))]);
+            (l, vec![Sample::new(30_000, 1.0)])
+        })
+        .collect();
+    let r = s.remote_write(&ups);
+    assert_eq!(r.status, 204, "up is exempt: {}", r.text());
+}
+
+#[test]
+fn series_limit_status_429_and_label_limits() {
+    let s = TestServer::start_with(|c| {
+        c.limits.max_series = 3;
+        c.limits.series_limit_status = 429;
+        c.limits.max_label_value_bytes = 8;
+    });
+    let series: Vec<(Labels, Vec<Sample>)> = (0..5)
+        .map(|i| (m(i), vec![Sample::new(10_000, 1.0)]))
+        .collect();
+    let r = s.remote_write(&series);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.text().contains("err-almanac-max-series"), "{}", r.text());
+    assert_eq!(
+        r.header("X-Prometheus-Remote-Write-Samples-Written"),
+        Some("3")
+    );
+
+    // A value too long is refused whole (never truncated), its label
+    // named.
+    let long = Labels::from_pairs(&[("__name__", "m"), ("user", "a-very-long-user-id")]);
+    let r = s.remote_write(&[(long, vec![Sample::new(10_000, 1.0)])]);
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(
+        r.text().contains("err-almanac-max-label-value-bytes")
+            && r.text().contains(r#"label=\"user\""#),
+        "{}",
+        r.text()
+    );
+    assert_eq!(value(&s, "count(m)"), 3.0);
+}
