@@ -65,6 +65,18 @@ fn a_write_over_the_per_metric_limit_stores_the_rest_and_names_the_culprit() {
     }
     assert_eq!(value(&s, "count(m)"), 100.0);
     assert_eq!(value(&s, "count_over_time(n[2m])"), 51.0);
+    // Self-metrics count each refused series once.
+    let metrics = s.get("/metrics").text();
+    for want in [
+        r#"almanac_rejected_series_total{reason="max_series_per_metric"} 50"#,
+        r#"almanac_rejected_series_by_metric{metric="m"} 50"#,
+        r#"almanac_discarded_samples_total{reason="cardinality limit"} 50"#,
+        r#"almanac_limit{limit="max_series_per_metric"} 100"#,
+        r#"almanac_limit_utilization_ratio{limit="max_series_per_metric"} 1"#,
+        "almanac_head_series 101",
+    ] {
+        assert!(metrics.contains(want), "{want} in {metrics}");
+    }
 
     // The same request again: the same answer, nothing stored twice.
     let again = s.remote_write(&request());

@@ -127,7 +127,7 @@ fn repeated_requests_store_the_same_series() {
     );
     let m = s.get("/metrics").text();
     assert!(
-        m.contains("almanac_samples_rejected_total{reason=\"labels out of order\"} 3"),
+        m.contains("almanac_discarded_samples_total{reason=\"labels out of order\"} 3"),
         "{m}"
     );
 }
@@ -311,7 +311,7 @@ fn bad_input_table() {
     // Rejections are counted by reason.
     let m = s.get("/metrics").text();
     assert!(
-        m.contains("almanac_samples_rejected_total{reason=\"labels out of order\"} 1"),
+        m.contains("almanac_discarded_samples_total{reason=\"labels out of order\"} 1"),
         "{m}"
     );
 }

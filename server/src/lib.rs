@@ -121,6 +121,19 @@ impl Server {
                 s.rules.render_metrics(out);
             }
         }));
+        let weak = Arc::downgrade(&state);
+        state.metrics.register(Box::new(move |out| {
+            if let Some(s) = weak.upgrade() {
+                let by_metric: Vec<(String, u64)> = s.db.with_head_postings(|p| {
+                    p.pair_counts()
+                        .filter(|(n, _, _)| *n == tsdb::model::METRIC_NAME)
+                        .map(|(_, v, c)| (v.to_string(), c))
+                        .collect()
+                });
+                let series = s.db.head_stats().num_series;
+                metrics::limits::render_state(out, &s.db.limits(), series, &by_metric);
+            }
+        }));
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(serve(listener, state.clone(), stop_rx.clone()));
         if let SyncPolicy::Interval(every) = state.db.options().wal.sync {

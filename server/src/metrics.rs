@@ -2,6 +2,8 @@
 //! format. Counters live here; storage figures are read from the database
 //! at scrape time.
 
+pub mod limits;
+
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,6 +69,8 @@ pub struct Metrics {
     http_requests: Mutex<BTreeMap<(String, u16), u64>>,
     http_durations: Mutex<BTreeMap<String, Histogram>>,
     query_durations: Mutex<BTreeMap<&'static str, Histogram>>,
+    /// Series refused by cardinality limits.
+    pub limit_counters: limits::LimitCounters,
     /// Extra text appended by other subsystems (rules, notifier).
     extra: Mutex<Vec<Renderer>>,
 }
@@ -85,6 +89,9 @@ impl Metrics {
             for (r, n) in &o.rejected {
                 *m.entry(r).or_default() += n;
             }
+        }
+        for (kind, metric, n) in o.refusals.counts() {
+            self.limit_counters.record(kind, metric, n);
         }
     }
 
@@ -116,6 +123,7 @@ impl Metrics {
 
     /// Renders the counters kept here.
     pub fn render(&self, out: &mut String) {
+        self.limit_counters.render(out);
         counter(
             out,
             "almanac_samples_ingested_total",
@@ -142,14 +150,14 @@ impl Metrics {
         );
         header(
             out,
-            "almanac_samples_rejected_total",
-            "Samples and series rejected at ingest, by reason.",
+            "almanac_discarded_samples_total",
+            "Samples not stored at ingest, by reason.",
             "counter",
         );
         for (r, n) in self.samples_rejected.lock().iter() {
             let _ = writeln!(
                 out,
-                "almanac_samples_rejected_total{{reason=\"{}\"}} {n}",
+                "almanac_discarded_samples_total{{reason=\"{}\"}} {n}",
                 escape(r)
             );
         }

@@ -54,6 +54,13 @@ impl Refusals {
         self.groups.is_empty()
     }
 
+    /// `(limit, metric, refused series)` of every group.
+    pub fn counts(&self) -> impl Iterator<Item = (LimitKind, &str, u64)> {
+        self.groups
+            .iter()
+            .map(|((kind, metric), g)| (*kind, metric.as_str(), g.series))
+    }
+
     /// The culprit lines, most refused series first.
     pub fn lines(&self) -> Vec<String> {
         let mut groups: Vec<&Group> = self.groups.values().collect();
