@@ -136,3 +136,42 @@ fn series_limit_status_429_and_label_limits() {
     );
     assert_eq!(value(&s, "count(m)"), 3.0);
 }
+
+/// The churn limit alone: 429 with `Retry-After`, a minute's worth of new
+/// series created at once, and the retry after waiting stores the rest.
+#[test]
+fn churn_limit_answers_429_until_tokens_refill() {
+    let s = TestServer::start_with(|c| c.limits.max_new_series_per_minute = 600);
+    let series: Vec<(Labels, Vec<Sample>)> = (0..700)
+        .map(|i| (m(i), vec![Sample::new(10_000, 1.0)]))
+        .collect();
+    let r = s.remote_write(&series);
+    assert_eq!(r.status, 429, "{}", r.text());
+    let wait: u64 = r
+        .header("Retry-After")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(wait >= 1, "Retry-After {wait}");
+    assert_eq!(
+        r.header("X-Prometheus-Remote-Write-Samples-Written"),
+        Some("600")
+    );
+    assert!(
+        r.text().contains("err-almanac-max-new-series-per-minute"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(value(&s, "count(m)"), 600.0);
+    // 100 more tokens come in 10 s; retry as a sender would.
+    let started = std::time::Instant::now();
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(wait.max(1)));
+        let r = s.remote_write(&series);
+        if r.status == 204 {
+            break;
+        }
+        assert_eq!(r.status, 429, "{}", r.text());
+        assert!(started.elapsed().as_secs() < 40, "tokens never refilled");
+    }
+    assert_eq!(value(&s, "count(m)"), 700.0);
+}

@@ -90,6 +90,10 @@ pub struct LimitsConfig {
     /// Series selectors whose series are counted but never refused by the
     /// per-metric limit.
     pub exempt: Vec<String>,
+    /// New series per minute (0 = unlimited): a token bucket whose burst
+    /// is a minute's worth; a write refused by it alone gets 429 with
+    /// `Retry-After`.
+    pub max_new_series_per_minute: u64,
     /// The status of a write that had series refused: 400, or 429 for
     /// senders that should retry.
     pub series_limit_status: u16,
@@ -105,6 +109,7 @@ impl Default for LimitsConfig {
             max_label_name_bytes: 1024,
             max_label_value_bytes: 4096,
             exempt: vec![r#"{__name__=~"up|ALERTS|ALERTS_FOR_STATE"}"#.to_string()],
+            max_new_series_per_minute: 0,
             series_limit_status: 400,
         }
     }
@@ -135,6 +140,7 @@ impl LimitsConfig {
             max_label_name_bytes: self.max_label_name_bytes,
             max_label_value_bytes: self.max_label_value_bytes,
             exempt,
+            max_new_series_per_minute: self.max_new_series_per_minute,
         })
     }
 }

@@ -78,8 +78,9 @@ pub struct Head {
     /// The cardinality limits in force (replaced by [`Head::set_limits`]).
     limits: RwLock<Arc<Limits>>,
     /// Held while a series is admitted and created, so that concurrent
-    /// writers never create more series than a limit allows.
-    creating: Mutex<()>,
+    /// writers never create more series than a limit allows; holds the
+    /// churn limit's bucket.
+    creating: Mutex<crate::limits::Churn>,
 }
 
 impl Head {
@@ -88,7 +89,7 @@ impl Head {
         Arc::new(Head {
             exemplars,
             limits: RwLock::new(Arc::new(opts.limits.clone())),
-            creating: Mutex::new(()),
+            creating: Mutex::new(crate::limits::Churn::default()),
             opts,
             series: StripedSeries::new(),
             postings: RwLock::new(MemPostings::new()),
@@ -188,7 +189,7 @@ impl Head {
         }
         // Admission and creation under one lock: no overshoot under
         // concurrent writers. WAL replay (`id` given) never checks.
-        let _creating = self.creating.lock();
+        let mut churn = self.creating.lock();
         if id.is_none() {
             if let Some(s) = self
                 .series
@@ -198,10 +199,20 @@ impl Head {
             }
             let limits = self.limits();
             limits
-                .admit(labels, self.num_series(), |metric| {
-                    crate::index::LabelIndex::postings(&*self.postings.read(), METRIC_NAME, metric)
+                .admit(
+                    labels,
+                    self.num_series(),
+                    |metric| {
+                        crate::index::LabelIndex::postings(
+                            &*self.postings.read(),
+                            METRIC_NAME,
+                            metric,
+                        )
                         .len()
-                })
+                    },
+                    &mut churn,
+                    std::time::Instant::now(),
+                )
                 .map_err(|r| Error::CardinalityLimit(Box::new(r)))?;
         }
         let id = match id {

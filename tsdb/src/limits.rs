@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Instant;
 
 use crate::model::{Labels, Matcher};
 
@@ -26,8 +27,11 @@ pub struct Limits {
     pub max_label_name_bytes: u64,
     pub max_label_value_bytes: u64,
     /// Series matching any of these selectors are counted but never
-    /// refused by the per-metric limit.
+    /// refused by the per-metric and churn limits.
     pub exempt: Vec<Vec<Matcher>>,
+    /// New series per minute (a token bucket whose burst is a minute's
+    /// worth).
+    pub max_new_series_per_minute: u64,
 }
 
 /// Which limit refused a series.
@@ -38,6 +42,7 @@ pub enum LimitKind {
     MaxLabelsPerSeries,
     MaxLabelNameBytes,
     MaxLabelValueBytes,
+    MaxNewSeriesPerMinute,
 }
 
 impl LimitKind {
@@ -49,6 +54,7 @@ impl LimitKind {
             LimitKind::MaxLabelsPerSeries => "err-almanac-max-labels-per-series",
             LimitKind::MaxLabelNameBytes => "err-almanac-max-label-name-bytes",
             LimitKind::MaxLabelValueBytes => "err-almanac-max-label-value-bytes",
+            LimitKind::MaxNewSeriesPerMinute => "err-almanac-max-new-series-per-minute",
         }
     }
 
@@ -60,6 +66,7 @@ impl LimitKind {
             LimitKind::MaxLabelsPerSeries => "limits.max_labels_per_series",
             LimitKind::MaxLabelNameBytes => "limits.max_label_name_bytes",
             LimitKind::MaxLabelValueBytes => "limits.max_label_value_bytes",
+            LimitKind::MaxNewSeriesPerMinute => "limits.max_new_series_per_minute",
         }
     }
 
@@ -70,6 +77,7 @@ impl LimitKind {
             LimitKind::MaxLabelsPerSeries => "labels",
             LimitKind::MaxLabelNameBytes => "name_bytes",
             LimitKind::MaxLabelValueBytes => "value_bytes",
+            LimitKind::MaxNewSeriesPerMinute => "new_series_per_minute",
         }
     }
 }
@@ -85,6 +93,8 @@ pub struct Refusal {
     pub limit: u64,
     /// For the label-size limits: the label that is too long.
     pub label: Option<String>,
+    /// For the churn limit: seconds until a new series may be created.
+    pub retry_after: Option<u64>,
 }
 
 impl fmt::Display for Refusal {
@@ -102,6 +112,9 @@ impl fmt::Display for Refusal {
         if let Some(l) = &self.label {
             write!(f, " label={l:?}")?;
         }
+        if let Some(s) = self.retry_after {
+            write!(f, " retry_after={s}s")?;
+        }
         Ok(())
     }
 }
@@ -116,12 +129,15 @@ impl Limits {
     }
 
     /// Whether a new series with `labels` may be created, given the head's
-    /// series count and a count of the head series of a metric.
+    /// series count, a count of the head series of a metric and the churn
+    /// bucket (which it takes a token from when it admits the series).
     pub fn admit(
         &self,
         labels: &Labels,
         head_series: u64,
         series_of: impl FnOnce(&str) -> u64,
+        churn: &mut Churn,
+        now: Instant,
     ) -> Result<(), Refusal> {
         let metric = labels.metric_name();
         let refuse = |kind, current, limit, label: Option<&str>| Refusal {
@@ -130,6 +146,7 @@ impl Limits {
             current,
             limit,
             label: label.map(str::to_string),
+            retry_after: None,
         };
         let n = labels.len() as u64;
         if self.max_labels_per_series > 0 && n > self.max_labels_per_series {
@@ -167,20 +184,73 @@ impl Limits {
                 None,
             ));
         }
+        let exempt = self.is_exempt(labels);
         let per_metric = self.per_metric(metric);
-        if per_metric > 0 && !self.is_exempt(labels) {
+        if per_metric > 0 && !exempt {
             let n = series_of(metric);
             if n >= per_metric {
                 return Err(refuse(LimitKind::MaxSeriesPerMetric, n, per_metric, None));
             }
         }
+        let per_minute = self.max_new_series_per_minute;
+        if per_minute > 0
+            && let Err(wait) = churn.take(per_minute, now)
+            && !exempt
+        {
+            let mut r = refuse(
+                LimitKind::MaxNewSeriesPerMinute,
+                per_minute,
+                per_minute,
+                None,
+            );
+            r.retry_after = Some(wait.max(1));
+            return Err(r);
+        }
         Ok(())
     }
 
-    fn is_exempt(&self, labels: &Labels) -> bool {
+    pub fn is_exempt(&self, labels: &Labels) -> bool {
         self.exempt
             .iter()
             .any(|ms| ms.iter().all(|m| m.matches(labels.get(&m.name))))
+    }
+}
+
+/// The churn limit's token bucket: refills at the limit per minute, holds
+/// at most a minute's worth.
+#[derive(Debug, Clone)]
+pub struct Churn {
+    tokens: f64,
+    at: Option<Instant>,
+}
+
+impl Default for Churn {
+    fn default() -> Self {
+        Churn {
+            tokens: f64::INFINITY,
+            at: None,
+        }
+    }
+}
+
+impl Churn {
+    /// Takes a token at `now` under a limit of `per_minute`; `Err` with the
+    /// whole seconds until one is there. Exempt series take one too when
+    /// there is one (they are counted), and are never refused.
+    pub fn take(&mut self, per_minute: u64, now: Instant) -> Result<(), u64> {
+        let cap = per_minute as f64;
+        let rate = cap / 60.0;
+        let elapsed = self
+            .at
+            .map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64());
+        self.tokens = (self.tokens + elapsed * rate).min(cap);
+        self.at = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - self.tokens) / rate).ceil() as u64)
+        }
     }
 }
 
@@ -202,6 +272,7 @@ mod tests {
             max_label_name_bytes: 8,
             max_label_value_bytes: 5,
             exempt: vec![vec![Matcher::equal("__name__", "up")]],
+            max_new_series_per_minute: 0,
         };
         let m = l(&[("__name__", "m"), ("a", "1")]);
         let cases: Vec<(&str, Labels, u64, u64, Option<LimitKind>)> = vec![
@@ -253,14 +324,26 @@ mod tests {
         ];
         for (name, labels, head, of_metric, want) in cases {
             let got = limits
-                .admit(&labels, head, |_| of_metric)
+                .admit(
+                    &labels,
+                    head,
+                    |_| of_metric,
+                    &mut Churn::default(),
+                    Instant::now(),
+                )
                 .err()
                 .map(|r| r.kind);
             assert_eq!(got, want, "{name}");
         }
         assert!(
             Limits::default()
-                .admit(&m, u64::MAX - 1, |_| u64::MAX - 1)
+                .admit(
+                    &m,
+                    u64::MAX - 1,
+                    |_| u64::MAX - 1,
+                    &mut Churn::default(),
+                    Instant::now()
+                )
                 .is_ok(),
             "0 = unlimited"
         );
@@ -274,10 +357,45 @@ mod tests {
             current: 200000,
             limit: 200000,
             label: None,
+            retry_after: None,
         };
         assert_eq!(
             r.to_string(),
             r#"err-almanac-max-series-per-metric: metric="http_requests_total" series=200000 limit=200000 (limits.max_series_per_metric)"#
         );
+    }
+
+    #[test]
+    fn churn_bucket_refills_at_the_limit_per_minute() {
+        let limits = Limits {
+            max_new_series_per_minute: 60,
+            exempt: vec![vec![Matcher::equal("__name__", "up")]],
+            ..Limits::default()
+        };
+        let t0 = Instant::now();
+        let mut churn = Churn::default();
+        let new = |i: u32| l(&[("__name__", "m"), ("i", &i.to_string())]);
+        let admitted = (0..100)
+            .filter(|&i| limits.admit(&new(i), 0, |_| 0, &mut churn, t0).is_ok())
+            .count();
+        assert_eq!(admitted, 60, "a minute's worth at once");
+        let r = limits
+            .admit(&new(100), 0, |_| 0, &mut churn, t0)
+            .unwrap_err();
+        assert_eq!(
+            (r.kind, r.retry_after),
+            (LimitKind::MaxNewSeriesPerMinute, Some(1))
+        );
+        assert!(
+            limits
+                .admit(&l(&[("__name__", "up")]), 0, |_| 0, &mut churn, t0)
+                .is_ok(),
+            "exempt"
+        );
+        let later = t0 + std::time::Duration::from_secs(10);
+        let admitted = (200..300)
+            .filter(|&i| limits.admit(&new(i), 0, |_| 0, &mut churn, later).is_ok())
+            .count();
+        assert_eq!(admitted, 10, "one a second refilled");
     }
 }

@@ -27,9 +27,18 @@ pub fn remote_write(state: &State, req: &Req) -> Result<Reply, ApiError> {
         ),
     ];
     if out.total_rejected() > 0 {
-        // Series refused by limits alone answer with the configured status.
-        let retry =
-            out.only_limits_refused() && state.config.read().limits.series_limit_status == 429;
+        // Series refused by limits alone answer with the configured
+        // status; by the churn limit alone, 429 until tokens refill.
+        let mut headers = headers;
+        let churn = out
+            .only_limits_refused()
+            .then(|| out.refusals.churn_retry_after())
+            .flatten();
+        if let Some(secs) = churn {
+            headers.push(("Retry-After", secs.to_string()));
+        }
+        let retry = churn.is_some()
+            || (out.only_limits_refused() && state.config.read().limits.series_limit_status == 429);
         return Err(ApiError::PartialWrite {
             message: out.summary(),
             retry,

@@ -93,6 +93,10 @@ pub fn render_state(
         ("max_labels_per_series", limits.max_labels_per_series),
         ("max_label_name_bytes", limits.max_label_name_bytes),
         ("max_label_value_bytes", limits.max_label_value_bytes),
+        (
+            "max_new_series_per_minute",
+            limits.max_new_series_per_minute,
+        ),
     ];
     for (name, v) in settings {
         let _ = writeln!(out, "almanac_limit{{limit=\"{name}\"}} {v}");

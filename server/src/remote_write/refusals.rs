@@ -37,7 +37,10 @@ impl Refusals {
     /// Records one refused series (`labels`: its sorted label pairs).
     pub fn add(&mut self, r: &Refusal, labels: &[(&str, &str)]) {
         let g = self.groups.entry((r.kind, r.metric.clone())).or_default();
-        g.refusal = Some(r.clone());
+        let wait = g.refusal.as_ref().and_then(|p| p.retry_after);
+        let mut r = r.clone();
+        r.retry_after = r.retry_after.max(wait);
+        g.refusal = Some(r);
         g.series += 1;
         if g.example.is_empty() {
             g.example = show(labels);
@@ -52,6 +55,21 @@ impl Refusals {
 
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
+    }
+
+    /// Seconds to wait when the churn limit alone refused series.
+    pub fn churn_retry_after(&self) -> Option<u64> {
+        if self
+            .groups
+            .keys()
+            .any(|(k, _)| *k != LimitKind::MaxNewSeriesPerMinute)
+        {
+            return None;
+        }
+        self.groups
+            .values()
+            .filter_map(|g| g.refusal.as_ref()?.retry_after)
+            .max()
     }
 
     /// `(limit, metric, refused series)` of every group.
@@ -111,6 +129,7 @@ mod tests {
             current: 200,
             limit: 200,
             label: None,
+            retry_after: None,
         };
         let mut refusals = Refusals::default();
         for i in 0..5 {
