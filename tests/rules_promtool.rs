@@ -107,3 +107,31 @@ fn check_rules_gives_promtools_exit_codes() {
         "{err}"
     );
 }
+
+/// The alerting rules shipped for the cardinality limits pass `check
+/// rules` (lints fatal) and their own unit tests.
+#[test]
+fn shipped_limit_alerts_check_and_pass_their_tests() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/alerts");
+    let fatal = CheckOptions {
+        lint_duplicates: true,
+        lint_fatal: true,
+        ..Default::default()
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = check_rules(
+        &[format!("{dir}/almanac-limits.yml")],
+        None,
+        &fatal,
+        &mut out,
+        &mut err,
+    );
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    let mut out = Vec::new();
+    let code = test_rules(
+        &[format!("{dir}/almanac-limits-test.yml")],
+        &TestOptions::default(),
+        &mut out,
+    );
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+}
