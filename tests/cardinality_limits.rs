@@ -78,6 +78,25 @@ fn a_write_over_the_per_metric_limit_stores_the_rest_and_names_the_culprit() {
         assert!(metrics.contains(want), "{want} in {metrics}");
     }
 
+    // The limits status page: setting, current, utilisation, offenders and
+    // the last hour's refusals.
+    let status = s.get("/api/v1/status/limits").json();
+    let per_metric = status["data"]["limits"]
+        .as_array()
+        .and_then(|ls| ls.iter().find(|l| l["name"] == "max_series_per_metric"))
+        .cloned()
+        .unwrap_or_else(|| panic!("{status}"));
+    assert_eq!(
+        per_metric["key"], "limits.max_series_per_metric",
+        "{per_metric}"
+    );
+    assert_eq!(per_metric["setting"], 100, "{per_metric}");
+    assert_eq!(per_metric["current"], 100, "{per_metric}");
+    assert_eq!(per_metric["utilization"], 1.0, "{per_metric}");
+    assert_eq!(per_metric["topOffenders"][0]["metric"], "m", "{per_metric}");
+    assert_eq!(per_metric["topOffenders"][0]["series"], 100, "{per_metric}");
+    assert_eq!(per_metric["rejectedLastHour"], 50, "{per_metric}");
+
     // The same request again: the same answer, nothing stored twice.
     let again = s.remote_write(&request());
     assert_eq!(again.status, 400, "{}", again.text());

@@ -4,6 +4,7 @@
 mod admin;
 mod ast_json;
 pub mod json;
+mod limits_status;
 mod meta;
 mod params;
 mod query;
@@ -91,6 +92,7 @@ const ROUTES: &[(&str, Handler)] = &[
     ("/api/v1/status/flags", status::flags),
     ("/api/v1/status/config", status::config),
     ("/api/v1/status/tsdb", status::tsdb),
+    ("/api/v1/status/limits", limits_status::limits),
     ("/api/v1/status/walreplay", status::walreplay),
     ("/api/v1/targets", status::targets),
     ("/api/v1/rules", rules::rules),

@@ -8,7 +8,7 @@
 //!   are (the fullest metric for the per-metric limit);
 //! - `almanac_head_series`: series in the head.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
 
 use parking_lot::Mutex;
@@ -29,13 +29,72 @@ pub fn reason(kind: LimitKind) -> &'static str {
 pub struct LimitCounters {
     by_reason: Mutex<BTreeMap<&'static str, u64>>,
     by_metric: Mutex<HashMap<String, u64>>,
+    /// Per reason and metric, for the limits status page.
+    by_reason_metric: Mutex<HashMap<(&'static str, String), u64>>,
+    /// Per reason, refusals per minute (minute since the epoch, count) for
+    /// the last hour.
+    recent: Mutex<BTreeMap<&'static str, VecDeque<(i64, u64)>>>,
+}
+
+/// Minutes since the Unix epoch, now.
+fn minute_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| (d.as_secs() / 60) as i64)
 }
 
 impl LimitCounters {
     /// Counts `n` refused series of `metric` by `kind`.
     pub fn record(&self, kind: LimitKind, metric: &str, n: u64) {
-        *self.by_reason.lock().entry(reason(kind)).or_default() += n;
+        self.record_at(kind, metric, n, minute_now());
+    }
+
+    fn record_at(&self, kind: LimitKind, metric: &str, n: u64, minute: i64) {
+        let r = reason(kind);
+        *self.by_reason.lock().entry(r).or_default() += n;
         *self.by_metric.lock().entry(metric.to_string()).or_default() += n;
+        *self
+            .by_reason_metric
+            .lock()
+            .entry((r, metric.to_string()))
+            .or_default() += n;
+        let mut recent = self.recent.lock();
+        let q = recent.entry(r).or_default();
+        match q.back_mut() {
+            Some((m, c)) if *m == minute => *c += n,
+            _ => q.push_back((minute, n)),
+        }
+        while q.front().is_some_and(|(m, _)| *m <= minute - 60) {
+            q.pop_front();
+        }
+    }
+
+    /// Series refused for `reason` in the last hour.
+    pub fn last_hour(&self, reason: &str) -> u64 {
+        self.last_hour_at(reason, minute_now())
+    }
+
+    fn last_hour_at(&self, reason: &str, minute: i64) -> u64 {
+        self.recent.lock().get(reason).map_or(0, |q| {
+            q.iter()
+                .filter(|(m, _)| *m > minute - 60)
+                .map(|(_, c)| c)
+                .sum()
+        })
+    }
+
+    /// The metrics with the most series refused for `reason`, most first.
+    pub fn top_refused(&self, reason: &str, n: usize) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self
+            .by_reason_metric
+            .lock()
+            .iter()
+            .filter(|((r, _), _)| *r == reason)
+            .map(|((_, m), c)| (m.clone(), *c))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
     }
 
     pub fn render(&self, out: &mut String) {
@@ -198,5 +257,24 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("almanac_head_series 250"), "{out}");
+    }
+
+    #[test]
+    fn the_last_hour_forgets_older_refusals() {
+        let c = LimitCounters::default();
+        c.record_at(LimitKind::MaxSeries, "a", 5, 1000);
+        c.record_at(LimitKind::MaxSeries, "b", 2, 1030);
+        c.record_at(LimitKind::MaxSeries, "b", 1, 1059);
+        assert_eq!(c.last_hour_at("max_series", 1059), 8);
+        assert_eq!(
+            c.last_hour_at("max_series", 1060),
+            3,
+            "minute 1000 has left the hour"
+        );
+        assert_eq!(c.last_hour_at("max_series_per_metric", 1059), 0);
+        assert_eq!(
+            c.top_refused("max_series", 10),
+            vec![("a".to_string(), 5), ("b".to_string(), 3)]
+        );
     }
 }
