@@ -194,3 +194,31 @@ fn churn_limit_answers_429_until_tokens_refill() {
     }
     assert_eq!(value(&s, "count(m)"), 700.0);
 }
+
+/// A label that gains one value per series (a user id) is stopped at the
+/// values limit, the label named; other labels keep taking new values.
+#[test]
+fn values_per_label_name_limit_names_the_label() {
+    let s = TestServer::start_with(|c| c.limits.max_values_per_label_name = 20);
+    let series: Vec<(Labels, Vec<Sample>)> = (0..30)
+        .map(|i| (m(i), vec![Sample::new(10_000, 1.0)]))
+        .collect();
+    let r = s.remote_write(&series);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("err-almanac-max-values-per-label-name")
+            && r.text().contains(r#"label=\"user\""#)
+            && r.text().contains("rejected 10 series"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(value(&s, "count(m)"), 20.0);
+    let other = Labels::from_pairs(&[("__name__", "m"), ("user", "u-0"), ("zone", "z1")]);
+    let r = s.remote_write(&[(other, vec![Sample::new(10_000, 1.0)])]);
+    assert_eq!(
+        r.status,
+        204,
+        "a known user value and a new label: {}",
+        r.text()
+    );
+}

@@ -94,6 +94,8 @@ pub struct LimitsConfig {
     /// is a minute's worth; a write refused by it alone gets 429 with
     /// `Retry-After`.
     pub max_new_series_per_minute: u64,
+    /// Distinct values of one label name in the head (0 = unlimited).
+    pub max_values_per_label_name: u64,
     /// The status of a write that had series refused: 400, or 429 for
     /// senders that should retry.
     pub series_limit_status: u16,
@@ -110,6 +112,7 @@ impl Default for LimitsConfig {
             max_label_value_bytes: 4096,
             exempt: vec![r#"{__name__=~"up|ALERTS|ALERTS_FOR_STATE"}"#.to_string()],
             max_new_series_per_minute: 0,
+            max_values_per_label_name: 0,
             series_limit_status: 400,
         }
     }
@@ -141,6 +144,7 @@ impl LimitsConfig {
             max_label_value_bytes: self.max_label_value_bytes,
             exempt,
             max_new_series_per_minute: self.max_new_series_per_minute,
+            max_values_per_label_name: self.max_values_per_label_name,
         })
     }
 }

@@ -198,18 +198,11 @@ impl Head {
                 return Ok((s, false));
             }
             let limits = self.limits();
+            let postings = self.postings.read();
             limits
                 .admit(
                     labels,
-                    self.num_series(),
-                    |metric| {
-                        crate::index::LabelIndex::postings(
-                            &*self.postings.read(),
-                            METRIC_NAME,
-                            metric,
-                        )
-                        .len()
-                    },
+                    &PostingsCounts(&postings),
                     &mut churn,
                     std::time::Instant::now(),
                 )
@@ -354,4 +347,21 @@ pub struct HeadStats {
     pub ooo_samples_appended: u64,
     pub series_created: u64,
     pub series_removed: u64,
+}
+
+/// The head's counts for admission, from its label index.
+struct PostingsCounts<'a>(&'a MemPostings);
+
+impl crate::limits::HeadCounts for PostingsCounts<'_> {
+    fn series(&self) -> u64 {
+        self.0.num_series()
+    }
+
+    fn series_of(&self, metric: &str) -> u64 {
+        crate::index::LabelIndex::postings(self.0, METRIC_NAME, metric).len()
+    }
+
+    fn values_of(&self, name: &str, value: &str) -> (u64, bool) {
+        self.0.values_of(name, value)
+    }
 }

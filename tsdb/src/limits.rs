@@ -32,6 +32,19 @@ pub struct Limits {
     /// New series per minute (a token bucket whose burst is a minute's
     /// worth).
     pub max_new_series_per_minute: u64,
+    /// Distinct values of one label name in the head.
+    pub max_values_per_label_name: u64,
+}
+
+/// What admission needs to know of the head.
+pub trait HeadCounts {
+    /// Series in the head.
+    fn series(&self) -> u64;
+    /// Head series of metric `metric`.
+    fn series_of(&self, metric: &str) -> u64;
+    /// Distinct values of label `name` in the head, and whether `value` is
+    /// one of them.
+    fn values_of(&self, name: &str, value: &str) -> (u64, bool);
 }
 
 /// Which limit refused a series.
@@ -43,6 +56,7 @@ pub enum LimitKind {
     MaxLabelNameBytes,
     MaxLabelValueBytes,
     MaxNewSeriesPerMinute,
+    MaxValuesPerLabelName,
 }
 
 impl LimitKind {
@@ -55,6 +69,7 @@ impl LimitKind {
             LimitKind::MaxLabelNameBytes => "err-almanac-max-label-name-bytes",
             LimitKind::MaxLabelValueBytes => "err-almanac-max-label-value-bytes",
             LimitKind::MaxNewSeriesPerMinute => "err-almanac-max-new-series-per-minute",
+            LimitKind::MaxValuesPerLabelName => "err-almanac-max-values-per-label-name",
         }
     }
 
@@ -67,6 +82,7 @@ impl LimitKind {
             LimitKind::MaxLabelNameBytes => "limits.max_label_name_bytes",
             LimitKind::MaxLabelValueBytes => "limits.max_label_value_bytes",
             LimitKind::MaxNewSeriesPerMinute => "limits.max_new_series_per_minute",
+            LimitKind::MaxValuesPerLabelName => "limits.max_values_per_label_name",
         }
     }
 
@@ -78,6 +94,7 @@ impl LimitKind {
             LimitKind::MaxLabelNameBytes => "name_bytes",
             LimitKind::MaxLabelValueBytes => "value_bytes",
             LimitKind::MaxNewSeriesPerMinute => "new_series_per_minute",
+            LimitKind::MaxValuesPerLabelName => "values",
         }
     }
 }
@@ -129,13 +146,12 @@ impl Limits {
     }
 
     /// Whether a new series with `labels` may be created, given the head's
-    /// series count, a count of the head series of a metric and the churn
-    /// bucket (which it takes a token from when it admits the series).
+    /// counts and the churn bucket (which it takes a token from when it
+    /// admits the series).
     pub fn admit(
         &self,
         labels: &Labels,
-        head_series: u64,
-        series_of: impl FnOnce(&str) -> u64,
+        head: &dyn HeadCounts,
         churn: &mut Churn,
         now: Instant,
     ) -> Result<(), Refusal> {
@@ -176,6 +192,7 @@ impl Limits {
                 ));
             }
         }
+        let head_series = head.series();
         if self.max_series > 0 && head_series >= self.max_series {
             return Err(refuse(
                 LimitKind::MaxSeries,
@@ -184,10 +201,26 @@ impl Limits {
                 None,
             ));
         }
+        if self.max_values_per_label_name > 0 {
+            for l in labels
+                .iter()
+                .filter(|l| &*l.name != crate::model::METRIC_NAME)
+            {
+                let (n, known) = head.values_of(&l.name, &l.value);
+                if !known && n >= self.max_values_per_label_name {
+                    return Err(refuse(
+                        LimitKind::MaxValuesPerLabelName,
+                        n,
+                        self.max_values_per_label_name,
+                        Some(&l.name),
+                    ));
+                }
+            }
+        }
         let exempt = self.is_exempt(labels);
         let per_metric = self.per_metric(metric);
         if per_metric > 0 && !exempt {
-            let n = series_of(metric);
+            let n = head.series_of(metric);
             if n >= per_metric {
                 return Err(refuse(LimitKind::MaxSeriesPerMetric, n, per_metric, None));
             }
@@ -262,6 +295,57 @@ mod tests {
         Labels::from_pairs(pairs)
     }
 
+    /// Head counts: series, series of any metric, values of any label
+    /// (none of them the asked one).
+    struct Fake(u64, u64, u64);
+
+    impl HeadCounts for Fake {
+        fn series(&self) -> u64 {
+            self.0
+        }
+        fn series_of(&self, _: &str) -> u64 {
+            self.1
+        }
+        fn values_of(&self, _: &str, _: &str) -> (u64, bool) {
+            (self.2, false)
+        }
+    }
+
+    #[test]
+    fn label_values_limit_refuses_only_new_values() {
+        struct Values;
+        impl HeadCounts for Values {
+            fn series(&self) -> u64 {
+                0
+            }
+            fn series_of(&self, _: &str) -> u64 {
+                0
+            }
+            fn values_of(&self, name: &str, value: &str) -> (u64, bool) {
+                (if name == "user" { 10 } else { 1 }, value == "known")
+            }
+        }
+        let limits = Limits {
+            max_values_per_label_name: 10,
+            ..Limits::default()
+        };
+        let admit = |pairs: &[(&str, &str)]| {
+            limits
+                .admit(&l(pairs), &Values, &mut Churn::default(), Instant::now())
+                .map_err(|r| (r.kind, r.label, r.current))
+        };
+        assert_eq!(
+            admit(&[("__name__", "m"), ("user", "new")]),
+            Err((
+                LimitKind::MaxValuesPerLabelName,
+                Some("user".to_string()),
+                10
+            ))
+        );
+        assert_eq!(admit(&[("__name__", "m"), ("user", "known")]), Ok(()));
+        assert_eq!(admit(&[("__name__", "m"), ("path", "new")]), Ok(()));
+    }
+
     #[test]
     fn admission_table() {
         let limits = Limits {
@@ -273,6 +357,7 @@ mod tests {
             max_label_value_bytes: 5,
             exempt: vec![vec![Matcher::equal("__name__", "up")]],
             max_new_series_per_minute: 0,
+            max_values_per_label_name: 0,
         };
         let m = l(&[("__name__", "m"), ("a", "1")]);
         let cases: Vec<(&str, Labels, u64, u64, Option<LimitKind>)> = vec![
@@ -326,8 +411,7 @@ mod tests {
             let got = limits
                 .admit(
                     &labels,
-                    head,
-                    |_| of_metric,
+                    &Fake(head, of_metric, 0),
                     &mut Churn::default(),
                     Instant::now(),
                 )
@@ -339,8 +423,7 @@ mod tests {
             Limits::default()
                 .admit(
                     &m,
-                    u64::MAX - 1,
-                    |_| u64::MAX - 1,
+                    &Fake(u64::MAX - 1, u64::MAX - 1, u64::MAX - 1),
                     &mut Churn::default(),
                     Instant::now()
                 )
@@ -376,11 +459,15 @@ mod tests {
         let mut churn = Churn::default();
         let new = |i: u32| l(&[("__name__", "m"), ("i", &i.to_string())]);
         let admitted = (0..100)
-            .filter(|&i| limits.admit(&new(i), 0, |_| 0, &mut churn, t0).is_ok())
+            .filter(|&i| {
+                limits
+                    .admit(&new(i), &Fake(0, 0, 0), &mut churn, t0)
+                    .is_ok()
+            })
             .count();
         assert_eq!(admitted, 60, "a minute's worth at once");
         let r = limits
-            .admit(&new(100), 0, |_| 0, &mut churn, t0)
+            .admit(&new(100), &Fake(0, 0, 0), &mut churn, t0)
             .unwrap_err();
         assert_eq!(
             (r.kind, r.retry_after),
@@ -388,13 +475,17 @@ mod tests {
         );
         assert!(
             limits
-                .admit(&l(&[("__name__", "up")]), 0, |_| 0, &mut churn, t0)
+                .admit(&l(&[("__name__", "up")]), &Fake(0, 0, 0), &mut churn, t0)
                 .is_ok(),
             "exempt"
         );
         let later = t0 + std::time::Duration::from_secs(10);
         let admitted = (200..300)
-            .filter(|&i| limits.admit(&new(i), 0, |_| 0, &mut churn, later).is_ok())
+            .filter(|&i| {
+                limits
+                    .admit(&new(i), &Fake(0, 0, 0), &mut churn, later)
+                    .is_ok()
+            })
             .count();
         assert_eq!(admitted, 10, "one a second refilled");
     }

@@ -5,8 +5,9 @@
 //! The series limits measure the head: `max_series` the head's series (its
 //! offenders: the metrics with the most series), `max_series_per_metric`
 //! the fullest metric against its limit (override included). The label
-//! limits and the churn limit have no standing value; their offenders are
-//! the metrics with the most series they refused.
+//! limits (sizes, values per name) and the churn limit have no standing
+//! value here; their offenders are the metrics with the most series they
+//! refused.
 
 use serde_json::{Value, json};
 use tsdb::limits::LimitKind;
@@ -107,6 +108,13 @@ pub fn limits(state: &State, _: &Req) -> Result<Reply, ApiError> {
             None,
             None,
             refused_top(LimitKind::MaxNewSeriesPerMinute),
+        ),
+        entry(
+            LimitKind::MaxValuesPerLabelName,
+            limits.max_values_per_label_name,
+            None,
+            None,
+            refused_top(LimitKind::MaxValuesPerLabelName),
         ),
     ];
     Ok(Reply::Json(success(json!({ "limits": out }), &[], &[])))

@@ -65,6 +65,13 @@ impl MemPostings {
             .flat_map(|(n, vs)| vs.iter().map(move |(v, bm)| (&**n, &**v, bm.len())))
     }
 
+    /// Distinct values of label `name`, and whether `value` is one of them.
+    pub fn values_of(&self, name: &str, value: &str) -> (u64, bool) {
+        self.by_name
+            .get(name)
+            .map_or((0, false), |vs| (vs.len() as u64, vs.contains_key(value)))
+    }
+
     /// Number of distinct values per label name.
     pub fn name_cardinalities(&self) -> impl Iterator<Item = (&str, usize)> {
         self.by_name.iter().map(|(n, vs)| (&**n, vs.len()))
