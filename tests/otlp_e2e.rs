@@ -245,3 +245,40 @@ fn refused_points_are_reported_and_the_rest_stored() {
         .json();
     assert_eq!(v["data"][0]["job"], "svc", "{v}");
 }
+
+/// A point whose series a cardinality limit refuses is a refused point of
+/// the partial success, whose message names the culprit; the rest is
+/// stored.
+#[test]
+fn points_refused_by_a_limit_name_the_culprit() {
+    let s = TestServer::start_with(|c| c.limits.max_series_per_metric = 2);
+    let t = now_ns();
+    let point = |k: &str| {
+        format!(
+            r#"{{"timeUnixNano":"{t}","asDouble":1,"attributes":[{{"key":"user","value":{{"stringValue":"{k}"}}}}]}}"#
+        )
+    };
+    let points: Vec<String> = ["a", "b", "c", "d"].iter().map(|k| point(k)).collect();
+    let body = format!(
+        r#"{{"resourceMetrics":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"svc"}}}}]}},
+          "scopeMetrics":[{{"metrics":[{{"name":"logins","gauge":{{"dataPoints":[{}]}}}}]}}]}}]}}"#,
+        points.join(",")
+    );
+    let r = s.post(
+        "/v1/metrics",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["partialSuccess"]["rejectedDataPoints"], "2", "{v}");
+    let msg = v["partialSuccess"]["errorMessage"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        msg.contains(r#"err-almanac-max-series-per-metric: metric="logins""#)
+            && msg.contains(r#"label "user" has 2 values"#),
+        "{msg}"
+    );
+    assert_eq!(value(&s, "count(logins)"), 2.0);
+}

@@ -173,6 +173,8 @@ fn store(state: &State, tr: &Translation) -> Result<(u64, String), ApiError> {
     if let Some(e) = &out.first_error {
         errors.push(format!("{} samples not stored: {e}", out.total_rejected()));
     }
+    // The culprits of cardinality limits, as remote write names them.
+    errors.extend(out.refusals.lines());
     Ok((tr.rejected_points + out.total_rejected(), errors.join("; ")))
 }
 
