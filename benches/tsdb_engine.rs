@@ -3,6 +3,13 @@
 //! What is measured:
 //! - `head_append/existing_series`: samples/s appended to 10k existing head
 //!   series by one thread (append_ref + commit, no WAL).
+//! - `limits/append_existing_{off,on}`: samples/s appended by labels to
+//!   10k existing series with no limits and with every cardinality limit
+//!   on (set high enough to refuse nothing): appends to existing series
+//!   never reach admission, so the two should not differ.
+//! - `limits/create_{off,on}`: series/s created (10k new series per
+//!   iteration into a fresh head), without and with every limit on: the
+//!   cost of admission.
 //! - `postings/intersect`: resolving `{job="api", zone="b", code=~"2.."}`
 //!   over 100k indexed series (roaring intersections and a regex scan).
 //! - `block_write`: samples/s written from the head into a block.
@@ -16,6 +23,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tsdb::block::{BlockPlan, write_block};
 use tsdb::db::{Db, DbOptions};
 use tsdb::index::{MemPostings, postings_for_matchers};
+use tsdb::limits::Limits;
 use tsdb::model::{Labels, MatchOp, Matcher, SeriesRef};
 use tsdb::querier::BlockReader;
 use tsdb::wal::{SyncPolicy, WalOptions};
@@ -31,6 +39,64 @@ fn labels(i: usize) -> Labels {
         ("code", code),
         ("handler", &format!("/api/v{}", i % 7)),
     ])
+}
+
+/// Every cardinality limit on, none of them reached by the bench data.
+fn all_limits() -> Limits {
+    Limits {
+        max_series: 10_000_000,
+        max_series_per_metric: 10_000_000,
+        max_series_per_metric_overrides: [("other".to_string(), 5)].into_iter().collect(),
+        max_labels_per_series: 64,
+        max_label_name_bytes: 1024,
+        max_label_value_bytes: 4096,
+        exempt: vec![vec![Matcher::equal("__name__", "up")]],
+        max_new_series_per_minute: u64::MAX / 2,
+        max_values_per_label_name: 10_000_000,
+    }
+}
+
+fn limits(c: &mut Criterion) {
+    const SERIES: usize = 10_000;
+    let all: Vec<Labels> = (0..SERIES).map(labels).collect();
+    let mut g = c.benchmark_group("limits");
+    g.throughput(Throughput::Elements(SERIES as u64));
+    for (name, lim) in [("off", Limits::default()), ("on", all_limits())] {
+        let head = Head::new(HeadOptions {
+            limits: lim.clone(),
+            ..HeadOptions::default()
+        });
+        let mut app = head.appender();
+        for l in &all {
+            app.append(l, 0, 0.0).expect("append");
+        }
+        app.commit();
+        let mut t = 0i64;
+        g.bench_function(format!("append_existing_{name}"), |b| {
+            b.iter(|| {
+                t += 15_000;
+                let mut app = head.appender();
+                for l in &all {
+                    app.append(l, t, 1.0).expect("append");
+                }
+                app.commit()
+            })
+        });
+        g.bench_function(format!("create_{name}"), |b| {
+            b.iter(|| {
+                let head = Head::new(HeadOptions {
+                    limits: lim.clone(),
+                    ..HeadOptions::default()
+                });
+                let mut app = head.appender();
+                for l in &all {
+                    app.append(l, 0, 0.0).expect("append");
+                }
+                app.commit()
+            })
+        });
+    }
+    g.finish();
 }
 
 fn head_append(c: &mut Criterion) {
@@ -152,5 +218,12 @@ fn db_replay(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, head_append, postings, block_write, db_replay);
+criterion_group!(
+    benches,
+    head_append,
+    limits,
+    postings,
+    block_write,
+    db_replay
+);
 criterion_main!(benches);

@@ -358,7 +358,7 @@ impl crate::limits::HeadCounts for PostingsCounts<'_> {
     }
 
     fn series_of(&self, metric: &str) -> u64 {
-        crate::index::LabelIndex::postings(self.0, METRIC_NAME, metric).len()
+        self.0.count(METRIC_NAME, metric)
     }
 
     fn values_of(&self, name: &str, value: &str) -> (u64, bool) {

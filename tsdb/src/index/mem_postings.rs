@@ -65,6 +65,14 @@ impl MemPostings {
             .flat_map(|(n, vs)| vs.iter().map(move |(v, bm)| (&**n, &**v, bm.len())))
     }
 
+    /// Series carrying the label pair `name="value"` (no copy of the list).
+    pub fn count(&self, name: &str, value: &str) -> u64 {
+        self.by_name
+            .get(name)
+            .and_then(|vs| vs.get(value))
+            .map_or(0, RoaringBitmap::len)
+    }
+
     /// Distinct values of label `name`, and whether `value` is one of them.
     pub fn values_of(&self, name: &str, value: &str) -> (u64, bool) {
         self.by_name
