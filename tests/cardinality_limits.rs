@@ -222,3 +222,56 @@ fn values_per_label_name_limit_names_the_label() {
         r.text()
     );
 }
+
+/// `/api/v1/status/tsdb` with VictoriaMetrics' parameters, checked against
+/// counts made by hand over the written series.
+#[test]
+fn tsdb_status_counts_match_brute_force() {
+    let s = TestServer::start();
+    // 12 `m` series over users u-0..u-11 and zones z0..z2; 3 `n` series.
+    let mut series: Vec<(Labels, Vec<Sample>)> = (0..12)
+        .map(|i| {
+            let l = Labels::from_pairs(&[
+                ("__name__", "m"),
+                ("user", &format!("u-{i}")),
+                ("zone", &format!("z{}", i % 3)),
+            ]);
+            (l, vec![Sample::new(10_000, 1.0)])
+        })
+        .collect();
+    for z in 0..3 {
+        let l = Labels::from_pairs(&[("__name__", "n"), ("zone", &format!("z{z}"))]);
+        series.push((l, vec![Sample::new(10_000, 1.0)]));
+    }
+    assert_eq!(s.remote_write(&series).status, 204);
+    let v = s.get("/api/v1/status/tsdb?topN=2&focusLabel=zone").json();
+    let d = &v["data"];
+    assert_eq!(d["totalSeries"], 15, "{d}");
+    // Pairs: 2 names + 12 users + 3 zones.
+    assert_eq!(d["totalLabelValuePairs"], 17, "{d}");
+    assert_eq!(d["headStats"]["numLabelPairs"], 17, "{d}");
+    assert_eq!(
+        d["seriesCountByMetricName"],
+        serde_json::json!([{"name": "m", "value": 12}, {"name": "n", "value": 3}])
+    );
+    assert_eq!(
+        d["seriesCountByFocusLabelValue"],
+        serde_json::json!([{"name": "z0", "value": 5}, {"name": "z1", "value": 5}]),
+        "{d}"
+    );
+    assert_eq!(
+        d["seriesCountByLabelName"],
+        serde_json::json!([{"name": "__name__", "value": 15}, {"name": "zone", "value": 15}]),
+        "{d}"
+    );
+    assert_eq!(
+        d["labelValueCountByLabelName"],
+        serde_json::json!([{"name": "user", "value": 12}, {"name": "zone", "value": 3}]),
+        "{d}"
+    );
+    let plain = s.get("/api/v1/status/tsdb").json();
+    assert!(
+        plain["data"].get("seriesCountByFocusLabelValue").is_none(),
+        "{plain}"
+    );
+}

@@ -227,30 +227,63 @@ pub fn config(state: &State, _: &Req) -> Result<Reply, ApiError> {
     )))
 }
 
+/// `/api/v1/status/tsdb` over the head: Prometheus's fields (`limit`),
+/// plus VictoriaMetrics' `topN` (the same as `limit`), `focusLabel` (→
+/// `seriesCountByFocusLabelValue`), `totalSeries`, `totalLabelValuePairs`
+/// and `seriesCountByLabelName`.
 pub fn tsdb(state: &State, req: &Req) -> Result<Reply, ApiError> {
-    let limit = req.params.usize_or("limit", 10)?;
+    let limit = if req.params.get("topN").is_some() {
+        req.params.usize_or("topN", 10)?
+    } else {
+        req.params.usize_or("limit", 10)?
+    };
+    let focus = req.params.get("focusLabel").map(str::to_string);
     let hs = state.db.head_stats();
-    let (by_metric, by_name_values, by_pair, memory_by_name) = state.db.with_head_postings(|p| {
+    let stats = state.db.with_head_postings(|p| {
         let mut pairs: Vec<(String, u64)> = Vec::new();
         let mut metrics: Vec<(String, u64)> = Vec::new();
+        let mut focused: Vec<(String, u64)> = Vec::new();
         let mut mem: std::collections::HashMap<String, u64> = Default::default();
+        let mut series_by_name: std::collections::HashMap<String, u64> = Default::default();
         for (n, v, c) in p.pair_counts() {
             if n == tsdb::model::METRIC_NAME {
                 metrics.push((v.to_string(), c));
             }
+            if focus.as_deref() == Some(n) {
+                focused.push((v.to_string(), c));
+            }
             pairs.push((format!("{n}={v}"), c));
             *mem.entry(n.to_string()).or_default() += v.len() as u64 * c;
+            // A series has one value per label name.
+            *series_by_name.entry(n.to_string()).or_default() += c;
         }
+        let total_pairs = pairs.len();
         let mut names: Vec<(String, u64)> = p
             .name_cardinalities()
             .map(|(n, c)| (n.to_string(), c as u64))
             .collect();
         let mut mem: Vec<(String, u64)> = mem.into_iter().collect();
-        for v in [&mut pairs, &mut metrics, &mut names, &mut mem] {
+        let mut series_by_name: Vec<(String, u64)> = series_by_name.into_iter().collect();
+        for v in [
+            &mut pairs,
+            &mut metrics,
+            &mut names,
+            &mut mem,
+            &mut focused,
+            &mut series_by_name,
+        ] {
             v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             v.truncate(limit);
         }
-        (metrics, names, pairs, mem)
+        TsdbStats {
+            by_metric: metrics,
+            by_name_values: names,
+            by_pair: pairs,
+            memory_by_name: mem,
+            focused,
+            series_by_name,
+            total_pairs,
+        }
     });
     let stat = |v: Vec<(String, u64)>| -> serde_json::Value {
         json!(
@@ -264,23 +297,38 @@ pub fn tsdb(state: &State, req: &Req) -> Result<Reply, ApiError> {
     } else {
         (hs.min_time, hs.max_time)
     };
-    Ok(Reply::Json(success(
-        json!({
-            "headStats": {
-                "numSeries": hs.num_series,
-                "numLabelPairs": by_pair.len(),
-                "chunkCount": hs.num_chunks,
-                "minTime": min,
-                "maxTime": max,
-            },
-            "seriesCountByMetricName": stat(by_metric),
-            "labelValueCountByLabelName": stat(by_name_values),
-            "memoryInBytesByLabelName": stat(memory_by_name),
-            "seriesCountByLabelValuePair": stat(by_pair),
-        }),
-        &[],
-        &[],
-    )))
+    let mut data = json!({
+        "headStats": {
+            "numSeries": hs.num_series,
+            "numLabelPairs": stats.total_pairs,
+            "chunkCount": hs.num_chunks,
+            "minTime": min,
+            "maxTime": max,
+        },
+        "seriesCountByMetricName": stat(stats.by_metric),
+        "labelValueCountByLabelName": stat(stats.by_name_values),
+        "memoryInBytesByLabelName": stat(stats.memory_by_name),
+        "seriesCountByLabelValuePair": stat(stats.by_pair),
+        "totalSeries": hs.num_series,
+        "totalLabelValuePairs": stats.total_pairs,
+        "seriesCountByLabelName": stat(stats.series_by_name),
+    });
+    if focus.is_some() {
+        data["seriesCountByFocusLabelValue"] = stat(stats.focused);
+    }
+    Ok(Reply::Json(success(data, &[], &[])))
+}
+
+/// The head's statistics, each list sorted by count (then name) and cut to
+/// the asked length.
+struct TsdbStats {
+    by_metric: Vec<(String, u64)>,
+    by_name_values: Vec<(String, u64)>,
+    by_pair: Vec<(String, u64)>,
+    memory_by_name: Vec<(String, u64)>,
+    focused: Vec<(String, u64)>,
+    series_by_name: Vec<(String, u64)>,
+    total_pairs: usize,
 }
 
 /// `/api/v1/status/walreplay`: the replay is done once handlers run.
