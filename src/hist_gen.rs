@@ -11,7 +11,7 @@
 //! A series' buckets are those the distribution reaches (about 40), in one
 //! span, fixed for the series' lifetime.
 
-use tsdb::model::histogram::{CounterResetHint, Histogram, Span};
+use tsdb::model::histogram::{CounterResetHint, Histogram, Span, deltas};
 
 use crate::datagen::Rng;
 
@@ -106,16 +106,7 @@ impl HistogramFleet {
             }
             s.count += added;
             s.sum += added as f64 * s.mean;
-            let mut prev = 0i64;
-            let deltas = s
-                .counts
-                .iter()
-                .map(|&c| {
-                    let d = c as i64 - prev;
-                    prev = c as i64;
-                    d
-                })
-                .collect();
+            let deltas = deltas(&s.counts);
             f(
                 i,
                 Histogram {

@@ -46,7 +46,7 @@ use almanac::peers::Prometheus;
 use prost::Message;
 use serde_json::Value;
 use server::prompb;
-use tsdb::model::histogram::{CounterResetHint, Histogram, Span};
+use tsdb::model::histogram::{CounterResetHint, Histogram, Span, deltas};
 
 const SEC: i64 = 1000;
 const MIN: i64 = 60 * SEC;
@@ -74,18 +74,6 @@ const RANGES: &[(i64, i64, &str)] = &[
 
 // ---------------------------------------------------------------------
 // Data
-
-fn deltas(counts: &[u64]) -> Vec<i64> {
-    let mut prev = 0i64;
-    counts
-        .iter()
-        .map(|&c| {
-            let d = c as i64 - prev;
-            prev = c as i64;
-            d
-        })
-        .collect()
-}
 
 /// An integer histogram; `count` is the sum of all buckets.
 fn hist(
@@ -700,35 +688,12 @@ fn interpolate(how: Interp, count: f64, buckets: &[Bucket]) -> f64 {
     }
 }
 
-/// Prometheus's histogram answer turned into 3.x's `f(X)` answer (float
-/// points, metric name dropped).
-fn derived(prom: &Answer, how: Interp) -> Answer {
+/// Prometheus's answer with every histogram mapped by `f` and the metric
+/// name dropped, as `f(X)` or `X * s` drop it.
+fn map_histograms(prom: &Answer, f: impl Fn(f64, f64, &[Bucket]) -> Val) -> Answer {
     let p = prom.as_ref().map_err(Clone::clone)?;
     let mut out = BTreeMap::new();
     for (k, pts) in p {
-        let key = k
-            .replace(r#"("__name__", "hd"), "#, "")
-            .replace(r#"("__name__", "hd_gauge")"#, "");
-        let vals = pts
-            .iter()
-            .map(|(t, v)| match v {
-                Val::H { count, buckets, .. } => (*t, Val::F(interpolate(how, *count, buckets))),
-                other => (*t, other.clone()),
-            })
-            .collect();
-        out.insert(key, vals);
-    }
-    Ok(out)
-}
-
-/// Prometheus's histograms times `f`, the metric name dropped.
-fn scale(prom: &Answer, f: f64) -> Answer {
-    let p = prom.as_ref().map_err(Clone::clone)?;
-    let mut out = BTreeMap::new();
-    for (k, pts) in p {
-        let key = k
-            .replace(r#"("__name__", "hd"), "#, "")
-            .replace(r#"("__name__", "hd_pods"), "#, "");
         let vals = pts
             .iter()
             .map(|(t, v)| match v {
@@ -736,20 +701,42 @@ fn scale(prom: &Answer, f: f64) -> Answer {
                     count,
                     sum,
                     buckets,
-                } => (
-                    *t,
-                    Val::H {
-                        count: count * f,
-                        sum: sum * f,
-                        buckets: buckets.iter().map(|b| (b.0, b.1, b.2, b.3 * f)).collect(),
-                    },
-                ),
+                } => (*t, f(*count, *sum, buckets)),
                 other => (*t, other.clone()),
             })
             .collect();
-        out.insert(key, vals);
+        out.insert(drop_name(k), vals);
     }
     Ok(out)
+}
+
+/// A series key (`[("__name__", "m"), ("a", "b")]`, sorted) without its
+/// metric name.
+fn drop_name(key: &str) -> String {
+    let Some(rest) = key.strip_prefix(r#"[("__name__", ""#) else {
+        return key.to_string();
+    };
+    let Some(end) = rest.find(r#"")"#) else {
+        return key.to_string();
+    };
+    let after = &rest[end + 2..];
+    format!("[{}", after.strip_prefix(", ").unwrap_or(after))
+}
+
+/// Prometheus's histogram answer turned into 3.x's `f(X)` answer.
+fn derived(prom: &Answer, how: Interp) -> Answer {
+    map_histograms(prom, |count, _, buckets| {
+        Val::F(interpolate(how, count, buckets))
+    })
+}
+
+/// Prometheus's histograms times `f`.
+fn scale(prom: &Answer, f: f64) -> Answer {
+    map_histograms(prom, |count, sum, buckets| Val::H {
+        count: count * f,
+        sum: sum * f,
+        buckets: buckets.iter().map(|b| (b.0, b.1, b.2, b.3 * f)).collect(),
+    })
 }
 
 /// Almanac's answer without zero buckets of negative count.

@@ -17,23 +17,10 @@ use almanac::peers::Prometheus;
 use prost::Message;
 use server::prompb;
 use tsdb::chunkenc::histogram::{HistogramAppender, ResetHeader, decode_histograms};
-use tsdb::model::histogram::{CounterResetHint, Histogram, Span};
+use tsdb::model::histogram::{CounterResetHint, Histogram, Span, deltas};
 
 const STEP: i64 = 10_000;
 const SAMPLES: usize = 200;
-
-/// Absolute bucket counts as deltas.
-fn deltas(counts: &[u64]) -> Vec<i64> {
-    let mut prev = 0i64;
-    counts
-        .iter()
-        .map(|&c| {
-            let d = c as i64 - prev;
-            prev = c as i64;
-            d
-        })
-        .collect()
-}
 
 fn hist(
     schema: i32,

@@ -276,18 +276,29 @@ enum Param {
 /// and whether the group's output still has to drop its metric name
 /// (`by (__name__)` over series whose name removal is pending).
 fn group_key(a: &Aggregate, s: &StepSeries) -> (Labels, bool) {
-    if a.without {
-        let mut names: Vec<&str> = a.grouping.iter().map(String::as_str).collect();
+    group_key_of(a.without, &a.grouping, &s.labels, s.drop_name)
+}
+
+/// [`group_key`] of `labels` (name removal pending: `drop_name`) for a
+/// `by` (or, with `without`, a `without`) list `grouping`.
+fn group_key_of(
+    without: bool,
+    grouping: &[String],
+    labels: &Labels,
+    drop_name: bool,
+) -> (Labels, bool) {
+    if without {
+        let mut names: Vec<&str> = grouping.iter().map(String::as_str).collect();
         names.push("__name__");
-        let labels = if s.drop_name {
-            drop_metric_name(&s.labels)
+        let labels = if drop_name {
+            drop_metric_name(labels)
         } else {
-            s.labels.clone()
+            labels.clone()
         };
         return (labels.drop_names(&names), false);
     }
-    let by_name = a.grouping.iter().any(|g| g == "__name__");
-    (s.labels.keep(&a.grouping), by_name && s.drop_name)
+    let by_name = grouping.iter().any(|g| g == "__name__");
+    (labels.keep(grouping), by_name && drop_name)
 }
 
 fn k_param(p: f64) -> Result<usize> {

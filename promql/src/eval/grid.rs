@@ -415,6 +415,36 @@ impl SeriesSink {
         }
     }
 
+    /// [`push`](Self::push) for a sample of either kind; a second sample
+    /// of either kind at one step is the duplicate labelset error.
+    pub fn push_point(&mut self, labels: &Labels, drop_name: bool, t: i64, p: Point) -> Result<()> {
+        let i = match self.index.get(labels) {
+            Some(&i) => i,
+            None => {
+                self.index.insert(labels.clone(), self.out.len());
+                self.out
+                    .push(StepSeries::floats(labels.clone(), drop_name, Vec::new()));
+                self.out.len() - 1
+            }
+        };
+        let s = &mut self.out[i];
+        let last = s
+            .points
+            .last()
+            .map(|p| p.t)
+            .max(s.hpoints.last().map(|p| p.t));
+        if last == Some(t) {
+            return Err(Error::Execution(
+                "vector cannot contain metrics with the same labelset".into(),
+            ));
+        }
+        match p {
+            Point::Float(v) => s.points.push(Sample::new(t, v)),
+            Point::Hist(h) => s.hpoints.push(HistogramSample { t, h }),
+        }
+        Ok(())
+    }
+
     /// Adds a point to the series at index `i` (as returned by `push`).
     pub fn push_at(&mut self, i: usize, t: i64, v: f64) -> Result<()> {
         let s = &mut self.out[i];

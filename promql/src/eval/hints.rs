@@ -32,32 +32,28 @@ pub(crate) enum HintView {
 
 /// Rewrites the hints of one series' histograms (ascending) for `view`.
 pub(crate) fn apply(view: HintView, hists: &mut [HistogramSample]) {
-    let mut prev: Option<std::sync::Arc<tsdb::model::histogram::FloatHistogram>> = None;
-    for s in hists.iter_mut() {
-        let hint = s.h.hint;
-        let want = match (view, hint) {
-            (HintView::Stored, CounterResetHint::CounterReset) => CounterResetHint::Unknown,
-            (HintView::Detected, CounterResetHint::CounterReset | CounterResetHint::Unknown) => {
-                match &prev {
-                    Some(p) if !s.h.is_stale() && !p.is_stale() => {
-                        let mut by_value = (*s.h).clone();
-                        by_value.hint = CounterResetHint::Unknown;
-                        if by_value.detect_reset(p) {
-                            CounterResetHint::CounterReset
-                        } else {
-                            CounterResetHint::NotCounterReset
-                        }
+    use CounterResetHint::{CounterReset, NotCounterReset, Unknown};
+    for i in 0..hists.len() {
+        let h = &hists[i].h;
+        let want = match (view, h.hint) {
+            (HintView::Stored, CounterReset) => Unknown,
+            (HintView::Detected, CounterReset | Unknown) => match i.checked_sub(1) {
+                // Judged by values, so an earlier rewrite does not matter.
+                Some(j) if !h.is_stale() && !hists[j].h.is_stale() => {
+                    if h.detect_reset_by_value(&hists[j].h) {
+                        CounterReset
+                    } else {
+                        NotCounterReset
                     }
-                    _ => CounterResetHint::Unknown,
                 }
-            }
-            _ => hint,
+                _ => Unknown,
+            },
+            (_, hint) => hint,
         };
-        prev = Some(s.h.clone());
-        if want != hint {
-            let mut h = (*s.h).clone();
+        if want != h.hint {
+            let mut h = (**h).clone();
             h.hint = want;
-            s.h = std::sync::Arc::new(h);
+            hists[i].h = std::sync::Arc::new(h);
         }
     }
 }

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use tsdb::model::histogram::{CounterResetHint, FloatHistogram, IndexedBuckets, Layout, Span};
 
 use super::stats::{KahanSum, Mean};
+use crate::value::Annotations;
 
 /// What to compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,23 @@ pub(crate) struct Combined {
     /// [`CounterResetHint::combine`]; only statistics-only reads carry
     /// `reset`, see [`super::hints`]).
     pub reset_collision: bool,
+}
+
+impl Combined {
+    /// The histogram, after adding Prometheus's annotations about it.
+    pub(crate) fn annotated(self, ann: &mut Annotations) -> FloatHistogram {
+        if self.reconciled {
+            ann.info(format_args!(
+                "mismatched custom buckets were reconciled during aggregation"
+            ));
+        }
+        if self.reset_collision {
+            ann.warn(format_args!(
+                "conflicting counter resets during histogram aggregation"
+            ));
+        }
+        self.h
+    }
 }
 
 /// Exponential and custom-bucket histograms were mixed.

@@ -161,6 +161,20 @@ impl HistogramValue {
 /// a histogram whose sum has these bits marks its series stale.
 pub const STALE_SUM_BITS: u64 = 0x7ff0_0000_0000_0002;
 
+/// Absolute bucket counts as an integer histogram stores them: the first
+/// as it is, each later one as the change from the one before.
+pub fn deltas(counts: &[u64]) -> Vec<i64> {
+    let mut prev = 0i64;
+    counts
+        .iter()
+        .map(|&c| {
+            let d = (c as i64).wrapping_sub(prev);
+            prev = c as i64;
+            d
+        })
+        .collect()
+}
+
 fn absolute(deltas: &[i64]) -> Vec<f64> {
     let mut acc = 0i64;
     deltas

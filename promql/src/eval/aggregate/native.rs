@@ -142,16 +142,5 @@ pub(crate) fn combined<'a>(
         ));
         return None;
     };
-    let out = out?;
-    if out.reconciled {
-        ann.info(format_args!(
-            "mismatched custom buckets were reconciled during aggregation"
-        ));
-    }
-    if out.reset_collision {
-        ann.warn(format_args!(
-            "conflicting counter resets during histogram aggregation"
-        ));
-    }
-    Some(out.h)
+    Some(out?.annotated(ann))
 }

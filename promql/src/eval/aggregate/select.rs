@@ -10,53 +10,16 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use tsdb::model::Labels;
 use tsdb::model::histogram::FloatHistogram;
 use tsdb::model::histogram::buckets;
-use tsdb::model::{Labels, Sample};
 
-use super::{group_key, in_ratio, k_param};
+use super::{group_key, group_key_of, in_ratio, k_param};
 use crate::ast::{Aggregate, AggregateOp};
-use crate::error::{Error, Result};
-use crate::eval::grid::{Frame, Point, StepSeries, for_each_step_mixed};
+use crate::error::Result;
+use crate::eval::grid::{Frame, Point, SeriesSink, StepSeries, for_each_step_mixed};
 use crate::eval::stats::GoFloat;
 use crate::value::{Annotations, FloatDisplay};
-
-/// Output series keyed by labels, each step holding at most one sample.
-#[derive(Default)]
-struct Sink {
-    index: HashMap<Labels, usize>,
-    out: Vec<StepSeries>,
-}
-
-impl Sink {
-    fn push(&mut self, labels: &Labels, drop_name: bool, t: i64, p: Point) -> Result<()> {
-        let i = match self.index.get(labels) {
-            Some(&i) => i,
-            None => {
-                self.index.insert(labels.clone(), self.out.len());
-                self.out
-                    .push(StepSeries::floats(labels.clone(), drop_name, Vec::new()));
-                self.out.len() - 1
-            }
-        };
-        let s = &mut self.out[i];
-        let last = s
-            .points
-            .last()
-            .map(|p| p.t)
-            .max(s.hpoints.last().map(|p| p.t));
-        if last == Some(t) {
-            return Err(Error::Execution(
-                "vector cannot contain metrics with the same labelset".into(),
-            ));
-        }
-        match p {
-            Point::Float(v) => s.points.push(Sample::new(t, v)),
-            Point::Hist(h) => s.hpoints.push(tsdb::model::HistogramSample { t, h }),
-        }
-        Ok(())
-    }
-}
 
 /// `limitk` or `limit_ratio` (`op`) with per-step parameters `params`.
 pub(super) fn limit(
@@ -67,7 +30,7 @@ pub(super) fn limit(
     ann: &mut Annotations,
 ) -> Result<Vec<StepSeries>> {
     let keys: Vec<Labels> = series.iter().map(|s| group_key(a, s).0).collect();
-    let mut sink = Sink::default();
+    let mut sink = SeriesSink::default();
     let mut warned = false;
     for_each_step_mixed(frame, series, |step, t, present| {
         let p = params.get(step).copied().unwrap_or(f64::NAN);
@@ -91,7 +54,7 @@ pub(super) fn limit(
             let rank = taken.entry(&keys[*i]).or_insert(0);
             if keep(*rank, *i) {
                 let s = &series[*i];
-                sink.push(&s.labels, s.drop_name, t, point.clone())?;
+                sink.push_point(&s.labels, s.drop_name, t, point.clone())?;
             }
             *rank += 1;
         }
@@ -109,10 +72,12 @@ pub(super) fn count_values(
     series: &[StepSeries],
     label: &str,
 ) -> Result<Vec<StepSeries>> {
-    let mut by = a.grouping.clone();
-    by.push(label.to_string());
-    let by_name = by.iter().any(|g| g == "__name__");
-    let mut sink = Sink::default();
+    // `by` keeps the value label; `without` keeps it unless listed.
+    let mut grouping = a.grouping.clone();
+    if !a.without {
+        grouping.push(label.to_string());
+    }
+    let mut sink = SeriesSink::default();
     for_each_step_mixed(frame, series, |_, t, present| {
         let mut counts: Vec<(Labels, bool, usize)> = Vec::new();
         for (i, point) in present {
@@ -123,19 +88,14 @@ pub(super) fn count_values(
             };
             let mut b = s.labels.builder();
             b.set(label, &value);
-            let with_value = StepSeries::floats(b.build(), s.drop_name, Vec::new());
-            let (key, drop) = if a.without {
-                group_key(a, &with_value)
-            } else {
-                (with_value.labels.keep(&by), by_name && s.drop_name)
-            };
+            let (key, drop) = group_key_of(a.without, &grouping, &b.build(), s.drop_name);
             match counts.iter_mut().find(|(k, _, _)| *k == key) {
                 Some(c) => c.2 += 1,
                 None => counts.push((key, drop, 1)),
             }
         }
         for (key, drop, n) in counts {
-            sink.push(&key, drop, t, Point::Float(n as f64))?;
+            sink.push_point(&key, drop, t, Point::Float(n as f64))?;
         }
         Ok(())
     })?;

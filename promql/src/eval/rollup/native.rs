@@ -89,7 +89,9 @@ pub(crate) fn eval(
                 .min()?;
             Some(Out::Float(t as f64 / 1000.0))
         }
-        Rollup::Changes | Rollup::Resets => Some(Out::Float(transitions(f, floats, hists))),
+        Rollup::Changes | Rollup::Resets => Some(Out::Float(super::native_ext::transitions(
+            f, None, floats, hists,
+        ))),
         Rollup::Irate | Rollup::Idelta => instant(f, floats, hists, name, ann),
         _ if !floats.is_empty() => mixed_kinds(name, ann),
         Rollup::SumOverTime | Rollup::AvgOverTime => {
@@ -101,18 +103,7 @@ pub(crate) fn eval(
             let Ok(out) = combine(hists.iter().map(|h| &*h.h), how) else {
                 return mixed_schemas(name, ann);
             };
-            let out = out?;
-            if out.reconciled {
-                ann.info(format_args!(
-                    "mismatched custom buckets were reconciled during aggregation"
-                ));
-            }
-            if out.reset_collision {
-                ann.warn(format_args!(
-                    "conflicting counter resets during histogram aggregation"
-                ));
-            }
-            Some(Out::Hist(out.h))
+            Some(Out::Hist(out?.annotated(ann)))
         }
         Rollup::Rate | Rollup::Increase | Rollup::Delta => {
             extrapolated(f, hists, start, end, name, ann)
@@ -168,7 +159,7 @@ fn instant(
     Some(Out::Hist(gauge(d)))
 }
 
-fn mixed_kinds(name: &str, ann: &mut Annotations) -> Option<Out> {
+pub(super) fn mixed_kinds(name: &str, ann: &mut Annotations) -> Option<Out> {
     ann.warn(format_args!(
         "encountered a mix of histograms and floats for metric name {}",
         quote_string(name)
@@ -176,41 +167,7 @@ fn mixed_kinds(name: &str, ann: &mut Annotations) -> Option<Out> {
     None
 }
 
-/// `changes` or `resets` over the window's samples of both kinds in time
-/// order. A switch between a float and a histogram is a change and a
-/// reset; two histograms differ when their observations do and reset as
-/// [`FloatHistogram::detect_reset`] says.
-fn transitions(f: Rollup, floats: &[Sample], hists: &[HistogramSample]) -> f64 {
-    enum P<'a> {
-        F(f64),
-        H(&'a FloatHistogram),
-    }
-    let (mut i, mut j) = (0, 0);
-    let mut prev: Option<P<'_>> = None;
-    let mut n = 0usize;
-    while i < floats.len() || j < hists.len() {
-        let cur = if j >= hists.len() || (i < floats.len() && floats[i].t < hists[j].t) {
-            i += 1;
-            P::F(floats[i - 1].v)
-        } else {
-            j += 1;
-            P::H(&hists[j - 1].h)
-        };
-        let counts = match (&prev, &cur) {
-            (None, _) => false,
-            (Some(P::F(a)), P::F(b)) if f == Rollup::Resets => b < a,
-            (Some(P::F(a)), P::F(b)) => a != b && !(a.is_nan() && b.is_nan()),
-            (Some(P::H(a)), P::H(b)) if f == Rollup::Resets => b.detect_reset(a),
-            (Some(P::H(a)), P::H(b)) => !b.same_observations(a),
-            _ => true,
-        };
-        n += usize::from(counts);
-        prev = Some(cur);
-    }
-    n as f64
-}
-
-fn mixed_schemas(name: &str, ann: &mut Annotations) -> Option<Out> {
+pub(super) fn mixed_schemas(name: &str, ann: &mut Annotations) -> Option<Out> {
     ann.warn(format_args!(
         "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {}",
         quote_string(name)

@@ -18,7 +18,7 @@
 use tsdb::model::histogram::{CounterResetHint, FloatHistogram};
 use tsdb::model::{HistogramSample, Sample};
 
-use super::native::Out;
+use super::native::{Out, mixed_kinds, mixed_schemas};
 use super::{RangeMode, Rollup};
 use crate::ast::quote_string;
 use crate::value::Annotations;
@@ -59,26 +59,16 @@ pub(crate) struct ExtWindow<'a> {
 /// `f` over the window; `None` for no result.
 pub(crate) fn eval(f: Rollup, w: &ExtWindow<'_>, name: &str, ann: &mut Annotations) -> Option<Out> {
     match f {
-        Rollup::Changes | Rollup::Resets => Some(Out::Float(transitions(f, w))),
+        Rollup::Changes | Rollup::Resets => {
+            let anchor = match (w.mode, w.before) {
+                (RangeMode::Anchored, Some(b)) if b.t() <= w.start => Some(b),
+                _ => None,
+            };
+            Some(Out::Float(transitions(f, anchor, w.floats, w.hists)))
+        }
         Rollup::Rate | Rollup::Increase | Rollup::Delta => boundary_rate(f, w, name, ann),
         _ => None,
     }
-}
-
-fn warn_mixed_kinds(name: &str, ann: &mut Annotations) -> Option<Out> {
-    ann.warn(format_args!(
-        "encountered a mix of histograms and floats for metric name {}",
-        quote_string(name)
-    ));
-    None
-}
-
-fn warn_mixed_schemas(name: &str, ann: &mut Annotations) -> Option<Out> {
-    ann.warn(format_args!(
-        "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {}",
-        quote_string(name)
-    ));
-    None
 }
 
 /// `h` at `t` on the way from `a` (at `ta`) to `b` (at `tb`); `Err`
@@ -106,14 +96,6 @@ pub(crate) fn interpolate(
     out.add_assign(&d, false).map_err(drop)?;
     out.hint = CounterResetHint::Unknown;
     Ok(out)
-}
-
-/// Whether `cur` follows a reset after `prev`, judged by their values
-/// only (for interpolated boundaries).
-fn reset_by_value(cur: &FloatHistogram, prev: &FloatHistogram) -> bool {
-    let mut c = cur.clone();
-    c.hint = CounterResetHint::Unknown;
-    c.detect_reset(prev)
 }
 
 /// The boundary values `(time, edge)` at the window's start and end.
@@ -183,7 +165,7 @@ fn boundary_rate(f: Rollup, w: &ExtWindow<'_>, name: &str, ann: &mut Annotations
         matches!(w.before, Some(Near::Float(_))) || matches!(w.after, Some(Near::Float(_)));
     if !w.floats.is_empty() || (floats_near && w.mode == RangeMode::Smoothed && w.hists.is_empty())
     {
-        return warn_mixed_kinds(name, ann);
+        return mixed_kinds(name, ann);
     }
     let counter = f != Rollup::Delta;
     let before = match w.before {
@@ -195,7 +177,7 @@ fn boundary_rate(f: Rollup, w: &ExtWindow<'_>, name: &str, ann: &mut Annotations
         _ => None,
     };
     let Ok(((lt, left), (rt, right))) = edges(w, before, after, counter)? else {
-        return warn_mixed_schemas(name, ann);
+        return mixed_schemas(name, ann);
     };
     // Every stored histogram the result is made of, for the warnings.
     let used: Vec<&FloatHistogram> = before
@@ -219,11 +201,11 @@ fn boundary_rate(f: Rollup, w: &ExtWindow<'_>, name: &str, ann: &mut Annotations
         .iter()
         .any(|h| h.uses_custom_buckets() != used[0].uses_custom_buckets())
     {
-        return warn_mixed_schemas(name, ann);
+        return mixed_schemas(name, ann);
     }
     let mut result = right.h.clone();
     if result.add_assign(&left.h, true).is_err() {
-        return warn_mixed_schemas(name, ann);
+        return mixed_schemas(name, ann);
     }
     if counter {
         // Along left, the window's samples strictly between the
@@ -236,7 +218,7 @@ fn boundary_rate(f: Rollup, w: &ExtWindow<'_>, name: &str, ann: &mut Annotations
             .chain(std::iter::once((&right.h, right.interpolated)))
         {
             let reset = if prev.1 || interpolated {
-                reset_by_value(cur, prev.0)
+                cur.detect_reset_by_value(prev.0)
             } else {
                 cur.detect_reset(prev.0)
             };
@@ -247,7 +229,7 @@ fn boundary_rate(f: Rollup, w: &ExtWindow<'_>, name: &str, ann: &mut Annotations
         }
         for c in corrections {
             if result.add_assign(c, false).is_err() {
-                return warn_mixed_schemas(name, ann);
+                return mixed_schemas(name, ann);
             }
         }
     }
@@ -259,21 +241,24 @@ fn boundary_rate(f: Rollup, w: &ExtWindow<'_>, name: &str, ann: &mut Annotations
     Some(Out::Hist(result))
 }
 
-/// `changes`/`resets` over the anchor (anchored) and the window's samples
-/// of both kinds, in time order.
-fn transitions(f: Rollup, w: &ExtWindow<'_>) -> f64 {
-    let anchor = match (w.mode, w.before) {
-        (RangeMode::Anchored, Some(b)) if b.t() <= w.start => Some(b),
-        _ => None,
-    };
+/// `changes`/`resets` over `anchor` (if any) and the window's samples of
+/// both kinds, in time order. A switch between a float and a histogram is
+/// a change and a reset; two histograms differ when their observations do
+/// and reset as [`FloatHistogram::detect_reset`] says.
+pub(crate) fn transitions<'a>(
+    f: Rollup,
+    anchor: Option<Near<'a>>,
+    floats: &[Sample],
+    hists: &'a [HistogramSample],
+) -> f64 {
     let mut seq: Vec<Near<'_>> = anchor.into_iter().collect();
     let (mut i, mut j) = (0, 0);
-    while i < w.floats.len() || j < w.hists.len() {
-        if j >= w.hists.len() || (i < w.floats.len() && w.floats[i].t < w.hists[j].t) {
-            seq.push(Near::Float(w.floats[i]));
+    while i < floats.len() || j < hists.len() {
+        if j >= hists.len() || (i < floats.len() && floats[i].t < hists[j].t) {
+            seq.push(Near::Float(floats[i]));
             i += 1;
         } else {
-            seq.push(Near::Hist(&w.hists[j]));
+            seq.push(Near::Hist(&hists[j]));
             j += 1;
         }
     }

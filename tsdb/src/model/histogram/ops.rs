@@ -297,10 +297,15 @@ impl FloatHistogram {
     /// have, as Prometheus 3 reconciles them.
     pub fn detect_reset(&self, prev: &FloatHistogram) -> bool {
         match self.hint {
-            CounterResetHint::CounterReset => return true,
-            CounterResetHint::NotCounterReset => return false,
-            CounterResetHint::Unknown | CounterResetHint::Gauge => {}
+            CounterResetHint::CounterReset => true,
+            CounterResetHint::NotCounterReset => false,
+            CounterResetHint::Unknown | CounterResetHint::Gauge => self.detect_reset_by_value(prev),
         }
+    }
+
+    /// [`detect_reset`](Self::detect_reset) from the values alone, whatever
+    /// the hint says.
+    pub fn detect_reset_by_value(&self, prev: &FloatHistogram) -> bool {
         if self.count < prev.count
             || self.uses_custom_buckets() != prev.uses_custom_buckets()
             || self.schema > prev.schema
@@ -318,8 +323,7 @@ impl FloatHistogram {
             let (mut cur, mut old) = (self.clone(), prev.clone());
             cur.rebucket_custom(&common);
             old.rebucket_custom(&common);
-            cur.hint = CounterResetHint::Unknown;
-            return cur.detect_reset(&old);
+            return cur.detect_reset_by_value(&old);
         }
         let mut p = prev.clone();
         p.reduce_resolution(self.schema);
