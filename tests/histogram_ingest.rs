@@ -64,6 +64,17 @@ fn write_v1(s: &TestServer, timeseries: Vec<prompb::TimeSeries>) -> Response {
     )
 }
 
+fn write_v2(s: &TestServer, req: &prompb::v2::Request) -> Response {
+    s.post(
+        "/api/v1/write",
+        &[(
+            "Content-Type",
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        )],
+        &snappy(&req.encode_to_vec()),
+    )
+}
+
 fn read(s: &TestServer, name: &str, streamed: bool) -> Response {
     let req = prompb::ReadRequest {
         queries: vec![prompb::Query {
@@ -233,14 +244,7 @@ fn remote_write_2_counts_written_histograms() {
             ..Default::default()
         }],
     };
-    let r = s.post(
-        "/api/v1/write",
-        &[(
-            "Content-Type",
-            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
-        )],
-        &snappy(&req.encode_to_vec()),
-    );
+    let r = write_v2(&s, &req);
     assert_eq!(r.status, 204, "{}", r.text());
     assert_eq!(
         r.header("X-Prometheus-Remote-Write-Histograms-Written"),
@@ -252,6 +256,50 @@ fn remote_write_2_counts_written_histograms() {
     );
     let chunks = streamed_chunks(&read(&s, "rw2_hist", true));
     assert_eq!(chunks, vec![(2, vec![(1000, 6.0), (2000, 7.0)])]);
+}
+
+/// Remote write 2.0 start timestamps of histograms (the series' created
+/// timestamp, or a histogram's own) reach PromQL, and remote read still
+/// hands out Prometheus's histogram chunks, without them.
+#[test]
+fn remote_write_2_histogram_start_timestamps() {
+    let s = TestServer::start();
+    let send = |created: i64, histograms: Vec<prompb::Histogram>| {
+        let req = prompb::v2::Request {
+            symbols: vec!["".into(), "__name__".into(), "rw2_st_hist".into()],
+            timeseries: vec![prompb::v2::TimeSeries {
+                labels_refs: vec![1, 2],
+                histograms,
+                created_timestamp: created,
+                ..Default::default()
+            }],
+        };
+        let r = write_v2(&s, &req);
+        assert_eq!(r.status, 204, "{}", r.text());
+    };
+    send(500, vec![int_histogram(1000, 5), int_histogram(2000, 6)]);
+    // The counter restarted at 2.5 s; its counts alone do not show it.
+    let restarted = prompb::Histogram {
+        start_timestamp: 2500,
+        ..int_histogram(3000, 10)
+    };
+    send(0, vec![restarted]);
+    let query = |q: &str| {
+        let url = format!(
+            "/api/v1/query?query={}&time=3",
+            almanac::harness::urlencode(q)
+        );
+        let body: serde_json::Value = serde_json::from_slice(&s.get(&url).body).unwrap();
+        body["data"]["result"][0]["value"][1].clone()
+    };
+    assert_eq!(query("start_timestamp(rw2_st_hist)"), "2.5");
+    assert_eq!(query("start_timestamp(rw2_st_hist offset 2s)"), "0.5");
+    assert_eq!(query("resets(rw2_st_hist[5s])"), "1");
+    let chunks = streamed_chunks(&read(&s, "rw2_st_hist", true));
+    assert_eq!(
+        chunks,
+        vec![(2, vec![(1000, 6.0), (2000, 7.0), (3000, 11.0)])]
+    );
 }
 
 #[test]

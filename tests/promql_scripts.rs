@@ -3,29 +3,24 @@
 //! storage engine (`tsdb::db::Db` in a temporary directory) and the
 //! evaluator.
 //!
-//! Prints `file: passed/failed/skipped` per script, the first failures of
-//! each script, and one summary line
-//! `promqltest: P passed, F failed, S skipped`, and fails when F > 0.
-//! Only evals that need native histograms are skipped (the runner's rule).
+//! Prints `file: passed/failed` per script, the first failures of each
+//! script, and one summary line `promqltest: P passed, F failed`, and
+//! fails when F > 0. Every eval runs, native histograms included.
 //!
 //! Environment:
 //! - `PROMQLTEST_DIR`: the scripts' directory (default `testdata/promql`).
 //! - `PROMQLTEST_FILTER`: run only files whose name contains this.
-//! - `PROMQLTEST_VERBOSE=1`: print every failure in full and every skipped
-//!   eval with its reason, and let evaluator panics print their usual
-//!   message.
-//! - `PROMQLTEST_HISTOGRAMS=1`: run the native-histogram evals too (load
-//!   histograms, compare histogram results) and report, without failing,
-//!   how many pass: the measure of native-histogram support while it is
-//!   being completed.
+//! - `PROMQLTEST_VERBOSE=1`: print every failure in full, and let
+//!   evaluator panics print their usual message.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use promql::promqltest::{Counts, RunOptions, Storage, StorageError, parse_script, run_script};
 use tempfile::TempDir;
 use tsdb::db::{Db, DbOptions};
-use tsdb::model::histogram::{FloatHistogram, HistogramValue};
-use tsdb::model::{Labels, Queryable, Sample};
+use tsdb::model::histogram::HistogramValue;
+use tsdb::model::{HistogramSample, Labels, Queryable, Sample};
 use tsdb::retention::Retention;
 use tsdb::wal::{SyncPolicy, WalOptions};
 
@@ -76,37 +71,60 @@ impl Storage for DbStorage {
         series: Vec<(Labels, Vec<Sample>)>,
         sts: Vec<Vec<i64>>,
     ) -> Result<(), StorageError> {
-        let mut app = self.db.appender();
-        for (i, (labels, samples)) in series.iter().enumerate() {
+        self.load_mixed(series, sts, Vec::new())
+    }
+
+    fn load_histograms(
+        &mut self,
+        series: Vec<(Labels, Vec<HistogramSample>)>,
+    ) -> Result<(), StorageError> {
+        self.load_mixed(Vec::new(), Vec::new(), series)
+    }
+
+    /// Appends every series' samples of both kinds in time order, in one
+    /// batch (out-of-order samples would keep no start timestamp).
+    fn load_mixed(
+        &mut self,
+        floats: Vec<(Labels, Vec<Sample>)>,
+        sts: Vec<Vec<i64>>,
+        hists: Vec<(Labels, Vec<HistogramSample>)>,
+    ) -> Result<(), StorageError> {
+        enum Item {
+            Float(Sample),
+            Hist(HistogramSample),
+        }
+        let mut by_series: std::collections::BTreeMap<Labels, Vec<(i64, i64, Item)>> =
+            Default::default();
+        for (i, (labels, samples)) in floats.into_iter().enumerate() {
             let starts = sts.get(i).map_or(&[][..], Vec::as_slice);
-            for (j, s) in samples.iter().enumerate() {
+            let items = by_series.entry(labels).or_default();
+            for (j, s) in samples.into_iter().enumerate() {
+                items.push((s.t, starts.get(j).copied().unwrap_or(0), Item::Float(s)));
+            }
+        }
+        for (labels, hs) in hists {
+            let items = by_series.entry(labels).or_default();
+            items.extend(hs.into_iter().map(|h| (h.t, h.st, Item::Hist(h))));
+        }
+        let mut app = self.db.appender();
+        for (labels, mut items) in by_series {
+            items.sort_by_key(|(t, _, _)| *t);
+            for (t, st, item) in items {
                 // Dropping the appender on error rolls the batch back.
-                app.append(labels, s.t, s.v)
-                    .map_err(|e| format!("{labels} at t={}ms: {e}", s.t))?;
-                app.set_start_timestamp(starts.get(j).copied().unwrap_or(0));
+                match item {
+                    Item::Float(s) => app.append(&labels, t, s.v).map(drop),
+                    Item::Hist(h) => {
+                        let h = HistogramValue::Float(Arc::unwrap_or_clone(h.h));
+                        app.append_histogram(&labels, t, h).map(drop)
+                    }
+                }
+                .map_err(|e| format!("{labels} at t={t}ms: {e}"))?;
+                app.set_start_timestamp(st);
             }
         }
         let stats = app.commit()?;
         if stats.rejected > 0 {
             return Err(format!("the commit rejected {} samples", stats.rejected).into());
-        }
-        Ok(())
-    }
-
-    fn load_histograms(
-        &mut self,
-        series: Vec<(Labels, Vec<(i64, FloatHistogram)>)>,
-    ) -> Result<(), StorageError> {
-        let mut app = self.db.appender();
-        for (labels, hs) in series {
-            for (t, h) in hs {
-                app.append_histogram(&labels, t, HistogramValue::Float(h))
-                    .map_err(|e| format!("{labels} at t={t}ms: {e}"))?;
-            }
-        }
-        let stats = app.commit()?;
-        if stats.rejected > 0 {
-            return Err(format!("the commit rejected {} histograms", stats.rejected).into());
         }
         Ok(())
     }
@@ -154,11 +172,7 @@ fn promql_scripts() {
     }
 
     let mut storage = DbStorage::open().expect("open a database");
-    let histograms = std::env::var("PROMQLTEST_HISTOGRAMS").is_ok_and(|v| v == "1");
-    let opts = RunOptions {
-        histograms,
-        ..RunOptions::default()
-    };
+    let opts = RunOptions::default();
     let mut total = Counts::default();
     for path in &paths {
         let text =
@@ -170,16 +184,9 @@ fn promql_scripts() {
         let report = run_script(&parse_script(&name, &text), &mut storage, &opts);
         let limit = if verbose { None } else { Some(FAILURES_SHOWN) };
         print!("{}", report.render(limit));
-        if verbose {
-            print!("{}", report.render_skips());
-        }
         total.add(report.counts());
     }
     let _ = std::panic::take_hook(); // back to the default hook
     println!("{}", total.summary_line());
-    if histograms {
-        // A measurement while native-histogram support is completed.
-        return;
-    }
     assert_eq!(total.failed, 0, "{}", total.summary_line());
 }

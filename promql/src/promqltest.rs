@@ -10,14 +10,10 @@
 //! - [`MemStorage`] is an in-memory [`Storage`] for tests; the integration
 //!   test runs against the real database.
 //!
-//! The engine stores floats only. Native histogram literals (and
-//! `load_with_nhcb` histograms) are parsed but never stored or compared.
-//! An eval is *skipped* only when it needs them: a result line holds a
-//! histogram literal, the expression calls one of
-//! [`NATIVE_HISTOGRAM_FUNCTIONS`], or one of its selectors matches a series
-//! that received histogram samples since the last `clear`. Every other eval
-//! passes or fails. `@st` start timestamps are parsed and ignored. Instant
-//! evals also get the reference runner's extra checks (range-mode
+//! Native histogram series (and `load_with_nhcb`'s custom-bucket
+//! histograms) are loaded and histogram results compared; `@st` start
+//! timestamps are loaded with their samples. Every eval passes or fails:
+//! none is skipped. Instant evals also get the reference runner's extra checks (range-mode
 //! cross-check, `@`-pinned variants) unless [`RunOptions::extra_checks`] is
 //! off. [`run_script_with`] has the complete rules.
 //!
@@ -40,13 +36,12 @@ mod report;
 mod runner;
 mod script;
 
-use tsdb::model::histogram::FloatHistogram;
+use tsdb::model::HistogramSample;
 use tsdb::model::{Labels, Queryable, Sample};
 
 use crate::ast::Expr;
 use crate::eval::{Engine, EngineOptions, QueryResult};
 
-pub use ast_walk::NATIVE_HISTOGRAM_FUNCTIONS;
 pub use compare::{EPSILON, almost_equal};
 pub use eval_cmd::{
     AnnotationExpect, EvalCmd, EvalMode, Expected, ExpectedSeries, MessageMatch, Steps,
@@ -93,17 +88,36 @@ pub trait Storage {
         self.load(series)
     }
 
-    /// Appends native histogram samples (each series' sorted by time) in
-    /// one transaction, under the rules of [`load`](Self::load). The
+    /// Appends native histogram samples (each series' sorted by time, with
+    /// their start timestamps) in one transaction, under the rules of
+    /// [`load`](Self::load). The
     /// default keeps none, so it refuses them rather than drop them.
     fn load_histograms(
         &mut self,
-        series: Vec<(Labels, Vec<(i64, FloatHistogram)>)>,
+        series: Vec<(Labels, Vec<HistogramSample>)>,
     ) -> Result<(), StorageError> {
         match series.first() {
             Some((l, _)) => Err(format!("this storage keeps no native histograms ({l})").into()),
             None => Ok(()),
         }
+    }
+
+    /// One load block's floats (with start timestamps as for
+    /// [`load_st`](Self::load_st)) and histograms. The default loads the
+    /// histograms, then the floats; a storage where the order of appends
+    /// matters (out-of-order samples keep no start timestamp) appends each
+    /// series' samples of both kinds in time order instead.
+    fn load_mixed(
+        &mut self,
+        floats: Vec<(Labels, Vec<Sample>)>,
+        sts: Vec<Vec<i64>>,
+        hists: Vec<(Labels, Vec<HistogramSample>)>,
+    ) -> Result<(), StorageError> {
+        self.load_histograms(hists)?;
+        if floats.is_empty() {
+            return Ok(());
+        }
+        self.load_st(floats, sts)
     }
 
     /// The data as loaded so far.
@@ -165,9 +179,6 @@ pub struct RunOptions {
     /// range-mode cross-check and the `@`-pinned variants. A failed extra
     /// check fails its eval.
     pub extra_checks: bool,
-    /// Run the evals that need native histograms instead of skipping
-    /// them (histogram support is being completed; off by default).
-    pub histograms: bool,
 }
 
 impl Default for RunOptions {
@@ -175,7 +186,6 @@ impl Default for RunOptions {
         RunOptions {
             engine: test_engine_options(),
             extra_checks: true,
-            histograms: false,
         }
     }
 }
@@ -184,5 +194,5 @@ impl Default for RunOptions {
 /// `opts.engine`. See [`run_script_with`] for the rules.
 pub fn run_script(script: &Script, storage: &mut dyn Storage, opts: &RunOptions) -> FileReport {
     let engine = Engine::new(opts.engine.clone());
-    run_script_with(script, storage, &engine, opts.extra_checks, opts.histograms)
+    run_script_with(script, storage, &engine, opts.extra_checks)
 }

@@ -220,7 +220,11 @@ fn load_input(tg: &TestGroup, store: &MemStorage, start: i64, interval: i64) -> 
                 Some(values::Value::Histogram(mut h)) => {
                     stored_hint(&mut h, prev.as_ref());
                     prev = Some(h.clone());
-                    hists.push(HistogramSample { t, h: Arc::new(h) });
+                    hists.push(HistogramSample {
+                        t,
+                        st: 0,
+                        h: Arc::new(h),
+                    });
                 }
                 None => {}
             }

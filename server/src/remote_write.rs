@@ -400,6 +400,14 @@ pub(crate) fn store<'a>(
                 Ok(changed) => {
                     fresh |= changed;
                     histograms += 1;
+                    // The histogram's own start time, else the series'.
+                    let st = match h.start_timestamp {
+                        0 => ts.start_time,
+                        st => st,
+                    };
+                    if st != 0 {
+                        app.set_start_timestamp(st);
+                    }
                 }
                 Err(e) => note(&mut out, &e),
             }

@@ -325,7 +325,7 @@ impl Grid<'_> {
             for (t, p) in pts {
                 match p {
                     Point::Float(v) => series.points.push(Sample::new(t, v)),
-                    Point::Hist(h) => series.hpoints.push(HistogramSample { t, h }),
+                    Point::Hist(h) => series.hpoints.push(HistogramSample { t, st: 0, h }),
                 }
             }
             out.push(series);

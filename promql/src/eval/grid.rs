@@ -59,7 +59,11 @@ impl StepSeries {
 
 /// A histogram point at `t`.
 pub(crate) fn hpoint(t: i64, h: FloatHistogram) -> HistogramSample {
-    HistogramSample { t, h: Arc::new(h) }
+    HistogramSample {
+        t,
+        st: 0,
+        h: Arc::new(h),
+    }
 }
 
 /// A range vector at one evaluation time (raw samples, stale ones
@@ -440,7 +444,7 @@ impl SeriesSink {
         }
         match p {
             Point::Float(v) => s.points.push(Sample::new(t, v)),
-            Point::Hist(h) => s.hpoints.push(HistogramSample { t, h }),
+            Point::Hist(h) => s.hpoints.push(HistogramSample { t, st: 0, h }),
         }
         Ok(())
     }

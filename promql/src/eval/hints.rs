@@ -136,6 +136,7 @@ mod tests {
         use tsdb::model::histogram::FloatHistogram;
         let h = |count: f64, hint| HistogramSample {
             t: 0,
+            st: 0,
             h: Arc::new(FloatHistogram {
                 count,
                 hint,

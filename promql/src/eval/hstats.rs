@@ -115,7 +115,9 @@ pub(crate) fn combine<'a>(
     let mut pos: BTreeMap<i32, Acc> = BTreeMap::new();
     let mut neg: BTreeMap<i32, Acc> = BTreeMap::new();
     let mut hint: Option<CounterResetHint> = None;
-    let mut reset_collision = false;
+    // Prometheus warns when the inputs hold both a `reset` and a
+    // `not_reset` hint, whatever else (a gauge) is among them.
+    let (mut reset_seen, mut not_reset_seen) = (false, false);
     let mut n = 0;
     for (k, h) in hists.into_iter().enumerate() {
         let mut aligned;
@@ -138,13 +140,11 @@ pub(crate) fn combine<'a>(
         for (i, c) in h.negative() {
             neg.entry(i).or_insert_with(|| Acc::new(how)).add(k, c);
         }
+        reset_seen |= h.hint == CounterResetHint::CounterReset;
+        not_reset_seen |= h.hint == CounterResetHint::NotCounterReset;
         hint = Some(match hint {
             None => h.hint,
-            Some(acc) => {
-                let (next, collision) = acc.combine(h.hint);
-                reset_collision |= collision;
-                next
-            }
+            Some(acc) => acc.combine(h.hint).0,
         });
         n = k + 1;
     }
@@ -172,7 +172,7 @@ pub(crate) fn combine<'a>(
     Ok(Some(Combined {
         h,
         reconciled,
-        reset_collision,
+        reset_collision: reset_seen && not_reset_seen,
     }))
 }
 

@@ -371,7 +371,11 @@ fn instant_mixed(
                     }
                     let counter = n.h.hint != CounterResetHint::Gauge;
                     match interpolate((p.t, &p.h), (n.t, &n.h), te, counter) {
-                        Ok(v) => out.hpoints.push(HistogramSample { t, h: Arc::new(v) }),
+                        Ok(v) => out.hpoints.push(HistogramSample {
+                            t,
+                            st: 0,
+                            h: Arc::new(v),
+                        }),
                         Err(()) => ann.warn(format_args!(
                             "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {}",
                             crate::ast::quote_string(&name)
@@ -404,9 +408,15 @@ fn instant_mixed(
                 continue;
             }
             match how.what {
-                InstantValue::Value => out.hpoints.push(HistogramSample { t, h: h.h.clone() }),
+                InstantValue::Value => out.hpoints.push(HistogramSample {
+                    t,
+                    st: 0,
+                    h: h.h.clone(),
+                }),
                 InstantValue::Timestamp => out.points.push(Sample::new(t, h.t as f64 / 1000.0)),
-                InstantValue::StartTimestamp => out.points.push(Sample::new(t, 0.0)),
+                InstantValue::StartTimestamp => {
+                    out.points.push(Sample::new(t, h.st as f64 / 1000.0))
+                }
             }
         } else if let (Some(i), Some(f)) = (fi, f) {
             if f.t <= te - lookback || is_stale_nan(f.v) {

@@ -173,6 +173,32 @@ pub(crate) fn call<'a>(
     Ok(Expr::Call(Call { func, args }))
 }
 
+/// A string literal that escapes made invalid UTF-8 is no label name (its
+/// parsed value has U+FFFD in place of the bad bytes, so the evaluator's
+/// check could not tell). The message shows the bytes as Go's `%q` does.
+fn label_name_is_utf8<'a>(at: &'a str, p: &Expr) -> Check<'a, ()> {
+    let lit = super::ws(at);
+    if !matches!(p, Expr::StringLiteral(_)) {
+        return Ok(());
+    }
+    let Ok((_, bytes)) = super::literal::string_literal_bytes(lit) else {
+        return Ok(());
+    };
+    if std::str::from_utf8(&bytes).is_ok() {
+        return Ok(());
+    }
+    let mut quoted = String::from("\"");
+    for chunk in bytes.utf8_chunks() {
+        let valid = crate::ast::quote_string(chunk.valid());
+        quoted.push_str(&valid[1..valid.len() - 1]);
+        for b in chunk.invalid() {
+            quoted.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    quoted.push('"');
+    fail(at, format!("invalid label name {quoted}"))
+}
+
 /// An aggregation: parameter count and types.
 pub(crate) fn aggregate<'a>(
     at: &'a str,
@@ -199,6 +225,9 @@ pub(crate) fn aggregate<'a>(
         Some(t) => {
             let (p_at, p) = args.next().ok_or_else(|| nom_fail(at))?;
             expect_type(p_at, &p, t, "aggregation parameter")?;
+            if op == AggregateOp::CountValues {
+                label_name_is_utf8(p_at, &p)?;
+            }
             Some(Box::new(p))
         }
         None => None,

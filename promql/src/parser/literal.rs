@@ -162,15 +162,25 @@ impl NumOrDur {
 }
 
 /// string := `"…"` | `'…'` with Go escapes | `` `…` `` raw. Escapes that
-/// produce invalid UTF-8 (`\xc5` alone) are replaced by U+FFFD.
+/// produce invalid UTF-8 (`\xc5` alone) are replaced by U+FFFD; where
+/// that matters (a label name) [`string_literal_bytes`] tells.
 pub(crate) fn string_literal(i: &str) -> PResult<'_, String> {
+    let (rest, bytes) = string_literal_bytes(i)?;
+    let s = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Ok((rest, s))
+}
+
+/// The bytes a string literal stands for, which escapes may have made
+/// invalid UTF-8.
+pub(crate) fn string_literal_bytes(i: &str) -> PResult<'_, Vec<u8>> {
     let Some(quote) = i.chars().next().filter(|c| matches!(c, '"' | '\'' | '`')) else {
         return backtrack(i);
     };
     let body = &i[1..];
     if quote == '`' {
         return match body.find('`') {
-            Some(end) => Ok((&body[end + 1..], body[..end].to_string())),
+            Some(end) => Ok((&body[end + 1..], body.as_bytes()[..end].to_vec())),
             None => failure(i, "unterminated raw string"),
         };
     }
@@ -178,11 +188,7 @@ pub(crate) fn string_literal(i: &str) -> PResult<'_, String> {
     let mut chars = body.char_indices();
     while let Some((pos, c)) = chars.next() {
         match c {
-            c if c == quote => {
-                let s = String::from_utf8(out)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                return Ok((&body[pos + 1..], s));
-            }
+            c if c == quote => return Ok((&body[pos + 1..], out)),
             '\n' => break,
             '\\' => {
                 let esc_at = &body[pos..];

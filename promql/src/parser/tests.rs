@@ -242,6 +242,10 @@ fn errors_with_positions() {
             "1:8: parse error: unknown escape sequence 'z'",
         ),
         (
+            "count_values(\"a\\xc5z\\n\", foo)",
+            "1:14: parse error: invalid label name \"a\\xc5z\\n\"",
+        ),
+        (
             "1.5m",
             "1:1: parse error: bad number or duration syntax: \"1.5m\"",
         ),

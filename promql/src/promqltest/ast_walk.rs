@@ -1,22 +1,9 @@
-//! What the runner needs to know about an expression's tree: which
-//! selectors and functions it uses, and the `@`-pinned rewrite of the
-//! reference runner's extra checks.
+//! What the runner needs to know about an expression's tree for the
+//! reference runner's extra checks: whether it uses the query's range,
+//! and its `@`-pinned rewrite.
 
 use crate::ast::{AtModifier, DurationExpr, Expr, VectorSelector};
 use crate::functions::FuncId;
-
-/// Functions whose results exist only for native histograms (they return
-/// nothing for float series); an eval calling one is skipped.
-/// `histogram_quantile(s)` and `histogram_fraction` also work on classic
-/// `le` buckets, so they are not listed: they are skipped only when they
-/// select histogram series.
-pub const NATIVE_HISTOGRAM_FUNCTIONS: &[FuncId] = &[
-    FuncId::HistogramAvg,
-    FuncId::HistogramCount,
-    FuncId::HistogramStddev,
-    FuncId::HistogramStdvar,
-    FuncId::HistogramSum,
-];
 
 /// Functions whose value depends on the evaluation time even when their
 /// arguments do not, so pinning selectors with `@` changes the result
@@ -64,26 +51,6 @@ fn any(e: &Expr, pred: impl Fn(&Expr, bool) -> bool) -> bool {
     let mut found = false;
     walk(e, false, &mut |n, sub| found = found || pred(n, sub));
     found
-}
-
-/// Whether the expression calls any of `ids` (anywhere).
-pub fn calls_any(e: &Expr, ids: &[FuncId]) -> bool {
-    any(
-        e,
-        |n, _| matches!(n, Expr::Call(c) if ids.contains(&c.func.id)),
-    )
-}
-
-/// Every vector selector, including those of matrix selectors and inside
-/// subqueries.
-pub fn selectors(e: &Expr) -> Vec<&VectorSelector> {
-    let mut out = Vec::new();
-    walk(e, false, &mut |n, _| match n {
-        Expr::VectorSelector(vs) => out.push(vs),
-        Expr::MatrixSelector(ms) => out.push(&ms.selector),
-        _ => {}
-    });
-    out
 }
 
 fn duration_uses_query_range(d: &DurationExpr) -> bool {
@@ -240,20 +207,5 @@ mod tests {
         }
         assert!(!uses_query_range(&p("time()")));
         assert!(uses_query_range(&p("x @ end()")));
-    }
-
-    #[test]
-    fn selectors_and_calls() {
-        let e = p("histogram_count(rate(a[5m])) + on() max_over_time(b[5m:1m]) or c");
-        let names: Vec<_> = selectors(&e)
-            .iter()
-            .filter_map(|v| v.name.clone())
-            .collect();
-        assert_eq!(names, ["a", "b", "c"]);
-        assert!(calls_any(&e, NATIVE_HISTOGRAM_FUNCTIONS));
-        assert!(!calls_any(
-            &p("histogram_quantile(0.5, x)"),
-            NATIVE_HISTOGRAM_FUNCTIONS
-        ));
     }
 }

@@ -159,18 +159,6 @@ impl EvalCmd {
             EvalMode::Instant { .. } => self.range_vector,
         }
     }
-
-    /// Whether a result line holds a native histogram literal.
-    pub fn expects_histograms(&self) -> bool {
-        match &self.expected {
-            Expected::Series(s) => s.iter().any(|s| {
-                s.values
-                    .iter()
-                    .any(|v| matches!(v, Some(Point::Histogram(_))))
-            }),
-            _ => false,
-        }
-    }
 }
 
 /// The text after the first `k` whitespace-separated words, trimmed.

@@ -178,8 +178,6 @@ fn result_lines() {
     );
     let e = eval("eval range from 0 to 2m step 1m x\n  {} 1 _ 3").unwrap();
     assert_eq!(e.matrix_steps().map(|s| s.len()), Some(3));
-    let e = eval("eval instant at 0 x\n  h {{count:1}}").unwrap();
-    assert!(e.expects_histograms());
 
     for (name, text, line) in [
         ("two_values_instant", "eval instant at 0 x\n  x 1 2", 2),

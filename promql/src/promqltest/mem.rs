@@ -92,7 +92,7 @@ impl MemStorage {
                     _ => Err("duplicate sample for timestamp".into()),
                 },
                 _ => {
-                    s.hists.push(HistogramSample { t, h });
+                    s.hists.push(HistogramSample { t, st: 0, h });
                     Ok(())
                 }
             }
@@ -134,16 +134,12 @@ impl Storage for MemStorage {
 
     fn load_histograms(
         &mut self,
-        series: Vec<(Labels, Vec<(i64, FloatHistogram)>)>,
+        series: Vec<(Labels, Vec<HistogramSample>)>,
     ) -> Result<(), StorageError> {
         let mut next = (*self.snapshot()).clone();
         for (labels, hists) in series {
             let all = &mut next.entry(labels.clone()).or_default().hists;
-            all.extend(
-                hists
-                    .into_iter()
-                    .map(|(t, h)| HistogramSample { t, h: Arc::new(h) }),
-            );
+            all.extend(hists);
             all.sort_by_key(|h| h.t);
             if let Some(w) = all
                 .windows(2)

@@ -8,8 +8,6 @@ pub enum Outcome {
     Passed,
     /// The reason, with a short diff.
     Failed(String),
-    /// Why it was not run (it needs native histograms).
-    Skipped(String),
 }
 
 /// One case: an eval, or a command that failed to parse.
@@ -29,27 +27,22 @@ pub struct FileReport {
     pub cases: Vec<CaseReport>,
 }
 
-/// Passed, failed and skipped cases.
+/// Passed and failed cases.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub passed: usize,
     pub failed: usize,
-    pub skipped: usize,
 }
 
 impl Counts {
     pub fn add(&mut self, other: Counts) {
         self.passed += other.passed;
         self.failed += other.failed;
-        self.skipped += other.skipped;
     }
 
-    /// `promqltest: P passed, F failed, S skipped`.
+    /// `promqltest: P passed, F failed`.
     pub fn summary_line(&self) -> String {
-        format!(
-            "promqltest: {} passed, {} failed, {} skipped",
-            self.passed, self.failed, self.skipped
-        )
+        format!("promqltest: {} passed, {} failed", self.passed, self.failed)
     }
 }
 
@@ -63,7 +56,6 @@ impl FileReport {
             match case.outcome {
                 Outcome::Passed => c.passed += 1,
                 Outcome::Failed(_) => c.failed += 1,
-                Outcome::Skipped(_) => c.skipped += 1,
             }
         }
         c
@@ -72,36 +64,16 @@ impl FileReport {
     pub fn failures(&self) -> impl Iterator<Item = (&CaseReport, &str)> {
         self.cases.iter().filter_map(|c| match &c.outcome {
             Outcome::Failed(r) => Some((c, r.as_str())),
-            _ => None,
+            Outcome::Passed => None,
         })
     }
 
-    pub fn skips(&self) -> impl Iterator<Item = (&CaseReport, &str)> {
-        self.cases.iter().filter_map(|c| match &c.outcome {
-            Outcome::Skipped(r) => Some((c, r.as_str())),
-            _ => None,
-        })
-    }
-
-    /// `  file:line: expr (skipped: reason)` for every skipped case.
-    pub fn render_skips(&self) -> String {
-        let mut out = String::new();
-        for (case, reason) in self.skips() {
-            let _ = writeln!(
-                out,
-                "  {}:{}: {} (skipped: {reason})",
-                self.file, case.line, case.expr
-            );
-        }
-        out
-    }
-
-    /// `file: p/f/s`, then up to `max_failures` failures (all when `None`)
+    /// `file: p/f`, then up to `max_failures` failures (all when `None`)
     /// as `  file:line: expr` with the reason indented below; reasons are
     /// shortened when failures are limited.
     pub fn render(&self, max_failures: Option<usize>) -> String {
         let c = self.counts();
-        let mut out = format!("{}: {}/{}/{}\n", self.file, c.passed, c.failed, c.skipped);
+        let mut out = format!("{}: {}/{}\n", self.file, c.passed, c.failed);
         let limit = max_failures.unwrap_or(usize::MAX);
         for (case, reason) in self.failures().take(limit) {
             let reason = match max_failures {
@@ -144,23 +116,19 @@ mod tests {
             cases: vec![
                 case(1, Outcome::Passed),
                 case(2, Outcome::Failed("bad".into())),
-                case(3, Outcome::Skipped("hist".into())),
                 case(4, Outcome::Failed("x".repeat(500))),
             ],
         };
         let c = r.counts();
-        assert_eq!((c.passed, c.failed, c.skipped), (1, 2, 1));
+        assert_eq!((c.passed, c.failed), (1, 2));
         let mut total = Counts::default();
         total.add(c);
         total.add(c);
-        assert_eq!(
-            total.summary_line(),
-            "promqltest: 2 passed, 4 failed, 2 skipped"
-        );
+        assert_eq!(total.summary_line(), "promqltest: 2 passed, 4 failed");
         let short = r.render(Some(1));
         assert_eq!(
             short,
-            "f.test: 1/2/1\n  f.test:2: e2\n      bad\n  … 1 more failures\n"
+            "f.test: 1/2\n  f.test:2: e2\n      bad\n  … 1 more failures\n"
         );
         let all = r.render(None);
         assert!(
@@ -168,6 +136,5 @@ mod tests {
             "{all}"
         );
         assert!(r.render(Some(5)).contains(&format!("{}…", "x".repeat(400))));
-        assert_eq!(r.render_skips(), "  f.test:3: e3 (skipped: hist)\n");
     }
 }

@@ -1,13 +1,11 @@
 //! Executing a parsed script: loads into a [`Storage`], evals through the
-//! [`Evaluator`](super::Evaluator), skip rules and the reference runner's extra checks.
+//! [`Evaluator`](super::Evaluator), and the reference runner's extra checks.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use tsdb::model::Labels;
+use tsdb::model::HistogramSample;
 
-use super::ast_walk::{
-    NATIVE_HISTOGRAM_FUNCTIONS, at_variants_apply, calls_any, selectors, uses_query_range, with_at,
-};
+use super::ast_walk::{at_variants_apply, uses_query_range, with_at};
 use super::compare::{
     almost_equal, check_annotations, check_failure, check_sorted, compare_value, compare_vector,
 };
@@ -27,32 +25,26 @@ use crate::value::{Value, VectorSample};
 ///
 /// - A load the storage rejects, or that does not parse, makes every eval
 ///   up to the next `clear` fail with that reason.
-/// - An eval is skipped only when it needs native histograms: a result
-///   line holds a histogram literal, the expression calls one of
-///   [`NATIVE_HISTOGRAM_FUNCTIONS`], or one of its selectors matches a
-///   series that was loaded with histogram samples (including
-///   `load_with_nhcb` series) since the last `clear`.
+/// - Native histogram samples (and `load_with_nhcb`'s custom-bucket
+///   histograms) are loaded through [`Storage::load_mixed`] and
+///   [`Storage::load_histograms`]; histogram results are compared. No
+///   eval is skipped.
 /// - A command that does not parse counts as one failed case (evals,
 ///   `clear`, unknown commands).
 /// - An evaluator panic fails the eval; the run goes on.
 /// - With `extra_checks`, instant evals also get the range-mode
 ///   cross-check and the `@`-pinned variants; a failed extra check fails
 ///   the eval with a reason naming the variant.
-/// - With `histograms`, nothing is skipped: histogram samples are loaded
-///   (through [`Storage::load_histograms`]) and histogram results compared.
 pub fn run_script_with(
     script: &Script,
     storage: &mut dyn Storage,
     evaluator: &dyn Evaluator,
     extra_checks: bool,
-    histograms: bool,
 ) -> FileReport {
     let mut run = Run {
         storage,
         engine: evaluator,
         extra_checks,
-        histograms,
-        histogram_series: Vec::new(),
         broken: None,
     };
     run.clear();
@@ -88,10 +80,6 @@ struct Run<'a> {
     storage: &'a mut dyn Storage,
     engine: &'a dyn Evaluator,
     extra_checks: bool,
-    /// Load and compare native histograms instead of skipping evals.
-    histograms: bool,
-    /// Series that received native histogram samples since the last clear.
-    histogram_series: Vec<Labels>,
     /// Why the data since the last clear cannot be trusted.
     broken: Option<String>,
 }
@@ -140,63 +128,46 @@ impl Run<'_> {
     }
 
     fn clear(&mut self) {
-        self.histogram_series.clear();
         self.broken = None;
         if let Err(e) = self.storage.clear() {
             self.break_with(format!("clearing the storage failed: {e}"));
         }
     }
 
-    fn note_histograms(&mut self, labels: &Labels) {
-        if !self.histogram_series.contains(labels) {
-            self.histogram_series.push(labels.clone());
-        }
-    }
-
     fn load(&mut self, l: &LoadCmd) {
-        for s in l.series.iter().filter(|s| s.has_histograms()) {
-            self.note_histograms(&s.labels);
-        }
-        if self.histograms {
-            let hs = l.histogram_series();
-            if !hs.is_empty()
-                && let Err(e) = self.storage.load_histograms(hs)
-            {
-                self.break_with(format!(
-                    "the storage rejected the histograms at line {}: {e}",
-                    l.line
-                ));
-            }
-        }
         let floats = l.float_series();
         if l.nhcb {
             match nhcb::synthesize(&floats) {
                 Ok(series) => {
-                    series.iter().for_each(|s| self.note_histograms(&s.labels));
-                    if self.histograms {
-                        let hs = series
-                            .into_iter()
-                            .map(|s| {
-                                let v = s.histograms.iter().map(|(t, h)| (*t, h.to_float()));
-                                (s.labels, v.collect())
-                            })
-                            .collect();
-                        if let Err(e) = self.storage.load_histograms(hs) {
-                            self.break_with(format!(
-                                "the storage rejected the histograms of load_with_nhcb at line {}: {e}",
-                                l.line
-                            ));
-                        }
+                    let hs = series
+                        .into_iter()
+                        .map(|s| {
+                            let v = s.histograms.iter().map(|(t, h)| HistogramSample {
+                                t: *t,
+                                st: 0,
+                                h: std::sync::Arc::new(h.to_float()),
+                            });
+                            (s.labels, v.collect())
+                        })
+                        .collect();
+                    if let Err(e) = self.storage.load_histograms(hs) {
+                        self.break_with(format!(
+                            "the storage rejected the histograms of load_with_nhcb at line {}: {e}",
+                            l.line
+                        ));
                     }
                 }
                 Err(e) => self.break_with(format!("load_with_nhcb at line {}: {e}", l.line)),
             }
         }
-        if floats.is_empty() {
+        let hists = l.histogram_series();
+        if floats.is_empty() && hists.is_empty() {
             return;
         }
         let sts = l.float_start_times();
-        let loaded = if sts.iter().all(Vec::is_empty) {
+        let loaded = if !hists.is_empty() {
+            self.storage.load_mixed(floats, sts, hists)
+        } else if sts.iter().all(Vec::is_empty) {
             self.storage.load(floats)
         } else {
             self.storage.load_st(floats, sts)
@@ -214,9 +185,6 @@ impl Run<'_> {
             return Outcome::Failed(format!("not run: {r}"));
         }
         let expr = crate::parse(&cmd.expr);
-        if let Some(r) = self.skip_reason(cmd, expr.as_ref().ok()) {
-            return Outcome::Skipped(r);
-        }
         let result = match cmd.mode {
             EvalMode::Instant { .. } => self.instant_eval(cmd, expr),
             EvalMode::Range(steps) => self.range_eval(cmd, expr, steps),
@@ -225,25 +193,6 @@ impl Run<'_> {
             Ok(()) => Outcome::Passed,
             Err(r) => Outcome::Failed(r),
         }
-    }
-
-    fn skip_reason(&self, cmd: &EvalCmd, expr: Option<&Expr>) -> Option<String> {
-        if self.histograms {
-            return None;
-        }
-        if cmd.expects_histograms() {
-            return Some("expects native histogram values".into());
-        }
-        let expr = expr?;
-        if calls_any(expr, NATIVE_HISTOGRAM_FUNCTIONS) {
-            return Some("calls a native-histogram-only function".into());
-        }
-        selectors(expr).into_iter().find_map(|vs| {
-            self.histogram_series
-                .iter()
-                .find(|l| vs.matchers.iter().all(|m| m.matches(l.get(&m.name))))
-                .map(|l| format!("selects native histogram series {l}"))
-        })
     }
 
     /// Checks a query outcome up to and including the value comparison.

@@ -2,7 +2,7 @@
 //! `eval` commands, and parsing `load` bodies. `eval` is in
 //! [`super::eval_cmd`].
 
-use tsdb::model::histogram::FloatHistogram;
+use tsdb::model::HistogramSample;
 use tsdb::model::{Labels, Sample};
 
 use super::eval_cmd::{EvalCmd, parse_eval};
@@ -79,6 +79,15 @@ pub struct SeriesDef {
 }
 
 impl SeriesDef {
+    /// The start time of position `k` (0 = none).
+    fn start_time(&self, k: usize, interval: i64) -> i64 {
+        let offset = self
+            .start_offsets
+            .as_ref()
+            .and_then(|o| o.get(k).copied().flatten());
+        offset.map_or(0, |o| (k as i64).saturating_mul(interval).saturating_add(o))
+    }
+
     /// Whether any position holds a native histogram.
     pub fn has_histograms(&self) -> bool {
         self.values
@@ -110,20 +119,22 @@ impl LoadCmd {
             .collect()
     }
 
-    /// The native histogram samples of every series, in time order;
-    /// series without any are left out.
-    pub fn histogram_series(&self) -> Vec<(Labels, Vec<(i64, FloatHistogram)>)> {
+    /// The native histogram samples of every series, in time order, with
+    /// their start timestamps (0 = none); series without any are left out.
+    pub fn histogram_series(&self) -> Vec<(Labels, Vec<HistogramSample>)> {
         self.series
             .iter()
             .filter_map(|s| {
-                let hs: Vec<(i64, FloatHistogram)> = s
+                let hs: Vec<HistogramSample> = s
                     .values
                     .iter()
                     .enumerate()
                     .filter_map(|(k, v)| match v {
-                        Some(Point::Histogram(h)) => {
-                            Some(((k as i64).saturating_mul(self.interval), h.value()))
-                        }
+                        Some(Point::Histogram(h)) => Some(HistogramSample {
+                            t: (k as i64).saturating_mul(self.interval),
+                            st: s.start_time(k, self.interval),
+                            h: std::sync::Arc::new(h.value()),
+                        }),
                         _ => None,
                     })
                     .collect();
@@ -140,18 +151,14 @@ impl LoadCmd {
             .iter()
             .filter(|s| s.values.iter().any(|v| matches!(v, Some(Point::Float(_)))))
             .map(|s| {
-                let Some(offsets) = &s.start_offsets else {
+                if s.start_offsets.is_none() {
                     return Vec::new();
-                };
+                }
                 s.values
                     .iter()
-                    .zip(offsets)
                     .enumerate()
-                    .filter(|(_, (v, _))| matches!(v, Some(Point::Float(_))))
-                    .map(|(k, (_, off))| {
-                        let t = (k as i64).saturating_mul(self.interval);
-                        off.map_or(0, |o| t.saturating_add(o))
-                    })
+                    .filter(|(_, v)| matches!(v, Some(Point::Float(_))))
+                    .map(|(k, _)| s.start_time(k, self.interval))
                     .collect()
             })
             .collect()

@@ -342,7 +342,7 @@ mod tests {
         let m = Value::Matrix(vec![RangeSeries {
             labels: Labels::empty(),
             samples: vec![],
-            histograms: vec![HistogramSample { t: 2000, h }],
+            histograms: vec![HistogramSample { t: 2000, st: 0, h }],
         }]);
         let text = String::from_utf8(envelope(&m, 0, &[], &[])).unwrap_or_default();
         assert_eq!(

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use super::chunks::ChunkWriter;
 use super::index_writer::{IndexChunk, IndexWriter};
 use super::meta::{BLOCK_VERSION, BlockMeta, BlockStats, CompactionMeta, new_ulid};
-use crate::chunkenc::histogram::{ChunkLimits, decode_values, encode_values, latest_per_time};
+use crate::chunkenc::histogram::{
+    ChunkLimits, TimedHistogram, decode_values, encode_values, latest_per_time,
+};
 use crate::chunkenc::{BlockChunkEncoder, Encoding, MAX_SAMPLES_PER_CHUNK};
 
 /// Samples per chunk in a block: twice the head's. A decimal chunk's fixed
@@ -16,7 +18,6 @@ use crate::chunkenc::{BlockChunkEncoder, Encoding, MAX_SAMPLES_PER_CHUNK};
 /// sample of a chunk decodes up to 240 instead of 120 (about 1.5 µs).
 pub const BLOCK_CHUNK_SAMPLES: usize = 2 * MAX_SAMPLES_PER_CHUNK;
 use crate::error::{Error, Result};
-use crate::model::histogram::HistogramValue;
 use crate::model::{MatchOp, Matcher, SampleBuf, SeriesData};
 use crate::querier::{BlockReader, ChunkSeries, MergeQuerier};
 
@@ -198,21 +199,21 @@ fn write_histograms(
         }
         return Ok(());
     }
-    let mut samples: Vec<(i64, HistogramValue)> = Vec::new();
+    let mut samples: Vec<TimedHistogram> = Vec::new();
     for c in hist_chunks.filter(|c| c.overlaps(mint, maxt)) {
         samples.extend(
             decode_values(c.encoding, c.data.as_slice())
                 .into_iter()
-                .filter(|(t, _)| *t >= mint && *t <= maxt && !cs.deleted().contains(*t)),
+                .filter(|s| s.t >= mint && s.t <= maxt && !cs.deleted().contains(s.t)),
         );
     }
-    for (min_t, c) in encode_values(&latest_per_time(samples), ChunkLimits::BLOCK) {
-        let encoding = c.encoding();
+    for c in encode_values(&latest_per_time(samples), ChunkLimits::BLOCK) {
+        let (encoding, bytes) = c.encoded();
         stats.num_samples += c.num_samples() as u64;
         metas.push(IndexChunk {
-            min_t,
-            max_t: c.last_time(),
-            chunk_ref: chunks.write(encoding, &c.bytes())?,
+            min_t: c.min_t,
+            max_t: c.max_t(),
+            chunk_ref: chunks.write(encoding, &bytes)?,
         });
     }
     Ok(())

@@ -7,9 +7,10 @@ use super::decimal::{self, DecimalEncoder, DecimalIter, ENCODING_DECIMAL};
 use super::histogram::{
     ENCODING_FLOAT_HISTOGRAM, ENCODING_HISTOGRAM, decode_float_histograms, decode_histograms,
 };
-use super::st::{self, ENCODING_ST, StReader, StWriter};
+use super::st::{self, ENCODING_HISTOGRAM_ST, ENCODING_ST, StReader, StWriter};
 use super::xor::{self, ENCODING_XOR, XorAppender, XorIter};
 use crate::encoding::{DecodeError, DecodeResult};
+use crate::model::histogram::FloatHistogram;
 use crate::model::{HistogramSample, Sample, SampleBuf};
 
 /// How a chunk is encoded: the byte stored beside every chunk on disk.
@@ -28,6 +29,9 @@ pub enum Encoding {
     Histogram,
     /// Float native histograms, Prometheus's chunk encoding 3 bit for bit.
     FloatHistogram,
+    /// An integer or float histogram chunk with the samples' start
+    /// timestamps ([`st`](super::st)).
+    HistogramWithSt,
 }
 
 impl Encoding {
@@ -39,6 +43,7 @@ impl Encoding {
             ENCODING_ST => Some(Encoding::WithSt),
             ENCODING_HISTOGRAM => Some(Encoding::Histogram),
             ENCODING_FLOAT_HISTOGRAM => Some(Encoding::FloatHistogram),
+            ENCODING_HISTOGRAM_ST => Some(Encoding::HistogramWithSt),
             _ => None,
         }
     }
@@ -50,32 +55,42 @@ impl Encoding {
             Encoding::WithSt => ENCODING_ST,
             Encoding::Histogram => ENCODING_HISTOGRAM,
             Encoding::FloatHistogram => ENCODING_FLOAT_HISTOGRAM,
+            Encoding::HistogramWithSt => ENCODING_HISTOGRAM_ST,
         }
     }
 
     /// Whether the chunk holds native histograms (not floats).
     pub fn is_histogram(self) -> bool {
-        matches!(self, Encoding::Histogram | Encoding::FloatHistogram)
+        matches!(
+            self,
+            Encoding::Histogram | Encoding::FloatHistogram | Encoding::HistogramWithSt
+        )
     }
 
     /// Whether chunks of this encoding carry start timestamps.
     pub fn has_start_timestamps(self) -> bool {
-        self == Encoding::WithSt
+        matches!(self, Encoding::WithSt | Encoding::HistogramWithSt)
     }
 
-    /// The samples chunk inside an encoding-3 chunk and its encoding;
-    /// other chunks are their own inner chunk. `None` for a chunk that
-    /// does not [`validate`](Self::validate).
+    /// The samples chunk inside a chunk with start timestamps, its
+    /// encoding and the ST stream; other chunks are their own inner chunk.
+    /// `None` for a chunk that does not [`validate`](Self::validate).
     fn inner(self, bytes: &[u8]) -> Option<(Encoding, &[u8], &[u8])> {
-        match self {
-            Encoding::WithSt => {
-                let (enc, inner, stream) = st::split(bytes).ok()?;
-                match Encoding::from_byte(enc)? {
-                    Encoding::WithSt => None,
-                    e => Some((e, inner, stream)),
-                }
-            }
-            e => Some((e, bytes, &[])),
+        if !self.has_start_timestamps() {
+            return Some((self, bytes, &[]));
+        }
+        let (enc, inner, stream) = st::split(bytes).ok()?;
+        let e = Encoding::from_byte(enc)?;
+        (e.is_histogram() == self.is_histogram() && !e.has_start_timestamps())
+            .then_some((e, inner, stream))
+    }
+
+    /// The Prometheus histogram chunk (encoding 4 or 5) of a histogram
+    /// chunk, without its start timestamps: what remote read hands out.
+    pub fn histogram_bytes(self, bytes: &[u8]) -> Option<(Encoding, &[u8])> {
+        match self.inner(bytes)? {
+            (e @ (Encoding::Histogram | Encoding::FloatHistogram), inner, _) => Some((e, inner)),
+            _ => None,
         }
     }
 
@@ -95,7 +110,7 @@ impl Encoding {
         match self {
             Encoding::Xor => xor::num_samples(bytes),
             Encoding::Decimal => decimal::num_samples(bytes),
-            Encoding::WithSt => self
+            Encoding::WithSt | Encoding::HistogramWithSt => self
                 .inner(bytes)
                 .map_or(0, |(e, inner, _)| e.num_samples(inner)),
             Encoding::Histogram | Encoding::FloatHistogram => match bytes {
@@ -117,17 +132,15 @@ impl Encoding {
             }),
             Encoding::Xor => Ok(()),
             Encoding::Decimal => decimal::validate(bytes),
-            Encoding::WithSt => {
-                let (enc, inner, _) = st::split(bytes)?;
+            Encoding::WithSt | Encoding::HistogramWithSt => {
+                let (_, inner, _) = st::split(bytes)?;
                 let offset = bytes.len() - inner.len();
-                match Encoding::from_byte(enc) {
-                    Some(e @ (Encoding::Xor | Encoding::Decimal)) => {
-                        e.validate(inner).map_err(|mut err| {
-                            err.offset += offset;
-                            err
-                        })
-                    }
-                    _ => Err(DecodeError {
+                match self.inner(bytes) {
+                    Some((e, ..)) => e.validate(inner).map_err(|mut err| {
+                        err.offset += offset;
+                        err
+                    }),
+                    None => Err(DecodeError {
                         offset: 1,
                         what: "bad inner encoding of a start-timestamp chunk",
                     }),
@@ -150,7 +163,9 @@ impl Encoding {
                 Some((e, inner, _)) => e.iter(inner),
                 None => ChunkIter::Xor(XorIter::new(&[])),
             },
-            Encoding::Histogram | Encoding::FloatHistogram => ChunkIter::Xor(XorIter::new(&[])),
+            Encoding::Histogram | Encoding::FloatHistogram | Encoding::HistogramWithSt => {
+                ChunkIter::Xor(XorIter::new(&[]))
+            }
         }
     }
 
@@ -158,7 +173,7 @@ impl Encoding {
     /// (none from a histogram chunk).
     pub fn decode_range(self, bytes: &[u8], mint: i64, maxt: i64, out: &mut Vec<Sample>) {
         match self {
-            Encoding::Histogram | Encoding::FloatHistogram => {}
+            Encoding::Histogram | Encoding::FloatHistogram | Encoding::HistogramWithSt => {}
             Encoding::Xor => xor::decode_range(bytes, mint, maxt, out),
             Encoding::Decimal => decimal::decode_range(bytes, mint, maxt, out),
             Encoding::WithSt => {
@@ -228,7 +243,8 @@ fn corrupt(e: super::histogram::ChunkCorrupt) -> DecodeError {
 }
 
 /// Appends the histograms with `mint <= t <= maxt` of a histogram chunk
-/// (one that passed [`Encoding::validate`]) to `out`, with float counts.
+/// (one that passed [`Encoding::validate`]) to `out`, with float counts
+/// and their start timestamps.
 fn read_histograms(
     e: Encoding,
     bytes: &[u8],
@@ -236,23 +252,29 @@ fn read_histograms(
     maxt: i64,
     out: &mut Vec<HistogramSample>,
 ) {
-    let keep = |t: i64| t >= mint && t <= maxt;
+    let Some((e, inner, stream)) = e.inner(bytes) else {
+        return;
+    };
+    let mut sts = StReader::new(stream);
+    let mut push = |t: i64, h: FloatHistogram| {
+        let st = if stream.is_empty() { 0 } else { sts.next(t) };
+        if t >= mint && t <= maxt {
+            out.push(HistogramSample {
+                t,
+                st,
+                h: Arc::new(h),
+            });
+        }
+    };
     match e {
         Encoding::Histogram => {
-            for (t, h) in decode_histograms(bytes).unwrap_or_default() {
-                if keep(t) {
-                    out.push(HistogramSample {
-                        t,
-                        h: Arc::new(h.to_float()),
-                    });
-                }
+            for (t, h) in decode_histograms(inner).unwrap_or_default() {
+                push(t, h.to_float());
             }
         }
         _ => {
-            for (t, h) in decode_float_histograms(bytes).unwrap_or_default() {
-                if keep(t) {
-                    out.push(HistogramSample { t, h: Arc::new(h) });
-                }
+            for (t, h) in decode_float_histograms(inner).unwrap_or_default() {
+                push(t, h);
             }
         }
     }
@@ -450,7 +472,8 @@ mod tests {
     #[test]
     fn unknown_bytes_are_no_encoding() {
         assert_eq!(Encoding::from_byte(0), None);
-        assert_eq!(Encoding::from_byte(6), None);
+        assert_eq!(Encoding::from_byte(7), None);
+        assert_eq!(Encoding::from_byte(6), Some(Encoding::HistogramWithSt));
         assert_eq!(Encoding::from_byte(4), Some(Encoding::Histogram));
         assert_eq!(Encoding::from_byte(5), Some(Encoding::FloatHistogram));
         assert_eq!(Encoding::from_byte(3), Some(Encoding::WithSt));

@@ -36,6 +36,7 @@ mod float;
 mod int;
 mod layout;
 mod open_chunk;
+mod with_st;
 
 #[cfg(test)]
 mod tests;
@@ -44,9 +45,9 @@ pub use appendable::{Appendable, appendable, expand};
 pub use float::{FloatHistogramAppender, decode_float_histograms};
 pub use int::{HistogramAppender, decode_histograms, relaid};
 pub use layout::Layout;
-pub use open_chunk::{
-    ChunkLimits, MAX_HISTOGRAM_CHUNK_SAMPLES, OpenHistogramChunk, decode_values, encode_values,
-    first_header, latest_per_time,
+pub use open_chunk::{ChunkLimits, MAX_HISTOGRAM_CHUNK_SAMPLES, OpenHistogramChunk, first_header};
+pub use with_st::{
+    StHistogramChunk, TimedHistogram, decode_values, encode_values, latest_per_time,
 };
 
 use super::bstream::{BitReader, BitWriter};

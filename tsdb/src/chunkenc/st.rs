@@ -4,15 +4,19 @@
 //! accumulating: the start of a cumulative counter, or the start of a delta
 //! sample's interval. PromQL's `rate` family uses it to see counter resets
 //! that values alone cannot show. Most series have none, so STs are not a
-//! column of every chunk: a chunk whose samples carry any is stored as
-//! encoding 3, which wraps the ordinary samples chunk and adds one ST code
-//! per sample.
+//! column of every chunk: a float chunk whose samples carry any is stored
+//! as encoding 3, a histogram chunk as encoding 6; both wrap the ordinary
+//! samples chunk and add one ST code per sample.
 //!
 //! ```text
 //! ┌─────────┬───────────┬──────────────┬─────────────────┬──────────────────┐
 //! │ version │ inner enc │ inner length │ inner chunk     │ ST stream        │
-//! │ 1 byte  │ 1 (XOR) / │ uvarint      │ (XOR / decimal  │ bit codes, to    │
-//! │ = 1     │ 2 (dec.)  │              │  as on its own) │ the end          │
+//! │ 1 byte  │ 1 (XOR) / │ uvarint      │ (as on its own) │ bit codes, to    │
+//! │ = 1     │ 2 (dec.)  │              │                 │ the end          │
+//! │         │ under 3;  │              │                 │                  │
+//! │         │ 4 (int) / │              │                 │                  │
+//! │         │ 5 (float) │              │                 │                  │
+//! │         │ under 6   │              │                 │                  │
 //! └─────────┴───────────┴──────────────┴─────────────────┴──────────────────┘
 //!
 //! ST stream: one code per sample, in sample order; an ST of 0 means none.
@@ -31,8 +35,11 @@
 use super::bstream::{BitReader, BitWriter};
 use crate::encoding::{Decbuf, DecodeError, DecodeResult, put_uvarint};
 
-/// The encoding byte of a chunk with start timestamps.
+/// The encoding byte of a float chunk with start timestamps.
 pub const ENCODING_ST: u8 = 3;
+/// The encoding byte of a histogram chunk with start timestamps (the
+/// same container around an encoding-4 or -5 chunk).
+pub const ENCODING_HISTOGRAM_ST: u8 = 6;
 /// The version byte that starts such a chunk.
 pub const ST_VERSION: u8 = 1;
 

@@ -255,3 +255,77 @@ fn invalid_histograms_are_refused_with_their_rule_and_the_batch_goes_on() {
     assert_eq!(app.commit().unwrap().in_order, 1);
     assert_eq!(dump(&db, 0, i64::MAX).len(), 1);
 }
+
+/// Every histogram series with `(t, st)` of its samples (st 0 = none).
+fn dump_hist_sts(db: &Db) -> Vec<(String, Vec<(i64, i64)>)> {
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    let all = Matcher::new(crate::model::MatchOp::RegexMatch, "__name__", ".+").unwrap();
+    let mut buf = SampleBuf::new();
+    let mut out = Vec::new();
+    for s in q.select(&SelectHints::default(), &[all]).unwrap() {
+        s.read(i64::MIN, i64::MAX, &mut buf);
+        let pairs = buf.histograms().iter().map(|h| (h.t, h.st)).collect();
+        out.push((s.labels.to_string(), pairs));
+    }
+    out
+}
+
+/// Start timestamps of histogram samples (cumulative, delta, set from
+/// the middle of a chunk on, and mixed with floats) are kept by the head,
+/// the WAL's replay, compaction into blocks and a reopen.
+#[test]
+fn histogram_start_timestamps_survive_replay_compaction_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    type Kind = (&'static str, fn(i64) -> i64);
+    let kinds: [Kind; 4] = [
+        ("none", |_| 0),
+        ("cumulative", |t| {
+            if t < 90 * MINUTE { 1 } else { 90 * MINUTE - 1 }
+        }),
+        ("delta", |t| t - MINUTE),
+        ("late_start", |t| if t < 30 * MINUTE { 0 } else { t - 1 }),
+    ];
+    let db = Db::open(dir.path(), opts()).unwrap();
+    for m in 0..180i64 {
+        let t = m * MINUTE;
+        let mut app = db.appender();
+        for (name, st) in kinds {
+            app.append_histogram(&series(name), t, counter(m as u64))
+                .unwrap();
+            app.set_start_timestamp(st(t));
+        }
+        // A float sample between two histograms of one batch keeps its
+        // own start timestamp (none) apart from theirs.
+        app.append(&series("floats"), t, m as f64).unwrap();
+        app.commit().unwrap();
+    }
+    let before = dump_hist_sts(&db);
+    let late = &before.iter().find(|(l, _)| l.contains("late")).unwrap().1;
+    assert_eq!(late[29], (29 * MINUTE, 0));
+    assert_eq!(late[30], (30 * MINUTE, 30 * MINUTE - 1));
+    let delta = &before.iter().find(|(l, _)| l.contains("delta")).unwrap().1;
+    assert_eq!(delta[5], (5 * MINUTE, 4 * MINUTE));
+    db.close().unwrap();
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(
+        dump_hist_sts(&db),
+        before,
+        "WAL replay changed start timestamps"
+    );
+    db.compact().unwrap();
+    assert!(!db.blocks().is_empty(), "the head was cut into blocks");
+    assert_eq!(
+        dump_hist_sts(&db),
+        before,
+        "compaction changed start timestamps"
+    );
+    db.close().unwrap();
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(
+        dump_hist_sts(&db),
+        before,
+        "reopen changed start timestamps"
+    );
+}

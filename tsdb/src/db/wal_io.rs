@@ -68,33 +68,27 @@ pub(super) fn log_batch(
 }
 
 /// Encodes the batch's samples in append order, one record per run of one
-/// kind (float samples, preceded by their start times; integer
-/// histograms; float histograms), so that replay applies them in the
-/// order the head did. A batch of floats alone is one start-times record
-/// (when any sample has one) and one samples record.
+/// kind (float samples; integer histograms; float histograms), each run
+/// preceded by the start times of its samples that have one, so that
+/// replay applies them in the order the head did. A batch of floats alone
+/// is one start-times record (when any sample has one) and one samples
+/// record.
 fn sample_records(app: &HeadAppender, bufs: &mut Vec<Vec<u8>>) {
     let mut run = Run::default();
     let mut hists = app.pending_histograms().peekable();
     let mut sts = app.pending_start_timestamps().peekable();
     for (i, (r, s)) in app.pending_samples().enumerate() {
-        while let Some((_, r, t, h)) = hists.next_if(|h| h.0 <= i) {
-            run.push_histogram(bufs, r.0, t, h);
+        while let Some((_, r, t, st, h)) = hists.next_if(|h| h.0 <= i) {
+            run.push_histogram(bufs, r.0, t, st, h);
         }
-        if !matches!(run, Run::Floats { .. }) {
+        if !matches!(run.samples, RunSamples::Floats(_)) {
             run.flush(bufs);
-            run = Run::Floats {
-                starts: Vec::new(),
-                samples: Vec::new(),
-            };
+            run.samples = RunSamples::Floats(Vec::new());
         }
-        if let Run::Floats { starts, samples } = &mut run {
-            while let Some((_, r, t, st)) = sts.next_if(|x| x.0 == i) {
-                starts.push(StartTimeRecord {
-                    series_ref: r.0,
-                    t,
-                    st,
-                });
-            }
+        while let Some((_, r, t, st)) = sts.next_if(|x| x.0 == i) {
+            run.note_start(r.0, t, st);
+        }
+        if let RunSamples::Floats(samples) = &mut run.samples {
             samples.push(SampleRecord {
                 series_ref: r.0,
                 t: s.t,
@@ -102,73 +96,81 @@ fn sample_records(app: &HeadAppender, bufs: &mut Vec<Vec<u8>>) {
             });
         }
     }
-    for (_, r, t, h) in hists {
-        run.push_histogram(bufs, r.0, t, h);
+    for (_, r, t, st, h) in hists {
+        run.push_histogram(bufs, r.0, t, st, h);
     }
     run.flush(bufs);
 }
 
-/// The samples of one kind being gathered into a record.
+/// The samples of one kind being gathered into a record, and the start
+/// times of those that have one.
 #[derive(Default)]
-enum Run {
+struct Run {
+    starts: Vec<StartTimeRecord>,
+    samples: RunSamples,
+}
+
+#[derive(Default)]
+enum RunSamples {
     #[default]
     None,
-    Floats {
-        starts: Vec<StartTimeRecord>,
-        samples: Vec<SampleRecord>,
-    },
+    Floats(Vec<SampleRecord>),
     Ints(Vec<HistogramRecord>),
     FloatHistograms(Vec<FloatHistogramRecord>),
 }
 
 impl Run {
+    fn note_start(&mut self, series_ref: u64, t: i64, st: i64) {
+        if st != 0 {
+            self.starts.push(StartTimeRecord { series_ref, t, st });
+        }
+    }
+
     fn push_histogram(
         &mut self,
         bufs: &mut Vec<Vec<u8>>,
         series_ref: u64,
         t: i64,
+        st: i64,
         h: &HistogramValue,
     ) {
-        match (&mut *self, h) {
-            (Run::Ints(v), HistogramValue::Int(h)) => v.push(HistogramRecord {
+        match (&mut self.samples, h) {
+            (RunSamples::Ints(v), HistogramValue::Int(h)) => v.push(HistogramRecord {
                 series_ref,
                 t,
                 h: h.clone(),
             }),
-            (Run::FloatHistograms(v), HistogramValue::Float(h)) => v.push(FloatHistogramRecord {
-                series_ref,
-                t,
-                h: h.clone(),
-            }),
+            (RunSamples::FloatHistograms(v), HistogramValue::Float(h)) => {
+                v.push(FloatHistogramRecord {
+                    series_ref,
+                    t,
+                    h: h.clone(),
+                })
+            }
             _ => {
                 self.flush(bufs);
-                *self = match h {
-                    HistogramValue::Int(_) => Run::Ints(Vec::new()),
-                    HistogramValue::Float(_) => Run::FloatHistograms(Vec::new()),
+                self.samples = match h {
+                    HistogramValue::Int(_) => RunSamples::Ints(Vec::new()),
+                    HistogramValue::Float(_) => RunSamples::FloatHistograms(Vec::new()),
                 };
-                self.push_histogram(bufs, series_ref, t, h);
+                return self.push_histogram(bufs, series_ref, t, st, h);
             }
         }
+        self.note_start(series_ref, t, st);
     }
 
     /// Encodes the run (start times before the samples they belong to:
-    /// replay holds them until then) and leaves `Run::None`.
+    /// replay holds them until then) and leaves an empty run.
     fn flush(&mut self, bufs: &mut Vec<Vec<u8>>) {
-        let records = match std::mem::take(self) {
-            Run::None => vec![],
-            Run::Floats { starts, samples } => {
-                let mut v = Vec::new();
-                if !starts.is_empty() {
-                    v.push(Record::StartTimes(starts));
-                }
-                if !samples.is_empty() {
-                    v.push(Record::Samples(samples));
-                }
-                v
-            }
-            Run::Ints(v) => vec![Record::Histograms(v)],
-            Run::FloatHistograms(v) => vec![Record::FloatHistograms(v)],
+        let Run { starts, samples } = std::mem::take(self);
+        let samples = match samples {
+            RunSamples::None => return,
+            RunSamples::Floats(v) => (!v.is_empty()).then_some(Record::Samples(v)),
+            RunSamples::Ints(v) => Some(Record::Histograms(v)),
+            RunSamples::FloatHistograms(v) => Some(Record::FloatHistograms(v)),
         };
+        let starts = (!starts.is_empty()).then_some(Record::StartTimes(starts));
+        let records = starts.into_iter().chain(samples);
         for r in records {
             let mut b = Vec::new();
             r.encode(&mut b);
@@ -247,7 +249,8 @@ pub(super) fn replay(dir: &Path, head: &Head, stores: &Stores) -> Result<u64> {
 /// The metric family's replay: records into the head.
 struct MetricReplay<'a> {
     head: &'a Head,
-    /// Start timestamps of the next samples record, by (series, time).
+    /// Start timestamps of the next samples or histograms record, by
+    /// (series, time).
     start_times: HashMap<(u64, i64), i64>,
 }
 
@@ -259,22 +262,32 @@ impl<'a> MetricReplay<'a> {
         }
     }
 
+    /// The start time held for the sample of `series_ref` at `t` (0: none).
+    fn start_time(&mut self, series_ref: u64, t: i64) -> i64 {
+        if self.start_times.is_empty() {
+            return 0;
+        }
+        self.start_times.remove(&(series_ref, t)).unwrap_or(0)
+    }
+
     fn apply(&mut self, rec: Record) -> Result<()> {
         let head = self.head;
         match rec {
             Record::Histograms(v) => {
                 for r in v {
-                    head.replay_histogram(SeriesRef(r.series_ref), r.t, &HistogramValue::Int(r.h));
+                    let st = self.start_time(r.series_ref, r.t);
+                    let h = HistogramValue::Int(r.h);
+                    head.replay_histogram(SeriesRef(r.series_ref), r.t, &h, st);
                 }
+                self.start_times.clear();
             }
             Record::FloatHistograms(v) => {
                 for r in v {
-                    head.replay_histogram(
-                        SeriesRef(r.series_ref),
-                        r.t,
-                        &HistogramValue::Float(r.h),
-                    );
+                    let st = self.start_time(r.series_ref, r.t);
+                    let h = HistogramValue::Float(r.h);
+                    head.replay_histogram(SeriesRef(r.series_ref), r.t, &h, st);
                 }
+                self.start_times.clear();
             }
             Record::Series(series) => {
                 for s in series {
@@ -287,11 +300,7 @@ impl<'a> MetricReplay<'a> {
             }
             Record::Samples(samples) => {
                 for s in samples {
-                    let st = if self.start_times.is_empty() {
-                        0
-                    } else {
-                        self.start_times.remove(&(s.series_ref, s.t)).unwrap_or(0)
-                    };
+                    let st = self.start_time(s.series_ref, s.t);
                     head.replay_sample(SeriesRef(s.series_ref), s.t, s.v, st);
                 }
                 self.start_times.clear();

@@ -31,9 +31,8 @@ pub struct HeadAppender {
     /// Start timestamps of pending samples, by index into `pending`,
     /// ascending (sparse: most samples have none).
     pending_st: Vec<(usize, i64)>,
-    /// Histogram samples, each with the number of float samples pending
-    /// before it (commit applies both kinds in append order).
-    pending_hists: Vec<(usize, Arc<MemSeries>, i64, HistogramValue)>,
+    /// Histogram samples (commit applies both kinds in append order).
+    pending_hists: Vec<PendingHistogram>,
     /// Series id, time and kind (histogram?) of the last sample pushed.
     last_pushed: Option<(u32, i64, bool)>,
     exemplars: Vec<(Arc<MemSeries>, Exemplar)>,
@@ -86,9 +85,16 @@ impl HeadAppender {
         }
     }
 
-    /// Gives the sample appended last (by any `append*` that succeeded) the
-    /// start timestamp `st`; 0 means none. Ignored when nothing is pending.
+    /// Gives the sample appended last (by any `append*` that succeeded, of
+    /// either kind) the start timestamp `st`; 0 means none. Ignored when
+    /// nothing is pending.
     pub fn set_start_timestamp(&mut self, st: i64) {
+        if let Some((_, _, true)) = self.last_pushed
+            && let Some(h) = self.pending_hists.last_mut()
+        {
+            h.st = st;
+            return;
+        }
         let Some(i) = self.pending.len().checked_sub(1) else {
             return;
         };
@@ -133,7 +139,7 @@ impl HeadAppender {
                 Err(Error::UnknownSeries { .. }) => continue,
                 Err(e) => return Err(e),
                 Ok(series) => {
-                    self.pending_hists.push((self.pending.len(), series, t, h));
+                    self.hold_pending_histogram(series, t, h);
                     return Ok(r);
                 }
             }
@@ -163,8 +169,18 @@ impl HeadAppender {
     ) -> Result<()> {
         h.validate()?;
         let series = self.push_histogram(s.0.clone(), t, &h)?;
-        self.pending_hists.push((self.pending.len(), series, t, h));
+        self.hold_pending_histogram(series, t, h);
         Ok(())
+    }
+
+    fn hold_pending_histogram(&mut self, series: Arc<MemSeries>, t: i64, h: HistogramValue) {
+        self.pending_hists.push(PendingHistogram {
+            floats_before: self.pending.len(),
+            series,
+            t,
+            st: 0,
+            h,
+        });
     }
 
     fn push_histogram(
@@ -285,13 +301,20 @@ impl HeadAppender {
     }
 
     /// Histogram samples this batch will commit, in append order (for the
-    /// WAL): `(float samples appended before it, series, time, value)`.
+    /// WAL): `(float samples appended before it, series, time, start
+    /// time, value)`.
     pub fn pending_histograms(
         &self,
-    ) -> impl Iterator<Item = (usize, SeriesRef, i64, &HistogramValue)> + '_ {
-        self.pending_hists
-            .iter()
-            .map(|(i, s, t, h)| (*i, SeriesRef(u64::from(s.id)), *t, h))
+    ) -> impl Iterator<Item = (usize, SeriesRef, i64, i64, &HistogramValue)> + '_ {
+        self.pending_hists.iter().map(|p| {
+            (
+                p.floats_before,
+                SeriesRef(u64::from(p.series.id)),
+                p.t,
+                p.st,
+                &p.h,
+            )
+        })
     }
 
     /// Samples this batch will commit, in append order (for the WAL).
@@ -324,8 +347,8 @@ impl HeadAppender {
             .into_iter()
             .peekable();
         for (i, (series, s)) in self.pending.drain(..).enumerate() {
-            while let Some((_, series, t, h)) = hists.next_if(|x| x.0 <= i) {
-                commit_histogram(&series, t, &h, &bounds, &mut stats, &mut mint, &mut maxt);
+            while let Some(p) = hists.next_if(|p| p.floats_before <= i) {
+                commit_histogram(&p, &bounds, &mut stats, &mut mint, &mut maxt);
             }
             let st = sts.next_if(|&(j, _)| j == i).map_or(0, |(_, st)| st);
             let appended = {
@@ -348,8 +371,8 @@ impl HeadAppender {
             mint = mint.min(s.t);
             maxt = maxt.max(s.t);
         }
-        for (_, series, t, h) in hists {
-            commit_histogram(&series, t, &h, &bounds, &mut stats, &mut mint, &mut maxt);
+        for p in hists {
+            commit_histogram(&p, &bounds, &mut stats, &mut mint, &mut maxt);
         }
         if mint <= maxt {
             self.head.note_times(mint);
@@ -401,8 +424,8 @@ impl HeadAppender {
         for (series, _) in self.pending.drain(..) {
             series.state.lock().release();
         }
-        for (_, series, _, _) in self.pending_hists.drain(..) {
-            series.state.lock().release();
+        for p in self.pending_hists.drain(..) {
+            p.series.state.lock().release();
         }
     }
 }
@@ -430,20 +453,29 @@ fn order_error(t: i64, last_t: i64) -> Error {
     }
 }
 
+/// A histogram sample of a batch.
+struct PendingHistogram {
+    /// Float samples pending before it.
+    floats_before: usize,
+    series: Arc<MemSeries>,
+    t: i64,
+    st: i64,
+    h: HistogramValue,
+}
+
 /// Applies one pending histogram sample at commit.
 fn commit_histogram(
-    series: &MemSeries,
-    t: i64,
-    h: &HistogramValue,
+    p: &PendingHistogram,
     bounds: &super::series::AppendBounds,
     stats: &mut CommitStats,
     mint: &mut i64,
     maxt: &mut i64,
 ) {
+    let t = p.t;
     let appended = {
-        let mut state = series.state.lock();
+        let mut state = p.series.state.lock();
         state.release();
-        state.append_histogram(t, h, bounds)
+        state.append_histogram(t, &p.h, p.st, bounds)
     };
     match appended {
         Ok(Appended::InOrder) => stats.in_order += 1,
@@ -483,14 +515,17 @@ impl Head {
         }
     }
 
-    /// Applies one histogram sample from the WAL; like
-    /// [`replay_sample`](Self::replay_sample).
-    pub fn replay_histogram(&self, r: SeriesRef, t: i64, h: &HistogramValue) -> bool {
+    /// Applies one histogram sample from the WAL with its start timestamp
+    /// (0: none); like [`replay_sample`](Self::replay_sample).
+    pub fn replay_histogram(&self, r: SeriesRef, t: i64, h: &HistogramValue, st: i64) -> bool {
         let Some(series) = u32::try_from(r.0).ok().and_then(|id| self.series.by_id(id)) else {
             return false;
         };
         let ok = matches!(
-            series.state.lock().append_histogram(t, h, &self.bounds()),
+            series
+                .state
+                .lock()
+                .append_histogram(t, h, st, &self.bounds()),
             Ok(Appended::InOrder)
         );
         if ok {

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::chunkenc::histogram::{ChunkLimits, OpenHistogramChunk, encode_values};
+use crate::chunkenc::histogram::{ChunkLimits, StHistogramChunk, TimedHistogram, encode_values};
 use crate::chunkenc::{ENCODING_XOR, Encoding, MAX_SAMPLES_PER_CHUNK, StWriter, XorAppender};
 use crate::error::{Error, Result};
 use crate::model::histogram::{HistogramValue, Span};
@@ -39,7 +39,7 @@ pub(crate) struct SeriesState {
     /// The open float chunk; at most one of `head` and `hist_head` is open.
     head: Option<XorAppender>,
     /// The open histogram chunk (boxed: most series never have one).
-    pub(super) hist_head: Option<Box<HistHead>>,
+    pub(super) hist_head: Option<Box<StHistogramChunk>>,
     /// Start timestamps of the head chunk's samples, from the first sample
     /// of the chunk that had one (boxed: most series never have any).
     head_st: Option<Box<StWriter>>,
@@ -52,7 +52,7 @@ pub(crate) struct SeriesState {
     /// Accepted out-of-order samples, sorted by time, unique timestamps.
     ooo: Vec<Sample>,
     /// Accepted out-of-order histogram samples, likewise.
-    pub(super) ooo_hists: Vec<(i64, HistogramValue)>,
+    pub(super) ooo_hists: Vec<TimedHistogram>,
     /// Samples of uncommitted batches ([`hold`](Self::hold)); truncation
     /// keeps the series while there are any.
     pending: u32,
@@ -200,7 +200,7 @@ impl SeriesState {
             // histogram stale marker (as Prometheus converts it).
             _ if self.last_is_histogram && crate::model::is_stale_nan(v) => {
                 let marker = self.histogram_stale_marker();
-                self.append_histogram(t, &marker, b)
+                self.append_histogram(t, &marker, 0, b)
             }
             _ => {
                 self.append_in_order(t, v, st, b.chunk_range);
@@ -282,23 +282,18 @@ impl SeriesState {
         }
         if let Some(h) = &self.hist_head
             && h.min_t <= maxt
-            && h.chunk.last_time() >= mint
+            && h.max_t() >= mint
         {
-            out.push(h.chunk_meta());
+            out.push(super::series_hist::chunk_meta(h));
         }
         let lo = self.ooo.partition_point(|s| s.t < mint);
         let hi = self.ooo.partition_point(|s| s.t <= maxt);
         let (hlo, hhi) = (
-            self.ooo_hists.partition_point(|(t, _)| *t < mint),
-            self.ooo_hists.partition_point(|(t, _)| *t <= maxt),
+            self.ooo_hists.partition_point(|s| s.t < mint),
+            self.ooo_hists.partition_point(|s| s.t <= maxt),
         );
-        for (min_t, c) in encode_values(&self.ooo_hists[hlo..hhi], ChunkLimits::HEAD) {
-            out.push(ChunkMeta {
-                min_t,
-                max_t: c.last_time(),
-                encoding: c.encoding(),
-                data: ChunkBytes::Heap(Arc::from(c.bytes())),
-            });
+        for c in encode_values(&self.ooo_hists[hlo..hhi], ChunkLimits::HEAD) {
+            out.push(super::series_hist::chunk_meta(&c));
         }
         for part in self.ooo[lo..hi].chunks(MAX_SAMPLES_PER_CHUNK) {
             let mut a = XorAppender::new();
@@ -354,16 +349,12 @@ impl SeriesState {
             self.head = None;
             self.head_st = None;
         }
-        if self
-            .hist_head
-            .as_ref()
-            .is_some_and(|h| h.chunk.last_time() < mint)
-        {
+        if self.hist_head.as_ref().is_some_and(|h| h.max_t() < mint) {
             self.hist_head = None;
         }
         let keep_from = self.ooo.partition_point(|s| s.t < mint);
         self.ooo.drain(..keep_from);
-        let keep_from = self.ooo_hists.partition_point(|(t, _)| *t < mint);
+        let keep_from = self.ooo_hists.partition_point(|s| s.t < mint);
         self.ooo_hists.drain(..keep_from);
         self.is_empty()
     }
@@ -389,7 +380,7 @@ impl SeriesState {
             .first()
             .map(|s| s.t)
             .into_iter()
-            .chain(self.ooo_hists.first().map(|(t, _)| *t))
+            .chain(self.ooo_hists.first().map(|s| s.t))
             .min();
         match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -406,23 +397,16 @@ impl SeriesState {
         self.closed.iter().map(|c| c.bytes.len()).sum::<usize>()
             + self.head.as_ref().map_or(0, XorAppender::heap_bytes)
             + self.head_st.as_ref().map_or(0, |w| w.heap_bytes())
-            + self
-                .hist_head
-                .as_ref()
-                .map_or(0, |h| h.chunk.len_bytes() + std::mem::size_of::<HistHead>())
+            + self.hist_head.as_ref().map_or(0, |h| {
+                h.heap_bytes() + std::mem::size_of::<StHistogramChunk>()
+            })
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
             + self
                 .ooo_hists
                 .iter()
-                .map(|(_, h)| std::mem::size_of::<(i64, HistogramValue)>() + vec_bytes(h))
+                .map(|s| std::mem::size_of::<TimedHistogram>() + vec_bytes(&s.h))
                 .sum::<usize>()
     }
-}
-
-/// The open histogram chunk of a series and its first sample's time.
-pub(crate) struct HistHead {
-    pub chunk: OpenHistogramChunk,
-    pub min_t: i64,
 }
 
 /// The bytes of a head chunk as a reader sees them: plain XOR, or wrapped

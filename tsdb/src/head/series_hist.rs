@@ -10,22 +10,24 @@
 
 use std::sync::Arc;
 
-use super::series::{AppendBounds, Appended, ClosedChunk, HistHead, SeriesState, next_boundary};
-use crate::chunkenc::histogram::{OpenHistogramChunk, first_header};
+use super::series::{AppendBounds, Appended, ClosedChunk, SeriesState, next_boundary};
+use crate::chunkenc::histogram::{
+    ChunkLimits, OpenHistogramChunk, StHistogramChunk, TimedHistogram, first_header,
+};
 use crate::error::{Error, Result};
 use crate::model::Sample;
 use crate::model::histogram::{FloatHistogram, Histogram, HistogramValue, STALE_SUM_BITS};
 use crate::querier::{ChunkBytes, ChunkMeta};
 
-impl HistHead {
-    /// The open chunk as a reader sees it.
-    pub fn chunk_meta(&self) -> ChunkMeta {
-        ChunkMeta {
-            min_t: self.min_t,
-            max_t: self.chunk.last_time(),
-            encoding: self.chunk.encoding(),
-            data: ChunkBytes::Heap(Arc::from(self.chunk.bytes())),
-        }
+/// A histogram chunk (open, or encoded from out-of-order samples) as a
+/// reader sees it.
+pub(super) fn chunk_meta(c: &StHistogramChunk) -> ChunkMeta {
+    let (encoding, bytes) = c.encoded();
+    ChunkMeta {
+        min_t: c.min_t,
+        max_t: c.max_t(),
+        encoding,
+        data: ChunkBytes::Heap(Arc::from(bytes)),
     }
 }
 
@@ -46,9 +48,9 @@ impl SeriesState {
             Some(last) if t < last.t => {
                 let o = &self.ooo_hists;
                 let same = o
-                    .binary_search_by_key(&t, |(x, _)| *x)
+                    .binary_search_by_key(&t, |x| x.t)
                     .ok()
-                    .map(|i| o[i].1.to_float().same_observations(&h.to_float()));
+                    .map(|i| o[i].h.to_float().same_observations(&h.to_float()));
                 match same {
                     Some(false) => Err(Error::DuplicateSample { t }),
                     _ => Ok(()),
@@ -84,11 +86,14 @@ impl SeriesState {
         Ok(())
     }
 
-    /// Stores a histogram sample, re-checking it.
+    /// Stores a histogram sample with start timestamp `st` (0: none),
+    /// re-checking it. As for floats, out-of-order samples keep no start
+    /// timestamp and a duplicate does not change the stored one.
     pub fn append_histogram(
         &mut self,
         t: i64,
         h: &HistogramValue,
+        st: i64,
         b: &AppendBounds,
     ) -> Result<Appended> {
         self.check_histogram(t, h, b)?;
@@ -99,10 +104,15 @@ impl SeriesState {
             return Ok(Appended::Duplicate);
         }
         if self.last.is_some_and(|last| t < last.t) {
-            return match self.ooo_hists.binary_search_by_key(&t, |(x, _)| *x) {
+            return match self.ooo_hists.binary_search_by_key(&t, |x| x.t) {
                 Ok(_) => Ok(Appended::Duplicate),
                 Err(i) => {
-                    self.ooo_hists.insert(i, (t, h.clone()));
+                    let sample = TimedHistogram {
+                        t,
+                        st: 0,
+                        h: h.clone(),
+                    };
+                    self.ooo_hists.insert(i, sample);
                     Ok(Appended::OutOfOrder)
                 }
             };
@@ -111,17 +121,14 @@ impl SeriesState {
         let header = match &mut self.hist_head {
             // A chunk that would not decode for recoding (never one built
             // here) is closed rather than extended.
-            Some(open) if t < self.head_end => {
-                open.chunk.try_append(t, h).unwrap_or(Some(first_header(h)))
-            }
+            Some(open) if t < self.head_end => open
+                .try_append(t, st, h, ChunkLimits::HEAD)
+                .unwrap_or(Some(first_header(h))),
             _ => Some(first_header(h)),
         };
         if let Some(header) = header {
             self.close_hist_head();
-            self.hist_head = Some(Box::new(HistHead {
-                chunk: OpenHistogramChunk::start(t, h, header),
-                min_t: t,
-            }));
+            self.hist_head = Some(Box::new(StHistogramChunk::start(t, st, h, header)));
             self.head_end = next_boundary(t, b.chunk_range);
         }
         self.last = Some(Sample::new(t, f64::NAN));
@@ -143,11 +150,12 @@ impl SeriesState {
     /// Moves the open histogram chunk to the closed chunks.
     pub(super) fn close_hist_head(&mut self) {
         if let Some(h) = self.hist_head.take() {
+            let (encoding, bytes) = h.encoded();
             self.closed.push(ClosedChunk {
                 min_t: h.min_t,
-                max_t: h.chunk.last_time(),
-                encoding: h.chunk.encoding(),
-                bytes: Arc::from(h.chunk.bytes()),
+                max_t: h.max_t(),
+                encoding,
+                bytes: Arc::from(bytes),
             });
         }
     }
@@ -226,9 +234,9 @@ mod tests {
         for (name, t, v, want) in cases {
             let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]));
             let mut st = s.state.lock();
-            st.append_histogram(100, &h(5), &bounds()).unwrap();
+            st.append_histogram(100, &h(5), 0, &bounds()).unwrap();
             let got = st
-                .append_histogram(t, &v, &bounds())
+                .append_histogram(t, &v, 0, &bounds())
                 .map_err(|e| e.to_string());
             assert_eq!(got, want.map_err(str::to_string), "case {name}");
         }
@@ -238,7 +246,7 @@ mod tests {
     fn a_float_stale_marker_ends_a_histogram_series_as_a_histogram_one() {
         let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]));
         let mut st = s.state.lock();
-        st.append_histogram(1000, &h(1), &bounds()).unwrap();
+        st.append_histogram(1000, &h(1), 0, &bounds()).unwrap();
         let stale = crate::model::STALE_NAN;
         assert_eq!(
             st.append(2000, stale, 0, &bounds()).unwrap(),
@@ -262,12 +270,12 @@ mod tests {
         let b = bounds();
         st.append(1000, 1.0, 0, &b).unwrap();
         st.append(2000, 2.0, 0, &b).unwrap();
-        st.append_histogram(3000, &h(1), &b).unwrap();
-        st.append_histogram(4000, &h(2), &b).unwrap();
+        st.append_histogram(3000, &h(1), 0, &b).unwrap();
+        st.append_histogram(4000, &h(2), 0, &b).unwrap();
         // A float at a histogram's time conflicts with it.
         assert!(st.append(4000, 2.0, 0, &b).is_err());
         st.append(5000, 5.0, 0, &b).unwrap();
-        st.append_histogram(6000, &h(3), &b).unwrap();
+        st.append_histogram(6000, &h(3), 0, &b).unwrap();
         let encodings: Vec<Encoding> = st
             .chunks(i64::MIN, i64::MAX)
             .iter()
@@ -294,7 +302,7 @@ mod tests {
         let s = MemSeries::new(1, Labels::from_pairs(&[("a", "b")]));
         let mut st = s.state.lock();
         let b = bounds();
-        st.append_histogram(1000, &h(5), &b).unwrap();
+        st.append_histogram(1000, &h(5), 0, &b).unwrap();
         // A new bucket: the chunk is recoded, not cut.
         let wider = HistogramValue::Int(Histogram {
             count: 7,
@@ -303,10 +311,10 @@ mod tests {
             positive_deltas: vec![5, -3],
             ..Histogram::default()
         });
-        st.append_histogram(2000, &wider, &b).unwrap();
+        st.append_histogram(2000, &wider, 0, &b).unwrap();
         assert_eq!(st.num_chunks(), 1);
         // A counter reset cuts, with the header saying so.
-        st.append_histogram(3000, &h(1), &b).unwrap();
+        st.append_histogram(3000, &h(1), 0, &b).unwrap();
         // Another schema cuts too.
         let finer = HistogramValue::Int(Histogram {
             schema: 1,
@@ -315,7 +323,7 @@ mod tests {
                 HistogramValue::Float(_) => unreachable!(),
             }
         });
-        st.append_histogram(4000, &finer, &b).unwrap();
+        st.append_histogram(4000, &finer, 0, &b).unwrap();
         assert_eq!(st.num_chunks(), 3);
         let buf = read_all(&st);
         let got: Vec<(i64, f64, CounterResetHint)> = buf

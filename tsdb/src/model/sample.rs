@@ -35,6 +35,9 @@ impl Sample {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistogramSample {
     pub t: i64,
+    /// When the observations it counts started accumulating (0 = none),
+    /// as for float samples ([`SampleBuf`](super::SampleBuf)).
+    pub st: i64,
     pub h: std::sync::Arc<super::histogram::FloatHistogram>,
 }
 

@@ -3,7 +3,9 @@
 //! float-histogram chunks for native histograms.
 
 use super::chunk_series::{ChunkBytes, ChunkSeries};
-use crate::chunkenc::histogram::{ChunkLimits, decode_values, encode_values, latest_per_time};
+use crate::chunkenc::histogram::{
+    ChunkLimits, TimedHistogram, decode_values, encode_values, latest_per_time,
+};
 use crate::chunkenc::{Encoding, MAX_SAMPLES_PER_CHUNK, XorAppender};
 use crate::model::{SampleBuf, SeriesData};
 
@@ -65,7 +67,7 @@ impl ChunkSeries {
             for c in self.chunks().iter().filter(|c| c.overlaps(mint, maxt)) {
                 hists.extend(decode_values(c.encoding, c.data.as_slice()));
             }
-            hists.retain(|(t, _)| *t >= mint && *t <= maxt && !self.deleted().contains(*t));
+            hists.retain(|s| s.t >= mint && s.t <= maxt && !self.deleted().contains(s.t));
             encode_histograms(&latest_per_time(hists), &mut out);
             out.sort_by_key(|c| c.min_t);
             return out;
@@ -89,20 +91,21 @@ impl ChunkSeries {
                 continue;
             }
             if c.encoding.is_histogram() {
-                if whole {
+                if whole && let Some((encoding, inner)) = c.encoding.histogram_bytes(bytes) {
+                    let start = inner.as_ptr() as usize - bytes.as_ptr() as usize;
                     out.push(ExportChunk {
                         min_t: c.min_t,
                         max_t: c.max_t,
-                        num_samples: c.encoding.num_samples(bytes),
-                        encoding: c.encoding,
+                        num_samples: encoding.num_samples(inner),
+                        encoding,
                         data: ExportBytes::Stored {
                             chunk: c.data.clone(),
-                            range: 0..bytes.len(),
+                            range: start..start + inner.len(),
                         },
                     });
                 } else {
                     let mut hists = decode_values(c.encoding, bytes);
-                    hists.retain(|(t, _)| *t >= mint && *t <= maxt);
+                    hists.retain(|s| s.t >= mint && s.t <= maxt);
                     encode_histograms(&hists, &mut out);
                 }
                 continue;
@@ -140,17 +143,14 @@ impl ChunkSeries {
 
 /// Appends histogram samples (ascending, unique times) to `out` as
 /// histogram chunks.
-fn encode_histograms(
-    samples: &[(i64, crate::model::histogram::HistogramValue)],
-    out: &mut Vec<ExportChunk>,
-) {
-    for (min_t, c) in encode_values(samples, ChunkLimits::HEAD) {
+fn encode_histograms(samples: &[TimedHistogram], out: &mut Vec<ExportChunk>) {
+    for c in encode_values(samples, ChunkLimits::HEAD) {
         out.push(ExportChunk {
-            min_t,
-            max_t: c.last_time(),
+            min_t: c.min_t,
+            max_t: c.max_t(),
             num_samples: c.num_samples(),
-            encoding: c.encoding(),
-            data: ExportBytes::Encoded(c.bytes()),
+            encoding: c.chunk.encoding(),
+            data: ExportBytes::Encoded(c.chunk.bytes()),
         });
     }
 }

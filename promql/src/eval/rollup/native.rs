@@ -15,7 +15,7 @@ use std::sync::Arc;
 use tsdb::model::histogram::{CounterResetHint, FloatHistogram};
 use tsdb::model::{HistogramSample, Sample};
 
-use super::Rollup;
+use super::{Rollup, is_start_timestamp_reset};
 use crate::ast::quote_string;
 use crate::eval::hstats::{Combine, combine};
 use crate::value::Annotations;
@@ -143,7 +143,7 @@ fn instant(
         ));
     }
     let mut d = (*last.h).clone();
-    let reset = f == Rollup::Irate && last.h.detect_reset(&prev.h);
+    let reset = f == Rollup::Irate && pair_resets(hists, hists.len() - 1).0;
     if !reset {
         match d.add_assign(&prev.h, true) {
             Err(_) => return mixed_schemas(name, ann),
@@ -190,10 +190,13 @@ fn extrapolated(
     ann: &mut Annotations,
 ) -> Option<Out> {
     let (first, last) = (hists.first()?, hists.last()?);
-    if hists.len() < 2 {
+    let counter = f != Rollup::Delta;
+    // A counter whose first sample started inside the window was 0 at
+    // its start: no extrapolation to the left, and one sample is enough.
+    let started_inside = counter && first.st != 0 && first.st > start && first.st < first.t;
+    if hists.len() < 2 && !started_inside {
         return None;
     }
-    let counter = f != Rollup::Delta;
     let is_gauge = first.h.hint == CounterResetHint::Gauge;
     if counter && is_gauge {
         ann.warn(format_args!(
@@ -209,14 +212,22 @@ fn extrapolated(
     // last − first + every value a counter reset took away; a reset right
     // after the first sample cancels it, so that an incompatible first
     // sample (other bucket kind) only lends its count to extrapolation.
-    let resets: Vec<usize> = if counter {
-        (1..hists.len())
-            .filter(|&i| hists[i].h.detect_reset(&hists[i - 1].h))
-            .map(|i| i - 1)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // (Start timestamps show resets too; overlapping ones get a warning.)
+    let mut resets: Vec<usize> = Vec::new();
+    let mut overlap = false;
+    for i in (1..hists.len()).filter(|_| counter) {
+        let (reset, overlaps) = pair_resets(hists, i);
+        overlap |= overlaps;
+        if reset {
+            resets.push(i - 1);
+        }
+    }
+    if overlap {
+        ann.warn(format_args!(
+            "sample has start time that overlaps with previous sample timestamp for metric {}",
+            quote_string(name)
+        ));
+    }
     let mut result = (*last.h).clone();
     for &j in resets.iter().filter(|&&j| j > 0) {
         if result.add_assign(&hists[j].h, false).is_err() {
@@ -232,22 +243,38 @@ fn extrapolated(
             Ok(false) => {}
         }
     }
-    let sampled = (last.t - first.t) as f64 / 1000.0;
-    let avg = sampled / (hists.len() - 1) as f64;
+    let mut sampled = (last.t - first.t) as f64 / 1000.0;
+    let avg = if hists.len() > 1 {
+        sampled / (hists.len() - 1) as f64
+    } else {
+        0.0
+    };
     let threshold = avg * 1.1;
     let mut to_start = (first.t - start) as f64 / 1000.0;
     let mut to_end = (end - last.t) as f64 / 1000.0;
-    if to_start >= threshold {
-        to_start = avg / 2.0;
-    }
-    // A counter's count does not extrapolate below zero.
-    if counter && result.count > 0.0 && first.h.count >= 0.0 {
-        to_start = to_start.min(sampled * (first.h.count / result.count));
+    if started_inside {
+        to_start = 0.0;
+        sampled = (last.t - first.st) as f64 / 1000.0;
+        if result.add_assign(&first.h, false).is_err() {
+            return mixed_schemas(name, ann);
+        }
+    } else {
+        if to_start >= threshold {
+            to_start = avg / 2.0;
+        }
+        // A counter's count does not extrapolate below zero.
+        if counter && result.count > 0.0 && first.h.count >= 0.0 {
+            to_start = to_start.min(sampled * (first.h.count / result.count));
+        }
     }
     if to_end >= threshold {
         to_end = avg / 2.0;
     }
-    let mut factor = (sampled + to_start + to_end) / sampled;
+    let mut factor = if sampled != 0.0 {
+        (sampled + to_start + to_end) / sampled
+    } else {
+        1.0
+    };
     if f == Rollup::Rate {
         factor /= (end - start) as f64 / 1000.0;
     }
@@ -255,9 +282,24 @@ fn extrapolated(
     Some(Out::Hist(gauge(result)))
 }
 
+/// Whether `hists[i]` follows a counter reset (its counts dropped, or its
+/// start timestamp shows a restart), and whether its start time overlaps
+/// the previous sample (as for floats: [`super::rate::pair_resets`]).
+fn pair_resets(hists: &[HistogramSample], i: usize) -> (bool, bool) {
+    let (prev, cur) = (&hists[i - 1], &hists[i]);
+    let overlap = cur.st != 0 && cur.st < prev.t && cur.st != prev.st;
+    let reset =
+        cur.h.detect_reset(&prev.h) || is_start_timestamp_reset(prev.st, prev.t, cur.st, cur.t);
+    (reset, overlap)
+}
+
 /// A histogram result as a step point.
 pub(crate) fn point(t: i64, h: FloatHistogram) -> HistogramSample {
-    HistogramSample { t, h: Arc::new(h) }
+    HistogramSample {
+        t,
+        st: 0,
+        h: Arc::new(h),
+    }
 }
 
 #[cfg(test)]

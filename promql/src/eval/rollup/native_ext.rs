@@ -19,7 +19,7 @@ use tsdb::model::histogram::{CounterResetHint, FloatHistogram};
 use tsdb::model::{HistogramSample, Sample};
 
 use super::native::{Out, mixed_kinds, mixed_schemas};
-use super::{RangeMode, Rollup};
+use super::{RangeMode, Rollup, is_start_timestamp_reset};
 use crate::ast::quote_string;
 use crate::value::Annotations;
 
@@ -265,7 +265,9 @@ pub(crate) fn transitions<'a>(
     let counts = |a: &Near<'_>, b: &Near<'_>| match (a, b) {
         (Near::Float(x), Near::Float(y)) if f == Rollup::Resets => y.v < x.v,
         (Near::Float(x), Near::Float(y)) => x.v != y.v && !(x.v.is_nan() && y.v.is_nan()),
-        (Near::Hist(x), Near::Hist(y)) if f == Rollup::Resets => y.h.detect_reset(&x.h),
+        (Near::Hist(x), Near::Hist(y)) if f == Rollup::Resets => {
+            y.h.detect_reset(&x.h) || is_start_timestamp_reset(x.st, x.t, y.st, y.t)
+        }
         (Near::Hist(x), Near::Hist(y)) => !y.h.same_observations(&x.h),
         _ => true,
     };
