@@ -4,7 +4,8 @@
 //! evaluator.
 //!
 //! Prints `file: passed/failed` per script, the first failures of each
-//! script, and one summary line `promqltest: P passed, F failed`, and
+//! script, and one summary line `promqltest: P passed, F failed, 0
+//! skipped`, and
 //! fails when F > 0. Every eval runs, native histograms included.
 //!
 //! Environment:

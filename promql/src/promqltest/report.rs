@@ -40,9 +40,14 @@ impl Counts {
         self.failed += other.failed;
     }
 
-    /// `promqltest: P passed, F failed`.
+    /// `promqltest: P passed, F failed, 0 skipped`: the runner skips
+    /// nothing; the count stays in the line so that it reads as earlier
+    /// runs' summaries did.
     pub fn summary_line(&self) -> String {
-        format!("promqltest: {} passed, {} failed", self.passed, self.failed)
+        format!(
+            "promqltest: {} passed, {} failed, 0 skipped",
+            self.passed, self.failed
+        )
     }
 }
 
@@ -124,7 +129,10 @@ mod tests {
         let mut total = Counts::default();
         total.add(c);
         total.add(c);
-        assert_eq!(total.summary_line(), "promqltest: 2 passed, 4 failed");
+        assert_eq!(
+            total.summary_line(),
+            "promqltest: 2 passed, 4 failed, 0 skipped"
+        );
         let short = r.render(Some(1));
         assert_eq!(
             short,
