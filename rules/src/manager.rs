@@ -14,7 +14,7 @@ use promql::eval::{Engine, EngineOptions};
 use tokio::sync::watch;
 use tsdb::db::Db;
 use tsdb::model::histogram::HistogramValue;
-use tsdb::model::{Labels, STALE_NAN};
+use tsdb::model::{Labels, Queryable, STALE_NAN};
 
 use super::file::GroupSpec;
 use super::group::{EvalEnv, Group, Health, Outgoing, SampleValue};
@@ -72,7 +72,10 @@ struct Running {
 type ActiveNotifier = (Vec<AlertmanagerConfig>, usize, Arc<Notifier>);
 
 struct Inner {
+    /// Where rule results are written.
     db: Arc<Db>,
+    /// What rule expressions read (the database, or a wrapper of it).
+    reads: Arc<dyn Queryable>,
     settings: RwLock<Settings>,
     notifier: Mutex<Option<ActiveNotifier>>,
 }
@@ -90,9 +93,21 @@ pub struct RuleManager {
 impl RuleManager {
     /// A manager with no groups; tasks are spawned on `rt`.
     pub fn new(db: Arc<Db>, rt: tokio::runtime::Handle) -> RuleManager {
+        let reads: Arc<dyn Queryable> = db.clone();
+        RuleManager::with_reads(db, reads, rt)
+    }
+
+    /// [`new`](Self::new) whose rule expressions read through `reads`
+    /// (which must see what is written to `db`).
+    pub fn with_reads(
+        db: Arc<Db>,
+        reads: Arc<dyn Queryable>,
+        rt: tokio::runtime::Handle,
+    ) -> RuleManager {
         RuleManager {
             inner: Arc::new(Inner {
                 db,
+                reads,
                 settings: RwLock::new(Settings::from(&ManagerConfig::default())),
                 notifier: Mutex::new(None),
             }),
@@ -375,7 +390,7 @@ fn eval_once(group: &Mutex<Group>, inner: &Inner, ts: i64) -> u64 {
     let engine = Engine::new(s.engine.clone());
     let env = EvalEnv {
         engine: &engine,
-        storage: &*inner.db,
+        storage: &*inner.reads,
         external_labels: &s.external_labels,
         external_url: &s.external_url,
     };

@@ -3,14 +3,17 @@
 
 mod admin;
 mod ast_json;
+mod cardinality;
 pub mod json;
 mod limits_status;
 mod meta;
+mod metric_names_stats;
 mod params;
 mod query;
 mod result_json;
 mod rules;
 mod status;
+mod tsdb_status;
 mod write;
 
 pub use params::{Params, parse_duration};
@@ -91,8 +94,25 @@ const ROUTES: &[(&str, Handler)] = &[
     ("/api/v1/status/runtimeinfo", status::runtimeinfo),
     ("/api/v1/status/flags", status::flags),
     ("/api/v1/status/config", status::config),
-    ("/api/v1/status/tsdb", status::tsdb),
+    ("/api/v1/status/tsdb", tsdb_status::tsdb),
     ("/api/v1/status/limits", limits_status::limits),
+    (
+        "/api/v1/status/metric_names_stats",
+        metric_names_stats::stats,
+    ),
+    (
+        "/api/v1/admin/status/metric_names_stats/reset",
+        metric_names_stats::reset,
+    ),
+    ("/api/v1/cardinality/label_names", cardinality::label_names),
+    (
+        "/api/v1/cardinality/label_values",
+        cardinality::label_values,
+    ),
+    (
+        "/api/v1/cardinality/active_series",
+        cardinality::active_series,
+    ),
     ("/api/v1/status/walreplay", status::walreplay),
     ("/api/v1/targets", status::targets),
     ("/api/v1/rules", rules::rules),

@@ -99,6 +99,9 @@ pub struct LimitsConfig {
     /// The status of a write that had series refused: 400, or 429 for
     /// senders that should retry.
     pub series_limit_status: u16,
+    /// Series one cardinality-explorer request may read for `match[]` or
+    /// a time range; more is refused with 422 (0 = unlimited).
+    pub max_explorer_series: u64,
 }
 
 impl Default for LimitsConfig {
@@ -114,6 +117,7 @@ impl Default for LimitsConfig {
             max_new_series_per_minute: 0,
             max_values_per_label_name: 0,
             series_limit_status: 400,
+            max_explorer_series: 1_000_000,
         }
     }
 }

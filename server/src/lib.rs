@@ -5,6 +5,7 @@
 //! wraps it with flags, signals and logging.
 
 pub mod api;
+pub mod cardinality;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -101,7 +102,17 @@ impl Server {
         let write_inflight = InflightLimit::new(config.max_inflight_write_bytes);
         let maintenance = Duration::from_millis(config.maintenance_ms()?.max(1000) as u64);
         let db = Arc::new(db);
-        let rules = rules::RuleManager::new(db.clone(), tokio::runtime::Handle::current());
+        let usage = Arc::new(cardinality::usage::MetricUsage::default());
+        let rule_reads = Arc::new(cardinality::usage::RecordingStorage {
+            inner: db.clone(),
+            usage: usage.clone(),
+            source: cardinality::usage::Source::Rules,
+        });
+        let rules = rules::RuleManager::with_reads(
+            db.clone(),
+            rule_reads,
+            tokio::runtime::Handle::current(),
+        );
         rules.apply_groups(&config.rules_config(), groups);
         let state = Arc::new(State {
             db,
@@ -114,6 +125,7 @@ impl Server {
             started: SystemTime::now(),
             reloader: RwLock::new(None),
             rules,
+            usage,
         });
         let weak = Arc::downgrade(&state);
         state.metrics.register(Box::new(move |out| {
@@ -130,8 +142,15 @@ impl Server {
                         .map(|(_, v, c)| (v.to_string(), c))
                         .collect()
                 });
-                let series = s.db.head_stats().num_series;
-                metrics::limits::render_state(out, &s.db.limits(), series, &by_metric);
+                let hs = s.db.head_stats();
+                let head = metrics::limits::HeadSeries {
+                    series: hs.num_series,
+                    active: s
+                        .db
+                        .head_active_series(cardinality::scope::ACTIVE_WINDOW_MS),
+                    created_total: hs.series_created,
+                };
+                metrics::limits::render_state(out, &s.db.limits(), head, &by_metric);
             }
         }));
         let (stop, stop_rx) = watch::channel(false);

@@ -76,6 +76,10 @@ pub fn read(state: &State, body: &[u8]) -> Result<Reply, ApiError> {
             .collect::<Result<Vec<_>, _>>()?;
         let (start, end) = (q.start_timestamp_ms, q.end_timestamp_ms);
         let series = state.db.select_chunk_series(start, end, &matchers)?;
+        state.usage.record(
+            crate::cardinality::usage::Source::RemoteRead,
+            series.iter().map(|(l, _)| l.get(tsdb::model::METRIC_NAME)),
+        );
         for (_, cs) in &series {
             total += cs.num_samples_in(start, end);
             if limit > 0 && total > limit {

@@ -30,6 +30,20 @@ pub struct State {
     pub reloader: RwLock<Option<Reloader>>,
     /// Recording and alerting rules.
     pub rules: RuleManager,
+    /// Which metrics are queried, by whom (`metric_names_stats`).
+    pub usage: Arc<crate::cardinality::usage::MetricUsage>,
+}
+
+impl State {
+    /// The database as API reads see it: every selection is recorded in
+    /// [`usage`](Self::usage).
+    pub fn api_reads(&self) -> crate::cardinality::usage::RecordingStorage {
+        crate::cardinality::usage::RecordingStorage {
+            inner: self.db.clone(),
+            usage: self.usage.clone(),
+            source: crate::cardinality::usage::Source::Api,
+        }
+    }
 }
 
 /// Produces a fresh configuration.

@@ -306,6 +306,14 @@ impl Head {
             .collect()
     }
 
+    /// Series whose last in-order sample is at or after `since`.
+    pub fn active_series(&self, since: i64) -> u64 {
+        let all = self.series.all();
+        all.iter()
+            .filter(|s| s.state.lock().last.is_some_and(|l| l.t >= since))
+            .count() as u64
+    }
+
     /// Head statistics for the status API.
     pub fn stats(&self) -> HeadStats {
         let mut chunks = 0;

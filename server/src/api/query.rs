@@ -78,7 +78,7 @@ pub fn query(state: &State, req: &Req) -> Result<Reply, ApiError> {
     let t = req.params.time_or("time", now_ms())?;
     let engine = engine(state, req)?;
     let started = Instant::now();
-    let res = engine.instant(&*state.db, &expr, t);
+    let res = engine.instant(&state.api_reads(), &expr, t);
     state.metrics.record_query("query", started.elapsed());
     Ok(reply(res?, req.params.usize_or("limit", 0)?))
 }
@@ -115,7 +115,7 @@ pub fn query_range(state: &State, req: &Req) -> Result<Reply, ApiError> {
     }
     let engine = engine(state, req)?;
     let started = Instant::now();
-    let res = engine.range(&*state.db, &expr, start, end, step);
+    let res = engine.range(&state.api_reads(), &expr, start, end, step);
     state.metrics.record_query("query_range", started.elapsed());
     Ok(reply(res?, req.params.usize_or("limit", 0)?))
 }

@@ -6,7 +6,11 @@
 //! - `almanac_limit{limit}`: each limit's setting (0 = unlimited);
 //! - `almanac_limit_utilization_ratio{limit}`: how full the series limits
 //!   are (the fullest metric for the per-metric limit);
-//! - `almanac_head_series`: series in the head.
+//! - `almanac_head_series`: series in the head;
+//! - `almanac_active_series`: head series with a sample in the last 10
+//!   minutes of its data;
+//! - `almanac_series_created_total`: series created in the head (WAL
+//!   replay included) since the process started.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -133,13 +137,22 @@ impl LimitCounters {
     }
 }
 
+/// The head's series counts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeadSeries {
+    pub series: u64,
+    pub active: u64,
+    pub created_total: u64,
+}
+
 /// The head's state against the limits: settings, utilisation, series.
 pub fn render_state(
     out: &mut String,
     limits: &Limits,
-    head_series: u64,
+    head: HeadSeries,
     series_by_metric: &[(String, u64)],
 ) {
+    let head_series = head.series;
     header(
         out,
         "almanac_limit",
@@ -190,6 +203,20 @@ pub fn render_state(
     }
     header(out, "almanac_head_series", "Series in the head.", "gauge");
     let _ = writeln!(out, "almanac_head_series {head_series}");
+    header(
+        out,
+        "almanac_active_series",
+        "Head series with a sample in the last 10 minutes of its data.",
+        "gauge",
+    );
+    let _ = writeln!(out, "almanac_active_series {}", head.active);
+    header(
+        out,
+        "almanac_series_created_total",
+        "Series created in the head.",
+        "counter",
+    );
+    let _ = writeln!(out, "almanac_series_created_total {}", head.created_total);
 }
 
 #[cfg(test)]
@@ -238,12 +265,19 @@ mod tests {
             ..Limits::default()
         };
         let mut out = String::new();
+        let head = HeadSeries {
+            series: 250,
+            active: 200,
+            created_total: 300,
+        };
         render_state(
             &mut out,
             &limits,
-            250,
+            head,
             &[("m".into(), 80), ("n".into(), 20)],
         );
+        assert!(out.contains("almanac_active_series 200"), "{out}");
+        assert!(out.contains("almanac_series_created_total 300"), "{out}");
         assert!(
             out.contains("almanac_limit{limit=\"max_series\"} 1000"),
             "{out}"

@@ -46,6 +46,16 @@ impl Db {
         self.head.stats()
     }
 
+    /// Head series with a sample in the last `window_ms` of the head's
+    /// data (up to its newest sample).
+    pub fn head_active_series(&self, window_ms: i64) -> u64 {
+        let max = self.head.max_time();
+        if max == i64::MIN {
+            return 0;
+        }
+        self.head.active_series(max.saturating_sub(window_ms) + 1)
+    }
+
     /// Visits the head's label index under its read lock.
     pub fn with_head_postings<R>(&self, f: impl FnOnce(&MemPostings) -> R) -> R {
         self.head.with_postings(f)

@@ -18,7 +18,19 @@ impl Db {
         maxt: i64,
         matchers: &[Matcher],
     ) -> Result<Vec<(Labels, ChunkSeries)>> {
+        self.select_chunk_series_up_to(mint, maxt, matchers, 0)
+    }
+
+    /// [`select_chunk_series`](Self::select_chunk_series) returning at most
+    /// `limit` series (0: no limit), the first by labels.
+    pub fn select_chunk_series_up_to(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+        limit: usize,
+    ) -> Result<Vec<(Labels, ChunkSeries)>> {
         MergeQuerier::new(self.readers(mint, maxt), mint, maxt)
-            .select_chunk_series(matchers, mint, maxt, 0)
+            .select_chunk_series(matchers, mint, maxt, limit)
     }
 }
