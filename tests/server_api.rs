@@ -676,3 +676,40 @@ fn writes_after_the_head_dropped_a_series_create_it_again() {
         "60 samples from the block and the new one"
     );
 }
+
+/// `POST /api/v1/admin/tsdb/compact` runs maintenance now and says what
+/// it did; the quarantine gauge is in `/metrics`.
+#[test]
+fn admin_compact_runs_maintenance_now() {
+    // The background pass runs once at start, then hourly.
+    let s = TestServer::start_with(|c| c.maintenance_interval = "1h".into());
+    let write = |from_min: i64| {
+        let series: Vec<(Labels, Vec<Sample>)> = vec![(
+            Labels::from_pairs(&[("__name__", "c")]),
+            (from_min..from_min + 6 * 60)
+                .map(|m| Sample::new(m * 60_000, m as f64))
+                .collect(),
+        )];
+        assert_eq!(s.remote_write(&series).status, 204);
+    };
+    assert_eq!(s.get("/api/v1/admin/tsdb/compact").status, 405);
+    write(0);
+    let r = s.post("/api/v1/admin/tsdb/compact", &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let newest = || {
+        let blocks = s.state().unwrap().db.blocks();
+        blocks.iter().map(|b| b.meta().max_time).max()
+    };
+    let before = newest().expect("a block");
+    // Six more hours: only this call can cut them into blocks now.
+    write(6 * 60);
+    let r = s.post("/api/v1/admin/tsdb/compact", &[], b"");
+    let d = &r.json()["data"];
+    assert!(d["headBlocks"].as_u64().unwrap() >= 1, "{d}");
+    assert!(newest().expect("blocks") > before);
+    assert!(
+        s.get("/metrics")
+            .text()
+            .contains("\nalmanac_tsdb_quarantined_blocks 0\n")
+    );
+}

@@ -350,3 +350,55 @@ fn start_timestamps_survive_replay_compaction_and_reopen() {
     let db = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(dump_st(&db), before, "reopen changed start timestamps");
 }
+
+/// A block whose files are corrupt is moved to `quarantine/` when the
+/// database opens; everything else opens, reads and compacts as before.
+#[test]
+fn a_corrupt_block_is_quarantined_and_the_rest_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    write(&db, 4, 0, 5 * HOUR);
+    db.compact().unwrap();
+    let blocks = db.blocks();
+    assert!(blocks.len() >= 2, "{} blocks", blocks.len());
+    let bad = blocks[0].meta().ulid.clone();
+    let bad_range = (blocks[0].meta().min_time, blocks[0].meta().max_time);
+    db.close().unwrap();
+    drop(db);
+    let index = dir.path().join("blocks").join(&bad).join("index");
+    let mut bytes = std::fs::read(&index).unwrap();
+    bytes[..4].copy_from_slice(b"oops");
+    std::fs::write(&index, bytes).unwrap();
+
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.blocks().len(), blocks.len() - 1);
+    assert!(db.blocks().iter().all(|b| b.meta().ulid != bad));
+    assert!(
+        dir.path()
+            .join("quarantine")
+            .join(&bad)
+            .join("index")
+            .exists()
+    );
+    assert_eq!(db.counters.quarantined_blocks.load(Ordering::Relaxed), 1);
+    // Everything outside the quarantined block's range is still there.
+    let all = dump(
+        &db,
+        &[Matcher::new(MatchOp::Equal, "__name__", "m").unwrap()],
+    );
+    assert_eq!(all.len(), 4);
+    for (_, samples) in &all {
+        assert!(
+            samples
+                .iter()
+                .all(|(t, _)| *t < bad_range.0 || *t >= bad_range.1)
+        );
+        assert!(samples.iter().any(|(t, _)| *t >= bad_range.1));
+    }
+    write(&db, 4, 5 * HOUR, 8 * HOUR);
+    db.compact().unwrap();
+    db.close().unwrap();
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.counters.quarantined_blocks.load(Ordering::Relaxed), 1);
+}

@@ -123,6 +123,7 @@ const ROUTES: &[(&str, Handler)] = &[
         admin::clean_tombstones,
     ),
     ("/api/v1/admin/tsdb/snapshot", admin::snapshot),
+    ("/api/v1/admin/tsdb/compact", admin::compact),
 ];
 
 fn route_matches(pattern: &str, path: &str) -> bool {

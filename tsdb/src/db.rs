@@ -44,6 +44,8 @@ pub struct DbCounters {
     pub head_truncations: AtomicU64,
     pub blocks_deleted: AtomicU64,
     pub wal_replayed_records: AtomicU64,
+    /// Blocks in `quarantine/`: moved aside because they failed to read.
+    pub quarantined_blocks: AtomicU64,
 }
 
 /// An open database. Share it behind an `Arc`; every method takes `&self`.

@@ -30,6 +30,23 @@ pub fn clean_tombstones(state: &State, req: &Req) -> Result<Reply, ApiError> {
     Ok(no_content())
 }
 
+/// Runs maintenance now — the head cut into blocks as far as it is due,
+/// block merges, retention — and answers what it did once it is done.
+pub fn compact(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    allow(req, &[Method::POST, Method::PUT])?;
+    state.db.sync_wal()?;
+    let r = state.db.compact()?;
+    Ok(Reply::Json(success(
+        json!({
+            "headBlocks": r.head_blocks,
+            "mergedBlocks": r.merged_blocks,
+            "deletedBlocks": r.deleted_blocks,
+        }),
+        &[],
+        &[],
+    )))
+}
+
 /// Writes a snapshot under `<data>/snapshots/<timestamp>-<ulid>/` and
 /// answers its name, as Prometheus does.
 pub fn snapshot(state: &State, req: &Req) -> Result<Reply, ApiError> {

@@ -154,6 +154,12 @@ pub fn metrics(state: &State, _: &Req) -> Result<Reply, ApiError> {
         "Compactions that failed.",
         dc.compaction_failures.load(Ordering::Relaxed),
     );
+    gauge(
+        &mut out,
+        "almanac_tsdb_quarantined_blocks",
+        "Blocks moved to quarantine/ because they failed to read.",
+        dc.quarantined_blocks.load(Ordering::Relaxed) as f64,
+    );
     counter(
         &mut out,
         "almanac_tsdb_head_truncations_total",

@@ -99,7 +99,8 @@ impl Db {
         let dir = dir.as_ref().to_path_buf();
         let blocks_dir = dir.join("blocks");
         std::fs::create_dir_all(&blocks_dir).map_err(|e| Error::io("mkdir", &blocks_dir, e))?;
-        let blocks = load_blocks(&blocks_dir)?;
+        let quarantine = dir.join(QUARANTINE_DIR);
+        let blocks = load_blocks(&blocks_dir, &quarantine)?;
 
         let head = Head::new(HeadOptions {
             chunk_range: opts.block_range,
@@ -114,6 +115,9 @@ impl Db {
         }
         let wal = wal_io::open(&dir.join("wal"), &opts.wal)?;
         let counters = DbCounters::default();
+        counters
+            .quarantined_blocks
+            .store(count_entries(&quarantine), Ordering::Relaxed);
         let replayed = wal_io::replay(&dir.join("wal"), &head, &stores)?;
         counters
             .wal_replayed_records
@@ -131,10 +135,16 @@ impl Db {
     }
 }
 
+/// Where blocks that fail to read are moved, beside `blocks/`.
+pub(super) const QUARANTINE_DIR: &str = "quarantine";
+
 /// Opens every complete block under `dir`, removing leftovers of
-/// interrupted writes (`*.tmp`). A block that fails to open is an error:
-/// data is never skipped silently.
-fn load_blocks(dir: &Path) -> Result<Vec<Arc<Block>>> {
+/// interrupted writes (`*.tmp`). A block whose files are corrupt is moved
+/// to `quarantine` (kept for inspection, logged, counted in
+/// [`DbCounters::quarantined_blocks`]) and the database opens with the
+/// rest; any other failure (an I/O error, which may pass) is an error, so
+/// that a good block is never moved aside.
+fn load_blocks(dir: &Path, quarantine: &Path) -> Result<Vec<Arc<Block>>> {
     let mut blocks = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io("read dir", dir, e))? {
         let entry = entry.map_err(|e| Error::io("read dir", dir, e))?;
@@ -146,9 +156,32 @@ fn load_blocks(dir: &Path) -> Result<Vec<Arc<Block>>> {
             continue;
         }
         if path.join("meta.json").exists() {
-            blocks.push(Arc::new(Block::open(&path)?));
+            match Block::open(&path) {
+                Ok(b) => blocks.push(Arc::new(b)),
+                Err(e @ Error::Corruption { .. }) => quarantine_block(&path, quarantine, &e)?,
+                Err(e) => return Err(e),
+            }
         }
     }
     blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
     Ok(blocks)
+}
+
+/// Moves the corrupt block at `path` into `quarantine`.
+fn quarantine_block(path: &Path, quarantine: &Path, why: &Error) -> Result<()> {
+    std::fs::create_dir_all(quarantine).map_err(|e| Error::io("mkdir", quarantine, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    let to = quarantine.join(name);
+    tracing::error!(block = %path.display(), to = %to.display(), error = %why, "quarantining a block that fails to read");
+    std::fs::rename(path, &to).map_err(|e| Error::io("rename", path, e))?;
+    crate::fsutil::sync_dir(quarantine)?;
+    crate::fsutil::sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Entries in `dir` (0 when it does not exist).
+fn count_entries(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |d| d.count() as u64)
 }
