@@ -402,3 +402,42 @@ fn a_corrupt_block_is_quarantined_and_the_rest_opens() {
     let db = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(db.counters.quarantined_blocks.load(Ordering::Relaxed), 1);
 }
+
+/// A block that opens but whose chunks turn out corrupt when a merge
+/// reads them is quarantined; the merge goes on without it and
+/// maintenance succeeds.
+#[test]
+fn a_block_found_corrupt_while_merging_is_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    write(&db, 4, 0, 150 * MIN);
+    db.compact().unwrap();
+    let first = db.blocks()[0].meta().clone();
+    assert_eq!(first.compaction.level, 1);
+    // Flip bytes in the middle of the first block's chunk data.
+    let seg = dir
+        .path()
+        .join("blocks")
+        .join(&first.ulid)
+        .join("chunks")
+        .join("000001");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 8] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&seg, bytes).unwrap();
+    write(&db, 4, 150 * MIN, 10 * HOUR);
+    let report = db.compact().unwrap();
+    assert!(report.merged_blocks > 0, "{report:?}");
+    assert!(db.blocks().iter().all(|b| b.meta().ulid != first.ulid));
+    assert!(dir.path().join("quarantine").join(&first.ulid).exists());
+    assert_eq!(db.counters.quarantined_blocks.load(Ordering::Relaxed), 1);
+    let all = dump(
+        &db,
+        &[Matcher::new(MatchOp::Equal, "__name__", "m").unwrap()],
+    );
+    for (_, samples) in &all {
+        assert!(samples.iter().all(|(t, _)| *t >= first.max_time));
+    }
+}

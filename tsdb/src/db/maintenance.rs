@@ -141,15 +141,39 @@ impl Db {
             .iter()
             .map(|b| b.clone() as Arc<dyn BlockReader>)
             .collect();
-        let meta = write_block(&self.dir.join("blocks"), readers, plan).inspect_err(|_| {
-            self.counters
-                .compaction_failures
-                .fetch_add(1, Ordering::Relaxed);
-        })?;
+        let meta = match write_block(&self.dir.join("blocks"), readers, plan) {
+            Ok(meta) => meta,
+            Err(e) => {
+                self.counters
+                    .compaction_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                // A part whose files turn out corrupt is set aside; the
+                // merge is planned again without it.
+                if let Error::Corruption { path, .. } = &e
+                    && let Some(bad) = parts.iter().find(|b| path.starts_with(b.dir()))
+                {
+                    return self.quarantine(bad, &e);
+                }
+                return Err(e);
+            }
+        };
         if let Some(meta) = &meta {
             self.add_block(meta)?;
         }
         self.remove_blocks(parts)
+    }
+
+    /// Moves `bad` (found corrupt: `why`) out of the database into
+    /// `quarantine/`; reads that hold it keep their mappings.
+    fn quarantine(&self, bad: &Arc<Block>, why: &Error) -> Result<()> {
+        self.blocks
+            .write()
+            .retain(|b| b.meta().ulid != bad.meta().ulid);
+        super::open::quarantine_block(bad.dir(), &self.dir.join(super::open::QUARANTINE_DIR), why)?;
+        self.counters
+            .quarantined_blocks
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     fn remove_blocks(&self, gone: &[Arc<Block>]) -> Result<()> {

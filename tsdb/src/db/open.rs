@@ -168,7 +168,7 @@ fn load_blocks(dir: &Path, quarantine: &Path) -> Result<Vec<Arc<Block>>> {
 }
 
 /// Moves the corrupt block at `path` into `quarantine`.
-fn quarantine_block(path: &Path, quarantine: &Path, why: &Error) -> Result<()> {
+pub(super) fn quarantine_block(path: &Path, quarantine: &Path, why: &Error) -> Result<()> {
     std::fs::create_dir_all(quarantine).map_err(|e| Error::io("mkdir", quarantine, e))?;
     let name = path
         .file_name()
