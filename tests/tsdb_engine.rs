@@ -441,3 +441,27 @@ fn a_block_found_corrupt_while_merging_is_quarantined() {
         assert!(samples.iter().all(|(t, _)| *t >= first.max_time));
     }
 }
+
+/// A block of a format version this build does not read is not corrupt:
+/// opening fails with the reason and the block stays where it is.
+#[test]
+fn a_block_of_an_unknown_version_stops_the_open_and_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    write(&db, 2, 0, 5 * HOUR);
+    db.compact().unwrap();
+    let ulid = db.blocks()[0].meta().ulid.clone();
+    db.close().unwrap();
+    drop(db);
+    let meta = dir.path().join("blocks").join(&ulid).join("meta.json");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    std::fs::write(&meta, text.replace("\"version\": 1", "\"version\": 99")).unwrap();
+    assert!(std::fs::read_to_string(&meta).unwrap().contains("99"));
+    let err = Db::open(dir.path(), opts()).err().expect("open fails");
+    assert!(
+        err.to_string().contains("unsupported block version 99"),
+        "{err}"
+    );
+    assert!(meta.exists());
+    assert!(!dir.path().join("quarantine").exists());
+}

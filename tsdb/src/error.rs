@@ -24,6 +24,10 @@ pub enum Error {
         offset: u64,
         detail: String,
     },
+    /// A file of a format version this build does not read (written by a
+    /// newer release): not corruption, so never quarantined.
+    #[error("{path}: {detail}")]
+    UnsupportedFormat { path: PathBuf, detail: String },
     /// A sample older than the head accepts (outside the out-of-order window).
     #[error("out of order sample: timestamp {t} is older than {min_valid}")]
     OutOfOrder { t: i64, min_valid: i64 },

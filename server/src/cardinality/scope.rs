@@ -192,8 +192,19 @@ pub fn created_by_metric(
     names.dedup();
     let mut before: HashSet<Labels> = HashSet::new();
     for name in names {
+        // The scope's own selection, of this metric only.
+        let by_name = Matcher::equal(METRIC_NAME, name);
+        let selectors = if scope.selectors.is_empty() {
+            vec![vec![by_name]]
+        } else {
+            scope
+                .selectors
+                .iter()
+                .map(|ms| ms.iter().cloned().chain([by_name.clone()]).collect())
+                .collect()
+        };
         let older = Scope {
-            selectors: vec![vec![Matcher::equal(METRIC_NAME, name)]],
+            selectors,
             mint: i64::MIN,
             maxt: from.saturating_sub(1),
         };

@@ -70,7 +70,10 @@ impl IndexReader {
             return Err(corrupt(0, "bad index header"));
         }
         if map[4] != VERSION {
-            return Err(corrupt(4, "unsupported index version"));
+            return Err(Error::UnsupportedFormat {
+                path: path.to_path_buf(),
+                detail: format!("unsupported index version {}", map[4]),
+            });
         }
         let toc_start = map.len() - TOC_LEN;
         let toc = &map[toc_start..];

@@ -55,11 +55,10 @@ impl BlockMeta {
         let meta: BlockMeta = serde_json::from_slice(&b)
             .map_err(|e| Error::corruption(&path, e.column() as u64, e.to_string()))?;
         if meta.version != BLOCK_VERSION {
-            return Err(Error::corruption(
-                &path,
-                0,
-                format!("unsupported block version {}", meta.version),
-            ));
+            return Err(Error::UnsupportedFormat {
+                path,
+                detail: format!("unsupported block version {}", meta.version),
+            });
         }
         Ok(meta)
     }

@@ -134,7 +134,7 @@ impl Encoding {
             Encoding::Decimal => decimal::validate(bytes),
             Encoding::WithSt | Encoding::HistogramWithSt => {
                 let (_, inner, _) = st::split(bytes)?;
-                let offset = bytes.len() - inner.len();
+                let offset = inner.as_ptr() as usize - bytes.as_ptr() as usize;
                 match self.inner(bytes) {
                     Some((e, ..)) => e.validate(inner).map_err(|mut err| {
                         err.offset += offset;

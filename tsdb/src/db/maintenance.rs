@@ -109,14 +109,17 @@ impl Db {
                 return Ok(merged);
             };
             let parts: Vec<Arc<Block>> = group.iter().map(|&i| blocks[i].clone()).collect();
-            self.replace_blocks(&parts)?;
-            merged += parts.len();
+            if self.replace_blocks(&parts)? {
+                merged += parts.len();
+            }
         }
     }
 
     /// Writes one block holding the data of `parts` (dropping deleted
-    /// samples), swaps it in, and deletes the old directories.
-    fn replace_blocks(&self, parts: &[Arc<Block>]) -> Result<()> {
+    /// samples), swaps it in, and deletes the old directories. `false`
+    /// when a part was found corrupt instead and quarantined (nothing
+    /// merged).
+    fn replace_blocks(&self, parts: &[Arc<Block>]) -> Result<bool> {
         let min_time = parts.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
         let max_time = parts.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
         let mut sources: Vec<String> = parts
@@ -152,7 +155,7 @@ impl Db {
                 if let Error::Corruption { path, .. } = &e
                     && let Some(bad) = parts.iter().find(|b| path.starts_with(b.dir()))
                 {
-                    return self.quarantine(bad, &e);
+                    return self.quarantine(bad, &e).map(|()| false);
                 }
                 return Err(e);
             }
@@ -160,7 +163,7 @@ impl Db {
         if let Some(meta) = &meta {
             self.add_block(meta)?;
         }
-        self.remove_blocks(parts)
+        self.remove_blocks(parts).map(|()| true)
     }
 
     /// Moves `bad` (found corrupt: `why`) out of the database into
@@ -229,8 +232,9 @@ impl Db {
             .into_iter()
             .filter(|b| BlockReader::meta(&**b).has_tombstones)
         {
-            self.replace_blocks(std::slice::from_ref(&b))?;
-            rewritten += 1;
+            if self.replace_blocks(std::slice::from_ref(&b))? {
+                rewritten += 1;
+            }
         }
         Ok(rewritten)
     }

@@ -172,9 +172,15 @@ pub(super) fn quarantine_block(path: &Path, quarantine: &Path, why: &Error) -> R
     std::fs::create_dir_all(quarantine).map_err(|e| Error::io("mkdir", quarantine, e))?;
     let name = path
         .file_name()
-        .map(|n| n.to_os_string())
+        .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let to = quarantine.join(name);
+    // A block quarantined before under the same name keeps its place.
+    let mut to = quarantine.join(&name);
+    let mut n = 1;
+    while to.exists() {
+        to = quarantine.join(format!("{name}.{n}"));
+        n += 1;
+    }
     tracing::error!(block = %path.display(), to = %to.display(), error = %why, "quarantining a block that fails to read");
     std::fs::rename(path, &to).map_err(|e| Error::io("rename", path, e))?;
     crate::fsutil::sync_dir(quarantine)?;
