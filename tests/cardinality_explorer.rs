@@ -212,6 +212,12 @@ fn reading_more_series_than_the_cap_is_a_422() {
     assert_eq!(status(&s, &q)["totalSeries"], 6);
     // The head's default answer reads its index, whatever the cap.
     assert_eq!(s.get("/api/v1/status/tsdb").status, 200);
+    // Mimir's endpoints answer 413, as Mimir does for a result too large.
+    let r = s.get("/api/v1/cardinality/label_names");
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(r.text().contains("limits.max_explorer_series"));
+    let r = s.get("/api/v1/cardinality/label_names?selector=steady");
+    assert_eq!(r.status, 200, "{}", r.text());
 }
 
 #[test]

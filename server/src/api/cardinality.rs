@@ -4,6 +4,8 @@
 //! bare JSON answers. Parameter errors are plain-text 400s, as Mimir
 //! sends them. `count_method=inmemory` (the default) counts the head's
 //! series; `active` only those with a sample in its last 10 minutes.
+//! More series than `limits.max_explorer_series` is a 413, as Mimir
+//! answers a result too large.
 
 use hyper::{Method, StatusCode};
 use serde_json::{Map, Value, json};
@@ -20,7 +22,7 @@ const MAX_LIMIT: usize = 500;
 
 pub fn label_names(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::GET, Method::POST])?;
-    let answer = || -> Result<Value, String> {
+    let answer = || -> Result<Value, Refused> {
         let p = Params::parse(req, true)?;
         let pairs = selected_pairs(state, &p)?;
         let (total, count, list) = stats::label_names(&pairs, p.limit);
@@ -41,14 +43,18 @@ pub fn label_names(state: &State, req: &Req) -> Result<Reply, ApiError> {
 
 pub fn label_values(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::GET, Method::POST])?;
-    let answer = || -> Result<Value, String> {
+    let answer = || -> Result<Value, Refused> {
         let p = Params::parse(req, true)?;
         let mut names: Vec<String> = req.params.all("label_names[]").to_vec();
         if names.is_empty() {
-            return Err("'label_names[]' param is required".into());
+            return Err(Refused::from(
+                "'label_names[]' param is required".to_string(),
+            ));
         }
         if let Some(bad) = names.iter().find(|n| n.is_empty()) {
-            return Err(format!("invalid 'label_names' param '{bad}'"));
+            return Err(Refused::from(format!(
+                "invalid 'label_names' param '{bad}'"
+            )));
         }
         names.sort();
         names.dedup();
@@ -82,9 +88,9 @@ pub fn label_values(state: &State, req: &Req) -> Result<Reply, ApiError> {
 
 pub fn active_series(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::GET, Method::POST])?;
-    let answer = || -> Result<Value, String> {
+    let answer = || -> Result<Value, Refused> {
         if req.params.get("selector").is_none() {
-            return Err("missing 'selector' parameter".into());
+            return Err(Refused::from("missing 'selector' parameter".to_string()));
         }
         let mut p = Params::parse(req, false)?;
         p.active = true;
@@ -160,13 +166,13 @@ impl Params {
 }
 
 /// The pair counts of the selected head series.
-fn selected_pairs(state: &State, p: &Params) -> Result<PairCounts, String> {
+fn selected_pairs(state: &State, p: &Params) -> Result<PairCounts, Refused> {
     selected(state, p).map(|(pairs, _)| pairs)
 }
 
 /// The head's series the parameters select (all, or the active ones),
 /// with their pair counts.
-fn selected(state: &State, p: &Params) -> Result<(PairCounts, Vec<Labels>), String> {
+fn selected(state: &State, p: &Params) -> Result<(PairCounts, Vec<Labels>), Refused> {
     let hs = state.db.head_stats();
     if hs.num_series == 0 {
         return Ok((PairCounts::default(), Vec::new()));
@@ -188,24 +194,47 @@ fn selected(state: &State, p: &Params) -> Result<(PairCounts, Vec<Labels>), Stri
     let cap = super::tsdb_status::explorer_cap(state);
     let series: Vec<Labels> = scope
         .select(&state.db, cap)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| Refused {
+            // Past the cap, as Mimir answers a result too large.
+            status: match e {
+                ApiError::Execution(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            msg: e.to_string(),
+        })?
         .into_iter()
         .map(|(l, _)| l)
         .collect();
     Ok((PairCounts::of_series(&series), series))
 }
 
-fn reply(answer: Result<Value, String>) -> Result<Reply, ApiError> {
+/// Why a request is refused: its status and plain-text message.
+struct Refused {
+    status: StatusCode,
+    msg: String,
+}
+
+/// A bad parameter: 400.
+impl From<String> for Refused {
+    fn from(msg: String) -> Self {
+        Refused {
+            status: StatusCode::BAD_REQUEST,
+            msg,
+        }
+    }
+}
+
+fn reply(answer: Result<Value, Refused>) -> Result<Reply, ApiError> {
     Ok(match answer {
         Ok(v) => Reply::Body(
             StatusCode::OK,
             "application/json",
             serde_json::to_vec(&v).unwrap_or_default(),
         ),
-        Err(msg) => Reply::Body(
-            StatusCode::BAD_REQUEST,
+        Err(r) => Reply::Body(
+            r.status,
             "text/plain; charset=utf-8",
-            format!("{msg}\n").into_bytes(),
+            format!("{}\n", r.msg).into_bytes(),
         ),
     })
 }
