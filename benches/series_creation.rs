@@ -10,39 +10,13 @@
 
 use std::time::Instant;
 
+use almanac::bench_series::{all_limits, http_labels};
 use tsdb::limits::Limits;
-use tsdb::model::{Labels, Matcher};
+use tsdb::model::Labels;
 use tsdb::{Head, HeadOptions};
 
 /// New series timed per head size.
 const SAMPLES: usize = 20_000;
-
-fn labels(i: usize) -> Labels {
-    Labels::from_pairs(&[
-        ("__name__", "http_requests_total"),
-        ("job", if i.is_multiple_of(2) { "api" } else { "node" }),
-        ("instance", &format!("host-{}:8080", i / 10)),
-        ("zone", ["a", "b", "c"][(i / 3) % 3]),
-        ("code", ["200", "404", "500"][i % 3]),
-        ("handler", &format!("/api/v{}", i % 7)),
-        ("user", &format!("u-{i}")),
-    ])
-}
-
-/// Every limit on, none reached.
-fn all_limits() -> Limits {
-    Limits {
-        max_series: 10_000_000,
-        max_series_per_metric: 10_000_000,
-        max_series_per_metric_overrides: [("other".to_string(), 5)].into_iter().collect(),
-        max_labels_per_series: 64,
-        max_label_name_bytes: 1024,
-        max_label_value_bytes: 4096,
-        exempt: vec![vec![Matcher::equal("__name__", "up")]],
-        max_new_series_per_minute: u64::MAX / 2,
-        max_values_per_label_name: 10_000_000,
-    }
-}
 
 /// (p50, p99) in microseconds of creating [`SAMPLES`] series one at a
 /// time into a head already holding `existing`, under `limits`.
@@ -54,11 +28,13 @@ fn creation_latency(existing: usize, limits: &Limits) -> (f64, f64) {
     for chunk in (0..existing).collect::<Vec<_>>().chunks(10_000) {
         let mut app = head.appender();
         for &i in chunk {
-            app.append(&labels(i), 0, 0.0).expect("fill");
+            app.append(&http_labels(i, true), 0, 0.0).expect("fill");
         }
         app.commit();
     }
-    let new: Vec<Labels> = (existing..existing + SAMPLES).map(labels).collect();
+    let new: Vec<Labels> = (existing..existing + SAMPLES)
+        .map(|i| http_labels(i, true))
+        .collect();
     let mut lat: Vec<f64> = Vec::with_capacity(SAMPLES);
     for l in &new {
         let start = Instant::now();

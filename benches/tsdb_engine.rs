@@ -19,6 +19,7 @@
 
 use std::sync::Arc;
 
+use almanac::bench_series::{all_limits, http_labels};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tsdb::block::{BlockPlan, write_block};
 use tsdb::db::{Db, DbOptions};
@@ -30,30 +31,7 @@ use tsdb::wal::{SyncPolicy, WalOptions};
 use tsdb::{Head, HeadOptions, RangeHead};
 
 fn labels(i: usize) -> Labels {
-    let code = ["200", "404", "500"][i % 3];
-    Labels::from_pairs(&[
-        ("__name__", "http_requests_total"),
-        ("job", if i.is_multiple_of(2) { "api" } else { "node" }),
-        ("instance", &format!("host-{}:8080", i / 10)),
-        ("zone", ["a", "b", "c"][(i / 3) % 3]),
-        ("code", code),
-        ("handler", &format!("/api/v{}", i % 7)),
-    ])
-}
-
-/// Every cardinality limit on, none of them reached by the bench data.
-fn all_limits() -> Limits {
-    Limits {
-        max_series: 10_000_000,
-        max_series_per_metric: 10_000_000,
-        max_series_per_metric_overrides: [("other".to_string(), 5)].into_iter().collect(),
-        max_labels_per_series: 64,
-        max_label_name_bytes: 1024,
-        max_label_value_bytes: 4096,
-        exempt: vec![vec![Matcher::equal("__name__", "up")]],
-        max_new_series_per_minute: u64::MAX / 2,
-        max_values_per_label_name: 10_000_000,
-    }
+    http_labels(i, false)
 }
 
 fn limits(c: &mut Criterion) {

@@ -256,6 +256,18 @@ impl TestServer {
         remote_write_to(self.addr, series).expect("POST")
     }
 
+    /// Sends a remote-write 2.0 request and returns the response.
+    pub fn remote_write_v2(&self, req: &prompb::v2::Request) -> Response {
+        self.post(
+            "/api/v1/write",
+            &[(
+                "Content-Type",
+                "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+            )],
+            &snappy(&req.encode_to_vec()),
+        )
+    }
+
     /// The running server's shared state (to set a reloader, read rules).
     pub fn state(&self) -> Option<std::sync::Arc<server::state::State>> {
         self.handle.as_ref().map(|h| h.state.clone())

@@ -64,17 +64,6 @@ fn write_v1(s: &TestServer, timeseries: Vec<prompb::TimeSeries>) -> Response {
     )
 }
 
-fn write_v2(s: &TestServer, req: &prompb::v2::Request) -> Response {
-    s.post(
-        "/api/v1/write",
-        &[(
-            "Content-Type",
-            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
-        )],
-        &snappy(&req.encode_to_vec()),
-    )
-}
-
 fn read(s: &TestServer, name: &str, streamed: bool) -> Response {
     let req = prompb::ReadRequest {
         queries: vec![prompb::Query {
@@ -244,7 +233,7 @@ fn remote_write_2_counts_written_histograms() {
             ..Default::default()
         }],
     };
-    let r = write_v2(&s, &req);
+    let r = s.remote_write_v2(&req);
     assert_eq!(r.status, 204, "{}", r.text());
     assert_eq!(
         r.header("X-Prometheus-Remote-Write-Histograms-Written"),
@@ -274,7 +263,7 @@ fn remote_write_2_histogram_start_timestamps() {
                 ..Default::default()
             }],
         };
-        let r = write_v2(&s, &req);
+        let r = s.remote_write_v2(&req);
         assert_eq!(r.status, 204, "{}", r.text());
     };
     send(500, vec![int_histogram(1000, 5), int_histogram(2000, 6)]);

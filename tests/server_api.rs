@@ -331,17 +331,6 @@ fn overloaded_ingest_answers_429_with_retry_after() {
 }
 
 /// Posts a remote write 2.0 request.
-fn write_v2(s: &TestServer, req: &prompb::v2::Request) -> almanac::harness::Response {
-    s.post(
-        "/api/v1/write",
-        &[(
-            "Content-Type",
-            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
-        )],
-        &snappy(&req.encode_to_vec()),
-    )
-}
-
 #[test]
 fn remote_write_2_reports_what_was_written() {
     let s = TestServer::start();
@@ -374,7 +363,7 @@ fn remote_write_2_reports_what_was_written() {
             ..Default::default()
         }],
     };
-    let r = write_v2(&s, &req);
+    let r = s.remote_write_v2(&req);
     assert_eq!(r.status, 204, "{}", r.text());
     assert_eq!(
         r.header("X-Prometheus-Remote-Write-Samples-Written"),
@@ -416,7 +405,7 @@ fn remote_write_2_created_timestamps_are_start_timestamps() {
                 ..Default::default()
             }],
         };
-        let r = write_v2(&s, &req);
+        let r = s.remote_write_v2(&req);
         assert_eq!(r.status, 204, "{}", r.text());
     };
     send(500, &[(1000, 5.0), (2000, 6.0)]);

@@ -4,6 +4,7 @@
 //! and a selection read from blocks feed them alike.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tsdb::model::{Labels, METRIC_NAME};
 
@@ -25,23 +26,19 @@ pub fn top(counts: impl IntoIterator<Item = (String, u64)>, top: usize) -> Vec<S
     v
 }
 
-/// How many series carry each label pair.
+/// How many series carry each label pair (keys share the labels'
+/// strings).
 #[derive(Debug, Default)]
 pub struct PairCounts {
-    pairs: HashMap<(String, String), u64>,
+    pairs: HashMap<(Arc<str>, Arc<str>), u64>,
 }
 
 impl PairCounts {
     pub fn of_series<'a>(series: impl IntoIterator<Item = &'a Labels>) -> Self {
-        let mut pairs: HashMap<(String, String), u64> = HashMap::new();
+        let mut pairs: HashMap<(Arc<str>, Arc<str>), u64> = HashMap::new();
         for labels in series {
             for l in labels.iter() {
-                match pairs.get_mut(&(l.name.to_string(), l.value.to_string())) {
-                    Some(c) => *c += 1,
-                    None => {
-                        pairs.insert((l.name.to_string(), l.value.to_string()), 1);
-                    }
-                }
+                *pairs.entry((l.name.clone(), l.value.clone())).or_default() += 1;
             }
         }
         PairCounts { pairs }
@@ -49,9 +46,7 @@ impl PairCounts {
 
     /// Every `(name, value, series)`.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, u64)> {
-        self.pairs
-            .iter()
-            .map(|((n, v), c)| (n.as_str(), v.as_str(), *c))
+        self.pairs.iter().map(|((n, v), c)| (&**n, &**v, *c))
     }
 }
 
