@@ -13,6 +13,7 @@
 //! - [`block`]: immutable on-disk blocks read through mmap.
 //! - [`querier`]: readers of the head and blocks merged into one querier.
 //! - [`db`]: all of it together: open, append, query, compact.
+//! - [`downsample`]: tier summaries, exact on aligned windows.
 //! - [`compact`], [`retention`]: planning as pure functions over block metadata.
 //! - [`tombstones`], [`limits`]: deletions and cardinality limits.
 //! - [`exemplars`]: bounded per-series exemplar storage.
@@ -23,6 +24,7 @@ pub mod block;
 pub mod chunkenc;
 pub mod compact;
 pub mod db;
+pub mod downsample;
 pub(crate) mod encoding;
 pub mod error;
 pub mod exemplars;

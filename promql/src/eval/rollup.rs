@@ -16,17 +16,23 @@
 //!   `first`/`present`/`mad`/`quantile` `_over_time` and `ts_of_*_over_time`.
 //! - `trend`: `deriv`, `predict_linear`, `double_exponential_smoothing`.
 //! - `transitions`: `changes`, `resets`.
+//! - [`summary`]: the same functions from a downsampling tier's summary
+//!   of an aligned window.
 
 pub(crate) mod native;
 pub(crate) mod native_ext;
 mod over_time;
 mod rate;
+// Not called outside tests until the tier planner reads summaries.
+#[allow(dead_code)]
+pub mod summary;
 #[cfg(test)]
 mod testutil;
 mod transitions;
 mod trend;
 
 use tsdb::model::Sample;
+pub(crate) use tsdb::model::is_start_timestamp_reset;
 
 use crate::ast::quote_string;
 use crate::error::{Error, Result};
@@ -349,24 +355,6 @@ pub fn eval_at(
         note_possible_non_counter(metric_name, ann);
     }
     Ok(out)
-}
-
-/// Whether a sample's start timestamp shows that its counter restarted
-/// since the previous sample (0 = no start timestamp). A start after the
-/// previous sample's time is a restart; one before it is not (a cumulative
-/// series that keeps its start). A start exactly at the previous sample's
-/// time is a delta sample, a restart, unless the previous start was
-/// unknown or equal to its own time (OTel's "unknown start" marker); a
-/// start at or after the sample's own time is invalid or unknown and never
-/// a restart.
-pub(crate) fn is_start_timestamp_reset(prev_st: i64, prev_t: i64, cur_st: i64, cur_t: i64) -> bool {
-    if cur_st == 0 || cur_st >= cur_t || cur_st < prev_t {
-        return false;
-    }
-    if cur_st > prev_t {
-        return true;
-    }
-    prev_st != 0 && prev_st < prev_t
 }
 
 /// Prometheus's info for `rate`/`increase` of a series whose name does not

@@ -10,6 +10,24 @@ pub fn is_stale_nan(v: f64) -> bool {
     v.to_bits() == STALE_NAN.to_bits()
 }
 
+/// Whether a sample's start timestamp shows that its counter restarted
+/// since the previous sample (0 = no start timestamp). A start after the
+/// previous sample's time is a restart; one before it is not (a cumulative
+/// series that keeps its start). A start exactly at the previous sample's
+/// time is a delta sample, a restart, unless the previous start was
+/// unknown or equal to its own time (OTel's "unknown start" marker); a
+/// start at or after the sample's own time is invalid or unknown and never
+/// a restart.
+pub fn is_start_timestamp_reset(prev_st: i64, prev_t: i64, cur_st: i64, cur_t: i64) -> bool {
+    if cur_st == 0 || cur_st >= cur_t || cur_st < prev_t {
+        return false;
+    }
+    if cur_st > prev_t {
+        return true;
+    }
+    prev_st != 0 && prev_st < prev_t
+}
+
 /// One float sample: a millisecond timestamp and a value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {

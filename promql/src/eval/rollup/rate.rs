@@ -59,18 +59,23 @@ fn range_seconds(w: &RollupWindow<'_>) -> f64 {
     (w.end - w.start) as f64 / 1000.0
 }
 
-/// Prometheus's extrapolated difference. The difference between the last
-/// and first sample (plus, for counters, the value before every reset) is
-/// extended towards each window boundary by the distance to it if that is
-/// under 1.1 average sample intervals, otherwise by half an interval; a
-/// counter is not extended to before its extrapolated zero.
-///
-/// Counters with start timestamps: a start timestamp also marks a reset
-/// ([`is_start_timestamp_reset`]), and when the first sample's start lies
-/// inside the window the counter is taken to be 0 there instead of
-/// extrapolating to the left (then one sample is enough). A start time
-/// before the previous sample's time that is not the previous start
-/// (overlapping intervals) gets a warning.
+/// What extrapolation needs of a window: its first and last sample, how
+/// many there are, and the difference between them with, for counters,
+/// the value before every reset added back.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Endpoints {
+    pub first: Sample,
+    /// The first sample's start timestamp (0 = none; always 0 for `delta`).
+    pub first_st: i64,
+    pub last: Sample,
+    pub count: usize,
+    pub difference: f64,
+    /// Some sample's start time overlaps the previous sample.
+    pub overlap: bool,
+}
+
+/// Prometheus's extrapolated difference of a plain window's samples (see
+/// [`extrapolate`]).
 fn extrapolated(
     w: &RollupWindow<'_>,
     flavor: Flavor,
@@ -81,13 +86,13 @@ fn extrapolated(
     let (first, last) = (*s.first()?, *s.last()?);
     let counter = flavor.is_counter();
     let sts = if counter { w.sts } else { &[] };
-    let mut result = last.v - first.v;
+    let mut difference = last.v - first.v;
+    let mut overlap = false;
     if counter {
-        let mut overlap = false;
         match w.resets {
             Some(found) => {
                 for &i in found.at {
-                    result += s[i - 1].v;
+                    difference += s[i - 1].v;
                 }
                 overlap = found.overlap;
             }
@@ -96,35 +101,70 @@ fn extrapolated(
                     let (reset, overlaps) = pair_resets(s, sts, i);
                     overlap |= overlaps;
                     if reset {
-                        result += s[i - 1].v;
+                        difference += s[i - 1].v;
                     }
                 }
             }
         }
-        if overlap {
-            ann.warn(format_args!(
-                "sample has start time that overlaps with previous sample timestamp for metric {}",
-                quote_string(metric_name)
-            ));
-        }
     }
-    let mut to_start = (first.t - w.start) as f64 / 1000.0;
-    let mut to_end = (w.end - last.t) as f64 / 1000.0;
+    let e = Endpoints {
+        first,
+        first_st: sts.first().copied().unwrap_or(0),
+        last,
+        count: s.len(),
+        difference,
+        overlap,
+    };
+    extrapolate(&e, w.start, w.end, flavor, metric_name, ann)
+}
+
+/// Prometheus's extrapolated difference over the window `(start, end]`.
+/// The difference between the last and first sample (plus, for counters,
+/// the value before every reset) is extended towards each window boundary
+/// by the distance to it if that is under 1.1 average sample intervals,
+/// otherwise by half an interval; a counter is not extended to before its
+/// extrapolated zero.
+///
+/// Counters with start timestamps: when the first sample's start lies
+/// inside the window the counter is taken to be 0 there instead of
+/// extrapolating to the left (then one sample is enough). A start time
+/// before the previous sample's time that is not the previous start
+/// (overlapping intervals) gets a warning.
+pub(super) fn extrapolate(
+    e: &Endpoints,
+    start: i64,
+    end: i64,
+    flavor: Flavor,
+    metric_name: &str,
+    ann: &mut Annotations,
+) -> Option<f64> {
+    let (first, last) = (e.first, e.last);
+    let counter = flavor.is_counter();
+    let mut result = e.difference;
+    if counter && e.overlap {
+        ann.warn(format_args!(
+            "sample has start time that overlaps with previous sample timestamp for metric {}",
+            quote_string(metric_name)
+        ));
+    }
+    let mut to_start = (first.t - start) as f64 / 1000.0;
+    let mut to_end = (end - last.t) as f64 / 1000.0;
     let mut sampled = (last.t - first.t) as f64 / 1000.0;
-    let avg_interval = if s.len() > 1 {
-        sampled / (s.len() - 1) as f64
+    let avg_interval = if e.count > 1 {
+        sampled / (e.count - 1) as f64
     } else {
         0.0
     };
     let threshold = avg_interval * 1.1;
-    match sts.first() {
-        Some(&st) if st != 0 && st > w.start && st < first.t => {
+    let st = if counter { e.first_st } else { 0 };
+    match st {
+        st if st != 0 && st > start && st < first.t => {
             // The counter started inside the window: it was 0 at `st`.
             to_start = 0.0;
             sampled = (last.t - st) as f64 / 1000.0;
             result += first.v;
         }
-        _ if s.len() < 2 => return None,
+        _ if e.count < 2 => return None,
         _ => {
             if to_start >= threshold {
                 to_start = avg_interval / 2.0;
@@ -148,7 +188,7 @@ fn extrapolated(
         1.0
     };
     if flavor.per_second() {
-        factor /= range_seconds(w);
+        factor /= (end - start) as f64 / 1000.0;
     }
     Some(result * factor)
 }
@@ -228,16 +268,27 @@ pub(super) fn instant(s: &[Sample], sts: &[i64], per_second: bool) -> Option<f64
     let [.., prev, last] = s else {
         return None;
     };
+    let (prev_st, last_st) = match sts {
+        [.., prev_st, last_st] if sts.len() == s.len() => (*prev_st, *last_st),
+        _ => (0, 0),
+    };
+    last_two(*prev, prev_st, *last, last_st, per_second)
+}
+
+/// [`instant`] of the two samples `prev` and `last` with their start
+/// timestamps (0 = none).
+pub(super) fn last_two(
+    prev: Sample,
+    prev_st: i64,
+    last: Sample,
+    last_st: i64,
+    per_second: bool,
+) -> Option<f64> {
     let interval = last.t - prev.t;
     if interval == 0 {
         return None;
     }
-    let restarted = match sts {
-        [.., prev_st, last_st] if sts.len() == s.len() => {
-            is_start_timestamp_reset(*prev_st, prev.t, *last_st, last.t)
-        }
-        _ => false,
-    };
+    let restarted = is_start_timestamp_reset(prev_st, prev.t, last_st, last.t);
     let mut result = if per_second && (last.v < prev.v || restarted) {
         last.v
     } else {

@@ -1,0 +1,12 @@
+//! Downsampling: tiers that keep, per bucket of a resolution `R`, a
+//! summary of the raw samples from which PromQL's window functions give
+//! the raw answer exactly on windows aligned to `R`.
+//!
+//! - [`summary`]: [`Summary`], a bucket's aggregates; building them from
+//!   raw samples ([`summarize`]) and merging consecutive ones
+//!   ([`Summary::merge`], [`coarsen`]) for coarser tiers and for query
+//!   windows.
+
+pub mod summary;
+
+pub use summary::{Aggregates, Point, Summary, bucket_end, coarsen, summarize};

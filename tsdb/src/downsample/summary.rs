@@ -1,0 +1,324 @@
+//! [`Summary`]: what a tier keeps of the raw float samples in one bucket
+//! `(end − R, end]`, and how summaries of consecutive buckets merge.
+//!
+//! The contract: the summary of a run of consecutive buckets
+//! ([`Summary::merge`] in time order) equals the summary built from their
+//! raw samples ([`Summary::push`] one by one), field by field — bit for
+//! bit for every field but `sum` and `reset_correction`, which add the
+//! same terms grouped by bucket. From such a summary PromQL computes
+//! `rate`, `increase`, `delta`, `irate`, `idelta`, `resets`, `changes`,
+//! the `*_over_time` family but quantiles, variance and `mad`, and the
+//! value a plain selector sees, exactly as from the raw samples of the
+//! same aligned window. The coarser tier is built by merging the finer
+//! one's buckets, so it equals the tier built from raw.
+//!
+//! Staleness markers are not samples to range functions: they are
+//! counted nowhere and only remembered when they are the last thing in
+//! the bucket ([`Summary::stale`]), which a plain selector needs.
+
+use crate::model::{Sample, is_stale_nan, is_start_timestamp_reset};
+
+/// One raw sample with its start timestamp (0 = none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub t: i64,
+    pub v: f64,
+    pub st: i64,
+}
+
+impl Point {
+    pub fn new(t: i64, v: f64, st: i64) -> Self {
+        Point { t, v, st }
+    }
+
+    pub fn sample(&self) -> Sample {
+        Sample::new(self.t, self.v)
+    }
+
+    /// Time, value bits and start time equal.
+    pub fn bit_eq(&self, other: &Point) -> bool {
+        self.t == other.t && self.v.to_bits() == other.v.to_bits() && self.st == other.st
+    }
+}
+
+/// The aggregates of a bucket's (or a window's) non-stale samples; a
+/// bucket holding only staleness markers has none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Aggregates {
+    /// Non-stale samples.
+    pub count: u64,
+    pub first: Point,
+    pub last: Point,
+    /// The sample before `last`, when `count ≥ 2` (`irate`, `idelta`).
+    pub prev: Option<Point>,
+    /// Kahan-compensated sum of the values, as `sum_over_time` adds them.
+    pub sum: f64,
+    /// Minimum and maximum; NaN only when every value is NaN, and of
+    /// equal values the earliest.
+    pub min: f64,
+    pub max: f64,
+    /// Consecutive pairs where the counter reset: the value dropped, or
+    /// the start timestamps show a restart.
+    pub resets: u64,
+    /// The value before each of those resets, summed in time order: what
+    /// `rate` adds back.
+    pub reset_correction: f64,
+    /// Consecutive pairs whose values differ (NaN to NaN is no change).
+    pub changes: u64,
+    /// Some sample's start time overlaps the previous sample (`rate`
+    /// warns).
+    pub overlap: bool,
+}
+
+/// The summary of one bucket, or of consecutive buckets merged.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Summary {
+    /// Inclusive end of the (last) bucket, ms.
+    pub end: i64,
+    /// None when the bucket holds only staleness markers.
+    pub agg: Option<Aggregates>,
+    /// The time of the staleness marker that is the last raw sample of the
+    /// bucket, if it is one.
+    pub stale: Option<i64>,
+}
+
+/// Whether `cur` follows a counter reset after `prev`.
+fn is_reset(prev: &Point, cur: &Point) -> bool {
+    cur.v < prev.v || is_start_timestamp_reset(prev.st, prev.t, cur.st, cur.t)
+}
+
+/// Whether the values of two consecutive samples differ, as `changes`
+/// counts.
+fn is_change(prev: f64, cur: f64) -> bool {
+    cur != prev && !(cur.is_nan() && prev.is_nan())
+}
+
+/// Whether `cur`'s start time overlaps `prev` (set, before `prev`'s time,
+/// and not `prev`'s own start).
+fn overlaps(prev: &Point, cur: &Point) -> bool {
+    cur.st != 0 && cur.st < prev.t && cur.st != prev.st
+}
+
+/// `candidate` replaces `best` as minimum (`lower`) or maximum.
+fn better(candidate: f64, best: f64, lower: bool) -> bool {
+    best.is_nan()
+        || if lower {
+            candidate < best
+        } else {
+            candidate > best
+        }
+}
+
+/// Prometheus's compensated addition of `v` to `(sum, c)`.
+fn kahan_inc(v: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + v;
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= v.abs() {
+        c + ((sum - t) + v)
+    } else {
+        c + ((v - t) + sum)
+    };
+    (t, c)
+}
+
+/// The compensated total of a Kahan pair.
+fn kahan_value(sum: f64, c: f64) -> f64 {
+    if sum.is_infinite() { sum } else { sum + c }
+}
+
+impl Aggregates {
+    fn of(p: Point) -> Self {
+        Aggregates {
+            count: 1,
+            first: p,
+            last: p,
+            prev: None,
+            sum: p.v,
+            min: p.v,
+            max: p.v,
+            resets: 0,
+            reset_correction: 0.0,
+            changes: 0,
+            overlap: false,
+        }
+    }
+
+    /// Adds the transitions from `prev` (this run's last sample) into
+    /// `cur` (the next run's first).
+    fn join(&mut self, prev: &Point, cur: &Point) {
+        if is_reset(prev, cur) {
+            self.resets += 1;
+            self.reset_correction += prev.v;
+        }
+        if is_change(prev.v, cur.v) {
+            self.changes += 1;
+        }
+        self.overlap |= overlaps(prev, cur);
+    }
+
+    /// `self` followed by the later run `next`.
+    fn then(&self, next: &Aggregates) -> Aggregates {
+        let mut out = *self;
+        out.resets = 0;
+        out.reset_correction = 0.0;
+        out.changes = 0;
+        out.join(&self.last, &next.first);
+        out.resets = self.resets + out.resets + next.resets;
+        out.reset_correction = self.reset_correction + out.reset_correction + next.reset_correction;
+        out.changes = self.changes + out.changes + next.changes;
+        out.overlap = self.overlap || out.overlap || next.overlap;
+        out.count = self.count + next.count;
+        out.last = next.last;
+        out.prev = if next.count >= 2 {
+            next.prev
+        } else {
+            Some(self.last)
+        };
+        let (sum, c) = kahan_inc(next.sum, self.sum, 0.0);
+        out.sum = kahan_value(sum, c);
+        if better(next.min, self.min, true) {
+            out.min = next.min;
+        }
+        if better(next.max, self.max, false) {
+            out.max = next.max;
+        }
+        out
+    }
+}
+
+impl Summary {
+    /// An empty summary of the bucket ending at `end`.
+    pub fn new(end: i64) -> Self {
+        Summary {
+            end,
+            agg: None,
+            stale: None,
+        }
+    }
+
+    /// Whether no raw sample, not even a staleness marker, went in.
+    pub fn is_empty(&self) -> bool {
+        self.agg.is_none() && self.stale.is_none()
+    }
+
+    /// Adds the next raw sample (later than every one before).
+    pub fn push(&mut self, p: Point, kahan_c: &mut f64) {
+        if is_stale_nan(p.v) {
+            self.stale = Some(p.t);
+            return;
+        }
+        self.stale = None;
+        let Some(a) = &mut self.agg else {
+            let mut a = Aggregates::of(p);
+            // As `sum_over_time` starts: 0 + v (which turns −0 into +0).
+            (a.sum, *kahan_c) = kahan_inc(p.v, 0.0, 0.0);
+            self.agg = Some(a);
+            return;
+        };
+        let last = a.last;
+        a.join(&last, &p);
+        a.count += 1;
+        a.prev = Some(last);
+        a.last = p;
+        // `sum` holds the running Kahan sum uncompensated until `finish`.
+        (a.sum, *kahan_c) = kahan_inc(p.v, a.sum, *kahan_c);
+        if better(p.v, a.min, true) {
+            a.min = p.v;
+        }
+        if better(p.v, a.max, false) {
+            a.max = p.v;
+        }
+    }
+
+    /// Completes a summary built by [`push`](Self::push): folds the Kahan
+    /// compensation into `sum`.
+    pub fn finish(&mut self, kahan_c: f64) {
+        if let Some(a) = &mut self.agg {
+            a.sum = kahan_value(a.sum, kahan_c);
+        }
+    }
+
+    /// The summary of `self` followed by the later `next` (consecutive
+    /// buckets, or windows); its end is `next`'s.
+    pub fn merge(&self, next: &Summary) -> Summary {
+        let agg = match (&self.agg, &next.agg) {
+            (Some(a), Some(b)) => Some(a.then(b)),
+            (a, b) => b.or(*a),
+        };
+        Summary {
+            end: next.end,
+            agg,
+            stale: if next.is_empty() {
+                self.stale
+            } else {
+                next.stale
+            },
+        }
+    }
+
+    /// The value a plain selector sees at `self.end` with lookback
+    /// `lookback`: the bucket's last sample if it is within the lookback
+    /// and not a staleness marker. Exact when the selector's time is a
+    /// bucket end and the summary covers at least the lookback.
+    pub fn instant(&self, lookback: i64) -> Option<Point> {
+        if self.stale.is_some() {
+            return None;
+        }
+        let last = self.agg?.last;
+        (last.t > self.end - lookback).then_some(last)
+    }
+}
+
+/// The end of the bucket of resolution `res` holding time `t`: buckets are
+/// left-open, `(end − res, end]`, with ends at multiples of `res`.
+pub fn bucket_end(t: i64, res: i64) -> i64 {
+    (t - 1).div_euclid(res) * res + res
+}
+
+/// Summaries of `points` (ascending) in buckets of resolution `res`, one
+/// per bucket that holds any raw sample, ascending.
+pub fn summarize(points: impl IntoIterator<Item = Point>, res: i64) -> Vec<Summary> {
+    let mut out: Vec<Summary> = Vec::new();
+    let mut c = 0.0;
+    for p in points {
+        let end = bucket_end(p.t, res);
+        match out.last_mut() {
+            Some(cur) if cur.end == end => {}
+            cur => {
+                if let Some(cur) = cur {
+                    cur.finish(c);
+                }
+                out.push(Summary::new(end));
+            }
+        }
+        if let Some(cur) = out.last_mut() {
+            cur.push(p, &mut c);
+        }
+    }
+    if let Some(cur) = out.last_mut() {
+        cur.finish(c);
+    }
+    out
+}
+
+/// Coarser summaries of resolution `res` (a multiple of the input's) from
+/// finer ones (ascending): each the merge of the finer buckets inside it.
+pub fn coarsen(fine: &[Summary], res: i64) -> Vec<Summary> {
+    let mut out: Vec<Summary> = Vec::new();
+    for s in fine {
+        let end = bucket_end(s.end, res);
+        match out.last_mut() {
+            Some(cur) if cur.end == end => {
+                *cur = cur.merge(s);
+                cur.end = end;
+            }
+            _ => out.push(Summary { end, ..*s }),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "summary_tests.rs"]
+mod tests;

@@ -1,0 +1,231 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::model::STALE_NAN;
+
+/// Same float, or both NaN, or within `rel` of each other relatively.
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    a.to_bits() == b.to_bits()
+        || (a.is_nan() && b.is_nan())
+        || (a - b).abs() <= rel * a.abs().max(b.abs())
+}
+
+/// Field by field: bit-equal but for the two sums (≤ 1e-12 relative).
+fn assert_same(got: &Summary, want: &Summary) {
+    assert_eq!(got.end, want.end, "end");
+    assert_eq!(got.stale, want.stale, "stale");
+    let (g, w) = match (&got.agg, &want.agg) {
+        (Some(g), Some(w)) => (g, w),
+        (None, None) => return,
+        _ => panic!("aggregates present in one only: {got:?} vs {want:?}"),
+    };
+    assert_eq!(g.count, w.count, "count");
+    assert!(
+        g.first.bit_eq(&w.first),
+        "first {:?} vs {:?}",
+        g.first,
+        w.first
+    );
+    assert!(g.last.bit_eq(&w.last), "last {:?} vs {:?}", g.last, w.last);
+    match (g.prev, w.prev) {
+        (Some(a), Some(b)) => assert!(a.bit_eq(&b), "prev {a:?} vs {b:?}"),
+        (a, b) => assert_eq!(a, b, "prev"),
+    }
+    assert_eq!(
+        g.min.to_bits(),
+        w.min.to_bits(),
+        "min {} vs {}",
+        g.min,
+        w.min
+    );
+    assert_eq!(
+        g.max.to_bits(),
+        w.max.to_bits(),
+        "max {} vs {}",
+        g.max,
+        w.max
+    );
+    assert_eq!(
+        (g.resets, g.changes, g.overlap),
+        (w.resets, w.changes, w.overlap)
+    );
+    assert!(close(g.sum, w.sum, 1e-12), "sum {} vs {}", g.sum, w.sum);
+    assert!(
+        close(g.reset_correction, w.reset_correction, 1e-12),
+        "reset correction {} vs {}",
+        g.reset_correction,
+        w.reset_correction
+    );
+}
+
+fn pts(samples: &[(i64, f64)]) -> Vec<Point> {
+    samples.iter().map(|&(t, v)| Point::new(t, v, 0)).collect()
+}
+
+#[test]
+fn bucket_ends_are_left_open() {
+    for (name, t, res, end) in [
+        ("on an end", 300_000, 300_000, 300_000),
+        ("just after", 300_001, 300_000, 600_000),
+        ("zero", 0, 60_000, 0),
+        ("negative", -1, 60_000, 0),
+        ("negative end", -60_000, 60_000, -60_000),
+    ] {
+        assert_eq!(bucket_end(t, res), end, "{name}");
+    }
+}
+
+#[test]
+fn one_bucket_table() {
+    struct Case {
+        name: &'static str,
+        samples: Vec<(i64, f64)>,
+        check: fn(&Summary),
+    }
+    let cases = [
+        Case {
+            name: "counter with a reset",
+            samples: vec![(1, 5.0), (2, 7.0), (3, 2.0), (4, 3.0)],
+            check: |s| {
+                let a = s.agg.unwrap();
+                assert_eq!((a.count, a.resets, a.changes), (4, 1, 3));
+                assert_eq!(a.reset_correction, 7.0);
+                assert_eq!((a.first.v, a.last.v, a.prev.unwrap().v), (5.0, 3.0, 2.0));
+                assert_eq!((a.min, a.max, a.sum), (2.0, 7.0, 17.0));
+            },
+        },
+        Case {
+            name: "trailing staleness marker",
+            samples: vec![(1, 1.0), (2, STALE_NAN)],
+            check: |s| {
+                assert_eq!(s.stale, Some(2));
+                assert_eq!(s.agg.unwrap().count, 1);
+                assert_eq!(s.instant(i64::MAX), None);
+            },
+        },
+        Case {
+            name: "sample after a staleness marker",
+            samples: vec![(1, 1.0), (2, STALE_NAN), (3, 1.0)],
+            check: |s| {
+                assert_eq!(s.stale, None);
+                let a = s.agg.unwrap();
+                assert_eq!((a.count, a.changes), (2, 0));
+                assert_eq!(s.instant(10).map(|p| p.t), Some(3));
+            },
+        },
+        Case {
+            name: "only staleness markers",
+            samples: vec![(5, STALE_NAN)],
+            check: |s| {
+                assert!(s.agg.is_none());
+                assert!(!s.is_empty());
+            },
+        },
+        Case {
+            name: "NaN loses min and max, NaN to NaN is no change",
+            samples: vec![(1, f64::NAN), (2, f64::NAN), (3, 4.0), (4, 1.0)],
+            check: |s| {
+                let a = s.agg.unwrap();
+                assert_eq!((a.min, a.max, a.changes), (1.0, 4.0, 2));
+                assert!(a.sum.is_nan());
+            },
+        },
+        Case {
+            name: "equal extremes keep the earliest zero",
+            samples: vec![(1, -0.0), (2, 0.0)],
+            check: |s| {
+                let a = s.agg.unwrap();
+                assert_eq!(a.min.to_bits(), (-0.0f64).to_bits());
+                assert_eq!(a.sum.to_bits(), 0.0f64.to_bits());
+            },
+        },
+        Case {
+            name: "instant outside the lookback",
+            samples: vec![(1, 1.0)],
+            check: |s| assert_eq!(s.instant(5), None),
+        },
+    ];
+    for c in cases {
+        let got = summarize(pts(&c.samples), 10);
+        assert_eq!(got.len(), 1, "{}", c.name);
+        assert_eq!(got[0].end, 10, "{}", c.name);
+        (c.check)(&got[0]);
+    }
+}
+
+#[test]
+fn start_timestamps_mark_resets_and_overlaps() {
+    // A restart the value does not show (start time after the previous
+    // sample), then an overlapping start.
+    let p = [
+        Point::new(10, 5.0, 1),
+        Point::new(20, 6.0, 15),
+        Point::new(30, 7.0, 12),
+    ];
+    let s = summarize(p, 100);
+    let a = s[0].agg.unwrap();
+    assert_eq!(a.resets, 1);
+    assert_eq!(a.reset_correction, 5.0);
+    assert!(a.overlap);
+}
+
+/// Raw points: counters with resets, gauges, jitter, gaps, NaNs,
+/// staleness markers and start timestamps.
+fn series() -> impl Strategy<Value = Vec<Point>> {
+    let step = prop_oneof![
+        4 => (14_000i64..16_000).prop_map(|d| (d, 0u8)),
+        1 => (60_000i64..4_000_000).prop_map(|d| (d, 0u8)),
+        1 => (1i64..16_000).prop_map(|d| (d, 1u8)),
+    ];
+    let value = prop_oneof![
+        10 => (0u32..1000).prop_map(|x| x as f64 / 10.0),
+        2 => Just(-1.0),
+        1 => Just(f64::NAN),
+        1 => Just(STALE_NAN),
+        1 => (0u32..5).prop_map(|x| x as f64 * 1e15 + 0.1),
+    ];
+    proptest::collection::vec((step, value, 0u8..20), 0..300).prop_map(|raw| {
+        let (mut t, mut v, mut st) = (-50_000i64, 0.0f64, 0i64);
+        raw.into_iter()
+            .map(|((dt, _), dv, restart)| {
+                t += dt;
+                v = match dv {
+                    x if x.is_nan() => x,
+                    x if x < 0.0 => 0.0,
+                    x => (if v.is_nan() { 0.0 } else { v }) + x,
+                };
+                if restart == 0 {
+                    st = t - 1;
+                }
+                Point::new(t, v, if restart == 1 { 0 } else { st })
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #[test]
+    fn coarse_from_fine_equals_coarse_from_raw(p in series(), k in 1i64..14) {
+        let fine = summarize(p.iter().copied(), 300_000);
+        let coarse_raw = summarize(p.iter().copied(), 300_000 * k);
+        let coarse = coarsen(&fine, 300_000 * k);
+        prop_assert_eq!(coarse.len(), coarse_raw.len());
+        for (g, w) in coarse.iter().zip(&coarse_raw) {
+            assert_same(g, w);
+        }
+    }
+
+    #[test]
+    fn merging_every_bucket_equals_one_bucket(p in series()) {
+        let fine = summarize(p.iter().copied(), 60_000);
+        let mut all = Summary::new(0);
+        let mut c = 0.0;
+        p.iter().for_each(|&x| all.push(x, &mut c));
+        all.finish(c);
+        if let Some(first) = fine.first() {
+            let mut merged = fine[1..].iter().fold(*first, |acc, s| acc.merge(s));
+            merged.end = 0;
+            assert_same(&merged, &all);
+        }
+    }
+}
