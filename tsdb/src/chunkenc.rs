@@ -24,7 +24,7 @@
 
 mod bstream;
 mod chunk;
-mod decimal;
+pub(crate) mod decimal;
 pub mod histogram;
 mod st;
 mod varbit;

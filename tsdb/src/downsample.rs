@@ -6,7 +6,11 @@
 //!   raw samples ([`summarize`]) and merging consecutive ones
 //!   ([`Summary::merge`], [`coarsen`]) for coarser tiers and for query
 //!   windows.
+//! - [`chunk`]: the aggregate chunk encoding (byte 7) tier blocks store.
 
+pub mod chunk;
 pub mod summary;
+#[cfg(test)]
+mod testdata;
 
 pub use summary::{Aggregates, Point, Summary, bucket_end, coarsen, summarize};

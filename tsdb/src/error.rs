@@ -74,6 +74,10 @@ pub enum Error {
     /// A configuration value that cannot work.
     #[error("invalid option {name}: {reason}")]
     InvalidOption { name: &'static str, reason: String },
+    /// Bucket summaries a tier chunk cannot hold as given (not ascending,
+    /// ends off the resolution's grid, too many).
+    #[error("invalid tier summaries: {reason}")]
+    InvalidSummaries { reason: String },
 }
 
 impl Error {

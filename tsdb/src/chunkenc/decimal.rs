@@ -39,8 +39,8 @@
 //! like XOR's; [`DecimalIter::try_new`] checks that every region lies inside
 //! the data, after which decoding cannot read out of bounds or panic.
 
-mod scale;
-mod stream;
+pub(crate) mod scale;
+pub(crate) mod stream;
 #[cfg(test)]
 mod tests;
 

@@ -1,5 +1,6 @@
 use proptest::prelude::*;
 
+use super::super::testdata::series;
 use super::*;
 use crate::model::STALE_NAN;
 
@@ -167,40 +168,6 @@ fn start_timestamps_mark_resets_and_overlaps() {
     assert_eq!(a.resets, 1);
     assert_eq!(a.reset_correction, 5.0);
     assert!(a.overlap);
-}
-
-/// Raw points: counters with resets, gauges, jitter, gaps, NaNs,
-/// staleness markers and start timestamps.
-fn series() -> impl Strategy<Value = Vec<Point>> {
-    let step = prop_oneof![
-        4 => (14_000i64..16_000).prop_map(|d| (d, 0u8)),
-        1 => (60_000i64..4_000_000).prop_map(|d| (d, 0u8)),
-        1 => (1i64..16_000).prop_map(|d| (d, 1u8)),
-    ];
-    let value = prop_oneof![
-        10 => (0u32..1000).prop_map(|x| x as f64 / 10.0),
-        2 => Just(-1.0),
-        1 => Just(f64::NAN),
-        1 => Just(STALE_NAN),
-        1 => (0u32..5).prop_map(|x| x as f64 * 1e15 + 0.1),
-    ];
-    proptest::collection::vec((step, value, 0u8..20), 0..300).prop_map(|raw| {
-        let (mut t, mut v, mut st) = (-50_000i64, 0.0f64, 0i64);
-        raw.into_iter()
-            .map(|((dt, _), dv, restart)| {
-                t += dt;
-                v = match dv {
-                    x if x.is_nan() => x,
-                    x if x < 0.0 => 0.0,
-                    x => (if v.is_nan() { 0.0 } else { v }) + x,
-                };
-                if restart == 0 {
-                    st = t - 1;
-                }
-                Point::new(t, v, if restart == 1 { 0 } else { st })
-            })
-            .collect()
-    })
 }
 
 proptest! {

@@ -10,7 +10,7 @@
 pub const MAX_EXP: u8 = 15;
 
 /// `10^e` for `e` in `0..=MAX_EXP`, all exactly representable.
-pub(super) const POW10: [f64; MAX_EXP as usize + 1] = [
+pub(crate) const POW10: [f64; MAX_EXP as usize + 1] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
 
@@ -22,7 +22,7 @@ const INTEGRAL: f64 = 4_503_599_627_370_496.0;
 
 /// `m` such that `(m as f64) / 10^e` has exactly the bits of `v`, if any.
 #[inline]
-pub(super) fn scaled(v: f64, e: u8) -> Option<i64> {
+pub(crate) fn scaled(v: f64, e: u8) -> Option<i64> {
     let p = POW10[usize::from(e)];
     let x = v * p;
     let a = x.abs();
@@ -47,7 +47,7 @@ pub(super) fn scaled(v: f64, e: u8) -> Option<i64> {
 /// at worst, never correctness: every `m` stored is one [`scaled`] or
 /// [`rescale`] vouched for.
 #[inline]
-pub(super) fn exponent_of(v: f64, hint: u8) -> Option<(u8, i64)> {
+pub(crate) fn exponent_of(v: f64, hint: u8) -> Option<(u8, i64)> {
     if !v.is_finite() {
         return None;
     }
@@ -97,7 +97,7 @@ pub(super) fn rescale(v: f64, m: i64, from: u8, to: u8) -> Option<i64> {
 /// among `n` values. A larger exponent widens every stored delta by about
 /// log2(10) bits per digit; values needing more digits than the chosen
 /// exponent are stored raw (10 bytes each). Picks the cheaper trade.
-pub(super) fn choose(counts: &[u32; MAX_EXP as usize + 1], n: usize) -> u8 {
+pub(crate) fn choose(counts: &[u32; MAX_EXP as usize + 1], n: usize) -> u8 {
     const RAW_BITS: f64 = 80.0;
     const DIGIT_BITS: f64 = std::f64::consts::LOG2_10;
     let mut best = (f64::INFINITY, 0u8);

@@ -28,7 +28,7 @@ const HAS_MULT: u8 = 0x80;
 
 /// How a stream will be written, and its size in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Plan {
+pub(crate) struct Plan {
     base: i64,
     /// 0 when every element equals `base`.
     mult: u64,
@@ -84,7 +84,7 @@ fn offset(x: i64, base: i64, mult: u64) -> u64 {
 /// smallest distinct values, so up to three low outliers (counter resets)
 /// become exceptions instead of widening every field; a candidate is only
 /// tried when it narrows the range of values by at least one bit.
-pub(super) fn plan(xs: &[i64]) -> Plan {
+pub(crate) fn plan(xs: &[i64]) -> Plan {
     let first = xs[0];
     if xs.iter().all(|&x| x == first) {
         return Plan {
@@ -179,7 +179,7 @@ fn plan_with_base(xs: &[i64], base: i64, mult: u64) -> Plan {
 }
 
 /// Appends `xs` encoded as `p` (which [`plan`] made for these `xs`).
-pub(super) fn write(xs: &[i64], p: &Plan, out: &mut Vec<u8>) {
+pub(crate) fn write(xs: &[i64], p: &Plan, out: &mut Vec<u8>) {
     put_varint(out, p.base);
     if p.mult == 0 {
         out.push(CONSTANT);
@@ -230,7 +230,7 @@ fn read(r: &mut BitReader<'_>, n: u32) -> u64 {
 /// lies inside the data, so [`next`](Self::next) never reads past it and
 /// needs no checks of its own (garbage decodes to garbage, never a panic).
 #[derive(Debug, Clone)]
-pub(super) struct StreamReader<'a> {
+pub(crate) struct StreamReader<'a> {
     packed: BitReader<'a>,
     exc: BitReader<'a>,
     base: i64,

@@ -1,0 +1,493 @@
+//! The aggregate chunk (encoding byte 7): one series' bucket
+//! [`Summary`]s of one resolution, in columns of packed integers.
+//!
+//! Every value is stored as an integer `m` with `v = m / 10^e` bit for
+//! bit, one exponent `e` per chunk (the decimal chunk's scheme), and each
+//! value column as the residual from what the columns before it predict,
+//! so that a steady counter costs about one raw sample delta per column:
+//!
+//! | column | residual stored |
+//! |---|---|
+//! | F | `first − last` of the previous bucket with samples (0 before the first) |
+//! | L | `last − first` |
+//! | P | `last − prev` (0 when `count < 2`) |
+//! | MIN | `min(first, last) − min` |
+//! | MAX | `max − max(first, last)` |
+//! | S | `sum − (count·first + ⌊count·(last − first) / 2⌋)` |
+//! | C | `reset_correction` |
+//!
+//! A value that is no decimal at `e` (NaN, ±Inf, −0.0, too many digits)
+//! is stored raw in the exception list; its column then holds residual 0
+//! and later predictions use the predicted `m`, on both sides alike.
+//! Integer arithmetic wraps; times are checked to lie in their bucket, so
+//! every valid input round-trips bit for bit (start times within ±2^62 ms
+//! of their sample).
+//!
+//! ```text
+//! ┌──────────────────┬───────────────────┬────────────────────┬───────────┬───────────┐
+//! │ version = 1 (1B) │ resolution uvarint│ n uvarint          │ flags (1B)│ e (1B)    │
+//! │                  │ (ms, ≥ 1)         │ (1 ..= 65535)      │           │ (0 ..= 15)│
+//! ├──────────────────┴─────┬─────────────┴────────────────────┴───────────┴───────────┤
+//! │ k₀ varint: end₀ / R    │ streams of n elements (the decimal chunk's packed        │
+//! │                        │ streams), in this order:                                 │
+//! ├────────────────────────┴──────────────────────────────────────────────────────────┤
+//! │ gap: kᵢ − kᵢ₋₁ − 1 (n − 1 elements; absent when n = 1)                            │
+//! │ count (0: the bucket holds only staleness markers)                                │
+//! │ stale: 0, or end − stale_t + 1                        only with flags bit 0       │
+//! │ first_t − (end − R), end − last_t, last_t − prev_t (0 when count < 2)             │
+//! │ start times of first, last, prev: 0 none, t − st + 1  only with flags bit 1       │
+//! │ (t − st when negative)                                                            │
+//! │ resets, count − 1 − changes                                                       │
+//! │ overlap (0/1)                                         only with flags bit 2       │
+//! │ F, L, P, MIN, MAX, S, C                                                           │
+//! ├───────────────────────────────────────────────────────────────────────────────────┤
+//! │ r uvarint, r × (bucket u16 BE, column u8, value bits u64 BE): raw values          │
+//! └───────────────────────────────────────────────────────────────────────────────────┘
+//! ```
+//! A bucket with count 0 has every other column 0 but `stale`. Bucket
+//! ends are `kᵢ · R`. Decoding checks every region against the data
+//! first ([`StreamReader::parse`]); garbage decodes to garbage summaries,
+//! never a panic or an out-of-bounds read.
+
+use crate::chunkenc::decimal::scale::{self, MAX_EXP, POW10};
+use crate::chunkenc::decimal::stream::{self, StreamReader};
+use crate::downsample::{Aggregates, Point, Summary};
+use crate::encoding::{Decbuf, DecodeError, DecodeResult, put_uvarint, put_varint};
+use crate::error::{Error, Result};
+
+/// The encoding byte of aggregate chunks in chunk references.
+pub const ENCODING_AGGREGATE: u8 = 7;
+/// The layout version, every aggregate chunk's first byte.
+pub const AGGREGATE_VERSION: u8 = 1;
+/// Buckets one chunk holds at most.
+pub const MAX_BUCKETS: usize = u16::MAX as usize;
+
+const HAS_STALE: u8 = 1;
+const HAS_ST: u8 = 2;
+const HAS_OVERLAP: u8 = 4;
+const KNOWN_FLAGS: u8 = HAS_STALE | HAS_ST | HAS_OVERLAP;
+
+/// Value columns, in stream order.
+const VALUE_COLUMNS: usize = 7;
+const F: usize = 0;
+const L: usize = 1;
+const P: usize = 2;
+const MIN: usize = 3;
+const MAX: usize = 4;
+const S: usize = 5;
+const C: usize = 6;
+
+/// A bucket's seven values, by column.
+type Values = [f64; VALUE_COLUMNS];
+
+/// The values of `a` by column (P is `last` when there is no `prev`; C is
+/// 0 without resets).
+fn values_of(a: &Aggregates) -> Values {
+    let mut v = [0.0; VALUE_COLUMNS];
+    v[F] = a.first.v;
+    v[L] = a.last.v;
+    v[P] = a.prev.map_or(a.last.v, |p| p.v);
+    v[MIN] = a.min;
+    v[MAX] = a.max;
+    v[S] = a.sum;
+    v[C] = if a.resets > 0 {
+        a.reset_correction
+    } else {
+        0.0
+    };
+    v
+}
+
+/// Predictions and residuals of one bucket's values, in integers.
+/// `ms` holds the bucket's `m` per column as they become known.
+struct Predictor {
+    /// `m` of the last `last` value (0 before any).
+    prev_last: i64,
+}
+
+impl Predictor {
+    /// The prediction of column `col` from the columns before it.
+    fn predict(&self, col: usize, ms: &Values64, count: i64) -> i64 {
+        let (first, last) = (ms[F], ms[L]);
+        match col {
+            F => self.prev_last,
+            L => first,
+            P => last,
+            MIN => first.min(last),
+            MAX => first.max(last),
+            S => count
+                .wrapping_mul(first)
+                .wrapping_add(count.wrapping_mul(last.wrapping_sub(first)).div_euclid(2)),
+            _ => 0,
+        }
+    }
+}
+
+type Values64 = [i64; VALUE_COLUMNS];
+
+/// The residual stored for `m` in column `col` given its prediction.
+fn residual(col: usize, m: i64, predicted: i64) -> i64 {
+    match col {
+        P | MIN => predicted.wrapping_sub(m),
+        _ => m.wrapping_sub(predicted),
+    }
+}
+
+/// `m` back from a residual and the prediction.
+fn unresidual(col: usize, r: i64, predicted: i64) -> i64 {
+    match col {
+        P | MIN => predicted.wrapping_sub(r),
+        _ => r.wrapping_add(predicted),
+    }
+}
+
+/// Encodes `buckets` (ascending distinct ends on `res`'s grid, 1 ..=
+/// [`MAX_BUCKETS`] of them) as one aggregate chunk appended to `out`.
+pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
+    check_input(res, buckets)?;
+    let n = buckets.len();
+    let mut flags = 0u8;
+    for b in buckets {
+        if b.stale.is_some() {
+            flags |= HAS_STALE;
+        }
+        if let Some(a) = &b.agg {
+            if a.first.st != 0 || a.last.st != 0 || a.prev.is_some_and(|p| p.st != 0) {
+                flags |= HAS_ST;
+            }
+            if a.overlap {
+                flags |= HAS_OVERLAP;
+            }
+        }
+    }
+    let e = chunk_exponent(buckets);
+    out.push(AGGREGATE_VERSION);
+    put_uvarint(out, res as u64);
+    put_uvarint(out, n as u64);
+    out.push(flags);
+    out.push(e);
+    let k0 = buckets[0].end / res;
+    put_varint(out, k0);
+    let column = |f: &dyn Fn(&Summary) -> i64| -> Vec<i64> { buckets.iter().map(f).collect() };
+    let gaps: Vec<i64> = buckets
+        .windows(2)
+        .map(|w| (w[1].end - w[0].end) / res - 1)
+        .collect();
+    put_stream(&gaps, out);
+    let agg = |b: &Summary, f: &dyn Fn(&Aggregates) -> i64| b.agg.as_ref().map_or(0, f);
+    put_stream(&column(&|b| agg(b, &|a| a.count as i64)), out);
+    if flags & HAS_STALE != 0 {
+        put_stream(&column(&|b| b.stale.map_or(0, |t| b.end - t + 1)), out);
+    }
+    put_stream(&column(&|b| agg(b, &|a| a.first.t - (b.end - res))), out);
+    put_stream(&column(&|b| agg(b, &|a| b.end - a.last.t)), out);
+    put_stream(
+        &column(&|b| agg(b, &|a| a.prev.map_or(0, |p| a.last.t - p.t))),
+        out,
+    );
+    if flags & HAS_ST != 0 {
+        let st = |p: &Point| start_offset(p.t, p.st);
+        put_stream(&column(&|b| agg(b, &|a| st(&a.first))), out);
+        put_stream(&column(&|b| agg(b, &|a| st(&a.last))), out);
+        put_stream(
+            &column(&|b| agg(b, &|a| a.prev.as_ref().map_or(0, st))),
+            out,
+        );
+    }
+    put_stream(&column(&|b| agg(b, &|a| a.resets as i64)), out);
+    // Most pairs change (gauges) or most do not (idle counters): stored
+    // as the pairs that do not, `count − 1 − changes`.
+    put_stream(
+        &column(&|b| agg(b, &|a| (a.count as i64 - 1).wrapping_sub(a.changes as i64))),
+        out,
+    );
+    if flags & HAS_OVERLAP != 0 {
+        put_stream(&column(&|b| agg(b, &|a| i64::from(a.overlap))), out);
+    }
+    // Value columns.
+    let mut residuals = vec![vec![0i64; n]; VALUE_COLUMNS];
+    let mut raws: Vec<(usize, usize, u64)> = Vec::new();
+    let mut pred = Predictor { prev_last: 0 };
+    for (i, b) in buckets.iter().enumerate() {
+        let Some(a) = &b.agg else { continue };
+        let vs = values_of(a);
+        let mut ms = [0i64; VALUE_COLUMNS];
+        for col in 0..VALUE_COLUMNS {
+            let predicted = pred.predict(col, &ms, a.count as i64);
+            ms[col] = match scale::scaled(vs[col], e) {
+                Some(m) => m,
+                None => {
+                    raws.push((i, col, vs[col].to_bits()));
+                    predicted
+                }
+            };
+            residuals[col][i] = residual(col, ms[col], predicted);
+        }
+        pred.prev_last = ms[L];
+    }
+    for r in &residuals {
+        put_stream(r, out);
+    }
+    put_uvarint(out, raws.len() as u64);
+    for (i, col, bits) in raws {
+        out.extend_from_slice(&(i as u16).to_be_bytes());
+        out.push(col as u8);
+        out.extend_from_slice(&bits.to_be_bytes());
+    }
+    Ok(())
+}
+
+fn check_input(res: i64, buckets: &[Summary]) -> Result<()> {
+    let bad = |reason: String| Err(Error::InvalidSummaries { reason });
+    if res <= 0 {
+        return bad(format!("resolution {res} ms"));
+    }
+    if buckets.is_empty() || buckets.len() > MAX_BUCKETS {
+        return bad(format!("{} buckets (1 ..= {MAX_BUCKETS})", buckets.len()));
+    }
+    for (i, b) in buckets.iter().enumerate() {
+        if b.end.rem_euclid(res) != 0 {
+            return bad(format!("bucket end {} is not a multiple of {res}", b.end));
+        }
+        if i > 0 && b.end <= buckets[i - 1].end {
+            return bad(format!("bucket end {} after {}", b.end, buckets[i - 1].end));
+        }
+        let inside = |t: i64| t > b.end - res && t <= b.end;
+        let times = b
+            .agg
+            .iter()
+            .flat_map(|a| [a.first.t, a.last.t])
+            .chain(b.stale);
+        if let Some(t) = times.into_iter().find(|&t| !inside(t)) {
+            return bad(format!("time {t} outside the bucket ending {}", b.end));
+        }
+        if b.agg
+            .is_some_and(|a| a.count == 0 || (a.count >= 2) != a.prev.is_some())
+        {
+            return bad(format!("bucket ending {}: count and prev disagree", b.end));
+        }
+    }
+    Ok(())
+}
+
+/// A start time as stored: 0 for none, else `t − st`, moved one away from
+/// 0 when not negative.
+fn start_offset(t: i64, st: i64) -> i64 {
+    if st == 0 {
+        return 0;
+    }
+    let d = t.wrapping_sub(st);
+    if d >= 0 { d.wrapping_add(1) } else { d }
+}
+
+/// Inverse of [`start_offset`].
+fn start_from_offset(t: i64, stored: i64) -> i64 {
+    match stored {
+        0 => 0,
+        s if s > 0 => t.wrapping_sub(s - 1),
+        s => t.wrapping_sub(s),
+    }
+}
+
+/// The exponent for the chunk's values (as the decimal chunk chooses it).
+fn chunk_exponent(buckets: &[Summary]) -> u8 {
+    let mut counts = [0u32; MAX_EXP as usize + 1];
+    let mut n = 0usize;
+    let mut hint = 0u8;
+    for a in buckets.iter().filter_map(|b| b.agg.as_ref()) {
+        for v in values_of(a) {
+            n += 1;
+            if let Some((e, _)) = scale::exponent_of(v, hint) {
+                counts[usize::from(e)] += 1;
+                hint = e;
+            }
+        }
+    }
+    scale::choose(&counts, n.max(1))
+}
+
+fn put_stream(xs: &[i64], out: &mut Vec<u8>) {
+    if xs.is_empty() {
+        return;
+    }
+    let plan = stream::plan(xs);
+    stream::write(xs, &plan, out);
+}
+
+/// Decodes an aggregate chunk: its resolution and its summaries.
+pub fn decode(data: &[u8]) -> DecodeResult<(i64, Vec<Summary>)> {
+    let mut d = Decbuf::new(data);
+    let at = d.position();
+    if d.u8("aggregate chunk version")? != AGGREGATE_VERSION {
+        return Err(DecodeError {
+            offset: at,
+            what: "unknown aggregate chunk version",
+        });
+    }
+    let at = d.position();
+    let res = d.uvarint("resolution")?;
+    if res == 0 || res > i64::MAX as u64 {
+        return Err(DecodeError {
+            offset: at,
+            what: "bad resolution",
+        });
+    }
+    let res = res as i64;
+    let at = d.position();
+    let n = d.uvarint("bucket count")?;
+    if n == 0 || n > MAX_BUCKETS as u64 {
+        return Err(DecodeError {
+            offset: at,
+            what: "bad bucket count",
+        });
+    }
+    let n = n as usize;
+    let at = d.position();
+    let flags = d.u8("flags")?;
+    if flags & !KNOWN_FLAGS != 0 {
+        return Err(DecodeError {
+            offset: at,
+            what: "unknown aggregate chunk flags",
+        });
+    }
+    let at = d.position();
+    let e = d.u8("exponent")?;
+    if e > MAX_EXP {
+        return Err(DecodeError {
+            offset: at,
+            what: "exponent above 15",
+        });
+    }
+    let k0 = d.varint("first bucket")?;
+    let mut parse = |len: usize, present: bool| -> DecodeResult<StreamReader<'_>> {
+        if present && len > 0 {
+            StreamReader::parse(&mut d, data, len)
+        } else {
+            Ok(StreamReader::constant(0))
+        }
+    };
+    let mut gaps = parse(n - 1, true)?;
+    let mut count = parse(n, true)?;
+    let mut stale = parse(n, flags & HAS_STALE != 0)?;
+    let mut first_t = parse(n, true)?;
+    let mut last_t = parse(n, true)?;
+    let mut prev_t = parse(n, true)?;
+    let has_st = flags & HAS_ST != 0;
+    let mut sts = [parse(n, has_st)?, parse(n, has_st)?, parse(n, has_st)?];
+    let mut resets = parse(n, true)?;
+    let mut changes = parse(n, true)?;
+    let mut overlap = parse(n, flags & HAS_OVERLAP != 0)?;
+    let mut values = Vec::with_capacity(VALUE_COLUMNS);
+    for _ in 0..VALUE_COLUMNS {
+        values.push(parse(n, true)?);
+    }
+    let raws = read_raws(&mut d, n)?;
+
+    let div = POW10[usize::from(e)];
+    let mut out = Vec::with_capacity(n);
+    let mut k = k0;
+    let mut raw_at = 0usize;
+    let mut pred = Predictor { prev_last: 0 };
+    for i in 0..n {
+        if i > 0 {
+            k = k.wrapping_add(gaps.next()).wrapping_add(1);
+        }
+        let end = k.wrapping_mul(res);
+        let cnt = count.next();
+        let stale_off = stale.next();
+        let stale = (stale_off != 0).then(|| end.wrapping_sub(stale_off).wrapping_add(1));
+        let (ft, lt, pt) = (first_t.next(), last_t.next(), prev_t.next());
+        let st = [sts[0].next(), sts[1].next(), sts[2].next()];
+        let (rs, ch, ov) = (resets.next(), changes.next(), overlap.next());
+        let mut rs_ = [0i64; VALUE_COLUMNS];
+        for (col, r) in rs_.iter_mut().enumerate() {
+            *r = values[col].next();
+        }
+        if cnt <= 0 {
+            out.push(Summary {
+                end,
+                agg: None,
+                stale,
+            });
+            continue;
+        }
+        let has_prev = cnt >= 2;
+        let mut ms = [0i64; VALUE_COLUMNS];
+        let mut vs = [0f64; VALUE_COLUMNS];
+        for col in 0..VALUE_COLUMNS {
+            let predicted = pred.predict(col, &ms, cnt);
+            match raws.get(raw_at) {
+                Some(&(ri, rc, bits)) if (ri, rc) == (i, col) => {
+                    raw_at += 1;
+                    ms[col] = predicted;
+                    vs[col] = f64::from_bits(bits);
+                }
+                _ => {
+                    ms[col] = unresidual(col, rs_[col], predicted);
+                    vs[col] = ms[col] as f64 / div;
+                }
+            }
+        }
+        pred.prev_last = ms[L];
+        let last_t = end.wrapping_sub(lt);
+        let point = |t: i64, v: f64, st: i64| Point {
+            t,
+            v,
+            st: start_from_offset(t, st),
+        };
+        let last = point(last_t, vs[L], st[1]);
+        out.push(Summary {
+            end,
+            agg: Some(Aggregates {
+                count: cnt as u64,
+                first: point(end.wrapping_sub(res).wrapping_add(ft), vs[F], st[0]),
+                last,
+                prev: has_prev.then(|| point(last_t.wrapping_sub(pt), vs[P], st[2])),
+                sum: vs[S],
+                min: vs[MIN],
+                max: vs[MAX],
+                resets: rs as u64,
+                reset_correction: if rs > 0 { vs[C] } else { 0.0 },
+                changes: (cnt - 1).wrapping_sub(ch) as u64,
+                overlap: ov != 0,
+            }),
+            stale,
+        });
+    }
+    Ok((res, out))
+}
+
+/// The raw-value list: (bucket, column, bits), in the order written.
+fn read_raws(d: &mut Decbuf<'_>, n: usize) -> DecodeResult<Vec<(usize, usize, u64)>> {
+    let at = d.position();
+    let r = d.uvarint("raw value count")?;
+    if r > (n * VALUE_COLUMNS) as u64 {
+        return Err(DecodeError {
+            offset: at,
+            what: "more raw values than values",
+        });
+    }
+    let mut raws = Vec::with_capacity(r as usize);
+    for _ in 0..r {
+        let at = d.position();
+        let b = d.bytes(2, "raw value bucket")?;
+        let i = usize::from(u16::from_be_bytes([b[0], b[1]]));
+        let col = usize::from(d.u8("raw value column")?);
+        let bits = d.u64_be("raw value")?;
+        if i >= n
+            || col >= VALUE_COLUMNS
+            || raws.last().is_some_and(|&(pi, pc, _)| (pi, pc) >= (i, col))
+        {
+            return Err(DecodeError {
+                offset: at,
+                what: "raw value out of place",
+            });
+        }
+        raws.push((i, col, bits));
+    }
+    Ok(raws)
+}
+
+#[cfg(test)]
+#[path = "chunk_tests.rs"]
+mod tests;
