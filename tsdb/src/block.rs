@@ -19,4 +19,5 @@ pub use index_reader::IndexReader;
 pub use index_writer::{IndexChunk, IndexWriter};
 pub use meta::{BLOCK_VERSION, BlockMeta, BlockStats, CompactionMeta, new_ulid};
 pub use reader::Block;
+pub(crate) use writer::write_atomically;
 pub use writer::{BLOCK_CHUNK_SAMPLES, BlockPlan, write_block};

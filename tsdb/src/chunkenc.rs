@@ -20,7 +20,8 @@
 //!
 //! Encoding byte 0 is reserved for "none"; 1 is XOR, 2 is decimal, 3 is
 //! a chunk with start timestamps, 4 and 5 are integer and float native
-//! histograms.
+//! histograms, 6 histograms with start timestamps, 7 a downsampling tier's
+//! bucket summaries ([`crate::downsample::chunk`]).
 
 mod bstream;
 mod chunk;

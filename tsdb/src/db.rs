@@ -3,7 +3,8 @@
 //! ```text
 //! data/
 //!   wal/00000001 …        write-ahead log segments (+ checkpoint.N/)
-//!   blocks/<ULID>/        immutable blocks (meta.json, index, chunks/, tombstones)
+//!   blocks/<ULID>/        immutable blocks (meta.json, index, chunks/, tombstones);
+//!                         tier blocks of downsampling too (`resolution` > 0)
 //! ```
 //! Writes go through [`Appender`]: records are logged to the WAL, applied
 //! to the head, and (with the default sync policy) fsynced before `commit`
@@ -16,6 +17,7 @@ mod maintenance;
 mod open;
 mod select;
 mod stores;
+mod tiers;
 mod wal_io;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +30,7 @@ pub use crate::head::SeriesHandle;
 pub use appender::Appender;
 pub use open::DbOptions;
 pub use stores::WalStore;
+pub use tiers::DownsampleReport;
 
 use crate::block::Block;
 use crate::error::Result;
@@ -46,6 +49,10 @@ pub struct DbCounters {
     pub wal_replayed_records: AtomicU64,
     /// Blocks in `quarantine/`: moved aside because they failed to read.
     pub quarantined_blocks: AtomicU64,
+    /// Tier blocks written by downsampling.
+    pub tier_blocks_written: AtomicU64,
+    /// Times retention kept a block because no tier covered it yet.
+    pub retention_blocked: AtomicU64,
 }
 
 /// An open database. Share it behind an `Arc`; every method takes `&self`.
@@ -55,8 +62,10 @@ pub struct Db {
     head: Arc<Head>,
     wal: Wal,
     stores: stores::Stores,
-    /// Sorted by `min_time`.
+    /// Raw blocks, sorted by `min_time`.
     blocks: RwLock<Vec<Arc<Block>>>,
+    /// Tier blocks (`resolution > 0`), sorted by resolution, then time.
+    tiers: RwLock<Vec<Arc<Block>>>,
     /// Serialises compaction, retention, deletion cleanup and snapshots.
     maintenance: Mutex<()>,
     pub counters: DbCounters,

@@ -6,11 +6,18 @@
 //!   raw samples ([`summarize`]) and merging consecutive ones
 //!   ([`Summary::merge`], [`coarsen`]) for coarser tiers and for query
 //!   windows.
+//! - [`policy`]: the configured [`Tiers`] and the rules that keep them
+//!   from losing data.
+//! - [`blocks`]: tier blocks: writing one from raw or finer-tier blocks,
+//!   reading a series' summaries back.
 //! - [`chunk`]: the aggregate chunk encoding (byte 7) tier blocks store.
 
+pub mod blocks;
 pub mod chunk;
+pub mod policy;
 pub mod summary;
 #[cfg(test)]
 mod testdata;
 
+pub use policy::{Tier, Tiers};
 pub use summary::{Aggregates, Point, Summary, bucket_end, coarsen, summarize};

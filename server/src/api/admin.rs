@@ -31,7 +31,8 @@ pub fn clean_tombstones(state: &State, req: &Req) -> Result<Reply, ApiError> {
 }
 
 /// Runs maintenance now — the head cut into blocks as far as it is due,
-/// block merges, retention — and answers what it did once it is done.
+/// block merges, downsampling, retention — and answers what it did once
+/// it is done.
 pub fn compact(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::POST, Method::PUT])?;
     state.db.sync_wal()?;
@@ -41,6 +42,8 @@ pub fn compact(state: &State, req: &Req) -> Result<Reply, ApiError> {
             "headBlocks": r.head_blocks,
             "mergedBlocks": r.merged_blocks,
             "deletedBlocks": r.deleted_blocks,
+            "tierBlocks": r.tier_blocks,
+            "rederivedTierBlocks": r.rederived_tier_blocks,
         }),
         &[],
         &[],

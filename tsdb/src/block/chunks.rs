@@ -240,9 +240,9 @@ mod tests {
         w.close().unwrap();
         let mut bytes = std::fs::read(dir.path().join("000001")).unwrap();
         let unknown_at = bytes.len();
-        bytes.extend_from_slice(&[1, 7, 0xAA]);
+        bytes.extend_from_slice(&[1, 9, 0xAA]);
         let mut h = crc32fast::Hasher::new();
-        h.update(&[7, 0xAA]);
+        h.update(&[9, 0xAA]);
         bytes.extend_from_slice(&h.finalize().to_be_bytes());
         std::fs::write(dir.path().join("000001"), bytes).unwrap();
 
@@ -260,7 +260,7 @@ mod tests {
                 "unknown encoding",
                 (1 << 32) | unknown_at as u64,
                 0,
-                "unknown chunk encoding 7",
+                "unknown chunk encoding 9",
             ),
         ];
         for (name, at, data_offset, what) in cases {

@@ -44,9 +44,19 @@ pub fn write_block(
     readers: Vec<Arc<dyn BlockReader>>,
     plan: BlockPlan,
 ) -> Result<Option<BlockMeta>> {
+    write_atomically(parent, |tmp, ulid| write_into(tmp, ulid, readers, plan))
+}
+
+/// Runs `write` on a new block directory `<ulid>.tmp` under `parent` and
+/// renames it into place when `write` returns a meta; removes it
+/// otherwise, so a crash or a failure leaves no half block.
+pub(crate) fn write_atomically(
+    parent: &Path,
+    write: impl FnOnce(&PathBuf, &str) -> Result<Option<BlockMeta>>,
+) -> Result<Option<BlockMeta>> {
     let ulid = new_ulid();
     let tmp = parent.join(format!("{ulid}.tmp"));
-    let result = write_into(&tmp, &ulid, readers, plan);
+    let result = write(&tmp, &ulid);
     match result {
         Ok(Some(meta)) => {
             let dst = parent.join(&ulid);

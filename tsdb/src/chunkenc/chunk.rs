@@ -9,6 +9,7 @@ use super::histogram::{
 };
 use super::st::{self, ENCODING_HISTOGRAM_ST, ENCODING_ST, StReader, StWriter};
 use super::xor::{self, ENCODING_XOR, XorAppender, XorIter};
+use crate::downsample::chunk::ENCODING_AGGREGATE;
 use crate::encoding::{DecodeError, DecodeResult};
 use crate::model::histogram::FloatHistogram;
 use crate::model::{HistogramSample, Sample, SampleBuf};
@@ -32,6 +33,10 @@ pub enum Encoding {
     /// An integer or float histogram chunk with the samples' start
     /// timestamps ([`st`](super::st)).
     HistogramWithSt,
+    /// Bucket summaries of a downsampling tier
+    /// ([`crate::downsample::chunk`]); no samples: only tier blocks hold
+    /// them, and only the tier readers decode them.
+    Aggregate,
 }
 
 impl Encoding {
@@ -44,6 +49,7 @@ impl Encoding {
             ENCODING_HISTOGRAM => Some(Encoding::Histogram),
             ENCODING_FLOAT_HISTOGRAM => Some(Encoding::FloatHistogram),
             ENCODING_HISTOGRAM_ST => Some(Encoding::HistogramWithSt),
+            ENCODING_AGGREGATE => Some(Encoding::Aggregate),
             _ => None,
         }
     }
@@ -56,6 +62,7 @@ impl Encoding {
             Encoding::Histogram => ENCODING_HISTOGRAM,
             Encoding::FloatHistogram => ENCODING_FLOAT_HISTOGRAM,
             Encoding::HistogramWithSt => ENCODING_HISTOGRAM_ST,
+            Encoding::Aggregate => ENCODING_AGGREGATE,
         }
     }
 
@@ -117,6 +124,8 @@ impl Encoding {
                 [a, b, ..] => usize::from(u16::from_be_bytes([*a, *b])),
                 _ => 0,
             },
+            // Buckets, not samples.
+            Encoding::Aggregate => crate::downsample::chunk::num_buckets(bytes),
         }
     }
 
@@ -151,6 +160,7 @@ impl Encoding {
             // meet an error).
             Encoding::Histogram => decode_histograms(bytes).map(drop).map_err(corrupt),
             Encoding::FloatHistogram => decode_float_histograms(bytes).map(drop).map_err(corrupt),
+            Encoding::Aggregate => crate::downsample::chunk::decode(bytes).map(drop),
         }
     }
 
@@ -163,9 +173,10 @@ impl Encoding {
                 Some((e, inner, _)) => e.iter(inner),
                 None => ChunkIter::Xor(XorIter::new(&[])),
             },
-            Encoding::Histogram | Encoding::FloatHistogram | Encoding::HistogramWithSt => {
-                ChunkIter::Xor(XorIter::new(&[]))
-            }
+            Encoding::Histogram
+            | Encoding::FloatHistogram
+            | Encoding::HistogramWithSt
+            | Encoding::Aggregate => ChunkIter::Xor(XorIter::new(&[])),
         }
     }
 
@@ -173,7 +184,10 @@ impl Encoding {
     /// (none from a histogram chunk).
     pub fn decode_range(self, bytes: &[u8], mint: i64, maxt: i64, out: &mut Vec<Sample>) {
         match self {
-            Encoding::Histogram | Encoding::FloatHistogram | Encoding::HistogramWithSt => {}
+            Encoding::Histogram
+            | Encoding::FloatHistogram
+            | Encoding::HistogramWithSt
+            | Encoding::Aggregate => {}
             Encoding::Xor => xor::decode_range(bytes, mint, maxt, out),
             Encoding::Decimal => decimal::decode_range(bytes, mint, maxt, out),
             Encoding::WithSt => {
@@ -472,7 +486,8 @@ mod tests {
     #[test]
     fn unknown_bytes_are_no_encoding() {
         assert_eq!(Encoding::from_byte(0), None);
-        assert_eq!(Encoding::from_byte(7), None);
+        assert_eq!(Encoding::from_byte(8), None);
+        assert_eq!(Encoding::from_byte(7), Some(Encoding::Aggregate));
         assert_eq!(Encoding::from_byte(6), Some(Encoding::HistogramWithSt));
         assert_eq!(Encoding::from_byte(4), Some(Encoding::Histogram));
         assert_eq!(Encoding::from_byte(5), Some(Encoding::FloatHistogram));

@@ -22,11 +22,15 @@ pub struct MaintenanceReport {
     pub head_blocks: usize,
     pub merged_blocks: usize,
     pub deleted_blocks: usize,
+    /// Tier blocks written, and of those re-derived.
+    pub tier_blocks: usize,
+    pub rederived_tier_blocks: usize,
 }
 
 impl Db {
     /// Runs everything that is due: head → blocks while the head spans more
-    /// than 1.5 block ranges, block merges, retention.
+    /// than 1.5 block ranges, block merges, downsampling, retention (raw
+    /// blocks only once the first tier covers them, then the tiers').
     pub fn compact(&self) -> Result<MaintenanceReport> {
         let _guard = self.maintenance.lock();
         self.wal.check_open()?;
@@ -36,7 +40,13 @@ impl Db {
             report.head_blocks += 1;
         }
         report.merged_blocks = self.merge_blocks()?;
+        let tiers = self.downsample()?;
+        report.tier_blocks = tiers.written;
+        report.rederived_tier_blocks = tiers.rederived;
         report.deleted_blocks = self.apply_retention()?;
+        if let Some(newest) = self.newest_time() {
+            report.deleted_blocks += self.apply_tier_retention(newest)?;
+        }
         Ok(report)
     }
 
@@ -191,14 +201,24 @@ impl Db {
         Ok(())
     }
 
-    fn apply_retention(&self) -> Result<usize> {
+    pub(super) fn apply_retention(&self) -> Result<usize> {
         let blocks = self.blocks();
         let sized: Vec<(BlockMeta, u64)> = blocks
             .iter()
             .map(|b| (b.meta().clone(), b.size()))
             .collect();
-        let expired = retention::expired(&sized, self.opts.retention, self.wal_size());
-        let gone: Vec<Arc<Block>> = expired.iter().map(|&i| blocks[i].clone()).collect();
+        let tier_bytes: u64 = self.tier_blocks().iter().map(|b| b.size()).sum();
+        let expired = retention::expired(&sized, self.opts.retention, self.wal_size() + tier_bytes);
+        let mut gone: Vec<Arc<Block>> = Vec::new();
+        for b in expired.iter().map(|&i| blocks[i].clone()) {
+            if self.tier_covers(&b)? {
+                gone.push(b);
+            } else {
+                self.counters
+                    .retention_blocked
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
         self.remove_blocks(&gone)?;
         Ok(gone.len())
     }
@@ -247,7 +267,7 @@ impl Db {
         self.wal.check_open()?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io("mkdir", dir, e))?;
         let mut names = Vec::new();
-        for b in self.blocks() {
+        for b in self.blocks().into_iter().chain(self.tier_blocks()) {
             let dst = dir.join(&b.meta().ulid);
             crate::fsutil::copy_dir(b.dir(), &dst)?;
             names.push(b.meta().ulid.clone());

@@ -9,6 +9,7 @@ use parking_lot::{Mutex, RwLock};
 use super::stores::{Stores, WalStore};
 use super::{Db, DbCounters, wal_io};
 use crate::block::Block;
+use crate::downsample::Tiers;
 use crate::error::{Error, Result};
 use crate::head::{Head, HeadOptions};
 use crate::limits::Limits;
@@ -30,6 +31,8 @@ pub struct DbOptions {
     pub wal: WalOptions,
     /// Exemplars kept in memory (0 keeps none).
     pub max_exemplars: usize,
+    /// Downsampling tiers, finest first (none by default).
+    pub downsampling: Tiers,
 }
 
 impl Default for DbOptions {
@@ -45,6 +48,7 @@ impl Default for DbOptions {
             limits: Limits::default(),
             wal: WalOptions::default(),
             max_exemplars: 100_000,
+            downsampling: Tiers::default(),
         }
     }
 }
@@ -75,7 +79,7 @@ impl DbOptions {
                 reason: "must not be negative".into(),
             });
         }
-        Ok(())
+        self.downsampling.validate(self.retention.time)
     }
 }
 
@@ -100,7 +104,9 @@ impl Db {
         let blocks_dir = dir.join("blocks");
         std::fs::create_dir_all(&blocks_dir).map_err(|e| Error::io("mkdir", &blocks_dir, e))?;
         let quarantine = dir.join(QUARANTINE_DIR);
-        let blocks = load_blocks(&blocks_dir, &quarantine)?;
+        let (blocks, tiers): (Vec<_>, Vec<_>) = load_blocks(&blocks_dir, &quarantine)?
+            .into_iter()
+            .partition(|b| b.meta().resolution == 0);
 
         let head = Head::new(HeadOptions {
             chunk_range: opts.block_range,
@@ -129,6 +135,7 @@ impl Db {
             wal,
             stores,
             blocks: RwLock::new(blocks),
+            tiers: RwLock::new(tiers),
             maintenance: Mutex::new(()),
             counters,
         })

@@ -314,6 +314,16 @@ fn put_stream(xs: &[i64], out: &mut Vec<u8>) {
     stream::write(xs, &plan, out);
 }
 
+/// Buckets recorded in the chunk's header (0 for a chunk too short).
+pub fn num_buckets(data: &[u8]) -> usize {
+    let mut d = Decbuf::new(data);
+    let header = d
+        .u8("version")
+        .and_then(|_| d.uvarint("resolution"))
+        .and_then(|_| d.uvarint("bucket count"));
+    header.map_or(0, |n| n.min(MAX_BUCKETS as u64) as usize)
+}
+
 /// Decodes an aggregate chunk: its resolution and its summaries.
 pub fn decode(data: &[u8]) -> DecodeResult<(i64, Vec<Summary>)> {
     let mut d = Decbuf::new(data);

@@ -1,0 +1,233 @@
+//! Downsampling in the database: tier blocks equal the summaries of the
+//! raw data, raw blocks expire only once covered, backfill re-derives a
+//! window, and an interrupted tier block is cleaned up and built again.
+
+use std::sync::atomic::Ordering;
+
+use super::super::{Db, DbOptions};
+use crate::downsample::{Point, Summary, Tier, Tiers, summarize};
+use crate::model::{Labels, Matcher, STALE_NAN};
+use crate::retention::Retention;
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+
+fn opts(raw_retention: i64) -> DbOptions {
+    DbOptions {
+        retention: Retention {
+            time: raw_retention,
+            size: 0,
+        },
+        downsampling: Tiers(vec![
+            Tier {
+                resolution: MINUTE,
+                after: 2 * HOUR,
+                retention: 10 * DAY,
+            },
+            Tier {
+                resolution: 5 * MINUTE,
+                after: 8 * HOUR,
+                retention: 30 * DAY,
+            },
+        ]),
+        ..DbOptions::default()
+    }
+}
+
+fn labels(name: &str) -> Labels {
+    Labels::from_pairs(&[("__name__", name)])
+}
+
+/// Two series over `days` days of 15 s scrapes: a counter that resets
+/// every 1000 samples, and a gauge that goes stale for an hour every day.
+fn data(days: i64) -> Vec<(&'static str, Point)> {
+    let mut out = Vec::new();
+    for i in 1..=days * DAY / 15_000 {
+        let t = i * 15_000 + (i % 3);
+        out.push(("c_total", Point::new(t, (i % 1000) as f64 * 1.5, 0)));
+        let v = match (t % DAY) / HOUR {
+            5 => continue,
+            4 if t % HOUR > 59 * MINUTE => STALE_NAN,
+            _ => ((i * 7919) % 1000) as f64 / 8.0,
+        };
+        out.push(("g", Point::new(t, v, 0)));
+    }
+    out
+}
+
+fn write_all(db: &Db, points: &[(&str, Point)]) {
+    for chunk in points.chunks(5000) {
+        let mut app = db.appender();
+        for (name, p) in chunk {
+            app.append(&labels(name), p.t, p.v).expect("append");
+        }
+        app.commit().expect("commit");
+        db.compact().expect("compact");
+    }
+}
+
+fn raw_points(points: &[(&str, Point)], name: &str) -> Vec<Point> {
+    points
+        .iter()
+        .filter(|(n, _)| *n == name)
+        .map(|(_, p)| *p)
+        .collect()
+}
+
+fn stored(db: &Db, res: i64, name: &str, lo: i64, hi: i64) -> Vec<Summary> {
+    let mut got = db
+        .select_summaries(res, &[Matcher::equal("__name__", name)], lo, hi)
+        .expect("select");
+    got.pop().map(|(_, s)| s).unwrap_or_default()
+}
+
+/// Every stored bucket equals the one built from raw (sums to 1e-12).
+fn check_against_raw(db: &Db, res: i64, name: &str, raw: &[Point]) -> usize {
+    let want = summarize(raw.iter().copied(), res);
+    let got = stored(db, res, name, i64::MIN / 2, i64::MAX / 2);
+    for g in &got {
+        let w = want.iter().find(|w| w.end == g.end).expect("bucket in raw");
+        assert_eq!(g.stale, w.stale);
+        let (Some(ga), Some(wa)) = (g.agg, w.agg) else {
+            assert_eq!(g.agg, w.agg);
+            continue;
+        };
+        assert_eq!(
+            (ga.count, ga.resets, ga.changes),
+            (wa.count, wa.resets, wa.changes)
+        );
+        assert!(
+            ga.first.bit_eq(&wa.first) && ga.last.bit_eq(&wa.last),
+            "{g:?} vs {w:?}"
+        );
+        assert_eq!(
+            (ga.min.to_bits(), ga.max.to_bits()),
+            (wa.min.to_bits(), wa.max.to_bits())
+        );
+        assert!(
+            (ga.sum - wa.sum).abs() <= 1e-12 * wa.sum.abs(),
+            "{} vs {}",
+            ga.sum,
+            wa.sum
+        );
+    }
+    got.len()
+}
+
+#[test]
+fn tiers_equal_raw_and_raw_expires_once_covered() {
+    let dir = tempfile::tempdir().unwrap();
+    let points = data(4);
+    let db = Db::open(dir.path(), opts(3 * DAY)).unwrap();
+    write_all(&db, &points);
+    let report = db.compact().unwrap();
+    assert_eq!(report.rederived_tier_blocks, 0);
+
+    for (res, name) in [
+        (MINUTE, "c_total"),
+        (MINUTE, "g"),
+        (5 * MINUTE, "c_total"),
+        (5 * MINUTE, "g"),
+    ] {
+        let n = check_against_raw(&db, res, name, &raw_points(&points, name));
+        assert!(n > 0, "no {res} ms buckets of {name}");
+    }
+    // Raw blocks older than 3 days (from the newest block's end, as raw
+    // retention counts) are gone, and tier 1 holds their range.
+    let raw = db.blocks();
+    let cutoff = raw.iter().map(|b| b.meta().max_time).max().unwrap() - 3 * DAY;
+    assert!(raw.iter().all(|b| b.meta().max_time > cutoff));
+    let oldest_raw = raw.iter().map(|b| b.meta().min_time).min().unwrap();
+    assert!(oldest_raw > 0, "some raw block expired");
+    let first_minute = stored(&db, MINUTE, "c_total", 0, DAY);
+    assert_eq!(
+        first_minute.first().map(|b| b.end),
+        Some(MINUTE),
+        "tier 1 holds the expired range"
+    );
+}
+
+#[test]
+fn raw_blocks_stay_until_a_tier_covers_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let points = data(4);
+    // Without tiers first: raw blocks are written and merged, nothing
+    // downsampled, nothing expired (retention forever).
+    {
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        write_all(&db, &points);
+        assert!(db.tier_blocks().is_empty());
+    }
+    let db = Db::open(dir.path(), opts(3 * DAY)).unwrap();
+    let old = db.blocks().into_iter().next().unwrap();
+    assert!(!db.tier_covers(&old).unwrap(), "nothing downsampled yet");
+    assert_eq!(db.apply_retention().unwrap(), 0, "uncovered raw data stays");
+    assert!(db.counters.retention_blocked.load(Ordering::Relaxed) > 0);
+    // The next maintenance pass downsamples first, then expires.
+    let report = db.compact().unwrap();
+    assert!(
+        report.tier_blocks > 0 && report.deleted_blocks > 0,
+        "{report:?}"
+    );
+    assert!(db.tier_covers(&old).unwrap());
+}
+
+#[test]
+fn backfill_into_a_downsampled_window_rederives_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let points = data(2);
+    let mut o = opts(5 * DAY);
+    o.ooo_window = 3 * DAY;
+    let db = Db::open(dir.path(), o).unwrap();
+    write_all(&db, &points);
+    let before = stored(&db, MINUTE, "late", 0, DAY);
+    assert!(before.is_empty());
+    assert!(!stored(&db, MINUTE, "c_total", 0, DAY).is_empty());
+    // A series written late into the first day.
+    let late: Vec<(&str, Point)> = (1..=100)
+        .map(|i| ("late", Point::new(HOUR + i * 15_000, i as f64, 0)))
+        .collect();
+    write_all(&db, &late);
+    for _ in 0..3 {
+        db.compact().unwrap();
+    }
+    let after = stored(&db, MINUTE, "late", 0, DAY);
+    assert_eq!(
+        after.len(),
+        25,
+        "re-derived with the late series: {after:?}"
+    );
+    check_against_raw(&db, MINUTE, "c_total", &raw_points(&points, "c_total"));
+}
+
+#[test]
+fn an_interrupted_tier_block_is_removed_and_built_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let points = data(2);
+    {
+        let db = Db::open(dir.path(), opts(5 * DAY)).unwrap();
+        write_all(&db, &points);
+        assert!(!db.tier_blocks().is_empty());
+        // A crash half-way through writing a tier block leaves `.tmp`.
+        let victim = db.tier_blocks().pop().unwrap();
+        let tmp = dir
+            .path()
+            .join("blocks")
+            .join(format!("{}.tmp", victim.meta().ulid));
+        crate::fsutil::copy_dir(victim.dir(), &tmp).unwrap();
+        std::fs::remove_dir_all(victim.dir()).unwrap();
+    }
+    let db = Db::open(dir.path(), opts(5 * DAY)).unwrap();
+    assert!(
+        !dir.path().join("blocks").read_dir().unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".tmp"))
+    );
+    let report = db.compact().unwrap();
+    assert_eq!(report.tier_blocks, 1, "the missing window is built again");
+    check_against_raw(&db, MINUTE, "c_total", &raw_points(&points, "c_total"));
+    check_against_raw(&db, MINUTE, "g", &raw_points(&points, "g"));
+}
