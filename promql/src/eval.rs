@@ -27,6 +27,7 @@ mod node;
 mod rollup;
 mod selector;
 mod stats;
+mod tiered;
 mod transform;
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ use crate::error::Result;
 use crate::value::Value;
 
 pub(crate) use grid::Elem;
+pub use tiered::SourceResolution;
 
 /// Limits and defaults of query evaluation.
 #[derive(Debug, Clone)]
@@ -57,6 +59,8 @@ pub struct EngineOptions {
     /// Threads one query may use for per-series work (range functions);
     /// defaults to the machine's cores.
     pub parallelism: usize,
+    /// Which downsampling tiers range functions may read.
+    pub max_source_resolution: SourceResolution,
 }
 
 impl Default for EngineOptions {
@@ -68,6 +72,7 @@ impl Default for EngineOptions {
             default_subquery_step: 60 * 1000,
             cancel: None,
             parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_source_resolution: SourceResolution::Auto,
         }
     }
 }
@@ -80,6 +85,9 @@ pub struct QueryResult {
     pub warnings: Vec<String>,
     /// Texts starting `PromQL info: `.
     pub infos: Vec<String>,
+    /// Resolutions (ms) of the downsampling tiers the query read,
+    /// ascending; empty when it read raw samples only.
+    pub tiers: Vec<i64>,
 }
 
 /// Evaluates parsed expressions against a [`Queryable`]. Cheap to create;
@@ -129,11 +137,13 @@ impl Engine {
         let deadline = self.opts.timeout.map(|d| Instant::now() + d);
         let mut grid = grid::Grid::new(&self.opts, q, start, end, step, deadline);
         let value = grid.run(expr)?;
+        let tiers = grid.tiers_used.iter().copied().collect();
         let ann = grid.into_annotations();
         Ok(QueryResult {
             value,
             warnings: ann.warnings.into_iter().collect(),
             infos: ann.infos.into_iter().collect(),
+            tiers,
         })
     }
 }

@@ -33,9 +33,10 @@ pub use stores::WalStore;
 pub use tiers::DownsampleReport;
 
 use crate::block::Block;
+use crate::downsample::Summary;
 use crate::error::Result;
 use crate::head::{Head, RangeHead};
-use crate::model::{Querier, Queryable};
+use crate::model::{Labels, Matcher, Querier, Queryable, Tiering};
 use crate::querier::{BlockReader, MergeQuerier};
 use crate::wal::Wal;
 
@@ -140,11 +141,39 @@ impl Queryable for Db {
             maxt,
         )))
     }
+
+    fn tiering(&self) -> Tiering {
+        self.tier_spans()
+    }
+
+    fn select_summaries(
+        &self,
+        res: i64,
+        matchers: &[Matcher],
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<(Labels, Vec<Summary>)>> {
+        Db::select_summaries(self, res, matchers, lo, hi)
+    }
 }
 
 impl Queryable for Arc<Db> {
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>> {
         (**self).querier(mint, maxt)
+    }
+
+    fn tiering(&self) -> Tiering {
+        (**self).tiering()
+    }
+
+    fn select_summaries(
+        &self,
+        res: i64,
+        matchers: &[Matcher],
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<(Labels, Vec<Summary>)>> {
+        Db::select_summaries(self, res, matchers, lo, hi)
     }
 }
 

@@ -12,7 +12,7 @@ mod quantiles;
 
 use super::limits::Limits;
 use super::rollup::{self, CounterResets, RangeMode, Rollup, RollupWindow, native};
-use super::selector::{InstantValue, RangeInput, RawSeries};
+use super::selector::{InstantValue, RangeInput, RawData, RawSeries};
 use super::transform::{self, Elementwise};
 use crate::ast::{Call, Expr};
 use crate::error::{Error, Result};
@@ -249,7 +249,10 @@ impl Grid<'_> {
 
     fn call_rollup(&mut self, f: Rollup, c: &Call) -> Result<Val> {
         let m = f.matrix_arg();
-        let input = self.range_input(&c.args[m])?;
+        let mut input = self.range_input(&c.args[m])?;
+        if let Expr::MatrixSelector(ms) = c.args[m].unparen() {
+            input = self.tier_input(f, &ms.selector, input)?;
+        }
         rollup::check_mode(f, input.mode)?;
         let mut args = Vec::new();
         for (i, a) in c.args.iter().enumerate() {
@@ -536,6 +539,19 @@ impl RollupJob<'_, '_> {
             let mut points = Vec::new();
             let mut hpoints = Vec::new();
             let name = s.labels.metric_name();
+            if let RawData::Tiered(data) = &s.data {
+                let windows = self.frame.times().map(|t| (t, input.end(t)));
+                let points = data.eval(f, input.range, windows, name, &mut ann);
+                if !points.is_empty() {
+                    self.limits.hold(points.len(), "query execution")?;
+                    out.push(StepSeries::floats(
+                        s.labels.clone(),
+                        s.drop_name || f.drops_name(),
+                        points,
+                    ));
+                }
+                continue;
+            }
             let (samples, sts, hists) = s.load_all();
             let sts = if f.uses_start_timestamps() {
                 sts

@@ -138,6 +138,8 @@ pub(crate) struct Grid<'q> {
     /// Addresses of the query's selectors read statistics-only
     /// ([`super::hints::statistics_only`]).
     pub statistics_only: std::collections::HashSet<usize>,
+    /// Resolutions of the downsampling tiers read so far.
+    pub tiers_used: std::collections::BTreeSet<i64>,
 }
 
 impl<'q> Grid<'q> {
@@ -162,6 +164,7 @@ impl<'q> Grid<'q> {
             limits: Limits::new(opts, deadline),
             ann: Annotations::default(),
             statistics_only: Default::default(),
+            tiers_used: Default::default(),
         }
     }
 

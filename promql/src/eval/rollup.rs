@@ -23,8 +23,6 @@ pub(crate) mod native;
 pub(crate) mod native_ext;
 mod over_time;
 mod rate;
-// Not called outside tests until the tier planner reads summaries.
-#[allow(dead_code)]
 pub mod summary;
 #[cfg(test)]
 mod testutil;

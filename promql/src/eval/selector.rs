@@ -42,6 +42,9 @@ pub(crate) enum RawData {
         maxt: i64,
         view: HintView,
     },
+    /// Read from a downsampling tier (and the raw samples after it); only
+    /// the range functions a tier covers read it ([`super::tiered`]).
+    Tiered(Box<super::tiered::TieredData>),
 }
 
 impl RawSeries {

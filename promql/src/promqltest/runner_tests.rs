@@ -64,6 +64,7 @@ fn ok(value: Value) -> QueryResult {
         value,
         warnings: vec![],
         infos: vec![],
+        tiers: vec![],
     }
 }
 

@@ -140,6 +140,22 @@ impl Queryable for RecordingStorage {
             source: self.source,
         }))
     }
+
+    fn tiering(&self) -> tsdb::model::Tiering {
+        self.inner.tiering()
+    }
+
+    fn select_summaries(
+        &self,
+        res: i64,
+        matchers: &[Matcher],
+        lo: i64,
+        hi: i64,
+    ) -> tsdb::Result<Vec<(tsdb::model::Labels, Vec<tsdb::downsample::Summary>)>> {
+        // Not recorded: the query selects the same series from raw data
+        // too, and that selection is counted.
+        self.inner.select_summaries(res, matchers, lo, hi)
+    }
 }
 
 struct RecordingQuerier {

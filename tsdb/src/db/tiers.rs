@@ -25,7 +25,7 @@ use crate::downsample::Summary;
 use crate::downsample::Tier;
 use crate::downsample::blocks::{TierPlan, read_summaries, write_tier_block};
 use crate::error::Result;
-use crate::model::{Labels, Matcher};
+use crate::model::{Labels, Matcher, TierSpan, Tiering};
 use crate::querier::{BlockReader, MergeQuerier};
 
 /// What one downsampling pass did.
@@ -81,6 +81,37 @@ impl Db {
             }
         }
         Ok(out)
+    }
+
+    /// The tiers with data (each tier's blocks are contiguous: windows are
+    /// built in order and re-derived in place) and where raw data starts.
+    pub fn tier_spans(&self) -> Tiering {
+        let raw_from = {
+            let blocks = self.blocks.read().iter().map(|b| b.meta().min_time).min();
+            let head = (self.head.min_time() <= self.head.max_time()).then(|| self.head.min_time());
+            blocks.or(head)
+        };
+        let mut tiers: Vec<TierSpan> = Vec::new();
+        for b in self.tier_blocks() {
+            let (res, lo, hi) = (
+                b.meta().resolution,
+                b.meta().min_time - 1,
+                b.meta().max_time - 1,
+            );
+            match tiers.iter_mut().find(|t| t.resolution == res) {
+                Some(t) => {
+                    t.lo = t.lo.min(lo);
+                    t.hi = t.hi.max(hi);
+                }
+                None => tiers.push(TierSpan {
+                    resolution: res,
+                    lo,
+                    hi,
+                }),
+            }
+        }
+        tiers.sort_by_key(|t| t.resolution);
+        Tiering { raw_from, tiers }
     }
 
     /// The newest sample time in the database (raw data), if any.

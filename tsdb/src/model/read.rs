@@ -6,6 +6,7 @@ use super::labels::Labels;
 use super::matcher::Matcher;
 use super::sample::Sample;
 use super::sample_buf::SampleBuf;
+use crate::downsample::Summary;
 use crate::error::Result;
 
 /// What a query will do with a selection, so storage can skip work.
@@ -33,6 +34,44 @@ pub trait Queryable: Send + Sync {
     /// commits may or may not be visible, but every commit that completed
     /// before the call is.
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>>;
+
+    /// The downsampling tiers this storage holds and where its raw data
+    /// starts; none by default.
+    fn tiering(&self) -> Tiering {
+        Tiering::default()
+    }
+
+    /// The bucket summaries of resolution `res` of the series matching
+    /// *all* matchers, for the buckets ending in `(lo, hi]`, ascending;
+    /// series without any are left out. None by default.
+    fn select_summaries(
+        &self,
+        res: i64,
+        matchers: &[Matcher],
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<(Labels, Vec<Summary>)>> {
+        let _ = (res, matchers, lo, hi);
+        Ok(Vec::new())
+    }
+}
+
+/// What a storage holds besides raw samples: its downsampling tiers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tiering {
+    /// The oldest raw sample time (`None`: no raw data, or unknown).
+    pub raw_from: Option<i64>,
+    /// Tiers with data, finest first.
+    pub tiers: Vec<TierSpan>,
+}
+
+/// One tier's stored buckets: those ending in `(lo, hi]`, every bucket of
+/// the range there (none missing but where no sample was).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierSpan {
+    pub resolution: i64,
+    pub lo: i64,
+    pub hi: i64,
 }
 
 /// Reads series and label metadata of one time range.

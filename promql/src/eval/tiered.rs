@@ -1,0 +1,419 @@
+//! The query planner's use of downsampling tiers: which tier a range
+//! function's selector reads ([`choose`]), the per-series data it reads
+//! ([`TieredData`]: stored buckets, then finer tiers', then raw samples,
+//! joined with no seam), and the evaluation of a rollup over it.
+//!
+//! A tier answers exactly when the function is one a window summary
+//! covers ([`summary::from_summary`]), the range is plain, and the range,
+//! the first evaluation time (after `offset`) and the step are multiples
+//! of its resolution; the coarsest such tier with data in the query's
+//! range is used (`max_source_resolution` bounds it). When the raw data
+//! has expired where the query starts and no tier is exact, the finest
+//! tier holding that range answers approximately — windows snapped down
+//! to its buckets — and an info annotation names it.
+
+use std::collections::HashMap;
+
+use tsdb::downsample::{Point, Summary, coarsen, summarize};
+use tsdb::model::{Labels, Sample, Series, TierSpan, Tiering};
+
+use super::grid::Grid;
+use super::rollup::summary::{self, from_summary};
+use super::rollup::{RangeMode, Rollup};
+use super::selector::{RangeInput, RawData, RawSeries};
+use crate::ast::VectorSelector;
+use crate::error::Result;
+use crate::value::Annotations;
+
+/// How fine the data a query reads may be (Thanos's
+/// `max_source_resolution`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SourceResolution {
+    /// Any tier that answers exactly; approximately only where nothing
+    /// else has the data.
+    #[default]
+    Auto,
+    /// Raw samples only.
+    Raw,
+    /// Tiers of at most this resolution (ms).
+    AtMost(i64),
+}
+
+/// The tier a selector reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Choice {
+    pub resolution: i64,
+    /// Windows are snapped to the tier's buckets: not the raw answer.
+    pub approximate: bool,
+}
+
+/// What [`choose`] looks at.
+pub(crate) struct Request {
+    pub f: Rollup,
+    pub mode: RangeMode,
+    pub range: i64,
+    /// The first and last window end (evaluation time after offset/@).
+    pub first_end: i64,
+    pub last_end: i64,
+    /// Step between window ends (0: one window).
+    pub step: i64,
+}
+
+/// The tier `req` reads, if any (see the module doc).
+pub(crate) fn choose(t: &Tiering, req: &Request, max: SourceResolution) -> Option<Choice> {
+    let allowed = |s: &&TierSpan| match max {
+        SourceResolution::Auto => true,
+        SourceResolution::Raw => false,
+        SourceResolution::AtMost(r) => s.resolution <= r,
+    };
+    let first_start = req.first_end - req.range;
+    let has_data = |s: &&TierSpan| s.hi > first_start && s.lo < req.last_end;
+    let exact = |s: &&TierSpan| {
+        let r = s.resolution;
+        req.mode == RangeMode::Plain
+            && from_summary(req.f)
+            && req.range % r == 0
+            && req.first_end.rem_euclid(r) == 0
+            && req.step % r == 0
+    };
+    let candidates = || t.tiers.iter().filter(allowed).filter(has_data);
+    if let Some(s) = candidates().filter(exact).max_by_key(|s| s.resolution) {
+        return Some(Choice {
+            resolution: s.resolution,
+            approximate: false,
+        });
+    }
+    let raw_missing = t.raw_from.is_none_or(|r| r > first_start + 1);
+    if !raw_missing || req.mode != RangeMode::Plain || !from_summary(req.f) {
+        return None;
+    }
+    candidates()
+        .filter(|s| s.lo <= first_start || t.raw_from.is_none())
+        .min_by_key(|s| s.resolution)
+        .map(|s| Choice {
+            resolution: s.resolution,
+            approximate: true,
+        })
+}
+
+/// The tiers whose buckets make up `res`'s, coarsest first: `res` itself
+/// and the finer tiers that divide it, which hold newer windows.
+pub(crate) fn sources(t: &Tiering, res: i64) -> Vec<TierSpan> {
+    let mut out: Vec<TierSpan> = t
+        .tiers
+        .iter()
+        .filter(|s| s.resolution <= res && res % s.resolution == 0)
+        .copied()
+        .collect();
+    out.sort_by_key(|s| std::cmp::Reverse(s.resolution));
+    out
+}
+
+/// One series' data for a tier read: stored buckets (already coarsened
+/// to the tier's resolution up to `raw_after`), and the raw series whose
+/// samples after `raw_after` complete it.
+#[derive(Debug, Clone)]
+pub(crate) struct TieredData {
+    pub resolution: i64,
+    pub approximate: bool,
+    pub stored: Vec<Summary>,
+    pub raw: Option<Series>,
+    /// Raw samples count from just after this time.
+    pub raw_after: i64,
+    pub maxt: i64,
+}
+
+impl TieredData {
+    /// Every bucket of the series at the tier's resolution, ascending.
+    fn buckets(&self) -> Vec<Summary> {
+        let mut pieces = self.stored.clone();
+        if let Some(series) = &self.raw {
+            let mut buf = tsdb::model::SampleBuf::new();
+            series.read(self.raw_after + 1, self.maxt, &mut buf);
+            let sts = buf.start_timestamps().unwrap_or(&[]);
+            let points = buf
+                .floats()
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Point::new(s.t, s.v, sts.get(i).copied().unwrap_or(0)));
+            pieces.extend(summarize(points, self.resolution));
+        }
+        coarsen(&pieces, self.resolution)
+    }
+
+    /// `f` at every window end `ends[i]` (windows `(end − range, end]`),
+    /// as points at `times[i]`.
+    pub fn eval(
+        &self,
+        f: Rollup,
+        range: i64,
+        windows: impl Iterator<Item = (i64, i64)>,
+        name: &str,
+        ann: &mut Annotations,
+    ) -> Vec<Sample> {
+        let buckets = self.buckets();
+        let res = self.resolution;
+        let mut out = Vec::new();
+        let mut lo = 0;
+        for (t, end) in windows {
+            let (start, end) = if self.approximate {
+                let end = end.div_euclid(res) * res;
+                (end - (range + res - 1).div_euclid(res) * res, end)
+            } else {
+                (end - range, end)
+            };
+            while lo < buckets.len() && buckets[lo].end <= start {
+                lo += 1;
+            }
+            let merged = buckets[lo..]
+                .iter()
+                .take_while(|b| b.end <= end)
+                .fold(None::<Summary>, |acc, b| {
+                    Some(acc.map_or(*b, |a| a.merge(b)))
+                });
+            if let Some(s) = merged
+                && let Some(v) = summary::eval(f, &s, start, end, name, ann)
+            {
+                out.push(Sample::new(t, v));
+            }
+        }
+        out
+    }
+}
+
+impl Grid<'_> {
+    /// `input` (the plain read of `vs` for `f`) as the planner reads it:
+    /// unchanged, or from the tier [`choose`] picks, each series' stored
+    /// buckets joined with its raw samples after them.
+    pub(crate) fn tier_input(
+        &mut self,
+        f: Rollup,
+        vs: &VectorSelector,
+        input: RangeInput,
+    ) -> Result<RangeInput> {
+        let tiering = self.storage.tiering();
+        if tiering.tiers.is_empty() {
+            return Ok(input);
+        }
+        let (first, last) = (input.end(self.frame.start), input.end(self.frame.end));
+        let req = Request {
+            f,
+            mode: input.mode,
+            range: input.range,
+            first_end: first,
+            last_end: last,
+            step: if input.at.is_some() {
+                0
+            } else {
+                self.frame.step
+            },
+        };
+        let Some(choice) = choose(&tiering, &req, self.opts.max_source_resolution) else {
+            return Ok(input);
+        };
+        let res = choice.resolution;
+        let mut boundary = (first - input.range).div_euclid(res) * res - res;
+        let mut stored: Vec<(Labels, Vec<Summary>)> = Vec::new();
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        for s in sources(&tiering, res) {
+            let hi = s.hi.min(last);
+            if hi <= boundary {
+                continue;
+            }
+            self.check("query preparation")?;
+            for (labels, buckets) in
+                self.storage
+                    .select_summaries(s.resolution, &vs.matchers, boundary, hi)?
+            {
+                match index.get(&labels) {
+                    Some(&i) => stored[i].1.extend(buckets),
+                    None => {
+                        index.insert(labels.clone(), stored.len());
+                        stored.push((labels, buckets));
+                    }
+                }
+            }
+            boundary = hi;
+        }
+        if choice.approximate {
+            self.ann.info(format_args!(
+                "raw data has expired for part of the range: {} evaluated approximately on the {} downsampling tier (windows aligned to its buckets)",
+                f.name(),
+                format_duration(res)
+            ));
+        }
+        self.tiers_used.insert(res);
+        let mut series = Vec::with_capacity(input.series.len().max(stored.len()));
+        let mut raw_of: HashMap<Labels, Series> = HashMap::new();
+        let mut order: Vec<Labels> = Vec::new();
+        for s in input.series {
+            if let RawData::Stored { series, .. } = s.data {
+                order.push(s.labels.clone());
+                raw_of.insert(s.labels, series);
+            }
+        }
+        for (labels, _) in &stored {
+            if !raw_of.contains_key(labels) {
+                order.push(labels.clone());
+            }
+        }
+        let mut stored_of: HashMap<Labels, Vec<Summary>> = stored.into_iter().collect();
+        for labels in order {
+            let data = TieredData {
+                resolution: res,
+                approximate: choice.approximate,
+                stored: stored_of.remove(&labels).unwrap_or_default(),
+                raw: raw_of.remove(&labels),
+                raw_after: boundary,
+                maxt: last,
+            };
+            series.push(RawSeries {
+                labels,
+                drop_name: false,
+                data: RawData::Tiered(Box::new(data)),
+            });
+        }
+        Ok(RangeInput { series, ..input })
+    }
+}
+
+/// A resolution as a duration (`5m`, `1h`).
+fn format_duration(ms: i64) -> String {
+    crate::ast::DurationExpr::Duration(ms).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: i64 = 60_000;
+    const H: i64 = 60 * M;
+
+    fn tiering(raw_from: Option<i64>) -> Tiering {
+        Tiering {
+            raw_from,
+            tiers: vec![
+                TierSpan {
+                    resolution: 5 * M,
+                    lo: 0,
+                    hi: 48 * H,
+                },
+                TierSpan {
+                    resolution: H,
+                    lo: 0,
+                    hi: 24 * H,
+                },
+            ],
+        }
+    }
+
+    fn req(f: Rollup, range: i64, first_end: i64, step: i64) -> Request {
+        Request {
+            f,
+            mode: RangeMode::Plain,
+            range,
+            first_end,
+            last_end: first_end + 10 * step,
+            step,
+        }
+    }
+
+    #[test]
+    fn choice_table() {
+        use SourceResolution::*;
+        let exact = |resolution| {
+            Some(Choice {
+                resolution,
+                approximate: false,
+            })
+        };
+        let approx = |resolution| {
+            Some(Choice {
+                resolution,
+                approximate: true,
+            })
+        };
+        let cases = [
+            (
+                "hourly aligned: coarsest",
+                req(Rollup::Rate, H, 10 * H, H),
+                Auto,
+                Some(0),
+                exact(H),
+            ),
+            (
+                "5m step: 5m tier",
+                req(Rollup::Rate, H, 10 * H, 5 * M),
+                Auto,
+                Some(0),
+                exact(5 * M),
+            ),
+            (
+                "capped at 5m",
+                req(Rollup::Rate, H, 10 * H, H),
+                AtMost(5 * M),
+                Some(0),
+                exact(5 * M),
+            ),
+            (
+                "raw requested",
+                req(Rollup::Rate, H, 10 * H, H),
+                Raw,
+                None,
+                None,
+            ),
+            (
+                "unaligned, raw there",
+                req(Rollup::Rate, H, 10 * H + 1, H),
+                Auto,
+                Some(0),
+                None,
+            ),
+            (
+                "unaligned, raw gone",
+                req(Rollup::Rate, H, 10 * H + 1, H),
+                Auto,
+                Some(30 * H),
+                approx(5 * M),
+            ),
+            (
+                "quantiles never",
+                req(Rollup::QuantileOverTime, H, 10 * H, H),
+                Auto,
+                Some(0),
+                None,
+            ),
+            (
+                "after every tier",
+                req(Rollup::Rate, H, 60 * H, H),
+                Auto,
+                Some(0),
+                None,
+            ),
+            (
+                "1h tier ends: 5m",
+                req(Rollup::Rate, H, 30 * H, H),
+                Auto,
+                Some(0),
+                exact(5 * M),
+            ),
+        ];
+        for (name, r, max, raw_from, want) in cases {
+            assert_eq!(choose(&tiering(raw_from), &r, max), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn sources_are_coarsest_first_and_divide() {
+        let got: Vec<i64> = sources(&tiering(None), H)
+            .iter()
+            .map(|s| s.resolution)
+            .collect();
+        assert_eq!(got, [H, 5 * M]);
+        let got: Vec<i64> = sources(&tiering(None), 5 * M)
+            .iter()
+            .map(|s| s.resolution)
+            .collect();
+        assert_eq!(got, [5 * M]);
+    }
+}

@@ -1,0 +1,228 @@
+//! Queries over downsampling tiers against the same data kept raw: every
+//! covered function on aligned ranges gives the raw answer, wherever the
+//! raw/tier boundary lies; unaligned queries where only tiers hold the
+//! data are answered approximately and say so.
+
+use promql::eval::{Engine, EngineOptions, SourceResolution};
+use tsdb::db::{Db, DbOptions};
+use tsdb::downsample::{Tier, Tiers};
+use tsdb::model::{Labels, STALE_NAN};
+use tsdb::retention::Retention;
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+const DAYS: i64 = 4;
+
+fn tiers() -> Tiers {
+    Tiers(vec![
+        Tier {
+            resolution: MINUTE,
+            after: 2 * HOUR,
+            retention: 10 * DAY,
+        },
+        Tier {
+            resolution: 5 * MINUTE,
+            after: 8 * HOUR,
+            retention: 30 * DAY,
+        },
+    ])
+}
+
+fn open(dir: &std::path::Path, raw_retention: i64, tiers: Tiers) -> Db {
+    let opts = DbOptions {
+        retention: Retention {
+            time: raw_retention,
+            size: 0,
+        },
+        downsampling: tiers,
+        ..DbOptions::default()
+    };
+    Db::open(dir, opts).expect("open")
+}
+
+/// Counters with resets and jitter, a gauge with gaps and staleness, on
+/// 15 s scrapes for [`DAYS`] days; written in time order with
+/// maintenance between batches.
+fn fill(db: &Db) {
+    let mut batch = Vec::new();
+    for i in 1..=DAYS * DAY / 15_000 {
+        let t = i * 15_000 + (i * 7) % 5;
+        for (k, job) in ["a", "b", "c"].iter().enumerate() {
+            let l = Labels::from_pairs(&[("__name__", "req_total"), ("job", job)]);
+            let v = ((i + k as i64 * 333) % (1500 + k as i64 * 200)) as f64 * 2.5;
+            batch.push((l, t, v));
+        }
+        let hour = (t % DAY) / HOUR;
+        if hour != 3 {
+            let v = if hour == 2 && t % HOUR > 58 * MINUTE {
+                STALE_NAN
+            } else {
+                ((i * 7919) % 2000) as f64 / 16.0 - 40.0
+            };
+            batch.push((Labels::from_pairs(&[("__name__", "temp")]), t, v));
+        }
+        if batch.len() >= 8000 {
+            write(db, &mut batch);
+        }
+    }
+    write(db, &mut batch);
+    db.compact().expect("final maintenance");
+}
+
+fn write(db: &Db, batch: &mut Vec<(Labels, i64, f64)>) {
+    let mut app = db.appender();
+    for (l, t, v) in batch.drain(..) {
+        app.append(&l, t, v).expect("append");
+    }
+    app.commit().expect("commit");
+    db.compact().expect("maintenance");
+}
+
+const EXPRS: &[&str] = &[
+    "rate(req_total[5m])",
+    "increase(req_total[1h])",
+    "irate(req_total[5m])",
+    "resets(req_total[1h])",
+    "changes(temp[15m])",
+    "delta(temp[10m])",
+    "idelta(temp[5m])",
+    "sum_over_time(temp[30m])",
+    "avg_over_time(temp[1h])",
+    "min_over_time(temp[5m])",
+    "max_over_time(temp[20m])",
+    "count_over_time(temp[5m])",
+    "last_over_time(temp[5m])",
+    "first_over_time(req_total[10m])",
+    "present_over_time(temp[5m])",
+    "sum by (job) (rate(req_total[15m]))",
+];
+
+/// `(labels, t, v)` of a range query, sorted.
+fn run(
+    db: &Db,
+    engine: &Engine,
+    q: &str,
+    start: i64,
+    end: i64,
+    step: i64,
+) -> (Vec<(String, i64, f64)>, Vec<i64>, Vec<String>) {
+    let expr = promql::parse(q).expect("parse");
+    let res = engine.range(db, &expr, start, end, step).expect("query");
+    let promql::value::Value::Matrix(m) = res.value else {
+        panic!("{q}: not a matrix");
+    };
+    let mut out: Vec<(String, i64, f64)> = m
+        .iter()
+        .flat_map(|s| {
+            s.samples
+                .iter()
+                .map(move |p| (s.labels.to_string(), p.t, p.v))
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    (out, res.tiers, res.infos)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits()
+        || (a.is_nan() && b.is_nan())
+        || (a - b).abs() <= 1e-12 * a.abs().max(b.abs())
+}
+
+#[test]
+fn aligned_queries_equal_raw_wherever_the_boundary_lies() {
+    let raw_dir = tempfile::tempdir().unwrap();
+    let raw = open(raw_dir.path(), 0, Tiers::default());
+    fill(&raw);
+    let engine = Engine::new(EngineOptions::default());
+    // Raw kept 1, 2 and 3 days: the raw/tier boundary in three places.
+    for raw_days in [1, 2, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path(), raw_days * DAY, tiers());
+        fill(&db);
+        assert!(!db.tier_blocks().is_empty());
+        let oldest_raw = db.blocks().iter().map(|b| b.meta().min_time).min().unwrap();
+        assert!(oldest_raw > HOUR, "raw data expired ({raw_days}d)");
+        for q in EXPRS {
+            for (start, end, step) in [
+                (2 * HOUR, DAYS * DAY, HOUR),
+                (6 * HOUR, 30 * HOUR, 5 * MINUTE),
+                (DAY + 17 * MINUTE, DAY + 5 * HOUR, 15 * MINUTE),
+            ] {
+                let (want, ..) = run(&raw, &engine, q, start, end, step);
+                let (got, used, infos) = run(&db, &engine, q, start, end, step);
+                assert!(!want.is_empty(), "{q}: raw answer empty");
+                assert!(!used.is_empty(), "{q} ({raw_days}d raw): no tier read");
+                assert!(
+                    infos.iter().all(|i| !i.contains("approximately")),
+                    "{q}: {infos:?}"
+                );
+                assert_eq!(
+                    got.len(),
+                    want.len(),
+                    "{q} ({raw_days}d raw) {start}..{end}/{step}"
+                );
+                for (g, w) in got.iter().zip(&want) {
+                    assert!(
+                        g.0 == w.0 && g.1 == w.1 && close(g.2, w.2),
+                        "{q} ({raw_days}d raw): tier {g:?} vs raw {w:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn unaligned_queries_on_tiers_only_are_approximate_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), DAY, tiers());
+    fill(&db);
+    let engine = Engine::new(EngineOptions::default());
+    // An hour that only tiers hold, at unaligned times.
+    let (got, used, infos) = run(
+        &db,
+        &engine,
+        "rate(req_total[5m])",
+        5 * HOUR + 7_000,
+        6 * HOUR,
+        60_000,
+    );
+    assert!(!got.is_empty(), "never silently empty");
+    assert_eq!(used, [MINUTE], "the finest tier holding the range");
+    assert!(
+        infos
+            .iter()
+            .any(|i| i.contains("approximately on the 1m downsampling tier")),
+        "{infos:?}"
+    );
+    // Raw only: nothing there any more.
+    let raw_only = Engine::new(EngineOptions {
+        max_source_resolution: SourceResolution::Raw,
+        ..EngineOptions::default()
+    });
+    let (got, used, _) = run(
+        &db,
+        &raw_only,
+        "rate(req_total[5m])",
+        5 * HOUR,
+        6 * HOUR,
+        5 * MINUTE,
+    );
+    assert!(got.is_empty() && used.is_empty());
+    // At most 1m: the 1m tier even where 5m would be exact.
+    let capped = Engine::new(EngineOptions {
+        max_source_resolution: SourceResolution::AtMost(MINUTE),
+        ..EngineOptions::default()
+    });
+    let (_, used, _) = run(
+        &db,
+        &capped,
+        "rate(req_total[5m])",
+        5 * HOUR,
+        6 * HOUR,
+        5 * MINUTE,
+    );
+    assert_eq!(used, [MINUTE]);
+}
