@@ -98,15 +98,11 @@ const EXPRS: &[&str] = &[
     "sum by (job) (rate(req_total[15m]))",
 ];
 
-/// `(labels, t, v)` of a range query, sorted.
-fn run(
-    db: &Db,
-    engine: &Engine,
-    q: &str,
-    start: i64,
-    end: i64,
-    step: i64,
-) -> (Vec<(String, i64, f64)>, Vec<i64>, Vec<String>) {
+/// A range query's points `(labels, t, v)`, sorted; the tiers it read;
+/// its infos.
+type Answer = (Vec<(String, i64, f64)>, Vec<i64>, Vec<String>);
+
+fn run(db: &Db, engine: &Engine, q: &str, start: i64, end: i64, step: i64) -> Answer {
     let expr = promql::parse(q).expect("parse");
     let res = engine.range(db, &expr, start, end, step).expect("query");
     let promql::value::Value::Matrix(m) = res.value else {
