@@ -27,6 +27,9 @@ pub struct Config {
     pub retention: String,
     /// Keep at most this many bytes of blocks and WAL (0 = unlimited).
     pub retention_size: u64,
+    /// Downsampling tiers (none by default). Read at start; a reload
+    /// checks them.
+    pub downsampling: DownsamplingConfig,
     /// Accept samples up to this far behind the newest (`0s` = none).
     pub out_of_order_window: String,
     /// `interval:<dur>` (written before acknowledging, fsynced every
@@ -119,6 +122,46 @@ impl Default for LimitsConfig {
             series_limit_status: 400,
             max_explorer_series: 1_000_000,
         }
+    }
+}
+
+/// The `downsampling:` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DownsamplingConfig {
+    /// Finest first; each resolution a multiple of the previous one.
+    pub tiers: Vec<TierConfig>,
+}
+
+/// One tier: `{resolution: 5m, after: 36h, retention: 90d}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierConfig {
+    pub resolution: String,
+    /// Built once the data is this old (from the newest sample).
+    pub after: String,
+    /// Kept this long (`0` = forever).
+    pub retention: String,
+}
+
+impl DownsamplingConfig {
+    /// The storage's tiers, checked against the raw retention (ms).
+    pub fn to_tsdb(&self, raw_retention: i64) -> Result<tsdb::downsample::Tiers, ConfigError> {
+        let mut tiers = Vec::with_capacity(self.tiers.len());
+        for (i, t) in self.tiers.iter().enumerate() {
+            let field = |k: &str| format!("downsampling.tiers[{i}].{k}");
+            tiers.push(tsdb::downsample::Tier {
+                resolution: Config::duration(&field("resolution"), &t.resolution)?,
+                after: Config::duration(&field("after"), &t.after)?,
+                retention: Config::duration(&field("retention"), &t.retention)?,
+            });
+        }
+        let tiers = tsdb::downsample::Tiers(tiers);
+        tiers.validate(raw_retention).map_err(|e| match e {
+            tsdb::Error::InvalidOption { reason, .. } => bad("downsampling.tiers", reason),
+            other => bad("downsampling.tiers", other.to_string()),
+        })?;
+        Ok(tiers)
     }
 }
 
@@ -222,6 +265,7 @@ impl Default for Config {
             for_grace_period: "10m".to_string(),
             resend_delay: "1m".to_string(),
             otlp: OtlpConfig::default(),
+            downsampling: DownsamplingConfig::default(),
         }
     }
 }
@@ -402,7 +446,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
         self.limits.to_tsdb()?;
-        self.retention_ms()?;
+        self.downsampling.to_tsdb(self.retention_ms()?)?;
         self.ooo_window_ms()?;
         self.query_timeout_ms()?;
         self.lookback_ms()?;
@@ -441,6 +485,7 @@ impl Config {
         o.retention.size = self.retention_size;
         o.ooo_window = self.ooo_window_ms()?;
         o.limits = self.limits.to_tsdb()?;
+        o.downsampling = self.downsampling.to_tsdb(o.retention.time)?;
         o.wal.sync = self.wal_sync_policy()?;
         Ok(o)
     }
@@ -503,6 +548,31 @@ mod tests {
     }
 
     #[test]
+    fn downsampling_section_parses_into_tiers() {
+        let yaml = "downsampling:\n  tiers:\n    - {resolution: 5m, after: 36h, retention: 90d}\n    \
+                    - {resolution: 1h, after: 10d, retention: 2y}\n";
+        let c: Config = serde_yaml_ng::from_str(yaml).unwrap();
+        c.validate().unwrap();
+        let tiers = c.db_options().unwrap().downsampling;
+        let hour = 3_600_000;
+        assert_eq!(
+            tiers.0,
+            [
+                tsdb::downsample::Tier {
+                    resolution: 300_000,
+                    after: 36 * hour,
+                    retention: 90 * 24 * hour
+                },
+                tsdb::downsample::Tier {
+                    resolution: hour,
+                    after: 240 * hour,
+                    retention: 2 * 365 * 24 * hour
+                },
+            ]
+        );
+    }
+
+    #[test]
     fn rule_files_are_relative_to_the_config_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.yml");
@@ -533,6 +603,26 @@ mod tests {
             (
                 "otlp: {promote_resource_attributes: [a, a]}\n",
                 "otlp.promote_resource_attributes",
+            ),
+            (
+                "downsampling: {tiers: [{resolution: soon, after: 36h, retention: 90d}]}\n",
+                "downsampling.tiers[0].resolution",
+            ),
+            (
+                "retention: 2d\ndownsampling: {tiers: [{resolution: 5m, after: 36h, retention: 90d}]}\n",
+                "data would expire",
+            ),
+            (
+                "downsampling: {tiers: [{resolution: 5m, after: 36h, retention: 90d}, {resolution: 7m, after: 10d, retention: 2y}]}\n",
+                "not a multiple",
+            ),
+            (
+                "downsampling: {tiers: [{resolution: 5m, after: 36h, retention: 10d}]}\n",
+                "keeps nothing",
+            ),
+            (
+                "downsampling: {tiers: [{resolution: 5m, after: 36h}]}\n",
+                "missing field `retention`",
             ),
         ];
         for (yaml, want) in cases {

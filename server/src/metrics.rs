@@ -69,6 +69,8 @@ pub struct Metrics {
     http_requests: Mutex<BTreeMap<(String, u16), u64>>,
     http_durations: Mutex<BTreeMap<String, Histogram>>,
     query_durations: Mutex<BTreeMap<&'static str, Histogram>>,
+    /// Queries by the data they read: `raw`, or a tier's resolution.
+    query_sources: Mutex<BTreeMap<String, u64>>,
     /// Series refused by cardinality limits.
     pub limit_counters: limits::LimitCounters,
     /// Extra text appended by other subsystems (rules, notifier).
@@ -108,12 +110,21 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    pub fn record_query(&self, endpoint: &'static str, took: Duration) {
+    /// Records a query's duration and the downsampling tiers (resolutions
+    /// in ms) it read, none for raw data only.
+    pub fn record_query(&self, endpoint: &'static str, took: Duration, tiers: &[i64]) {
         self.query_durations
             .lock()
             .entry(endpoint)
             .or_default()
             .observe(took.as_secs_f64());
+        let mut sources = self.query_sources.lock();
+        if tiers.is_empty() {
+            *sources.entry("raw".to_string()).or_default() += 1;
+        }
+        for r in tiers {
+            *sources.entry(r.to_string()).or_default() += 1;
+        }
     }
 
     /// Registers a renderer for metrics owned elsewhere.
@@ -186,6 +197,15 @@ impl Metrics {
                 "almanac_http_request_duration_seconds",
                 &format!("handler=\"{}\"", escape(h)),
             );
+        }
+        header(
+            out,
+            "almanac_query_source_total",
+            "Queries by the data they read: raw samples only (raw), or a downsampling tier (its resolution in ms).",
+            "counter",
+        );
+        for (src, n) in self.query_sources.lock().iter() {
+            let _ = writeln!(out, "almanac_query_source_total{{source=\"{src}\"}} {n}");
         }
         header(
             out,

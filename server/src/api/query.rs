@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hyper::{Method, StatusCode};
 use promql::ast::ValueType;
-use promql::eval::{Engine, EngineOptions, QueryResult};
+use promql::eval::{Engine, EngineOptions, QueryResult, SourceResolution};
 use promql::value::FloatDisplay;
 use serde_json::{Value, json};
 use tsdb::model::Labels;
@@ -55,8 +55,38 @@ fn engine(state: &State, req: &Req) -> Result<Engine, ApiError> {
         lookback,
         max_samples: cfg.query_max_samples,
         timeout,
+        max_source_resolution: source_resolution(req)?,
         ..EngineOptions::default()
     }))
+}
+
+/// Thanos's `max_source_resolution`: `auto` (default), `raw` or `0s`/`0`
+/// for raw samples only, or a duration bounding the tiers read.
+fn source_resolution(req: &Req) -> Result<SourceResolution, ApiError> {
+    match req.params.get("max_source_resolution") {
+        None | Some("" | "auto") => Ok(SourceResolution::Auto),
+        Some("raw" | "0") => Ok(SourceResolution::Raw),
+        Some(_) => match req.params.duration("max_source_resolution")? {
+            Some(0) => Ok(SourceResolution::Raw),
+            Some(d) if d > 0 => Ok(SourceResolution::AtMost(d)),
+            _ => Err(ApiError::BadData(
+                "invalid parameter \"max_source_resolution\": must be auto, raw or a positive duration".into(),
+            )),
+        },
+    }
+}
+
+/// Logs a finished query (debug level: the query log) and counts it.
+fn record(
+    state: &State,
+    endpoint: &'static str,
+    q: &str,
+    took: Duration,
+    res: &promql::Result<QueryResult>,
+) {
+    let tiers = res.as_ref().map(|r| r.tiers.as_slice()).unwrap_or(&[]);
+    state.metrics.record_query(endpoint, took, tiers);
+    tracing::debug!(target: "query_log", endpoint, query = q, seconds = took.as_secs_f64(), ?tiers, ok = res.is_ok(), "query");
 }
 
 fn labels_json(l: &Labels) -> Value {
@@ -79,7 +109,13 @@ pub fn query(state: &State, req: &Req) -> Result<Reply, ApiError> {
     let engine = engine(state, req)?;
     let started = Instant::now();
     let res = engine.instant(&state.api_reads(), &expr, t);
-    state.metrics.record_query("query", started.elapsed());
+    record(
+        state,
+        "query",
+        req.params.get("query").unwrap_or(""),
+        started.elapsed(),
+        &res,
+    );
     Ok(reply(res?, req.params.usize_or("limit", 0)?))
 }
 
@@ -116,7 +152,13 @@ pub fn query_range(state: &State, req: &Req) -> Result<Reply, ApiError> {
     let engine = engine(state, req)?;
     let started = Instant::now();
     let res = engine.range(&state.api_reads(), &expr, start, end, step);
-    state.metrics.record_query("query_range", started.elapsed());
+    record(
+        state,
+        "query_range",
+        req.params.get("query").unwrap_or(""),
+        started.elapsed(),
+        &res,
+    );
     Ok(reply(res?, req.params.usize_or("limit", 0)?))
 }
 

@@ -64,7 +64,7 @@ pub fn metrics(state: &State, _: &Req) -> Result<Reply, ApiError> {
         env!("CARGO_PKG_VERSION")
     ));
     let hs = state.db.head_stats();
-    use crate::metrics::{counter, gauge};
+    use crate::metrics::{counter, gauge, header};
     gauge(
         &mut out,
         "almanac_tsdb_head_series",
@@ -159,6 +159,46 @@ pub fn metrics(state: &State, _: &Req) -> Result<Reply, ApiError> {
         "almanac_tsdb_quarantined_blocks",
         "Blocks moved to quarantine/ because they failed to read.",
         dc.quarantined_blocks.load(Ordering::Relaxed) as f64,
+    );
+    let tier_blocks = state.db.tier_blocks();
+    header(
+        &mut out,
+        "almanac_tsdb_tier_blocks",
+        "Downsampling tier blocks on disk, by resolution (ms).",
+        "gauge",
+    );
+    let mut by_res: std::collections::BTreeMap<i64, (usize, u64)> = Default::default();
+    for b in &tier_blocks {
+        let e = by_res.entry(b.meta().resolution).or_default();
+        e.0 += 1;
+        e.1 += b.size();
+    }
+    for (res, (n, _)) in &by_res {
+        let _ = writeln!(out, "almanac_tsdb_tier_blocks{{resolution=\"{res}\"}} {n}");
+    }
+    header(
+        &mut out,
+        "almanac_tsdb_tier_blocks_bytes",
+        "Bytes of downsampling tier blocks on disk, by resolution (ms).",
+        "gauge",
+    );
+    for (res, (_, bytes)) in &by_res {
+        let _ = writeln!(
+            out,
+            "almanac_tsdb_tier_blocks_bytes{{resolution=\"{res}\"}} {bytes}"
+        );
+    }
+    counter(
+        &mut out,
+        "almanac_tsdb_tier_blocks_written_total",
+        "Tier blocks written by downsampling (new and re-derived windows).",
+        dc.tier_blocks_written.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "almanac_retention_blocked_total",
+        "Times retention kept a block past its age because no tier covered it yet.",
+        dc.retention_blocked.load(Ordering::Relaxed),
     );
     counter(
         &mut out,

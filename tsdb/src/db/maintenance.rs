@@ -178,8 +178,11 @@ impl Db {
 
     /// Moves `bad` (found corrupt: `why`) out of the database into
     /// `quarantine/`; reads that hold it keep their mappings.
-    fn quarantine(&self, bad: &Arc<Block>, why: &Error) -> Result<()> {
+    pub(super) fn quarantine(&self, bad: &Arc<Block>, why: &Error) -> Result<()> {
         self.blocks
+            .write()
+            .retain(|b| b.meta().ulid != bad.meta().ulid);
+        self.tiers
             .write()
             .retain(|b| b.meta().ulid != bad.meta().ulid);
         super::open::quarantine_block(bad.dir(), &self.dir.join(super::open::QUARANTINE_DIR), why)?;

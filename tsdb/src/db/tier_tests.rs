@@ -231,3 +231,48 @@ fn an_interrupted_tier_block_is_removed_and_built_again() {
     check_against_raw(&db, MINUTE, "c_total", &raw_points(&points, "c_total"));
     check_against_raw(&db, MINUTE, "g", &raw_points(&points, "g"));
 }
+
+#[test]
+fn a_corrupt_source_block_is_quarantined_and_the_rest_is_downsampled() {
+    let dir = tempfile::tempdir().unwrap();
+    let points = data(3);
+    {
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        write_all(&db, &points);
+    }
+    // Flip bytes in the middle of the oldest raw block's chunk data: it
+    // opens, and fails when its chunks are read.
+    let oldest = {
+        let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+        db.blocks()[0].meta().clone()
+    };
+    let seg = dir
+        .path()
+        .join("blocks")
+        .join(&oldest.ulid)
+        .join("chunks")
+        .join("000001");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid..mid + 8].iter_mut().for_each(|b| *b ^= 0xff);
+    std::fs::write(&seg, bytes).unwrap();
+
+    let db = Db::open(dir.path(), opts(2 * DAY)).unwrap();
+    let report = db.compact().expect("maintenance goes on");
+    assert!(report.tier_blocks > 0, "{report:?}");
+    assert!(dir.path().join("quarantine").join(&oldest.ulid).exists());
+    assert_eq!(db.counters.quarantined_blocks.load(Ordering::Relaxed), 1);
+    // Windows after the quarantined block's range are built from raw.
+    let lo = oldest.max_time + DAY;
+    let want: Vec<i64> = summarize(raw_points(&points, "g"), MINUTE)
+        .iter()
+        .map(|b| b.end)
+        .filter(|&e| e > lo && e <= 2 * DAY)
+        .collect();
+    let got: Vec<i64> = stored(&db, MINUTE, "g", lo, 2 * DAY)
+        .iter()
+        .map(|b| b.end)
+        .collect();
+    assert!(!got.is_empty());
+    assert_eq!(got, want);
+}

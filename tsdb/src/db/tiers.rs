@@ -203,8 +203,22 @@ impl Db {
                 .iter()
                 .map(|b| b.clone() as Arc<dyn BlockReader>)
                 .collect();
-            let Some(meta) = write_tier_block(&self.dir.join("blocks"), readers, &plan)? else {
-                continue;
+            let meta = match write_tier_block(&self.dir.join("blocks"), readers, &plan) {
+                Ok(Some(meta)) => meta,
+                Ok(None) => continue,
+                // A source whose files turn out corrupt is set aside and
+                // the rest goes on; the window is built without it.
+                Err(e) => {
+                    let bad = match &e {
+                        crate::Error::Corruption { path, .. } => {
+                            parts.iter().find(|b| path.starts_with(b.dir())).cloned()
+                        }
+                        _ => None,
+                    };
+                    let Some(bad) = bad else { return Err(e) };
+                    self.quarantine(&bad, &e)?;
+                    return self.downsample_tier(tier, source_res, newest, report);
+                }
             };
             let block = Arc::new(Block::open(&self.dir.join("blocks").join(&meta.ulid))?);
             {
