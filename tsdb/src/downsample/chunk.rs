@@ -14,11 +14,18 @@
 //! | MIN | `min(first, last) − min` |
 //! | MAX | `max − max(first, last)` |
 //! | S | `sum − (count·first + ⌊count·(last − first) / 2⌋)` |
-//! | C | `reset_correction` |
+//! | C | `reset_correction − max` after exactly one reset, else `reset_correction` |
 //!
-//! A value that is no decimal at `e` (NaN, ±Inf, −0.0, too many digits)
-//! is stored raw in the exception list; its column then holds residual 0
-//! and later predictions use the predicted `m`, on both sides alike.
+//! Sums and reset corrections, added in floating point, are often a few
+//! units in the last place off the decimal they approximate: such a value
+//! is stored as the nearest decimal `m` plus its distance in ULPs (the
+//! difference of the two values' bit patterns, same sign, at most 2^20)
+//! in the column's ULP stream. A value that is neither (NaN, ±Inf, −0.0,
+//! too far from any decimal) is stored raw in the exception list; its
+//! column then holds residual 0 and later predictions use the predicted
+//! `m`, on both sides alike. Each value column is stored as its residuals
+//! or, where that is smaller, as their differences from one bucket to the
+//! next (flags byte `orders`, bit `i` for column `i`).
 //! Integer arithmetic wraps; times are checked to lie in their bucket, so
 //! every valid input round-trips bit for bit (start times within ±2^62 ms
 //! of their sample).
@@ -27,6 +34,8 @@
 //! ┌──────────────────┬───────────────────┬────────────────────┬───────────┬───────────┐
 //! │ version = 1 (1B) │ resolution uvarint│ n uvarint          │ flags (1B)│ e (1B)    │
 //! │                  │ (ms, ≥ 1)         │ (1 ..= 65535)      │           │ (0 ..= 15)│
+//! ├──────────────────┴───────────────────┴────────────────────┴───────────┴───────────┤
+//! │ orders (1B): bit i set = value column i stored as bucket-to-bucket differences    │
 //! ├──────────────────┴─────┬─────────────┴────────────────────┴───────────┴───────────┤
 //! │ k₀ varint: end₀ / R    │ streams of n elements (the decimal chunk's packed        │
 //! │                        │ streams), in this order:                                 │
@@ -40,6 +49,7 @@
 //! │ resets, count − 1 − changes                                                       │
 //! │ overlap (0/1)                                         only with flags bit 2       │
 //! │ F, L, P, MIN, MAX, S, C                                                           │
+//! │ ULP offsets of F, L, P, MIN, MAX, S, C                                            │
 //! ├───────────────────────────────────────────────────────────────────────────────────┤
 //! │ r uvarint, r × (bucket u16 BE, column u8, value bits u64 BE): raw values          │
 //! └───────────────────────────────────────────────────────────────────────────────────┘
@@ -107,7 +117,7 @@ struct Predictor {
 
 impl Predictor {
     /// The prediction of column `col` from the columns before it.
-    fn predict(&self, col: usize, ms: &Values64, count: i64) -> i64 {
+    fn predict(&self, col: usize, ms: &Values64, count: i64, resets: i64) -> i64 {
         let (first, last) = (ms[F], ms[L]);
         match col {
             F => self.prev_last,
@@ -118,6 +128,9 @@ impl Predictor {
             S => count
                 .wrapping_mul(first)
                 .wrapping_add(count.wrapping_mul(last.wrapping_sub(first)).div_euclid(2)),
+            // A counter that reset once inside the bucket: the value
+            // before the reset was (usually) its largest.
+            C if resets == 1 => ms[MAX],
             _ => 0,
         }
     }
@@ -166,6 +179,9 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
     put_uvarint(out, n as u64);
     out.push(flags);
     out.push(e);
+    // The orders byte, known once the value columns are.
+    let orders_at = out.len();
+    out.push(0);
     let k0 = buckets[0].end / res;
     put_varint(out, k0);
     let column = |f: &dyn Fn(&Summary) -> i64| -> Vec<i64> { buckets.iter().map(f).collect() };
@@ -206,6 +222,7 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
     }
     // Value columns.
     let mut residuals = vec![vec![0i64; n]; VALUE_COLUMNS];
+    let mut ulps = vec![vec![0i64; n]; VALUE_COLUMNS];
     let mut raws: Vec<(usize, usize, u64)> = Vec::new();
     let mut pred = Predictor { prev_last: 0 };
     for (i, b) in buckets.iter().enumerate() {
@@ -213,9 +230,12 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
         let vs = values_of(a);
         let mut ms = [0i64; VALUE_COLUMNS];
         for col in 0..VALUE_COLUMNS {
-            let predicted = pred.predict(col, &ms, a.count as i64);
-            ms[col] = match scale::scaled(vs[col], e) {
-                Some(m) => m,
+            let predicted = pred.predict(col, &ms, a.count as i64, a.resets as i64);
+            ms[col] = match near_decimal(vs[col], e) {
+                Some((m, ulp)) => {
+                    ulps[col][i] = ulp;
+                    m
+                }
                 None => {
                     raws.push((i, col, vs[col].to_bits()));
                     predicted
@@ -225,8 +245,20 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
         }
         pred.prev_last = ms[L];
     }
-    for r in &residuals {
-        put_stream(r, out);
+    let mut orders = 0u8;
+    let mut columns = Vec::with_capacity(VALUE_COLUMNS);
+    for (col, r) in residuals.into_iter().enumerate() {
+        let d = differences(&r);
+        if stream::plan(&d).bytes < stream::plan(&r).bytes {
+            orders |= 1 << col;
+            columns.push(d);
+        } else {
+            columns.push(r);
+        }
+    }
+    out[orders_at] = orders;
+    for c in columns.iter().chain(&ulps) {
+        put_stream(c, out);
     }
     put_uvarint(out, raws.len() as u64);
     for (i, col, bits) in raws {
@@ -287,6 +319,54 @@ fn start_from_offset(t: i64, stored: i64) -> i64 {
         s if s > 0 => t.wrapping_sub(s - 1),
         s => t.wrapping_sub(s),
     }
+}
+
+/// Most ULPs a value may be from its decimal to be stored as one.
+const MAX_ULPS: i64 = 1 << 20;
+
+/// `v` as a decimal `m` at exponent `e` and its distance in ULPs from
+/// `m / 10^e` (0 when it is that decimal); `None` when it is not within
+/// [`MAX_ULPS`] of one of the same sign.
+fn near_decimal(v: f64, e: u8) -> Option<(i64, i64)> {
+    if let Some(m) = scale::scaled(v, e) {
+        return Some((m, 0));
+    }
+    if !v.is_finite() || v == 0.0 {
+        return None;
+    }
+    let x = (v * POW10[usize::from(e)]).round();
+    if x.abs() >= 9.0e15 {
+        return None;
+    }
+    let m = x as i64;
+    let base = m as f64 / POW10[usize::from(e)];
+    if base == 0.0 || base.is_sign_negative() != v.is_sign_negative() {
+        return None;
+    }
+    let ulp = v.to_bits() as i64 - base.to_bits() as i64;
+    (ulp.abs() <= MAX_ULPS).then_some((m, ulp))
+}
+
+/// The value `m / 10^e` moved by `ulp` units in the last place.
+fn from_decimal(m: i64, ulp: i64, div: f64) -> f64 {
+    let base = m as f64 / div;
+    if ulp == 0 {
+        base
+    } else {
+        f64::from_bits((base.to_bits() as i64).wrapping_add(ulp) as u64)
+    }
+}
+
+/// `xs` as differences from one element to the next (the first as is).
+fn differences(xs: &[i64]) -> Vec<i64> {
+    let mut prev = 0i64;
+    xs.iter()
+        .map(|&x| {
+            let d = x.wrapping_sub(prev);
+            prev = x;
+            d
+        })
+        .collect()
 }
 
 /// The exponent for the chunk's values (as the decimal chunk chooses it).
@@ -368,6 +448,14 @@ pub fn decode(data: &[u8]) -> DecodeResult<(i64, Vec<Summary>)> {
             what: "exponent above 15",
         });
     }
+    let at = d.position();
+    let orders = d.u8("value column orders")?;
+    if orders >> VALUE_COLUMNS != 0 {
+        return Err(DecodeError {
+            offset: at,
+            what: "unknown value column orders",
+        });
+    }
     let k0 = d.varint("first bucket")?;
     let mut parse = |len: usize, present: bool| -> DecodeResult<StreamReader<'_>> {
         if present && len > 0 {
@@ -391,6 +479,12 @@ pub fn decode(data: &[u8]) -> DecodeResult<(i64, Vec<Summary>)> {
     for _ in 0..VALUE_COLUMNS {
         values.push(parse(n, true)?);
     }
+    let mut ulps = Vec::with_capacity(VALUE_COLUMNS);
+    for _ in 0..VALUE_COLUMNS {
+        ulps.push(parse(n, true)?);
+    }
+    // Running sums of the columns stored as differences.
+    let mut running = [0i64; VALUE_COLUMNS];
     let raws = read_raws(&mut d, n)?;
 
     let div = POW10[usize::from(e)];
@@ -410,8 +504,16 @@ pub fn decode(data: &[u8]) -> DecodeResult<(i64, Vec<Summary>)> {
         let st = [sts[0].next(), sts[1].next(), sts[2].next()];
         let (rs, ch, ov) = (resets.next(), changes.next(), overlap.next());
         let mut rs_ = [0i64; VALUE_COLUMNS];
-        for (col, r) in rs_.iter_mut().enumerate() {
-            *r = values[col].next();
+        let mut ulp = [0i64; VALUE_COLUMNS];
+        for col in 0..VALUE_COLUMNS {
+            let x = values[col].next();
+            rs_[col] = if orders & (1 << col) != 0 {
+                running[col] = running[col].wrapping_add(x);
+                running[col]
+            } else {
+                x
+            };
+            ulp[col] = ulps[col].next();
         }
         if cnt <= 0 {
             out.push(Summary {
@@ -425,7 +527,7 @@ pub fn decode(data: &[u8]) -> DecodeResult<(i64, Vec<Summary>)> {
         let mut ms = [0i64; VALUE_COLUMNS];
         let mut vs = [0f64; VALUE_COLUMNS];
         for col in 0..VALUE_COLUMNS {
-            let predicted = pred.predict(col, &ms, cnt);
+            let predicted = pred.predict(col, &ms, cnt, rs);
             match raws.get(raw_at) {
                 Some(&(ri, rc, bits)) if (ri, rc) == (i, col) => {
                     raw_at += 1;
@@ -434,7 +536,7 @@ pub fn decode(data: &[u8]) -> DecodeResult<(i64, Vec<Summary>)> {
                 }
                 _ => {
                     ms[col] = unresidual(col, rs_[col], predicted);
-                    vs[col] = ms[col] as f64 / div;
+                    vs[col] = from_decimal(ms[col], ulp[col], div);
                 }
             }
         }

@@ -1,0 +1,161 @@
+//! A 30-day dashboard query at a 1h step, answered from downsampling tiers
+//! and from raw blocks (`max_source_resolution=raw`), side by side: the
+//! median of `RUNS` runs each, their ratio, and whether the answers agree.
+//!
+//! Data: `SERIES` series (default 200) of `almanac::datagen` at 15 s for
+//! 31 days, written through a database with tiers `5m` (after 36h) and
+//! `1h` (after 10d) and a raw retention long enough to keep all of it.
+//!
+//! Run: `cargo bench --bench tier_query` (env `SERIES`, `RUNS`).
+
+use std::time::Instant;
+
+use almanac::datagen::{Fleet, GenOptions};
+use promql::eval::{Engine, EngineOptions, QueryResult, SourceResolution};
+use tsdb::db::{Db, DbOptions};
+use tsdb::downsample::{Tier, Tiers};
+use tsdb::model::SeriesRef;
+use tsdb::retention::Retention;
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+const QUERY: &str = "sum by (job, code) (rate(http_requests_total[1h]))";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Median seconds of `runs` runs, and the last answer.
+fn time(runs: usize, mut f: impl FnMut() -> QueryResult) -> (f64, QueryResult) {
+    let mut secs = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        last = Some(f());
+        secs.push(t.elapsed().as_secs_f64());
+    }
+    secs.sort_by(f64::total_cmp);
+    (secs[secs.len() / 2], last.expect("at least one run"))
+}
+
+fn main() {
+    let (series, runs) = (env_usize("SERIES", 200), env_usize("RUNS", 5).max(1));
+    let start = 1_700_000_000_000i64.div_euclid(DAY) * DAY;
+    let days = 31;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::open(
+        dir.path(),
+        DbOptions {
+            retention: Retention {
+                time: 60 * DAY,
+                size: 0,
+            },
+            downsampling: Tiers(vec![
+                Tier {
+                    resolution: 5 * MINUTE,
+                    after: 36 * HOUR,
+                    retention: 90 * DAY,
+                },
+                Tier {
+                    resolution: HOUR,
+                    after: 10 * DAY,
+                    retention: 730 * DAY,
+                },
+            ]),
+            ..DbOptions::default()
+        },
+    )
+    .expect("open");
+    let mut fleet = Fleet::new(GenOptions {
+        series,
+        start_ms: start,
+        ..GenOptions::default()
+    });
+    let labels = fleet.labels();
+    let mut refs: Vec<Option<SeriesRef>> = vec![None; series];
+    let scrapes = days * DAY / 15_000;
+    for k in 0..scrapes {
+        let mut app = db.appender();
+        fleet.scrape(|i, t, v| match refs[i] {
+            Some(r) => app.append_ref(r, t, v).expect("append"),
+            None => refs[i] = Some(app.append(&labels[i], t, v).expect("append")),
+        });
+        app.commit().expect("commit");
+        if k % (2 * HOUR / 15_000) == 0 {
+            db.compact().expect("maintenance");
+        }
+    }
+    db.compact().expect("maintenance");
+    let tiers = db.tier_spans().tiers;
+    println!("tier_query: {series} series x {days} days at 15 s; tiers {tiers:?}");
+
+    let end = (start + days * DAY).div_euclid(HOUR) * HOUR;
+    let (qs, qe) = (end - 30 * DAY, end);
+    let expr = promql::parse(QUERY).expect("parse");
+    let engine = |max| {
+        Engine::new(EngineOptions {
+            max_source_resolution: max,
+            ..EngineOptions::default()
+        })
+    };
+    let (raw_engine, tier_engine) = (
+        engine(SourceResolution::Raw),
+        engine(SourceResolution::Auto),
+    );
+    let (raw_s, raw) = time(runs, || {
+        raw_engine
+            .range(&db, &expr, qs, qe, HOUR)
+            .expect("raw query")
+    });
+    let (tier_s, tiered) = time(runs, || {
+        tier_engine
+            .range(&db, &expr, qs, qe, HOUR)
+            .expect("tier query")
+    });
+    println!("  {QUERY}, 30 days at a 1h step, median of {runs}:");
+    println!(
+        "  raw blocks: {:.1} ms (tiers read {:?})",
+        raw_s * 1e3,
+        raw.tiers
+    );
+    println!(
+        "  tiers:      {:.1} ms (tiers read {:?})",
+        tier_s * 1e3,
+        tiered.tiers
+    );
+    println!("  ratio raw/tiers: {:.1}x (aim >= 10x)", raw_s / tier_s);
+    println!(
+        "  largest relative difference: {:e}",
+        max_rel_diff(&raw, &tiered)
+    );
+}
+
+/// The largest relative difference between two matrices' points (∞ when
+/// their series or times differ).
+fn max_rel_diff(a: &QueryResult, b: &QueryResult) -> f64 {
+    use promql::value::Value;
+    let (Value::Matrix(a), Value::Matrix(b)) = (&a.value, &b.value) else {
+        return f64::INFINITY;
+    };
+    if a.len() != b.len() {
+        return f64::INFINITY;
+    }
+    let mut worst = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        if x.labels != y.labels || x.samples.len() != y.samples.len() {
+            return f64::INFINITY;
+        }
+        for (p, q) in x.samples.iter().zip(&y.samples) {
+            if p.t != q.t {
+                return f64::INFINITY;
+            }
+            let d = (p.v - q.v).abs() / p.v.abs().max(q.v.abs()).max(f64::MIN_POSITIVE);
+            worst = worst.max(if p.v == q.v { 0.0 } else { d });
+        }
+    }
+    worst
+}
