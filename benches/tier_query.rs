@@ -16,6 +16,7 @@ use tsdb::db::{Db, DbOptions};
 use tsdb::downsample::{Tier, Tiers};
 use tsdb::model::SeriesRef;
 use tsdb::retention::Retention;
+use tsdb::wal::{SyncPolicy, WalOptions};
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
@@ -66,6 +67,10 @@ fn main() {
                     retention: 730 * DAY,
                 },
             ]),
+            wal: WalOptions {
+                sync: SyncPolicy::Never,
+                ..WalOptions::default()
+            },
             ..DbOptions::default()
         },
     )
