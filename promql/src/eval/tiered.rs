@@ -126,7 +126,7 @@ pub(crate) struct TieredData {
 impl TieredData {
     /// Every bucket of the series at the tier's resolution, ascending.
     fn buckets(&self) -> Vec<Summary> {
-        let mut pieces = self.stored.clone();
+        let mut tail = Vec::new();
         if let Some(series) = &self.raw {
             let mut buf = tsdb::model::SampleBuf::new();
             series.read(self.raw_after + 1, self.maxt, &mut buf);
@@ -136,9 +136,9 @@ impl TieredData {
                 .iter()
                 .enumerate()
                 .map(|(i, s)| Point::new(s.t, s.v, sts.get(i).copied().unwrap_or(0)));
-            pieces.extend(summarize(points, self.resolution));
+            tail = summarize(points, self.resolution);
         }
-        coarsen(&pieces, self.resolution)
+        coarsen(self.stored.iter().chain(&tail), self.resolution)
     }
 
     /// `f` at every window end `ends[i]` (windows `(end − range, end]`),
@@ -165,12 +165,13 @@ impl TieredData {
             while lo < buckets.len() && buckets[lo].end <= start {
                 lo += 1;
             }
-            let merged = buckets[lo..]
-                .iter()
-                .take_while(|b| b.end <= end)
-                .fold(None::<Summary>, |acc, b| {
-                    Some(acc.map_or(*b, |a| a.merge(b)))
-                });
+            let mut merged: Option<Summary> = None;
+            for b in buckets[lo..].iter().take_while(|b| b.end <= end) {
+                match &mut merged {
+                    Some(m) => m.absorb(b),
+                    None => merged = Some(*b),
+                }
+            }
             if let Some(s) = merged
                 && let Some(v) = summary::eval(f, &s, start, end, name, ann)
             {

@@ -160,7 +160,7 @@ impl Encoding {
             // meet an error).
             Encoding::Histogram => decode_histograms(bytes).map(drop).map_err(corrupt),
             Encoding::FloatHistogram => decode_float_histograms(bytes).map(drop).map_err(corrupt),
-            Encoding::Aggregate => crate::downsample::chunk::decode(bytes).map(drop),
+            Encoding::Aggregate => crate::downsample::chunk::validate(bytes),
         }
     }
 

@@ -51,11 +51,17 @@ pub fn read_summaries(cs: &ChunkSeries, lo: i64, hi: i64) -> Vec<Summary> {
             out.extend(buckets.into_iter().filter(|b| b.end > lo && b.end <= hi));
         }
     }
-    out.sort_by_key(|b| b.end);
-    // Keep the last of equal ends.
-    out.reverse();
-    out.dedup_by_key(|b| b.end);
-    out.reverse();
+    if !out.windows(2).all(|w| w[0].end < w[1].end) {
+        // Stable: of equal ends the later-listed stays last; keep it.
+        out.sort_by_key(|b| b.end);
+        out.dedup_by(|later, kept| {
+            let same = later.end == kept.end;
+            if same {
+                *kept = *later;
+            }
+            same
+        });
+    }
     out
 }
 

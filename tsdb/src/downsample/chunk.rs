@@ -406,6 +406,17 @@ pub fn num_buckets(data: &[u8]) -> usize {
 
 /// Decodes an aggregate chunk: its resolution and its summaries.
 pub fn decode(data: &[u8]) -> DecodeResult<(i64, Vec<Summary>)> {
+    decode_checked(data, true)
+}
+
+/// Checks the header and that every stream and the raw list lie inside
+/// `data` (what makes decoding safe), without decoding the buckets.
+pub fn validate(data: &[u8]) -> DecodeResult<()> {
+    decode_checked(data, false).map(drop)
+}
+
+/// [`decode`], or with `buckets` false only its checks (no summaries).
+fn decode_checked(data: &[u8], buckets: bool) -> DecodeResult<(i64, Vec<Summary>)> {
     let mut d = Decbuf::new(data);
     let at = d.position();
     if d.u8("aggregate chunk version")? != AGGREGATE_VERSION {
@@ -486,6 +497,9 @@ pub fn decode(data: &[u8]) -> DecodeResult<(i64, Vec<Summary>)> {
     // Running sums of the columns stored as differences.
     let mut running = [0i64; VALUE_COLUMNS];
     let raws = read_raws(&mut d, n)?;
+    if !buckets {
+        return Ok((res, Vec::new()));
+    }
 
     let div = POW10[usize::from(e)];
     let mut out = Vec::with_capacity(n);

@@ -157,33 +157,31 @@ impl Aggregates {
         self.overlap |= overlaps(prev, cur);
     }
 
-    /// `self` followed by the later run `next`.
-    fn then(&self, next: &Aggregates) -> Aggregates {
-        let mut out = *self;
-        out.resets = 0;
-        out.reset_correction = 0.0;
-        out.changes = 0;
-        out.join(&self.last, &next.first);
-        out.resets = self.resets + out.resets + next.resets;
-        out.reset_correction = self.reset_correction + out.reset_correction + next.reset_correction;
-        out.changes = self.changes + out.changes + next.changes;
-        out.overlap = self.overlap || out.overlap || next.overlap;
-        out.count = self.count + next.count;
-        out.last = next.last;
-        out.prev = if next.count >= 2 {
+    /// Extends `self` by the later run `next`, in place.
+    fn absorb(&mut self, next: &Aggregates) {
+        let last = self.last;
+        let reset = is_reset(&last, &next.first);
+        // The same additions, in the same order, as pushing each sample.
+        let boundary = if reset { 0.0 + last.v } else { 0.0 };
+        self.resets += u64::from(reset) + next.resets;
+        self.reset_correction = self.reset_correction + boundary + next.reset_correction;
+        self.changes += u64::from(is_change(last.v, next.first.v)) + next.changes;
+        self.overlap = self.overlap || overlaps(&last, &next.first) || next.overlap;
+        self.count += next.count;
+        self.last = next.last;
+        self.prev = if next.count >= 2 {
             next.prev
         } else {
-            Some(self.last)
+            Some(last)
         };
         let (sum, c) = kahan_inc(next.sum, self.sum, 0.0);
-        out.sum = kahan_value(sum, c);
+        self.sum = kahan_value(sum, c);
         if better(next.min, self.min, true) {
-            out.min = next.min;
+            self.min = next.min;
         }
         if better(next.max, self.max, false) {
-            out.max = next.max;
+            self.max = next.max;
         }
-        out
     }
 }
 
@@ -242,19 +240,22 @@ impl Summary {
     /// The summary of `self` followed by the later `next` (consecutive
     /// buckets, or windows); its end is `next`'s.
     pub fn merge(&self, next: &Summary) -> Summary {
-        let agg = match (&self.agg, &next.agg) {
-            (Some(a), Some(b)) => Some(a.then(b)),
-            (a, b) => b.or(*a),
-        };
-        Summary {
-            end: next.end,
-            agg,
-            stale: if next.is_empty() {
-                self.stale
-            } else {
-                next.stale
-            },
+        let mut out = *self;
+        out.absorb(next);
+        out
+    }
+
+    /// [`merge`](Self::merge) in place.
+    pub fn absorb(&mut self, next: &Summary) {
+        match (&mut self.agg, &next.agg) {
+            (Some(a), Some(b)) => a.absorb(b),
+            (None, Some(b)) => self.agg = Some(*b),
+            _ => {}
         }
+        if !next.is_empty() {
+            self.stale = next.stale;
+        }
+        self.end = next.end;
     }
 
     /// The value a plain selector sees at `self.end` with lookback
@@ -304,13 +305,14 @@ pub fn summarize(points: impl IntoIterator<Item = Point>, res: i64) -> Vec<Summa
 
 /// Coarser summaries of resolution `res` (a multiple of the input's) from
 /// finer ones (ascending): each the merge of the finer buckets inside it.
-pub fn coarsen(fine: &[Summary], res: i64) -> Vec<Summary> {
-    let mut out: Vec<Summary> = Vec::new();
+pub fn coarsen<'a>(fine: impl IntoIterator<Item = &'a Summary>, res: i64) -> Vec<Summary> {
+    let fine = fine.into_iter();
+    let mut out: Vec<Summary> = Vec::with_capacity(fine.size_hint().0);
     for s in fine {
         let end = bucket_end(s.end, res);
         match out.last_mut() {
             Some(cur) if cur.end == end => {
-                *cur = cur.merge(s);
+                cur.absorb(s);
                 cur.end = end;
             }
             _ => out.push(Summary { end, ..*s }),
