@@ -249,10 +249,14 @@ impl Grid<'_> {
 
     fn call_rollup(&mut self, f: Rollup, c: &Call) -> Result<Val> {
         let m = f.matrix_arg();
-        let mut input = self.range_input(&c.args[m])?;
-        if let Expr::MatrixSelector(ms) = c.args[m].unparen() {
-            input = self.tier_input(f, &ms.selector, input)?;
-        }
+        let tiered = match c.args[m].unparen() {
+            Expr::MatrixSelector(ms) => self.tier_input(f, &ms.selector, &ms.range)?,
+            _ => None,
+        };
+        let input = match tiered {
+            Some(input) => input,
+            None => self.range_input(&c.args[m])?,
+        };
         rollup::check_mode(f, input.mode)?;
         let mut args = Vec::new();
         for (i, a) in c.args.iter().enumerate() {

@@ -125,7 +125,29 @@ impl Grid<'_> {
     }
 
     /// The series matching `vs` that have data in `[mint, maxt]`, unread.
-    fn select_series(
+    /// A range selector's range, offset, `@` time and mode, without
+    /// series.
+    pub(crate) fn range_shape(
+        &self,
+        vs: &VectorSelector,
+        range: &DurationExpr,
+    ) -> Result<RangeInput> {
+        Ok(RangeInput {
+            series: Vec::new(),
+            range: self.duration_ms(range)?,
+            offset: self.offset_ms(&vs.offset)?,
+            at: self.at_ms(&vs.at),
+            mode: if vs.anchored {
+                RangeMode::Anchored
+            } else if vs.smoothed {
+                RangeMode::Smoothed
+            } else {
+                RangeMode::Plain
+            },
+        })
+    }
+
+    pub(crate) fn select_series(
         &mut self,
         vs: &VectorSelector,
         mint: i64,
@@ -259,16 +281,14 @@ impl Grid<'_> {
         vs: &VectorSelector,
         range: &DurationExpr,
     ) -> Result<RangeInput> {
-        let range = self.duration_ms(range)?;
-        let offset = self.offset_ms(&vs.offset)?;
-        let at = self.at_ms(&vs.at);
-        let mode = if vs.anchored {
-            RangeMode::Anchored
-        } else if vs.smoothed {
-            RangeMode::Smoothed
-        } else {
-            RangeMode::Plain
-        };
+        let shape = self.range_shape(vs, range)?;
+        let RangeInput {
+            range,
+            offset,
+            at,
+            mode,
+            ..
+        } = shape;
         let (first, last) = self.selector_span(at, offset);
         let (mint, maxt) = match mode {
             RangeMode::Plain => (first - range + 1, last),

@@ -21,7 +21,7 @@ use super::grid::Grid;
 use super::rollup::summary::{self, from_summary};
 use super::rollup::{RangeMode, Rollup};
 use super::selector::{RangeInput, RawData, RawSeries};
-use crate::ast::VectorSelector;
+use crate::ast::{DurationExpr, VectorSelector};
 use crate::error::Result;
 use crate::value::Annotations;
 
@@ -183,19 +183,20 @@ impl TieredData {
 }
 
 impl Grid<'_> {
-    /// `input` (the plain read of `vs` for `f`) as the planner reads it:
-    /// unchanged, or from the tier [`choose`] picks, each series' stored
-    /// buckets joined with its raw samples after them.
+    /// The range input of `f`'s selector `vs[range]` read from the tier
+    /// [`choose`] picks (each series' stored buckets joined with its raw
+    /// samples after them); `None` when no tier is chosen.
     pub(crate) fn tier_input(
         &mut self,
         f: Rollup,
         vs: &VectorSelector,
-        input: RangeInput,
-    ) -> Result<RangeInput> {
+        range: &DurationExpr,
+    ) -> Result<Option<RangeInput>> {
         let tiering = self.storage.tiering();
         if tiering.tiers.is_empty() {
-            return Ok(input);
+            return Ok(None);
         }
+        let input = self.range_shape(vs, range)?;
         let (first, last) = (input.end(self.frame.start), input.end(self.frame.end));
         let req = Request {
             f,
@@ -210,7 +211,7 @@ impl Grid<'_> {
             },
         };
         let Some(choice) = choose(&tiering, &req, self.opts.max_source_resolution) else {
-            return Ok(input);
+            return Ok(None);
         };
         let res = choice.resolution;
         let mut boundary = (first - input.range).div_euclid(res) * res - res;
@@ -244,14 +245,18 @@ impl Grid<'_> {
             ));
         }
         self.tiers_used.insert(res);
-        let mut series = Vec::with_capacity(input.series.len().max(stored.len()));
+        // Raw samples only after the stored buckets.
+        let raw = if boundary < last {
+            self.select_series(vs, boundary + 1, last, input.range)?
+        } else {
+            Vec::new()
+        };
+        let mut series = Vec::with_capacity(raw.len().max(stored.len()));
         let mut raw_of: HashMap<Labels, Series> = HashMap::new();
         let mut order: Vec<Labels> = Vec::new();
-        for s in input.series {
-            if let RawData::Stored { series, .. } = s.data {
-                order.push(s.labels.clone());
-                raw_of.insert(s.labels, series);
-            }
+        for s in raw {
+            order.push(s.labels.clone());
+            raw_of.insert(s.labels.clone(), s);
         }
         for (labels, _) in &stored {
             if !raw_of.contains_key(labels) {
@@ -274,7 +279,7 @@ impl Grid<'_> {
                 data: RawData::Tiered(Box::new(data)),
             });
         }
-        Ok(RangeInput { series, ..input })
+        Ok(Some(RangeInput { series, ..input }))
     }
 }
 

@@ -47,9 +47,9 @@ pub fn read_summaries(cs: &ChunkSeries, lo: i64, hi: i64) -> Vec<Summary> {
         if c.encoding != Encoding::Aggregate || !c.overlaps(lo + 1, hi) {
             continue;
         }
-        if let Ok((_, buckets)) = chunk::decode(c.data.as_slice()) {
-            out.extend(buckets.into_iter().filter(|b| b.end > lo && b.end <= hi));
-        }
+        // Validated when read: an error here is a bug, and loses only
+        // this chunk's buckets.
+        let _ = chunk::decode_range(c.data.as_slice(), lo, hi, &mut out);
     }
     if !out.windows(2).all(|w| w[0].end < w[1].end) {
         // Stable: of equal ends the later-listed stays last; keep it.

@@ -406,17 +406,26 @@ pub fn num_buckets(data: &[u8]) -> usize {
 
 /// Decodes an aggregate chunk: its resolution and its summaries.
 pub fn decode(data: &[u8]) -> DecodeResult<(i64, Vec<Summary>)> {
-    decode_checked(data, true)
+    let mut out = Vec::new();
+    let res = decode_checked(data, Some((&mut out, i64::MIN, i64::MAX)))?;
+    Ok((res, out))
+}
+
+/// Appends the summaries of the buckets ending in `(lo, hi]` to `out`
+/// (decoding stops after `hi`); returns the chunk's resolution.
+pub fn decode_range(data: &[u8], lo: i64, hi: i64, out: &mut Vec<Summary>) -> DecodeResult<i64> {
+    decode_checked(data, Some((out, lo, hi)))
 }
 
 /// Checks the header and that every stream and the raw list lie inside
 /// `data` (what makes decoding safe), without decoding the buckets.
 pub fn validate(data: &[u8]) -> DecodeResult<()> {
-    decode_checked(data, false).map(drop)
+    decode_checked(data, None).map(drop)
 }
 
-/// [`decode`], or with `buckets` false only its checks (no summaries).
-fn decode_checked(data: &[u8], buckets: bool) -> DecodeResult<(i64, Vec<Summary>)> {
+/// The checks of [`decode`], then, with a sink, the buckets ending in its
+/// range appended to it.
+fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> DecodeResult<i64> {
     let mut d = Decbuf::new(data);
     let at = d.position();
     if d.u8("aggregate chunk version")? != AGGREGATE_VERSION {
@@ -497,12 +506,12 @@ fn decode_checked(data: &[u8], buckets: bool) -> DecodeResult<(i64, Vec<Summary>
     // Running sums of the columns stored as differences.
     let mut running = [0i64; VALUE_COLUMNS];
     let raws = read_raws(&mut d, n)?;
-    if !buckets {
-        return Ok((res, Vec::new()));
-    }
+    let Some((out, lo, hi)) = sink else {
+        return Ok(res);
+    };
 
     let div = POW10[usize::from(e)];
-    let mut out = Vec::with_capacity(n);
+    out.reserve(n);
     let mut k = k0;
     let mut raw_at = 0usize;
     let mut pred = Predictor { prev_last: 0 };
@@ -511,6 +520,12 @@ fn decode_checked(data: &[u8], buckets: bool) -> DecodeResult<(i64, Vec<Summary>
             k = k.wrapping_add(gaps.next()).wrapping_add(1);
         }
         let end = k.wrapping_mul(res);
+        if end > hi {
+            break;
+        }
+        // Earlier buckets are decoded all the same: later predictions
+        // start from them.
+        let keep = end > lo;
         let cnt = count.next();
         let stale_off = stale.next();
         let stale = (stale_off != 0).then(|| end.wrapping_sub(stale_off).wrapping_add(1));
@@ -530,11 +545,13 @@ fn decode_checked(data: &[u8], buckets: bool) -> DecodeResult<(i64, Vec<Summary>
             ulp[col] = ulps[col].next();
         }
         if cnt <= 0 {
-            out.push(Summary {
-                end,
-                agg: None,
-                stale,
-            });
+            if keep {
+                out.push(Summary {
+                    end,
+                    agg: None,
+                    stale,
+                });
+            }
             continue;
         }
         let has_prev = cnt >= 2;
@@ -561,6 +578,9 @@ fn decode_checked(data: &[u8], buckets: bool) -> DecodeResult<(i64, Vec<Summary>
             v,
             st: start_from_offset(t, st),
         };
+        if !keep {
+            continue;
+        }
         let last = point(last_t, vs[L], st[1]);
         out.push(Summary {
             end,
@@ -580,7 +600,7 @@ fn decode_checked(data: &[u8], buckets: bool) -> DecodeResult<(i64, Vec<Summary>
             stale,
         });
     }
-    Ok((res, out))
+    Ok(res)
 }
 
 /// The raw-value list: (bucket, column, bits), in the order written.

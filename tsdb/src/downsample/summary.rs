@@ -283,14 +283,14 @@ pub fn summarize(points: impl IntoIterator<Item = Point>, res: i64) -> Vec<Summa
     let mut out: Vec<Summary> = Vec::new();
     let mut c = 0.0;
     for p in points {
-        let end = bucket_end(p.t, res);
         match out.last_mut() {
-            Some(cur) if cur.end == end => {}
+            // Most samples fall in the bucket of the one before.
+            Some(cur) if p.t <= cur.end && p.t > cur.end - res => {}
             cur => {
                 if let Some(cur) = cur {
                     cur.finish(c);
                 }
-                out.push(Summary::new(end));
+                out.push(Summary::new(bucket_end(p.t, res)));
             }
         }
         if let Some(cur) = out.last_mut() {
