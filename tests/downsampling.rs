@@ -170,6 +170,63 @@ fn aligned_queries_equal_raw_wherever_the_boundary_lies() {
     }
 }
 
+/// Plain selectors: where raw data has expired, read from the finest tier.
+const INSTANT_EXPRS: &[&str] = &[
+    "temp",
+    "timestamp(temp)",
+    "req_total",
+    "sum by (job) (req_total)",
+];
+
+#[test]
+fn plain_selectors_over_expired_raw_data_equal_raw() {
+    let raw_dir = tempfile::tempdir().unwrap();
+    let raw = open(raw_dir.path(), 0, Tiers::default());
+    fill(&raw);
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), DAY, tiers());
+    fill(&db);
+    let engine = Engine::new(EngineOptions::default());
+    for q in INSTANT_EXPRS {
+        // Across the raw/tier boundary, at 1m-aligned steps; the gauge is
+        // stale from 02:58 to 03:00 and absent from 03:00 to 04:00 every day.
+        let (want, ..) = run(&raw, &engine, q, HOUR, DAYS * DAY, 7 * MINUTE);
+        let (got, used, infos) = run(&db, &engine, q, HOUR, DAYS * DAY, 7 * MINUTE);
+        assert_eq!(
+            used,
+            [MINUTE],
+            "{q}: the 1m tier answers where raw data expired"
+        );
+        assert!(infos.is_empty(), "{q}: {infos:?}");
+        if got.len() != want.len() {
+            let extra: Vec<_> = got
+                .iter()
+                .filter(|g| !want.iter().any(|w| w.0 == g.0 && w.1 == g.1))
+                .collect();
+            let missing: Vec<_> = want
+                .iter()
+                .filter(|w| !got.iter().any(|g| w.0 == g.0 && w.1 == g.1))
+                .collect();
+            panic!("{q}: extra {extra:?} missing {missing:?}");
+        }
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                g.0 == w.0 && g.1 == w.1 && close(g.2, w.2),
+                "{q}: tier {g:?} vs raw {w:?}"
+            );
+        }
+    }
+    // Unaligned steps where only the tier holds the data: approximate.
+    let (got, _, infos) = run(&db, &engine, "temp", HOUR + 7_000, 5 * HOUR, 61_000);
+    assert!(!got.is_empty());
+    assert!(
+        infos
+            .iter()
+            .any(|i| i.contains("instant selector evaluated approximately")),
+        "{infos:?}"
+    );
+}
+
 #[test]
 fn unaligned_queries_on_tiers_only_are_approximate_and_say_so() {
     let dir = tempfile::tempdir().unwrap();

@@ -129,6 +129,8 @@ const ALIGNED: &[&str] = &[
     "max_over_time(queue_depth[5m])",
     "count_over_time(queue_depth[5m])",
     "sum by (job) (rate(requests_total[15m]))",
+    "queue_depth",
+    "timestamp(requests_total)",
 ];
 
 #[test]

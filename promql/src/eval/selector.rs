@@ -182,8 +182,19 @@ impl Grid<'_> {
 
     /// An instant selector on every step: the latest sample in
     /// `(t - lookback, t]` unless it is a staleness marker, reported as
-    /// `what` says.
+    /// `what` says; where raw data has expired, from a downsampling tier
+    /// ([`Grid::tier_instant`]).
     pub(crate) fn select_instant(
+        &mut self,
+        vs: &VectorSelector,
+        what: InstantValue,
+    ) -> Result<Vec<StepSeries>> {
+        let raw = self.select_instant_raw(vs, what)?;
+        self.tier_instant(vs, what, raw)
+    }
+
+    /// [`select_instant`](Self::select_instant) from raw samples only.
+    fn select_instant_raw(
         &mut self,
         vs: &VectorSelector,
         what: InstantValue,

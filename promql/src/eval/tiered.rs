@@ -17,10 +17,10 @@ use std::collections::HashMap;
 use tsdb::downsample::{Point, Summary, coarsen, summarize};
 use tsdb::model::{Labels, Sample, Series, TierSpan, Tiering};
 
-use super::grid::Grid;
+use super::grid::{Grid, StepSeries};
 use super::rollup::summary::{self, from_summary};
 use super::rollup::{RangeMode, Rollup};
-use super::selector::{RangeInput, RawData, RawSeries};
+use super::selector::{InstantValue, RangeInput, RawData, RawSeries};
 use crate::ast::{DurationExpr, VectorSelector};
 use crate::error::Result;
 use crate::value::Annotations;
@@ -281,6 +281,156 @@ impl Grid<'_> {
         }
         Ok(Some(RangeInput { series, ..input }))
     }
+}
+
+impl Grid<'_> {
+    /// `raw` (an instant selector's answer from raw samples) with the steps
+    /// whose lookback window reaches before the oldest raw sample answered
+    /// from the finest tier holding them: the bucket summaries of the
+    /// lookback window merged, their last sample if within the lookback
+    /// and not stale ([`Summary::instant`]). Exact at step times that are
+    /// multiples of the tier's resolution; others are evaluated at the
+    /// bucket end before them, with an info annotation naming the tier.
+    pub(crate) fn tier_instant(
+        &mut self,
+        vs: &VectorSelector,
+        what: InstantValue,
+        raw: Vec<StepSeries>,
+    ) -> Result<Vec<StepSeries>> {
+        let tiering = self.storage.tiering();
+        if tiering.tiers.is_empty()
+            || vs.smoothed
+            || what == InstantValue::StartTimestamp
+            || matches!(self.opts.max_source_resolution, SourceResolution::Raw)
+        {
+            return Ok(raw);
+        }
+        let offset = self.offset_ms(&vs.offset)?;
+        let at = vs.at.as_ref().map(|a| self.at_time(a));
+        let lookback = self.opts.lookback;
+        let raw_from = tiering.raw_from.unwrap_or(i64::MAX);
+        // Steps whose lookback window starts before the raw data.
+        let steps: Vec<(i64, i64)> = self
+            .frame
+            .times()
+            .map(|t| (t, at.unwrap_or(t) - offset))
+            .filter(|&(_, te)| te - lookback + 1 < raw_from)
+            .collect();
+        let (Some(&(_, lo_te)), Some(&(_, hi_te))) = (steps.first(), steps.last()) else {
+            return Ok(raw);
+        };
+        let (lo_te, hi_te) = (lo_te.min(hi_te), lo_te.max(hi_te));
+        let allowed = |r: i64| match self.opts.max_source_resolution {
+            SourceResolution::AtMost(m) => r <= m,
+            _ => true,
+        };
+        let Some(tier) = tiering
+            .tiers
+            .iter()
+            .filter(|s| allowed(s.resolution) && s.hi > lo_te - lookback && s.lo < hi_te)
+            .min_by_key(|s| s.resolution)
+            .copied()
+        else {
+            return Ok(raw);
+        };
+        let res = tier.resolution;
+        let reach = (lookback + res - 1).div_euclid(res) * res;
+        let lo = lo_te.div_euclid(res) * res - reach;
+        let hi = tier.hi.min(hi_te);
+        self.check("query preparation")?;
+        let stored = self.storage.select_summaries(res, &vs.matchers, lo, hi)?;
+        let tail = if hi < hi_te {
+            self.select_series(vs, hi + 1, hi_te, 0)?
+        } else {
+            Vec::new()
+        };
+        let mut tail_of: HashMap<Labels, Series> =
+            tail.into_iter().map(|s| (s.labels.clone(), s)).collect();
+        let mut approximate = false;
+        let mut from_tier: Vec<StepSeries> = Vec::new();
+        for (labels, buckets) in stored {
+            let data = TieredData {
+                resolution: res,
+                approximate: false,
+                stored: buckets,
+                raw: tail_of.remove(&labels),
+                raw_after: hi,
+                maxt: hi_te,
+            };
+            let buckets = data.buckets();
+            let mut points = Vec::new();
+            for &(t, te) in &steps {
+                let end = te.div_euclid(res) * res;
+                approximate |= end != te;
+                let mut merged: Option<Summary> = None;
+                for b in buckets
+                    .iter()
+                    .filter(|b| b.end > end - reach && b.end <= end)
+                {
+                    match &mut merged {
+                        Some(m) => m.absorb(b),
+                        None => merged = Some(*b),
+                    }
+                }
+                let Some(mut m) = merged else { continue };
+                m.end = end;
+                if let Some(p) = m.instant(lookback) {
+                    let v = match what {
+                        InstantValue::Timestamp => p.t as f64 / 1000.0,
+                        _ => p.v,
+                    };
+                    points.push(Sample::new(t, v));
+                }
+            }
+            if !points.is_empty() {
+                from_tier.push(StepSeries::floats(labels, false, points));
+            }
+        }
+        if approximate && !from_tier.is_empty() {
+            self.ann.info(format_args!(
+                "raw data has expired for part of the range: instant selector evaluated approximately on the {} downsampling tier (step times aligned to its buckets)",
+                format_duration(res)
+            ));
+        }
+        if !from_tier.is_empty() {
+            self.tiers_used.insert(res);
+        }
+        Ok(join_steps(raw, from_tier))
+    }
+}
+
+/// The tier's points added to the raw answer's, by series, at the steps
+/// raw data did not answer (a raw sample inside the lookback window is
+/// the latest there, as the tier holds nothing newer than raw data).
+fn join_steps(raw: Vec<StepSeries>, tier: Vec<StepSeries>) -> Vec<StepSeries> {
+    if tier.is_empty() {
+        return raw;
+    }
+    let mut out: Vec<StepSeries> = raw;
+    let mut index: HashMap<Labels, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.labels.clone(), i))
+        .collect();
+    for s in tier {
+        match index.get(&s.labels) {
+            Some(&i) => {
+                let have = &out[i].points;
+                let new: Vec<Sample> = s
+                    .points
+                    .into_iter()
+                    .filter(|p| have.binary_search_by_key(&p.t, |q| q.t).is_err())
+                    .collect();
+                out[i].points.extend(new);
+                out[i].points.sort_by_key(|p| p.t);
+            }
+            None => {
+                index.insert(s.labels.clone(), out.len());
+                out.push(s);
+            }
+        }
+    }
+    out
 }
 
 /// A resolution as a duration (`5m`, `1h`).
