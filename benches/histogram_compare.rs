@@ -23,6 +23,7 @@
 //! env `SERIES` (default 1000), `SAMPLES` (480: two hours at 15 s),
 //! `QUERY_RUNS` (5), `PEERS` (`almanac,prometheus`).
 
+use almanac::bench_env::env_usize;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use almanac::bench_peer::{self, Peer, cpu_seconds, proc_status};
@@ -34,13 +35,6 @@ use tsdb::model::histogram::Histogram;
 
 const INTERVAL: i64 = 15_000;
 const NAME: &str = "http_request_duration_seconds";
-
-fn env_usize(k: &str, d: usize) -> usize {
-    std::env::var(k)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(d)
-}
 
 /// The remote-write bodies, oldest first, and the span `(first, last)`
 /// (its start moved off the sample grid).

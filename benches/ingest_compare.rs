@@ -31,6 +31,7 @@
 //! `SAMPLES` (240), `CONCURRENCY` (4), `PEERS` (`almanac,vm,prometheus`),
 //! `ROUNDS` (1), `QUERY_RUNS` (5), `ALMANAC_FLAGS` (extra server flags).
 
+use almanac::bench_env::env_usize;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -39,13 +40,6 @@ use almanac::bench_peer::{self, Peer, cpu_seconds, proc_status};
 use almanac::datagen::{Fleet, GenOptions};
 use almanac::harness::{request, write_request};
 use tsdb::model::{Labels, Sample};
-
-fn env_usize(k: &str, d: usize) -> usize {
-    std::env::var(k)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(d)
-}
 
 /// One remote-write request and the samples it carries.
 struct Request {

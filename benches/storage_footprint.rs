@@ -19,6 +19,7 @@
 //! `python3 scripts/rwgen_dump.py /tmp/rwgen.bin && SAMPLES_FILE=/tmp/rwgen.bin
 //! cargo bench --bench storage_footprint`.
 
+use almanac::bench_env::{env_usize, rss_bytes};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -126,22 +127,6 @@ fn read_dump(path: &str) -> Result<Dump, String> {
         out.push((t, f64::from_bits(c.u64()?)));
     }
     Ok((labels, samples, out))
-}
-
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn main() {

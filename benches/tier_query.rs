@@ -8,6 +8,7 @@
 //!
 //! Run: `cargo bench --bench tier_query` (env `SERIES`, `RUNS`).
 
+use almanac::bench_env::env_usize;
 use std::time::Instant;
 
 use almanac::datagen::{Fleet, GenOptions};
@@ -22,13 +23,6 @@ const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 const QUERY: &str = "sum by (job, code) (rate(http_requests_total[1h]))";
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Median seconds of `runs` runs, and the last answer.
 fn time(runs: usize, mut f: impl FnMut() -> QueryResult) -> (f64, QueryResult) {

@@ -5,12 +5,14 @@
 //! [`tsdb`] (storage engine) and [`promql`] (query language). It adds:
 //! - [`datagen`]: a deterministic generator of realistic scrape data.
 //! - [`hist_gen`]: the same for native histograms (latency histograms).
+//! - [`bench_env`]: benchmark settings from the environment, RSS.
 //! - [`bench_series`]: series and limits shared by storage benchmarks.
 //! - [`harness`]: end-to-end test harness (server on a free port, HTTP client).
 //! - [`peers`]: real Prometheus/Alertmanager processes for end-to-end tests.
 //! - [`bench_peer`]: the servers the ingest benchmark compares, and what is
 //!   measured of them.
 
+pub mod bench_env;
 pub mod bench_peer;
 pub mod bench_series;
 pub mod datagen;

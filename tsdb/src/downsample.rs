@@ -20,4 +20,4 @@ pub mod summary;
 mod testdata;
 
 pub use policy::{Tier, Tiers};
-pub use summary::{Aggregates, Point, Summary, bucket_end, coarsen, summarize};
+pub use summary::{Aggregates, Point, Summary, bucket_end, coarsen, points_of, summarize};

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use tsdb::downsample::{Point, Summary, coarsen, summarize};
+use tsdb::downsample::{Summary, coarsen, points_of, summarize};
 use tsdb::model::{Labels, Sample, Series, TierSpan, Tiering};
 
 use super::grid::{Grid, StepSeries};
@@ -130,13 +130,7 @@ impl TieredData {
         if let Some(series) = &self.raw {
             let mut buf = tsdb::model::SampleBuf::new();
             series.read(self.raw_after + 1, self.maxt, &mut buf);
-            let sts = buf.start_timestamps().unwrap_or(&[]);
-            let points = buf
-                .floats()
-                .iter()
-                .enumerate()
-                .map(|(i, s)| Point::new(s.t, s.v, sts.get(i).copied().unwrap_or(0)));
-            tail = summarize(points, self.resolution);
+            tail = summarize(points_of(&buf), self.resolution);
         }
         coarsen(self.stored.iter().chain(&tail), self.resolution)
     }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::chunk::{self, MAX_BUCKETS};
-use super::summary::{Point, Summary, coarsen, summarize};
+use super::summary::{Summary, coarsen, points_of, summarize};
 use crate::block::{
     BLOCK_VERSION, BlockMeta, BlockStats, ChunkWriter, CompactionMeta, IndexChunk, IndexWriter,
     write_atomically,
@@ -87,13 +87,7 @@ pub fn write_tier_block(
         for (labels, cs) in series {
             let buckets = if plan.source_resolution == 0 {
                 cs.read(mint, maxt, &mut buf);
-                let sts = buf.start_timestamps().unwrap_or(&[]);
-                let points = buf
-                    .floats()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| Point::new(s.t, s.v, sts.get(i).copied().unwrap_or(0)));
-                summarize(points, plan.resolution)
+                summarize(points_of(&buf), plan.resolution)
             } else {
                 coarsen(&read_summaries(&cs, plan.lo, plan.hi), plan.resolution)
             };

@@ -16,7 +16,7 @@
 //! counted nowhere and only remembered when they are the last thing in
 //! the bucket ([`Summary::stale`]), which a plain selector needs.
 
-use crate::model::{Sample, is_stale_nan, is_start_timestamp_reset};
+use crate::model::{Sample, SampleBuf, is_stale_nan, is_start_timestamp_reset};
 
 /// One raw sample with its start timestamp (0 = none).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -275,6 +275,15 @@ impl Summary {
 /// left-open, `(end − res, end]`, with ends at multiples of `res`.
 pub fn bucket_end(t: i64, res: i64) -> i64 {
     (t - 1).div_euclid(res) * res + res
+}
+
+/// The float samples of `buf` with their start timestamps, as points.
+pub fn points_of(buf: &SampleBuf) -> impl Iterator<Item = Point> + '_ {
+    let sts = buf.start_timestamps().unwrap_or(&[]);
+    buf.floats()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Point::new(s.t, s.v, sts.get(i).copied().unwrap_or(0)))
 }
 
 /// Summaries of `points` (ascending) in buckets of resolution `res`, one
