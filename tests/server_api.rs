@@ -702,3 +702,57 @@ fn admin_compact_runs_maintenance_now() {
             .contains("\nalmanac_tsdb_quarantined_blocks 0\n")
     );
 }
+
+#[test]
+fn retention_status_names_the_rule_and_tiers_of_each_series() {
+    let s = TestServer::start_with(|c| {
+        c.retention_rules = vec![
+            server::config::RetentionRuleConfig {
+                r#match: r#"{job="dev"}"#.into(),
+                retention: "3d".into(),
+            },
+            server::config::RetentionRuleConfig {
+                r#match: r#"{__name__=~"slo_.*"}"#.into(),
+                retention: "400d".into(),
+            },
+        ];
+        c.downsampling.tiers = vec![server::config::TierConfig {
+            resolution: "5m".into(),
+            after: "36h".into(),
+            retention: "90d".into(),
+        }];
+    });
+    let r = s.remote_write(&[
+        series("m", "dev", 3),
+        series("m", "prod", 3),
+        series("slo_errors", "prod", 3),
+    ]);
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = s.get(&format!(
+        "/api/v1/status/retention?match[]={}",
+        urlencode(r#"{__name__=~"m|slo_errors"}"#)
+    ));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = data(&r);
+    let by_job = |name: &str, job: &str| {
+        got.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["metric"]["__name__"] == name && e["metric"]["job"] == job)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} {job} in {got}"))
+    };
+    let dev = by_job("m", "dev");
+    assert_eq!(dev["rule"], json!({"index": 0, "match": r#"{job="dev"}"#}));
+    assert_eq!(dev["rawRetention"], "3d");
+    assert_eq!(
+        dev["tiers"],
+        json!([{"resolution": "5m", "after": "36h", "retention": "90d"}])
+    );
+    let prod = by_job("m", "prod");
+    assert_eq!(prod["rule"], json!(null));
+    assert_eq!(prod["rawRetention"], "15d");
+    assert_eq!(by_job("slo_errors", "prod")["rawRetention"], "400d");
+    // No selector: the error Prometheus gives for series without one.
+    assert_eq!(s.get("/api/v1/status/retention").status, 400);
+}

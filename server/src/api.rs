@@ -11,6 +11,7 @@ mod metric_names_stats;
 mod params;
 mod query;
 mod result_json;
+mod retention_status;
 mod rules;
 mod status;
 mod tsdb_status;
@@ -96,6 +97,7 @@ const ROUTES: &[(&str, Handler)] = &[
     ("/api/v1/status/config", status::config),
     ("/api/v1/status/tsdb", tsdb_status::tsdb),
     ("/api/v1/status/limits", limits_status::limits),
+    ("/api/v1/status/retention", retention_status::retention),
     (
         "/api/v1/status/metric_names_stats",
         metric_names_stats::stats,

@@ -30,6 +30,9 @@ pub struct Config {
     /// Downsampling tiers (none by default). Read at start; a reload
     /// checks them.
     pub downsampling: DownsamplingConfig,
+    /// Raw retention per selector, first match wins (none by default).
+    /// Read at start; a reload checks them.
+    pub retention_rules: Vec<RetentionRuleConfig>,
     /// Accept samples up to this far behind the newest (`0s` = none).
     pub out_of_order_window: String,
     /// `interval:<dur>` (written before acknowledging, fsynced every
@@ -125,6 +128,39 @@ impl Default for LimitsConfig {
     }
 }
 
+/// One `retention_rules:` entry: `{match: '{env="dev"}', retention: 3d}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRuleConfig {
+    /// A series selector.
+    pub r#match: String,
+    /// Raw retention of the series it matches (`0` = forever).
+    pub retention: String,
+}
+
+impl Config {
+    /// The storage's retention rules.
+    pub fn retention_rules(&self) -> Result<Vec<tsdb::db::RetentionRule>, ConfigError> {
+        let mut out = Vec::with_capacity(self.retention_rules.len());
+        for (i, r) in self.retention_rules.iter().enumerate() {
+            let matchers = promql::parse_series_selector(&r.r#match).map_err(|e| {
+                bad(
+                    &format!("retention_rules[{i}].match"),
+                    format!("{:?}: {e}", r.r#match),
+                )
+            })?;
+            out.push(tsdb::db::RetentionRule {
+                matchers,
+                retention: Self::duration(
+                    &format!("retention_rules[{i}].retention"),
+                    &r.retention,
+                )?,
+            });
+        }
+        Ok(out)
+    }
+}
+
 /// The `downsampling:` section.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -157,10 +193,12 @@ impl DownsamplingConfig {
             });
         }
         let tiers = tsdb::downsample::Tiers(tiers);
-        tiers.validate(raw_retention).map_err(|e| match e {
-            tsdb::Error::InvalidOption { reason, .. } => bad("downsampling.tiers", reason),
-            other => bad("downsampling.tiers", other.to_string()),
-        })?;
+        tiers
+            .validate(raw_retention, tsdb::db::DbOptions::default().block_range)
+            .map_err(|e| match e {
+                tsdb::Error::InvalidOption { reason, .. } => bad("downsampling.tiers", reason),
+                other => bad("downsampling.tiers", other.to_string()),
+            })?;
         Ok(tiers)
     }
 }
@@ -266,6 +304,7 @@ impl Default for Config {
             resend_delay: "1m".to_string(),
             otlp: OtlpConfig::default(),
             downsampling: DownsamplingConfig::default(),
+            retention_rules: Vec::new(),
         }
     }
 }
@@ -447,6 +486,7 @@ impl Config {
         self.listen_addr()?;
         self.limits.to_tsdb()?;
         self.downsampling.to_tsdb(self.retention_ms()?)?;
+        self.db_options()?;
         self.ooo_window_ms()?;
         self.query_timeout_ms()?;
         self.lookback_ms()?;
@@ -486,6 +526,11 @@ impl Config {
         o.ooo_window = self.ooo_window_ms()?;
         o.limits = self.limits.to_tsdb()?;
         o.downsampling = self.downsampling.to_tsdb(o.retention.time)?;
+        o.retention_rules = self.retention_rules()?;
+        o.validate().map_err(|e| match e {
+            tsdb::Error::InvalidOption { name, reason } => bad(name, reason),
+            other => bad("storage", other.to_string()),
+        })?;
         o.wal.sync = self.wal_sync_policy()?;
         Ok(o)
     }
@@ -573,6 +618,22 @@ mod tests {
     }
 
     #[test]
+    fn retention_rules_parse_in_order() {
+        let yaml = "retention_rules:\n  - {match: '{env=\"dev\"}', retention: 3d}\n  \
+                    - {match: '{__name__=~\"slo_.*\"}', retention: 400d}\n";
+        let c: Config = serde_yaml_ng::from_str(yaml).unwrap();
+        c.validate().unwrap();
+        let rules = c.db_options().unwrap().retention_rules;
+        let day = 24 * 3_600_000;
+        assert_eq!(rules.len(), 2);
+        assert_eq!(
+            (rules[0].retention, rules[1].retention),
+            (3 * day, 400 * day)
+        );
+        assert_eq!(rules[0].matchers[0].value, "dev");
+    }
+
+    #[test]
     fn rule_files_are_relative_to_the_config_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.yml");
@@ -609,7 +670,7 @@ mod tests {
                 "downsampling.tiers[0].resolution",
             ),
             (
-                "retention: 2d\ndownsampling: {tiers: [{resolution: 5m, after: 36h, retention: 90d}]}\n",
+                "retention: 36h\ndownsampling: {tiers: [{resolution: 5m, after: 36h, retention: 90d}]}\n",
                 "data would expire",
             ),
             (
@@ -623,6 +684,18 @@ mod tests {
             (
                 "downsampling: {tiers: [{resolution: 5m, after: 36h}]}\n",
                 "missing field `retention`",
+            ),
+            (
+                "retention_rules: [{match: '{env=dev', retention: 3d}]\n",
+                "retention_rules[0].match",
+            ),
+            (
+                "retention_rules: [{match: '{env=\"dev\"}', retention: soon}]\n",
+                "retention_rules[0].retention",
+            ),
+            (
+                "downsampling: {tiers: [{resolution: 5m, after: 36h, retention: 90d}]}\nretention_rules: [{match: '{env=\"dev\"}', retention: 1d}]\n",
+                "rule 1: raw data kept",
             ),
         ];
         for (yaml, want) in cases {

@@ -15,6 +15,7 @@ mod appender;
 mod head_view;
 mod maintenance;
 mod open;
+mod retention_rules;
 mod select;
 mod stores;
 mod tiers;
@@ -29,6 +30,7 @@ use parking_lot::{Mutex, RwLock};
 pub use crate::head::SeriesHandle;
 pub use appender::Appender;
 pub use open::DbOptions;
+pub use retention_rules::RetentionRule;
 pub use stores::WalStore;
 pub use tiers::DownsampleReport;
 
@@ -135,11 +137,17 @@ impl Db {
 
 impl Queryable for Db {
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>> {
-        Ok(Box::new(MergeQuerier::new(
-            self.readers(mint, maxt),
-            mint,
-            maxt,
-        )))
+        let merged = Box::new(MergeQuerier::new(self.readers(mint, maxt), mint, maxt));
+        match self.newest_time() {
+            Some(newest) if !self.opts.retention_rules.is_empty() => {
+                Ok(Box::new(retention_rules::RuleMask {
+                    inner: merged,
+                    rules: self.opts.retention_rules.clone(),
+                    newest,
+                }))
+            }
+            _ => Ok(merged),
+        }
     }
 
     fn tiering(&self) -> Tiering {

@@ -63,16 +63,24 @@ impl Block {
         if !self.meta.overlaps(mint, maxt) {
             return Ok(0);
         }
-        let ids = postings_for_matchers(&self.index, matchers);
-        if ids.is_empty() {
+        let ids: Vec<u32> = postings_for_matchers(&self.index, matchers)
+            .iter()
+            .collect();
+        self.delete_ids(&ids, mint, maxt)
+    }
+
+    /// Marks `[mint, maxt]` deleted for the series with these ids and
+    /// persists the tombstones file. Returns how many series that was.
+    pub fn delete_ids(&self, ids: &[u32], mint: i64, maxt: i64) -> Result<usize> {
+        if ids.is_empty() || !self.meta.overlaps(mint, maxt) {
             return Ok(0);
         }
         let mut ts = self.tombstones.write();
-        for id in &ids {
+        for &id in ids {
             ts.entry(id).or_default().add(mint, maxt);
         }
         tombstones_file::write(&self.dir, &ts)?;
-        Ok(ids.len() as usize)
+        Ok(ids.len())
     }
 }
 

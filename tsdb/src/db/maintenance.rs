@@ -25,6 +25,8 @@ pub struct MaintenanceReport {
     /// Tier blocks written, and of those re-derived.
     pub tier_blocks: usize,
     pub rederived_tier_blocks: usize,
+    /// Blocks rewritten without series past their retention rule.
+    pub rule_rewrites: usize,
 }
 
 impl Db {
@@ -44,6 +46,7 @@ impl Db {
         report.tier_blocks = tiers.written;
         report.rederived_tier_blocks = tiers.rederived;
         report.deleted_blocks = self.apply_retention()?;
+        report.rule_rewrites = self.apply_retention_rules()?;
         if let Some(newest) = self.newest_time() {
             report.deleted_blocks += self.apply_tier_retention(newest)?;
         }
@@ -129,7 +132,7 @@ impl Db {
     /// samples), swaps it in, and deletes the old directories. `false`
     /// when a part was found corrupt instead and quarantined (nothing
     /// merged).
-    fn replace_blocks(&self, parts: &[Arc<Block>]) -> Result<bool> {
+    pub(super) fn replace_blocks(&self, parts: &[Arc<Block>]) -> Result<bool> {
         let min_time = parts.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
         let max_time = parts.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
         let mut sources: Vec<String> = parts
@@ -213,7 +216,11 @@ impl Db {
         let tier_bytes: u64 = self.tier_blocks().iter().map(|b| b.size()).sum();
         let expired = retention::expired(&sized, self.opts.retention, self.wal_size() + tier_bytes);
         let mut gone: Vec<Arc<Block>> = Vec::new();
+        let newest = self.newest_time().unwrap_or(i64::MAX);
         for b in expired.iter().map(|&i| blocks[i].clone()) {
+            if self.kept_by_rules(&b, newest)? {
+                continue;
+            }
             if self.tier_covers(&b)? {
                 gone.push(b);
             } else {

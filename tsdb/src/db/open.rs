@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::retention_rules::RetentionRule;
 use super::stores::{Stores, WalStore};
 use super::{Db, DbCounters, wal_io};
 use crate::block::Block;
@@ -33,6 +34,8 @@ pub struct DbOptions {
     pub max_exemplars: usize,
     /// Downsampling tiers, finest first (none by default).
     pub downsampling: Tiers,
+    /// Raw retention per selector, first match wins (none by default).
+    pub retention_rules: Vec<RetentionRule>,
 }
 
 impl Default for DbOptions {
@@ -49,6 +52,7 @@ impl Default for DbOptions {
             wal: WalOptions::default(),
             max_exemplars: 100_000,
             downsampling: Tiers::default(),
+            retention_rules: Vec::new(),
         }
     }
 }
@@ -66,7 +70,8 @@ impl DbOptions {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Refuses options that cannot work or could lose data (see [`Tiers::validate`]).
+    pub fn validate(&self) -> Result<()> {
         if self.block_range <= 0 {
             return Err(Error::InvalidOption {
                 name: "block_range",
@@ -79,7 +84,27 @@ impl DbOptions {
                 reason: "must not be negative".into(),
             });
         }
-        self.downsampling.validate(self.retention.time)
+        self.downsampling
+            .validate(self.retention.time, self.block_range)?;
+        for (i, r) in self.retention_rules.iter().enumerate() {
+            // A rule keeps raw data at least as long as the first tier
+            // needs to cover it, like the database's own retention.
+            if r.retention < 0 {
+                return Err(Error::InvalidOption {
+                    name: "retention_rules",
+                    reason: format!("rule {}: retention must not be negative", i + 1),
+                });
+            }
+            if r.retention > 0 {
+                Tiers(self.downsampling.0.iter().take(1).copied().collect())
+                    .validate_source(r.retention, self.block_range)
+                    .map_err(|reason| Error::InvalidOption {
+                        name: "retention_rules",
+                        reason: format!("rule {}: {reason}", i + 1),
+                    })?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -40,13 +40,16 @@ impl Tiers {
     }
 
     /// Refuses a configuration that could lose data or keeps nothing, given
-    /// the raw retention (0 = forever): resolutions that are not positive
-    /// multiples of the previous one; a level whose data could expire
-    /// before the next tier covers it (its retention shorter than the next
-    /// tier's `after` plus two of its block spans); a tier built no later
-    /// than the one before it; a tier that outlives nothing (its retention
-    /// not longer than the level before it).
-    pub fn validate(&self, raw_retention: i64) -> Result<()> {
+    /// the raw retention (0 = forever) and raw block range: resolutions
+    /// that are not positive multiples of the previous one; a level whose
+    /// data could expire before the next tier covers it (its retention
+    /// shorter than the next tier's `after` plus two of the level's blocks:
+    /// raw block ranges, or the finer tier's block spans); a tier built no
+    /// later than the one before it; a tier that outlives nothing (its
+    /// retention not longer than the level before it). Raw blocks are
+    /// kept past their retention until the first tier covers them all the
+    /// same; this catches the configurations that would hit that guard.
+    pub fn validate(&self, raw_retention: i64, raw_block_range: i64) -> Result<()> {
         let bad = |reason: String| {
             Err(Error::InvalidOption {
                 name: "downsampling.tiers",
@@ -78,10 +81,11 @@ impl Tiers {
                     ));
                 }
             }
-            let needed = t.after.saturating_add(2 * t.span());
+            let block = prev.map_or(raw_block_range, |p| p.span());
+            let needed = t.after.saturating_add(2 * block);
             if prev_retention != 0 && prev_retention < needed {
                 return bad(format!(
-                    "tier {n}: {level} is kept {prev_retention} ms, less than the tier's after plus two of its blocks ({needed} ms): data would expire before the tier covers it"
+                    "tier {n}: {level} is kept {prev_retention} ms, less than the tier's after plus two blocks of {level} ({needed} ms): data would expire before the tier covers it"
                 ));
             }
             if prev_retention == 0 || (t.retention != 0 && t.retention <= prev_retention) {
@@ -92,6 +96,28 @@ impl Tiers {
             }
             prev = Some(t);
             prev_retention = t.retention;
+        }
+        Ok(())
+    }
+}
+
+impl Tiers {
+    /// Checks only that raw data kept `retention` ms (> 0) lives long
+    /// enough for the first tier to cover it, as [`validate`](Self::validate)
+    /// checks the raw retention; the reason if not.
+    pub fn validate_source(
+        &self,
+        retention: i64,
+        raw_block_range: i64,
+    ) -> std::result::Result<(), String> {
+        let Some(t) = self.0.first() else {
+            return Ok(());
+        };
+        let needed = t.after.saturating_add(2 * raw_block_range);
+        if retention < needed {
+            return Err(format!(
+                "raw data kept {retention} ms, less than the first tier's after plus two raw blocks ({needed} ms): data would expire before the tier covers it"
+            ));
         }
         Ok(())
     }
@@ -138,14 +164,14 @@ mod tests {
             ),
             (
                 "raw expires first",
-                2 * D,
+                36 * H,
                 vec![tier(5 * M, 36 * H, 90 * D)],
                 Some("data would expire"),
             ),
             (
                 "tier expires before the next covers it",
-                15 * D,
-                vec![tier(5 * M, 36 * H, 20 * D), tier(H, 10 * D, 730 * D)],
+                5 * D,
+                vec![tier(5 * M, 36 * H, 11 * D), tier(H, 10 * D, 730 * D)],
                 Some("data would expire"),
             ),
             (
@@ -168,7 +194,7 @@ mod tests {
             ),
         ];
         for (name, raw, tiers, want) in cases {
-            let got = Tiers(tiers).validate(raw);
+            let got = Tiers(tiers).validate(raw, 2 * H);
             match (want, got) {
                 (None, Ok(())) => {}
                 (Some(w), Err(e)) => assert!(e.to_string().contains(w), "{name}: {e}"),
