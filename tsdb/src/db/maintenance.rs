@@ -246,7 +246,8 @@ impl Db {
         for (id, a, z) in stones {
             self.head.add_tombstone(id, a, z);
         }
-        for b in self.blocks() {
+        // Tier blocks too: a bucket with deleted time is no longer read.
+        for b in self.blocks().into_iter().chain(self.tier_blocks()) {
             b.delete(matchers, mint, maxt)?;
         }
         Ok(())

@@ -276,3 +276,25 @@ fn a_corrupt_source_block_is_quarantined_and_the_rest_is_downsampled() {
     assert!(!got.is_empty());
     assert_eq!(got, want);
 }
+
+#[test]
+fn deleted_series_leave_the_tiers_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let points = data(2);
+    let db = Db::open(dir.path(), opts(5 * DAY)).unwrap();
+    write_all(&db, &points);
+    assert!(!stored(&db, MINUTE, "g", 0, DAY).is_empty());
+    db.delete(&[Matcher::equal("__name__", "g")], 0, 12 * HOUR)
+        .unwrap();
+    let left = stored(&db, MINUTE, "g", 0, DAY);
+    assert!(
+        left.iter().all(|b| b.end - MINUTE >= 12 * HOUR),
+        "no bucket touching the deleted time"
+    );
+    assert!(!left.is_empty(), "the rest of the day stays");
+    assert_eq!(
+        stored(&db, MINUTE, "c_total", 0, DAY).len(),
+        1440,
+        "other series untouched"
+    );
+}

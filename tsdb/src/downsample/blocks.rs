@@ -39,8 +39,9 @@ pub struct TierPlan {
 
 /// The summaries stored in `cs`'s aggregate chunks with bucket ends in
 /// `(lo, hi]`, ascending by end; of two buckets with the same end (two
-/// blocks overlapping) the later-listed wins. Corrupt chunks are skipped
-/// (blocks validate their chunks when read).
+/// blocks overlapping) the later-listed wins. A bucket any deleted
+/// interval (tombstone) touches is left out whole. Corrupt chunks are
+/// skipped (blocks validate their chunks when read).
 pub fn read_summaries(cs: &ChunkSeries, lo: i64, hi: i64) -> Vec<Summary> {
     let mut out: Vec<Summary> = Vec::new();
     for c in cs.chunks() {
@@ -49,7 +50,19 @@ pub fn read_summaries(cs: &ChunkSeries, lo: i64, hi: i64) -> Vec<Summary> {
         }
         // Validated when read: an error here is a bug, and loses only
         // this chunk's buckets.
-        let _ = chunk::decode_range(c.data.as_slice(), lo, hi, &mut out);
+        let from = out.len();
+        let Ok(res) = chunk::decode_range(c.data.as_slice(), lo, hi, &mut out) else {
+            continue;
+        };
+        let deleted = cs.deleted().as_slice();
+        if !deleted.is_empty() {
+            // A bucket with any deleted time goes entirely.
+            let kept: Vec<Summary> = out
+                .drain(from..)
+                .filter(|b| !deleted.iter().any(|&(a, z)| a <= b.end && z > b.end - res))
+                .collect();
+            out.extend(kept);
+        }
     }
     if !out.windows(2).all(|w| w[0].end < w[1].end) {
         // Stable: of equal ends the later-listed stays last; keep it.
