@@ -13,7 +13,9 @@
 //! bytes of the same range, and the process's RSS growth while
 //! downsampling (sampled every 5 ms).
 //!
-//! Run: `cargo bench --bench tier_footprint` (env `SERIES`, `DAYS`).
+//! Run: `cargo bench --bench tier_footprint` (env `SERIES`, `DAYS`, and
+//! `BLOCK_HOURS` to shorten the "days": `SERIES=1000000 DAYS=1
+//! BLOCK_HOURS=1` measures the memory of downsampling a million series).
 
 use almanac::bench_env::{env_usize, rss_bytes};
 use std::sync::Arc;
@@ -60,6 +62,8 @@ fn readers(blocks: &[Arc<Block>]) -> Vec<Arc<dyn BlockReader>> {
 
 fn main() {
     let (series, days) = (env_usize("SERIES", 1000), env_usize("DAYS", 12) as i64);
+    // The span of a raw block and of a 5m tier block (a day by default).
+    let day = env_usize("BLOCK_HOURS", 24) as i64 * HOUR;
     let start = 1_700_000_000_000i64.div_euclid(DAY) * DAY;
     let mut fleet = Fleet::new(GenOptions {
         series,
@@ -74,7 +78,7 @@ fn main() {
 
     // Raw: one block per day.
     let mut raw = Vec::new();
-    let scrapes_per_day = DAY / 15_000;
+    let scrapes_per_day = day / 15_000;
     for d in 0..days {
         let head = Head::new(HeadOptions {
             chunk_range: i64::MAX / 4,
@@ -91,7 +95,7 @@ fn main() {
             });
             app.commit();
         }
-        let (lo, hi) = (start + d * DAY, start + (d + 1) * DAY);
+        let (lo, hi) = (start + d * day, start + (d + 1) * day);
         let rh: Arc<dyn BlockReader> = Arc::new(RangeHead::new(head.clone(), lo, hi - 1));
         let plan = BlockPlan {
             min_time: lo,
@@ -116,7 +120,7 @@ fn main() {
     let (five, five_peak) = peak_growth(|| {
         let mut out = Vec::new();
         for d in 0..days {
-            let (lo, hi) = (start + d * DAY, start + (d + 1) * DAY);
+            let (lo, hi) = (start + d * day, start + (d + 1) * day);
             let plan = TierPlan {
                 resolution: 5 * MINUTE,
                 lo,
@@ -139,7 +143,7 @@ fn main() {
     let plan = TierPlan {
         resolution: HOUR,
         lo: start,
-        hi: start + days * DAY,
+        hi: start + days * day,
         source_resolution: 5 * MINUTE,
         sources: vec![],
         parents: vec![],
