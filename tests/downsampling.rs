@@ -6,6 +6,7 @@
 use promql::eval::{Engine, EngineOptions, SourceResolution};
 use tsdb::db::{Db, DbOptions};
 use tsdb::downsample::{Tier, Tiers};
+use tsdb::model::histogram::HistogramValue;
 use tsdb::model::{Labels, STALE_NAN};
 use tsdb::retention::Retention;
 
@@ -70,10 +71,23 @@ fn fill(db: &Db) {
     db.compact().expect("final maintenance");
 }
 
+/// Writes `batch`, and over the last two hours a native histogram `lat`
+/// beside each `req_total` sample of job `a` (tiers do not hold
+/// histograms: the planner must read them raw).
 fn write(db: &Db, batch: &mut Vec<(Labels, i64, f64)>) {
     let mut app = db.appender();
+    let mut hists = almanac::hist_gen::HistogramFleet::new(1, 42);
+    let lat = Labels::from_pairs(&[("__name__", "lat")]);
     for (l, t, v) in batch.drain(..) {
         app.append(&l, t, v).expect("append");
+        if l.get("job") == "a" && t > DAYS * DAY - 2 * HOUR {
+            let mut h = None;
+            hists.scrape(|_, x| h = Some(x));
+            if let Some(h) = h {
+                app.append_histogram(&lat, t, HistogramValue::Int(h))
+                    .expect("append histogram");
+            }
+        }
     }
     app.commit().expect("commit");
     db.compact().expect("maintenance");
@@ -278,4 +292,30 @@ fn unaligned_queries_on_tiers_only_are_approximate_and_say_so() {
         5 * MINUTE,
     );
     assert_eq!(used, [MINUTE]);
+}
+
+#[test]
+fn native_histograms_are_read_raw_when_the_planner_picks_a_tier() {
+    let raw_dir = tempfile::tempdir().unwrap();
+    let raw = open(raw_dir.path(), 0, Tiers::default());
+    fill(&raw);
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), 3 * DAY, tiers());
+    fill(&db);
+    let engine = Engine::new(EngineOptions::default());
+    // Aligned times over a range the 1m tier overlaps: the tier is chosen
+    // for the selector, and the histogram series must still answer from
+    // raw data (it has samples in the last two hours only).
+    let q = "histogram_count(rate(lat[5m]))";
+    let (start, end) = (3 * DAY, DAYS * DAY);
+    let (want, ..) = run(&raw, &engine, q, start, end, 5 * MINUTE);
+    let (got, ..) = run(&db, &engine, q, start, end, 5 * MINUTE);
+    assert!(!want.is_empty());
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            g.0 == w.0 && g.1 == w.1 && close(g.2, w.2),
+            "{g:?} vs {w:?}"
+        );
+    }
 }

@@ -239,31 +239,42 @@ impl Grid<'_> {
             ));
         }
         self.tiers_used.insert(res);
-        // Raw samples only after the stored buckets.
-        let raw = if boundary < last {
-            self.select_series(vs, boundary + 1, last, input.range)?
-        } else {
-            Vec::new()
-        };
-        let mut series = Vec::with_capacity(raw.len().max(stored.len()));
-        let mut raw_of: HashMap<Labels, Series> = HashMap::new();
-        let mut order: Vec<Labels> = Vec::new();
-        for s in raw {
-            order.push(s.labels.clone());
-            raw_of.insert(s.labels.clone(), s);
+        // Series the tiers hold read raw samples only after the stored
+        // buckets; the others (native histograms, which tiers do not hold,
+        // and series with no data before the boundary) read raw samples
+        // over the whole range, as without tiers.
+        let (mint, view) = (first - input.range + 1, self.hint_view(vs));
+        let raw = self.select_series(vs, mint, last, input.range)?;
+        let mut stored_of: HashMap<Labels, Vec<Summary>> = HashMap::new();
+        let mut order: Vec<Labels> = Vec::with_capacity(stored.len());
+        for (labels, buckets) in stored {
+            order.push(labels.clone());
+            stored_of.insert(labels, buckets);
         }
-        for (labels, _) in &stored {
-            if !raw_of.contains_key(labels) {
-                order.push(labels.clone());
+        let mut series = Vec::with_capacity(raw.len().max(order.len()));
+        let mut tail_of: HashMap<Labels, Series> = HashMap::new();
+        for s in raw {
+            if stored_of.contains_key(&s.labels) {
+                tail_of.insert(s.labels.clone(), s);
+            } else {
+                series.push(RawSeries {
+                    labels: s.labels.clone(),
+                    drop_name: false,
+                    data: RawData::Stored {
+                        series: s,
+                        mint,
+                        maxt: last,
+                        view,
+                    },
+                });
             }
         }
-        let mut stored_of: HashMap<Labels, Vec<Summary>> = stored.into_iter().collect();
         for labels in order {
             let data = TieredData {
                 resolution: res,
                 approximate: choice.approximate,
                 stored: stored_of.remove(&labels).unwrap_or_default(),
-                raw: raw_of.remove(&labels),
+                raw: tail_of.remove(&labels),
                 raw_after: boundary,
                 maxt: last,
             };
