@@ -50,7 +50,7 @@ impl<'a> SegmentRecords<'a> {
         self.buf.clear();
         let mut start = None;
         loop {
-            let room = PAGE_SIZE - (self.pos - HEADER_LEN) % PAGE_SIZE;
+            let mut room = PAGE_SIZE - (self.pos - HEADER_LEN) % PAGE_SIZE;
             if room < FRAG_HEADER + 1 {
                 let end = (self.pos + room).min(self.data.len());
                 if self.data[self.pos..end].iter().any(|&b| b != 0) {
@@ -60,6 +60,8 @@ impl<'a> SegmentRecords<'a> {
                     });
                 }
                 self.pos = end;
+                // The next fragment starts a page.
+                room = PAGE_SIZE;
             }
             if self.pos == self.data.len() {
                 return match start {
