@@ -368,10 +368,9 @@ impl Grid<'_> {
                 let end = te.div_euclid(res) * res;
                 approximate |= end != te;
                 let mut merged: Option<Summary> = None;
-                for b in buckets
-                    .iter()
-                    .filter(|b| b.end > end - reach && b.end <= end)
-                {
+                let from = buckets.partition_point(|b| b.end <= end - reach);
+                let to = buckets.partition_point(|b| b.end <= end);
+                for b in buckets.get(from..to).unwrap_or(&[]) {
                     match &mut merged {
                         Some(m) => m.absorb(b),
                         None => merged = Some(*b),

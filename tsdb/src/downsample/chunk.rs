@@ -554,6 +554,12 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
             }
             continue;
         }
+        if rs < 0 || ch < 0 || ch > cnt - 1 {
+            return Err(DecodeError {
+                offset: data.len(),
+                what: "reset or change count out of range",
+            });
+        }
         let has_prev = cnt >= 2;
         let mut ms = [0i64; VALUE_COLUMNS];
         let mut vs = [0f64; VALUE_COLUMNS];

@@ -163,11 +163,19 @@ impl Aggregates {
         let reset = is_reset(&last, &next.first);
         // The same additions, in the same order, as pushing each sample.
         let boundary = if reset { 0.0 + last.v } else { 0.0 };
-        self.resets += u64::from(reset) + next.resets;
+        // Saturating: counts decoded from a damaged chunk must not panic.
+        self.resets = self
+            .resets
+            .saturating_add(u64::from(reset))
+            .saturating_add(next.resets);
         self.reset_correction = self.reset_correction + boundary + next.reset_correction;
-        self.changes += u64::from(is_change(last.v, next.first.v)) + next.changes;
+        let change = u64::from(is_change(last.v, next.first.v));
+        self.changes = self
+            .changes
+            .saturating_add(change)
+            .saturating_add(next.changes);
         self.overlap = self.overlap || overlaps(&last, &next.first) || next.overlap;
-        self.count += next.count;
+        self.count = self.count.saturating_add(next.count);
         self.last = next.last;
         self.prev = if next.count >= 2 {
             next.prev
