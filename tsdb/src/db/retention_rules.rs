@@ -77,8 +77,24 @@ impl Db {
         let blocks = self.blocks();
         let global = self.opts.retention.time;
         let block_cutoff = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(0) - global;
+        // No series of a block newer than every cutoff can have expired:
+        // its series are not read.
+        let latest_cutoff = self
+            .opts
+            .retention_rules
+            .iter()
+            .filter(|r| r.retention > 0)
+            .map(|r| newest - r.retention)
+            .chain((global > 0).then_some(block_cutoff))
+            .max();
+        let Some(latest_cutoff) = latest_cutoff else {
+            return Ok(0);
+        };
         let mut rewritten = 0;
         for b in blocks {
+            if b.meta().max_time > latest_cutoff {
+                continue;
+            }
             let mut gone = Vec::new();
             for (labels, id) in block_series(&b)? {
                 let cutoff = match self.effective_retention(&labels) {

@@ -279,6 +279,7 @@ impl Db {
     /// covers (or that are the coarsest): deleted. Returns how many.
     pub(super) fn apply_tier_retention(&self, newest: i64) -> Result<usize> {
         let tiers = self.opts.downsampling.0.clone();
+        let blocks = self.tier_blocks();
         let mut gone = Vec::new();
         for (i, tier) in tiers.iter().enumerate() {
             if tier.retention == 0 {
@@ -286,21 +287,21 @@ impl Db {
             }
             let cutoff = newest.saturating_sub(tier.retention);
             let next = tiers.get(i + 1);
-            for b in self.tier_blocks() {
+            for b in &blocks {
                 let m = b.meta();
                 if m.resolution != tier.resolution || m.max_time > cutoff {
                     continue;
                 }
                 let covered = match next {
                     None => true,
-                    Some(n) => self.tier_blocks().iter().any(|c| {
+                    Some(n) => blocks.iter().any(|c| {
                         c.meta().resolution == n.resolution
                             && c.meta().min_time <= m.min_time
                             && c.meta().max_time >= m.max_time
                     }),
                 };
                 if covered {
-                    gone.push(b);
+                    gone.push(b.clone());
                 } else {
                     self.counters
                         .retention_blocked
