@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use almanac::datagen::{Fleet, GenOptions};
 use tsdb::block::{Block, BlockPlan, write_block};
+use tsdb::downsample::CounterSuffixes;
 use tsdb::downsample::blocks::{TierPlan, write_tier_block};
 use tsdb::model::SeriesRef;
 use tsdb::querier::BlockReader;
@@ -128,6 +129,7 @@ fn main() {
                 source_resolution: 0,
                 sources: vec![],
                 parents: vec![],
+                counters: CounterSuffixes::default(),
             };
             let meta = write_tier_block(&tier_dir, readers(&raw), &plan)
                 .expect("write")
@@ -147,6 +149,7 @@ fn main() {
         source_resolution: 5 * MINUTE,
         sources: vec![],
         parents: vec![],
+        counters: CounterSuffixes::default(),
     };
     let (hourly, hour_peak) = peak_growth(|| {
         write_tier_block(&tier_dir, readers(&five), &plan)

@@ -5,7 +5,7 @@
 
 use promql::eval::{Engine, EngineOptions, SourceResolution};
 use tsdb::db::{Db, DbOptions};
-use tsdb::downsample::{Tier, Tiers};
+use tsdb::downsample::{CounterSuffixes, Tier, Tiers};
 use tsdb::model::histogram::HistogramValue;
 use tsdb::model::{Labels, STALE_NAN};
 use tsdb::retention::Retention;
@@ -311,6 +311,95 @@ fn native_histograms_are_read_raw_when_the_planner_picks_a_tier() {
     let (want, ..) = run(&raw, &engine, q, start, end, 5 * MINUTE);
     let (got, ..) = run(&db, &engine, q, start, end, 5 * MINUTE);
     assert!(!want.is_empty());
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            g.0 == w.0 && g.1 == w.1 && close(g.2, w.2),
+            "{g:?} vs {w:?}"
+        );
+    }
+}
+
+#[test]
+fn counter_sums_read_raw_while_it_covers_and_are_estimated_after() {
+    let raw_dir = tempfile::tempdir().unwrap();
+    let raw = open(raw_dir.path(), 0, Tiers::default());
+    fill(&raw);
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), 2 * DAY, tiers());
+    fill(&db);
+    let engine = Engine::new(EngineOptions::default());
+    let q = "sum_over_time(req_total[1h])";
+    // Where raw data covers the query: the raw answer, no annotation.
+    let (start, end) = (3 * DAY, DAYS * DAY);
+    let (want, ..) = run(&raw, &engine, q, start, end, HOUR);
+    let (got, used, infos) = run(&db, &engine, q, start, end, HOUR);
+    assert!(
+        !used.is_empty(),
+        "the planner picks a tier; counters read raw"
+    );
+    assert!(infos.is_empty(), "{infos:?}");
+    assert!(!want.is_empty() && got.len() == want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            g.0 == w.0 && g.1 == w.1 && close(g.2, w.2),
+            "{g:?} vs {w:?}"
+        );
+    }
+    // Where only tiers hold it: estimated, said so, and an average
+    // between the window's raw minimum and maximum.
+    let (start, end) = (2 * HOUR, DAY);
+    let q = "avg_over_time(req_total[1h])";
+    let (got, used, infos) = run(&db, &engine, q, start, end, HOUR);
+    assert!(!used.is_empty());
+    assert!(
+        infos
+            .iter()
+            .any(|i| i.contains("avg_over_time of counters is estimated")),
+        "{infos:?}"
+    );
+    let (lo, ..) = run(
+        &raw,
+        &engine,
+        "min_over_time(req_total[1h])",
+        start,
+        end,
+        HOUR,
+    );
+    let (hi, ..) = run(
+        &raw,
+        &engine,
+        "max_over_time(req_total[1h])",
+        start,
+        end,
+        HOUR,
+    );
+    assert!(!got.is_empty() && got.len() == lo.len() && got.len() == hi.len());
+    for ((g, l), h) in got.iter().zip(&lo).zip(&hi) {
+        assert!(
+            g.0 == l.0 && g.1 == l.1 && l.2 <= g.2 && g.2 <= h.2,
+            "{g:?} outside [{l:?}, {h:?}]"
+        );
+    }
+    // With every sum kept, the tiers answer exactly.
+    let all_dir = tempfile::tempdir().unwrap();
+    let all = Db::open(
+        all_dir.path(),
+        DbOptions {
+            retention: Retention {
+                time: 2 * DAY,
+                size: 0,
+            },
+            downsampling: tiers(),
+            counter_suffixes: CounterSuffixes::none(),
+            ..DbOptions::default()
+        },
+    )
+    .expect("open");
+    fill(&all);
+    let (want, ..) = run(&raw, &engine, q, start, end, HOUR);
+    let (got, used, infos) = run(&all, &engine, q, start, end, HOUR);
+    assert!(!used.is_empty() && infos.is_empty(), "{infos:?}");
     assert_eq!(got.len(), want.len());
     for (g, w) in got.iter().zip(&want) {
         assert!(

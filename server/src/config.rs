@@ -167,6 +167,10 @@ impl Config {
 pub struct DownsamplingConfig {
     /// Finest first; each resolution a multiple of the previous one.
     pub tiers: Vec<TierConfig>,
+    /// Metric-name suffixes of counters, whose tiers keep no sum (absent:
+    /// `_total`, `_bucket`, `_count`; `[]` keeps every sum).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counter_suffixes: Option<Vec<String>>,
 }
 
 /// One tier: `{resolution: 5m, after: 36h, retention: 90d}`.
@@ -526,6 +530,9 @@ impl Config {
         o.ooo_window = self.ooo_window_ms()?;
         o.limits = self.limits.to_tsdb()?;
         o.downsampling = self.downsampling.to_tsdb(o.retention.time)?;
+        if let Some(suffixes) = &self.downsampling.counter_suffixes {
+            o.counter_suffixes = tsdb::downsample::CounterSuffixes(suffixes.clone());
+        }
         o.retention_rules = self.retention_rules()?;
         o.validate().map_err(|e| match e {
             tsdb::Error::InvalidOption { name, reason } => bad(name, reason),
@@ -599,6 +606,16 @@ mod tests {
         let c: Config = serde_yaml_ng::from_str(yaml).unwrap();
         c.validate().unwrap();
         let tiers = c.db_options().unwrap().downsampling;
+        assert_eq!(
+            c.db_options().unwrap().counter_suffixes,
+            tsdb::downsample::CounterSuffixes::default()
+        );
+        let none: Config =
+            serde_yaml_ng::from_str("downsampling: {counter_suffixes: []}\n").unwrap();
+        assert_eq!(
+            none.db_options().unwrap().counter_suffixes,
+            tsdb::downsample::CounterSuffixes::none()
+        );
         let hour = 3_600_000;
         assert_eq!(
             tiers.0,

@@ -11,13 +11,16 @@
 //! - [`blocks`]: tier blocks: writing one from raw or finer-tier blocks,
 //!   reading a series' summaries back.
 //! - [`chunk`]: the aggregate chunk encoding (byte 7) tier blocks store.
+//! - [`profile`]: which series (counters) a tier keeps without a sum.
 
 pub mod blocks;
 pub mod chunk;
 pub mod policy;
+pub mod profile;
 pub mod summary;
 #[cfg(test)]
 mod testdata;
 
 pub use policy::{Tier, Tiers};
+pub use profile::CounterSuffixes;
 pub use summary::{Aggregates, Point, Summary, bucket_end, coarsen, points_of, summarize};

@@ -18,7 +18,7 @@ use tsdb::downsample::{Summary, coarsen, points_of, summarize};
 use tsdb::model::{Labels, Sample, Series, TierSpan, Tiering};
 
 use super::grid::{Grid, StepSeries};
-use super::rollup::summary::{self, from_summary};
+use super::rollup::summary::{self, from_summary, needs_sum};
 use super::rollup::{RangeMode, Rollup};
 use super::selector::{InstantValue, RangeInput, RawData, RawSeries};
 use crate::ast::{DurationExpr, VectorSelector};
@@ -245,11 +245,30 @@ impl Grid<'_> {
         // over the whole range, as without tiers.
         let (mint, view) = (first - input.range + 1, self.hint_view(vs));
         let raw = self.select_series(vs, mint, last, input.range)?;
+        // Counters' tiers keep no sums: for the functions that need them
+        // such series read raw data where it covers the query, else the
+        // sums are estimated (and the answer said to be approximate).
+        let raw_covers = tiering
+            .raw_from
+            .is_some_and(|r| r <= first - input.range + 1);
+        let mut estimated = false;
         let mut stored_of: HashMap<Labels, Vec<Summary>> = HashMap::new();
         let mut order: Vec<Labels> = Vec::with_capacity(stored.len());
         for (labels, buckets) in stored {
+            if needs_sum(f) && !buckets.iter().all(Summary::has_sum) {
+                if raw_covers {
+                    continue;
+                }
+                estimated = true;
+            }
             order.push(labels.clone());
             stored_of.insert(labels, buckets);
+        }
+        if estimated {
+            self.ann.info(format_args!(
+                "{} of counters is estimated where their raw data has expired: the downsampling tiers keep no sums of counters (each bucket's values taken on the line from its first to its last)",
+                f.name()
+            ));
         }
         let mut series = Vec::with_capacity(raw.len().max(order.len()));
         let mut tail_of: HashMap<Labels, Series> = HashMap::new();

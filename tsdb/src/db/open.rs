@@ -10,7 +10,7 @@ use super::retention_rules::RetentionRule;
 use super::stores::{Stores, WalStore};
 use super::{Db, DbCounters, wal_io};
 use crate::block::Block;
-use crate::downsample::Tiers;
+use crate::downsample::{CounterSuffixes, Tiers};
 use crate::error::{Error, Result};
 use crate::head::{Head, HeadOptions};
 use crate::limits::Limits;
@@ -34,6 +34,8 @@ pub struct DbOptions {
     pub max_exemplars: usize,
     /// Downsampling tiers, finest first (none by default).
     pub downsampling: Tiers,
+    /// The counters whose tiers keep no sum.
+    pub counter_suffixes: CounterSuffixes,
     /// Raw retention per selector, first match wins (none by default).
     pub retention_rules: Vec<RetentionRule>,
 }
@@ -52,6 +54,7 @@ impl Default for DbOptions {
             wal: WalOptions::default(),
             max_exemplars: 100_000,
             downsampling: Tiers::default(),
+            counter_suffixes: CounterSuffixes::default(),
             retention_rules: Vec::new(),
         }
     }

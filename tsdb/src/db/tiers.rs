@@ -198,6 +198,7 @@ impl Db {
                 source_resolution: source_res,
                 sources: want.into_iter().collect(),
                 parents: parts.iter().map(|b| b.meta().ulid.clone()).collect(),
+                counters: self.opts.counter_suffixes.clone(),
             };
             let readers: Vec<Arc<dyn BlockReader>> = parts
                 .iter()

@@ -5,11 +5,14 @@
 //! multiples of `R`) holds the buckets ending in it, so it summarises the
 //! raw samples with `lo < t ≤ hi`; its `meta.json` says `min_time = lo +
 //! 1`, `max_time = hi + 1` (exclusive, as for every block). Float samples
-//! only: native histogram series are left out of tiers for now.
+//! only: native histogram series are left out of tiers for now. Counters
+//! ([`CounterSuffixes`]) are summarised without sums; a tier built from a
+//! finer one keeps what that one kept.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use super::CounterSuffixes;
 use super::chunk::{self, MAX_BUCKETS};
 use super::summary::{Summary, coarsen, points_of, summarize};
 use crate::block::{
@@ -35,6 +38,8 @@ pub struct TierPlan {
     pub sources: Vec<String>,
     /// The blocks it was built from.
     pub parents: Vec<String>,
+    /// The series built from raw data without sums.
+    pub counters: CounterSuffixes,
 }
 
 /// The summaries stored in `cs`'s aggregate chunks with bucket ends in
@@ -100,7 +105,11 @@ pub fn write_tier_block(
         for (labels, cs) in series {
             let buckets = if plan.source_resolution == 0 {
                 cs.read(mint, maxt, &mut buf);
-                summarize(points_of(&buf), plan.resolution)
+                let mut buckets = summarize(points_of(&buf), plan.resolution);
+                if plan.counters.is_counter(&labels) {
+                    buckets.iter_mut().for_each(Summary::drop_sum);
+                }
+                buckets
             } else {
                 coarsen(&read_summaries(&cs, plan.lo, plan.hi), plan.resolution)
             };

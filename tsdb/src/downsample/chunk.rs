@@ -14,7 +14,11 @@
 //! | MIN | `min(first, last) − min` |
 //! | MAX | `max − max(first, last)` |
 //! | S | `sum − (count·first + ⌊count·(last − first) / 2⌋)` |
-//! | C | `reset_correction − max` after exactly one reset, else `reset_correction` |
+//! | C | `reset_correction − max` after one reset, `− resets·⌊(min + max)/2⌋` after more |
+//!
+//! Counters' tiers keep no sum (flags bit 3, see
+//! [`CounterSuffixes`](super::CounterSuffixes)): the S column is then
+//! absent and every bucket's `sum` is None.
 //!
 //! Sums and reset corrections, added in floating point, are often a few
 //! units in the last place off the decimal they approximate: such a value
@@ -25,17 +29,19 @@
 //! column then holds residual 0 and later predictions use the predicted
 //! `m`, on both sides alike. Each value column is stored as its residuals
 //! or, where that is smaller, as their differences from one bucket to the
-//! next (flags byte `orders`, bit `i` for column `i`).
+//! next (flags byte `orders`, bit `i` for column `i`); only the columns
+//! with a ULP offset other than 0 store their ULP stream (byte `ulps`).
 //! Integer arithmetic wraps; times are checked to lie in their bucket, so
 //! every valid input round-trips bit for bit (start times within ±2^62 ms
 //! of their sample).
 //!
 //! ```text
 //! ┌──────────────────┬───────────────────┬────────────────────┬───────────┬───────────┐
-//! │ version = 1 (1B) │ resolution uvarint│ n uvarint          │ flags (1B)│ e (1B)    │
+//! │ version = 2 (1B) │ resolution uvarint│ n uvarint          │ flags (1B)│ e (1B)    │
 //! │                  │ (ms, ≥ 1)         │ (1 ..= 65535)      │           │ (0 ..= 15)│
 //! ├──────────────────┴───────────────────┴────────────────────┴───────────┴───────────┤
 //! │ orders (1B): bit i set = value column i stored as bucket-to-bucket differences    │
+//! │ ulps (1B): bit i set = value column i has a ULP stream                            │
 //! ├──────────────────┴─────┬─────────────┴────────────────────┴───────────┴───────────┤
 //! │ k₀ varint: end₀ / R    │ streams of n elements (the decimal chunk's packed        │
 //! │                        │ streams), in this order:                                 │
@@ -48,8 +54,8 @@
 //! │ (t − st when negative)                                                            │
 //! │ resets, count − 1 − changes                                                       │
 //! │ overlap (0/1)                                         only with flags bit 2       │
-//! │ F, L, P, MIN, MAX, S, C                                                           │
-//! │ ULP offsets of F, L, P, MIN, MAX, S, C                                            │
+//! │ F, L, P, MIN, MAX, S, C                      S only without flags bit 3 (no sum)  │
+//! │ ULP offsets of the columns whose bit is set in ulps                               │
 //! ├───────────────────────────────────────────────────────────────────────────────────┤
 //! │ r uvarint, r × (bucket u16 BE, column u8, value bits u64 BE): raw values          │
 //! └───────────────────────────────────────────────────────────────────────────────────┘
@@ -68,14 +74,15 @@ use crate::error::{Error, Result};
 /// The encoding byte of aggregate chunks in chunk references.
 pub const ENCODING_AGGREGATE: u8 = 7;
 /// The layout version, every aggregate chunk's first byte.
-pub const AGGREGATE_VERSION: u8 = 1;
+pub const AGGREGATE_VERSION: u8 = 2;
 /// Buckets one chunk holds at most.
 pub const MAX_BUCKETS: usize = u16::MAX as usize;
 
 const HAS_STALE: u8 = 1;
 const HAS_ST: u8 = 2;
 const HAS_OVERLAP: u8 = 4;
-const KNOWN_FLAGS: u8 = HAS_STALE | HAS_ST | HAS_OVERLAP;
+const NO_SUM: u8 = 8;
+const KNOWN_FLAGS: u8 = HAS_STALE | HAS_ST | HAS_OVERLAP | NO_SUM;
 
 /// Value columns, in stream order.
 const VALUE_COLUMNS: usize = 7;
@@ -99,7 +106,7 @@ fn values_of(a: &Aggregates) -> Values {
     v[P] = a.prev.map_or(a.last.v, |p| p.v);
     v[MIN] = a.min;
     v[MAX] = a.max;
-    v[S] = a.sum;
+    v[S] = a.sum.unwrap_or(0.0);
     v[C] = if a.resets > 0 {
         a.reset_correction
     } else {
@@ -131,6 +138,9 @@ impl Predictor {
             // A counter that reset once inside the bucket: the value
             // before the reset was (usually) its largest.
             C if resets == 1 => ms[MAX],
+            // Many drops: a gauge, whose value before a drop is about
+            // the middle of its range.
+            C if resets > 1 => resets.wrapping_mul(ms[MIN].wrapping_add(ms[MAX]) / 2),
             _ => 0,
         }
     }
@@ -171,17 +181,21 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
             if a.overlap {
                 flags |= HAS_OVERLAP;
             }
+            if a.sum.is_none() {
+                flags |= NO_SUM;
+            }
         }
     }
-    let e = chunk_exponent(buckets);
+    let kept = |col: usize| col != S || flags & NO_SUM == 0;
+    let e = chunk_exponent(buckets, flags & NO_SUM == 0);
     out.push(AGGREGATE_VERSION);
     put_uvarint(out, res as u64);
     put_uvarint(out, n as u64);
     out.push(flags);
     out.push(e);
-    // The orders byte, known once the value columns are.
+    // The orders and ULP columns bytes, known once the value columns are.
     let orders_at = out.len();
-    out.push(0);
+    out.extend_from_slice(&[0, 0]);
     let k0 = buckets[0].end / res;
     put_varint(out, k0);
     let column = |f: &dyn Fn(&Summary) -> i64| -> Vec<i64> { buckets.iter().map(f).collect() };
@@ -229,7 +243,7 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
         let Some(a) = &b.agg else { continue };
         let vs = values_of(a);
         let mut ms = [0i64; VALUE_COLUMNS];
-        for col in 0..VALUE_COLUMNS {
+        for col in (0..VALUE_COLUMNS).filter(|&c| kept(c)) {
             let predicted = pred.predict(col, &ms, a.count as i64, a.resets as i64);
             ms[col] = match near_decimal(vs[col], e) {
                 Some((m, ulp)) => {
@@ -245,9 +259,9 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
         }
         pred.prev_last = ms[L];
     }
-    let mut orders = 0u8;
+    let (mut orders, mut ulp_columns) = (0u8, 0u8);
     let mut columns = Vec::with_capacity(VALUE_COLUMNS);
-    for (col, r) in residuals.into_iter().enumerate() {
+    for (col, r) in residuals.into_iter().enumerate().filter(|(c, _)| kept(*c)) {
         let d = differences(&r);
         if stream::plan(&d).bytes < stream::plan(&r).bytes {
             orders |= 1 << col;
@@ -256,9 +270,20 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
             columns.push(r);
         }
     }
+    for (col, u) in ulps.iter().enumerate() {
+        if u.iter().any(|&x| x != 0) {
+            ulp_columns |= 1 << col;
+        }
+    }
     out[orders_at] = orders;
-    for c in columns.iter().chain(&ulps) {
+    out[orders_at + 1] = ulp_columns;
+    for c in &columns {
         put_stream(c, out);
+    }
+    for (col, u) in ulps.iter().enumerate() {
+        if ulp_columns & (1 << col) != 0 {
+            put_stream(u, out);
+        }
     }
     put_uvarint(out, raws.len() as u64);
     for (i, col, bits) in raws {
@@ -370,12 +395,13 @@ fn differences(xs: &[i64]) -> Vec<i64> {
 }
 
 /// The exponent for the chunk's values (as the decimal chunk chooses it).
-fn chunk_exponent(buckets: &[Summary]) -> u8 {
+fn chunk_exponent(buckets: &[Summary], with_sum: bool) -> u8 {
     let mut counts = [0u32; MAX_EXP as usize + 1];
     let mut n = 0usize;
     let mut hint = 0u8;
     for a in buckets.iter().filter_map(|b| b.agg.as_ref()) {
-        for v in values_of(a) {
+        let vs = values_of(a);
+        for (_, &v) in vs.iter().enumerate().filter(|&(c, _)| with_sum || c != S) {
             n += 1;
             if let Some((e, _)) = scale::exponent_of(v, hint) {
                 counts[usize::from(e)] += 1;
@@ -470,12 +496,14 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
     }
     let at = d.position();
     let orders = d.u8("value column orders")?;
-    if orders >> VALUE_COLUMNS != 0 {
+    let ulp_columns = d.u8("ULP columns")?;
+    if (orders | ulp_columns) >> VALUE_COLUMNS != 0 {
         return Err(DecodeError {
             offset: at,
-            what: "unknown value column orders",
+            what: "unknown value columns",
         });
     }
+    let has_sum = flags & NO_SUM == 0;
     let k0 = d.varint("first bucket")?;
     let mut parse = |len: usize, present: bool| -> DecodeResult<StreamReader<'_>> {
         if present && len > 0 {
@@ -496,12 +524,12 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
     let mut changes = parse(n, true)?;
     let mut overlap = parse(n, flags & HAS_OVERLAP != 0)?;
     let mut values = Vec::with_capacity(VALUE_COLUMNS);
-    for _ in 0..VALUE_COLUMNS {
-        values.push(parse(n, true)?);
+    for col in 0..VALUE_COLUMNS {
+        values.push(parse(n, col != S || has_sum)?);
     }
     let mut ulps = Vec::with_capacity(VALUE_COLUMNS);
-    for _ in 0..VALUE_COLUMNS {
-        ulps.push(parse(n, true)?);
+    for col in 0..VALUE_COLUMNS {
+        ulps.push(parse(n, ulp_columns & (1 << col) != 0)?);
     }
     // Running sums of the columns stored as differences.
     let mut running = [0i64; VALUE_COLUMNS];
@@ -563,7 +591,7 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
         let has_prev = cnt >= 2;
         let mut ms = [0i64; VALUE_COLUMNS];
         let mut vs = [0f64; VALUE_COLUMNS];
-        for col in 0..VALUE_COLUMNS {
+        for col in (0..VALUE_COLUMNS).filter(|&c| c != S || has_sum) {
             let predicted = pred.predict(col, &ms, cnt, rs);
             match raws.get(raw_at) {
                 Some(&(ri, rc, bits)) if (ri, rc) == (i, col) => {
@@ -595,7 +623,7 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
                 first: point(end.wrapping_sub(res).wrapping_add(ft), vs[F], st[0]),
                 last,
                 prev: has_prev.then(|| point(last_t.wrapping_sub(pt), vs[P], st[2])),
-                sum: vs[S],
+                sum: has_sum.then_some(vs[S]),
                 min: vs[MIN],
                 max: vs[MAX],
                 resets: rs as u64,

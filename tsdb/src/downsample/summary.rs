@@ -51,8 +51,11 @@ pub struct Aggregates {
     pub last: Point,
     /// The sample before `last`, when `count ≥ 2` (`irate`, `idelta`).
     pub prev: Option<Point>,
-    /// Kahan-compensated sum of the values, as `sum_over_time` adds them.
-    pub sum: f64,
+    /// Kahan-compensated sum of the values, as `sum_over_time` adds them;
+    /// None where the tier does not keep it (counters, see
+    /// [`CounterSuffixes`](super::CounterSuffixes)), and in any merge
+    /// with such a summary.
+    pub sum: Option<f64>,
     /// Minimum and maximum; NaN only when every value is NaN, and of
     /// equal values the earliest.
     pub min: f64,
@@ -134,7 +137,7 @@ impl Aggregates {
             first: p,
             last: p,
             prev: None,
-            sum: p.v,
+            sum: Some(p.v),
             min: p.v,
             max: p.v,
             resets: 0,
@@ -155,6 +158,13 @@ impl Aggregates {
             self.changes += 1;
         }
         self.overlap |= overlaps(prev, cur);
+    }
+
+    /// `sum`, or where it is not kept an estimate from the endpoints (the
+    /// values on a straight line from `first` to `last`).
+    pub fn sum_or_estimate(&self) -> f64 {
+        self.sum
+            .unwrap_or_else(|| self.count as f64 * (self.first.v + self.last.v) / 2.0)
     }
 
     /// Extends `self` by the later run `next`, in place.
@@ -182,8 +192,13 @@ impl Aggregates {
         } else {
             Some(last)
         };
-        let (sum, c) = kahan_inc(next.sum, self.sum, 0.0);
-        self.sum = kahan_value(sum, c);
+        self.sum = match (self.sum, next.sum) {
+            (Some(a), Some(b)) => {
+                let (sum, c) = kahan_inc(b, a, 0.0);
+                Some(kahan_value(sum, c))
+            }
+            _ => None,
+        };
         if better(next.min, self.min, true) {
             self.min = next.min;
         }
@@ -218,7 +233,8 @@ impl Summary {
         let Some(a) = &mut self.agg else {
             let mut a = Aggregates::of(p);
             // As `sum_over_time` starts: 0 + v (which turns −0 into +0).
-            (a.sum, *kahan_c) = kahan_inc(p.v, 0.0, 0.0);
+            let (sum, c) = kahan_inc(p.v, 0.0, 0.0);
+            (a.sum, *kahan_c) = (Some(sum), c);
             self.agg = Some(a);
             return;
         };
@@ -228,7 +244,9 @@ impl Summary {
         a.prev = Some(last);
         a.last = p;
         // `sum` holds the running Kahan sum uncompensated until `finish`.
-        (a.sum, *kahan_c) = kahan_inc(p.v, a.sum, *kahan_c);
+        if let Some(sum) = &mut a.sum {
+            (*sum, *kahan_c) = kahan_inc(p.v, *sum, *kahan_c);
+        }
         if better(p.v, a.min, true) {
             a.min = p.v;
         }
@@ -240,8 +258,8 @@ impl Summary {
     /// Completes a summary built by [`push`](Self::push): folds the Kahan
     /// compensation into `sum`.
     pub fn finish(&mut self, kahan_c: f64) {
-        if let Some(a) = &mut self.agg {
-            a.sum = kahan_value(a.sum, kahan_c);
+        if let Some(sum) = self.agg.as_mut().and_then(|a| a.sum.as_mut()) {
+            *sum = kahan_value(*sum, kahan_c);
         }
     }
 
@@ -264,6 +282,18 @@ impl Summary {
             self.stale = next.stale;
         }
         self.end = next.end;
+    }
+
+    /// Forgets the sum (a tier that does not keep it).
+    pub fn drop_sum(&mut self) {
+        if let Some(a) = &mut self.agg {
+            a.sum = None;
+        }
+    }
+
+    /// Whether the sum is kept (or there is nothing to sum).
+    pub fn has_sum(&self) -> bool {
+        self.agg.is_none_or(|a| a.sum.is_some())
     }
 
     /// The value a plain selector sees at `self.end` with lookback

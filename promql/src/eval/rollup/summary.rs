@@ -10,6 +10,11 @@ use super::rate::{self, Endpoints, Flavor};
 use super::{Rollup, note_possible_non_counter};
 use crate::value::Annotations;
 
+/// Whether `f` needs the buckets' sums, which counters' tiers do not keep.
+pub fn needs_sum(f: Rollup) -> bool {
+    matches!(f, Rollup::SumOverTime | Rollup::AvgOverTime)
+}
+
 /// Whether [`eval`] answers `f` in a plain range (no `anchored` or
 /// `smoothed`, which look at samples outside the window).
 pub fn from_summary(f: Rollup) -> bool {
@@ -67,8 +72,10 @@ pub fn eval(
         Rollup::Resets => Some(a.resets as f64),
         Rollup::Changes => Some(a.changes as f64),
         Rollup::CountOverTime => Some(a.count as f64),
-        Rollup::SumOverTime => Some(a.sum),
-        Rollup::AvgOverTime => Some(a.sum / a.count as f64),
+        // Estimated where the tier keeps no sum: the planner reads such
+        // series raw, or says the answer is approximate.
+        Rollup::SumOverTime => Some(a.sum_or_estimate()),
+        Rollup::AvgOverTime => Some(a.sum_or_estimate() / a.count as f64),
         Rollup::MinOverTime => Some(a.min),
         Rollup::MaxOverTime => Some(a.max),
         Rollup::LastOverTime => Some(a.last.v),
