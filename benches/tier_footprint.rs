@@ -13,7 +13,8 @@
 //! bytes of the same range, and the process's RSS growth while
 //! downsampling (sampled every 5 ms).
 //!
-//! Run: `cargo bench --bench tier_footprint` (env `SERIES`, `DAYS`, and
+//! Run: `cargo bench --bench tier_footprint` (env `SERIES`, `DAYS`,
+//! `COLUMNS` for the optional columns, and
 //! `BLOCK_HOURS` to shorten the "days": `SERIES=1000000 DAYS=1
 //! BLOCK_HOURS=1` measures the memory of downsampling a million series).
 
@@ -23,8 +24,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use almanac::datagen::{Fleet, GenOptions};
 use tsdb::block::{Block, BlockPlan, write_block};
-use tsdb::downsample::CounterSuffixes;
 use tsdb::downsample::blocks::{TierPlan, write_tier_block};
+use tsdb::downsample::{Columns, CounterSuffixes};
 use tsdb::model::SeriesRef;
 use tsdb::querier::BlockReader;
 use tsdb::{Head, HeadOptions, RangeHead};
@@ -52,6 +53,14 @@ fn peak_growth<T>(f: impl FnOnce() -> T) -> (T, u64) {
     done.store(true, Ordering::Relaxed);
     let _ = sampler.join();
     (out, peak.load(Ordering::Relaxed).saturating_sub(base))
+}
+
+/// The optional columns: env `COLUMNS` (comma-separated `stddev`,
+/// `deriv`), none by default.
+fn columns() -> Columns {
+    let names = std::env::var("COLUMNS").unwrap_or_default();
+    let names: Vec<&str> = names.split(',').filter(|n| !n.is_empty()).collect();
+    Columns::from_names(&names).expect("COLUMNS: stddev, deriv")
 }
 
 fn readers(blocks: &[Arc<Block>]) -> Vec<Arc<dyn BlockReader>> {
@@ -130,6 +139,7 @@ fn main() {
                 sources: vec![],
                 parents: vec![],
                 counters: CounterSuffixes::default(),
+                columns: columns(),
             };
             let meta = write_tier_block(&tier_dir, readers(&raw), &plan)
                 .expect("write")
@@ -150,6 +160,7 @@ fn main() {
         sources: vec![],
         parents: vec![],
         counters: CounterSuffixes::default(),
+        columns: columns(),
     };
     let (hourly, hour_peak) = peak_growth(|| {
         write_tier_block(&tier_dir, readers(&five), &plan)

@@ -171,6 +171,9 @@ pub struct DownsamplingConfig {
     /// `_total`, `_bucket`, `_count`; `[]` keeps every sum).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counter_suffixes: Option<Vec<String>>,
+    /// Optional columns: `stddev` (stddev/stdvar_over_time), `deriv`
+    /// (deriv, predict_linear).
+    pub columns: Vec<String>,
 }
 
 /// One tier: `{resolution: 5m, after: 36h, retention: 90d}`.
@@ -530,6 +533,13 @@ impl Config {
         o.ooo_window = self.ooo_window_ms()?;
         o.limits = self.limits.to_tsdb()?;
         o.downsampling = self.downsampling.to_tsdb(o.retention.time)?;
+        o.tier_columns = tsdb::downsample::Columns::from_names(&self.downsampling.columns)
+            .map_err(|name| {
+                bad(
+                    "downsampling.columns",
+                    format!("unknown column {name:?} (stddev, deriv)"),
+                )
+            })?;
         if let Some(suffixes) = &self.downsampling.counter_suffixes {
             o.counter_suffixes = tsdb::downsample::CounterSuffixes(suffixes.clone());
         }
@@ -616,6 +626,10 @@ mod tests {
             none.db_options().unwrap().counter_suffixes,
             tsdb::downsample::CounterSuffixes::none()
         );
+        let both: Config =
+            serde_yaml_ng::from_str("downsampling: {columns: [stddev, deriv]}\n").unwrap();
+        let cols = both.db_options().unwrap().tier_columns;
+        assert!(cols.moments && cols.trend);
         let hour = 3_600_000;
         assert_eq!(
             tiers.0,
@@ -702,6 +716,7 @@ mod tests {
                 "downsampling: {tiers: [{resolution: 5m, after: 36h}]}\n",
                 "missing field `retention`",
             ),
+            ("downsampling: {columns: [mad]}\n", "downsampling.columns"),
             (
                 "retention_rules: [{match: '{env=dev', retention: 3d}]\n",
                 "retention_rules[0].match",

@@ -23,7 +23,7 @@
 //! histograms, 6 histograms with start timestamps, 7 a downsampling tier's
 //! bucket summaries ([`crate::downsample::chunk`]).
 
-mod bstream;
+pub(crate) mod bstream;
 mod chunk;
 pub(crate) mod decimal;
 pub mod histogram;

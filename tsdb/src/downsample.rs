@@ -11,7 +11,8 @@
 //! - [`blocks`]: tier blocks: writing one from raw or finer-tier blocks,
 //!   reading a series' summaries back.
 //! - [`chunk`]: the aggregate chunk encoding (byte 7) tier blocks store.
-//! - [`profile`]: which series (counters) a tier keeps without a sum.
+//! - [`profile`]: which series (counters) a tier keeps without a sum, and
+//!   the optional columns.
 
 pub mod blocks;
 pub mod chunk;
@@ -22,5 +23,7 @@ pub mod summary;
 mod testdata;
 
 pub use policy::{Tier, Tiers};
-pub use profile::CounterSuffixes;
-pub use summary::{Aggregates, Point, Summary, bucket_end, coarsen, points_of, summarize};
+pub use profile::{Column, Columns, CounterSuffixes};
+pub use summary::{
+    Aggregates, Moments, Point, Summary, Trend, bucket_end, coarsen, points_of, summarize,
+};

@@ -545,7 +545,7 @@ impl RollupJob<'_, '_> {
             let name = s.labels.metric_name();
             if let RawData::Tiered(data) = &s.data {
                 let windows = self.frame.times().map(|t| (t, input.end(t)));
-                let points = data.eval(f, input.range, windows, name, &mut ann);
+                let points = data.eval(f, input.range, windows, self.args, name, &mut ann);
                 if !points.is_empty() {
                     self.limits.hold(points.len(), "query execution")?;
                     out.push(StepSeries::floats(

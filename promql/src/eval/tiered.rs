@@ -14,11 +14,11 @@
 
 use std::collections::HashMap;
 
-use tsdb::downsample::{Summary, coarsen, points_of, summarize};
+use tsdb::downsample::{Column, Summary, coarsen, points_of, summarize};
 use tsdb::model::{Labels, Sample, Series, TierSpan, Tiering};
 
 use super::grid::{Grid, StepSeries};
-use super::rollup::summary::{self, from_summary, needs_sum};
+use super::rollup::summary::{self, SummaryWindow, from_summary, needs};
 use super::rollup::{RangeMode, Rollup};
 use super::selector::{InstantValue, RangeInput, RawData, RawSeries};
 use crate::ast::{DurationExpr, VectorSelector};
@@ -135,13 +135,14 @@ impl TieredData {
         coarsen(self.stored.iter().chain(&tail), self.resolution)
     }
 
-    /// `f` at every window end `ends[i]` (windows `(end − range, end]`),
-    /// as points at `times[i]`.
+    /// `f` at every step `(t, end)` (windows `(end − range, end]`), as
+    /// points at `t`; `args[i][step]` is the step's `i`-th scalar argument.
     pub fn eval(
         &self,
         f: Rollup,
         range: i64,
         windows: impl Iterator<Item = (i64, i64)>,
+        args: &[Vec<f64>],
         name: &str,
         ann: &mut Annotations,
     ) -> Vec<Sample> {
@@ -149,7 +150,8 @@ impl TieredData {
         let res = self.resolution;
         let mut out = Vec::new();
         let mut lo = 0;
-        for (t, end) in windows {
+        let mut step_args = Vec::with_capacity(args.len());
+        for (step, (t, end)) in windows.enumerate() {
             let (start, end) = if self.approximate {
                 let end = end.div_euclid(res) * res;
                 (end - (range + res - 1).div_euclid(res) * res, end)
@@ -166,8 +168,16 @@ impl TieredData {
                     None => merged = Some(*b),
                 }
             }
+            step_args.clear();
+            step_args.extend(args.iter().filter_map(|a| a.get(step).copied()));
+            let w = SummaryWindow {
+                start,
+                end,
+                ts: t,
+                args: &step_args,
+            };
             if let Some(s) = merged
-                && let Some(v) = summary::eval(f, &s, start, end, name, ann)
+                && let Some(v) = summary::eval(f, &s, w, name, ann)
             {
                 out.push(Sample::new(t, v));
             }
@@ -231,6 +241,18 @@ impl Grid<'_> {
             }
             boundary = hi;
         }
+        // Series the tiers hold read raw samples only after the stored
+        // buckets; the others (native histograms, which tiers do not hold,
+        // series with no data before the boundary, and series whose tiers
+        // lack a column `f` needs) read raw samples over the whole range,
+        // as without tiers.
+        let raw_covers = tiering
+            .raw_from
+            .is_some_and(|r| r <= first - input.range + 1);
+        let (mut stored_of, order) = self.keep_answerable(f, stored, raw_covers);
+        if order.is_empty() {
+            return Ok(None);
+        }
         if choice.approximate {
             self.ann.info(format_args!(
                 "raw data has expired for part of the range: {} evaluated approximately on the {} downsampling tier (windows aligned to its buckets)",
@@ -239,37 +261,8 @@ impl Grid<'_> {
             ));
         }
         self.tiers_used.insert(res);
-        // Series the tiers hold read raw samples only after the stored
-        // buckets; the others (native histograms, which tiers do not hold,
-        // and series with no data before the boundary) read raw samples
-        // over the whole range, as without tiers.
         let (mint, view) = (first - input.range + 1, self.hint_view(vs));
         let raw = self.select_series(vs, mint, last, input.range)?;
-        // Counters' tiers keep no sums: for the functions that need them
-        // such series read raw data where it covers the query, else the
-        // sums are estimated (and the answer said to be approximate).
-        let raw_covers = tiering
-            .raw_from
-            .is_some_and(|r| r <= first - input.range + 1);
-        let mut estimated = false;
-        let mut stored_of: HashMap<Labels, Vec<Summary>> = HashMap::new();
-        let mut order: Vec<Labels> = Vec::with_capacity(stored.len());
-        for (labels, buckets) in stored {
-            if needs_sum(f) && !buckets.iter().all(Summary::has_sum) {
-                if raw_covers {
-                    continue;
-                }
-                estimated = true;
-            }
-            order.push(labels.clone());
-            stored_of.insert(labels, buckets);
-        }
-        if estimated {
-            self.ann.info(format_args!(
-                "{} of counters is estimated where their raw data has expired: the downsampling tiers keep no sums of counters (each bucket's values taken on the line from its first to its last)",
-                f.name()
-            ));
-        }
         let mut series = Vec::with_capacity(raw.len().max(order.len()));
         let mut tail_of: HashMap<Labels, Series> = HashMap::new();
         for s in raw {
@@ -304,6 +297,59 @@ impl Grid<'_> {
             });
         }
         Ok(Some(RangeInput { series, ..input }))
+    }
+}
+
+impl Grid<'_> {
+    /// The stored series that answer `f` from their tiers, by labels, and
+    /// their order. A series whose tiers lack a column `f` needs reads raw
+    /// data instead where `raw_covers` the query; where it does not, a
+    /// counter's missing sums are estimated, and a missing optional column
+    /// leaves the raw data alone to answer; an info annotation says which.
+    fn keep_answerable(
+        &mut self,
+        f: Rollup,
+        stored: Vec<(Labels, Vec<Summary>)>,
+        raw_covers: bool,
+    ) -> (HashMap<Labels, Vec<Summary>>, Vec<Labels>) {
+        let need = needs(f);
+        let (mut estimated, mut missing) = (false, false);
+        let mut stored_of: HashMap<Labels, Vec<Summary>> = HashMap::new();
+        let mut order: Vec<Labels> = Vec::with_capacity(stored.len());
+        for (labels, buckets) in stored {
+            if let Some(col) = need
+                && !buckets.iter().all(|b| b.keeps(col))
+            {
+                if raw_covers {
+                    continue;
+                }
+                if col != Column::Sum {
+                    missing = true;
+                    continue;
+                }
+                estimated = true;
+            }
+            order.push(labels.clone());
+            stored_of.insert(labels, buckets);
+        }
+        if estimated {
+            self.ann.info(format_args!(
+                "{} of counters is estimated where their raw data has expired: the downsampling tiers keep no sums of counters (each bucket's values taken on the line from its first to its last)",
+                f.name()
+            ));
+        }
+        if missing {
+            let column = if need == Some(Column::Moments) {
+                "stddev"
+            } else {
+                "deriv"
+            };
+            self.ann.info(format_args!(
+                "{} answered from raw data only: the downsampling tiers do not keep its column (downsampling.columns: [{column}])",
+                f.name()
+            ));
+        }
+        (stored_of, order)
     }
 }
 

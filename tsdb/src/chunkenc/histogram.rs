@@ -121,14 +121,14 @@ fn chunk_header(bytes: &[u8]) -> Result<(usize, ResetHeader), ChunkCorrupt> {
 /// A float value coded as the XOR with its predecessor, with the window of
 /// meaningful bits carried from sample to sample (Gorilla).
 #[derive(Debug, Clone, Copy)]
-struct XorValue {
+pub(crate) struct XorValue {
     bits: u64,
     leading: u8,
     trailing: u8,
 }
 
 impl XorValue {
-    fn new(v: f64) -> XorValue {
+    pub(crate) fn new(v: f64) -> XorValue {
         XorValue {
             bits: v.to_bits(),
             leading: 0xff,
@@ -136,11 +136,11 @@ impl XorValue {
         }
     }
 
-    fn value(&self) -> f64 {
+    pub(crate) fn value(&self) -> f64 {
         f64::from_bits(self.bits)
     }
 
-    fn write(&mut self, w: &mut BitWriter, v: f64) {
+    pub(crate) fn write(&mut self, w: &mut BitWriter, v: f64) {
         let x = v.to_bits() ^ self.bits;
         self.bits = v.to_bits();
         if x == 0 {
@@ -164,7 +164,7 @@ impl XorValue {
         w.write_bits(x >> trailing, sig);
     }
 
-    fn read(&mut self, r: &mut BitReader<'_>) -> Result<(), ChunkCorrupt> {
+    pub(crate) fn read(&mut self, r: &mut BitReader<'_>) -> Result<(), ChunkCorrupt> {
         if r.read_bits(1) == 0 {
             return Ok(());
         }

@@ -10,7 +10,7 @@ use super::retention_rules::RetentionRule;
 use super::stores::{Stores, WalStore};
 use super::{Db, DbCounters, wal_io};
 use crate::block::Block;
-use crate::downsample::{CounterSuffixes, Tiers};
+use crate::downsample::{Columns, CounterSuffixes, Tiers};
 use crate::error::{Error, Result};
 use crate::head::{Head, HeadOptions};
 use crate::limits::Limits;
@@ -36,6 +36,8 @@ pub struct DbOptions {
     pub downsampling: Tiers,
     /// The counters whose tiers keep no sum.
     pub counter_suffixes: CounterSuffixes,
+    /// The optional columns tiers keep (none by default).
+    pub tier_columns: Columns,
     /// Raw retention per selector, first match wins (none by default).
     pub retention_rules: Vec<RetentionRule>,
 }
@@ -55,6 +57,7 @@ impl Default for DbOptions {
             max_exemplars: 100_000,
             downsampling: Tiers::default(),
             counter_suffixes: CounterSuffixes::default(),
+            tier_columns: Columns::default(),
             retention_rules: Vec::new(),
         }
     }

@@ -199,6 +199,7 @@ impl Db {
                 sources: want.into_iter().collect(),
                 parents: parts.iter().map(|b| b.meta().ulid.clone()).collect(),
                 counters: self.opts.counter_suffixes.clone(),
+                columns: self.opts.tier_columns,
             };
             let readers: Vec<Arc<dyn BlockReader>> = parts
                 .iter()

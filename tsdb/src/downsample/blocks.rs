@@ -12,9 +12,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::CounterSuffixes;
 use super::chunk::{self, MAX_BUCKETS};
 use super::summary::{Summary, coarsen, points_of, summarize};
+use super::{Columns, CounterSuffixes};
 use crate::block::{
     BLOCK_VERSION, BlockMeta, BlockStats, ChunkWriter, CompactionMeta, IndexChunk, IndexWriter,
     write_atomically,
@@ -40,6 +40,8 @@ pub struct TierPlan {
     pub parents: Vec<String>,
     /// The series built from raw data without sums.
     pub counters: CounterSuffixes,
+    /// The optional columns kept.
+    pub columns: Columns,
 }
 
 /// The summaries stored in `cs`'s aggregate chunks with bucket ends in
@@ -103,7 +105,7 @@ pub fn write_tier_block(
         let mut buf = SampleBuf::new();
         let mut bytes = Vec::new();
         for (labels, cs) in series {
-            let buckets = if plan.source_resolution == 0 {
+            let mut buckets = if plan.source_resolution == 0 {
                 cs.read(mint, maxt, &mut buf);
                 let mut buckets = summarize(points_of(&buf), plan.resolution);
                 if plan.counters.is_counter(&labels) {
@@ -116,6 +118,7 @@ pub fn write_tier_block(
             if buckets.is_empty() {
                 continue;
             }
+            buckets.iter_mut().for_each(|b| b.keep_only(plan.columns));
             let mut metas = Vec::new();
             for part in buckets.chunks(MAX_BUCKETS) {
                 bytes.clear();

@@ -16,6 +16,11 @@
 //! | S | `sum − (count·first + ⌊count·(last − first) / 2⌋)` |
 //! | C | `reset_correction − max` after one reset, `− resets·⌊(min + max)/2⌋` after more |
 //!
+//! The optional columns of `stddev/stdvar_over_time` (bit 4: mean and
+//! sum of squared deviations) and `deriv/predict_linear` (bit 5: the
+//! least-squares line in centred form, x in seconds since the bucket's
+//! first sample) are
+//! kept when every bucket has them ([`Columns`](super::Columns)).
 //! Counters' tiers keep no sum (flags bit 3, see
 //! [`CounterSuffixes`](super::CounterSuffixes)): the S column is then
 //! absent and every bucket's `sum` is None.
@@ -58,6 +63,10 @@
 //! │ ULP offsets of the columns whose bit is set in ulps                               │
 //! ├───────────────────────────────────────────────────────────────────────────────────┤
 //! │ r uvarint, r × (bucket u16 BE, column u8, value bits u64 BE): raw values          │
+//! ├───────────────────────────────────────────────────────────────────────────────────┤
+//! │ optional columns, only with flags bit 4 or 5: one bit stream, padded to a byte;   │
+//! │ per bucket with samples: mean, m2 (bit 4), x̄, ȳ, Sxx, Sxy (bit 5), each float   │
+//! │ XOR-coded against its column's previous one (the XOR chunk's value code)         │
 //! └───────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //! A bucket with count 0 has every other column 0 but `stale`. Bucket
@@ -65,9 +74,11 @@
 //! first ([`StreamReader::parse`]); garbage decodes to garbage summaries,
 //! never a panic or an out-of-bounds read.
 
+use crate::chunkenc::bstream::{BitReader, BitWriter};
 use crate::chunkenc::decimal::scale::{self, MAX_EXP, POW10};
 use crate::chunkenc::decimal::stream::{self, StreamReader};
-use crate::downsample::{Aggregates, Point, Summary};
+use crate::chunkenc::histogram::XorValue;
+use crate::downsample::{Aggregates, Moments, Point, Summary, Trend};
 use crate::encoding::{Decbuf, DecodeError, DecodeResult, put_uvarint, put_varint};
 use crate::error::{Error, Result};
 
@@ -82,7 +93,9 @@ const HAS_STALE: u8 = 1;
 const HAS_ST: u8 = 2;
 const HAS_OVERLAP: u8 = 4;
 const NO_SUM: u8 = 8;
-const KNOWN_FLAGS: u8 = HAS_STALE | HAS_ST | HAS_OVERLAP | NO_SUM;
+const HAS_MOMENTS: u8 = 16;
+const HAS_TREND: u8 = 32;
+const KNOWN_FLAGS: u8 = HAS_STALE | HAS_ST | HAS_OVERLAP | NO_SUM | HAS_MOMENTS | HAS_TREND;
 
 /// Value columns, in stream order.
 const VALUE_COLUMNS: usize = 7;
@@ -185,6 +198,14 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
                 flags |= NO_SUM;
             }
         }
+    }
+    // An optional column is kept when every bucket has it.
+    let aggs = || buckets.iter().filter_map(|b| b.agg.as_ref());
+    if aggs().all(|a| a.moments.is_some()) {
+        flags |= HAS_MOMENTS;
+    }
+    if aggs().all(|a| a.trend.is_some()) {
+        flags |= HAS_TREND;
     }
     let kept = |col: usize| col != S || flags & NO_SUM == 0;
     let e = chunk_exponent(buckets, flags & NO_SUM == 0);
@@ -291,7 +312,89 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
         out.push(col as u8);
         out.extend_from_slice(&bits.to_be_bytes());
     }
+    put_optional(buckets, flags, out);
     Ok(())
+}
+
+/// The optional columns' floats of a bucket with samples, in stream
+/// order: mean and m2 with [`HAS_MOMENTS`], x̄, ȳ, Sxx, Sxy with
+/// [`HAS_TREND`].
+fn optional_values(a: &Aggregates, flags: u8) -> impl Iterator<Item = f64> {
+    let m = a.moments.map_or([f64::NAN; 2], |m| [m.mean, m.m2]);
+    let t = a
+        .trend
+        .map_or([f64::NAN; 4], |t| [t.mean_x, t.mean_y, t.sxx, t.sxy]);
+    let m = m.into_iter().filter(move |_| flags & HAS_MOMENTS != 0);
+    m.chain(t.into_iter().filter(move |_| flags & HAS_TREND != 0))
+}
+
+/// Writes the optional columns: one bit stream, each column's floats XOR
+/// coded against the column's previous one (Gorilla), padded to a byte.
+fn put_optional(buckets: &[Summary], flags: u8, out: &mut Vec<u8>) {
+    if flags & (HAS_MOMENTS | HAS_TREND) == 0 {
+        return;
+    }
+    let mut w = BitWriter::with_bytes(Vec::new());
+    let mut cols = [XorValue::new(0.0); OPTIONAL_COLUMNS];
+    for a in buckets.iter().filter_map(|b| b.agg.as_ref()) {
+        for (c, v) in cols.iter_mut().zip(optional_values(a, flags)) {
+            c.write(&mut w, v);
+        }
+    }
+    out.extend_from_slice(w.bytes());
+}
+
+/// Most optional columns a chunk holds.
+const OPTIONAL_COLUMNS: usize = 6;
+
+/// Reads the optional columns back, bucket by bucket.
+struct OptionalReader<'a> {
+    r: BitReader<'a>,
+    cols: [XorValue; OPTIONAL_COLUMNS],
+    moments: bool,
+    trend: bool,
+}
+
+impl<'a> OptionalReader<'a> {
+    fn new(data: &'a [u8], flags: u8) -> Self {
+        OptionalReader {
+            r: BitReader::new(data),
+            cols: [XorValue::new(0.0); OPTIONAL_COLUMNS],
+            moments: flags & HAS_MOMENTS != 0,
+            trend: flags & HAS_TREND != 0,
+        }
+    }
+
+    /// The next bucket's moments and trend (as the chunk has them).
+    fn next(&mut self) -> DecodeResult<(Option<Moments>, Option<Trend>)> {
+        let n = usize::from(self.moments) * 2 + usize::from(self.trend) * 4;
+        let mut v = [0.0; OPTIONAL_COLUMNS];
+        for (c, out) in self.cols.iter_mut().zip(&mut v).take(n) {
+            c.read(&mut self.r).map_err(|e| DecodeError {
+                offset: 0,
+                what: e.0,
+            })?;
+            *out = c.value();
+        }
+        if self.r.overrun() {
+            return Err(DecodeError {
+                offset: 0,
+                what: "optional columns cut short",
+            });
+        }
+        let moments = self.moments.then(|| Moments {
+            mean: v[0],
+            m2: v[1],
+        });
+        let t = if self.moments { &v[2..] } else { &v[..] };
+        let trend = self.trend.then(|| Trend {
+            mean_x: t[0],
+            mean_y: t[1],
+            sxx: t[2],
+            sxy: t[3],
+        });
+        Ok((moments, trend))
+    }
 }
 
 fn check_input(res: i64, buckets: &[Summary]) -> Result<()> {
@@ -534,6 +637,7 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
     // Running sums of the columns stored as differences.
     let mut running = [0i64; VALUE_COLUMNS];
     let raws = read_raws(&mut d, n)?;
+    let mut optional = OptionalReader::new(d.bytes(d.remaining(), "optional columns")?, flags);
     let Some((out, lo, hi)) = sink else {
         return Ok(res);
     };
@@ -606,6 +710,7 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
             }
         }
         pred.prev_last = ms[L];
+        let (moments, trend) = optional.next()?;
         let last_t = end.wrapping_sub(lt);
         let point = |t: i64, v: f64, st: i64| Point {
             t,
@@ -630,6 +735,8 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
                 reset_correction: if rs > 0 { vs[C] } else { 0.0 },
                 changes: (cnt - 1).wrapping_sub(ch) as u64,
                 overlap: ov != 0,
+                moments,
+                trend,
             }),
             stale,
         });

@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::super::testdata::series;
-use super::super::{Point, Summary, summarize};
+use super::super::{Columns, Point, Summary, summarize};
 use super::*;
 
 /// Bit-equal field by field.
@@ -27,6 +27,14 @@ fn assert_bit_eq(got: &[Summary], want: &[Summary]) {
                     (x, y) => assert_eq!(x, y),
                 }
                 assert_eq!(a.sum.map(f64::to_bits), b.sum.map(f64::to_bits), "sum");
+                let bits = |a: &crate::downsample::Aggregates| {
+                    let m = a.moments.map(|m| [m.mean, m.m2].map(f64::to_bits));
+                    let t = a
+                        .trend
+                        .map(|t| [t.mean_x, t.mean_y, t.sxx, t.sxy].map(f64::to_bits));
+                    (m, t)
+                };
+                assert_eq!(bits(a), bits(b), "optional columns");
                 for (x, y, what) in [
                     (a.min, b.min, "min"),
                     (a.max, b.max, "max"),
@@ -75,7 +83,9 @@ fn counter_tiers_are_a_fraction_of_raw_chunks() {
     for chunk in samples.chunks(240) {
         enc.encode(chunk, &mut raw);
     }
-    let five = summarize(points.iter().copied(), 300_000);
+    let mut five = summarize(points.iter().copied(), 300_000);
+    five.iter_mut()
+        .for_each(|b| b.keep_only(crate::downsample::Columns::default()));
     let hourly = crate::downsample::coarsen(&five, 3_600_000);
     let (five, hourly) = (roundtrip(300_000, &five), roundtrip(3_600_000, &hourly));
     eprintln!(
@@ -167,9 +177,14 @@ proptest! {
         let buckets = summarize(points, res);
         if !buckets.is_empty() {
             roundtrip(res, &buckets);
-            // Without sums (a counter's tier): the rest intact.
+            // Without sums (a counter's tier), and without the optional
+            // columns: the rest intact.
             let mut sumless = buckets.clone();
             sumless.iter_mut().for_each(Summary::drop_sum);
+            roundtrip(res, &sumless);
+            sumless.iter_mut().for_each(|b| b.keep_only(Columns { moments: true, trend: false }));
+            roundtrip(res, &sumless);
+            sumless.iter_mut().for_each(|b| b.keep_only(Columns::default()));
             roundtrip(res, &sumless);
         }
     }

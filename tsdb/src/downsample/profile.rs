@@ -1,4 +1,6 @@
-//! Which series a tier keeps without a sum ([`CounterSuffixes`]).
+//! What a tier keeps beyond the summary every function needs: the sum,
+//! except for counters ([`CounterSuffixes`]), and on request the columns
+//! of `stddev/stdvar_over_time` and `deriv/predict_linear` ([`Columns`]).
 //!
 //! The sum is a tier's costliest column (its residual is the bucket's
 //! shape, about 1.5 bytes a 5m bucket at 15 s scrape, a third of the
@@ -38,6 +40,41 @@ impl CounterSuffixes {
     }
 }
 
+/// A part of a summary that not every tier keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    /// `sum_over_time`, `avg_over_time`: all but counters.
+    Sum,
+    /// `stddev_over_time`, `stdvar_over_time`: on request.
+    Moments,
+    /// `deriv`, `predict_linear`: on request.
+    Trend,
+}
+
+/// The optional columns a tier keeps (`downsampling.columns`: `stddev`,
+/// `deriv`). Each costs about as much again as the rest of a bucket: they
+/// are floats no decimal holds, stored XOR-compressed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Columns {
+    pub moments: bool,
+    pub trend: bool,
+}
+
+impl Columns {
+    /// From the configuration's names; the unknown name otherwise.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> std::result::Result<Columns, String> {
+        let mut c = Columns::default();
+        for n in names {
+            match n.as_ref() {
+                "stddev" => c.moments = true,
+                "deriv" => c.trend = true,
+                other => return Err(other.to_string()),
+            }
+        }
+        Ok(c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +95,14 @@ mod tests {
             assert_eq!(d.is_counter(&labels), want, "{name:?}");
             assert!(!CounterSuffixes::none().is_counter(&labels), "{name:?}");
         }
+        assert_eq!(
+            Columns::from_names(&["deriv", "stddev"]),
+            Ok(Columns {
+                moments: true,
+                trend: true
+            })
+        );
+        assert_eq!(Columns::from_names(&["mad"]), Err("mad".to_string()));
         let empty = CounterSuffixes(vec![String::new()]);
         assert!(!empty.is_counter(&Labels::from_pairs(&[(METRIC_NAME, "x")])));
     }

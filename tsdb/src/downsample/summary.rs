@@ -9,13 +9,16 @@
 //! `rate`, `increase`, `delta`, `irate`, `idelta`, `resets`, `changes`,
 //! the `*_over_time` family but quantiles, variance and `mad`, and the
 //! value a plain selector sees, exactly as from the raw samples of the
-//! same aligned window. The coarser tier is built by merging the finer
+//! same aligned window; with the optional moments and trend (kept on
+//! request) also `stddev/stdvar_over_time`, `deriv` and `predict_linear`,
+//! to 1e-9. The coarser tier is built by merging the finer
 //! one's buckets, so it equals the tier built from raw.
 //!
 //! Staleness markers are not samples to range functions: they are
 //! counted nowhere and only remembered when they are the last thing in
 //! the bucket ([`Summary::stale`]), which a plain selector needs.
 
+use super::{Column, Columns};
 use crate::model::{Sample, SampleBuf, is_stale_nan, is_start_timestamp_reset};
 
 /// One raw sample with its start timestamp (0 = none).
@@ -71,6 +74,94 @@ pub struct Aggregates {
     /// Some sample's start time overlaps the previous sample (`rate`
     /// warns).
     pub overlap: bool,
+    /// Kept on request ([`Columns`](super::Columns)): `stddev/stdvar_over_time`.
+    pub moments: Option<Moments>,
+    /// Kept on request: `deriv`, `predict_linear`.
+    pub trend: Option<Trend>,
+}
+
+/// The mean of the values and the sum of their squared deviations from
+/// it (Welford's running form; Chan's formula merges two).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    pub mean: f64,
+    pub m2: f64,
+}
+
+/// A least-squares line through the samples, in centred form (stable to
+/// merge, unlike raw sums): the means of `x` (seconds since the summary's
+/// first sample) and of the values, Σ(x − x̄)² and Σ(x − x̄)(y − ȳ).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Trend {
+    pub mean_x: f64,
+    pub mean_y: f64,
+    pub sxx: f64,
+    pub sxy: f64,
+}
+
+impl Moments {
+    fn of(v: f64) -> Self {
+        // As the first step of Prometheus's running variance: v·(v − v),
+        // 0 for a finite value, NaN for ±Inf and NaN.
+        Moments {
+            mean: v,
+            m2: if v.is_finite() { 0.0 } else { f64::NAN },
+        }
+    }
+
+    /// Adds value `v` as the `n`-th.
+    fn push(&mut self, v: f64, n: u64) {
+        let delta = v - self.mean;
+        self.mean += delta / n as f64;
+        self.m2 += delta * (v - self.mean);
+    }
+
+    /// `self` over `na` values merged with `next` over `nb`.
+    fn merge(&self, na: u64, next: &Moments, nb: u64) -> Moments {
+        let (na, nb) = (na as f64, nb as f64);
+        let n = na + nb;
+        let delta = next.mean - self.mean;
+        Moments {
+            mean: self.mean + delta * nb / n,
+            m2: self.m2 + next.m2 + delta * delta * na * nb / n,
+        }
+    }
+}
+
+impl Trend {
+    fn of(v: f64) -> Self {
+        Trend {
+            mean_x: 0.0,
+            mean_y: v,
+            sxx: 0.0,
+            sxy: 0.0 * v,
+        }
+    }
+
+    /// Adds a sample `x` seconds after the first as the `n`-th.
+    fn push(&mut self, x: f64, y: f64, n: u64) {
+        let n = n as f64;
+        let dx = x - self.mean_x;
+        self.mean_x += dx / n;
+        let dy = y - self.mean_y;
+        self.mean_y += dy / n;
+        self.sxx += dx * (x - self.mean_x);
+        self.sxy += dx * (y - self.mean_y);
+    }
+
+    /// `self` over `na` samples merged with `next` over `nb`, whose `x`
+    /// counts from `dx` seconds after `self`'s.
+    fn merge(&self, na: u64, next: &Trend, nb: u64, dx: f64) -> Trend {
+        let (na, nb) = (na as f64, nb as f64);
+        let n = na + nb;
+        let (ex, ey) = (next.mean_x + dx - self.mean_x, next.mean_y - self.mean_y);
+        Trend {
+            mean_x: self.mean_x + ex * nb / n,
+            mean_y: self.mean_y + ey * nb / n,
+            sxx: self.sxx + next.sxx + ex * ex * na * nb / n,
+            sxy: self.sxy + next.sxy + ex * ey * na * nb / n,
+        }
+    }
 }
 
 /// The summary of one bucket, or of consecutive buckets merged.
@@ -144,6 +235,8 @@ impl Aggregates {
             reset_correction: 0.0,
             changes: 0,
             overlap: false,
+            moments: Some(Moments::of(p.v)),
+            trend: Some(Trend::of(p.v)),
         }
     }
 
@@ -185,6 +278,17 @@ impl Aggregates {
             .saturating_add(change)
             .saturating_add(next.changes);
         self.overlap = self.overlap || overlaps(&last, &next.first) || next.overlap;
+        self.moments = match (&self.moments, &next.moments) {
+            (Some(a), Some(b)) => Some(a.merge(self.count, b, next.count)),
+            _ => None,
+        };
+        self.trend = match (&self.trend, &next.trend) {
+            (Some(a), Some(b)) => {
+                let dx = (next.first.t - self.first.t) as f64 / 1000.0;
+                Some(a.merge(self.count, b, next.count, dx))
+            }
+            _ => None,
+        };
         self.count = self.count.saturating_add(next.count);
         self.last = next.last;
         self.prev = if next.count >= 2 {
@@ -241,6 +345,12 @@ impl Summary {
         let last = a.last;
         a.join(&last, &p);
         a.count += 1;
+        if let Some(m) = &mut a.moments {
+            m.push(p.v, a.count);
+        }
+        if let Some(tr) = &mut a.trend {
+            tr.push((p.t - a.first.t) as f64 / 1000.0, p.v, a.count);
+        }
         a.prev = Some(last);
         a.last = p;
         // `sum` holds the running Kahan sum uncompensated until `finish`.
@@ -291,9 +401,25 @@ impl Summary {
         }
     }
 
-    /// Whether the sum is kept (or there is nothing to sum).
-    pub fn has_sum(&self) -> bool {
-        self.agg.is_none_or(|a| a.sum.is_some())
+    /// Forgets the optional columns `columns` does not ask for.
+    pub fn keep_only(&mut self, columns: Columns) {
+        if let Some(a) = &mut self.agg {
+            if !columns.moments {
+                a.moments = None;
+            }
+            if !columns.trend {
+                a.trend = None;
+            }
+        }
+    }
+
+    /// Whether the summary keeps `column` (or holds no sample).
+    pub fn keeps(&self, column: Column) -> bool {
+        self.agg.is_none_or(|a| match column {
+            Column::Sum => a.sum.is_some(),
+            Column::Moments => a.moments.is_some(),
+            Column::Trend => a.trend.is_some(),
+        })
     }
 
     /// The value a plain selector sees at `self.end` with lookback

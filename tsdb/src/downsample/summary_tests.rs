@@ -66,6 +66,34 @@ fn assert_same(got: &Summary, want: &Summary) {
         }
         (a, b) => assert_eq!(a.is_some(), b.is_some(), "sum kept in one only"),
     }
+    // The optional columns: Welford and Chan agree to 1e-9, relative to
+    // the spread of the values for the second moments.
+    let spread = (w.max - w.min).abs().max(w.max.abs()).max(1.0);
+    // Values near f64::MAX overflow both ways, into ±Inf or NaN alike.
+    let near = |a: f64, b: f64, scale: f64| {
+        close(a, b, 1e-9) || (a - b).abs() <= 1e-9 * scale || !(a.is_finite() || b.is_finite())
+    };
+    match (g.moments, w.moments) {
+        (Some(a), Some(b)) => assert!(
+            near(a.mean, b.mean, spread) && near(a.m2, b.m2, spread * spread * g.count as f64),
+            "moments {a:?} vs {b:?}"
+        ),
+        (a, b) => assert_eq!(a.is_some(), b.is_some(), "moments"),
+    }
+    match (g.trend, w.trend) {
+        (Some(a), Some(b)) => {
+            let span = (g.last.t - g.first.t) as f64 / 1000.0 + 1.0;
+            let n = g.count as f64;
+            assert!(
+                near(a.mean_x, b.mean_x, span)
+                    && near(a.mean_y, b.mean_y, spread)
+                    && near(a.sxx, b.sxx, span * span * n)
+                    && near(a.sxy, b.sxy, span * spread * n),
+                "trend {a:?} vs {b:?}"
+            )
+        }
+        (a, b) => assert_eq!(a.is_some(), b.is_some(), "trend"),
+    }
     assert!(
         close(g.reset_correction, w.reset_correction, 1e-12),
         "reset correction {} vs {}",
