@@ -4,10 +4,10 @@
 //! data are answered approximately and say so.
 
 use promql::eval::{Engine, EngineOptions, SourceResolution};
-use tsdb::db::{Db, DbOptions};
+use tsdb::db::{Db, DbOptions, RetentionRule};
 use tsdb::downsample::{Columns, CounterSuffixes, Tier, Tiers};
 use tsdb::model::histogram::HistogramValue;
-use tsdb::model::{Labels, STALE_NAN};
+use tsdb::model::{Labels, Matcher, STALE_NAN};
 use tsdb::retention::Retention;
 
 const MINUTE: i64 = 60_000;
@@ -472,4 +472,98 @@ fn optional_columns_answer_stddev_and_deriv_from_tiers() {
             .any(|i| i.contains("stddev_over_time answered from raw data only")),
         "{infos:?}"
     );
+}
+
+#[test]
+fn tier_buckets_count_toward_the_sample_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), DAY, tiers());
+    fill(&db);
+    // Three req_total series over two days only the tiers hold: 2 × 288
+    // five-minute buckets each, far fewer than their raw samples.
+    let (start, end) = (2 * HOUR, 2 * DAY);
+    let q = promql::parse("rate(req_total[1h])").expect("parse");
+    for (max_samples, fails) in [(100, true), (100_000, false)] {
+        let engine = Engine::new(EngineOptions {
+            max_samples,
+            ..EngineOptions::default()
+        });
+        let res = engine.range(&db, &q, start, end, HOUR);
+        match res {
+            Err(promql::Error::TooManySamples(stage)) if fails => {
+                assert_eq!(stage, "query preparation")
+            }
+            Ok(r) if !fails => assert!(!r.tiers.is_empty()),
+            Err(e) => panic!("max_samples {max_samples}: {e}"),
+            Ok(_) => panic!("max_samples {max_samples}: no error"),
+        }
+    }
+}
+
+#[test]
+fn a_retention_rules_series_is_answered_from_tiers_where_its_raw_data_is_gone() {
+    let raw_dir = tempfile::tempdir().unwrap();
+    let raw = open(raw_dir.path(), 0, Tiers::default());
+    fill(&raw);
+    // Raw data kept 3 days, but job "a"'s only 1 day: between the two,
+    // only the tiers hold job "a".
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(
+        dir.path(),
+        DbOptions {
+            retention: Retention {
+                time: 3 * DAY,
+                size: 0,
+            },
+            downsampling: tiers(),
+            retention_rules: vec![RetentionRule {
+                matchers: vec![Matcher::equal("job", "a")],
+                retention: DAY,
+            }],
+            ..DbOptions::default()
+        },
+    )
+    .expect("open");
+    fill(&db);
+    let engine = Engine::new(EngineOptions::default());
+    let job = |labels: &str, j: &str| labels.contains(&format!("job=\"{j}\""));
+    // Unaligned: job "a" approximately from the 1m tier, the others exact
+    // from raw data; nothing silently empty.
+    let (start, end, step) = (2 * DAY + 7_000, 2 * DAY + 2 * HOUR, 60_000);
+    let q = "rate(req_total[5m])";
+    let (want, ..) = run(&raw, &engine, q, start, end, step);
+    let (got, used, infos) = run(&db, &engine, q, start, end, step);
+    assert_eq!(used, [MINUTE]);
+    assert!(
+        infos
+            .iter()
+            .any(|i| i.contains("approximately on the 1m downsampling tier")),
+        "{infos:?}"
+    );
+    let count = |v: &[(String, i64, f64)], j: &str| v.iter().filter(|p| job(&p.0, j)).count();
+    assert_eq!(
+        count(&got, "a"),
+        count(&want, "a"),
+        "job a answered at every step"
+    );
+    let exact: Vec<_> = got.iter().filter(|p| !job(&p.0, "a")).collect();
+    let want_exact: Vec<_> = want.iter().filter(|p| !job(&p.0, "a")).collect();
+    assert_eq!(exact.len(), want_exact.len());
+    for (g, w) in exact.iter().zip(&want_exact) {
+        assert!(
+            g.0 == w.0 && g.1 == w.1 && close(g.2, w.2),
+            "{g:?} vs {w:?}"
+        );
+    }
+    // A plain selector at aligned steps: job "a" from the tier, exactly.
+    let (want, ..) = run(&raw, &engine, "req_total", start - 7_000, end, 5 * MINUTE);
+    let (got, used, _) = run(&db, &engine, "req_total", start - 7_000, end, 5 * MINUTE);
+    assert_eq!(used, [MINUTE]);
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            g.0 == w.0 && g.1 == w.1 && close(g.2, w.2),
+            "{g:?} vs {w:?}"
+        );
+    }
 }

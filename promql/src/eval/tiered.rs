@@ -83,7 +83,9 @@ pub(crate) fn choose(t: &Tiering, req: &Request, max: SourceResolution) -> Optio
             approximate: false,
         });
     }
-    let raw_missing = t.raw_from.is_none_or(|r| r > first_start + 1);
+    // Some series (a retention rule's) may have lost raw data the others
+    // still have.
+    let raw_missing = t.latest_raw_from().is_none_or(|r| r > first_start + 1);
     if !raw_missing || req.mode != RangeMode::Plain || !from_summary(req.f) {
         return None;
     }
@@ -227,10 +229,16 @@ impl Grid<'_> {
                 continue;
             }
             self.check("query preparation")?;
-            for (labels, buckets) in
+            let selected =
                 self.storage
-                    .select_summaries(s.resolution, &vs.matchers, boundary, hi)?
-            {
+                    .select_summaries(s.resolution, &vs.matchers, boundary, hi)?;
+            // A bucket summary held in memory counts as one sample toward
+            // the query's sample limit.
+            self.hold(
+                selected.iter().map(|(_, b)| b.len()).sum(),
+                "query preparation",
+            )?;
+            for (labels, buckets) in selected {
                 match index.get(&labels) {
                     Some(&i) => stored[i].1.extend(buckets),
                     None => {
@@ -246,10 +254,14 @@ impl Grid<'_> {
         // series with no data before the boundary, and series whose tiers
         // lack a column `f` needs) read raw samples over the whole range,
         // as without tiers.
-        let raw_covers = tiering
-            .raw_from
-            .is_some_and(|r| r <= first - input.range + 1);
-        let (mut stored_of, order) = self.keep_answerable(f, stored, raw_covers);
+        let first_start = first - input.range;
+        let raw_covers = |labels: &Labels| {
+            tiering
+                .raw_from_of(labels)
+                .is_some_and(|r| r <= first_start + 1)
+        };
+        let (mut stored_of, order) =
+            self.keep_answerable(f, stored, raw_covers, choice.approximate);
         if order.is_empty() {
             return Ok(None);
         }
@@ -302,25 +314,31 @@ impl Grid<'_> {
 
 impl Grid<'_> {
     /// The stored series that answer `f` from their tiers, by labels, and
-    /// their order. A series whose tiers lack a column `f` needs reads raw
-    /// data instead where `raw_covers` the query; where it does not, a
+    /// their order. A series whose raw data covers the query (`raw_covers`)
+    /// reads it instead when the tier would answer only approximately, or
+    /// lacks a column `f` needs. Where raw data does not cover it, a
     /// counter's missing sums are estimated, and a missing optional column
     /// leaves the raw data alone to answer; an info annotation says which.
     fn keep_answerable(
         &mut self,
         f: Rollup,
         stored: Vec<(Labels, Vec<Summary>)>,
-        raw_covers: bool,
+        raw_covers: impl Fn(&Labels) -> bool,
+        approximate: bool,
     ) -> (HashMap<Labels, Vec<Summary>>, Vec<Labels>) {
         let need = needs(f);
         let (mut estimated, mut missing) = (false, false);
         let mut stored_of: HashMap<Labels, Vec<Summary>> = HashMap::new();
         let mut order: Vec<Labels> = Vec::with_capacity(stored.len());
         for (labels, buckets) in stored {
+            let covered = raw_covers(&labels);
+            if approximate && covered {
+                continue;
+            }
             if let Some(col) = need
                 && !buckets.iter().all(|b| b.keeps(col))
             {
-                if raw_covers {
+                if covered {
                     continue;
                 }
                 if col != Column::Sum {
@@ -378,7 +396,7 @@ impl Grid<'_> {
         let offset = self.offset_ms(&vs.offset)?;
         let at = vs.at.as_ref().map(|a| self.at_time(a));
         let lookback = self.opts.lookback;
-        let raw_from = tiering.raw_from.unwrap_or(i64::MAX);
+        let raw_from = tiering.latest_raw_from().unwrap_or(i64::MAX);
         // Steps whose lookback window starts before the raw data.
         let steps: Vec<(i64, i64)> = self
             .frame
@@ -409,6 +427,10 @@ impl Grid<'_> {
         let hi = tier.hi.min(hi_te);
         self.check("query preparation")?;
         let stored = self.storage.select_summaries(res, &vs.matchers, lo, hi)?;
+        self.hold(
+            stored.iter().map(|(_, b)| b.len()).sum(),
+            "query preparation",
+        )?;
         let tail = if hi < hi_te {
             self.select_series(vs, hi + 1, hi_te, 0)?
         } else {
@@ -429,7 +451,9 @@ impl Grid<'_> {
             };
             let buckets = data.buckets();
             let mut points = Vec::new();
-            for &(t, te) in &steps {
+            // This series' own raw data answers the steps it reaches.
+            let own_from = tiering.raw_from_of(&labels).unwrap_or(i64::MAX);
+            for &(t, te) in steps.iter().filter(|(_, te)| te - lookback + 1 < own_from) {
                 let end = te.div_euclid(res) * res;
                 approximate |= end != te;
                 let mut merged: Option<Summary> = None;
@@ -517,6 +541,7 @@ mod tests {
     fn tiering(raw_from: Option<i64>) -> Tiering {
         Tiering {
             raw_from,
+            rules: vec![],
             tiers: vec![
                 TierSpan {
                     resolution: 5 * M,

@@ -25,7 +25,7 @@ use crate::downsample::Summary;
 use crate::downsample::Tier;
 use crate::downsample::blocks::{TierPlan, read_summaries, write_tier_block};
 use crate::error::Result;
-use crate::model::{Labels, Matcher, TierSpan, Tiering};
+use crate::model::{Labels, Matcher, RawCutoff, TierSpan, Tiering};
 use crate::querier::{BlockReader, MergeQuerier};
 
 /// What one downsampling pass did.
@@ -111,7 +111,24 @@ impl Db {
             }
         }
         tiers.sort_by_key(|t| t.resolution);
-        Tiering { raw_from, tiers }
+        // As the querier's rule mask hides them (retention 0: forever).
+        let newest = self.newest_time();
+        let rules = self
+            .opts
+            .retention_rules
+            .iter()
+            .map(|r| RawCutoff {
+                matchers: r.matchers.clone(),
+                from: newest
+                    .filter(|_| r.retention > 0)
+                    .map(|n| n - r.retention + 1),
+            })
+            .collect();
+        Tiering {
+            raw_from,
+            tiers,
+            rules,
+        }
     }
 
     /// The newest sample time in the database (raw data), if any.

@@ -63,6 +63,40 @@ pub struct Tiering {
     pub raw_from: Option<i64>,
     /// Tiers with data, finest first.
     pub tiers: Vec<TierSpan>,
+    /// Raw retention per selector, first match wins: the series a rule
+    /// matches have raw samples only from its cutoff.
+    pub rules: Vec<RawCutoff>,
+}
+
+/// Where a retention rule's series' raw samples start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawCutoff {
+    pub matchers: Vec<Matcher>,
+    /// The oldest raw sample time a matching series keeps (`None`: the
+    /// rule keeps raw data forever).
+    pub from: Option<i64>,
+}
+
+impl Tiering {
+    /// The oldest raw sample time of the series `labels`, as queries see
+    /// it: the later of [`raw_from`](Self::raw_from) and its rule's cutoff.
+    pub fn raw_from_of(&self, labels: &Labels) -> Option<i64> {
+        let rule = self
+            .rules
+            .iter()
+            .find(|r| r.matchers.iter().all(|m| m.matches(labels.get(&m.name))));
+        match rule.and_then(|r| r.from) {
+            Some(cut) => self.raw_from.map(|r| r.max(cut)),
+            None => self.raw_from,
+        }
+    }
+
+    /// The latest time any series' raw samples may start from: before it,
+    /// some series may have only tier data.
+    pub fn latest_raw_from(&self) -> Option<i64> {
+        let cuts = self.rules.iter().filter_map(|r| r.from);
+        self.raw_from.map(|r| cuts.fold(r, i64::max))
+    }
 }
 
 /// One tier's stored buckets: those ending in `(lo, hi]`, every bucket of
