@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use tsdb::downsample::{Column, Summary, coarsen, points_of, summarize};
+use tsdb::downsample::{Column, Columns, Summary, coarsen, points_of, summarize};
 use tsdb::model::{Labels, Sample, Series, TierSpan, Tiering};
 
 use super::grid::{Grid, StepSeries};
@@ -122,6 +122,8 @@ pub(crate) struct TieredData {
     pub raw: Option<Series>,
     /// Raw samples count from just after this time.
     pub raw_after: i64,
+    /// The optional columns the raw samples' summaries need.
+    pub columns: Columns,
     pub maxt: i64,
 }
 
@@ -132,7 +134,7 @@ impl TieredData {
         if let Some(series) = &self.raw {
             let mut buf = tsdb::model::SampleBuf::new();
             series.read(self.raw_after + 1, self.maxt, &mut buf);
-            tail = summarize(points_of(&buf), self.resolution);
+            tail = summarize(points_of(&buf), self.resolution, self.columns);
         }
         coarsen(self.stored.iter().chain(&tail), self.resolution)
     }
@@ -301,6 +303,10 @@ impl Grid<'_> {
                 raw: tail_of.remove(&labels),
                 raw_after: boundary,
                 maxt: last,
+                columns: Columns {
+                    moments: needs(f) == Some(Column::Moments),
+                    trend: needs(f) == Some(Column::Trend),
+                },
             };
             series.push(RawSeries {
                 labels,
@@ -448,6 +454,7 @@ impl Grid<'_> {
                 raw: tail_of.remove(&labels),
                 raw_after: hi,
                 maxt: hi_te,
+                columns: Columns::default(),
             };
             let buckets = data.buckets();
             let mut points = Vec::new();

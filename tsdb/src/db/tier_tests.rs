@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 
 use super::super::{Db, DbOptions};
-use crate::downsample::{CounterSuffixes, Point, Summary, Tier, Tiers, summarize};
+use crate::downsample::{Columns, CounterSuffixes, Point, Summary, Tier, Tiers, summarize};
 use crate::model::{Labels, Matcher, STALE_NAN};
 use crate::retention::Retention;
 
@@ -84,7 +84,7 @@ fn stored(db: &Db, res: i64, name: &str, lo: i64, hi: i64) -> Vec<Summary> {
 
 /// Every stored bucket equals the one built from raw (sums to 1e-12).
 fn check_against_raw(db: &Db, res: i64, name: &str, raw: &[Point]) -> usize {
-    let want = summarize(raw.iter().copied(), res);
+    let want = summarize(raw.iter().copied(), res, Columns::default());
     let got = stored(db, res, name, i64::MIN / 2, i64::MAX / 2);
     for g in &got {
         let w = want.iter().find(|w| w.end == g.end).expect("bucket in raw");
@@ -268,7 +268,7 @@ fn a_corrupt_source_block_is_quarantined_and_the_rest_is_downsampled() {
     assert_eq!(db.counters.quarantined_blocks.load(Ordering::Relaxed), 1);
     // Windows after the quarantined block's range are built from raw.
     let lo = oldest.max_time + DAY;
-    let want: Vec<i64> = summarize(raw_points(&points, "g"), MINUTE)
+    let want: Vec<i64> = summarize(raw_points(&points, "g"), MINUTE, Columns::default())
         .iter()
         .map(|b| b.end)
         .filter(|&e| e > lo && e <= 2 * DAY)

@@ -107,7 +107,7 @@ pub fn write_tier_block(
         for (labels, cs) in series {
             let mut buckets = if plan.source_resolution == 0 {
                 cs.read(mint, maxt, &mut buf);
-                let mut buckets = summarize(points_of(&buf), plan.resolution);
+                let mut buckets = summarize(points_of(&buf), plan.resolution, plan.columns);
                 if plan.counters.is_counter(&labels) {
                     buckets.iter_mut().for_each(Summary::drop_sum);
                 }

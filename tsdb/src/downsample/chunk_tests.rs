@@ -83,7 +83,7 @@ fn counter_tiers_are_a_fraction_of_raw_chunks() {
     for chunk in samples.chunks(240) {
         enc.encode(chunk, &mut raw);
     }
-    let mut five = summarize(points.iter().copied(), 300_000);
+    let mut five = summarize(points.iter().copied(), 300_000, Columns::ALL);
     five.iter_mut()
         .for_each(|b| b.keep_only(crate::downsample::Columns::default()));
     let hourly = crate::downsample::coarsen(&five, 3_600_000);
@@ -114,7 +114,7 @@ fn counter_tiers_are_a_fraction_of_raw_chunks() {
 
 #[test]
 fn invalid_input_table() {
-    let ok = summarize(steady_counter(1), 300_000);
+    let ok = summarize(steady_counter(1), 300_000, Columns::ALL);
     let mut off_grid = ok.clone();
     off_grid[0].end += 1;
     let mut descending = ok.clone();
@@ -151,7 +151,7 @@ fn invalid_input_table() {
 
 #[test]
 fn corrupt_chunks_fail_or_decode_without_panicking() {
-    let b = summarize(steady_counter(2), 300_000);
+    let b = summarize(steady_counter(2), 300_000, Columns::ALL);
     let mut good = Vec::new();
     encode(300_000, &b, &mut good).unwrap();
     for cut in 0..good.len() {
@@ -174,7 +174,7 @@ fn corrupt_chunks_fail_or_decode_without_panicking() {
 proptest! {
     #[test]
     fn every_summary_round_trips(points in series(), res in prop_oneof![Just(60_000i64), Just(300_000), Just(3_600_000)]) {
-        let buckets = summarize(points, res);
+        let buckets = summarize(points, res, Columns::ALL);
         if !buckets.is_empty() {
             roundtrip(res, &buckets);
             // Without sums (a counter's tier), and without the optional
@@ -193,7 +193,12 @@ proptest! {
 #[test]
 fn version_1_chunks_are_refused() {
     let mut old = Vec::new();
-    encode(300_000, &summarize(steady_counter(1), 300_000), &mut old).unwrap();
+    encode(
+        300_000,
+        &summarize(steady_counter(1), 300_000, Columns::ALL),
+        &mut old,
+    )
+    .unwrap();
     old[0] = 1;
     assert_eq!(
         decode(&old).unwrap_err().what,

@@ -61,6 +61,12 @@ pub struct Columns {
 }
 
 impl Columns {
+    /// Both optional columns.
+    pub const ALL: Columns = Columns {
+        moments: true,
+        trend: true,
+    };
+
     /// From the configuration's names; the unknown name otherwise.
     pub fn from_names<S: AsRef<str>>(names: &[S]) -> std::result::Result<Columns, String> {
         let mut c = Columns::default();

@@ -222,7 +222,7 @@ fn kahan_value(sum: f64, c: f64) -> f64 {
 }
 
 impl Aggregates {
-    fn of(p: Point) -> Self {
+    fn of(p: Point, columns: Columns) -> Self {
         Aggregates {
             count: 1,
             first: p,
@@ -235,8 +235,8 @@ impl Aggregates {
             reset_correction: 0.0,
             changes: 0,
             overlap: false,
-            moments: Some(Moments::of(p.v)),
-            trend: Some(Trend::of(p.v)),
+            moments: columns.moments.then(|| Moments::of(p.v)),
+            trend: columns.trend.then(|| Trend::of(p.v)),
         }
     }
 
@@ -327,15 +327,16 @@ impl Summary {
         self.agg.is_none() && self.stale.is_none()
     }
 
-    /// Adds the next raw sample (later than every one before).
-    pub fn push(&mut self, p: Point, kahan_c: &mut f64) {
+    /// Adds the next raw sample (later than every one before), keeping
+    /// the optional `columns` from the bucket's first sample on.
+    pub fn push(&mut self, p: Point, kahan_c: &mut f64, columns: Columns) {
         if is_stale_nan(p.v) {
             self.stale = Some(p.t);
             return;
         }
         self.stale = None;
         let Some(a) = &mut self.agg else {
-            let mut a = Aggregates::of(p);
+            let mut a = Aggregates::of(p, columns);
             // As `sum_over_time` starts: 0 + v (which turns −0 into +0).
             let (sum, c) = kahan_inc(p.v, 0.0, 0.0);
             (a.sum, *kahan_c) = (Some(sum), c);
@@ -451,8 +452,13 @@ pub fn points_of(buf: &SampleBuf) -> impl Iterator<Item = Point> + '_ {
 }
 
 /// Summaries of `points` (ascending) in buckets of resolution `res`, one
-/// per bucket that holds any raw sample, ascending.
-pub fn summarize(points: impl IntoIterator<Item = Point>, res: i64) -> Vec<Summary> {
+/// per bucket that holds any raw sample, ascending, with the optional
+/// `columns`.
+pub fn summarize(
+    points: impl IntoIterator<Item = Point>,
+    res: i64,
+    columns: Columns,
+) -> Vec<Summary> {
     let mut out: Vec<Summary> = Vec::new();
     let mut c = 0.0;
     for p in points {
@@ -467,7 +473,7 @@ pub fn summarize(points: impl IntoIterator<Item = Point>, res: i64) -> Vec<Summa
             }
         }
         if let Some(cur) = out.last_mut() {
-            cur.push(p, &mut c);
+            cur.push(p, &mut c, columns);
         }
     }
     if let Some(cur) = out.last_mut() {

@@ -190,7 +190,7 @@ fn one_bucket_table() {
         },
     ];
     for c in cases {
-        let got = summarize(pts(&c.samples), 10);
+        let got = summarize(pts(&c.samples), 10, Columns::ALL);
         assert_eq!(got.len(), 1, "{}", c.name);
         assert_eq!(got[0].end, 10, "{}", c.name);
         (c.check)(&got[0]);
@@ -206,7 +206,7 @@ fn start_timestamps_mark_resets_and_overlaps() {
         Point::new(20, 6.0, 15),
         Point::new(30, 7.0, 12),
     ];
-    let s = summarize(p, 100);
+    let s = summarize(p, 100, Columns::ALL);
     let a = s[0].agg.unwrap();
     assert_eq!(a.resets, 1);
     assert_eq!(a.reset_correction, 5.0);
@@ -216,8 +216,8 @@ fn start_timestamps_mark_resets_and_overlaps() {
 proptest! {
     #[test]
     fn coarse_from_fine_equals_coarse_from_raw(p in series(), k in 1i64..14) {
-        let fine = summarize(p.iter().copied(), 300_000);
-        let coarse_raw = summarize(p.iter().copied(), 300_000 * k);
+        let fine = summarize(p.iter().copied(), 300_000, Columns::ALL);
+        let coarse_raw = summarize(p.iter().copied(), 300_000 * k, Columns::ALL);
         let coarse = coarsen(&fine, 300_000 * k);
         prop_assert_eq!(coarse.len(), coarse_raw.len());
         for (g, w) in coarse.iter().zip(&coarse_raw) {
@@ -227,10 +227,10 @@ proptest! {
 
     #[test]
     fn merging_every_bucket_equals_one_bucket(p in series()) {
-        let fine = summarize(p.iter().copied(), 60_000);
+        let fine = summarize(p.iter().copied(), 60_000, Columns::ALL);
         let mut all = Summary::new(0);
         let mut c = 0.0;
-        p.iter().for_each(|&x| all.push(x, &mut c));
+        p.iter().for_each(|&x| all.push(x, &mut c, Columns::ALL));
         all.finish(c);
         if let Some(first) = fine.first() {
             let mut merged = fine[1..].iter().fold(*first, |acc, s| acc.merge(s));

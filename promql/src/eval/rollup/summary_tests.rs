@@ -2,7 +2,7 @@
 //! of the tier's summary equals the raw rollup of the same samples.
 
 use proptest::prelude::*;
-use tsdb::downsample::{Point, Summary, coarsen, summarize};
+use tsdb::downsample::{Columns, Point, Summary, coarsen, summarize};
 use tsdb::model::{STALE_NAN, Sample, is_stale_nan};
 
 use super::super::{RangeMode, Rollup, RollupWindow, eval};
@@ -247,12 +247,12 @@ fn stale_series_is_absent_from_the_hourly_plain_selector() {
         .map(|i| Point::new(ten + i * 15_000, i as f64, 0))
         .collect();
     points.push(Point::new(ten + 17 * MINUTE + 1, STALE_NAN, 0));
-    let hourly = coarsen(&summarize(points.iter().copied(), R), hour);
+    let hourly = coarsen(&summarize(points.iter().copied(), R, Columns::ALL), hour);
     let eleven = hourly.iter().find(|b| b.end == 11 * hour).expect("bucket");
     assert_eq!(eleven.instant(5 * MINUTE), None);
     // Without the marker, the last sample (10:17) is outside the lookback
     // at 11:00 too, and inside it at 10:20 on the 5m tier.
-    let fine = summarize(points[..68].iter().copied(), R);
+    let fine = summarize(points[..68].iter().copied(), R, Columns::ALL);
     let at_1020 = fine
         .iter()
         .find(|b| b.end == ten + 20 * MINUTE)
@@ -267,12 +267,12 @@ proptest! {
 
     #[test]
     fn five_minute_tier_equals_raw(points in series()) {
-        check_all(&points, &summarize(points.iter().copied(), R), R);
+        check_all(&points, &summarize(points.iter().copied(), R, Columns::ALL), R);
     }
 
     #[test]
     fn hourly_tier_from_five_minutes_equals_raw(points in series()) {
-        let hourly = coarsen(&summarize(points.iter().copied(), R), 12 * R);
+        let hourly = coarsen(&summarize(points.iter().copied(), R, Columns::ALL), 12 * R);
         check_all(&points, &hourly, 12 * R);
     }
 }
