@@ -17,7 +17,7 @@ mod status;
 mod tsdb_status;
 mod write;
 
-pub use params::{Params, parse_duration};
+pub use params::{Params, decode_path_segment, parse_duration};
 pub(crate) use status::healthy_reply;
 
 use bytes::Bytes;
@@ -58,6 +58,7 @@ pub struct Req {
     pub path: String,
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,
+    pub accept: Option<String>,
     pub params: Params,
     pub body: Bytes,
 }
@@ -82,6 +83,23 @@ const ROUTES: &[(&str, Handler)] = &[
     ("/api/v1/read", write::remote_read),
     ("/v1/metrics", crate::otlp::metrics),
     ("/api/v1/otlp/v1/metrics", crate::otlp::metrics),
+    ("/v1/traces", crate::spans::ingest::export),
+    ("/api/echo", crate::spans::tempo::echo),
+    ("/ready", crate::spans::tempo::ready),
+    ("/api/status/buildinfo", crate::spans::tempo::buildinfo),
+    ("/api/traces/*", crate::spans::tempo::trace_v1),
+    ("/api/v2/traces/*", crate::spans::tempo::trace_v2),
+    ("/api/search", crate::spans::search::search),
+    ("/api/search/tags", crate::spans::search::tags_v1),
+    ("/api/v2/search/tags", crate::spans::search::tags_v2),
+    (
+        "/api/search/tag/*/values",
+        crate::spans::search::tag_values_v1,
+    ),
+    (
+        "/api/v2/search/tag/*/values",
+        crate::spans::search::tag_values_v2,
+    ),
     ("/api/v1/query", query::query),
     ("/api/v1/query_range", query::query_range),
     ("/api/v1/query_exemplars", query::query_exemplars),

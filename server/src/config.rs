@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 pub use rules::config::{AlertmanagerConfig, BasicAuth};
 
+mod traces;
+
+pub use traces::{TailSamplingConfig, TracesConfig};
+
 use crate::api::parse_duration;
 
 /// The default listen address: loopback, on a port that collides with
@@ -79,6 +83,8 @@ pub struct Config {
     pub resend_delay: String,
     /// The OpenTelemetry metrics receiver (`/v1/metrics`).
     pub otlp: OtlpConfig,
+    /// The span store.
+    pub traces: TracesConfig,
 }
 
 /// The `limits:` section: cardinality limits that refuse only the new
@@ -310,6 +316,7 @@ impl Default for Config {
             for_grace_period: "10m".to_string(),
             resend_delay: "1m".to_string(),
             otlp: OtlpConfig::default(),
+            traces: TracesConfig::default(),
             downsampling: DownsamplingConfig::default(),
             retention_rules: Vec::new(),
         }
@@ -506,6 +513,7 @@ impl Config {
         self.resend_delay_ms()?;
         self.check_alertmanagers()?;
         self.check_otlp()?;
+        self.traces.to_options()?;
         Ok(())
     }
 

@@ -44,6 +44,10 @@ pub enum ApiError {
         retry: bool,
         headers: Vec<(&'static str, String)>,
     },
+    /// An OTLP receiver's error: the status is `inner`'s; the body is a
+    /// `google.rpc.Status` in the request's encoding (JSON when `json`).
+    #[error("{inner}")]
+    Otlp { inner: Box<ApiError>, json: bool },
 }
 
 impl ApiError {
@@ -61,6 +65,7 @@ impl ApiError {
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::PartialWrite { retry: false, .. } => StatusCode::BAD_REQUEST,
             ApiError::PartialWrite { retry: true, .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Otlp { inner, .. } => inner.status(),
         }
     }
 
@@ -68,6 +73,7 @@ impl ApiError {
     pub fn headers(&self) -> &[(&'static str, String)] {
         match self {
             ApiError::PartialWrite { headers, .. } => headers,
+            ApiError::Otlp { inner, .. } => inner.headers(),
             _ => &[],
         }
     }
@@ -85,6 +91,7 @@ impl ApiError {
             ApiError::Unavailable(_) | ApiError::Overloaded(_) => "unavailable",
             ApiError::NotFound(_) => "not_found",
             ApiError::Internal(_) => "internal",
+            ApiError::Otlp { inner, .. } => inner.error_type(),
         }
     }
 
@@ -92,6 +99,7 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u32> {
         match self {
             ApiError::Overloaded(_) | ApiError::Unavailable(_) => Some(1),
+            ApiError::Otlp { inner, .. } => inner.retry_after(),
             _ => None,
         }
     }
@@ -124,6 +132,41 @@ impl From<tsdb::Error> for ApiError {
             // A full disk frees up and a closed database restarts: retry.
             E::Closed { .. } | E::StorageFull { .. } => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl ApiError {
+    /// This error as an OTLP receiver answers it.
+    pub fn otlp(self, json: bool) -> ApiError {
+        match self {
+            e @ ApiError::Otlp { .. } => e,
+            e => ApiError::Otlp {
+                inner: Box::new(e),
+                json,
+            },
+        }
+    }
+
+    /// The gRPC status code of this error (`google.rpc.Code`).
+    pub fn grpc_code(&self) -> i32 {
+        match self.status().as_u16() {
+            400 | 404 | 405 | 422 => 3, // INVALID_ARGUMENT
+            413 | 429 => 8,             // RESOURCE_EXHAUSTED
+            503 => 14,                  // UNAVAILABLE
+            _ => 13,                    // INTERNAL
+        }
+    }
+}
+
+impl From<traces::Error> for ApiError {
+    fn from(e: traces::Error) -> Self {
+        match e {
+            traces::Error::Tsdb(e) => e.into(),
+            e @ (traces::Error::InvalidTraceId { .. } | traces::Error::TraceQl(_)) => {
+                ApiError::BadData(e.to_string())
+            }
+            e => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -68,6 +68,11 @@ async fn read(state: &State, req: Request<Incoming>) -> Result<Req, ApiError> {
         .get(hyper::header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let accept = req
+        .headers()
+        .get(hyper::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let mut params = Params::default();
     if let Some(q) = req.uri().query() {
         params.parse_into(q);
@@ -97,6 +102,7 @@ async fn read(state: &State, req: Request<Incoming>) -> Result<Req, ApiError> {
         path,
         content_type,
         content_encoding,
+        accept,
         params,
         body,
     })
@@ -159,7 +165,17 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Body> {
             r
         }
         Err(e) => {
-            let mut r = json_response(e.status(), &api::json::error(&e));
+            let mut r = match &e {
+                ApiError::Otlp { inner, json } => {
+                    let (ct, body) = crate::otlp::rpc_status(inner, *json);
+                    let mut r = Response::new(Full::new(Bytes::from(body)).boxed());
+                    *r.status_mut() = e.status();
+                    r.headers_mut()
+                        .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+                    r
+                }
+                _ => json_response(e.status(), &api::json::error(&e)),
+            };
             if let Some(s) = e.retry_after() {
                 r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(s));
             }

@@ -16,6 +16,7 @@ pub mod prompb;
 pub mod remote_read;
 pub mod remote_write;
 mod selector;
+pub mod spans;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -92,8 +93,9 @@ impl Server {
         // Bad rule files fail the start before a long WAL replay, not after.
         let groups = rules::load_groups(&config.rule_files).map_err(StartError::Rules)?;
         let dir = config.data_dir.clone();
-        let open = tokio::task::spawn_blocking(move || Db::open(&dir, opts));
-        let db = opened(&config, while_replaying(&listener, open).await)?;
+        let span_opts = config.traces.to_options()?;
+        let open = tokio::task::spawn_blocking(move || open_stores(&dir, opts, span_opts));
+        let (db, spans) = opened(&config, while_replaying(&listener, open).await)?;
         let write_limits = WriteLimits {
             max_body: config.max_request_bytes,
             max_decoded: config.max_decompressed_bytes,
@@ -114,8 +116,11 @@ impl Server {
             tokio::runtime::Handle::current(),
         );
         rules.apply_groups(&config.rules_config(), groups);
+        let trace_limits = config.traces.limits();
         let state = Arc::new(State {
             db,
+            spans,
+            trace_limits,
             config: RwLock::new(config),
             metadata: Default::default(),
             metrics: Default::default(),
@@ -131,6 +136,12 @@ impl Server {
         state.metrics.register(Box::new(move |out| {
             if let Some(s) = weak.upgrade() {
                 s.rules.render_metrics(out);
+            }
+        }));
+        let weak = Arc::downgrade(&state);
+        state.metrics.register(Box::new(move |out| {
+            if let Some(s) = weak.upgrade() {
+                spans::self_metrics::render(out, &s.spans);
             }
         }));
         let weak = Arc::downgrade(&state);
@@ -158,6 +169,7 @@ impl Server {
         if let SyncPolicy::Interval(every) = state.db.options().wal.sync {
             tokio::spawn(sync_wal_every(state.clone(), every, stop_rx.clone()));
         }
+        tokio::spawn(maintain_spans(state.clone(), stop_rx.clone()));
         tokio::spawn(maintain(state.clone(), maintenance, stop_rx));
         tracing::info!(%addr, "almanac listening");
         Ok(Handle {
@@ -205,6 +217,23 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiv
     }
     drop(listener);
     let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
+}
+
+/// Opens the span store, then the database with it (one WAL replay feeds
+/// both).
+fn open_stores(
+    dir: &std::path::Path,
+    opts: tsdb::db::DbOptions,
+    span_opts: traces::Options,
+) -> tsdb::Result<(Db, Arc<traces::SpanStore>)> {
+    let spans = traces::SpanStore::open(&dir.join("spans"), span_opts)?;
+    let db = Db::open_with_stores(
+        dir,
+        opts,
+        vec![spans.clone() as Arc<dyn tsdb::db::WalStore>],
+    )?;
+    spans.replayed();
+    Ok((db, spans))
 }
 
 /// What the storage-opening task gave, as a start error.
@@ -278,6 +307,20 @@ async fn sync_wal_every(state: Arc<State>, every: Duration, stop: watch::Receive
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "WAL sync failed"),
             Err(e) => tracing::error!(error = %e, "WAL sync task failed"),
+        }
+    }
+}
+
+/// The span store's decisions, block cuts and retention, every second
+/// (decision waits are seconds long).
+async fn maintain_spans(state: Arc<State>, stop: watch::Receiver<bool>) {
+    let mut ticker = Ticker::new(Duration::from_secs(1), stop);
+    while ticker.next().await {
+        let spans = state.spans.clone();
+        match tokio::task::spawn_blocking(move || spans.maintain(false)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "span store maintenance failed"),
+            Err(e) => tracing::error!(error = %e, "span store maintenance task failed"),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! are counted in its `partial_success`, with the reasons.
 
 mod json;
+pub(crate) mod jsonpb;
 mod names;
 mod native;
 mod translate;
@@ -100,8 +101,20 @@ pub fn decode(raw: &[u8], enc: Encoding) -> Result<ExportMetricsServiceRequest, 
     }
 }
 
-/// The handler of both metrics paths.
+/// Whether errors are answered in JSON: the request is OTLP/JSON.
+pub fn wants_json(req: &Req) -> bool {
+    matches!(
+        Encoding::from_content_type(req.content_type.as_deref()),
+        Ok(Encoding::Json)
+    )
+}
+
+/// The handler of both metrics paths; errors as OTLP answers them.
 pub fn metrics(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    export_metrics(state, req).map_err(|e| e.otlp(wants_json(req)))
+}
+
+fn export_metrics(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::POST])?;
     let enc = Encoding::from_content_type(req.content_type.as_deref())?;
     let limits = &state.write_limits;
@@ -176,6 +189,24 @@ fn store(state: &State, tr: &Translation) -> Result<(u64, String), ApiError> {
     // The culprits of cardinality limits, as remote write names them.
     errors.extend(out.refusals.lines());
     Ok((tr.rejected_points + out.total_rejected(), errors.join("; ")))
+}
+
+/// The body of an OTLP error answer: a `google.rpc.Status` (code = 1,
+/// message = 2) in protobuf or JSON, with its content type.
+pub fn rpc_status(e: &ApiError, json: bool) -> (&'static str, Vec<u8>) {
+    let code = e.grpc_code();
+    let message = e.to_string();
+    if json {
+        let v = serde_json::json!({"code": code, "message": message});
+        return (
+            "application/json",
+            serde_json::to_vec(&v).unwrap_or_default(),
+        );
+    }
+    let mut out = Vec::with_capacity(message.len() + 8);
+    prost::encoding::int32::encode(1, &code, &mut out);
+    prost::encoding::string::encode(2, &message, &mut out);
+    ("application/x-protobuf", out)
 }
 
 /// The response in OTLP/JSON (int64 as a string, lowerCamelCase).

@@ -17,6 +17,10 @@ use crate::remote_write::{InflightLimit, SeriesCache, WriteLimits};
 /// answered by [`crate::http::answer_while_replaying`].
 pub struct State {
     pub db: Arc<Db>,
+    /// The span store, writing through `db`'s WAL.
+    pub spans: Arc<traces::SpanStore>,
+    /// What a span may be (read at start).
+    pub trace_limits: traces::validate::Limits,
     pub config: RwLock<Config>,
     pub metadata: MetadataStore,
     pub metrics: Metrics,

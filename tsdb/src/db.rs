@@ -83,6 +83,13 @@ impl Db {
         &self.opts
     }
 
+    /// The WAL segment being written; a batch committed from now on is
+    /// logged in it or a newer one (companion stores bound their
+    /// [`WalStore::persisted_through`] with it while a commit is in flight).
+    pub fn wal_segment(&self) -> u64 {
+        self.wal.segment()
+    }
+
     /// A new write batch.
     pub fn appender(&self) -> Appender<'_> {
         Appender::new(self)

@@ -155,6 +155,12 @@ impl Wal {
         &self.opts
     }
 
+    /// The segment being written: every batch logged from now on goes to
+    /// it or a newer one.
+    pub fn segment(&self) -> u64 {
+        self.writer.lock().segment
+    }
+
     /// Segment numbers on disk, ascending.
     pub fn segments(&self) -> Result<Vec<u64>> {
         list_segments(&self.dir)

@@ -1,0 +1,94 @@
+//! `POST /v1/traces`: the OpenTelemetry traces receiver (OTLP/HTTP,
+//! protobuf or JSON, gzip or not).
+//!
+//! Answers, as the OTLP spec has them: 200 with an empty
+//! `ExportTraceServiceResponse` when every span is stored; 200 with
+//! `partial_success` (the refused count and their reasons) when some spans
+//! are refused — the others are stored; 400 when the body does not decode,
+//! is empty, or every span in it is refused; 413 over the size limits; 429
+//! and 503 (with `Retry-After`) only when a retry can succeed. Errors carry
+//! a `google.rpc.Status` in the request's encoding. The answer comes only
+//! after the spans are committed to the WAL.
+
+use hyper::{Method, StatusCode};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+
+use super::otlp_json;
+use crate::api::{Reply, Req, allow};
+use crate::error::ApiError;
+use crate::otlp::{Encoding, decompress, wants_json};
+use crate::state::State;
+
+/// The handler of `/v1/traces`.
+pub fn export(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    receive(state, req).map_err(|e| e.otlp(wants_json(req)))
+}
+
+fn receive(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    allow(req, &[Method::POST])?;
+    let enc = Encoding::from_content_type(req.content_type.as_deref())?;
+    if req.body.is_empty() {
+        return Err(ApiError::BadData(
+            "empty body: an export request carries at least one span".into(),
+        ));
+    }
+    let raw = decompress(
+        &req.body,
+        req.content_encoding.as_deref(),
+        &state.write_limits,
+    )?;
+    let _permit = state
+        .write_inflight
+        .try_acquire(req.body.len() + raw.len())
+        .ok_or_else(|| {
+            ApiError::Overloaded(format!(
+                "too many writes in flight ({} bytes); retry later",
+                state.write_inflight.used()
+            ))
+        })?;
+    let request = match enc {
+        Encoding::Protobuf => ExportTraceServiceRequest::decode(&raw[..])
+            .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?,
+        Encoding::Json => otlp_json::decode(&raw).map_err(ApiError::BadData)?,
+    };
+    let v = traces::validate::validate(request.resource_spans, &state.trace_limits);
+    state.spans.counters.spans_refused.fetch_add(
+        v.rejected_spans as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    if v.accepted_spans == 0 && v.rejected_spans > 0 {
+        return Err(ApiError::BadData(format!(
+            "all {} spans refused: {}",
+            v.rejected_spans,
+            v.reasons.join("; ")
+        )));
+    }
+    state.spans.append(&state.db, v.accepted)?;
+    let response = ExportTraceServiceResponse {
+        partial_success: (v.rejected_spans > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: v.rejected_spans as i64,
+            error_message: v.reasons.join("; "),
+        }),
+    };
+    let body = match enc {
+        Encoding::Protobuf => response.encode_to_vec(),
+        Encoding::Json => {
+            let v = match &response.partial_success {
+                None => serde_json::json!({}),
+                Some(p) => serde_json::json!({"partialSuccess": {
+                    "rejectedSpans": p.rejected_spans.to_string(),
+                    "errorMessage": p.error_message,
+                }}),
+            };
+            serde_json::to_vec(&v).unwrap_or_default()
+        }
+    };
+    let ct = match enc {
+        Encoding::Protobuf => "application/x-protobuf",
+        Encoding::Json => "application/json",
+    };
+    Ok(Reply::Body(StatusCode::OK, ct, body))
+}

@@ -1,0 +1,261 @@
+//! Reads a span block through memory maps.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, TracesData};
+use prost::Message;
+use roaring::RoaringBitmap;
+
+use super::terms::{Term, TermKind};
+use super::writer::BlockMeta;
+use super::{DATA_MAGIC, ENTRY_LEN, FOOTER_LEN, HEADER_LEN, INDEX_MAGIC, VERSION};
+use crate::error::{Error, Result};
+use crate::id::TraceId;
+
+/// An open span block. The index is checked whole when opened; payloads
+/// when read.
+pub struct Block {
+    dir: PathBuf,
+    meta: BlockMeta,
+    data: Mmap,
+    index: Mmap,
+    count: usize,
+    /// Each term's bitmap: byte range in `index`.
+    terms: HashMap<Term, (usize, usize)>,
+}
+
+/// One trace's index entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub id: TraceId,
+    offset: u64,
+    pub len: u32,
+    crc: u32,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub spans: u32,
+}
+
+impl Block {
+    pub fn open(dir: &Path) -> Result<Block> {
+        let meta_path = dir.join("meta.json");
+        let raw = std::fs::read(&meta_path).map_err(|e| Error::io("read", &meta_path, e))?;
+        let meta: BlockMeta = serde_json::from_slice(&raw)
+            .map_err(|e| Error::corrupt(&meta_path, 0, e.to_string()))?;
+        if meta.version != VERSION {
+            return Err(Error::UnsupportedFormat {
+                path: meta_path,
+                detail: format!(
+                    "span block version {} (this build reads {VERSION})",
+                    meta.version
+                ),
+            });
+        }
+        let data = map(&dir.join("data"))?;
+        let index = map(&dir.join("index"))?;
+        check_header(&dir.join("data"), &data, DATA_MAGIC)?;
+        let index_path = dir.join("index");
+        check_header(&index_path, &index, INDEX_MAGIC)?;
+        let corrupt =
+            |offset: usize, detail: &str| Error::corrupt(&index_path, offset as u64, detail);
+        if index.len() < HEADER_LEN + 4 + FOOTER_LEN {
+            return Err(corrupt(0, "index too short"));
+        }
+        let body = index.len() - 4;
+        if crc32fast::hash(&index[..body]) != u32_at(&index, body) {
+            return Err(corrupt(body, "index checksum mismatch"));
+        }
+        let count = u32_at(&index, HEADER_LEN) as usize;
+        let terms_at = u64_at(&index, index.len() - FOOTER_LEN) as usize;
+        if HEADER_LEN + 4 + count * ENTRY_LEN != terms_at || terms_at > index.len() - FOOTER_LEN {
+            return Err(corrupt(
+                HEADER_LEN,
+                "entry count does not match the terms offset",
+            ));
+        }
+        let terms = read_terms(&index[..index.len() - FOOTER_LEN], terms_at)
+            .map_err(|(at, d)| corrupt(at, &d))?;
+        let block = Block {
+            dir: dir.to_path_buf(),
+            meta,
+            data,
+            index,
+            count,
+            terms,
+        };
+        for i in 0..count {
+            let e = block.entry(i);
+            if e.offset as usize + e.len as usize > block.data.len() || e.offset < HEADER_LEN as u64
+            {
+                return Err(corrupt(entry_at(i), "payload out of the data file"));
+            }
+        }
+        Ok(block)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    /// Number of traces.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The `i`th entry (by trace id); `i < len()`.
+    pub fn entry(&self, i: usize) -> Entry {
+        let at = entry_at(i);
+        let b = &self.index[at..at + ENTRY_LEN];
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&b[..16]);
+        Entry {
+            id: TraceId(id),
+            offset: u64_at(b, 16),
+            len: u32_at(b, 24),
+            crc: u32_at(b, 28),
+            start_ns: u64_at(b, 32),
+            end_ns: u64_at(b, 40),
+            spans: u32_at(b, 48),
+        }
+    }
+
+    /// The ordinal of trace `id`, by binary search.
+    pub fn find(&self, id: &TraceId) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.count);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let at = entry_at(mid);
+            match self.index[at..at + 16].cmp(&id.0[..]) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+
+    /// The spans of the `i`th trace, checked against its CRC.
+    pub fn read(&self, i: usize) -> Result<Vec<ResourceSpans>> {
+        let e = self.entry(i);
+        let path = || self.dir.join("data");
+        let raw = &self.data[e.offset as usize..e.offset as usize + e.len as usize];
+        if crc32fast::hash(raw) != e.crc {
+            return Err(Error::corrupt(
+                path(),
+                e.offset,
+                format!("checksum mismatch in trace {}", e.id),
+            ));
+        }
+        let proto = snap::raw::Decoder::new()
+            .decompress_vec(raw)
+            .map_err(|err| Error::corrupt(path(), e.offset, err.to_string()))?;
+        TracesData::decode(&proto[..])
+            .map(|d| d.resource_spans)
+            .map_err(|err| Error::corrupt(path(), e.offset, err.to_string()))
+    }
+
+    /// The ordinals of traces with `term`; empty when no trace has it.
+    pub fn postings(&self, term: &Term) -> Result<RoaringBitmap> {
+        let Some(&(at, len)) = self.terms.get(term) else {
+            return Ok(RoaringBitmap::new());
+        };
+        RoaringBitmap::deserialize_from(&self.index[at..at + len])
+            .map_err(|e| Error::corrupt(self.dir.join("index"), at as u64, e.to_string()))
+    }
+
+    /// Every term in the block.
+    pub fn terms(&self) -> impl Iterator<Item = &Term> {
+        self.terms.keys()
+    }
+}
+
+fn entry_at(i: usize) -> usize {
+    HEADER_LEN + 4 + i * ENTRY_LEN
+}
+
+fn map(path: &Path) -> Result<Mmap> {
+    let f = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    // SAFETY: block files are immutable once their directory is renamed
+    // into place; nothing writes or truncates them while they are mapped.
+    unsafe { Mmap::map(&f) }.map_err(|e| Error::io("mmap", path, e))
+}
+
+fn check_header(path: &Path, b: &[u8], magic: &[u8; 4]) -> Result<()> {
+    if b.len() < HEADER_LEN || &b[..4] != magic {
+        return Err(Error::corrupt(path, 0, "bad magic"));
+    }
+    if b[4] != VERSION {
+        return Err(Error::UnsupportedFormat {
+            path: path.to_path_buf(),
+            detail: format!("version {} (this build reads {VERSION})", b[4]),
+        });
+    }
+    Ok(())
+}
+
+type TermsResult = std::result::Result<HashMap<Term, (usize, usize)>, (usize, String)>;
+
+fn read_terms(b: &[u8], mut at: usize) -> TermsResult {
+    let need = |at: usize, n: usize| {
+        if at + n <= b.len() {
+            Ok(())
+        } else {
+            Err((at, "terms run past the index".to_string()))
+        }
+    };
+    need(at, 4)?;
+    let n = u32_at(b, at) as usize;
+    at += 4;
+    let mut out = HashMap::with_capacity(n.min(1 << 20));
+    for _ in 0..n {
+        need(at, 1)?;
+        let kind = TermKind::from_u8(b[at]).ok_or((at, format!("unknown term kind {}", b[at])))?;
+        at += 1;
+        let mut strings = [String::new(), String::new()];
+        for s in &mut strings {
+            need(at, 2)?;
+            let len = usize::from(u16::from_le_bytes([b[at], b[at + 1]]));
+            at += 2;
+            need(at, len)?;
+            *s = std::str::from_utf8(&b[at..at + len])
+                .map_err(|_| (at, "term is not UTF-8".to_string()))?
+                .to_owned();
+            at += len;
+        }
+        need(at, 4)?;
+        let len = u32_at(b, at) as usize;
+        at += 4;
+        need(at, len)?;
+        let [key, value] = strings;
+        out.insert(Term { kind, key, value }, (at, len));
+        at += len;
+    }
+    Ok(out)
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut x = [0u8; 4];
+    x.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(x)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(x)
+}
+
+#[cfg(test)]
+#[path = "block_tests.rs"]
+mod tests;

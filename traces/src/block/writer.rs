@@ -1,0 +1,174 @@
+//! Writes a span block from traces sorted by id.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use opentelemetry_proto::tonic::trace::v1::TracesData;
+use prost::Message;
+use roaring::RoaringBitmap;
+use serde::{Deserialize, Serialize};
+
+use super::terms::{Term, span_terms};
+use super::{DATA_MAGIC, ENTRY_LEN, INDEX_MAGIC, VERSION};
+use crate::error::{Error, Result};
+use crate::head::{HeadSpan, LiveTrace, to_otlp};
+use crate::id::TraceId;
+
+/// A block's `meta.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockMeta {
+    pub version: u8,
+    pub ulid: String,
+    /// Earliest span start and latest span end, Unix nanoseconds.
+    pub min_time_ns: u64,
+    pub max_time_ns: u64,
+    pub traces: u64,
+    pub spans: u64,
+    /// Bytes of `data` and `index`.
+    pub bytes: u64,
+}
+
+/// Writes `traces` (sorted by id, each id once) as a new block under
+/// `blocks_dir`; returns its directory. Nothing is visible under the
+/// block's name until every file is written and synced.
+pub fn write(blocks_dir: &Path, traces: &[(TraceId, LiveTrace)]) -> Result<PathBuf> {
+    let ulid = tsdb::block::new_ulid();
+    let tmp = blocks_dir.join(format!(".{ulid}.tmp"));
+    std::fs::create_dir_all(&tmp).map_err(|e| Error::io("mkdir", &tmp, e))?;
+    let written = write_files(&tmp, &ulid, traces);
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    let dir = blocks_dir.join(&ulid);
+    std::fs::rename(&tmp, &dir).map_err(|e| Error::io("rename", &tmp, e))?;
+    sync_dir(blocks_dir)?;
+    Ok(dir)
+}
+
+fn write_files(dir: &Path, ulid: &str, traces: &[(TraceId, LiveTrace)]) -> Result<()> {
+    let mut data = Vec::with_capacity(traces.iter().map(|(_, t)| t.bytes / 2).sum());
+    data.extend_from_slice(DATA_MAGIC);
+    data.push(VERSION);
+    let mut entries = Vec::with_capacity(traces.len() * ENTRY_LEN);
+    let mut postings: BTreeMap<Term, RoaringBitmap> = BTreeMap::new();
+    let mut meta = BlockMeta {
+        version: VERSION,
+        ulid: ulid.to_owned(),
+        min_time_ns: u64::MAX,
+        max_time_ns: 0,
+        traces: traces.len() as u64,
+        spans: 0,
+        bytes: 0,
+    };
+    let mut encoder = snap::raw::Encoder::new();
+    for (ordinal, (id, trace)) in traces.iter().enumerate() {
+        let ordinal = u32::try_from(ordinal).map_err(|_| Error::InvalidOption {
+            name: "traces per block",
+            reason: "over 2^32".into(),
+        })?;
+        let spans = grouped(&trace.spans);
+        let proto = TracesData {
+            resource_spans: to_otlp(spans.iter().copied()),
+        }
+        .encode_to_vec();
+        let payload = encoder
+            .compress_vec(&proto)
+            .map_err(|e| Error::corrupt(dir.join("data"), data.len() as u64, e.to_string()))?;
+        let start = trace
+            .spans
+            .iter()
+            .map(|s| s.span.start_time_unix_nano)
+            .min();
+        let end = trace.spans.iter().map(|s| s.span.end_time_unix_nano).max();
+        let (start, end) = (start.unwrap_or(0), end.unwrap_or(0));
+        meta.min_time_ns = meta.min_time_ns.min(start);
+        meta.max_time_ns = meta.max_time_ns.max(end);
+        meta.spans += trace.spans.len() as u64;
+        entries.extend_from_slice(&id.0);
+        entries.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        entries.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        entries.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        entries.extend_from_slice(&start.to_le_bytes());
+        entries.extend_from_slice(&end.to_le_bytes());
+        entries.extend_from_slice(&(trace.spans.len() as u32).to_le_bytes());
+        data.extend_from_slice(&payload);
+        for s in &trace.spans {
+            span_terms(s, &mut |kind, key, value| {
+                let t = Term::new(kind, key, value);
+                postings.entry(t).or_default().insert(ordinal);
+            });
+        }
+    }
+    let index = encode_index(traces.len(), &entries, &postings)?;
+    meta.bytes = (data.len() + index.len()) as u64;
+    if meta.min_time_ns == u64::MAX {
+        meta.min_time_ns = 0;
+    }
+    write_synced(&dir.join("data"), &data)?;
+    write_synced(&dir.join("index"), &index)?;
+    let json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::InvalidOption {
+        name: "meta.json",
+        reason: e.to_string(),
+    })?;
+    write_synced(&dir.join("meta.json"), &json)?;
+    sync_dir(dir)
+}
+
+/// The spans with equal origins next to each other, so each origin is
+/// written once per run.
+fn grouped(spans: &[HeadSpan]) -> Vec<&HeadSpan> {
+    let mut out: Vec<&HeadSpan> = spans.iter().collect();
+    out.sort_by_key(|s| std::sync::Arc::as_ptr(&s.origin) as usize);
+    out
+}
+
+fn encode_index(
+    count: usize,
+    entries: &[u8],
+    postings: &BTreeMap<Term, RoaringBitmap>,
+) -> Result<Vec<u8>> {
+    let too_long = |what: &str| Error::InvalidOption {
+        name: "span block term",
+        reason: format!("{what} over 64 KiB"),
+    };
+    let mut out = Vec::with_capacity(entries.len() + 64 + postings.len() * 32);
+    out.extend_from_slice(INDEX_MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&(count as u32).to_le_bytes());
+    out.extend_from_slice(entries);
+    let terms_at = out.len() as u64;
+    out.extend_from_slice(&(postings.len() as u32).to_le_bytes());
+    for (term, bitmap) in postings {
+        out.push(term.kind as u8);
+        for s in [&term.key, &term.value] {
+            let len = u16::try_from(s.len()).map_err(|_| too_long("key or value"))?;
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        let len = bitmap.serialized_size();
+        out.extend_from_slice(&(len as u32).to_le_bytes());
+        bitmap
+            .serialize_into(&mut out)
+            .map_err(|e| Error::io("serialize postings", "index", e))?;
+    }
+    out.extend_from_slice(&terms_at.to_le_bytes());
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    Ok(out)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = File::create(path).map_err(|e| Error::io("create", path, e))?;
+    f.write_all(bytes)
+        .map_err(|e| Error::io("write", path, e))?;
+    f.sync_all().map_err(|e| Error::io("fsync", path, e))
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io("fsync", dir, e))
+}

@@ -1,0 +1,222 @@
+//! Search: the traces whose spans match a TraceQL query, newest first,
+//! over the head and the blocks.
+//!
+//! Blocks are read newest first. In each, the query's required conditions
+//! ([`Query::conditions`]) pick candidate traces from the postings and the
+//! time range from the index entries; only candidates are decompressed and
+//! evaluated. Once `limit` traces are found, blocks wholly older than the
+//! oldest of them are skipped.
+
+mod tags;
+mod view;
+
+use std::collections::{BTreeMap, HashMap};
+
+use roaring::RoaringBitmap;
+
+pub use tags::{TagScope, TagValue};
+pub use view::{SpanSet, kind, status};
+
+use crate::block::{Block, INDEXED_SPAN_ATTRS, Term, TermKind, status_name};
+use crate::error::Result;
+use crate::id::{TraceId, hex};
+use crate::store::SpanStore;
+use crate::traceql::{Query, Required, TraceView};
+
+/// What to search for.
+#[derive(Debug)]
+pub struct SearchRequest {
+    pub query: Query,
+    /// Traces overlapping `[start_ns, end_ns]` (Unix nanoseconds).
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// Most traces returned.
+    pub limit: usize,
+    /// Most matched spans listed per trace.
+    pub spans_per_set: usize,
+}
+
+/// A matching trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub trace_id: TraceId,
+    pub root_service: String,
+    pub root_name: String,
+    pub start_ns: u64,
+    pub duration_ns: u64,
+    /// Up to `spans_per_set` of the matched spans.
+    pub spans: Vec<MatchedSpan>,
+    /// How many spans matched.
+    pub matched: usize,
+    /// Spans and error spans per service.
+    pub services: BTreeMap<String, (u32, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchedSpan {
+    pub span_id: String,
+    pub name: String,
+    pub start_ns: u64,
+    pub duration_ns: u64,
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct SearchResult {
+    pub traces: Vec<Hit>,
+    pub inspected_traces: u64,
+    pub inspected_bytes: u64,
+}
+
+impl SpanStore {
+    /// The traces matching `req`, newest first.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResult> {
+        let mut found: HashMap<TraceId, Hit> = HashMap::new();
+        let mut out = SearchResult::default();
+        let overlaps = |start: u64, end: u64| start <= req.end_ns && end >= req.start_ns;
+        self.head().for_each_trace(&mut |id, spans| {
+            let set = SpanSet::from_head(spans);
+            out.inspected_traces += 1;
+            if overlaps(set.start_ns(), set.start_ns() + set.trace_duration_ns())
+                && let Some(hit) = evaluate(&req.query, *id, &set, req.spans_per_set)
+            {
+                merge(&mut found, hit);
+            }
+        });
+        let required = req.query.conditions();
+        let mut blocks = self.blocks();
+        blocks.sort_by_key(|b| std::cmp::Reverse(b.meta().max_time_ns));
+        for b in blocks {
+            let meta = b.meta();
+            if !overlaps(meta.min_time_ns, meta.max_time_ns) {
+                continue;
+            }
+            if found.len() >= req.limit {
+                let oldest = found.values().map(|h| h.start_ns).min().unwrap_or(0);
+                if meta.max_time_ns < oldest {
+                    continue;
+                }
+            }
+            for i in candidates(&b, &required)? {
+                let i = i as usize;
+                let e = b.entry(i);
+                if !overlaps(e.start_ns, e.end_ns) {
+                    continue;
+                }
+                let spans = b.read(i)?;
+                out.inspected_traces += 1;
+                out.inspected_bytes += u64::from(e.len);
+                let set = SpanSet::from_otlp(&spans);
+                if let Some(hit) = evaluate(&req.query, e.id, &set, req.spans_per_set) {
+                    merge(&mut found, hit);
+                }
+            }
+        }
+        let mut traces: Vec<Hit> = found.into_values().collect();
+        traces.sort_by(|a, b| {
+            b.start_ns
+                .cmp(&a.start_ns)
+                .then(a.trace_id.cmp(&b.trace_id))
+        });
+        traces.truncate(req.limit);
+        out.traces = traces;
+        Ok(out)
+    }
+}
+
+/// A trace split between places (a block and the head) is one hit: the
+/// part with more matches wins.
+fn merge(found: &mut HashMap<TraceId, Hit>, hit: Hit) {
+    match found.get(&hit.trace_id) {
+        Some(old) if old.matched >= hit.matched => {}
+        _ => {
+            found.insert(hit.trace_id, hit);
+        }
+    }
+}
+
+/// The entries of `b` that can match: all of the required terms' postings.
+fn candidates(b: &Block, required: &[Required]) -> Result<RoaringBitmap> {
+    let mut set = RoaringBitmap::new();
+    set.insert_range(0..b.len() as u32);
+    for r in required {
+        let Some(term) = term_of(r) else { continue };
+        set &= b.postings(&term)?;
+        if set.is_empty() {
+            break;
+        }
+    }
+    Ok(set)
+}
+
+/// The index term that every trace meeting `r` has, when there is one.
+fn term_of(r: &Required) -> Option<Term> {
+    // Longer values are not indexed (see `block::terms`).
+    let short = |v: &str| v.len() <= 256;
+    Some(match r {
+        Required::SpanName(n) => Term::new(TermKind::SpanName, "", n),
+        Required::Status(s) => {
+            let code = match s {
+                crate::traceql::Status::Unset => 0,
+                crate::traceql::Status::Ok => 1,
+                crate::traceql::Status::Error => 2,
+            };
+            Term::new(TermKind::Status, "", status_name(code))
+        }
+        Required::ServiceName(v) if short(v) => Term::new(TermKind::Service, "", v),
+        Required::ResourceAttr(k, v) if short(v) => Term::new(TermKind::ResourceAttr, k, v),
+        Required::SpanAttr(k, v) if short(v) && INDEXED_SPAN_ATTRS.contains(&k.as_str()) => {
+            Term::new(TermKind::SpanAttr, k, v)
+        }
+        Required::SpanAttr(k, _) => Term::new(TermKind::SpanAttrKey, k, ""),
+        _ => return None,
+    })
+}
+
+fn evaluate(q: &Query, id: TraceId, set: &SpanSet<'_>, spans_per_set: usize) -> Option<Hit> {
+    let matched = q.matches(set);
+    if matched.is_empty() {
+        return None;
+    }
+    let mut services: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for (i, (s, _)) in set.spans.iter().enumerate() {
+        let e = services
+            .entry(set.service(i).unwrap_or_default().to_owned())
+            .or_default();
+        e.0 += 1;
+        if status(s) == crate::traceql::Status::Error {
+            e.1 += 1;
+        }
+    }
+    let spans = matched
+        .iter()
+        .take(spans_per_set)
+        .map(|&i| {
+            let s = set.spans[i].0;
+            MatchedSpan {
+                span_id: hex(&s.span_id),
+                name: s.name.clone(),
+                start_ns: s.start_time_unix_nano,
+                duration_ns: s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano),
+                service: set.service(i).map(str::to_owned),
+            }
+        })
+        .collect();
+    Some(Hit {
+        trace_id: id,
+        root_service: set
+            .root_service_name()
+            .unwrap_or("<root span not yet received>")
+            .to_owned(),
+        root_name: set.root_name().unwrap_or_default().to_owned(),
+        start_ns: set.start_ns(),
+        duration_ns: set.trace_duration_ns(),
+        spans,
+        matched: matched.len(),
+        services,
+    })
+}
+
+#[cfg(test)]
+#[path = "search_tests.rs"]
+mod tests;
