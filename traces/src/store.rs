@@ -276,7 +276,7 @@ impl SpanStore {
             let mut ids = HashSet::new();
             for b in self.blocks.read().iter() {
                 let Some(i) = b.find(id) else { continue };
-                let spans = b.read(i).map_err(to_tsdb)?;
+                let spans = b.read(i).map_err(tsdb::Error::from)?;
                 for rs in spans {
                     for ss in rs.scope_spans {
                         ids.extend(ss.spans.into_iter().map(|s| s.span_id));
@@ -302,17 +302,13 @@ fn dedup_spans(mut batch: Vec<ResourceSpans>) -> Vec<ResourceSpans> {
     batch
 }
 
-fn to_tsdb(e: Error) -> tsdb::Error {
-    e.into()
-}
-
 impl WalStore for SpanStore {
     fn family(&self) -> RecordFamily {
         RecordFamily::Spans
     }
 
     fn replay(&self, rec: &[u8], segment: u64) -> tsdb::Result<()> {
-        let batch = record::decode(rec).map_err(to_tsdb)?;
+        let batch = record::decode(rec).map_err(tsdb::Error::from)?;
         let mut spans = head::split(batch);
         let before = spans.len();
         let mut keep = Vec::with_capacity(before);

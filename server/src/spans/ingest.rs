@@ -86,9 +86,5 @@ fn receive(state: &State, req: &Req) -> Result<Reply, ApiError> {
             serde_json::to_vec(&v).unwrap_or_default()
         }
     };
-    let ct = match enc {
-        Encoding::Protobuf => "application/x-protobuf",
-        Encoding::Json => "application/json",
-    };
-    Ok(Reply::Body(StatusCode::OK, ct, body))
+    Ok(Reply::Body(StatusCode::OK, enc.content_type(), body))
 }
