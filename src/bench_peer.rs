@@ -21,6 +21,13 @@ pub struct Peer {
     dir: tempfile::TempDir,
 }
 
+impl Peer {
+    /// The peer's temporary data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
 impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -458,3 +458,260 @@ fn bad_requests_are_refused_with_reasons_and_keep_the_good_spans() {
     assert_eq!(s.get("/api/echo").text(), "echo", "still serving");
     let _ = ExportTraceServiceRequest::default();
 }
+
+/// The SDK's record grouped by trace id, then span id.
+fn by_trace(sent: &Value) -> BTreeMap<String, BTreeMap<String, Value>> {
+    let mut out: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    for sp in sent.as_array().expect("spans") {
+        out.entry(sp["trace_id"].as_str().unwrap().to_owned())
+            .or_default()
+            .insert(sp["span_id"].as_str().unwrap().to_owned(), sp.clone());
+    }
+    out
+}
+
+const KINDS: [&str; 6] = [
+    "SPAN_KIND_UNSPECIFIED",
+    "SPAN_KIND_INTERNAL",
+    "SPAN_KIND_SERVER",
+    "SPAN_KIND_CLIENT",
+    "SPAN_KIND_PRODUCER",
+    "SPAN_KIND_CONSUMER",
+];
+const STATUSES: [&str; 3] = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
+
+/// A span's span-metric series key: service, name, kind, status.
+fn red_key(sp: &Value) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        sp["resource"]["service.name"].as_str().unwrap(),
+        sp["name"].as_str().unwrap(),
+        KINDS[sp["kind"].as_u64().unwrap() as usize],
+        STATUSES[sp["status"]["code"].as_u64().unwrap() as usize],
+    )
+}
+
+/// An instant query's answer as `series key -> value`.
+fn instant(s: &TestServer, q: &str) -> BTreeMap<String, f64> {
+    let v = s
+        .get(&format!("/api/v1/query?query={}", urlencode(q)))
+        .json();
+    let result = v["data"]["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{q}: {v}"));
+    result
+        .iter()
+        .map(|r| {
+            let m = &r["metric"];
+            let key = if m.get("client").is_some() {
+                format!(
+                    "{}->{}",
+                    m["client"].as_str().unwrap(),
+                    m["server"].as_str().unwrap()
+                )
+            } else {
+                format!(
+                    "{}|{}|{}|{}",
+                    m["service"].as_str().unwrap(),
+                    m["span_name"].as_str().unwrap(),
+                    m["span_kind"].as_str().unwrap(),
+                    m["status_code"].as_str().unwrap()
+                )
+            };
+            (key, r["value"][1].as_str().unwrap().parse().unwrap())
+        })
+        .collect()
+}
+
+/// Polls `q` until it answers `want` (span metrics are written every
+/// second, edges once a trace is decided), for at most 30 s.
+fn eventually(s: &TestServer, q: &str, want: &BTreeMap<String, f64>) {
+    let mut got = BTreeMap::new();
+    for _ in 0..300 {
+        got = instant(s, q);
+        let close = got.len() == want.len()
+            && got
+                .iter()
+                .zip(want)
+                .all(|((k, a), (w, b))| k == w && (a - b).abs() <= 1e-9 * b.abs().max(1.0));
+        if close {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(&got, want, "{q}");
+}
+
+#[test]
+fn span_metrics_exemplars_and_jaeger_answer_from_the_sdk_record() {
+    let s = TestServer::start_with(|c| {
+        c.traces.trace_idle_period = "1s".into();
+        c.traces.span_metrics.interval = "1s".into();
+    });
+    let traces = by_trace(&run_sdk(&s, "shop"));
+    let spans: Vec<&Value> = traces.values().flat_map(|t| t.values()).collect();
+    let dur =
+        |sp: &Value| (sp["end"].as_u64().unwrap() - sp["start"].as_u64().unwrap()) as f64 / 1e9;
+
+    // RED metrics: calls, and the latency histogram's count, sum and the
+    // share at or under 0.5 s (a bucket boundary, so exact).
+    let mut calls: BTreeMap<String, f64> = BTreeMap::new();
+    let mut sums: BTreeMap<String, f64> = BTreeMap::new();
+    let mut fast: BTreeMap<String, f64> = BTreeMap::new();
+    for sp in &spans {
+        let k = red_key(sp);
+        *calls.entry(k.clone()).or_default() += 1.0;
+        *sums.entry(k.clone()).or_default() += dur(sp);
+        *fast.entry(k).or_default() += f64::from(u8::from(dur(sp) <= 0.5));
+    }
+    let fractions: BTreeMap<String, f64> = fast
+        .iter()
+        .map(|(k, n)| (k.clone(), n / calls[k]))
+        .collect();
+    eventually(&s, "traces_spanmetrics_calls_total", &calls);
+    eventually(&s, "histogram_count(traces_spanmetrics_latency)", &calls);
+    eventually(&s, "histogram_sum(traces_spanmetrics_latency)", &sums);
+    eventually(
+        &s,
+        "histogram_fraction(0, 0.5, traces_spanmetrics_latency)",
+        &fractions,
+    );
+
+    // The service graph: checkout's client span calls db's server span.
+    let failed = traces
+        .values()
+        .filter(|t| {
+            t.values()
+                .any(|sp| sp["name"] == "SELECT orders" && sp["status"]["code"] == 2)
+        })
+        .count() as f64;
+    assert!(failed > 0.0);
+    let edge = |n: f64| BTreeMap::from([("checkout->db".to_string(), n)]);
+    eventually(&s, "traces_service_graph_request_total", &edge(30.0));
+    eventually(
+        &s,
+        "traces_service_graph_request_failed_total",
+        &edge(failed),
+    );
+
+    // Exemplars link each series to a trace that is stored.
+    let v = s
+        .get(&format!(
+            "/api/v1/query_exemplars?query={}&start=0&end=4102444800",
+            urlencode("traces_spanmetrics_latency")
+        ))
+        .json();
+    let series = v["data"].as_array().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(
+        series.len(),
+        calls.len(),
+        "one exemplar series per latency series: {v}"
+    );
+    for sr in series {
+        let id = sr["exemplars"][0]["labels"]["trace_id"].as_str().unwrap();
+        assert!(traces.contains_key(id), "{id} was sent");
+        let span_of_series = traces[id].values().any(|sp| {
+            sp["name"] == sr["seriesLabels"]["span_name"]
+                && sp["resource"]["service.name"] == sr["seriesLabels"]["service"]
+        });
+        assert!(span_of_series, "{sr}");
+        assert_eq!(s.get(&format!("/api/traces/{id}")).status, 200, "{id}");
+    }
+
+    // Jaeger: services, operations, searches and traces by id.
+    let data = |path: &str| s.get(&format!("/jaeger/api/{path}")).json()["data"].clone();
+    assert_eq!(
+        data("services"),
+        json!(["checkout", "db", "frontend", "queue"])
+    );
+    assert_eq!(data("services/checkout/operations"), json!(["charge"]));
+    assert_eq!(data("operations?service=db")[0]["name"], "SELECT orders");
+    let ids = |params: &str| -> BTreeSet<String> {
+        data(&format!("traces?limit=100&{params}"))
+            .as_array()
+            .unwrap_or_else(|| panic!("{params}"))
+            .iter()
+            .map(|t| t["traceID"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let where_span = |f: &dyn Fn(&Value) -> bool| -> BTreeSet<String> {
+        traces
+            .iter()
+            .filter(|(_, t)| t.values().any(f))
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    let cases: Vec<(&str, BTreeSet<String>)> = vec![
+        (
+            "service=db&tags=%7B%22error%22%3A%22true%22%7D",
+            where_span(&|sp| sp["name"] == "SELECT orders" && sp["status"]["code"] == 2),
+        ),
+        (
+            "service=checkout&operation=charge&minDuration=500ms",
+            where_span(&|sp| sp["name"] == "charge" && dur(sp) >= 0.5),
+        ),
+        (
+            "service=frontend&tags=%7B%22http.route%22%3A%22%2Fhome%22%7D",
+            where_span(&|sp| sp["attributes"]["http.route"] == "/home"),
+        ),
+        (
+            "service=queue&maxDuration=2ms",
+            traces.keys().cloned().collect(),
+        ),
+        ("service=db&operation=charge", BTreeSet::new()),
+    ];
+    for (params, want) in cases {
+        assert!(
+            params.contains("operation=charge") || !want.is_empty(),
+            "{params}"
+        );
+        assert_eq!(ids(params), want, "{params}");
+    }
+    for (id, want) in &traces {
+        let t = &data(&format!("traces/{id}"))[0];
+        let got: BTreeMap<String, Value> = t["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|sp| {
+                let pid = sp["processID"].as_str().unwrap();
+                let parent = sp["references"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["refType"] == "CHILD_OF")
+                    .map_or(json!(""), |r| r["spanID"].clone());
+                let v = json!([
+                    sp["operationName"],
+                    t["processes"][pid]["serviceName"],
+                    parent,
+                    sp["startTime"],
+                    sp["duration"],
+                    sp["logs"].as_array().unwrap().len(),
+                ]);
+                (sp["spanID"].as_str().unwrap().to_owned(), v)
+            })
+            .collect();
+        let expected: BTreeMap<String, Value> = want
+            .iter()
+            .map(|(sid, sp)| {
+                let (start, end) = (sp["start"].as_u64().unwrap(), sp["end"].as_u64().unwrap());
+                let v = json!([
+                    sp["name"],
+                    sp["resource"]["service.name"],
+                    sp["parent_span_id"],
+                    start / 1000,
+                    (end - start) / 1000,
+                    sp["events"].as_array().unwrap().len(),
+                ]);
+                (sid.clone(), v)
+            })
+            .collect();
+        assert_eq!(got, expected, "jaeger {id}");
+    }
+    assert_eq!(
+        s.get("/jaeger/api/traces/0af7651916cd43dd8448eb211c80319c")
+            .status,
+        404
+    );
+}

@@ -11,7 +11,7 @@ pub use rules::config::{AlertmanagerConfig, BasicAuth};
 
 mod traces;
 
-pub use traces::{TailSamplingConfig, TracesConfig};
+pub use traces::{SpanMetricsConfig, TailSamplingConfig, TracesConfig};
 
 use crate::api::parse_duration;
 

@@ -82,6 +82,12 @@ impl Server {
     /// everything else once the storage is open.
     pub async fn start(config: Config) -> Result<Handle, StartError> {
         config.validate()?;
+        let sm = &config.traces.span_metrics;
+        let span_metrics_every = if sm.enabled {
+            Some(sm.interval()?)
+        } else {
+            None
+        };
         let addr = config.listen_addr()?;
         let listener = TcpListener::bind(addr)
             .await
@@ -170,6 +176,9 @@ impl Server {
             tokio::spawn(sync_wal_every(state.clone(), every, stop_rx.clone()));
         }
         tokio::spawn(maintain_spans(state.clone(), stop_rx.clone()));
+        if let Some(every) = span_metrics_every {
+            tokio::spawn(write_span_metrics(state.clone(), every, stop_rx.clone()));
+        }
         tokio::spawn(maintain(state.clone(), maintenance, stop_rx));
         tracing::info!(%addr, "almanac listening");
         Ok(Handle {
@@ -321,6 +330,19 @@ async fn maintain_spans(state: Arc<State>, stop: watch::Receiver<bool>) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "span store maintenance failed"),
             Err(e) => tracing::error!(error = %e, "span store maintenance task failed"),
+        }
+    }
+}
+
+/// Span metrics into the metric store, every `every`.
+async fn write_span_metrics(state: Arc<State>, every: Duration, stop: watch::Receiver<bool>) {
+    let mut ticker = Ticker::new(every, stop);
+    while ticker.next().await {
+        let (spans, db) = (state.spans.clone(), state.db.clone());
+        match tokio::task::spawn_blocking(move || spans.write_metrics(&db)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "writing span metrics failed"),
+            Err(e) => tracing::error!(error = %e, "span metrics task failed"),
         }
     }
 }

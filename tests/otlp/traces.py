@@ -4,7 +4,8 @@ what the SDK recorded as JSON, for tests/traces_e2e.rs to compare with.
 
 Modes (second argument):
   shop      30 nested traces over four services: some with errors
-            (an exception event), some slow, with events and links.
+            (an exception event), some slow, with events and links; the
+            checkout client calls the db server (a service-graph edge).
             Prints every span with all its fields.
   sampling  2000 traces of three spans: every 10th with an error, every
             10th (offset 1) slow (800 ms), the rest fast and fine. Prints
@@ -116,7 +117,7 @@ def shop():
         db = tracer("db").start_span(
             "SELECT orders",
             context=cctx,
-            kind=SpanKind.CLIENT,
+            kind=SpanKind.SERVER,
             start_time=start + 4 * MS,
             attributes={"db.system": "postgresql", "db.rows": [1, 2, 3]},
         )

@@ -8,6 +8,7 @@
 //! - [`block`]: immutable span blocks with a trace-id index and postings;
 //! - [`traceql`]: the TraceQL parser and evaluator;
 //! - [`search`]: TraceQL search over the head and the blocks;
+//! - [`spanmetrics`]: RED metrics and the service graph from spans;
 //! - [`store`]: the store, [`SpanStore`], tying them together.
 
 pub mod block;
@@ -17,6 +18,7 @@ pub mod id;
 pub mod record;
 pub mod sampling;
 pub mod search;
+pub mod spanmetrics;
 pub mod store;
 pub mod traceql;
 pub mod validate;

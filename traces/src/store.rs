@@ -18,6 +18,7 @@ use crate::head::{self, Head, LiveTrace, Verdict};
 use crate::id::TraceId;
 use crate::record;
 use crate::sampling::Sampler;
+use crate::spanmetrics::{MetricsOptions, SpanMetrics};
 
 /// How the store keeps spans.
 #[derive(Debug, Clone)]
@@ -36,6 +37,8 @@ pub struct Options {
     pub max_block_age: Duration,
     /// Tail sampling; `None` keeps every trace.
     pub sampler: Option<Arc<Sampler>>,
+    /// Span metrics; `None` derives none.
+    pub span_metrics: Option<MetricsOptions>,
 }
 
 impl Default for Options {
@@ -48,6 +51,7 @@ impl Default for Options {
             max_block_bytes: 64 << 20,
             max_block_age: Duration::from_secs(300),
             sampler: None,
+            span_metrics: Some(MetricsOptions::default()),
         }
     }
 }
@@ -61,6 +65,7 @@ pub struct SpanStore {
     inflight: Mutex<BTreeMap<u64, usize>>,
     /// Span ids of traces already in blocks, met during replay.
     replay_seen: Mutex<HashMap<TraceId, HashSet<Vec<u8>>>>,
+    metrics: Option<SpanMetrics>,
     pub counters: Counters,
 }
 
@@ -102,6 +107,7 @@ impl SpanStore {
         Ok(Arc::new(SpanStore {
             blocks_dir,
             head: Head::new(opts.decision_cache),
+            metrics: opts.span_metrics.clone().map(SpanMetrics::new),
             opts,
             blocks: RwLock::new(blocks),
             inflight: Mutex::default(),
@@ -139,6 +145,9 @@ impl SpanStore {
         let store = self.clone();
         app.add_record(rec, move |pos| {
             let spans = head::split(batch);
+            if let Some(m) = &store.metrics {
+                m.observe_spans(&spans, now_ms());
+            }
             store
                 .counters
                 .spans_received
@@ -181,9 +190,14 @@ impl SpanStore {
     fn decide(&self, quiet_since_ms: i64, early: usize) {
         let sampler = self.opts.sampler.as_ref();
         let counters = &self.counters;
+        let metrics = self.metrics.as_ref();
+        let now = now_ms();
         let decided = self
             .head
             .decide(quiet_since_ms, early, &|id, t: &LiveTrace| {
+                if let Some(m) = metrics {
+                    m.observe_trace(&t.spans, now);
+                }
                 let (verdict, policy) = match sampler {
                     None => (Verdict::Keep, "none".to_string()),
                     Some(s) => s.decide(id, &t.spans),
@@ -240,6 +254,23 @@ impl SpanStore {
             self.counters.blocks_deleted.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// Writes the span metrics' current values into `db` at the present
+    /// time, in one commit.
+    pub fn write_metrics(&self, db: &Db) -> Result<()> {
+        let Some(m) = &self.metrics else {
+            return Ok(());
+        };
+        let mut app = db.appender();
+        m.write(&mut app, now_ms());
+        app.commit()?;
+        Ok(())
+    }
+
+    /// The span metrics, when derived.
+    pub fn metrics(&self) -> Option<&SpanMetrics> {
+        self.metrics.as_ref()
     }
 
     /// Every stored span of trace `id` (head and blocks, each span once by

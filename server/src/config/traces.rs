@@ -22,6 +22,45 @@ pub struct TracesConfig {
     /// Tail sampling (none: every trace is kept).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tail_sampling: Option<TailSamplingConfig>,
+    /// RED metrics and the service graph derived from spans.
+    pub span_metrics: SpanMetricsConfig,
+}
+
+/// `span_metrics:`: series derived from every span, before sampling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpanMetricsConfig {
+    pub enabled: bool,
+    /// Current values are written into the metric store this often.
+    pub interval: String,
+    /// Most series held (by service, span name, kind and status, plus
+    /// service-graph edges); spans of further series are counted only in
+    /// `almanac_span_metrics_series_dropped_total`.
+    pub max_series: usize,
+    /// A series with no span for this long is no longer written.
+    pub stale_after: String,
+}
+
+impl Default for SpanMetricsConfig {
+    fn default() -> Self {
+        SpanMetricsConfig {
+            enabled: true,
+            interval: "15s".into(),
+            max_series: 10_000,
+            stale_after: "15m".into(),
+        }
+    }
+}
+
+impl SpanMetricsConfig {
+    /// How often span metrics are written.
+    pub fn interval(&self) -> Result<std::time::Duration, ConfigError> {
+        let d = ms("traces.span_metrics.interval", &self.interval)?;
+        if d.is_zero() {
+            return Err(bad("traces.span_metrics.interval", "must be positive"));
+        }
+        Ok(d)
+    }
 }
 
 /// `tail_sampling:`, as the collector's `tail_sampling` processor.
@@ -46,6 +85,7 @@ impl Default for TracesConfig {
             max_block_duration: "5m".into(),
             max_attribute_bytes: ::traces::validate::Limits::default().max_attribute_bytes,
             tail_sampling: None,
+            span_metrics: SpanMetricsConfig::default(),
         }
     }
 }
@@ -73,8 +113,17 @@ impl TracesConfig {
             decision_wait: ms("traces.trace_idle_period", &self.trace_idle_period)?,
             max_block_bytes: self.max_block_bytes.max(1),
             max_block_age: ms("traces.max_block_duration", &self.max_block_duration)?,
+            span_metrics: None,
             ..::traces::Options::default()
         };
+        let sm = &self.span_metrics;
+        if sm.enabled {
+            sm.interval()?;
+            o.span_metrics = Some(::traces::spanmetrics::MetricsOptions {
+                max_series: sm.max_series.max(1),
+                stale_after: ms("traces.span_metrics.stale_after", &sm.stale_after)?,
+            });
+        }
         if self.max_attribute_bytes == 0 {
             return Err(bad("traces.max_attribute_bytes", "must be positive"));
         }
@@ -124,6 +173,12 @@ mod tests {
             ),
             ("bad retention", "retention: 7x", Some("traces.retention")),
             ("unknown field", "nope: 1", Some("unknown field")),
+            ("span metrics off", "span_metrics: {enabled: false}", None),
+            (
+                "span metrics interval",
+                "span_metrics: {interval: 0s}",
+                Some("traces.span_metrics.interval"),
+            ),
         ];
         for (name, yaml, want) in cases {
             let parsed: Result<TracesConfig, String> =

@@ -66,20 +66,40 @@ fn legacy_query(
     max: Option<&str>,
 ) -> Result<String, ApiError> {
     let mut conds = Vec::new();
-    for pair in logfmt(tags.unwrap_or_default())? {
-        let (k, v) = pair;
-        let value = if v.parse::<i64>().is_ok() {
-            v.clone()
-        } else {
-            format!("{v:?}")
-        };
-        conds.push(match k.as_str() {
-            "name" => format!("name = {v:?}"),
-            "service.name" => format!("resource.service.name = {v:?}"),
-            "status.code" | "status" => format!("status = {}", v.to_ascii_lowercase()),
-            _ => format!(".{} = {value}", quote_attr(&k)),
-        });
+    for (k, v) in logfmt(tags.unwrap_or_default())? {
+        conds.push(tag_condition(&k, &v));
     }
+    conds.extend(duration_conditions("traceDuration", min, max)?);
+    Ok(format!("{{ {} }}", conds.join(" && ")))
+}
+
+/// A `key=value` search tag as a TraceQL condition: the well-known names
+/// as intrinsics, numbers and booleans typed, anything else a string.
+pub(super) fn tag_condition(k: &str, v: &str) -> String {
+    let value = if v.parse::<i64>().is_ok() || v == "true" || v == "false" {
+        v.to_owned()
+    } else {
+        format!("{v:?}")
+    };
+    match k {
+        "name" => format!("name = {v:?}"),
+        "service.name" => format!("resource.service.name = {v:?}"),
+        "status.code" | "status" | "otel.status_code" => {
+            format!("status = {}", v.to_ascii_lowercase())
+        }
+        "error" if v == "true" => "status = error".to_owned(),
+        "span.kind" => format!("kind = {}", v.to_ascii_lowercase()),
+        _ => format!(".{} = {value}", quote_attr(k)),
+    }
+}
+
+/// `field >= min` and `field <= max` for the Go-style durations given.
+pub(super) fn duration_conditions(
+    field: &str,
+    min: Option<&str>,
+    max: Option<&str>,
+) -> Result<Vec<String>, ApiError> {
+    let mut conds = Vec::new();
     for (param, op) in [(min, ">="), (max, "<=")] {
         if let Some(d) = param.filter(|d| !d.is_empty()) {
             if !d
@@ -88,10 +108,10 @@ fn legacy_query(
             {
                 return Err(ApiError::BadData(format!("invalid duration {d:?}")));
             }
-            conds.push(format!("traceDuration {op} {d}"));
+            conds.push(format!("{field} {op} {d}"));
         }
     }
-    Ok(format!("{{ {} }}", conds.join(" && ")))
+    Ok(conds)
 }
 
 /// An attribute name as TraceQL writes it: quoted unless plain.
@@ -104,7 +124,7 @@ fn quote_attr(k: &str) -> String {
 }
 
 /// `k=v k2="v 2"` pairs.
-fn logfmt(s: &str) -> Result<Vec<(String, String)>, ApiError> {
+pub(super) fn logfmt(s: &str) -> Result<Vec<(String, String)>, ApiError> {
     let mut out = Vec::new();
     let mut rest = s.trim();
     while !rest.is_empty() {

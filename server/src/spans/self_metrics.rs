@@ -63,9 +63,7 @@ pub fn render(out: &mut String, store: &SpanStore) {
             load(&c.blocks_deleted),
         ),
     ];
-    for (name, help, v) in counters {
-        counter(out, name, help, v);
-    }
+    counters_of(out, &counters);
     header(
         out,
         "almanac_traces_sampling_decisions_total",
@@ -77,6 +75,33 @@ pub fn render(out: &mut String, store: &SpanStore) {
             out,
             "almanac_traces_sampling_decisions_total{{policy=\"{}\",decision=\"{decision}\"}} {n}",
             escape(policy)
+        );
+    }
+    if let Some(m) = store.metrics() {
+        let mc = &m.counters;
+        let counters = [
+            (
+                "almanac_span_metrics_series_dropped_total",
+                "Spans and service-graph edges not counted: span_metrics.max_series was reached.",
+                load(&mc.series_dropped),
+            ),
+            (
+                "almanac_span_metrics_samples_written_total",
+                "Span-metric samples written into the metric store.",
+                load(&mc.samples_written),
+            ),
+            (
+                "almanac_span_metrics_samples_refused_total",
+                "Span-metric samples the metric store refused (its limits).",
+                load(&mc.samples_refused),
+            ),
+        ];
+        counters_of(out, &counters);
+        gauge(
+            out,
+            "almanac_span_metrics_series",
+            "Span-metric series held.",
+            m.series() as f64,
         );
     }
     let (spans, bytes) = store.head().size();
@@ -104,4 +129,10 @@ pub fn render(out: &mut String, store: &SpanStore) {
         "Span blocks on disk.",
         store.blocks().len() as f64,
     );
+}
+
+fn counters_of(out: &mut String, counters: &[(&str, &str, u64)]) {
+    for (name, help, v) in counters {
+        counter(out, name, help, *v);
+    }
 }

@@ -62,6 +62,15 @@ fn wants_protobuf(req: &Req) -> bool {
 
 /// The trace named by the path's last segment, or 404.
 fn find(state: &State, req: &Req) -> Result<Vec<ResourceSpans>, ApiError> {
+    find_by_path(state, req).map(|(_, spans)| spans)
+}
+
+/// The id in the path's last segment and its trace's spans; 404 when none
+/// is stored.
+pub(super) fn find_by_path(
+    state: &State,
+    req: &Req,
+) -> Result<(TraceId, Vec<ResourceSpans>), ApiError> {
     allow(req, &[Method::GET])?;
     let id = req.path.rsplit('/').next().unwrap_or_default();
     let id = TraceId::parse_hex(id)?;
@@ -69,7 +78,7 @@ fn find(state: &State, req: &Req) -> Result<Vec<ResourceSpans>, ApiError> {
     if spans.is_empty() {
         return Err(ApiError::NotFound(format!("trace not found: {id}")));
     }
-    Ok(spans)
+    Ok((id, spans))
 }
 
 /// `tempopb.Trace`: the spans as repeated field 1.

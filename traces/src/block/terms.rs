@@ -20,6 +20,8 @@ pub enum TermKind {
     SpanAttr = 5,
     /// … a span attribute with this key (value empty).
     SpanAttrKey = 6,
+    /// … a span of service key with this name (Jaeger's operations).
+    Operation = 7,
 }
 
 impl TermKind {
@@ -31,6 +33,7 @@ impl TermKind {
             4 => TermKind::ResourceAttr,
             5 => TermKind::SpanAttr,
             6 => TermKind::SpanAttrKey,
+            7 => TermKind::Operation,
             _ => return None,
         })
     }
@@ -93,6 +96,9 @@ pub fn span_terms(s: &HeadSpan, f: &mut dyn FnMut(TermKind, &str, &str)) {
         }
     }
     f(TermKind::SpanName, "", &s.span.name);
+    if let Some(service) = s.origin.service_name() {
+        f(TermKind::Operation, service, &s.span.name);
+    }
     let code = s.span.status.as_ref().map_or(0, |st| st.code);
     f(TermKind::Status, "", status_name(code));
     for kv in &s.span.attributes {

@@ -19,6 +19,25 @@ pub struct Origin {
     pub scope_schema_url: String,
 }
 
+impl Origin {
+    /// The resource's `service.name`, when it is a string.
+    pub fn service_name(&self) -> Option<&str> {
+        use opentelemetry_proto::tonic::common::v1::any_value::Value;
+        let attrs = &self.resource.as_ref()?.attributes;
+        match attrs
+            .iter()
+            .find(|kv| kv.key == "service.name")?
+            .value
+            .as_ref()?
+            .value
+            .as_ref()?
+        {
+            Value::StringValue(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// One span with its origin.
 #[derive(Debug, Clone)]
 pub struct HeadSpan {

@@ -123,6 +123,25 @@ impl SpanStore {
         }
     }
 
+    /// The span names of `service` (Jaeger's operations), sorted.
+    pub fn operations(&self, service: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for b in self.blocks() {
+            let terms = b
+                .terms()
+                .filter(|t| t.kind == TermKind::Operation && t.key == service);
+            out.extend(terms.map(|t| t.value.clone()));
+        }
+        self.head().for_each_trace(&mut |_, spans| {
+            for s in spans {
+                if s.origin.service_name() == Some(service) {
+                    out.insert(s.span.name.clone());
+                }
+            }
+        });
+        out
+    }
+
     fn term_values(&self, kind: TermKind) -> BTreeSet<TagValue> {
         let mut out = BTreeSet::new();
         for b in self.blocks() {
