@@ -1,6 +1,7 @@
 //! Spans for tests and benchmarks, built in Rust as OTLP messages: ids
 //! from a counter through a mixing function (random-looking, repeatable),
-//! realistic attribute sets (ten per span, two events).
+//! realistic attribute sets (ten per span, two events), durations and
+//! values varying per span.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
@@ -44,6 +45,12 @@ pub fn int(k: &str, v: i64) -> KeyValue {
     }
 }
 
+/// The span id of span number `id`: random-looking, as SDKs make them,
+/// and never zero.
+pub fn span_id(id: u64) -> [u8; 8] {
+    (mix(id) | 1).to_be_bytes()
+}
+
 /// A bare span.
 pub fn span(
     trace: [u8; 16],
@@ -55,10 +62,8 @@ pub fn span(
 ) -> Span {
     Span {
         trace_id: trace.to_vec(),
-        span_id: (id | 1 << 63).to_be_bytes().to_vec(),
-        parent_span_id: parent
-            .map(|p| (p | 1 << 63).to_be_bytes().to_vec())
-            .unwrap_or_default(),
+        span_id: span_id(id).to_vec(),
+        parent_span_id: parent.map(|p| span_id(p).to_vec()).unwrap_or_default(),
         name: name.into(),
         kind: if parent.is_none() { 2 } else { 3 },
         start_time_unix_nano: start_ns,
@@ -122,7 +127,7 @@ pub fn realistic_trace(i: u64, n: usize, t0_ns: u64) -> Vec<Span> {
                 parent,
                 &name,
                 start,
-                2_000_000 + (r >> 40) % 50_000_000,
+                2_000_000 + mix(i * 1000 + j) % 50_000_000,
             );
             s.attributes = vec![
                 string("http.method", "GET"),
@@ -150,7 +155,10 @@ pub fn realistic_trace(i: u64, n: usize, t0_ns: u64) -> Vec<Span> {
                     } else {
                         "rows.fetched".into()
                     },
-                    attributes: vec![int("rows", (r % 100) as i64), string("cache", "miss")],
+                    attributes: vec![
+                        int("rows", (mix(i ^ j) % 100) as i64),
+                        string("cache", "miss"),
+                    ],
                     dropped_attributes_count: 0,
                 })
                 .collect();

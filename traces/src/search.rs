@@ -10,8 +10,10 @@
 mod tags;
 mod view;
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
+use memchr::memmem::Finder;
 use roaring::RoaringBitmap;
 
 pub use tags::{TagScope, TagValue};
@@ -84,6 +86,17 @@ impl SpanStore {
             }
         });
         let required = req.query.conditions();
+        let needles: Vec<Finder<'static>> = req
+            .query
+            .needles()
+            .iter()
+            .map(|n| Finder::new(n.as_bytes()).into_owned())
+            .collect();
+        let contains_needles = |raw: &[u8]| needles.iter().all(|n| n.find(raw).is_some());
+        let mut newest = Newest::new(req.limit);
+        for h in found.values() {
+            newest.add(h.start_ns);
+        }
         let mut blocks = self.blocks();
         blocks.sort_by_key(|b| std::cmp::Reverse(b.meta().max_time_ns));
         for b in blocks {
@@ -91,24 +104,26 @@ impl SpanStore {
             if !overlaps(meta.min_time_ns, meta.max_time_ns) {
                 continue;
             }
-            if found.len() >= req.limit {
-                let oldest = found.values().map(|h| h.start_ns).min().unwrap_or(0);
-                if meta.max_time_ns < oldest {
-                    continue;
-                }
+            if newest.older(meta.max_time_ns) {
+                continue;
             }
             for i in candidates(&b, &required)? {
                 let i = i as usize;
                 let e = b.entry(i);
-                if !overlaps(e.start_ns, e.end_ns) {
+                if !overlaps(e.start_ns, e.end_ns) || newest.older(e.start_ns) {
                     continue;
                 }
-                let spans = b.read(i)?;
                 out.inspected_traces += 1;
                 out.inspected_bytes += u64::from(e.len);
+                let Some(spans) = b.read_if(i, contains_needles)? else {
+                    continue;
+                };
                 let set = SpanSet::from_otlp(&spans);
                 if let Some(hit) = evaluate(&req.query, e.id, &set, req.spans_per_set) {
-                    merge(&mut found, hit);
+                    let start = hit.start_ns;
+                    if merge(&mut found, hit) {
+                        newest.add(start);
+                    }
                 }
             }
         }
@@ -125,13 +140,47 @@ impl SpanStore {
 }
 
 /// A trace split between places (a block and the head) is one hit: the
-/// part with more matches wins.
-fn merge(found: &mut HashMap<TraceId, Hit>, hit: Hit) {
+/// part with more matches wins. Returns whether the trace is new.
+fn merge(found: &mut HashMap<TraceId, Hit>, hit: Hit) -> bool {
     match found.get(&hit.trace_id) {
-        Some(old) if old.matched >= hit.matched => {}
-        _ => {
+        Some(old) if old.matched >= hit.matched => false,
+        Some(_) => {
             found.insert(hit.trace_id, hit);
+            false
         }
+        None => {
+            found.insert(hit.trace_id, hit);
+            true
+        }
+    }
+}
+
+/// The start times of the newest `limit` hits so far: a trace that
+/// started before all of them cannot be in the answer.
+struct Newest {
+    limit: usize,
+    starts: BinaryHeap<Reverse<u64>>,
+}
+
+impl Newest {
+    fn new(limit: usize) -> Newest {
+        Newest {
+            limit: limit.max(1),
+            starts: BinaryHeap::new(),
+        }
+    }
+
+    fn add(&mut self, start_ns: u64) {
+        self.starts.push(Reverse(start_ns));
+        if self.starts.len() > self.limit {
+            self.starts.pop();
+        }
+    }
+
+    /// Whether a trace starting at `start_ns` is older than every one of
+    /// `limit` hits.
+    fn older(&self, start_ns: u64) -> bool {
+        self.starts.len() >= self.limit && self.starts.peek().is_some_and(|r| start_ns < r.0)
     }
 }
 
@@ -140,8 +189,12 @@ fn candidates(b: &Block, required: &[Required]) -> Result<RoaringBitmap> {
     let mut set = RoaringBitmap::new();
     set.insert_range(0..b.len() as u32);
     for r in required {
-        let Some(term) = term_of(r) else { continue };
-        set &= b.postings(&term)?;
+        let Some(terms) = terms_of(r) else { continue };
+        let mut any = RoaringBitmap::new();
+        for t in &terms {
+            any |= b.postings(t)?;
+        }
+        set &= any;
         if set.is_empty() {
             break;
         }
@@ -149,26 +202,33 @@ fn candidates(b: &Block, required: &[Required]) -> Result<RoaringBitmap> {
     Ok(set)
 }
 
-/// The index term that every trace meeting `r` has, when there is one.
-fn term_of(r: &Required) -> Option<Term> {
+/// Index terms one of which every trace meeting `r` has, when there are.
+fn terms_of(r: &Required) -> Option<Vec<Term>> {
     // Longer values are not indexed (see `block::terms`).
     let short = |v: &str| v.len() <= 256;
+    let span_attr = |k: &str, v: &str| {
+        if short(v) && INDEXED_SPAN_ATTRS.contains(&k) {
+            Term::new(TermKind::SpanAttr, k, v)
+        } else {
+            Term::new(TermKind::SpanAttrKey, k, "")
+        }
+    };
     Some(match r {
-        Required::SpanName(n) => Term::new(TermKind::SpanName, "", n),
+        Required::SpanName(n) => vec![Term::new(TermKind::SpanName, "", n)],
         Required::Status(s) => {
             let code = match s {
                 crate::traceql::Status::Unset => 0,
                 crate::traceql::Status::Ok => 1,
                 crate::traceql::Status::Error => 2,
             };
-            Term::new(TermKind::Status, "", status_name(code))
+            vec![Term::new(TermKind::Status, "", status_name(code))]
         }
-        Required::ServiceName(v) if short(v) => Term::new(TermKind::Service, "", v),
-        Required::ResourceAttr(k, v) if short(v) => Term::new(TermKind::ResourceAttr, k, v),
-        Required::SpanAttr(k, v) if short(v) && INDEXED_SPAN_ATTRS.contains(&k.as_str()) => {
-            Term::new(TermKind::SpanAttr, k, v)
+        Required::ServiceName(v) if short(v) => vec![Term::new(TermKind::Service, "", v)],
+        Required::ResourceAttr(k, v) if short(v) => vec![Term::new(TermKind::ResourceAttr, k, v)],
+        Required::SpanAttr(k, v) => vec![span_attr(k, v)],
+        Required::AnyAttr(k, v) if short(v) => {
+            vec![span_attr(k, v), Term::new(TermKind::ResourceAttr, k, v)]
         }
-        Required::SpanAttr(k, _) => Term::new(TermKind::SpanAttrKey, k, ""),
         _ => return None,
     })
 }

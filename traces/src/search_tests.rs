@@ -124,6 +124,14 @@ fn queries_find_exactly_their_traces_newest_first() {
             &[5, 3, 1],
         ),
         ("unindexed attribute", "{ span.retries >= 4 }", &[6, 5, 4]),
+        ("integer attribute", "{ span.retries = 4 }", &[4]),
+        ("unscoped integer", "{ .retries = 4 }", &[4]),
+        ("unscoped indexed", r#"{ .http.route = "/a" }"#, &[5, 3, 1]),
+        (
+            "unscoped resource",
+            r#"{ .service.name = "api" && name = "work" }"#,
+            &[6, 5, 4, 3, 2, 1],
+        ),
         ("root name", r#"{ rootName = "GET /3" }"#, &[3]),
         (
             "root service",

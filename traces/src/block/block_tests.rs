@@ -4,6 +4,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{Span, Status};
 
+use super::super::writer::write_framed;
 use super::super::{Term, TermKind, write};
 use super::*;
 use crate::head::{HeadSpan, LiveTrace, Origin};
@@ -54,12 +55,20 @@ fn trace(id: u8, service: &str, names: &[&str], error: bool) -> (TraceId, LiveTr
 }
 
 fn sample_block(dir: &Path) -> Block {
+    sample_block_framed(dir, None)
+}
+
+/// The sample block, with frames of `frame_bytes` (`None`: the default).
+fn sample_block_framed(dir: &Path, frame_bytes: Option<usize>) -> Block {
     let traces = vec![
         trace(1, "api", &["GET /", "db"], false),
         trace(3, "api", &["POST /"], true),
         trace(7, "web", &["render"], false),
     ];
-    let at = write(dir, &traces).unwrap();
+    let at = match frame_bytes {
+        None => write(dir, &traces).unwrap(),
+        Some(n) => write_framed(dir, &traces, n).unwrap(),
+    };
     Block::open(&at).unwrap()
 }
 
@@ -118,7 +127,8 @@ fn postings_find_traces_by_term() {
 #[test]
 fn damage_is_reported_not_read() {
     let tmp = tempfile::tempdir().unwrap();
-    let b = sample_block(tmp.path());
+    // One trace per frame, so damage to one frame spares the others.
+    let b = sample_block_framed(tmp.path(), Some(1));
     let dir = b.dir().to_path_buf();
     drop(b);
     let cases: &[(&str, &str, usize, &str)] = &[
@@ -139,7 +149,7 @@ fn damage_is_reported_not_read() {
         assert!(err.contains(want), "{name}: {err}");
         std::fs::write(&path, &good).unwrap();
     }
-    // A damaged payload fails its own read only.
+    // A damaged frame fails its own reads only.
     let path = dir.join("data");
     let mut bad = std::fs::read(&path).unwrap();
     let last = bad.len() - 1;
@@ -148,7 +158,7 @@ fn damage_is_reported_not_read() {
     let b = Block::open(&dir).unwrap();
     assert!(b.read(0).is_ok());
     let err = b.read(2).unwrap_err().to_string();
-    assert!(err.contains("checksum mismatch in trace"), "{err}");
+    assert!(err.contains("checksum mismatch in frame 2"), "{err}");
 }
 
 #[test]
@@ -159,7 +169,39 @@ fn a_newer_version_is_unsupported_not_corrupt() {
     drop(b);
     let meta = dir.join("meta.json");
     let text = std::fs::read_to_string(&meta).unwrap();
-    std::fs::write(&meta, text.replace("\"version\": 1", "\"version\": 9")).unwrap();
+    std::fs::write(&meta, text.replace("\"version\": 2", "\"version\": 9")).unwrap();
     let err = Block::open(&dir).err().unwrap();
     assert!(matches!(err, Error::UnsupportedFormat { .. }), "{err}");
+}
+
+#[test]
+fn traces_share_frames_and_read_back_in_any_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    for frame_bytes in [1, 64, 1 << 20] {
+        let traces: Vec<(TraceId, LiveTrace)> = (1..=40u8)
+            .map(|i| {
+                trace(
+                    i,
+                    if i % 2 == 0 { "api" } else { "web" },
+                    &["a", "b", "c"],
+                    i % 5 == 0,
+                )
+            })
+            .collect();
+        let b = Block::open(&write_framed(tmp.path(), &traces, frame_bytes).unwrap()).unwrap();
+        for i in (0..40).rev().chain(0..40) {
+            let rs = b.read(i).unwrap();
+            let ids: Vec<u8> = rs
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .flat_map(|s| &s.spans)
+                .map(|s| s.trace_id[0])
+                .collect();
+            assert_eq!(
+                ids,
+                vec![i as u8 + 1; 3],
+                "frames of {frame_bytes} bytes, trace {i}"
+            );
+        }
+    }
 }

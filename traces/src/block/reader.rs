@@ -3,6 +3,9 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use memmap2::Mmap;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, TracesData};
@@ -11,7 +14,7 @@ use roaring::RoaringBitmap;
 
 use super::terms::{Term, TermKind};
 use super::writer::BlockMeta;
-use super::{DATA_MAGIC, ENTRY_LEN, FOOTER_LEN, HEADER_LEN, INDEX_MAGIC, VERSION};
+use super::{DATA_MAGIC, ENTRY_LEN, FOOTER_LEN, FRAME_LEN, HEADER_LEN, INDEX_MAGIC, VERSION};
 use crate::error::{Error, Result};
 use crate::id::TraceId;
 
@@ -23,17 +26,30 @@ pub struct Block {
     data: Mmap,
     index: Mmap,
     count: usize,
+    frames: Vec<Frame>,
+    /// The frame read last, decompressed: readers walk traces in order.
+    last: Mutex<Option<(u32, Arc<Vec<u8>>)>>,
     /// Each term's bitmap: byte range in `index`.
     terms: HashMap<Term, (usize, usize)>,
+}
+
+/// A compressed frame of the data file.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    offset: u64,
+    len: u32,
+    raw_len: u32,
+    crc: u32,
 }
 
 /// One trace's index entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
     pub id: TraceId,
-    offset: u64,
+    frame: u32,
+    in_frame: u32,
+    /// Encoded (uncompressed) bytes of the trace.
     pub len: u32,
-    crc: u32,
     pub start_ns: u64,
     pub end_ns: u64,
     pub spans: u32,
@@ -70,11 +86,36 @@ impl Block {
         }
         let count = u32_at(&index, HEADER_LEN) as usize;
         let terms_at = u64_at(&index, index.len() - FOOTER_LEN) as usize;
-        if HEADER_LEN + 4 + count * ENTRY_LEN != terms_at || terms_at > index.len() - FOOTER_LEN {
+        let frames_at = entry_at(count);
+        if frames_at + 4 > terms_at || terms_at > index.len() - FOOTER_LEN {
+            return Err(corrupt(HEADER_LEN, "entry count does not fit the index"));
+        }
+        let nframes = u32_at(&index, frames_at) as usize;
+        if frames_at + 4 + nframes * FRAME_LEN != terms_at {
             return Err(corrupt(
-                HEADER_LEN,
-                "entry count does not match the terms offset",
+                frames_at,
+                "frame count does not match the terms offset",
             ));
+        }
+        let frames: Vec<Frame> = (0..nframes)
+            .map(|f| {
+                let b = &index[frames_at + 4 + f * FRAME_LEN..];
+                Frame {
+                    offset: u64_at(b, 0),
+                    len: u32_at(b, 8),
+                    raw_len: u32_at(b, 12),
+                    crc: u32_at(b, 16),
+                }
+            })
+            .collect();
+        for (f, fr) in frames.iter().enumerate() {
+            let end = fr.offset.checked_add(u64::from(fr.len));
+            if fr.offset < HEADER_LEN as u64 || end.is_none_or(|e| e > data.len() as u64) {
+                return Err(corrupt(
+                    frames_at + 4 + f * FRAME_LEN,
+                    "frame out of the data file",
+                ));
+            }
         }
         let terms = read_terms(&index[..index.len() - FOOTER_LEN], terms_at)
             .map_err(|(at, d)| corrupt(at, &d))?;
@@ -84,13 +125,18 @@ impl Block {
             data,
             index,
             count,
+            frames,
+            last: Mutex::new(None),
             terms,
         };
         for i in 0..count {
             let e = block.entry(i);
-            if e.offset as usize + e.len as usize > block.data.len() || e.offset < HEADER_LEN as u64
-            {
-                return Err(corrupt(entry_at(i), "payload out of the data file"));
+            let fits = block
+                .frames
+                .get(e.frame as usize)
+                .is_some_and(|f| u64::from(e.in_frame) + u64::from(e.len) <= u64::from(f.raw_len));
+            if !fits {
+                return Err(corrupt(entry_at(i), "trace out of its frame"));
             }
         }
         Ok(block)
@@ -121,12 +167,12 @@ impl Block {
         id.copy_from_slice(&b[..16]);
         Entry {
             id: TraceId(id),
-            offset: u64_at(b, 16),
+            frame: u32_at(b, 16),
+            in_frame: u32_at(b, 20),
             len: u32_at(b, 24),
-            crc: u32_at(b, 28),
-            start_ns: u64_at(b, 32),
-            end_ns: u64_at(b, 40),
-            spans: u32_at(b, 48),
+            start_ns: u64_at(b, 28),
+            end_ns: u64_at(b, 36),
+            spans: u32_at(b, 44),
         }
     }
 
@@ -145,24 +191,64 @@ impl Block {
         None
     }
 
-    /// The spans of the `i`th trace, checked against its CRC.
+    /// The spans of the `i`th trace; its frame is checked against its CRC.
     pub fn read(&self, i: usize) -> Result<Vec<ResourceSpans>> {
+        self.read_if(i, |_| true).map(Option::unwrap_or_default)
+    }
+
+    /// The spans of the `i`th trace when `keep` accepts its encoding (a
+    /// `TracesData` protobuf); `None` when it does not.
+    pub fn read_if(
+        &self,
+        i: usize,
+        keep: impl FnOnce(&[u8]) -> bool,
+    ) -> Result<Option<Vec<ResourceSpans>>> {
         let e = self.entry(i);
+        let frame = self.frame(e.frame)?;
+        let at = e.in_frame as usize;
+        let raw = &frame[at..at + e.len as usize];
+        if !keep(raw) {
+            return Ok(None);
+        }
+        TracesData::decode(raw)
+            .map(|d| Some(d.resource_spans))
+            .map_err(|err| {
+                let f = self.frames[e.frame as usize];
+                let detail = format!("trace {} in frame {}: {err}", e.id, e.frame);
+                Error::corrupt(self.dir.join("data"), f.offset, detail)
+            })
+    }
+
+    /// Frame `n` decompressed, from the one-frame cache when it was read
+    /// last.
+    fn frame(&self, n: u32) -> Result<Arc<Vec<u8>>> {
+        if let Some((m, bytes)) = &*self.last.lock()
+            && *m == n
+        {
+            return Ok(bytes.clone());
+        }
+        let f = self.frames[n as usize];
         let path = || self.dir.join("data");
-        let raw = &self.data[e.offset as usize..e.offset as usize + e.len as usize];
-        if crc32fast::hash(raw) != e.crc {
+        let z = &self.data[f.offset as usize..f.offset as usize + f.len as usize];
+        if crc32fast::hash(z) != f.crc {
             return Err(Error::corrupt(
                 path(),
-                e.offset,
-                format!("checksum mismatch in trace {}", e.id),
+                f.offset,
+                format!("checksum mismatch in frame {n}"),
             ));
         }
-        let proto = snap::raw::Decoder::new()
-            .decompress_vec(raw)
-            .map_err(|err| Error::corrupt(path(), e.offset, err.to_string()))?;
-        TracesData::decode(&proto[..])
-            .map(|d| d.resource_spans)
-            .map_err(|err| Error::corrupt(path(), e.offset, err.to_string()))
+        let raw = zstd::bulk::decompress(z, f.raw_len as usize)
+            .map_err(|err| Error::corrupt(path(), f.offset, err.to_string()))?;
+        if raw.len() != f.raw_len as usize {
+            return Err(Error::corrupt(
+                path(),
+                f.offset,
+                format!("frame {n} is {} bytes, not {}", raw.len(), f.raw_len),
+            ));
+        }
+        let raw = Arc::new(raw);
+        *self.last.lock() = Some((n, raw.clone()));
+        Ok(raw)
     }
 
     /// The ordinals of traces with `term`; empty when no trace has it.

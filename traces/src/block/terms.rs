@@ -14,7 +14,7 @@ pub enum TermKind {
     SpanName = 2,
     /// … this status code (`unset`, `ok`, `error`).
     Status = 3,
-    /// … a string resource attribute key = value.
+    /// … a resource attribute key = value (strings, integers, booleans as text).
     ResourceAttr = 4,
     /// … an indexed string span attribute key = value.
     SpanAttr = 5,
@@ -87,11 +87,13 @@ pub fn status_name(code: i32) -> &'static str {
 pub fn span_terms(s: &HeadSpan, f: &mut dyn FnMut(TermKind, &str, &str)) {
     if let Some(r) = &s.origin.resource {
         for kv in &r.attributes {
-            if let Some(v) = short_string(kv) {
-                if kv.key == "service.name" {
-                    f(TermKind::Service, "", v);
-                }
-                f(TermKind::ResourceAttr, &kv.key, v);
+            if kv.key == "service.name"
+                && let Some(v) = short_string(kv)
+            {
+                f(TermKind::Service, "", v);
+            }
+            if let Some(v) = scalar_text(kv) {
+                f(TermKind::ResourceAttr, &kv.key, &v);
             }
         }
     }
@@ -118,12 +120,17 @@ fn short_string(kv: &KeyValue) -> Option<&str> {
     }
 }
 
-/// Strings, integers and booleans as text (status codes are often ints).
+/// Strings, integers, whole doubles and booleans as text (status codes
+/// are often ints).
 fn scalar_text(kv: &KeyValue) -> Option<String> {
     match kv.value.as_ref()?.value.as_ref()? {
         any_value::Value::StringValue(s) if s.len() <= MAX_VALUE => Some(s.clone()),
         any_value::Value::IntValue(i) => Some(i.to_string()),
         any_value::Value::BoolValue(b) => Some(b.to_string()),
+        // Whole doubles as integers, so `= 500` finds 500.0 too.
+        any_value::Value::DoubleValue(d) if d.fract() == 0.0 && d.abs() < 1e15 => {
+            Some((*d as i64).to_string())
+        }
         _ => None,
     }
 }

@@ -11,7 +11,7 @@ use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use super::terms::{Term, span_terms};
-use super::{DATA_MAGIC, ENTRY_LEN, INDEX_MAGIC, VERSION};
+use super::{DATA_MAGIC, ENTRY_LEN, FRAME_LEN, INDEX_MAGIC, VERSION};
 use crate::error::{Error, Result};
 use crate::head::{HeadSpan, LiveTrace, to_otlp};
 use crate::id::TraceId;
@@ -34,10 +34,27 @@ pub struct BlockMeta {
 /// `blocks_dir`; returns its directory. Nothing is visible under the
 /// block's name until every file is written and synced.
 pub fn write(blocks_dir: &Path, traces: &[(TraceId, LiveTrace)]) -> Result<PathBuf> {
+    write_framed(blocks_dir, traces, FRAME_BYTES)
+}
+
+/// Uncompressed bytes of traces per compressed frame: large enough for
+/// zstd to find what traces share (attribute keys, values, names), small
+/// enough that reading one trace decompresses little.
+const FRAME_BYTES: usize = 256 << 10;
+
+/// The zstd level: the library's default, a good ratio at high speed.
+const ZSTD_LEVEL: i32 = 3;
+
+/// [`write`] with frames cut at `frame_bytes` (tests use tiny frames).
+pub(super) fn write_framed(
+    blocks_dir: &Path,
+    traces: &[(TraceId, LiveTrace)],
+    frame_bytes: usize,
+) -> Result<PathBuf> {
     let ulid = tsdb::block::new_ulid();
     let tmp = blocks_dir.join(format!(".{ulid}.tmp"));
     std::fs::create_dir_all(&tmp).map_err(|e| Error::io("mkdir", &tmp, e))?;
-    let written = write_files(&tmp, &ulid, traces);
+    let written = write_files(&tmp, &ulid, traces, frame_bytes);
     if let Err(e) = written {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
@@ -48,10 +65,66 @@ pub fn write(blocks_dir: &Path, traces: &[(TraceId, LiveTrace)]) -> Result<PathB
     Ok(dir)
 }
 
-fn write_files(dir: &Path, ulid: &str, traces: &[(TraceId, LiveTrace)]) -> Result<()> {
-    let mut data = Vec::with_capacity(traces.iter().map(|(_, t)| t.bytes / 2).sum());
-    data.extend_from_slice(DATA_MAGIC);
-    data.push(VERSION);
+/// Compressed frames appended to the data file, with their table.
+struct Frames {
+    data: Vec<u8>,
+    table: Vec<u8>,
+    count: u32,
+    pending: Vec<u8>,
+    compressor: zstd::bulk::Compressor<'static>,
+}
+
+impl Frames {
+    fn new(capacity: usize) -> Result<Frames> {
+        let mut data = Vec::with_capacity(capacity);
+        data.extend_from_slice(DATA_MAGIC);
+        data.push(VERSION);
+        let compressor =
+            zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(|e| Error::io("zstd", "data", e))?;
+        Ok(Frames {
+            data,
+            table: Vec::new(),
+            count: 0,
+            pending: Vec::new(),
+            compressor,
+        })
+    }
+
+    /// Compresses the pending bytes as the next frame.
+    fn cut(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let z = self
+            .compressor
+            .compress(&self.pending)
+            .map_err(|e| Error::io("zstd", "data", e))?;
+        let too_big = |what: &str| Error::InvalidOption {
+            name: "span block frame",
+            reason: format!("{what} over 4 GiB"),
+        };
+        self.table
+            .extend_from_slice(&(self.data.len() as u64).to_le_bytes());
+        let len = u32::try_from(z.len()).map_err(|_| too_big("compressed"))?;
+        let raw = u32::try_from(self.pending.len()).map_err(|_| too_big("raw"))?;
+        self.table.extend_from_slice(&len.to_le_bytes());
+        self.table.extend_from_slice(&raw.to_le_bytes());
+        self.table
+            .extend_from_slice(&crc32fast::hash(&z).to_le_bytes());
+        self.data.extend_from_slice(&z);
+        self.pending.clear();
+        self.count += 1;
+        Ok(())
+    }
+}
+
+fn write_files(
+    dir: &Path,
+    ulid: &str,
+    traces: &[(TraceId, LiveTrace)],
+    frame_bytes: usize,
+) -> Result<()> {
+    let mut frames = Frames::new(traces.iter().map(|(_, t)| t.bytes / 6).sum())?;
     let mut entries = Vec::with_capacity(traces.len() * ENTRY_LEN);
     let mut postings: BTreeMap<Term, RoaringBitmap> = BTreeMap::new();
     let mut meta = BlockMeta {
@@ -63,7 +136,6 @@ fn write_files(dir: &Path, ulid: &str, traces: &[(TraceId, LiveTrace)]) -> Resul
         spans: 0,
         bytes: 0,
     };
-    let mut encoder = snap::raw::Encoder::new();
     for (ordinal, (id, trace)) in traces.iter().enumerate() {
         let ordinal = u32::try_from(ordinal).map_err(|_| Error::InvalidOption {
             name: "traces per block",
@@ -74,9 +146,12 @@ fn write_files(dir: &Path, ulid: &str, traces: &[(TraceId, LiveTrace)]) -> Resul
             resource_spans: to_otlp(spans.iter().copied()),
         }
         .encode_to_vec();
-        let payload = encoder
-            .compress_vec(&proto)
-            .map_err(|e| Error::corrupt(dir.join("data"), data.len() as u64, e.to_string()))?;
+        let over = |_| Error::InvalidOption {
+            name: "span block frame",
+            reason: "over 4 GiB".into(),
+        };
+        let in_frame = u32::try_from(frames.pending.len()).map_err(over)?;
+        let len = u32::try_from(proto.len()).map_err(over)?;
         let start = trace
             .spans
             .iter()
@@ -88,13 +163,16 @@ fn write_files(dir: &Path, ulid: &str, traces: &[(TraceId, LiveTrace)]) -> Resul
         meta.max_time_ns = meta.max_time_ns.max(end);
         meta.spans += trace.spans.len() as u64;
         entries.extend_from_slice(&id.0);
-        entries.extend_from_slice(&(data.len() as u64).to_le_bytes());
-        entries.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        entries.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        entries.extend_from_slice(&frames.count.to_le_bytes());
+        entries.extend_from_slice(&in_frame.to_le_bytes());
+        entries.extend_from_slice(&len.to_le_bytes());
         entries.extend_from_slice(&start.to_le_bytes());
         entries.extend_from_slice(&end.to_le_bytes());
         entries.extend_from_slice(&(trace.spans.len() as u32).to_le_bytes());
-        data.extend_from_slice(&payload);
+        frames.pending.extend_from_slice(&proto);
+        if frames.pending.len() >= frame_bytes {
+            frames.cut()?;
+        }
         for s in &trace.spans {
             span_terms(s, &mut |kind, key, value| {
                 let t = Term::new(kind, key, value);
@@ -102,7 +180,9 @@ fn write_files(dir: &Path, ulid: &str, traces: &[(TraceId, LiveTrace)]) -> Resul
             });
         }
     }
-    let index = encode_index(traces.len(), &entries, &postings)?;
+    frames.cut()?;
+    let index = encode_index(traces.len(), &entries, &frames, &postings)?;
+    let data = frames.data;
     meta.bytes = (data.len() + index.len()) as u64;
     if meta.min_time_ns == u64::MAX {
         meta.min_time_ns = 0;
@@ -128,6 +208,7 @@ fn grouped(spans: &[HeadSpan]) -> Vec<&HeadSpan> {
 fn encode_index(
     count: usize,
     entries: &[u8],
+    frames: &Frames,
     postings: &BTreeMap<Term, RoaringBitmap>,
 ) -> Result<Vec<u8>> {
     let too_long = |what: &str| Error::InvalidOption {
@@ -139,6 +220,9 @@ fn encode_index(
     out.push(VERSION);
     out.extend_from_slice(&(count as u32).to_le_bytes());
     out.extend_from_slice(entries);
+    out.extend_from_slice(&frames.count.to_le_bytes());
+    debug_assert_eq!(frames.table.len(), frames.count as usize * FRAME_LEN);
+    out.extend_from_slice(&frames.table);
     let terms_at = out.len() as u64;
     out.extend_from_slice(&(postings.len() as u32).to_le_bytes());
     for (term, bitmap) in postings {

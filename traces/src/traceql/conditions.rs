@@ -1,5 +1,6 @@
-//! Necessary conditions for index pruning: equality constraints every
-//! trace with a non-empty result satisfies.
+//! Necessary conditions for pruning: equality constraints every trace
+//! with a non-empty result satisfies, as index terms ([`Query::conditions`])
+//! and as bytes its encoding contains ([`Query::needles`]).
 
 use super::ast::{
     Attribute, BinaryOp, FieldExpr, Intrinsic, Query, Scope, SpansetExpr, SpansetOp, Stage, Static,
@@ -16,8 +17,12 @@ pub enum Required {
     /// … this string-valued resource attribute, other than `service.name`
     /// (`resource.k = "v"`).
     ResourceAttr(String, String),
-    /// … this string-valued span attribute (`span.k = "v"`).
+    /// … this span attribute (`span.k = "v"`, `= 500`, `= true`); the
+    /// value as text, as block terms write it.
     SpanAttr(String, String),
+    /// … this attribute on the span or its resource (`.k = v`); the value
+    /// as text.
+    AnyAttr(String, String),
     /// … a resource whose string `service.name` is this
     /// (`resource.service.name = "x"`).
     ServiceName(String),
@@ -30,21 +35,60 @@ impl Query {
     /// `=` between a span name, status, `span.` or `resource.` attribute
     /// and a literal counts, and only where it must hold: below `&&` in a
     /// filter, and on both sides of spanset `&&` and structural operators;
-    /// never below `||` or `!`, nor for unscoped `.key` (span or resource).
+    /// never below `||` or `!`. Numbers count only as integers, and for
+    /// resource attributes only strings do.
     pub fn conditions(&self) -> Vec<Required> {
-        let mut out = Vec::new();
-        spanset(&self.root, &mut out);
-        let mut unique = Vec::with_capacity(out.len());
-        for r in out {
+        let mut unique = Vec::new();
+        for r in self
+            .equalities()
+            .into_iter()
+            .filter_map(|(s, v)| equality(s, v))
+        {
             if !unique.contains(&r) {
                 unique.push(r);
             }
         }
         unique
     }
+
+    /// Strings that the protobuf encoding of every trace with a non-empty
+    /// result contains (where [`conditions`](Self::conditions) look): the
+    /// keys of attributes compared with `=`, and the string literals they
+    /// and span names are compared to. Checking them costs a substring
+    /// search instead of decoding the trace.
+    pub fn needles(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (subject, value) in self.equalities() {
+            let literal = match value {
+                Static::Str(v) => Some(v),
+                _ => None,
+            };
+            match subject {
+                FieldExpr::Attribute(Attribute { name, .. }) => {
+                    out.push(name.clone());
+                    out.extend(literal.cloned());
+                }
+                FieldExpr::Intrinsic(Intrinsic::Name) => out.extend(literal.cloned()),
+                _ => {}
+            }
+        }
+        out.retain(|n| !n.is_empty());
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The `subject = literal` comparisons that must hold (either order).
+    fn equalities(&self) -> Vec<(&FieldExpr, &Static)> {
+        let mut out = Vec::new();
+        spanset(&self.root, &mut out);
+        out
+    }
 }
 
-fn spanset(e: &SpansetExpr, out: &mut Vec<Required>) {
+type Equalities<'a> = Vec<(&'a FieldExpr, &'a Static)>;
+
+fn spanset<'a>(e: &'a SpansetExpr, out: &mut Equalities<'a>) {
     match e {
         SpansetExpr::Filter(f) => field(f, out),
         SpansetExpr::Op {
@@ -69,7 +113,7 @@ fn spanset(e: &SpansetExpr, out: &mut Vec<Required>) {
     }
 }
 
-fn field(e: &FieldExpr, out: &mut Vec<Required>) {
+fn field<'a>(e: &'a FieldExpr, out: &mut Equalities<'a>) {
     let FieldExpr::Binary { op, lhs, rhs } = e else {
         return;
     };
@@ -78,29 +122,36 @@ fn field(e: &FieldExpr, out: &mut Vec<Required>) {
             field(lhs, out);
             field(rhs, out);
         }
-        BinaryOp::Eq => {
-            let r = equality(lhs, rhs).or_else(|| equality(rhs, lhs));
-            out.extend(r);
-        }
+        BinaryOp::Eq => match (&**lhs, &**rhs) {
+            (FieldExpr::Static(v), subject) | (subject, FieldExpr::Static(v)) => {
+                out.push((subject, v));
+            }
+            _ => {}
+        },
         _ => {}
     }
 }
 
 /// The constraint `subject = value` imposes, if indexable.
-fn equality(subject: &FieldExpr, value: &FieldExpr) -> Option<Required> {
-    let FieldExpr::Static(value) = value else {
-        return None;
+fn equality(subject: &FieldExpr, value: &Static) -> Option<Required> {
+    let text = match value {
+        Static::Str(v) => Some(v.clone()),
+        Static::Int(i) => Some(i.to_string()),
+        Static::Bool(b) => Some(b.to_string()),
+        _ => None,
     };
+    let string = matches!(value, Static::Str(_));
     match (subject, value) {
         (FieldExpr::Intrinsic(Intrinsic::Name), Static::Str(v)) => {
             Some(Required::SpanName(v.clone()))
         }
         (FieldExpr::Intrinsic(Intrinsic::Status), Static::Status(s)) => Some(Required::Status(*s)),
-        (FieldExpr::Attribute(Attribute { scope, name }), Static::Str(v)) => match scope {
-            Scope::Span => Some(Required::SpanAttr(name.clone(), v.clone())),
-            Scope::Resource if name == "service.name" => Some(Required::ServiceName(v.clone())),
-            Scope::Resource => Some(Required::ResourceAttr(name.clone(), v.clone())),
-            Scope::Any => None,
+        (FieldExpr::Attribute(Attribute { scope, name }), _) => match scope {
+            Scope::Span => Some(Required::SpanAttr(name.clone(), text?)),
+            Scope::Resource if !string => None,
+            Scope::Resource if name == "service.name" => Some(Required::ServiceName(text?)),
+            Scope::Resource => Some(Required::ResourceAttr(name.clone(), text?)),
+            Scope::Any => Some(Required::AnyAttr(name.clone(), text?)),
         },
         _ => None,
     }
@@ -147,8 +198,18 @@ mod tests {
             ("not", r#"{ !(name = "x") }"#, vec![]),
             ("not_equal", r#"{ name != "x" }"#, vec![]),
             ("regex", r#"{ name =~ "x" }"#, vec![]),
-            ("unscoped", r#"{ .a = "x" }"#, vec![]),
-            ("non_string_attr", "{ span.code = 200 }", vec![]),
+            (
+                "unscoped",
+                r#"{ .a = "x" }"#,
+                vec![AnyAttr("a".into(), "x".into())],
+            ),
+            (
+                "integer_attr",
+                "{ span.code = 200 }",
+                vec![SpanAttr("code".into(), "200".into())],
+            ),
+            ("float_attr", "{ span.ratio = 0.5 }", vec![]),
+            ("integer_resource_attr", "{ resource.pid = 7 }", vec![]),
             (
                 "spanset_and",
                 r#"{ name = "x" } && { status = error }"#,
@@ -178,6 +239,31 @@ mod tests {
         ];
         for (name, query, want) in cases {
             let got = parse(query).map(|q| q.conditions());
+            assert_eq!(got, Ok(want), "{name}");
+        }
+    }
+
+    #[test]
+    fn needles() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("name", r#"{ name = "GET /" }"#, &["GET /"]),
+            (
+                "attribute key and string value",
+                r#"{ span.user.id = "u42" && .region = "eu" }"#,
+                &["eu", "region", "u42", "user.id"],
+            ),
+            (
+                "integer value: the key only",
+                "{ span.code = 500 }",
+                &["code"],
+            ),
+            ("not below or", r#"{ name = "a" || name = "b" }"#, &[]),
+            ("status is no string", "{ status = error }", &[]),
+            ("empty literal", r#"{ name = "" }"#, &[]),
+        ];
+        for (name, query, want) in cases {
+            let got = parse(query).map(|q| q.needles());
+            let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
             assert_eq!(got, Ok(want), "{name}");
         }
     }
