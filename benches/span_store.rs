@@ -292,8 +292,8 @@ fn main() {
     // TraceQL over the hour.
     let (start_s, end_s) = (base / NS, (base + hour) / NS + 1100);
     for q in [
-        "{ status = error }",
         "{ span.http.status_code = 500 }",
+        "{ status = error }",
         r#"{ span.http.route = "/api/cart" && duration > 15ms }"#,
         r#"{ span.user.id = "u42" }"#,
         "{ duration > 18ms }",

@@ -9,6 +9,7 @@
 //! Locks are taken in the order stripe → decisions → kept.
 
 mod decisions;
+mod stored;
 mod trace;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use parking_lot::{Mutex, RwLock};
 
 pub use decisions::Verdict;
+pub use stored::{StoredSpan, encode_traces_data};
 pub use trace::{HeadSpan, LiveTrace, Origin, from_otlp, split, to_otlp};
 
 use crate::id::TraceId;
@@ -70,7 +72,7 @@ impl Head {
     }
 
     /// Adds committed spans (from WAL `segment`, arriving at `now_ms`).
-    pub fn apply(&self, spans: Vec<(TraceId, HeadSpan)>, segment: u64, now_ms: i64) -> Applied {
+    pub fn apply(&self, spans: Vec<(TraceId, StoredSpan)>, segment: u64, now_ms: i64) -> Applied {
         let mut applied = Applied::default();
         for (id, span) in spans {
             let mut live = self.stripe(&id).lock();
@@ -237,42 +239,49 @@ impl Head {
         live.chain(kept).chain(flushing).min()
     }
 
-    /// Copies of the head's spans of trace `id` (live, kept and flushing).
+    /// The head's spans of trace `id` (live, kept and flushing), decoded.
     pub fn trace(&self, id: &TraceId) -> Vec<HeadSpan> {
-        let mut out = Vec::new();
+        let mut stored = Vec::new();
         if let Some(t) = self.stripe(id).lock().get(id) {
-            out.extend(t.spans.iter().cloned());
+            stored.extend(t.spans.iter().cloned());
         }
         if let Some(t) = self.kept.lock().get(id) {
-            out.extend(t.spans.iter().cloned());
+            stored.extend(t.spans.iter().cloned());
         }
         if let Some(f) = self.flushing.read().as_ref()
             && let Ok(i) = f.binary_search_by_key(id, |(id, _)| *id)
         {
-            out.extend(f[i].1.spans.iter().cloned());
+            stored.extend(f[i].1.spans.iter().cloned());
         }
-        out
+        stored.iter().map(StoredSpan::decode).collect()
     }
 
-    /// Calls `f` with every trace in the head (a trace in several places
-    /// comes once per place).
+    /// Calls `f` with every trace in the head, decoded (a trace in several
+    /// places comes once per place). Each trace is copied out under its
+    /// lock and decoded after, so `f` holds no lock of the head.
     pub fn for_each_trace(&self, f: &mut dyn FnMut(&TraceId, &[HeadSpan])) {
+        let mut visit = |traces: Vec<(TraceId, Vec<StoredSpan>)>| {
+            for (id, spans) in traces {
+                let decoded: Vec<HeadSpan> = spans.iter().map(StoredSpan::decode).collect();
+                f(&id, &decoded);
+            }
+        };
+        let copy = |m: &HashMap<TraceId, LiveTrace>| -> Vec<(TraceId, Vec<StoredSpan>)> {
+            m.iter().map(|(id, t)| (*id, t.spans.clone())).collect()
+        };
         for stripe in self.live.iter() {
-            for (id, t) in stripe.lock().iter() {
-                f(id, &t.spans);
-            }
+            let traces = copy(&stripe.lock());
+            visit(traces);
         }
-        for (id, t) in self.kept.lock().iter() {
-            f(id, &t.spans);
-        }
-        if let Some(fl) = self.flushing.read().as_ref() {
-            for (id, t) in fl.iter() {
-                f(id, &t.spans);
-            }
+        let kept = copy(&self.kept.lock());
+        visit(kept);
+        let flushing = self.flushing.read().clone();
+        if let Some(fl) = flushing {
+            visit(fl.iter().map(|(id, t)| (*id, t.spans.clone())).collect());
         }
     }
 
-    /// Spans and encoded bytes held (live + kept).
+    /// Spans and encoded bytes held (live, kept and being flushed).
     pub fn size(&self) -> (usize, usize) {
         let mut spans = 0;
         let mut bytes = 0;
@@ -285,6 +294,12 @@ impl Head {
         for t in self.kept.lock().values() {
             spans += t.spans.len();
             bytes += t.bytes;
+        }
+        if let Some(f) = self.flushing.read().as_ref() {
+            for (_, t) in f.iter() {
+                spans += t.spans.len();
+                bytes += t.bytes;
+            }
         }
         (spans, bytes)
     }

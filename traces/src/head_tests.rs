@@ -4,11 +4,11 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 
 use super::*;
 
-fn span(trace: u8, id: u8) -> (TraceId, HeadSpan) {
+fn span(trace: u8, id: u8) -> (TraceId, StoredSpan) {
     let tid = TraceId([trace; 16]);
     (
         tid,
-        HeadSpan {
+        StoredSpan::new(&HeadSpan {
             origin: Arc::new(Origin::default()),
             span: Span {
                 trace_id: tid.0.to_vec(),
@@ -17,7 +17,7 @@ fn span(trace: u8, id: u8) -> (TraceId, HeadSpan) {
                 end_time_unix_nano: 2,
                 ..Default::default()
             },
-        },
+        }),
     )
 }
 

@@ -16,6 +16,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, TracesData};
 use prost::Message;
 
 use crate::error::{Error, Result};
+use crate::head::{StoredSpan, encode_traces_data};
 
 /// The record type byte of a spans record.
 pub const SPANS: u8 = 32;
@@ -36,7 +37,18 @@ pub fn encode(batch: &[ResourceSpans]) -> Vec<u8> {
     out
 }
 
-/// Decodes a record written by [`encode`].
+/// Encodes spans the head holds as one record (their bytes copied, not
+/// encoded again).
+pub fn encode_stored<'a>(spans: impl IntoIterator<Item = &'a StoredSpan>) -> Vec<u8> {
+    let body = encode_traces_data(spans);
+    let mut out = Vec::with_capacity(2 + body.len());
+    out.push(SPANS);
+    out.push(VERSION);
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Decodes a record written by [`encode`] or [`encode_stored`].
 pub fn decode(record: &[u8]) -> Result<Vec<ResourceSpans>> {
     match record {
         [SPANS, VERSION, body @ ..] => TracesData::decode(body)

@@ -19,7 +19,7 @@ use roaring::RoaringBitmap;
 pub use tags::{TagScope, TagValue};
 pub use view::{SpanSet, kind, status};
 
-use crate::block::{Block, INDEXED_SPAN_ATTRS, Term, TermKind, status_name};
+use crate::block::{Block, Entry, INDEXED_SPAN_ATTRS, Term, TermKind, status_name};
 use crate::error::Result;
 use crate::id::{TraceId, hex};
 use crate::store::SpanStore;
@@ -107,22 +107,27 @@ impl SpanStore {
             if newest.older(meta.max_time_ns) {
                 continue;
             }
-            for i in candidates(&b, &required)? {
-                let i = i as usize;
-                let e = b.entry(i);
-                if !overlaps(e.start_ns, e.end_ns) || newest.older(e.start_ns) {
-                    continue;
+            // Frame by frame, newest first: each frame is decompressed at
+            // most once, and frames older than the hits found are skipped.
+            for group in by_frame(&b, candidates(&b, &required)?) {
+                if newest.older(group.newest_start) {
+                    break;
                 }
-                out.inspected_traces += 1;
-                out.inspected_bytes += u64::from(e.len);
-                let Some(spans) = b.read_if(i, contains_needles)? else {
-                    continue;
-                };
-                let set = SpanSet::from_otlp(&spans);
-                if let Some(hit) = evaluate(&req.query, e.id, &set, req.spans_per_set) {
-                    let start = hit.start_ns;
-                    if merge(&mut found, hit) {
-                        newest.add(start);
+                for e in group.entries {
+                    if !overlaps(e.start_ns, e.end_ns) || newest.older(e.start_ns) {
+                        continue;
+                    }
+                    out.inspected_traces += 1;
+                    out.inspected_bytes += u64::from(e.len);
+                    let Some(spans) = b.read_if(e.ordinal, contains_needles)? else {
+                        continue;
+                    };
+                    let set = SpanSet::from_otlp(&spans);
+                    if let Some(hit) = evaluate(&req.query, e.id, &set, req.spans_per_set) {
+                        let start = hit.start_ns;
+                        if merge(&mut found, hit) {
+                            newest.add(start);
+                        }
                     }
                 }
             }
@@ -153,6 +158,33 @@ fn merge(found: &mut HashMap<TraceId, Hit>, hit: Hit) -> bool {
             true
         }
     }
+}
+
+/// Candidate traces of one frame.
+struct FrameGroup {
+    newest_start: u64,
+    entries: Vec<Entry>,
+}
+
+/// The candidates of `b` grouped by frame, the frame with the newest
+/// candidate first.
+fn by_frame(b: &Block, candidates: RoaringBitmap) -> Vec<FrameGroup> {
+    let mut groups: Vec<FrameGroup> = Vec::new();
+    for i in candidates {
+        let e = b.entry(i as usize);
+        match groups.last_mut() {
+            Some(g) if g.entries.last().is_some_and(|l| l.frame == e.frame) => {
+                g.newest_start = g.newest_start.max(e.start_ns);
+                g.entries.push(e);
+            }
+            _ => groups.push(FrameGroup {
+                newest_start: e.start_ns,
+                entries: vec![e],
+            }),
+        }
+    }
+    groups.sort_by_key(|g| Reverse(g.newest_start));
+    groups
 }
 
 /// The start times of the newest `limit` hits so far: a trace that

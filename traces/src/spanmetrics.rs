@@ -42,7 +42,7 @@ use tsdb::exemplars::Exemplar;
 use tsdb::model::Labels;
 use tsdb::model::histogram::HistogramValue;
 
-use crate::head::HeadSpan;
+use crate::head::{HeadSpan, StoredSpan};
 use crate::id::TraceId;
 use histogram::ExpHistogram;
 
@@ -167,7 +167,7 @@ impl SpanMetrics {
     }
 
     /// Counts the service-graph edges of a trace being decided.
-    pub fn observe_trace(&self, spans: &[HeadSpan], now_ms: i64) {
+    pub fn observe_trace(&self, spans: &[StoredSpan], now_ms: i64) {
         let edges = graph::edges(spans);
         if edges.is_empty() {
             return;

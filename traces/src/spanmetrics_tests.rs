@@ -7,7 +7,7 @@ use tsdb::db::{Db, DbOptions};
 use tsdb::model::{MatchOp, Matcher, Queryable, SampleBuf, SelectHints};
 
 use super::*;
-use crate::head::Origin;
+use crate::head::{Origin, StoredSpan};
 
 fn origin(service: &str) -> Arc<Origin> {
     Arc::new(Origin {
@@ -56,6 +56,10 @@ fn call_chain(api_error: bool) -> Vec<HeadSpan> {
         span("api", 4, 3, SpanKind::Client, false, 100),
         span("db", 5, 4, SpanKind::Server, false, 90),
     ]
+}
+
+fn stored(spans: &[HeadSpan]) -> Vec<StoredSpan> {
+    spans.iter().map(StoredSpan::new).collect()
 }
 
 fn with_ids(spans: &[HeadSpan], trace: u8) -> Vec<(TraceId, HeadSpan)> {
@@ -239,7 +243,7 @@ fn service_graph_edges_pair_clients_with_their_servers() {
         ),
     ];
     for (name, spans, want) in cases {
-        let mut got: Vec<(String, String, bool)> = graph::edges(spans)
+        let mut got: Vec<(String, String, bool)> = graph::edges(&stored(spans))
             .into_iter()
             .map(|e| (e.client, e.server, e.failed))
             .collect();
@@ -257,8 +261,8 @@ fn service_graph_edges_pair_clients_with_their_servers() {
 fn edges_are_written_as_counters() {
     let (_tmp, db) = db();
     let m = SpanMetrics::new(MetricsOptions::default());
-    m.observe_trace(&call_chain(true), 1);
-    m.observe_trace(&call_chain(false), 1);
+    m.observe_trace(&stored(&call_chain(true)), 1);
+    m.observe_trace(&stored(&call_chain(false)), 1);
     let mut app = db.appender();
     m.write(&mut app, 5000);
     app.commit().unwrap();

@@ -14,7 +14,7 @@ use tsdb::wal::RecordFamily;
 
 use crate::block::{self, Block};
 use crate::error::{Error, Result};
-use crate::head::{self, Head, LiveTrace, Verdict};
+use crate::head::{self, Head, LiveTrace, StoredSpan, Verdict};
 use crate::id::TraceId;
 use crate::record;
 use crate::sampling::Sampler;
@@ -140,25 +140,31 @@ impl SpanStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let rec = record::encode(&batch);
+        // Each span is encoded once: for the record and for the head.
+        let spans = head::split(batch);
+        let stored: Vec<(TraceId, StoredSpan)> = spans
+            .iter()
+            .map(|(id, s)| (*id, StoredSpan::new(s)))
+            .collect();
+        let rec = record::encode_stored(stored.iter().map(|(_, s)| s));
         let guard = InflightGuard::new(self.clone(), db);
         let store = self.clone();
         app.add_record(rec, move |pos| {
-            let spans = head::split(batch);
             if let Some(m) = &store.metrics {
                 m.observe_spans(&spans, now_ms());
             }
+            drop(spans);
             store
                 .counters
                 .spans_received
-                .fetch_add(spans.len() as u64, Ordering::Relaxed);
-            store.apply(spans, pos.segment);
+                .fetch_add(stored.len() as u64, Ordering::Relaxed);
+            store.apply(stored, pos.segment);
             drop(guard);
         })?;
         Ok(())
     }
 
-    fn apply(&self, spans: Vec<(TraceId, head::HeadSpan)>, segment: u64) {
+    fn apply(&self, spans: Vec<(TraceId, StoredSpan)>, segment: u64) {
         self.head.apply(spans, segment, now_ms());
         let over = self.head.live_traces().saturating_sub(self.opts.num_traces);
         if over > 0 {
@@ -200,7 +206,7 @@ impl SpanStore {
                 }
                 let (verdict, policy) = match sampler {
                     None => (Verdict::Keep, "none".to_string()),
-                    Some(s) => s.decide(id, &t.spans),
+                    Some(s) => s.decide(id, &t.decoded()),
                 };
                 let name = if verdict == Verdict::Keep {
                     "sampled"
@@ -345,7 +351,7 @@ impl WalStore for SpanStore {
         let mut keep = Vec::with_capacity(before);
         for (id, s) in spans.drain(..) {
             if !self.in_blocks(&id, &s.span.span_id)? {
-                keep.push((id, s));
+                keep.push((id, StoredSpan::new(&s)));
             }
         }
         let c = &self.counters;

@@ -7,7 +7,7 @@ use opentelemetry_proto::tonic::trace::v1::{Span, Status};
 use super::super::writer::write_framed;
 use super::super::{Term, TermKind, write};
 use super::*;
-use crate::head::{HeadSpan, LiveTrace, Origin};
+use crate::head::{HeadSpan, LiveTrace, Origin, StoredSpan};
 
 fn kv(k: &str, v: &str) -> KeyValue {
     KeyValue {
@@ -43,10 +43,10 @@ fn trace(id: u8, service: &str, names: &[&str], error: bool) -> (TraceId, LiveTr
             ..Default::default()
         };
         t.push(
-            HeadSpan {
+            StoredSpan::new(&HeadSpan {
                 origin: origin.clone(),
                 span,
-            },
+            }),
             0,
             1,
         );

@@ -45,8 +45,12 @@ struct Frame {
 /// One trace's index entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
+    /// Its position in the block (by trace id).
+    pub ordinal: usize,
     pub id: TraceId,
-    frame: u32,
+    /// The compressed frame holding the trace; traces of one frame are
+    /// consecutive in id order.
+    pub frame: u32,
     in_frame: u32,
     /// Encoded (uncompressed) bytes of the trace.
     pub len: u32,
@@ -166,6 +170,7 @@ impl Block {
         let mut id = [0u8; 16];
         id.copy_from_slice(&b[..16]);
         Entry {
+            ordinal: i,
             id: TraceId(id),
             frame: u32_at(b, 16),
             in_frame: u32_at(b, 20),

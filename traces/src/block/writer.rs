@@ -5,15 +5,13 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use opentelemetry_proto::tonic::trace::v1::TracesData;
-use prost::Message;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use super::terms::{Term, span_terms};
 use super::{DATA_MAGIC, ENTRY_LEN, FRAME_LEN, INDEX_MAGIC, VERSION};
 use crate::error::{Error, Result};
-use crate::head::{HeadSpan, LiveTrace, to_otlp};
+use crate::head::{LiveTrace, encode_traces_data};
 use crate::id::TraceId;
 
 /// A block's `meta.json`.
@@ -141,23 +139,15 @@ fn write_files(
             name: "traces per block",
             reason: "over 2^32".into(),
         })?;
-        let spans = grouped(&trace.spans);
-        let proto = TracesData {
-            resource_spans: to_otlp(spans.iter().copied()),
-        }
-        .encode_to_vec();
+        let proto = encode_traces_data(&trace.spans);
         let over = |_| Error::InvalidOption {
             name: "span block frame",
             reason: "over 4 GiB".into(),
         };
         let in_frame = u32::try_from(frames.pending.len()).map_err(over)?;
         let len = u32::try_from(proto.len()).map_err(over)?;
-        let start = trace
-            .spans
-            .iter()
-            .map(|s| s.span.start_time_unix_nano)
-            .min();
-        let end = trace.spans.iter().map(|s| s.span.end_time_unix_nano).max();
+        let start = trace.spans.iter().map(|s| s.start_ns).min();
+        let end = trace.spans.iter().map(|s| s.end_ns).max();
         let (start, end) = (start.unwrap_or(0), end.unwrap_or(0));
         meta.min_time_ns = meta.min_time_ns.min(start);
         meta.max_time_ns = meta.max_time_ns.max(end);
@@ -173,7 +163,7 @@ fn write_files(
         if frames.pending.len() >= frame_bytes {
             frames.cut()?;
         }
-        for s in &trace.spans {
+        for s in &trace.decoded() {
             span_terms(s, &mut |kind, key, value| {
                 let t = Term::new(kind, key, value);
                 postings.entry(t).or_default().insert(ordinal);
@@ -195,14 +185,6 @@ fn write_files(
     })?;
     write_synced(&dir.join("meta.json"), &json)?;
     sync_dir(dir)
-}
-
-/// The spans with equal origins next to each other, so each origin is
-/// written once per run.
-fn grouped(spans: &[HeadSpan]) -> Vec<&HeadSpan> {
-    let mut out: Vec<&HeadSpan> = spans.iter().collect();
-    out.sort_by_key(|s| std::sync::Arc::as_ptr(&s.origin) as usize);
-    out
 }
 
 fn encode_index(

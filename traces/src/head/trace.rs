@@ -5,8 +5,8 @@ use std::sync::Arc;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use prost::Message;
 
+use super::stored::StoredSpan;
 use crate::id::TraceId;
 
 /// Where spans came from: their resource and instrumentation scope,
@@ -48,7 +48,7 @@ pub struct HeadSpan {
 /// The spans of one trace that are not in a block yet.
 #[derive(Debug, Clone)]
 pub struct LiveTrace {
-    pub spans: Vec<HeadSpan>,
+    pub spans: Vec<StoredSpan>,
     /// Wall-clock milliseconds of the first and the latest span's arrival.
     pub first_arrival_ms: i64,
     pub last_arrival_ms: i64,
@@ -69,11 +69,16 @@ impl LiveTrace {
         }
     }
 
-    pub fn push(&mut self, span: HeadSpan, now_ms: i64, segment: u64) {
-        self.bytes += span.span.encoded_len();
+    pub fn push(&mut self, stored: StoredSpan, now_ms: i64, segment: u64) {
+        self.bytes += stored.len();
         self.last_arrival_ms = self.last_arrival_ms.max(now_ms);
         self.min_segment = self.min_segment.min(segment);
-        self.spans.push(span);
+        self.spans.push(stored);
+    }
+
+    /// The spans decoded.
+    pub fn decoded(&self) -> Vec<HeadSpan> {
+        self.spans.iter().map(StoredSpan::decode).collect()
     }
 
     /// Takes in the spans of `other` (the same trace).

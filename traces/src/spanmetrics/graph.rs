@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 
-use crate::head::HeadSpan;
+use crate::head::{HeadSpan, Origin, StoredSpan};
 
 /// One request between two services.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,11 +20,11 @@ pub struct Edge {
 
 /// The edges of one trace with all its spans in view. Spans without a
 /// `service.name` take the SDKs' default, `unknown_service`.
-pub fn edges(spans: &[HeadSpan]) -> Vec<Edge> {
-    let clients: HashMap<&[u8], &HeadSpan> = spans
+pub fn edges(spans: &[StoredSpan]) -> Vec<Edge> {
+    let clients: HashMap<[u8; 8], &StoredSpan> = spans
         .iter()
         .filter(|s| is_kind(s, &[SpanKind::Client, SpanKind::Producer]))
-        .map(|s| (s.span.span_id.as_slice(), s))
+        .map(|s| (s.span_id, s))
         .collect();
     if clients.is_empty() {
         return Vec::new();
@@ -34,12 +34,12 @@ pub fn edges(spans: &[HeadSpan]) -> Vec<Edge> {
         if !is_kind(server, &[SpanKind::Server, SpanKind::Consumer]) {
             continue;
         }
-        let Some(client) = clients.get(server.span.parent_span_id.as_slice()) else {
+        let Some(client) = clients.get(&server.parent_span_id) else {
             continue;
         };
         out.push(Edge {
-            client: service(client).to_string(),
-            server: service(server).to_string(),
+            client: service_of(&client.origin).to_string(),
+            server: service_of(&server.origin).to_string(),
             failed: is_error(client) || is_error(server),
         });
     }
@@ -47,16 +47,17 @@ pub fn edges(spans: &[HeadSpan]) -> Vec<Edge> {
 }
 
 pub(crate) fn service(s: &HeadSpan) -> &str {
-    s.origin.service_name().unwrap_or("unknown_service")
+    service_of(&s.origin)
 }
 
-fn is_kind(s: &HeadSpan, kinds: &[SpanKind]) -> bool {
-    kinds.iter().any(|k| *k as i32 == s.span.kind)
+fn service_of(o: &Origin) -> &str {
+    o.service_name().unwrap_or("unknown_service")
 }
 
-fn is_error(s: &HeadSpan) -> bool {
-    s.span
-        .status
-        .as_ref()
-        .is_some_and(|st| st.code == StatusCode::Error as i32)
+fn is_kind(s: &StoredSpan, kinds: &[SpanKind]) -> bool {
+    kinds.iter().any(|k| *k as i32 == s.kind)
+}
+
+fn is_error(s: &StoredSpan) -> bool {
+    s.status == StatusCode::Error as i32
 }
