@@ -257,6 +257,25 @@ fn main() {
         metric(&peer, "almanac_span_blocks"),
     );
 
+    if std::env::var_os("BENCH_DISK_DETAIL").is_some() {
+        let blocks = peer.data_dir().join("spans/blocks");
+        for e in std::fs::read_dir(&blocks).into_iter().flatten().flatten() {
+            let size = |f: &str| std::fs::metadata(e.path().join(f)).map_or(0, |m| m.len());
+            let meta = std::fs::read_to_string(e.path().join("meta.json")).unwrap_or_default();
+            let spans: f64 = serde_json::from_str::<serde_json::Value>(&meta)
+                .ok()
+                .and_then(|m| m["spans"].as_f64())
+                .unwrap_or(f64::NAN);
+            println!(
+                "  block {}: data {:.1} + index {:.1} bytes/span ({} spans)",
+                e.file_name().to_string_lossy(),
+                size("data") as f64 / spans,
+                size("index") as f64 / spans,
+                spans
+            );
+        }
+    }
+
     // Trace by id.
     let lookups = env_usize("LOOKUPS", 2000) as u64;
     let mut times = Vec::with_capacity(lookups as usize);

@@ -27,7 +27,8 @@ pub struct Options {
     pub retention: Duration,
     /// A trace is decided once no span of it arrived for this long.
     pub decision_wait: Duration,
-    /// Most undecided traces held; past it the oldest are decided early.
+    /// Most undecided traces held; past it the oldest are decided early
+    /// (at least a twentieth of this at a time).
     pub num_traces: usize,
     /// Verdicts remembered for late spans.
     pub decision_cache: usize,
@@ -168,7 +169,9 @@ impl SpanStore {
         self.head.apply(spans, segment, now_ms());
         let over = self.head.live_traces().saturating_sub(self.opts.num_traces);
         if over > 0 {
-            self.decide(i64::MIN, over);
+            // Finding the oldest scans every live trace: decide a twentieth
+            // of the cap at once, so that scan is rare.
+            self.decide(i64::MIN, over.max(self.opts.num_traces / 20));
         }
     }
 

@@ -1,14 +1,15 @@
 //! Writes a span block from traces sorted by id.
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
+use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
-use super::terms::{Term, span_terms};
+use super::terms::{Term, TermKind, span_terms};
 use super::{DATA_MAGIC, ENTRY_LEN, FRAME_LEN, INDEX_MAGIC, VERSION};
 use crate::error::{Error, Result};
 use crate::head::{LiveTrace, encode_traces_data};
@@ -124,7 +125,7 @@ fn write_files(
 ) -> Result<()> {
     let mut frames = Frames::new(traces.iter().map(|(_, t)| t.bytes / 6).sum())?;
     let mut entries = Vec::with_capacity(traces.len() * ENTRY_LEN);
-    let mut postings: BTreeMap<Term, RoaringBitmap> = BTreeMap::new();
+    let mut postings = Postings::default();
     let mut meta = BlockMeta {
         version: VERSION,
         ulid: ulid.to_owned(),
@@ -163,15 +164,22 @@ fn write_files(
         if frames.pending.len() >= frame_bytes {
             frames.cut()?;
         }
+        // A trace's spans share most terms: each is added once per trace,
+        // known by a 64-bit hash (two terms of one trace colliding is a
+        // 1-in-10^16 chance; it would cost one posting of that trace).
+        let mut seen: HashSet<u64> = HashSet::new();
         for s in &trace.decoded() {
             span_terms(s, &mut |kind, key, value| {
-                let t = Term::new(kind, key, value);
-                postings.entry(t).or_default().insert(ordinal);
+                let mut h = std::hash::DefaultHasher::new();
+                (kind, key, value).hash(&mut h);
+                if seen.insert(h.finish()) {
+                    postings.add(kind, key, value, ordinal);
+                }
             });
         }
     }
     frames.cut()?;
-    let index = encode_index(traces.len(), &entries, &frames, &postings)?;
+    let index = encode_index(traces.len(), &entries, &frames, &postings.sorted())?;
     let data = frames.data;
     meta.bytes = (data.len() + index.len()) as u64;
     if meta.min_time_ns == u64::MAX {
@@ -187,11 +195,58 @@ fn write_files(
     sync_dir(dir)
 }
 
+/// Postings being built: kind → key → value → traces. Looked up by
+/// borrowed strings, so a term costs an allocation only when first met.
+#[derive(Default)]
+struct Postings(HashMap<TermKind, HashMap<String, HashMap<String, RoaringBitmap>>>);
+
+impl Postings {
+    fn add(&mut self, kind: TermKind, key: &str, value: &str, ordinal: u32) {
+        let keys = self.0.entry(kind).or_default();
+        if !keys.contains_key(key) {
+            keys.insert(key.to_owned(), HashMap::new());
+        }
+        let Some(values) = keys.get_mut(key) else {
+            return;
+        };
+        match values.get_mut(value) {
+            Some(b) => {
+                b.insert(ordinal);
+            }
+            None => {
+                values.insert(value.to_owned(), RoaringBitmap::from_iter([ordinal]));
+            }
+        }
+    }
+
+    /// Every term with its traces, in term order (so a block's bytes do
+    /// not depend on hashing).
+    fn sorted(self) -> Vec<(Term, RoaringBitmap)> {
+        let mut out: Vec<(Term, RoaringBitmap)> = Vec::new();
+        for (kind, keys) in self.0 {
+            for (key, values) in keys {
+                for (value, bitmap) in values {
+                    out.push((
+                        Term {
+                            kind,
+                            key: key.clone(),
+                            value,
+                        },
+                        bitmap,
+                    ));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
 fn encode_index(
     count: usize,
     entries: &[u8],
     frames: &Frames,
-    postings: &BTreeMap<Term, RoaringBitmap>,
+    postings: &[(Term, RoaringBitmap)],
 ) -> Result<Vec<u8>> {
     let too_long = |what: &str| Error::InvalidOption {
         name: "span block term",
