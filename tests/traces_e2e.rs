@@ -261,6 +261,19 @@ fn python_sdk_traces_come_back_whole_and_searchable() {
     );
     assert_eq!(hit["spanSets"][0]["matched"], 1, "{v}");
     assert_eq!(hit["serviceStats"]["db"]["errorCount"], 1, "{v}");
+    let v = s
+        .get(&format!(
+            "/api/search?q={}&limit=1",
+            urlencode(r#"{ span.payment.method = "cash" }"#)
+        ))
+        .json();
+    let attrs = &v["traces"][0]["spanSets"][0]["spans"][0]["attributes"];
+    assert!(
+        attrs.as_array().is_some_and(
+            |a| a.contains(&json!({"key": "payment.method", "value": {"stringValue": "cash"}}))
+        ),
+        "the matched span shows the attribute the query reads: {v}"
+    );
 
     // Tags and values.
     let v = s.get("/api/v2/search/tags?scope=span").json();

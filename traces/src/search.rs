@@ -14,6 +14,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use memchr::memmem::Finder;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use roaring::RoaringBitmap;
 
 pub use tags::{TagScope, TagValue};
@@ -23,7 +24,7 @@ use crate::block::{Block, Entry, INDEXED_SPAN_ATTRS, Term, TermKind, status_name
 use crate::error::Result;
 use crate::id::{TraceId, hex};
 use crate::store::SpanStore;
-use crate::traceql::{Query, Required, TraceView};
+use crate::traceql::{Attribute, Query, Required, Scope, TraceView};
 
 /// What to search for.
 #[derive(Debug)]
@@ -61,6 +62,9 @@ pub struct MatchedSpan {
     pub start_ns: u64,
     pub duration_ns: u64,
     pub service: Option<String>,
+    /// The span's (or its resource's) values of the attributes the query
+    /// mentions.
+    pub attributes: Vec<KeyValue>,
 }
 
 #[derive(Debug, Default)]
@@ -270,6 +274,7 @@ fn evaluate(q: &Query, id: TraceId, set: &SpanSet<'_>, spans_per_set: usize) -> 
     if matched.is_empty() {
         return None;
     }
+    let shown = q.attributes();
     let mut services: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     for (i, (s, _)) in set.spans.iter().enumerate() {
         let e = services
@@ -284,13 +289,14 @@ fn evaluate(q: &Query, id: TraceId, set: &SpanSet<'_>, spans_per_set: usize) -> 
         .iter()
         .take(spans_per_set)
         .map(|&i| {
-            let s = set.spans[i].0;
+            let (s, resource) = set.spans[i];
             MatchedSpan {
                 span_id: hex(&s.span_id),
                 name: s.name.clone(),
                 start_ns: s.start_time_unix_nano,
                 duration_ns: s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano),
                 service: set.service(i).map(str::to_owned),
+                attributes: shown_attributes(&shown, &s.attributes, resource),
             }
         })
         .collect();
@@ -307,6 +313,32 @@ fn evaluate(q: &Query, id: TraceId, set: &SpanSet<'_>, spans_per_set: usize) -> 
         matched: matched.len(),
         services,
     })
+}
+
+/// The values of the query's attributes on one span (span attributes
+/// first for unscoped names), each once.
+fn shown_attributes(
+    shown: &[Attribute],
+    span: &[KeyValue],
+    resource: &[KeyValue],
+) -> Vec<KeyValue> {
+    let mut out: Vec<KeyValue> = Vec::new();
+    for a in shown {
+        let places: &[&[KeyValue]] = match a.scope {
+            Scope::Span => &[span],
+            Scope::Resource => &[resource],
+            Scope::Any => &[span, resource],
+        };
+        let found = places
+            .iter()
+            .find_map(|kvs| kvs.iter().find(|kv| kv.key == a.name));
+        if let Some(kv) = found
+            && !out.iter().any(|o| o.key == kv.key)
+        {
+            out.push(kv.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]

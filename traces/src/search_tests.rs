@@ -195,6 +195,21 @@ fn hits_describe_their_traces() {
     assert_eq!(h.spans[0].service.as_deref(), Some("api"));
     assert_eq!(h.services.get("api"), Some(&(1, 1)));
     assert_eq!(h.services.get("web"), Some(&(1, 0)));
+    assert!(h.spans[0].attributes.is_empty(), "the query mentions none");
+
+    // The attributes a query mentions come with each matched span.
+    let req = SearchRequest {
+        query: parse(r#"{ span.retries = 5 && .service.name = "api" && (span.nope = 1 || .http.route != "x") }"#)
+            .unwrap(),
+        ..req
+    };
+    let r = store.search(&req).unwrap();
+    let keys: Vec<&str> = r.traces[0].spans[0]
+        .attributes
+        .iter()
+        .map(|kv| kv.key.as_str())
+        .collect();
+    assert_eq!(keys, vec!["retries", "service.name", "http.route"]);
 }
 
 #[test]

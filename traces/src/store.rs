@@ -81,6 +81,8 @@ pub struct Counters {
     pub traces_dropped: AtomicU64,
     pub blocks_written: AtomicU64,
     pub blocks_deleted: AtomicU64,
+    /// Damaged blocks moved aside at open.
+    pub blocks_quarantined: AtomicU64,
     /// Sampling verdicts by policy name (or `"none"` with no sampler).
     pub decisions: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
@@ -104,7 +106,11 @@ impl SpanStore {
     pub fn open(dir: &Path, opts: Options) -> Result<Arc<SpanStore>> {
         let blocks_dir = dir.join("blocks");
         std::fs::create_dir_all(&blocks_dir).map_err(|e| Error::io("mkdir", &blocks_dir, e))?;
-        let blocks = load_blocks(&blocks_dir)?;
+        let (blocks, quarantined) = load_blocks(&blocks_dir, &dir.join("quarantine"))?;
+        let counters = Counters::default();
+        counters
+            .blocks_quarantined
+            .store(quarantined, Ordering::Relaxed);
         Ok(Arc::new(SpanStore {
             blocks_dir,
             head: Head::new(opts.decision_cache),
@@ -113,7 +119,7 @@ impl SpanStore {
             blocks: RwLock::new(blocks),
             inflight: Mutex::default(),
             replay_seen: Mutex::default(),
-            counters: Counters::default(),
+            counters,
         }))
     }
 
@@ -409,8 +415,13 @@ impl Drop for InflightGuard {
     }
 }
 
-fn load_blocks(dir: &Path) -> Result<Vec<Arc<Block>>> {
+/// Opens the blocks in `dir`. A damaged block (a checksum or structure
+/// that does not hold, a missing file) is moved into `quarantine` with an
+/// error logged, so the other blocks and the WAL stay served; returns how
+/// many were. A block of an unknown format version stops the open.
+fn load_blocks(dir: &Path, quarantine: &Path) -> Result<(Vec<Arc<Block>>, u64)> {
     let mut out = Vec::new();
+    let mut quarantined = 0;
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read dir", dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("read dir", dir, e))?;
@@ -421,12 +432,32 @@ fn load_blocks(dir: &Path) -> Result<Vec<Arc<Block>>> {
             std::fs::remove_dir_all(&path).map_err(|e| Error::io("remove", &path, e))?;
             continue;
         }
-        if path.is_dir() {
-            out.push((name, Arc::new(Block::open(&path)?)));
+        if !path.is_dir() {
+            continue;
+        }
+        match Block::open(&path) {
+            Ok(b) => out.push((name, Arc::new(b))),
+            Err(e) if is_damage(&e) => {
+                std::fs::create_dir_all(quarantine)
+                    .map_err(|e| Error::io("mkdir", quarantine, e))?;
+                let to = quarantine.join(&name);
+                std::fs::rename(&path, &to).map_err(|e| Error::io("rename", &path, e))?;
+                tracing::error!(block = %name, error = %e, to = %to.display(), "span block is damaged: moved aside");
+                quarantined += 1;
+            }
+            Err(e) => return Err(e),
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out.into_iter().map(|(_, b)| b).collect())
+    Ok((out.into_iter().map(|(_, b)| b).collect(), quarantined))
+}
+
+fn is_damage(e: &Error) -> bool {
+    match e {
+        Error::Corruption { .. } => true,
+        Error::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -46,6 +46,31 @@ fn open(dir: &Path, opts: Options) -> (Arc<SpanStore>, Db) {
 }
 
 #[test]
+fn a_damaged_block_is_moved_aside_and_the_rest_served() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let (store, db) = open(tmp.path(), Options::default());
+        store.append(&db, batch(1, 1..3)).unwrap();
+        store.flush_all().unwrap();
+        store.append(&db, batch(2, 1..2)).unwrap();
+        store.flush_all().unwrap();
+        assert_eq!(store.blocks().len(), 2);
+        let damaged = store.blocks()[0].dir().join("index");
+        let mut bytes = std::fs::read(&damaged).unwrap();
+        bytes[10] ^= 0xff;
+        std::fs::write(&damaged, bytes).unwrap();
+    }
+    let (store, _db) = open(tmp.path(), Options::default());
+    assert_eq!(store.blocks().len(), 1);
+    assert_eq!(store.counters.blocks_quarantined.load(Ordering::Relaxed), 1);
+    let moved = std::fs::read_dir(tmp.path().join("spans/quarantine"))
+        .unwrap()
+        .count();
+    assert_eq!(moved, 1);
+    assert_eq!(span_ids(&store.trace(&TraceId([2; 16])).unwrap()), vec![1]);
+}
+
+#[test]
 fn committed_spans_survive_a_restart_from_the_wal_and_from_blocks() {
     let tmp = tempfile::tempdir().unwrap();
     let id = TraceId([1; 16]);

@@ -1,6 +1,7 @@
 //! TraceQL, Grafana Tempo's trace query language: [`parse`] a query into a
 //! [`Query`], run it on one trace ([`TraceView`]) with [`Query::matches`],
-//! and prune traces before reading them with [`Query::conditions`].
+//! prune traces before reading them with [`Query::conditions`], and list
+//! the attributes it reads with [`Query::attributes`].
 
 mod ast;
 mod check;
@@ -13,6 +14,7 @@ mod internal;
 mod literal;
 mod parser;
 mod print;
+mod refs;
 mod structural;
 mod value;
 

@@ -156,11 +156,15 @@ fn hit_json(h: &Hit) -> Value {
         .spans
         .iter()
         .map(|s| {
-            let attrs: Vec<Value> = s
+            let mut attrs: Vec<Value> = s
                 .service
                 .iter()
                 .map(|svc| json!({"key": "service.name", "value": {"stringValue": svc}}))
                 .collect();
+            let shown = s.attributes.iter().filter(|kv| kv.key != "service.name");
+            attrs.extend(shown.map(|kv| {
+                json!({"key": kv.key, "value": kv.value.as_ref().map_or(json!({}), super::render::any)})
+            }));
             json!({
                 "spanID": s.span_id,
                 "name": s.name,

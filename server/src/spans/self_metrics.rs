@@ -62,6 +62,11 @@ pub fn render(out: &mut String, store: &SpanStore) {
             "Span blocks deleted by retention.",
             load(&c.blocks_deleted),
         ),
+        (
+            "almanac_span_blocks_quarantined_total",
+            "Damaged span blocks moved to spans/quarantine at start.",
+            load(&c.blocks_quarantined),
+        ),
     ];
     counters_of(out, &counters);
     header(
