@@ -20,6 +20,7 @@
 //! so zstd compresses what neighbouring traces share. A block appears by
 //! renaming its finished temporary directory.
 
+mod raw_terms;
 mod reader;
 mod terms;
 mod writer;

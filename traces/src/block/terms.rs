@@ -2,7 +2,7 @@
 
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 
-use crate::head::HeadSpan;
+use crate::head::{HeadSpan, Origin};
 
 /// What a term says of a trace: it has a span with …
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,7 +57,7 @@ impl Term {
 }
 
 /// Longest attribute value indexed; longer ones are found by scanning.
-const MAX_VALUE: usize = 256;
+pub(super) const MAX_VALUE: usize = 256;
 
 /// Span attributes indexed by value (besides their keys): the
 /// low-cardinality ones dashboards filter on.
@@ -85,18 +85,7 @@ pub fn status_name(code: i32) -> &'static str {
 
 /// Calls `f` with every term of `s`.
 pub fn span_terms(s: &HeadSpan, f: &mut dyn FnMut(TermKind, &str, &str)) {
-    if let Some(r) = &s.origin.resource {
-        for kv in &r.attributes {
-            if kv.key == "service.name"
-                && let Some(v) = short_string(kv)
-            {
-                f(TermKind::Service, "", v);
-            }
-            if let Some(v) = scalar_text(kv) {
-                f(TermKind::ResourceAttr, &kv.key, &v);
-            }
-        }
-    }
+    origin_terms(&s.origin, f);
     f(TermKind::SpanName, "", &s.span.name);
     if let Some(service) = s.origin.service_name() {
         f(TermKind::Operation, service, &s.span.name);
@@ -109,6 +98,21 @@ pub fn span_terms(s: &HeadSpan, f: &mut dyn FnMut(TermKind, &str, &str)) {
             && let Some(v) = scalar_text(kv)
         {
             f(TermKind::SpanAttr, &kv.key, &v);
+        }
+    }
+}
+
+/// Calls `f` with the terms of a resource (those every span of it has).
+pub fn origin_terms(origin: &Origin, f: &mut dyn FnMut(TermKind, &str, &str)) {
+    let Some(r) = &origin.resource else { return };
+    for kv in &r.attributes {
+        if kv.key == "service.name"
+            && let Some(v) = short_string(kv)
+        {
+            f(TermKind::Service, "", v);
+        }
+        if let Some(v) = scalar_text(kv) {
+            f(TermKind::ResourceAttr, &kv.key, &v);
         }
     }
 }

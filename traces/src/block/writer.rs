@@ -5,14 +5,16 @@ use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
-use super::terms::{Term, TermKind, span_terms};
+use super::raw_terms::raw_span_terms;
+use super::terms::{Term, TermKind, origin_terms, span_terms};
 use super::{DATA_MAGIC, ENTRY_LEN, FRAME_LEN, INDEX_MAGIC, VERSION};
 use crate::error::{Error, Result};
-use crate::head::{LiveTrace, encode_traces_data};
+use crate::head::{LiveTrace, Origin, encode_traces_data};
 use crate::id::TraceId;
 
 /// A block's `meta.json`.
@@ -168,14 +170,25 @@ fn write_files(
         // known by a 64-bit hash (two terms of one trace colliding is a
         // 1-in-10^16 chance; it would cost one posting of that trace).
         let mut seen: HashSet<u64> = HashSet::new();
-        for s in &trace.decoded() {
-            span_terms(s, &mut |kind, key, value| {
-                let mut h = std::hash::DefaultHasher::new();
-                (kind, key, value).hash(&mut h);
-                if seen.insert(h.finish()) {
-                    postings.add(kind, key, value, ordinal);
-                }
-            });
+        let mut add = |kind: TermKind, key: &str, value: &str| {
+            let mut h = std::hash::DefaultHasher::new();
+            (kind, key, value).hash(&mut h);
+            if seen.insert(h.finish()) {
+                postings.add(kind, key, value, ordinal);
+            }
+        };
+        let mut origins: Vec<*const Origin> = Vec::new();
+        for s in &trace.spans {
+            let origin = Arc::as_ptr(&s.origin);
+            if !origins.contains(&origin) {
+                origins.push(origin);
+                origin_terms(&s.origin, &mut add);
+            }
+            let service = s.origin.service_name();
+            if raw_span_terms(s.raw(), service, &mut add).is_none() {
+                // Not expected (the head encoded these bytes): decode.
+                span_terms(&s.decode(), &mut add);
+            }
         }
     }
     frames.cut()?;

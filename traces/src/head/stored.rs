@@ -43,6 +43,11 @@ impl StoredSpan {
         }
     }
 
+    /// The `Span` message's encoding.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
     /// Encoded bytes.
     pub fn len(&self) -> usize {
         self.raw.len()
