@@ -722,9 +722,15 @@ fn span_metrics_exemplars_and_jaeger_answer_from_the_sdk_record() {
             .collect();
         assert_eq!(got, expected, "jaeger {id}");
     }
-    assert_eq!(
-        s.get("/jaeger/api/traces/0af7651916cd43dd8448eb211c80319c")
-            .status,
-        404
-    );
+    // Errors in Jaeger's envelope, with the HTTP status.
+    let missing = s.get("/jaeger/api/traces/0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["errors"][0]["code"], 404);
+    let bad = s.get("/jaeger/api/traces?service=db&tags=%7Bnope");
+    assert_eq!(bad.status, 400);
+    let msg = bad.json()["errors"][0]["msg"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(msg.contains("invalid tags"), "{msg}");
 }

@@ -48,6 +48,10 @@ pub enum ApiError {
     /// `google.rpc.Status` in the request's encoding (JSON when `json`).
     #[error("{inner}")]
     Otlp { inner: Box<ApiError>, json: bool },
+    /// A Jaeger query API error: the status is the inner error's; the body
+    /// is Jaeger's envelope with `errors: [{code, msg}]`.
+    #[error("{0}")]
+    Jaeger(Box<ApiError>),
 }
 
 impl ApiError {
@@ -65,7 +69,7 @@ impl ApiError {
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::PartialWrite { retry: false, .. } => StatusCode::BAD_REQUEST,
             ApiError::PartialWrite { retry: true, .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Otlp { inner, .. } => inner.status(),
+            ApiError::Otlp { inner, .. } | ApiError::Jaeger(inner) => inner.status(),
         }
     }
 
@@ -73,7 +77,7 @@ impl ApiError {
     pub fn headers(&self) -> &[(&'static str, String)] {
         match self {
             ApiError::PartialWrite { headers, .. } => headers,
-            ApiError::Otlp { inner, .. } => inner.headers(),
+            ApiError::Otlp { inner, .. } | ApiError::Jaeger(inner) => inner.headers(),
             _ => &[],
         }
     }
@@ -91,7 +95,7 @@ impl ApiError {
             ApiError::Unavailable(_) | ApiError::Overloaded(_) => "unavailable",
             ApiError::NotFound(_) => "not_found",
             ApiError::Internal(_) => "internal",
-            ApiError::Otlp { inner, .. } => inner.error_type(),
+            ApiError::Otlp { inner, .. } | ApiError::Jaeger(inner) => inner.error_type(),
         }
     }
 
@@ -99,7 +103,7 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u32> {
         match self {
             ApiError::Overloaded(_) | ApiError::Unavailable(_) => Some(1),
-            ApiError::Otlp { inner, .. } => inner.retry_after(),
+            ApiError::Otlp { inner, .. } | ApiError::Jaeger(inner) => inner.retry_after(),
             _ => None,
         }
     }
@@ -145,6 +149,14 @@ impl ApiError {
                 inner: Box::new(e),
                 json,
             },
+        }
+    }
+
+    /// This error as the Jaeger query API answers it.
+    pub fn jaeger(self) -> ApiError {
+        match self {
+            e @ ApiError::Jaeger(_) => e,
+            e => ApiError::Jaeger(Box::new(e)),
         }
     }
 

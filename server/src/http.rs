@@ -174,6 +174,16 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Body> {
                         .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
                     r
                 }
+                ApiError::Jaeger(inner) => {
+                    let body = serde_json::json!({
+                        "data": null,
+                        "total": 0,
+                        "limit": 0,
+                        "offset": 0,
+                        "errors": [{"code": e.status().as_u16(), "msg": inner.to_string()}],
+                    });
+                    json_response(e.status(), &body)
+                }
                 _ => json_response(e.status(), &api::json::error(&e)),
             };
             if let Some(s) = e.retry_after() {

@@ -30,7 +30,7 @@ pub use translate::{Options, Translation, translate};
 use crate::api::allow;
 use crate::api::{Reply, Req};
 use crate::error::ApiError;
-use crate::remote_write::{self, SeriesIn, WriteLimits};
+use crate::remote_write::{self, Permit, SeriesIn, WriteLimits};
 use crate::state::State;
 
 /// How a request is encoded, from its `Content-Type`.
@@ -114,12 +114,22 @@ pub fn metrics(state: &State, req: &Req) -> Result<Reply, ApiError> {
     export_metrics(state, req).map_err(|e| e.otlp(wants_json(req)))
 }
 
-fn export_metrics(state: &State, req: &Req) -> Result<Reply, ApiError> {
+/// An OTLP export request's start, shared by the receivers: a POST, its
+/// encoding from `Content-Type`, the body decompressed within the size
+/// limits, and a share of the in-flight write budget (held while the
+/// request is stored; past the budget the sender is told to retry).
+pub(crate) fn receive_export<'s, 'r>(
+    state: &'s State,
+    req: &'r Req,
+) -> Result<(Encoding, Cow<'r, [u8]>, Permit<'s>), ApiError> {
     allow(req, &[Method::POST])?;
     let enc = Encoding::from_content_type(req.content_type.as_deref())?;
-    let limits = &state.write_limits;
-    let raw = decompress(&req.body, req.content_encoding.as_deref(), limits)?;
-    let _permit = state
+    let raw = decompress(
+        &req.body,
+        req.content_encoding.as_deref(),
+        &state.write_limits,
+    )?;
+    let permit = state
         .write_inflight
         .try_acquire(req.body.len() + raw.len())
         .ok_or_else(|| {
@@ -128,6 +138,11 @@ fn export_metrics(state: &State, req: &Req) -> Result<Reply, ApiError> {
                 state.write_inflight.used()
             ))
         })?;
+    Ok((enc, raw, permit))
+}
+
+fn export_metrics(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    let (enc, raw, _permit) = receive_export(state, req)?;
     let request = decode(&raw, enc)?;
     let (otlp, lookback) = {
         let c = state.config.read();

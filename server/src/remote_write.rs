@@ -16,7 +16,7 @@ mod inflight;
 mod refusals;
 mod series_cache;
 mod wire;
-pub use inflight::InflightLimit;
+pub use inflight::{InflightLimit, Permit};
 pub use series_cache::SeriesCache;
 use tsdb::db::Appender;
 use tsdb::db::SeriesHandle;

@@ -24,17 +24,28 @@ const VERSION: u8 = 1;
 
 /// Encodes accepted spans as one record.
 pub fn encode(batch: &[ResourceSpans]) -> Vec<u8> {
+    let mut out = vec![SPANS, VERSION];
+    encode_traces_data_into(batch, &mut out);
+    out
+}
+
+/// The `TracesData` encoding of `batch` (`resource_spans = 1`, repeated),
+/// as trace-by-id answers carry it, without copying the spans into one.
+pub fn traces_data(batch: &[ResourceSpans]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_traces_data_into(batch, &mut out);
+    out
+}
+
+fn encode_traces_data_into(batch: &[ResourceSpans], out: &mut Vec<u8>) {
     let body: usize = batch
         .iter()
         .map(|rs| prost::encoding::message::encoded_len(1, rs))
         .sum();
-    let mut out = Vec::with_capacity(2 + body);
-    out.push(SPANS);
-    out.push(VERSION);
+    out.reserve(body);
     for rs in batch {
-        prost::encoding::message::encode(1, rs, &mut out);
+        prost::encoding::message::encode(1, rs, out);
     }
-    out
 }
 
 /// Encodes spans the head holds as one record (their bytes copied, not

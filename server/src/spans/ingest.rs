@@ -17,9 +17,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message;
 
 use super::otlp_json;
-use crate::api::{Reply, Req, allow};
+use crate::api::{Reply, Req};
 use crate::error::ApiError;
-use crate::otlp::{Encoding, decompress, wants_json};
+use crate::otlp::{Encoding, receive_export, wants_json};
 use crate::state::State;
 
 /// The handler of `/v1/traces`.
@@ -28,27 +28,12 @@ pub fn export(state: &State, req: &Req) -> Result<Reply, ApiError> {
 }
 
 fn receive(state: &State, req: &Req) -> Result<Reply, ApiError> {
-    allow(req, &[Method::POST])?;
-    let enc = Encoding::from_content_type(req.content_type.as_deref())?;
-    if req.body.is_empty() {
+    if req.method == Method::POST && req.body.is_empty() {
         return Err(ApiError::BadData(
             "empty body: an export request carries at least one span".into(),
         ));
     }
-    let raw = decompress(
-        &req.body,
-        req.content_encoding.as_deref(),
-        &state.write_limits,
-    )?;
-    let _permit = state
-        .write_inflight
-        .try_acquire(req.body.len() + raw.len())
-        .ok_or_else(|| {
-            ApiError::Overloaded(format!(
-                "too many writes in flight ({} bytes); retry later",
-                state.write_inflight.used()
-            ))
-        })?;
+    let (enc, raw, _permit) = receive_export(state, req)?;
     let request = match enc {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(&raw[..])
             .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?,

@@ -10,7 +10,8 @@
 //!   (JSON object or logfmt) and duration bounds; `start`/`end` in µs;
 //! - `GET /jaeger/api/traces/<id>`: one trace.
 //!
-//! Answers are Jaeger's envelope `{data, total, limit, offset, errors}`;
+//! Answers are Jaeger's envelope `{data, total, limit, offset, errors}`
+//! (errors as `errors: [{code, msg}]` with the HTTP status);
 //! spans are converted from OTLP as the OpenTelemetry collector's Jaeger
 //! translator does ([`model`]).
 
@@ -38,6 +39,10 @@ fn envelope(data: Value, total: usize) -> Reply {
 
 /// `GET /jaeger/api/services`.
 pub fn services(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    services_inner(state, req).map_err(ApiError::jaeger)
+}
+
+fn services_inner(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::GET])?;
     let names: Vec<String> = state
         .spans
@@ -51,6 +56,10 @@ pub fn services(state: &State, req: &Req) -> Result<Reply, ApiError> {
 
 /// `GET /jaeger/api/services/<service>/operations`.
 pub fn service_operations(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    service_operations_inner(state, req).map_err(ApiError::jaeger)
+}
+
+fn service_operations_inner(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::GET])?;
     let mut segs = req.path.rsplit('/');
     let _operations = segs.next();
@@ -62,6 +71,10 @@ pub fn service_operations(state: &State, req: &Req) -> Result<Reply, ApiError> {
 
 /// `GET /jaeger/api/operations?service=…`.
 pub fn operations(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    operations_inner(state, req).map_err(ApiError::jaeger)
+}
+
+fn operations_inner(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::GET])?;
     let service = req
         .params
@@ -79,12 +92,20 @@ pub fn operations(state: &State, req: &Req) -> Result<Reply, ApiError> {
 
 /// `GET /jaeger/api/traces/<id>`.
 pub fn trace(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    trace_inner(state, req).map_err(ApiError::jaeger)
+}
+
+fn trace_inner(state: &State, req: &Req) -> Result<Reply, ApiError> {
     let (id, spans) = super::tempo::find_by_path(state, req)?;
     Ok(envelope(json!([model::trace(&id, &spans)]), 1))
 }
 
 /// `GET /jaeger/api/traces?service=…`.
 pub fn search(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    search_inner(state, req).map_err(ApiError::jaeger)
+}
+
+fn search_inner(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::GET])?;
     let p = &req.params;
     let query = search_query(

@@ -83,11 +83,7 @@ pub(super) fn find_by_path(
 
 /// `tempopb.Trace`: the spans as repeated field 1.
 fn trace_proto(spans: &[ResourceSpans]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for rs in spans {
-        prost::encoding::message::encode(1, rs, &mut out);
-    }
-    out
+    traces::record::traces_data(spans)
 }
 
 /// `GET /api/traces/<id>`.
