@@ -722,6 +722,12 @@ fn span_metrics_exemplars_and_jaeger_answer_from_the_sdk_record() {
             .collect();
         assert_eq!(got, expected, "jaeger {id}");
     }
+    // The dependency graph from the service-graph counters.
+    assert_eq!(
+        data("dependencies?lookback=3600000"),
+        json!([{"parent": "checkout", "child": "db", "callCount": 30}])
+    );
+
     // Errors in Jaeger's envelope, with the HTTP status.
     let missing = s.get("/jaeger/api/traces/0af7651916cd43dd8448eb211c80319c");
     assert_eq!(missing.status, 404);

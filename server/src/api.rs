@@ -9,7 +9,7 @@ mod limits_status;
 mod meta;
 mod metric_names_stats;
 mod params;
-mod query;
+pub(crate) mod query;
 mod result_json;
 mod retention_status;
 mod rules;
@@ -107,6 +107,10 @@ const ROUTES: &[(&str, Handler)] = &[
     ),
     ("/jaeger/api/operations", crate::spans::jaeger::operations),
     ("/jaeger/api/traces", crate::spans::jaeger::search),
+    (
+        "/jaeger/api/dependencies",
+        crate::spans::jaeger::dependencies,
+    ),
     ("/jaeger/api/traces/*", crate::spans::jaeger::trace),
     ("/api/v1/query", query::query),
     ("/api/v1/query_range", query::query_range),

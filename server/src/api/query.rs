@@ -33,7 +33,7 @@ fn parse(req: &Req) -> Result<promql::ast::Expr, ApiError> {
 
 /// The engine for one request: the configured limits, narrowed by the
 /// request's `timeout` and `lookback_delta`.
-fn engine(state: &State, req: &Req) -> Result<Engine, ApiError> {
+pub(crate) fn engine(state: &State, req: &Req) -> Result<Engine, ApiError> {
     let cfg = state.config.read();
     let configured = cfg
         .query_timeout_ms()

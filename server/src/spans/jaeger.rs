@@ -8,7 +8,12 @@
 //! - `GET /jaeger/api/traces?service=&operation=&tags=&minDuration=&maxDuration=&start=&end=&limit=`:
 //!   traces with one span matching all of service, operation, tags
 //!   (JSON object or logfmt) and duration bounds; `start`/`end` in µs;
-//! - `GET /jaeger/api/traces/<id>`: one trace.
+//! - `GET /jaeger/api/traces/<id>`: one trace;
+//! - `GET /jaeger/api/dependencies?endTs=&lookback=` (ms): the service
+//!   graph, `{parent, child, callCount}`, from the span metrics' edge
+//!   counters: their growth between their first and last samples in the
+//!   lookback (a restart of Almanac within it restarts the counters; the
+//!   calls before it are not counted).
 //!
 //! Answers are Jaeger's envelope `{data, total, limit, offset, errors}`
 //! (errors as `errors: [{code, msg}]` with the HTTP status);
@@ -144,6 +149,44 @@ fn search_inner(state: &State, req: &Req) -> Result<Reply, ApiError> {
     }
     let n = data.len();
     Ok(envelope(Value::Array(data), n))
+}
+
+/// `GET /jaeger/api/dependencies`.
+pub fn dependencies(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    dependencies_inner(state, req).map_err(ApiError::jaeger)
+}
+
+fn dependencies_inner(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    allow(req, &[Method::GET])?;
+    let ms = |k: &str, default: i64| -> Result<i64, ApiError> {
+        match req.params.get(k).filter(|v| !v.is_empty()) {
+            None => Ok(default),
+            Some(v) => v.parse::<i64>().map_err(|_| {
+                ApiError::BadData(format!("invalid {k} {v:?}: expected milliseconds"))
+            }),
+        }
+    };
+    let end = ms("endTs", traces::store::now_ms())?;
+    let lookback = ms("lookback", 3_600_000)?.max(1);
+    let counter = traces::spanmetrics::GRAPH_REQUESTS;
+    let q = format!(
+        "sum by (client, server) (max_over_time({counter}[{lookback}ms]) - min_over_time({counter}[{lookback}ms]))"
+    );
+    let expr = promql::parse(&q).map_err(|e| ApiError::Internal(format!("{q}: {e}")))?;
+    let engine = crate::api::query::engine(state, req)?;
+    let res = engine.instant(&state.api_reads(), &expr, end)?;
+    let mut deps: Vec<Value> = Vec::new();
+    if let promql::value::Value::Vector(v) = res.value {
+        for s in v.iter().filter(|s| s.v > 0.0) {
+            deps.push(json!({
+                "parent": s.labels.get("client"),
+                "child": s.labels.get("server"),
+                "callCount": s.v.round() as u64,
+            }));
+        }
+    }
+    let n = deps.len();
+    Ok(envelope(Value::Array(deps), n))
 }
 
 /// Jaeger's search as one TraceQL spanset: a single span must match all.
