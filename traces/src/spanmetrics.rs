@@ -4,7 +4,8 @@
 //! appender, so the store's limits apply to them as to any series.
 //!
 //! - [`histogram`]: the latency histogram;
-//! - [`graph`]: the service-graph edges of a trace.
+//! - [`graph`]: the service-graph edges of a trace;
+//! - [`classic`]: classic latency buckets, when asked for.
 //!
 //! The series, named as Tempo's metrics generator names them so that
 //! Grafana's Tempo views find them:
@@ -13,6 +14,7 @@
 //! |---|---|
 //! | `traces_spanmetrics_calls_total` (counter) | `service`, `span_name`, `span_kind`, `status_code` |
 //! | `traces_spanmetrics_latency` (native histogram, seconds) | the same |
+//! | `traces_spanmetrics_latency_bucket`/`_sum`/`_count` (classic, when configured) | the same, and `le` |
 //! | `traces_service_graph_request_total` (counter) | `client`, `server` |
 //! | `traces_service_graph_request_failed_total` (counter) | `client`, `server` |
 //!
@@ -27,6 +29,7 @@
 //! - past `max_series` new series are not created (counted); a series with
 //!   no span for `stale_after` is no longer written.
 
+pub mod classic;
 pub mod graph;
 pub mod histogram;
 
@@ -58,6 +61,11 @@ pub struct MetricsOptions {
     pub max_series: usize,
     /// A series with no span for this long is no longer written.
     pub stale_after: Duration,
+    /// Write the latency as a native histogram.
+    pub native_latency: bool,
+    /// Write the latency as classic buckets with these bounds (seconds,
+    /// ascending); empty: none.
+    pub classic_bounds: Vec<f64>,
 }
 
 impl Default for MetricsOptions {
@@ -65,6 +73,8 @@ impl Default for MetricsOptions {
         MetricsOptions {
             max_series: 10_000,
             stale_after: Duration::from_secs(15 * 60),
+            native_latency: true,
+            classic_bounds: Vec::new(),
         }
     }
 }
@@ -103,6 +113,7 @@ struct RedKey {
 struct Red {
     calls: u64,
     latency: ExpHistogram,
+    classic: classic::Buckets,
     exemplar: Option<SpanExemplar>,
     exemplar_written_ms: i64,
     updated_ms: i64,
@@ -154,6 +165,9 @@ impl SpanMetrics {
             let seconds = nanos as f64 / 1e9;
             red.calls += 1;
             red.latency.observe(seconds);
+            if !self.opts.classic_bounds.is_empty() {
+                red.classic.observe(&self.opts.classic_bounds, seconds);
+            }
             red.updated_ms = now_ms;
             let t_ms = (s.span.end_time_unix_nano / 1_000_000) as i64;
             if red.exemplar.as_ref().is_none_or(|e| t_ms >= e.t_ms) {
@@ -195,6 +209,7 @@ impl SpanMetrics {
         st.red.retain(|_, r| r.updated_ms >= fresh_since);
         st.edges.retain(|_, e| e.updated_ms >= fresh_since);
         let mut w = Writer {
+            opts: &self.opts,
             app,
             t_ms,
             written: 0,
@@ -206,8 +221,10 @@ impl SpanMetrics {
         for ((client, server), e) in st.edges.iter_mut() {
             let pairs = [("client", client.as_str()), ("server", server.as_str())];
             let first = !e.written;
-            let ok = w.counter(GRAPH_REQUESTS, &pairs, e.total, first).is_some();
-            w.counter(GRAPH_FAILED, &pairs, e.failed, first);
+            let ok = w
+                .counter(GRAPH_REQUESTS, &pairs, e.total as f64, first)
+                .is_some();
+            w.counter(GRAPH_FAILED, &pairs, e.failed as f64, first);
             e.written |= ok;
         }
         let c = &self.counters;
@@ -229,6 +246,7 @@ impl State {
 
 /// One write's appends, counting what was written and refused.
 struct Writer<'a, 'b> {
+    opts: &'a MetricsOptions,
     app: &'a mut Appender<'b>,
     t_ms: i64,
     written: u64,
@@ -247,18 +265,36 @@ impl Writer<'_, '_> {
             ("status_code", status),
         ];
         let first = !r.written;
-        let calls = self.counter(CALLS, &pairs, r.calls, first);
-        let latency = self.latency(&pairs, &r.latency, first);
-        r.written |= calls.is_some();
-        let Some(e) = r
+        let calls = self.counter(CALLS, &pairs, r.calls as f64, first);
+        let latency = if self.opts.native_latency {
+            self.latency(&pairs, &r.latency, first)
+        } else {
+            None
+        };
+        let fresh = r
             .exemplar
             .as_ref()
-            .filter(|e| e.t_ms > r.exemplar_written_ms)
-        else {
+            .filter(|e| e.t_ms > r.exemplar_written_ms);
+        let bucket = if self.opts.classic_bounds.is_empty() {
+            None
+        } else {
+            let totals = (r.latency.sum(), r.latency.count());
+            let bounds = &self.opts.classic_bounds;
+            self.classic(
+                &pairs,
+                bounds,
+                &r.classic,
+                totals,
+                first,
+                fresh.map(|e| e.seconds),
+            )
+        };
+        r.written |= calls.is_some();
+        let Some(e) = fresh else {
             return;
         };
         let labels = Labels::from_pairs(&[("trace_id", e.trace_id.to_string())]);
-        for (series, v) in [(calls, 1.0), (latency, e.seconds)] {
+        for (series, v) in [(calls, 1.0), (latency, e.seconds), (bucket, e.seconds)] {
             if let Some(series) = series {
                 let ex = Exemplar {
                     labels: labels.clone(),
@@ -276,7 +312,7 @@ impl Writer<'_, '_> {
         &mut self,
         name: &str,
         pairs: &[(&str, &str)],
-        v: u64,
+        v: f64,
         first: bool,
     ) -> Option<tsdb::model::SeriesRef> {
         let labels = series_labels(name, pairs);
@@ -284,7 +320,7 @@ impl Writer<'_, '_> {
             let res = self.app.append(&labels, self.t_ms - 1, 0.0);
             self.count(res);
         }
-        let res = self.app.append(&labels, self.t_ms, v as f64);
+        let res = self.app.append(&labels, self.t_ms, v);
         self.count(res)
     }
 

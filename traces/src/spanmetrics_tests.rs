@@ -280,6 +280,7 @@ fn series_past_the_limit_are_counted_and_stale_series_end() {
     let m = SpanMetrics::new(MetricsOptions {
         max_series: 2,
         stale_after: Duration::from_secs(60),
+        ..MetricsOptions::default()
     });
     m.observe_spans(&with_ids(&call_chain(false), 1), 0);
     assert_eq!(m.series(), 2);
@@ -289,4 +290,63 @@ fn series_past_the_limit_are_counted_and_stale_series_end() {
     app.commit().unwrap();
     assert_eq!(m.series(), 0, "no span for longer than stale_after");
     assert!(dump(&db).0.is_empty());
+}
+
+#[test]
+fn classic_buckets_instead_of_the_native_histogram() {
+    let (_tmp, db) = db();
+    let m = SpanMetrics::new(MetricsOptions {
+        native_latency: false,
+        classic_bounds: vec![0.064, 0.128],
+        ..MetricsOptions::default()
+    });
+    let spans = [
+        span("db", 1, 0, SpanKind::Server, false, 90),
+        span("db", 2, 0, SpanKind::Server, false, 50),
+    ];
+    m.observe_spans(&with_ids(&spans, 3), 1);
+    let mut app = db.appender();
+    m.write(&mut app, 1000);
+    app.commit().unwrap();
+    let (floats, hists) = dump(&db);
+    assert!(hists.is_empty(), "no native histogram");
+    let at = |name: &str| {
+        floats
+            .iter()
+            .find(|f| f.0 == name && f.1 == 1000)
+            .map(|f| f.2)
+    };
+    let base = "db,SPAN_KIND_SERVER,db-op,STATUS_CODE_UNSET";
+    let cases: &[(&str, String, f64)] = &[
+        (
+            "le 0.064",
+            format!("{}{{0.064,{base}}}", classic::BUCKET),
+            1.0,
+        ),
+        (
+            "le 0.128",
+            format!("{}{{0.128,{base}}}", classic::BUCKET),
+            2.0,
+        ),
+        (
+            "le +Inf",
+            format!("{}{{+Inf,{base}}}", classic::BUCKET),
+            2.0,
+        ),
+        ("count", format!("{}{{{base}}}", classic::COUNT), 2.0),
+    ];
+    for (name, series, want) in cases {
+        assert_eq!(at(series), Some(*want), "{name}: {floats:?}");
+    }
+    let sum = at(&format!("{}{{{base}}}", classic::SUM)).unwrap();
+    assert!((sum - 0.14).abs() < 1e-9, "{sum}");
+    // The exemplar sits on the bucket of the latest span's value (of two
+    // ending together, the one seen last: 50 ms).
+    let ms = vec![vec![
+        Matcher::new(MatchOp::Equal, "__name__", classic::BUCKET).unwrap(),
+    ]];
+    let ex = db.exemplars().query(&ms, i64::MIN, i64::MAX);
+    assert_eq!(ex.len(), 1, "{ex:?}");
+    assert_eq!(ex[0].0.get("le"), "0.064");
+    assert_eq!(ex[0].1[0].v, 0.05);
 }

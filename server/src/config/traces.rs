@@ -39,6 +39,11 @@ pub struct SpanMetricsConfig {
     pub max_series: usize,
     /// A series with no span for this long is no longer written.
     pub stale_after: String,
+    /// `native` (a native histogram), `classic` (`_bucket`/`_sum`/`_count`
+    /// with `classic_buckets`) or `both`.
+    pub latency_histogram: String,
+    /// Bucket bounds in seconds for classic latency buckets.
+    pub classic_buckets: Vec<f64>,
 }
 
 impl Default for SpanMetricsConfig {
@@ -48,6 +53,8 @@ impl Default for SpanMetricsConfig {
             interval: "15s".into(),
             max_series: 10_000,
             stale_after: "15m".into(),
+            latency_histogram: "native".into(),
+            classic_buckets: ::traces::spanmetrics::classic::DEFAULT_BOUNDS.to_vec(),
         }
     }
 }
@@ -119,9 +126,33 @@ impl TracesConfig {
         let sm = &self.span_metrics;
         if sm.enabled {
             sm.interval()?;
+            let (native, classic) = match sm.latency_histogram.as_str() {
+                "native" => (true, false),
+                "classic" => (false, true),
+                "both" => (true, true),
+                other => {
+                    return Err(bad(
+                        "traces.span_metrics.latency_histogram",
+                        format!("{other:?}: expected native, classic or both"),
+                    ));
+                }
+            };
+            let b = &sm.classic_buckets;
+            if classic
+                && (b.is_empty()
+                    || b.windows(2).any(|w| w[0] >= w[1])
+                    || b.iter().any(|x| !x.is_finite()))
+            {
+                return Err(bad(
+                    "traces.span_metrics.classic_buckets",
+                    "expected finite bounds in ascending order",
+                ));
+            }
             o.span_metrics = Some(::traces::spanmetrics::MetricsOptions {
                 max_series: sm.max_series.max(1),
                 stale_after: ms("traces.span_metrics.stale_after", &sm.stale_after)?,
+                native_latency: native,
+                classic_bounds: if classic { b.clone() } else { Vec::new() },
             });
         }
         if self.max_attribute_bytes == 0 {
@@ -174,6 +205,21 @@ mod tests {
             ("bad retention", "retention: 7x", Some("traces.retention")),
             ("unknown field", "nope: 1", Some("unknown field")),
             ("span metrics off", "span_metrics: {enabled: false}", None),
+            (
+                "classic latency",
+                "span_metrics: {latency_histogram: both, classic_buckets: [0.1, 1]}",
+                None,
+            ),
+            (
+                "unknown latency histogram",
+                "span_metrics: {latency_histogram: sparse}",
+                Some("expected native, classic or both"),
+            ),
+            (
+                "unsorted buckets",
+                "span_metrics: {latency_histogram: classic, classic_buckets: [1, 0.1]}",
+                Some("ascending"),
+            ),
             (
                 "span metrics interval",
                 "span_metrics: {interval: 0s}",
