@@ -606,6 +606,11 @@ fn span_metrics_exemplars_and_jaeger_answer_from_the_sdk_record() {
         "traces_service_graph_request_failed_total",
         &edge(failed),
     );
+    eventually(
+        &s,
+        "histogram_count(traces_service_graph_request_server_seconds)",
+        &edge(30.0),
+    );
 
     // Exemplars link each series to a trace that is stored.
     let v = s

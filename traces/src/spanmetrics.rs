@@ -17,6 +17,7 @@
 //! | `traces_spanmetrics_latency_bucket`/`_sum`/`_count` (classic, when configured) | the same, and `le` |
 //! | `traces_service_graph_request_total` (counter) | `client`, `server` |
 //! | `traces_service_graph_request_failed_total` (counter) | `client`, `server` |
+//! | `traces_service_graph_request_server_seconds`, `…_client_seconds` (as the latency) | `client`, `server` |
 //!
 //! Contracts:
 //! - the span-metric series carry an exemplar `{trace_id="<32 hex>"}` of
@@ -32,6 +33,7 @@
 pub mod classic;
 pub mod graph;
 pub mod histogram;
+mod latency;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,16 +45,17 @@ use parking_lot::Mutex;
 use tsdb::db::Appender;
 use tsdb::exemplars::Exemplar;
 use tsdb::model::Labels;
-use tsdb::model::histogram::HistogramValue;
 
 use crate::head::{HeadSpan, StoredSpan};
 use crate::id::TraceId;
-use histogram::ExpHistogram;
+use latency::Latency;
 
 pub const CALLS: &str = "traces_spanmetrics_calls_total";
 pub const LATENCY: &str = "traces_spanmetrics_latency";
 pub const GRAPH_REQUESTS: &str = "traces_service_graph_request_total";
 pub const GRAPH_FAILED: &str = "traces_service_graph_request_failed_total";
+pub const GRAPH_SERVER_SECONDS: &str = "traces_service_graph_request_server_seconds";
+pub const GRAPH_CLIENT_SECONDS: &str = "traces_service_graph_request_client_seconds";
 
 /// How span metrics are kept.
 #[derive(Debug, Clone)]
@@ -112,8 +115,7 @@ struct RedKey {
 #[derive(Default)]
 struct Red {
     calls: u64,
-    latency: ExpHistogram,
-    classic: classic::Buckets,
+    latency: Latency,
     exemplar: Option<SpanExemplar>,
     exemplar_written_ms: i64,
     updated_ms: i64,
@@ -130,6 +132,8 @@ struct SpanExemplar {
 struct EdgeCounts {
     total: u64,
     failed: u64,
+    server: Latency,
+    client: Latency,
     updated_ms: i64,
     written: bool,
 }
@@ -164,10 +168,7 @@ impl SpanMetrics {
                 .saturating_sub(s.span.start_time_unix_nano);
             let seconds = nanos as f64 / 1e9;
             red.calls += 1;
-            red.latency.observe(seconds);
-            if !self.opts.classic_bounds.is_empty() {
-                red.classic.observe(&self.opts.classic_bounds, seconds);
-            }
+            red.latency.observe(&self.opts, seconds);
             red.updated_ms = now_ms;
             let t_ms = (s.span.end_time_unix_nano / 1_000_000) as i64;
             if red.exemplar.as_ref().is_none_or(|e| t_ms >= e.t_ms) {
@@ -196,6 +197,8 @@ impl SpanMetrics {
             let c = st.edges.entry(key).or_default();
             c.total += 1;
             c.failed += u64::from(e.failed);
+            c.server.observe(&self.opts, e.server_seconds);
+            c.client.observe(&self.opts, e.client_seconds);
             c.updated_ms = now_ms;
         }
     }
@@ -225,6 +228,8 @@ impl SpanMetrics {
                 .counter(GRAPH_REQUESTS, &pairs, e.total as f64, first)
                 .is_some();
             w.counter(GRAPH_FAILED, &pairs, e.failed as f64, first);
+            w.latency(GRAPH_SERVER_SECONDS, &pairs, &e.server, first, None);
+            w.latency(GRAPH_CLIENT_SECONDS, &pairs, &e.client, first, None);
             e.written |= ok;
         }
         let c = &self.counters;
@@ -266,29 +271,12 @@ impl Writer<'_, '_> {
         ];
         let first = !r.written;
         let calls = self.counter(CALLS, &pairs, r.calls as f64, first);
-        let latency = if self.opts.native_latency {
-            self.latency(&pairs, &r.latency, first)
-        } else {
-            None
-        };
         let fresh = r
             .exemplar
             .as_ref()
             .filter(|e| e.t_ms > r.exemplar_written_ms);
-        let bucket = if self.opts.classic_bounds.is_empty() {
-            None
-        } else {
-            let totals = (r.latency.sum(), r.latency.count());
-            let bounds = &self.opts.classic_bounds;
-            self.classic(
-                &pairs,
-                bounds,
-                &r.classic,
-                totals,
-                first,
-                fresh.map(|e| e.seconds),
-            )
-        };
+        let written = self.latency(LATENCY, &pairs, &r.latency, first, fresh.map(|e| e.seconds));
+        let (latency, bucket) = (written.native, written.bucket);
         r.written |= calls.is_some();
         let Some(e) = fresh else {
             return;
@@ -321,26 +309,6 @@ impl Writer<'_, '_> {
             self.count(res);
         }
         let res = self.app.append(&labels, self.t_ms, v);
-        self.count(res)
-    }
-
-    fn latency(
-        &mut self,
-        pairs: &[(&str, &str)],
-        h: &ExpHistogram,
-        first: bool,
-    ) -> Option<tsdb::model::SeriesRef> {
-        let labels = series_labels(LATENCY, pairs);
-        if first {
-            let zero = ExpHistogram::default().to_histogram();
-            let res = self
-                .app
-                .append_histogram(&labels, self.t_ms - 1, HistogramValue::Int(zero));
-            self.count(res);
-        }
-        let res =
-            self.app
-                .append_histogram(&labels, self.t_ms, HistogramValue::Int(h.to_histogram()));
         self.count(res)
     }
 

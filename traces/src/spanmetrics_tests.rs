@@ -272,6 +272,16 @@ fn edges_are_written_as_counters() {
     assert_eq!(last(&format!("{GRAPH_FAILED}{{web,api}}")), Some(1.0));
     assert_eq!(last(&format!("{GRAPH_REQUESTS}{{api,db}}")), Some(2.0));
     assert_eq!(last(&format!("{GRAPH_FAILED}{{api,db}}")), Some(0.0));
+    // Latencies of both sides: api's server spans took 200 ms, web's
+    // client spans 250 ms.
+    let (_, hists) = dump(&db);
+    let hist = |name: String| hists.iter().rfind(|h| h.0 == name).map(|h| (h.2, h.3));
+    let server = hist(format!("{GRAPH_SERVER_SECONDS}{{web,api}}")).unwrap();
+    let client = hist(format!("{GRAPH_CLIENT_SECONDS}{{web,api}}")).unwrap();
+    assert_eq!(server.0, 2);
+    assert!((server.1 - 0.4).abs() < 1e-9, "{server:?}");
+    assert_eq!(client.0, 2);
+    assert!((client.1 - 0.5).abs() < 1e-9, "{client:?}");
 }
 
 #[test]
@@ -320,30 +330,39 @@ fn classic_buckets_instead_of_the_native_histogram() {
     let cases: &[(&str, String, f64)] = &[
         (
             "le 0.064",
-            format!("{}{{0.064,{base}}}", classic::BUCKET),
+            format!("{}{{0.064,{base}}}", "traces_spanmetrics_latency_bucket"),
             1.0,
         ),
         (
             "le 0.128",
-            format!("{}{{0.128,{base}}}", classic::BUCKET),
+            format!("{}{{0.128,{base}}}", "traces_spanmetrics_latency_bucket"),
             2.0,
         ),
         (
             "le +Inf",
-            format!("{}{{+Inf,{base}}}", classic::BUCKET),
+            format!("{}{{+Inf,{base}}}", "traces_spanmetrics_latency_bucket"),
             2.0,
         ),
-        ("count", format!("{}{{{base}}}", classic::COUNT), 2.0),
+        (
+            "count",
+            format!("{}{{{base}}}", "traces_spanmetrics_latency_count"),
+            2.0,
+        ),
     ];
     for (name, series, want) in cases {
         assert_eq!(at(series), Some(*want), "{name}: {floats:?}");
     }
-    let sum = at(&format!("{}{{{base}}}", classic::SUM)).unwrap();
+    let sum = at(&format!("{}{{{base}}}", "traces_spanmetrics_latency_sum")).unwrap();
     assert!((sum - 0.14).abs() < 1e-9, "{sum}");
     // The exemplar sits on the bucket of the latest span's value (of two
     // ending together, the one seen last: 50 ms).
     let ms = vec![vec![
-        Matcher::new(MatchOp::Equal, "__name__", classic::BUCKET).unwrap(),
+        Matcher::new(
+            MatchOp::Equal,
+            "__name__",
+            "traces_spanmetrics_latency_bucket",
+        )
+        .unwrap(),
     ]];
     let ex = db.exemplars().query(&ms, i64::MIN, i64::MAX);
     assert_eq!(ex.len(), 1, "{ex:?}");

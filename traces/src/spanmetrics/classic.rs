@@ -1,6 +1,6 @@
-//! Classic latency buckets (`traces_spanmetrics_latency_bucket{le}`,
-//! `_sum`, `_count`), for dashboards and Grafana views that read classic
-//! histograms; written besides or instead of the native histogram
+//! Classic latency buckets (`<name>_bucket{le}`, `_sum`, `_count`), for
+//! dashboards and Grafana views that read classic histograms; written
+//! besides or instead of the native histogram
 //! (`span_metrics.latency_histogram`).
 
 use tsdb::model::SeriesRef;
@@ -12,10 +12,6 @@ pub const DEFAULT_BOUNDS: &[f64] = &[
     0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192,
     16.384,
 ];
-
-pub const BUCKET: &str = "traces_spanmetrics_latency_bucket";
-pub const SUM: &str = "traces_spanmetrics_latency_sum";
-pub const COUNT: &str = "traces_spanmetrics_latency_count";
 
 /// Counts per bucket (not cumulative), the last for values past every
 /// bound.
@@ -42,10 +38,13 @@ fn le(bound: Option<f64>) -> String {
 }
 
 impl Writer<'_, '_> {
-    /// Writes the buckets (cumulative), sum and count of one series;
-    /// returns the bucket series that `exemplar_value` falls in.
+    /// Writes the buckets (cumulative), sum and count of one series as
+    /// `<name>_bucket`, `<name>_sum`, `<name>_count`; returns the bucket
+    /// series that `exemplar_value` falls in.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn classic(
         &mut self,
+        name: &str,
         pairs: &[(&str, &str)],
         bounds: &[f64],
         buckets: &Buckets,
@@ -61,13 +60,18 @@ impl Writer<'_, '_> {
             let le = le(bounds.get(i).copied());
             let mut with_le = pairs.to_vec();
             with_le.push(("le", &le));
-            let r = self.counter(BUCKET, &with_le, cumulative as f64, first);
+            let r = self.counter(
+                &format!("{name}_bucket"),
+                &with_le,
+                cumulative as f64,
+                first,
+            );
             if target == Some(i) {
                 exemplar_series = r;
             }
         }
-        self.counter(SUM, pairs, sum, first);
-        self.counter(COUNT, pairs, count as f64, first);
+        self.counter(&format!("{name}_sum"), pairs, sum, first);
+        self.counter(&format!("{name}_count"), pairs, count as f64, first);
         exemplar_series
     }
 }

@@ -10,12 +10,15 @@ use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use crate::head::{HeadSpan, Origin, StoredSpan};
 
 /// One request between two services.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Edge {
     pub client: String,
     pub server: String,
     /// Either side ended with status `ERROR`.
     pub failed: bool,
+    /// How long the server and the client span took.
+    pub server_seconds: f64,
+    pub client_seconds: f64,
 }
 
 /// The edges of one trace with all its spans in view. Spans without a
@@ -41,6 +44,8 @@ pub fn edges(spans: &[StoredSpan]) -> Vec<Edge> {
             client: service_of(&client.origin).to_string(),
             server: service_of(&server.origin).to_string(),
             failed: is_error(client) || is_error(server),
+            server_seconds: seconds(server),
+            client_seconds: seconds(client),
         });
     }
     out
@@ -56,6 +61,10 @@ fn service_of(o: &Origin) -> &str {
 
 fn is_kind(s: &StoredSpan, kinds: &[SpanKind]) -> bool {
     kinds.iter().any(|k| *k as i32 == s.kind)
+}
+
+fn seconds(s: &StoredSpan) -> f64 {
+    s.end_ns.saturating_sub(s.start_ns) as f64 / 1e9
 }
 
 fn is_error(s: &StoredSpan) -> bool {
