@@ -13,17 +13,23 @@ pub const DEFAULT_BOUNDS: &[f64] = &[
     16.384,
 ];
 
-/// Counts per bucket (not cumulative), the last for values past every
-/// bound.
+/// Counts per bucket (not cumulative, the last for values past every
+/// bound), with the sum and count of the values.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Buckets(Vec<u64>);
+pub struct Buckets {
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
 
 impl Buckets {
     pub fn observe(&mut self, bounds: &[f64], v: f64) {
-        if self.0.len() != bounds.len() + 1 {
-            self.0 = vec![0; bounds.len() + 1];
+        if self.counts.len() != bounds.len() + 1 {
+            self.counts = vec![0; bounds.len() + 1];
         }
-        self.0[bucket(bounds, v)] += 1;
+        self.counts[bucket(bounds, v)] += 1;
+        self.sum += v;
+        self.count += 1;
     }
 }
 
@@ -39,24 +45,22 @@ fn le(bound: Option<f64>) -> String {
 
 impl Writer<'_, '_> {
     /// Writes the buckets (cumulative), sum and count of one series as
-    /// `<name>_bucket`, `<name>_sum`, `<name>_count`; returns the bucket
-    /// series that `exemplar_value` falls in.
-    #[allow(clippy::too_many_arguments)]
+    /// `<name>_bucket`, `<name>_sum`, `<name>_count` with the configured
+    /// bounds; returns the bucket series that `exemplar_value` falls in.
     pub(super) fn classic(
         &mut self,
         name: &str,
         pairs: &[(&str, &str)],
-        bounds: &[f64],
         buckets: &Buckets,
-        (sum, count): (f64, u64),
         first: bool,
         exemplar_value: Option<f64>,
     ) -> Option<SeriesRef> {
+        let bounds = &self.opts.classic_bounds;
         let mut cumulative = 0;
         let mut exemplar_series = None;
         let target = exemplar_value.map(|v| bucket(bounds, v));
         for i in 0..=bounds.len() {
-            cumulative += buckets.0.get(i).copied().unwrap_or(0);
+            cumulative += buckets.counts.get(i).copied().unwrap_or(0);
             let le = le(bounds.get(i).copied());
             let mut with_le = pairs.to_vec();
             with_le.push(("le", &le));
@@ -70,8 +74,9 @@ impl Writer<'_, '_> {
                 exemplar_series = r;
             }
         }
-        self.counter(&format!("{name}_sum"), pairs, sum, first);
-        self.counter(&format!("{name}_count"), pairs, count as f64, first);
+        self.counter(&format!("{name}_sum"), pairs, buckets.sum, first);
+        let count = buckets.count as f64;
+        self.counter(&format!("{name}_count"), pairs, count, first);
         exemplar_series
     }
 }
@@ -87,7 +92,7 @@ mod tests {
         for v in [0.05, 0.1, 0.5, 1.0, 3.0] {
             b.observe(&bounds, v);
         }
-        assert_eq!(b.0, vec![2, 2, 1]);
+        assert_eq!((b.counts, b.count), (vec![2, 2, 1], 5));
         assert_eq!(
             (le(Some(0.002)), le(Some(16.384)), le(None)),
             ("0.002".into(), "16.384".into(), "+Inf".into())

@@ -48,17 +48,7 @@ impl Writer<'_, '_> {
         let bucket = if self.opts.classic_bounds.is_empty() {
             None
         } else {
-            let totals = (l.native.sum(), l.native.count());
-            let bounds = self.opts.classic_bounds.clone();
-            self.classic(
-                name,
-                pairs,
-                &bounds,
-                &l.classic,
-                totals,
-                first,
-                exemplar_value,
-            )
+            self.classic(name, pairs, &l.classic, first, exemplar_value)
         };
         Written { native, bucket }
     }

@@ -122,9 +122,31 @@ impl Moments {
         let n = na + nb;
         let delta = next.mean - self.mean;
         Moments {
-            mean: self.mean + delta * nb / n,
+            mean: merged_mean(self.mean, na, next.mean, nb, delta),
             m2: self.m2 + next.m2 + delta * delta * na * nb / n,
         }
+    }
+}
+
+/// `w·(b − a)` given `ey = b − a`; when that difference overflows (values
+/// near ±f64::MAX), as `w·b − w·a`, finite for a small weight.
+fn cross(w: f64, ey: f64, b: f64, a: f64) -> f64 {
+    if ey.is_finite() {
+        w * ey
+    } else {
+        w * b - w * a
+    }
+}
+
+/// The mean of two parts, as Chan's update `a + delta·nb/n`; when the
+/// difference of the means overflows (values near ±f64::MAX), as the
+/// weighted sum of the two, which stays finite for finite means.
+fn merged_mean(a: f64, na: f64, b: f64, nb: f64, delta: f64) -> f64 {
+    let n = na + nb;
+    if delta.is_finite() {
+        a + delta * nb / n
+    } else {
+        a * (na / n) + b * (nb / n)
     }
 }
 
@@ -157,9 +179,9 @@ impl Trend {
         let (ex, ey) = (next.mean_x + dx - self.mean_x, next.mean_y - self.mean_y);
         Trend {
             mean_x: self.mean_x + ex * nb / n,
-            mean_y: self.mean_y + ey * nb / n,
+            mean_y: merged_mean(self.mean_y, na, next.mean_y, nb, ey),
             sxx: self.sxx + next.sxx + ex * ex * na * nb / n,
-            sxy: self.sxy + next.sxy + ex * ey * na * nb / n,
+            sxy: self.sxy + next.sxy + cross(ex * na * nb / n, ey, next.mean_y, self.mean_y),
         }
     }
 }
