@@ -20,7 +20,7 @@ use parking_lot::{Mutex, RwLock};
 
 pub use decisions::Verdict;
 pub use stored::{StoredSpan, encode_traces_data};
-pub use trace::{HeadSpan, LiveTrace, Origin, from_otlp, split, to_otlp};
+pub use trace::{HeadSpan, LiveTrace, Origin, split, to_otlp};
 
 use crate::id::TraceId;
 use decisions::Decisions;
@@ -241,19 +241,19 @@ impl Head {
 
     /// The head's spans of trace `id` (live, kept and flushing), decoded.
     pub fn trace(&self, id: &TraceId) -> Vec<HeadSpan> {
-        let mut stored = Vec::new();
+        let mut out = Vec::new();
         if let Some(t) = self.stripe(id).lock().get(id) {
-            stored.extend(t.spans.iter().cloned());
+            out.extend(t.spans.iter().map(StoredSpan::decode));
         }
         if let Some(t) = self.kept.lock().get(id) {
-            stored.extend(t.spans.iter().cloned());
+            out.extend(t.spans.iter().map(StoredSpan::decode));
         }
         if let Some(f) = self.flushing.read().as_ref()
             && let Ok(i) = f.binary_search_by_key(id, |(id, _)| *id)
         {
-            stored.extend(f[i].1.spans.iter().cloned());
+            out.extend(f[i].1.spans.iter().map(StoredSpan::decode));
         }
-        stored.iter().map(StoredSpan::decode).collect()
+        out
     }
 
     /// Calls `f` with every trace in the head, decoded (a trace in several

@@ -144,8 +144,3 @@ pub fn to_otlp<'a>(spans: impl IntoIterator<Item = &'a HeadSpan>) -> Vec<Resourc
     }
     out
 }
-
-/// Spans of OTLP form back into head spans (for block payloads).
-pub fn from_otlp(batch: Vec<ResourceSpans>) -> Vec<HeadSpan> {
-    split(batch).into_iter().map(|(_, s)| s).collect()
-}

@@ -31,14 +31,6 @@ impl ExpHistogram {
         }
     }
 
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
-    pub fn sum(&self) -> f64 {
-        self.sum
-    }
-
     /// The counts so far as an integer native histogram.
     pub fn to_histogram(&self) -> Histogram {
         let mut spans: Vec<Span> = Vec::new();

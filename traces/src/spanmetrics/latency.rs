@@ -16,7 +16,9 @@ pub(super) struct Latency {
 
 impl Latency {
     pub(super) fn observe(&mut self, opts: &MetricsOptions, seconds: f64) {
-        self.native.observe(seconds);
+        if opts.native_latency {
+            self.native.observe(seconds);
+        }
         if !opts.classic_bounds.is_empty() {
             self.classic.observe(&opts.classic_bounds, seconds);
         }
