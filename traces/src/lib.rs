@@ -3,6 +3,7 @@
 //!
 //! - [`validate`]: what is accepted, and why a span is refused;
 //! - [`record`]: the span WAL record;
+//! - `wire`: protobuf read in place, for the hot paths;
 //! - [`head`]: committed spans by trace until they are decided and in a block;
 //! - [`sampling`]: tail sampling with the collector's policies;
 //! - [`block`]: immutable span blocks with a trace-id index and postings;
@@ -22,6 +23,7 @@ pub mod spanmetrics;
 pub mod store;
 pub mod traceql;
 pub mod validate;
+mod wire;
 
 pub use error::{Error, Result};
 pub use id::TraceId;

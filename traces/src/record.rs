@@ -61,10 +61,16 @@ pub fn encode_stored<'a>(spans: impl IntoIterator<Item = &'a StoredSpan>) -> Vec
 
 /// Decodes a record written by [`encode`] or [`encode_stored`].
 pub fn decode(record: &[u8]) -> Result<Vec<ResourceSpans>> {
+    TracesData::decode(body(record)?)
+        .map(|d| d.resource_spans)
+        .map_err(|e| Error::BadRecord(format!("payload: {e}")))
+}
+
+/// The `TracesData` encoding a record carries, its type and version
+/// checked.
+pub fn body(record: &[u8]) -> Result<&[u8]> {
     match record {
-        [SPANS, VERSION, body @ ..] => TracesData::decode(body)
-            .map(|d| d.resource_spans)
-            .map_err(|e| Error::BadRecord(format!("payload: {e}"))),
+        [SPANS, VERSION, body @ ..] => Ok(body),
         [SPANS, v, ..] => Err(Error::BadRecord(format!(
             "version {v} is not known to this build (it reads {VERSION})"
         ))),

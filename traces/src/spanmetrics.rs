@@ -46,7 +46,7 @@ use tsdb::db::Appender;
 use tsdb::exemplars::Exemplar;
 use tsdb::model::Labels;
 
-use crate::head::{HeadSpan, StoredSpan};
+use crate::head::StoredSpan;
 use crate::id::TraceId;
 use latency::Latency;
 
@@ -101,10 +101,12 @@ pub struct SpanMetrics {
 #[derive(Default)]
 struct State {
     red: HashMap<RedKey, Red>,
+    /// The key of the span being counted.
+    scratch: RedKey,
     edges: HashMap<(String, String), EdgeCounts>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 struct RedKey {
     service: String,
     span_name: String,
@@ -148,29 +150,34 @@ impl SpanMetrics {
     }
 
     /// Counts committed spans into the RED aggregates.
-    pub fn observe_spans(&self, spans: &[(TraceId, HeadSpan)], now_ms: i64) {
-        let mut st = self.state.lock();
+    pub fn observe_spans(&self, spans: &[(TraceId, StoredSpan)], now_ms: i64) {
+        let mut guard = self.state.lock();
+        let st = &mut *guard;
         for (id, s) in spans {
-            let key = RedKey {
-                service: graph::service(s).to_string(),
-                span_name: s.span.name.clone(),
-                kind: s.span.kind,
-                status: s.span.status.as_ref().map_or(0, |st| st.code),
-            };
-            if !st.red.contains_key(&key) && st.len() >= self.opts.max_series {
-                self.counters.series_dropped.fetch_add(1, Ordering::Relaxed);
-                continue;
+            // The key is built in a buffer kept between spans: a span of a
+            // known series allocates nothing.
+            let key = &mut st.scratch;
+            key.service.clear();
+            key.service.push_str(graph::service_of(&s.origin));
+            key.span_name.clear();
+            key.span_name.push_str(s.name());
+            key.kind = s.kind;
+            key.status = s.status;
+            if !st.red.contains_key(key) {
+                if st.red.len() + st.edges.len() >= self.opts.max_series {
+                    self.counters.series_dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                st.red.insert(key.clone(), Red::default());
             }
-            let red = st.red.entry(key).or_default();
-            let nanos = s
-                .span
-                .end_time_unix_nano
-                .saturating_sub(s.span.start_time_unix_nano);
-            let seconds = nanos as f64 / 1e9;
+            let Some(red) = st.red.get_mut(&st.scratch) else {
+                continue;
+            };
+            let seconds = s.end_ns.saturating_sub(s.start_ns) as f64 / 1e9;
             red.calls += 1;
             red.latency.observe(&self.opts, seconds);
             red.updated_ms = now_ms;
-            let t_ms = (s.span.end_time_unix_nano / 1_000_000) as i64;
+            let t_ms = (s.end_ns / 1_000_000) as i64;
             if red.exemplar.as_ref().is_none_or(|e| t_ms >= e.t_ms) {
                 red.exemplar = Some(SpanExemplar {
                     trace_id: *id,

@@ -7,7 +7,7 @@ use tsdb::db::{Db, DbOptions};
 use tsdb::model::{MatchOp, Matcher, Queryable, SampleBuf, SelectHints};
 
 use super::*;
-use crate::head::{Origin, StoredSpan};
+use crate::head::{HeadSpan, Origin, StoredSpan};
 
 fn origin(service: &str) -> Arc<Origin> {
     Arc::new(Origin {
@@ -62,10 +62,10 @@ fn stored(spans: &[HeadSpan]) -> Vec<StoredSpan> {
     spans.iter().map(StoredSpan::new).collect()
 }
 
-fn with_ids(spans: &[HeadSpan], trace: u8) -> Vec<(TraceId, HeadSpan)> {
+fn with_ids(spans: &[HeadSpan], trace: u8) -> Vec<(TraceId, StoredSpan)> {
     spans
         .iter()
-        .map(|s| (TraceId([trace; 16]), s.clone()))
+        .map(|s| (TraceId([trace; 16]), StoredSpan::new(s)))
         .collect()
 }
 

@@ -19,6 +19,7 @@ use crate::id::TraceId;
 use crate::record;
 use crate::sampling::Sampler;
 use crate::spanmetrics::{MetricsOptions, SpanMetrics};
+use crate::validate;
 
 /// How the store keeps spans.
 #[derive(Debug, Clone)]
@@ -65,7 +66,7 @@ pub struct SpanStore {
     /// Commits under way: the WAL segment each was started in.
     inflight: Mutex<BTreeMap<u64, usize>>,
     /// Span ids of traces already in blocks, met during replay.
-    replay_seen: Mutex<HashMap<TraceId, HashSet<Vec<u8>>>>,
+    replay_seen: Mutex<HashMap<TraceId, HashSet<[u8; 8]>>>,
     metrics: Option<SpanMetrics>,
     pub counters: Counters,
 }
@@ -127,45 +128,56 @@ impl SpanStore {
         &self.opts
     }
 
+    /// Commits decoded spans in one batch of `db` (for callers holding
+    /// messages; a receiver hands over what [`validate`] accepted with
+    /// [`SpanStore::append_spans`]). Durable when this returns `Ok`.
+    ///
+    /// [`validate`]: crate::validate::validate
+    pub fn append(self: &Arc<Self>, db: &Db, batch: Vec<ResourceSpans>) -> Result<()> {
+        let spans = head::split(batch)
+            .iter()
+            .map(|(id, s)| (*id, StoredSpan::new(s)))
+            .collect();
+        self.append_spans(db, spans)
+    }
+
     /// Commits validated spans in one batch of `db`: durable when this
     /// returns `Ok`.
-    pub fn append(self: &Arc<Self>, db: &Db, batch: Vec<ResourceSpans>) -> Result<()> {
+    pub fn append_spans(
+        self: &Arc<Self>,
+        db: &Db,
+        spans: Vec<(TraceId, StoredSpan)>,
+    ) -> Result<()> {
         let mut app = db.appender();
-        self.add_to(db, &mut app, batch)?;
+        self.add_to(db, &mut app, spans)?;
         app.commit()?;
         Ok(())
     }
 
     /// Adds validated spans to a batch of `db` (with samples, say); they
     /// reach the head when the batch commits, and never if it does not.
+    /// The record carries each span's bytes as they are.
     pub fn add_to(
         self: &Arc<Self>,
         db: &Db,
         app: &mut Appender<'_>,
-        batch: Vec<ResourceSpans>,
+        spans: Vec<(TraceId, StoredSpan)>,
     ) -> Result<()> {
-        if batch.is_empty() {
+        if spans.is_empty() {
             return Ok(());
         }
-        // Each span is encoded once: for the record and for the head.
-        let spans = head::split(batch);
-        let stored: Vec<(TraceId, StoredSpan)> = spans
-            .iter()
-            .map(|(id, s)| (*id, StoredSpan::new(s)))
-            .collect();
-        let rec = record::encode_stored(stored.iter().map(|(_, s)| s));
+        let rec = record::encode_stored(spans.iter().map(|(_, s)| s));
         let guard = InflightGuard::new(self.clone(), db);
         let store = self.clone();
         app.add_record(rec, move |pos| {
             if let Some(m) = &store.metrics {
                 m.observe_spans(&spans, now_ms());
             }
-            drop(spans);
             store
                 .counters
                 .spans_received
-                .fetch_add(stored.len() as u64, Ordering::Relaxed);
-            store.apply(stored, pos.segment);
+                .fetch_add(spans.len() as u64, Ordering::Relaxed);
+            store.apply(spans, pos.segment);
             drop(guard);
         })?;
         Ok(())
@@ -316,7 +328,7 @@ impl SpanStore {
     }
 
     /// Whether a replayed span is already in a block.
-    fn in_blocks(&self, id: &TraceId, span_id: &[u8]) -> tsdb::Result<bool> {
+    fn in_blocks(&self, id: &TraceId, span_id: &[u8; 8]) -> tsdb::Result<bool> {
         let mut seen = self.replay_seen.lock();
         if !seen.contains_key(id) {
             let mut ids = HashSet::new();
@@ -325,7 +337,11 @@ impl SpanStore {
                 let spans = b.read(i).map_err(tsdb::Error::from)?;
                 for rs in spans {
                     for ss in rs.scope_spans {
-                        ids.extend(ss.spans.into_iter().map(|s| s.span_id));
+                        ids.extend(
+                            ss.spans
+                                .iter()
+                                .filter_map(|s| <[u8; 8]>::try_from(&s.span_id[..]).ok()),
+                        );
                     }
                 }
             }
@@ -354,18 +370,27 @@ impl WalStore for SpanStore {
     }
 
     fn replay(&self, rec: &[u8], segment: u64) -> tsdb::Result<()> {
-        let batch = record::decode(rec).map_err(tsdb::Error::from)?;
-        let mut spans = head::split(batch);
-        let before = spans.len();
+        let body = record::body(rec).map_err(tsdb::Error::from)?;
+        let v = validate::validate(body, &validate::Limits::NONE)
+            .map_err(|e| tsdb::Error::from(Error::BadRecord(e)))?;
+        if let Some(why) = v.reasons.first() {
+            tracing::warn!(
+                refused = v.rejected_spans,
+                "spans in the WAL that no longer pass validation are skipped: {why}"
+            );
+        }
+        let before = v.spans.len();
         let mut keep = Vec::with_capacity(before);
-        for (id, s) in spans.drain(..) {
-            if !self.in_blocks(&id, &s.span.span_id)? {
-                keep.push((id, StoredSpan::new(&s)));
+        for (id, s) in v.spans {
+            if !self.in_blocks(&id, &s.span_id)? {
+                keep.push((id, s));
             }
         }
         let c = &self.counters;
-        c.spans_replay_skipped
-            .fetch_add((before - keep.len()) as u64, Ordering::Relaxed);
+        c.spans_replay_skipped.fetch_add(
+            (before - keep.len() + v.rejected_spans) as u64,
+            Ordering::Relaxed,
+        );
         c.spans_replayed
             .fetch_add(keep.len() as u64, Ordering::Relaxed);
         self.apply(keep, segment);

@@ -2,10 +2,19 @@
 //! its reason, whole: nothing is truncated or repaired, and the request's
 //! other spans are kept.
 
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
+mod span;
 
-use crate::id::hex;
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message;
+
+pub use span::SpanFacts;
+
+use crate::head::{Origin, StoredSpan};
+use crate::id::TraceId;
+use crate::wire::{Field, Fields};
 
 /// Limits on one span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,124 +32,163 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// No limit beyond the rules every span keeps (replay: what was
+    /// accepted once stays accepted whatever the limits are now).
+    pub const NONE: Limits = Limits {
+        max_attribute_bytes: usize::MAX,
+    };
+}
+
 /// What validation kept and refused of a request.
 #[derive(Debug, Default)]
 pub struct Validated {
-    /// The request with refused spans (and emptied scopes and resources)
-    /// removed.
-    pub accepted: Vec<ResourceSpans>,
-    pub accepted_spans: usize,
+    /// The accepted spans, each its own bytes copied out of the request.
+    pub spans: Vec<(TraceId, StoredSpan)>,
     pub rejected_spans: usize,
     /// The first few reasons, each naming its span.
     pub reasons: Vec<String>,
 }
 
+impl Validated {
+    fn refuse(&mut self, reason: impl FnOnce() -> String) {
+        self.rejected_spans += 1;
+        if self.reasons.len() < MAX_REASONS {
+            self.reasons.push(reason());
+        }
+    }
+}
+
 const MAX_REASONS: usize = 5;
 
-/// Splits a request into what is stored and what is refused.
-pub fn validate(request: Vec<ResourceSpans>, limits: &Limits) -> Validated {
+/// Splits an encoded export request (or `TracesData`: both hold their
+/// `ResourceSpans` in field 1) into accepted spans and refusals, without
+/// decoding the spans. `Err` when the structure around the spans does not
+/// parse (the request, a `ResourceSpans`, a `ScopeSpans`); a span whose
+/// own bytes do not parse is refused alone.
+pub fn validate(request: &[u8], limits: &Limits) -> Result<Validated, String> {
     let mut out = Validated::default();
-    for mut rs in request {
-        let resource_error = rs
-            .resource
-            .as_ref()
-            .and_then(|r| check_attributes(&r.attributes, limits))
-            .map(|e| format!("resource {e}"));
-        for ss in &mut rs.scope_spans {
-            let scope_error = ss
-                .scope
-                .as_ref()
-                .and_then(|s| check_attributes(&s.attributes, limits))
-                .map(|e| format!("scope {e}"));
-            ss.spans.retain(|span| {
-                let err = resource_error
-                    .clone()
-                    .or_else(|| scope_error.clone())
-                    .or_else(|| check_span(span, limits));
-                match err {
-                    None => {
-                        out.accepted_spans += 1;
-                        true
-                    }
-                    Some(e) => {
-                        out.rejected_spans += 1;
-                        if out.reasons.len() < MAX_REASONS {
-                            out.reasons.push(format!(
-                                "span {:?} (id {}, trace {}): {e}",
-                                span.name,
-                                hex(&span.span_id),
-                                hex(&span.trace_id)
-                            ));
-                        }
-                        false
-                    }
+    for f in Fields::new(request) {
+        match f.map_err(|e| format!("request does not parse: {e}"))? {
+            Field::Bytes(1, rs) => resource_spans(rs, limits, &mut out)?,
+            f if f.number() == 1 => return Err(mismatch("request", &f)),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn mismatch(what: &str, f: &Field<'_>) -> String {
+    format!(
+        "{what} field {} has an unexpected {} payload",
+        f.number(),
+        f.wire()
+    )
+}
+
+/// What the spans of one `ScopeSpans` share, and why they are all refused
+/// when their resource or scope breaks a rule.
+struct Base<'a> {
+    resource: Option<&'a Resource>,
+    schema_url: &'a str,
+    refusal: Option<&'a str>,
+}
+
+fn resource_spans(b: &[u8], limits: &Limits, out: &mut Validated) -> Result<(), String> {
+    let mut resource: Option<Resource> = None;
+    let mut schema_url = "";
+    let mut scopes = Vec::new();
+    let mut refusal = None;
+    for f in Fields::new(b) {
+        match f.map_err(|e| format!("resource_spans does not parse: {e}"))? {
+            Field::Bytes(1, r) => {
+                if let Err(e) = resource.get_or_insert_default().merge(r) {
+                    refusal.get_or_insert(format!("resource does not decode: {e}"));
                 }
-            });
-        }
-        rs.scope_spans.retain(|ss| !ss.spans.is_empty());
-        if !rs.scope_spans.is_empty() {
-            out.accepted.push(rs);
+            }
+            Field::Bytes(2, ss) => scopes.push(ss),
+            Field::Bytes(3, u) => match std::str::from_utf8(u) {
+                Ok(u) => schema_url = u,
+                Err(_) => {
+                    refusal.get_or_insert("resource schema_url is not UTF-8".to_string());
+                }
+            },
+            f if f.number() <= 3 => return Err(mismatch("resource_spans", &f)),
+            _ => {}
         }
     }
-    out
+    if refusal.is_none()
+        && let Some(r) = &resource
+    {
+        refusal = check_attributes(&r.attributes, limits).map(|e| format!("resource {e}"));
+    }
+    let base = Base {
+        resource: resource.as_ref(),
+        schema_url,
+        refusal: refusal.as_deref(),
+    };
+    for ss in scopes {
+        scope_spans(ss, &base, limits, out)?;
+    }
+    Ok(())
 }
 
-/// Why `span` is refused, if it is.
-pub fn check_span(span: &Span, limits: &Limits) -> Option<String> {
-    if let Some(e) = check_id(&span.trace_id, 16, "trace_id") {
-        return Some(e);
-    }
-    if let Some(e) = check_id(&span.span_id, 8, "span_id") {
-        return Some(e);
-    }
-    if !span.parent_span_id.is_empty()
-        && let Some(e) = check_id(&span.parent_span_id, 8, "parent_span_id")
-    {
-        return Some(e);
-    }
-    if span.end_time_unix_nano < span.start_time_unix_nano {
-        return Some(format!(
-            "ends before it starts (end {} < start {})",
-            span.end_time_unix_nano, span.start_time_unix_nano
-        ));
-    }
-    if span.start_time_unix_nano == 0 {
-        return Some("start time is missing (0)".into());
-    }
-    if !(0..=5).contains(&span.kind) {
-        return Some(format!("unknown span kind {}", span.kind));
-    }
-    if let Some(status) = &span.status
-        && !(0..=2).contains(&status.code)
-    {
-        return Some(format!("unknown status code {}", status.code));
-    }
-    if let Some(e) = check_attributes(&span.attributes, limits) {
-        return Some(e);
-    }
-    for ev in &span.events {
-        if let Some(e) = check_attributes(&ev.attributes, limits) {
-            return Some(format!("event {:?}: {e}", ev.name));
+fn scope_spans(
+    b: &[u8],
+    base: &Base<'_>,
+    limits: &Limits,
+    out: &mut Validated,
+) -> Result<(), String> {
+    let mut scope: Option<InstrumentationScope> = None;
+    let mut schema_url = "";
+    let mut spans = Vec::new();
+    let mut refusal = base.refusal.map(str::to_owned);
+    for f in Fields::new(b) {
+        match f.map_err(|e| format!("scope_spans does not parse: {e}"))? {
+            Field::Bytes(1, s) => {
+                if let Err(e) = scope.get_or_insert_default().merge(s) {
+                    refusal.get_or_insert(format!("scope does not decode: {e}"));
+                }
+            }
+            Field::Bytes(2, span) => spans.push(span),
+            Field::Bytes(3, u) => match std::str::from_utf8(u) {
+                Ok(u) => schema_url = u,
+                Err(_) => {
+                    refusal.get_or_insert("scope schema_url is not UTF-8".to_string());
+                }
+            },
+            f if f.number() <= 3 => return Err(mismatch("scope_spans", &f)),
+            _ => {}
         }
     }
-    for (i, link) in span.links.iter().enumerate() {
-        let ids = check_id(&link.trace_id, 16, "trace_id")
-            .or_else(|| check_id(&link.span_id, 8, "span_id"));
-        if let Some(e) = ids.or_else(|| check_attributes(&link.attributes, limits)) {
-            return Some(format!("link {i}: {e}"));
+    if refusal.is_none()
+        && let Some(s) = &scope
+    {
+        refusal = check_attributes(&s.attributes, limits).map(|e| format!("scope {e}"));
+    }
+    if let Some(why) = refusal {
+        for raw in spans {
+            out.refuse(|| format!("{}: {why}", span::describe(raw)));
+        }
+        return Ok(());
+    }
+    let origin = Arc::new(Origin {
+        resource: base.resource.cloned(),
+        resource_schema_url: base.schema_url.to_owned(),
+        scope,
+        scope_schema_url: schema_url.to_owned(),
+    });
+    out.spans.reserve(spans.len());
+    for raw in spans {
+        match span::check(raw, limits) {
+            Ok(facts) => out.spans.push((
+                TraceId(facts.trace_id),
+                StoredSpan::from_checked(origin.clone(), raw, facts),
+            )),
+            Err(why) => out.refuse(|| why),
         }
     }
-    None
-}
-
-fn check_id(id: &[u8], len: usize, what: &str) -> Option<String> {
-    if id.len() != len {
-        return Some(format!("{what} is {} bytes, not {len}", id.len()));
-    }
-    if id.iter().all(|&b| b == 0) {
-        return Some(format!("{what} is all zeros"));
-    }
-    None
+    Ok(())
 }
 
 fn check_attributes(attrs: &[KeyValue], limits: &Limits) -> Option<String> {
@@ -172,167 +220,5 @@ fn value_size(v: &AnyValue) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use opentelemetry_proto::tonic::trace::v1::span::Link;
-    use opentelemetry_proto::tonic::trace::v1::{ScopeSpans, Status};
-
-    use super::*;
-
-    fn good() -> Span {
-        Span {
-            trace_id: vec![1; 16],
-            span_id: vec![2; 8],
-            name: "op".into(),
-            start_time_unix_nano: 100,
-            end_time_unix_nano: 200,
-            ..Default::default()
-        }
-    }
-
-    fn string_attr(key: &str, len: usize) -> KeyValue {
-        KeyValue {
-            key: key.into(),
-            value: Some(AnyValue {
-                value: Some(any_value::Value::StringValue("x".repeat(len))),
-            }),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn span_rules() {
-        let limits = Limits {
-            max_attribute_bytes: 100,
-        };
-        let cases: Vec<(&str, Span, Option<&str>)> = vec![
-            ("valid", good(), None),
-            (
-                "short trace id",
-                Span {
-                    trace_id: vec![1; 8],
-                    ..good()
-                },
-                Some("trace_id is 8 bytes, not 16"),
-            ),
-            (
-                "zero span id",
-                Span {
-                    span_id: vec![0; 8],
-                    ..good()
-                },
-                Some("span_id is all zeros"),
-            ),
-            (
-                "bad parent",
-                Span {
-                    parent_span_id: vec![3; 4],
-                    ..good()
-                },
-                Some("parent_span_id is 4 bytes"),
-            ),
-            (
-                "ends first",
-                Span {
-                    end_time_unix_nano: 50,
-                    ..good()
-                },
-                Some("ends before it starts"),
-            ),
-            (
-                "no start",
-                Span {
-                    start_time_unix_nano: 0,
-                    end_time_unix_nano: 0,
-                    ..good()
-                },
-                Some("start time is missing"),
-            ),
-            (
-                "kind",
-                Span { kind: 9, ..good() },
-                Some("unknown span kind 9"),
-            ),
-            (
-                "status",
-                Span {
-                    status: Some(Status {
-                        code: 7,
-                        message: String::new(),
-                    }),
-                    ..good()
-                },
-                Some("unknown status code 7"),
-            ),
-            (
-                "attribute at the limit",
-                Span {
-                    attributes: vec![string_attr("k", 99)],
-                    ..good()
-                },
-                None,
-            ),
-            (
-                "attribute over the limit",
-                Span {
-                    attributes: vec![string_attr("k", 100)],
-                    ..good()
-                },
-                Some("attribute \"k\" is 101 bytes"),
-            ),
-            (
-                "link with a bad id",
-                Span {
-                    links: vec![Link {
-                        trace_id: vec![1; 16],
-                        span_id: vec![],
-                        ..Default::default()
-                    }],
-                    ..good()
-                },
-                Some("link 0: span_id is 0 bytes"),
-            ),
-        ];
-        for (name, span, want) in cases {
-            let got = check_span(&span, &limits);
-            match (got, want) {
-                (None, None) => {}
-                (Some(g), Some(w)) => assert!(g.contains(w), "{name}: {g}"),
-                (g, w) => panic!("{name}: got {g:?}, want {w:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn refused_spans_leave_the_rest() {
-        let bad = Span {
-            trace_id: vec![],
-            ..good()
-        };
-        let request = vec![
-            ResourceSpans {
-                scope_spans: vec![ScopeSpans {
-                    spans: vec![good(), bad.clone()],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            },
-            ResourceSpans {
-                scope_spans: vec![ScopeSpans {
-                    spans: vec![bad],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            },
-        ];
-        let v = validate(request, &Limits::default());
-        assert_eq!((v.accepted_spans, v.rejected_spans), (1, 2));
-        assert_eq!(v.accepted.len(), 1, "the emptied resource is dropped");
-        assert_eq!(v.accepted[0].scope_spans[0].spans, vec![good()]);
-        assert_eq!(v.reasons.len(), 2);
-        assert!(
-            v.reasons[0].contains("trace_id is 0 bytes"),
-            "{:?}",
-            v.reasons
-        );
-    }
-}
+#[path = "validate_tests.rs"]
+mod tests;

@@ -12,7 +12,7 @@
 
 use hyper::{Method, StatusCode};
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
 use prost::Message;
 
@@ -34,24 +34,32 @@ fn receive(state: &State, req: &Req) -> Result<Reply, ApiError> {
         ));
     }
     let (enc, raw, _permit) = receive_export(state, req)?;
-    let request = match enc {
-        Encoding::Protobuf => ExportTraceServiceRequest::decode(&raw[..])
-            .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?,
-        Encoding::Json => otlp_json::decode(&raw).map_err(ApiError::BadData)?,
+    // Spans are checked and kept in their protobuf encoding; a JSON body
+    // is encoded once to get it.
+    let from_json;
+    let body: &[u8] = match enc {
+        Encoding::Protobuf => &raw,
+        Encoding::Json => {
+            from_json = otlp_json::decode(&raw)
+                .map_err(ApiError::BadData)?
+                .encode_to_vec();
+            &from_json
+        }
     };
-    let v = traces::validate::validate(request.resource_spans, &state.trace_limits);
+    let v = traces::validate::validate(body, &state.trace_limits)
+        .map_err(|e| ApiError::BadData(format!("protobuf: {e}")))?;
     state.spans.counters.spans_refused.fetch_add(
         v.rejected_spans as u64,
         std::sync::atomic::Ordering::Relaxed,
     );
-    if v.accepted_spans == 0 && v.rejected_spans > 0 {
+    if v.spans.is_empty() && v.rejected_spans > 0 {
         return Err(ApiError::BadData(format!(
             "all {} spans refused: {}",
             v.rejected_spans,
             v.reasons.join("; ")
         )));
     }
-    state.spans.append(&state.db, v.accepted)?;
+    state.spans.append_spans(&state.db, v.spans)?;
     let response = ExportTraceServiceResponse {
         partial_success: (v.rejected_spans > 0).then(|| ExportTracePartialSuccess {
             rejected_spans: v.rejected_spans as i64,

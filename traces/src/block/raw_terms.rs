@@ -6,58 +6,14 @@
 //! [`origin_terms`]: super::terms::origin_terms
 
 use super::terms::{INDEXED_SPAN_ATTRS, MAX_VALUE, TermKind, status_name};
-
-/// One field of a protobuf message: its number and its payload.
-enum Field<'a> {
-    Varint(u32, u64),
-    Fixed64(u32, u64),
-    Bytes(u32, &'a [u8]),
-    Other,
-}
+use crate::wire::{Field, Fields};
 
 /// Walks the fields of a message; `None` at bytes that do not parse.
-fn fields<'a>(mut b: &'a [u8], mut visit: impl FnMut(Field<'a>)) -> Option<()> {
-    while !b.is_empty() {
-        let tag = varint(&mut b)?;
-        let number = u32::try_from(tag >> 3).ok()?;
-        let field = match tag & 7 {
-            0 => Field::Varint(number, varint(&mut b)?),
-            1 => {
-                let (x, rest) = b.split_first_chunk::<8>()?;
-                b = rest;
-                Field::Fixed64(number, u64::from_le_bytes(*x))
-            }
-            2 => {
-                let len = usize::try_from(varint(&mut b)?).ok()?;
-                if len > b.len() {
-                    return None;
-                }
-                let (x, rest) = b.split_at(len);
-                b = rest;
-                Field::Bytes(number, x)
-            }
-            5 => {
-                b = b.get(4..)?;
-                Field::Other
-            }
-            _ => return None,
-        };
-        visit(field);
+fn fields<'a>(b: &'a [u8], mut visit: impl FnMut(Field<'a>)) -> Option<()> {
+    for f in Fields::new(b) {
+        visit(f.ok()?);
     }
     Some(())
-}
-
-fn varint(b: &mut &[u8]) -> Option<u64> {
-    let mut out = 0u64;
-    for shift in (0..64).step_by(7) {
-        let (&byte, rest) = b.split_first()?;
-        *b = rest;
-        out |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some(out);
-        }
-    }
-    None
 }
 
 /// An attribute value as index text (strings up to the indexed length,

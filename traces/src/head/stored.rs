@@ -9,6 +9,8 @@ use prost::Message;
 use prost::encoding::{WireType, encode_key, encode_varint};
 
 use super::trace::{HeadSpan, Origin};
+use crate::validate::SpanFacts;
+use crate::wire::find_bytes;
 
 #[derive(Debug, Clone)]
 pub struct StoredSpan {
@@ -22,6 +24,8 @@ pub struct StoredSpan {
     pub status: i32,
     pub start_ns: u64,
     pub end_ns: u64,
+    /// Where the name lies in `raw`.
+    name_at: (u32, u32),
 }
 
 /// An 8-byte id (validation refuses others; anything else reads as zero).
@@ -30,17 +34,45 @@ fn id8(b: &[u8]) -> [u8; 8] {
 }
 
 impl StoredSpan {
+    /// A decoded span, encoded.
     pub fn new(s: &HeadSpan) -> StoredSpan {
+        let raw = s.span.encode_to_vec();
+        let name = find_bytes(&raw, 5).unwrap_or_default();
         StoredSpan {
             origin: s.origin.clone(),
-            raw: s.span.encode_to_vec().into_boxed_slice(),
+            raw: raw.into_boxed_slice(),
             span_id: id8(&s.span.span_id),
             parent_span_id: id8(&s.span.parent_span_id),
             kind: s.span.kind,
             status: s.span.status.as_ref().map_or(0, |st| st.code),
             start_ns: s.span.start_time_unix_nano,
             end_ns: s.span.end_time_unix_nano,
+            name_at: (name.start as u32, name.len() as u32),
         }
+    }
+
+    /// A span validation accepted: its bytes copied, its facts as read.
+    pub fn from_checked(origin: Arc<Origin>, raw: &[u8], facts: SpanFacts) -> StoredSpan {
+        StoredSpan {
+            origin,
+            raw: raw.into(),
+            span_id: facts.span_id,
+            parent_span_id: facts.parent_span_id,
+            kind: facts.kind,
+            status: facts.status,
+            start_ns: facts.start_ns,
+            end_ns: facts.end_ns,
+            name_at: (facts.name.start as u32, facts.name.len() as u32),
+        }
+    }
+
+    /// The span's name (empty if it has none).
+    pub fn name(&self) -> &str {
+        let (at, len) = (self.name_at.0 as usize, self.name_at.1 as usize);
+        self.raw
+            .get(at..at + len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
     }
 
     /// The `Span` message's encoding.

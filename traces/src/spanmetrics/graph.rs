@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 
-use crate::head::{HeadSpan, Origin, StoredSpan};
+use crate::head::{Origin, StoredSpan};
 
 /// One request between two services.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,11 +51,7 @@ pub fn edges(spans: &[StoredSpan]) -> Vec<Edge> {
     out
 }
 
-pub(crate) fn service(s: &HeadSpan) -> &str {
-    service_of(&s.origin)
-}
-
-fn service_of(o: &Origin) -> &str {
+pub(crate) fn service_of(o: &Origin) -> &str {
     o.service_name().unwrap_or("unknown_service")
 }
 
