@@ -2,7 +2,8 @@
 # The whole test suite: formatting, lints, every crate's unit tests, the
 # end-to-end tests in tests/ and the PromQL conformance scripts.
 # Installs what the end-to-end suite needs when it is missing (Debian
-# packages, the OpenTelemetry Python SDK).
+# packages, the OpenTelemetry Python SDK, the Loki clients from PyPI and
+# npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,12 +19,20 @@ if [ "${#need_pkgs[@]}" -gt 0 ] && [ "${ALMANAC_SKIP_INSTALL:-0}" != 1 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
 
-# The OpenTelemetry Python SDK for tests/otlp_e2e.rs (PyPI).
-otel_pkgs=(opentelemetry-sdk opentelemetry-exporter-otlp-proto-http)
-if ! python3 -c "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http" 2>/dev/null \
+# The OpenTelemetry Python SDK for tests/otlp_e2e.rs and tests/traces_e2e.rs,
+# python-logging-loki for tests/logs_e2e.rs (PyPI).
+py_pkgs=(opentelemetry-sdk opentelemetry-exporter-otlp-proto-http python-logging-loki)
+if ! python3 -c "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http, logging_loki" 2>/dev/null \
   && [ "${ALMANAC_SKIP_INSTALL:-0}" != 1 ]; then
-  echo "installing ${otel_pkgs[*]} for the end-to-end tests"
-  python3 -m pip install --quiet "${otel_pkgs[@]}"
+  echo "installing ${py_pkgs[*]} for the end-to-end tests"
+  python3 -m pip install --quiet "${py_pkgs[@]}"
+fi
+
+# winston-loki (snappy protobuf push) for tests/logs_e2e.rs (npm, versions
+# pinned by tests/logs/package-lock.json).
+if [ ! -d tests/logs/node_modules/winston-loki ] && [ "${ALMANAC_SKIP_INSTALL:-0}" != 1 ]; then
+  echo "installing winston-loki for the end-to-end tests"
+  (cd tests/logs && npm ci --no-audit --no-fund --silent)
 fi
 
 cargo fmt --all -- --check

@@ -289,3 +289,79 @@ impl Drop for TestServer {
         self.stop();
     }
 }
+
+/// A server in a child process, for crash tests: the test binary runs
+/// itself again with only `test` (which starts a server on `dir` when the
+/// environment variable `env` names it, prints `addr <address>` and
+/// waits), so the test can kill it with SIGKILL.
+pub struct CrashChild {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl CrashChild {
+    pub fn spawn(test: &str, env: &str, dir: &Path) -> CrashChild {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args(["--exact", test, "--nocapture", "--test-threads=1"])
+            .env(env, dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("child test process");
+        let stdout = child.stdout.take().expect("child stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines.next().expect("child output").expect("child line");
+            if let Some((_, a)) = line.rsplit_once("addr ") {
+                break a.trim().parse().expect("child address");
+            }
+        };
+        CrashChild { child, addr }
+    }
+
+    /// SIGKILL, then reaped.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The child's side: when `env` names a directory, serves on it with
+    /// `tweak`, prints the address and never returns.
+    pub fn serve_if_asked(env: &str, tweak: impl FnOnce(&mut Config)) {
+        use std::io::Write;
+        let Ok(dir) = std::env::var(env) else {
+            return;
+        };
+        let s = TestServer::start_in(Path::new(&dir), tweak);
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "addr {}", s.addr).expect("stdout");
+        out.flush().expect("flush");
+        loop {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    }
+}
+
+/// Tears the newest WAL segment's tail under `dir`: a partial record, as
+/// a crash in the middle of a write leaves it.
+pub fn tear_wal(dir: &Path) {
+    use std::io::Write;
+    let newest = std::fs::read_dir(dir.join("wal"))
+        .expect("wal dir")
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .max_by_key(|e| e.file_name())
+        .expect("a WAL segment");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(newest.path())
+        .expect("open segment");
+    f.write_all(&[0x01, 0x00, 0x40, 0x00, 0xde, 0xad])
+        .expect("tear");
+}

@@ -8,15 +8,12 @@
 //! active only when `ALMANAC_SPAN_CRASH_DIR` is set), which prints the
 //! server's address.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use almanac::harness::{TestServer, request};
+use almanac::harness::{CrashChild, TestServer, request, tear_wal};
 use almanac::span_gen;
 use opentelemetry_proto::tonic::trace::v1::TracesData;
 use prost::Message;
@@ -50,16 +47,7 @@ fn config(c: &mut Config) {
 
 #[test]
 fn span_crash_child() {
-    let Ok(dir) = std::env::var("ALMANAC_SPAN_CRASH_DIR") else {
-        return;
-    };
-    let s = TestServer::start_in(Path::new(&dir), config);
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "addr {}", s.addr).expect("stdout");
-    out.flush().expect("flush");
-    loop {
-        std::thread::sleep(Duration::from_secs(60));
-    }
+    CrashChild::serve_if_asked("ALMANAC_SPAN_CRASH_DIR", config);
 }
 
 /// Sends trace after trace from `first` until `stop`; returns the
@@ -113,52 +101,13 @@ fn spans_of(s: &TestServer, i: u64) -> usize {
         .sum()
 }
 
-/// Tears the newest WAL segment's tail: a partial record, as a crash in
-/// the middle of a write leaves it.
-fn tear_wal(dir: &Path) {
-    let wal = dir.join("wal");
-    let newest = std::fs::read_dir(&wal)
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .chars()
-                .all(|c| c.is_ascii_digit())
-        })
-        .max_by_key(|e| e.file_name())
-        .expect("a WAL segment");
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(newest.path())
-        .unwrap();
-    f.write_all(&[0x01, 0x00, 0x40, 0x00, 0xde, 0xad]).unwrap();
-}
-
 #[test]
 fn acknowledged_spans_of_kept_traces_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let mut all_acked: Vec<u64> = Vec::new();
     for round in 0..2u64 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "span_crash_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("ALMANAC_SPAN_CRASH_DIR", dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr: SocketAddr = loop {
-            let line = lines.next().expect("child output").unwrap();
-            if let Some((_, a)) = line.rsplit_once("addr ") {
-                break a.trim().parse().unwrap();
-            }
-        };
+        let child = CrashChild::spawn("span_crash_child", "ALMANAC_SPAN_CRASH_DIR", dir.path());
+        let addr = child.addr;
         let stop = Arc::new(AtomicBool::new(false));
         let acked = Arc::new(Mutex::new(Vec::new()));
         let sender = {
@@ -172,8 +121,7 @@ fn acknowledged_spans_of_kept_traces_survive_sigkill() {
             std::thread::sleep(Duration::from_millis(20));
         }
         std::thread::sleep(Duration::from_millis(2500));
-        child.kill().unwrap(); // SIGKILL on Unix
-        child.wait().unwrap();
+        child.kill();
         stop.store(true, Ordering::Relaxed);
         sender.join().unwrap();
         let acked = std::mem::take(&mut *acked.lock().unwrap());

@@ -6,7 +6,7 @@ mod display;
 mod duration;
 mod expr;
 
-pub use display::{format_float, quote_string};
+pub use display::{format_float, format_matcher, quote_string};
 pub use duration::{DurationExpr, DurationOp};
 pub use expr::{
     Aggregate, AggregateOp, AtModifier, Binary, BinaryOp, Call, Cardinality, Expr, Fill,

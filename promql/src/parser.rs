@@ -15,6 +15,20 @@ use crate::ast::Expr;
 use crate::error::{Error, Position, Result};
 use internal::{PError, describe, ws};
 
+/// The parser's building blocks, for grammars built on PromQL's tokens
+/// (LogQL's stream selectors, strings and durations): the nom error type,
+/// whitespace, punctuation and keywords, literals, label matchers, and the
+/// positioned error.
+pub mod kit {
+    pub use super::error_at;
+    pub use super::internal::{
+        PError, PResult, backtrack, describe, expect, failure, identifier, keyword, punct,
+        unexpected, ws,
+    };
+    pub use super::literal::{duration_literal, label_name, number, string_literal};
+    pub use super::selector::label_matchers;
+}
+
 /// Parses and type-checks a PromQL expression. Never panics; every failure
 /// is an [`Error::Parse`] positioned at the offending token or node.
 pub fn parse(input: &str) -> Result<Expr> {
@@ -43,7 +57,7 @@ pub fn parse(input: &str) -> Result<Expr> {
 }
 
 /// Converts an error at the suffix `at` of `input` into a positioned error.
-fn error_at(input: &str, at: &str, msg: Option<String>) -> Error {
+pub fn error_at(input: &str, at: &str, msg: Option<String>) -> Error {
     let offset = (at.as_ptr() as usize)
         .checked_sub(input.as_ptr() as usize)
         .filter(|&o| o <= input.len())

@@ -59,6 +59,9 @@ pub struct Req {
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,
     pub accept: Option<String>,
+    /// Loki's `X-Loki-Response-Encoding-Flags` (Grafana sends
+    /// `categorize-labels`).
+    pub encoding_flags: Option<String>,
     pub params: Params,
     pub body: Bytes,
 }
@@ -112,6 +115,20 @@ const ROUTES: &[(&str, Handler)] = &[
         crate::spans::jaeger::dependencies,
     ),
     ("/jaeger/api/traces/*", crate::spans::jaeger::trace),
+    ("/loki/api/v1/push", crate::logs::push::push),
+    ("/loki/api/v1/query_range", crate::logs::query::query_range),
+    ("/loki/api/v1/query", crate::logs::query::query),
+    ("/loki/api/v1/labels", crate::logs::meta::labels),
+    (
+        "/loki/api/v1/label/*/values",
+        crate::logs::meta::label_values,
+    ),
+    ("/loki/api/v1/series", crate::logs::meta::series),
+    (
+        "/loki/api/v1/status/buildinfo",
+        crate::logs::meta::buildinfo,
+    ),
+    ("/loki/api/v1/format_query", crate::logs::meta::format_query),
     ("/api/v1/query", query::query),
     ("/api/v1/query_range", query::query_range),
     ("/api/v1/query_exemplars", query::query_exemplars),

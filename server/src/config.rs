@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 pub use rules::config::{AlertmanagerConfig, BasicAuth};
 
+mod logs;
 mod traces;
 
+pub use logs::LogsConfig;
 pub use traces::{SpanMetricsConfig, TailSamplingConfig, TracesConfig};
 
 use crate::api::parse_duration;
@@ -85,6 +87,8 @@ pub struct Config {
     pub otlp: OtlpConfig,
     /// The span store.
     pub traces: TracesConfig,
+    /// The log store's limits.
+    pub logs: LogsConfig,
 }
 
 /// The `limits:` section: cardinality limits that refuse only the new
@@ -317,6 +321,7 @@ impl Default for Config {
             resend_delay: "1m".to_string(),
             otlp: OtlpConfig::default(),
             traces: TracesConfig::default(),
+            logs: LogsConfig::default(),
             downsampling: DownsamplingConfig::default(),
             retention_rules: Vec::new(),
         }
@@ -514,6 +519,7 @@ impl Config {
         self.check_alertmanagers()?;
         self.check_otlp()?;
         self.traces.to_options()?;
+        self.logs.to_options()?;
         Ok(())
     }
 

@@ -52,6 +52,10 @@ pub enum ApiError {
     /// is Jaeger's envelope with `errors: [{code, msg}]`.
     #[error("{0}")]
     Jaeger(Box<ApiError>),
+    /// A Loki API error: the status is the inner error's; the body is the
+    /// message as plain text, as Loki answers.
+    #[error("{0}")]
+    Loki(Box<ApiError>),
 }
 
 impl ApiError {
@@ -69,7 +73,9 @@ impl ApiError {
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::PartialWrite { retry: false, .. } => StatusCode::BAD_REQUEST,
             ApiError::PartialWrite { retry: true, .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Otlp { inner, .. } | ApiError::Jaeger(inner) => inner.status(),
+            ApiError::Otlp { inner, .. } | ApiError::Jaeger(inner) | ApiError::Loki(inner) => {
+                inner.status()
+            }
         }
     }
 
@@ -77,7 +83,9 @@ impl ApiError {
     pub fn headers(&self) -> &[(&'static str, String)] {
         match self {
             ApiError::PartialWrite { headers, .. } => headers,
-            ApiError::Otlp { inner, .. } | ApiError::Jaeger(inner) => inner.headers(),
+            ApiError::Otlp { inner, .. } | ApiError::Jaeger(inner) | ApiError::Loki(inner) => {
+                inner.headers()
+            }
             _ => &[],
         }
     }
@@ -95,7 +103,9 @@ impl ApiError {
             ApiError::Unavailable(_) | ApiError::Overloaded(_) => "unavailable",
             ApiError::NotFound(_) => "not_found",
             ApiError::Internal(_) => "internal",
-            ApiError::Otlp { inner, .. } | ApiError::Jaeger(inner) => inner.error_type(),
+            ApiError::Otlp { inner, .. } | ApiError::Jaeger(inner) | ApiError::Loki(inner) => {
+                inner.error_type()
+            }
         }
     }
 
@@ -103,7 +113,9 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u32> {
         match self {
             ApiError::Overloaded(_) | ApiError::Unavailable(_) => Some(1),
-            ApiError::Otlp { inner, .. } | ApiError::Jaeger(inner) => inner.retry_after(),
+            ApiError::Otlp { inner, .. } | ApiError::Jaeger(inner) | ApiError::Loki(inner) => {
+                inner.retry_after()
+            }
             _ => None,
         }
     }
@@ -160,6 +172,14 @@ impl ApiError {
         }
     }
 
+    /// This error as the Loki API answers it.
+    pub fn loki(self) -> ApiError {
+        match self {
+            e @ ApiError::Loki(_) => e,
+            e => ApiError::Loki(Box::new(e)),
+        }
+    }
+
     /// The gRPC status code of this error (`google.rpc.Code`).
     pub fn grpc_code(&self) -> i32 {
         match self.status().as_u16() {
@@ -176,6 +196,18 @@ impl From<traces::Error> for ApiError {
         match e {
             traces::Error::Tsdb(e) => e.into(),
             e @ (traces::Error::InvalidTraceId { .. } | traces::Error::TraceQl(_)) => {
+                ApiError::BadData(e.to_string())
+            }
+            e => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<logs::Error> for ApiError {
+    fn from(e: logs::Error) -> Self {
+        match e {
+            logs::Error::Tsdb(e) => e.into(),
+            e @ (logs::Error::LogQl(_) | logs::Error::BadQuery(_)) => {
                 ApiError::BadData(e.to_string())
             }
             e => ApiError::Internal(e.to_string()),

@@ -73,6 +73,11 @@ async fn read(state: &State, req: Request<Incoming>) -> Result<Req, ApiError> {
         .get(hyper::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let encoding_flags = req
+        .headers()
+        .get("x-loki-response-encoding-flags")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let mut params = Params::default();
     if let Some(q) = req.uri().query() {
         params.parse_into(q);
@@ -103,6 +108,7 @@ async fn read(state: &State, req: Request<Incoming>) -> Result<Req, ApiError> {
         content_type,
         content_encoding,
         accept,
+        encoding_flags,
         params,
         body,
     })
@@ -183,6 +189,15 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Body> {
                         "errors": [{"code": e.status().as_u16(), "msg": inner.to_string()}],
                     });
                     json_response(e.status(), &body)
+                }
+                ApiError::Loki(inner) => {
+                    let mut r = Response::new(Full::new(Bytes::from(format!("{inner}\n"))).boxed());
+                    *r.status_mut() = e.status();
+                    r.headers_mut().insert(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; charset=utf-8"),
+                    );
+                    r
                 }
                 _ => json_response(e.status(), &api::json::error(&e)),
             };

@@ -9,6 +9,7 @@ pub mod cardinality;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod logs;
 pub mod metadata;
 pub mod metrics;
 pub mod otlp;
@@ -100,8 +101,10 @@ impl Server {
         let groups = rules::load_groups(&config.rule_files).map_err(StartError::Rules)?;
         let dir = config.data_dir.clone();
         let span_opts = config.traces.to_options()?;
-        let open = tokio::task::spawn_blocking(move || open_stores(&dir, opts, span_opts));
-        let (db, spans) = opened(&config, while_replaying(&listener, open).await)?;
+        let log_opts = config.logs.to_options()?;
+        let open =
+            tokio::task::spawn_blocking(move || open_stores(&dir, opts, span_opts, log_opts));
+        let (db, spans, logs) = opened(&config, while_replaying(&listener, open).await)?;
         let write_limits = WriteLimits {
             max_body: config.max_request_bytes,
             max_decoded: config.max_decompressed_bytes,
@@ -126,6 +129,7 @@ impl Server {
         let state = Arc::new(State {
             db,
             spans,
+            logs,
             trace_limits,
             config: RwLock::new(config),
             metadata: Default::default(),
@@ -148,6 +152,7 @@ impl Server {
         state.metrics.register(Box::new(move |out| {
             if let Some(s) = weak.upgrade() {
                 spans::self_metrics::render(out, &s.spans);
+                logs::self_metrics::render(out, &s.logs);
             }
         }));
         let weak = Arc::downgrade(&state);
@@ -228,21 +233,26 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiv
     let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
 }
 
-/// Opens the span store, then the database with it (one WAL replay feeds
-/// both).
+/// Opens the span and log stores, then the database with them (one WAL
+/// replay feeds all three).
 fn open_stores(
     dir: &std::path::Path,
     opts: tsdb::db::DbOptions,
     span_opts: traces::Options,
-) -> tsdb::Result<(Db, Arc<traces::SpanStore>)> {
+    log_opts: ::logs::Options,
+) -> tsdb::Result<(Db, Arc<traces::SpanStore>, Arc<::logs::LogStore>)> {
     let spans = traces::SpanStore::open(&dir.join("spans"), span_opts)?;
+    let logs = ::logs::LogStore::open(log_opts);
     let db = Db::open_with_stores(
         dir,
         opts,
-        vec![spans.clone() as Arc<dyn tsdb::db::WalStore>],
+        vec![
+            spans.clone() as Arc<dyn tsdb::db::WalStore>,
+            logs.clone() as Arc<dyn tsdb::db::WalStore>,
+        ],
     )?;
     spans.replayed();
-    Ok((db, spans))
+    Ok((db, spans, logs))
 }
 
 /// What the storage-opening task gave, as a start error.

@@ -19,6 +19,8 @@ pub struct State {
     pub db: Arc<Db>,
     /// The span store, writing through `db`'s WAL.
     pub spans: Arc<traces::SpanStore>,
+    /// The log store, writing through `db`'s WAL.
+    pub logs: Arc<logs::LogStore>,
     /// What a span may be (read at start).
     pub trace_limits: traces::validate::Limits,
     pub config: RwLock<Config>,

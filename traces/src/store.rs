@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 use parking_lot::{Mutex, RwLock};
-use tsdb::db::{Appender, Db, WalStore};
+use tsdb::db::{Appender, Db, InflightCommits, WalStore};
 use tsdb::wal::RecordFamily;
 
 use crate::block::{self, Block};
@@ -63,8 +63,8 @@ pub struct SpanStore {
     opts: Options,
     head: Head,
     blocks: RwLock<Vec<Arc<Block>>>,
-    /// Commits under way: the WAL segment each was started in.
-    inflight: Mutex<BTreeMap<u64, usize>>,
+    /// Commits under way, holding back WAL truncation.
+    inflight: Arc<InflightCommits>,
     /// Span ids of traces already in blocks, met during replay.
     replay_seen: Mutex<HashMap<TraceId, HashSet<[u8; 8]>>>,
     metrics: Option<SpanMetrics>,
@@ -118,7 +118,7 @@ impl SpanStore {
             metrics: opts.span_metrics.clone().map(SpanMetrics::new),
             opts,
             blocks: RwLock::new(blocks),
-            inflight: Mutex::default(),
+            inflight: Arc::default(),
             replay_seen: Mutex::default(),
             counters,
         }))
@@ -167,7 +167,7 @@ impl SpanStore {
             return Ok(());
         }
         let rec = record::encode_stored(spans.iter().map(|(_, s)| s));
-        let guard = InflightGuard::new(self.clone(), db);
+        let ticket = self.inflight.begin(db);
         let store = self.clone();
         app.add_record(rec, move |pos| {
             if let Some(m) = &store.metrics {
@@ -178,7 +178,7 @@ impl SpanStore {
                 .spans_received
                 .fetch_add(spans.len() as u64, Ordering::Relaxed);
             store.apply(spans, pos.segment);
-            drop(guard);
+            drop(ticket);
         })?;
         Ok(())
     }
@@ -398,45 +398,7 @@ impl WalStore for SpanStore {
     }
 
     fn persisted_through(&self) -> u64 {
-        // In-flight commits first: one that finishes after this read has
-        // applied its spans to the head before the head is read below.
-        let inflight = self.inflight.lock().keys().next().copied();
-        let pending = self.head.min_segment();
-        match (inflight, pending) {
-            (None, None) => u64::MAX,
-            (a, b) => a.unwrap_or(u64::MAX).min(b.unwrap_or(u64::MAX)) - 1,
-        }
-    }
-}
-
-/// Holds back WAL truncation from the segment a commit started in until
-/// its spans are in the head (or the commit failed).
-struct InflightGuard {
-    store: Arc<SpanStore>,
-    segment: u64,
-}
-
-impl InflightGuard {
-    fn new(store: Arc<SpanStore>, db: &Db) -> InflightGuard {
-        let segment = {
-            let mut inflight = store.inflight.lock();
-            let segment = db.wal_segment();
-            *inflight.entry(segment).or_default() += 1;
-            segment
-        };
-        InflightGuard { store, segment }
-    }
-}
-
-impl Drop for InflightGuard {
-    fn drop(&mut self) {
-        let mut inflight = self.store.inflight.lock();
-        if let Some(n) = inflight.get_mut(&self.segment) {
-            *n -= 1;
-            if *n == 0 {
-                inflight.remove(&self.segment);
-            }
-        }
+        self.inflight.persisted_through(|| self.head.min_segment())
     }
 }
 

@@ -31,7 +31,7 @@ pub use crate::head::SeriesHandle;
 pub use appender::Appender;
 pub use open::DbOptions;
 pub use retention_rules::RetentionRule;
-pub use stores::WalStore;
+pub use stores::{InflightCommit, InflightCommits, WalStore};
 pub use tiers::DownsampleReport;
 
 use crate::block::Block;

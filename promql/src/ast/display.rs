@@ -107,7 +107,9 @@ fn label_list(labels: &[String]) -> String {
         .join(", ")
 }
 
-fn matcher(m: &Matcher) -> String {
+/// A label matcher as PromQL prints it (`name="value"`, the name quoted
+/// when it is not a plain identifier).
+pub fn format_matcher(m: &Matcher) -> String {
     format!(
         "{}{}{}",
         label_name(&m.name),
@@ -181,7 +183,7 @@ impl VectorSelector {
                 parts.push(quote_string(name));
             }
         }
-        parts.extend(rest.iter().map(matcher));
+        parts.extend(rest.iter().map(format_matcher));
         if parts.is_empty() && self.name.is_some() {
             return Ok(());
         }

@@ -8,7 +8,7 @@ use nom::error::{ErrorKind, ParseError};
 /// A parse failure at `input` (the unparsed rest of the query; its length
 /// gives the byte offset). Without `msg` it reads "unexpected <token>".
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct PError<'a> {
+pub struct PError<'a> {
     pub input: &'a str,
     pub msg: Option<String>,
 }
@@ -34,10 +34,10 @@ impl<'a> ParseError<&'a str> for PError<'a> {
     }
 }
 
-pub(crate) type PResult<'a, T> = nom::IResult<&'a str, T, PError<'a>>;
+pub type PResult<'a, T> = nom::IResult<&'a str, T, PError<'a>>;
 
 /// A committed failure with a message: no alternative is tried.
-pub(crate) fn failure<'a, T>(at: &'a str, msg: impl Into<String>) -> PResult<'a, T> {
+pub fn failure<'a, T>(at: &'a str, msg: impl Into<String>) -> PResult<'a, T> {
     Err(nom::Err::Failure(PError {
         input: at,
         msg: Some(msg.into()),
@@ -45,7 +45,7 @@ pub(crate) fn failure<'a, T>(at: &'a str, msg: impl Into<String>) -> PResult<'a,
 }
 
 /// A recoverable "this rule does not apply here".
-pub(crate) fn backtrack<T>(at: &str) -> PResult<'_, T> {
+pub fn backtrack<T>(at: &str) -> PResult<'_, T> {
     Err(nom::Err::Error(PError {
         input: at,
         msg: None,
@@ -53,7 +53,7 @@ pub(crate) fn backtrack<T>(at: &str) -> PResult<'_, T> {
 }
 
 /// A committed "unexpected <token>" failure at `at`.
-pub(crate) fn unexpected<'a, T>(at: &'a str, context: &str) -> PResult<'a, T> {
+pub fn unexpected<'a, T>(at: &'a str, context: &str) -> PResult<'a, T> {
     failure(at, format!("unexpected {}{context}", describe(at)))
 }
 
@@ -93,7 +93,7 @@ pub(crate) fn enter(at: &str) -> Result<DepthGuard, nom::Err<PError<'_>>> {
 }
 
 /// Skips whitespace and `#` comments (to end of line).
-pub(crate) fn ws(mut i: &str) -> &str {
+pub fn ws(mut i: &str) -> &str {
     loop {
         i = i.trim_start_matches([' ', '\t', '\n', '\r']);
         match i.strip_prefix('#') {
@@ -112,7 +112,7 @@ pub(crate) fn is_ident_char(c: char) -> bool {
 }
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*` at the start of `i` (no whitespace skipping).
-pub(crate) fn identifier(i: &str) -> PResult<'_, &str> {
+pub fn identifier(i: &str) -> PResult<'_, &str> {
     if !i.starts_with(is_ident_start) {
         return backtrack(i);
     }
@@ -133,7 +133,7 @@ pub(crate) fn metric_identifier(i: &str) -> PResult<'_, &str> {
 
 /// A case-insensitive keyword after optional whitespace, not followed by
 /// an identifier character.
-pub(crate) fn keyword<'a>(kw: &'static str) -> impl Fn(&'a str) -> PResult<'a, &'a str> {
+pub fn keyword<'a>(kw: &'static str) -> impl Fn(&'a str) -> PResult<'a, &'a str> {
     move |i: &'a str| {
         let start = ws(i);
         match identifier(start) {
@@ -144,7 +144,7 @@ pub(crate) fn keyword<'a>(kw: &'static str) -> impl Fn(&'a str) -> PResult<'a, &
 }
 
 /// A punctuation token after optional whitespace.
-pub(crate) fn punct<'a>(p: &'static str) -> impl Fn(&'a str) -> PResult<'a, &'a str> {
+pub fn punct<'a>(p: &'static str) -> impl Fn(&'a str) -> PResult<'a, &'a str> {
     move |i: &'a str| {
         let start = ws(i);
         match start.strip_prefix(p) {
@@ -156,7 +156,7 @@ pub(crate) fn punct<'a>(p: &'static str) -> impl Fn(&'a str) -> PResult<'a, &'a 
 
 /// Like [`punct`] but committed: a missing token is reported as
 /// "unexpected X<context>".
-pub(crate) fn expect<'a>(
+pub fn expect<'a>(
     p: &'static str,
     context: &'static str,
 ) -> impl Fn(&'a str) -> PResult<'a, &'a str> {
@@ -187,7 +187,7 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// How Prometheus names the token at the start of `i` in "unexpected …".
-pub(crate) fn describe(i: &str) -> String {
+pub fn describe(i: &str) -> String {
     let Some(c) = i.chars().next() else {
         return "end of input".into();
     };

@@ -33,7 +33,7 @@ fn digits(i: &str, radix: u32) -> Option<(&str, String)> {
 /// number := `0x` hex | decimal [`.` digits] [exponent] | `.` digits [exponent]
 ///         | `Inf` | `NaN` (case-insensitive); `_` may separate digits.
 /// A leading `0` makes an integer octal, as in Go (`010` = 8). No sign.
-pub(crate) fn number(i: &str) -> PResult<'_, f64> {
+pub fn number(i: &str) -> PResult<'_, f64> {
     if let Ok((rest, word)) = identifier(i) {
         return match word.to_ascii_lowercase().as_str() {
             "inf" => Ok((rest, f64::INFINITY)),
@@ -112,7 +112,7 @@ fn bad_token(i: &str) -> String {
 /// duration := (digits unit)+ with units `y w d h m s ms`, each at most once,
 /// largest first: `1h30m`, `500ms`. Returns milliseconds. Backtracks when
 /// the input does not start with `digits unit` (it may be a number).
-pub(crate) fn duration_literal(i: &str) -> PResult<'_, i64> {
+pub fn duration_literal(i: &str) -> PResult<'_, i64> {
     let (rest, total) = match scan_duration(i) {
         Ok((total, rest)) => (rest, total),
         Err(DurationError::Missing) => return backtrack(i),
@@ -164,7 +164,7 @@ impl NumOrDur {
 /// string := `"…"` | `'…'` with Go escapes | `` `…` `` raw. Escapes that
 /// produce invalid UTF-8 (`\xc5` alone) are replaced by U+FFFD; where
 /// that matters (a label name) [`string_literal_bytes`] tells.
-pub(crate) fn string_literal(i: &str) -> PResult<'_, String> {
+pub fn string_literal(i: &str) -> PResult<'_, String> {
     let (rest, bytes) = string_literal_bytes(i)?;
     let s = String::from_utf8(bytes)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
@@ -173,7 +173,7 @@ pub(crate) fn string_literal(i: &str) -> PResult<'_, String> {
 
 /// The bytes a string literal stands for, which escapes may have made
 /// invalid UTF-8.
-pub(crate) fn string_literal_bytes(i: &str) -> PResult<'_, Vec<u8>> {
+pub fn string_literal_bytes(i: &str) -> PResult<'_, Vec<u8>> {
     let Some(quote) = i.chars().next().filter(|c| matches!(c, '"' | '\'' | '`')) else {
         return backtrack(i);
     };
@@ -252,7 +252,7 @@ pub(crate) fn string_literal_bytes(i: &str) -> PResult<'_, Vec<u8>> {
 
 /// label_name := identifier (keywords included) | string. Skips leading
 /// whitespace.
-pub(crate) fn label_name(i: &str) -> PResult<'_, String> {
+pub fn label_name(i: &str) -> PResult<'_, String> {
     let i = ws(i);
     if let Ok((rest, name)) = identifier(i) {
         return Ok((rest, name.to_string()));

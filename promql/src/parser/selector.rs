@@ -67,7 +67,7 @@ fn matcher_item(i: &str) -> PResult<'_, Item> {
 
 /// label_matchers := `{` [item (`,` item)* [`,`]] `}`; returns the metric
 /// name written as a bare string, if any, and the matchers.
-fn label_matchers(i: &str) -> PResult<'_, (Option<String>, Vec<Matcher>)> {
+pub fn label_matchers(i: &str) -> PResult<'_, (Option<String>, Vec<Matcher>)> {
     let (mut i, _) = punct("{")(i)?;
     let mut name: Option<String> = None;
     let mut matchers = Vec::new();

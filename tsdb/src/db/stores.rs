@@ -19,7 +19,10 @@
 //!   persisted; the checkpoint keeps what the metric head still needs and
 //!   none of the companion records.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use crate::wal::RecordFamily;
@@ -39,6 +42,60 @@ pub trait WalStore: Send + Sync {
     /// Every WAL segment numbered at or below this holds no record the
     /// store still needs (its data is in its blocks); 0 when it needs all.
     fn persisted_through(&self) -> u64;
+}
+
+/// A store's commits under way, by the WAL segment each began in: what a
+/// store needs to answer [`WalStore::persisted_through`] without racing
+/// its own commits (a record may be in the WAL and not yet in the head).
+#[derive(Debug, Default)]
+pub struct InflightCommits {
+    by_segment: Mutex<BTreeMap<u64, usize>>,
+}
+
+/// One commit under way; dropping it (after the record reached the head,
+/// or when the commit failed) ends it.
+#[derive(Debug)]
+pub struct InflightCommit {
+    commits: Arc<InflightCommits>,
+    segment: u64,
+}
+
+impl InflightCommits {
+    /// Marks a commit as begun in `db`'s current segment. Take it before
+    /// adding the record to the batch, hold it in the `on_commit` callback.
+    pub fn begin(self: &Arc<Self>, db: &super::Db) -> InflightCommit {
+        let mut by_segment = self.by_segment.lock();
+        let segment = db.wal_segment();
+        *by_segment.entry(segment).or_default() += 1;
+        InflightCommit {
+            commits: self.clone(),
+            segment,
+        }
+    }
+
+    /// [`WalStore::persisted_through`] for a store whose head needs WAL
+    /// segments from `head_min_segment` on (`None`: the head needs none).
+    /// Commits under way are read first: one that finishes after that has
+    /// applied its record to the head before the head is read.
+    pub fn persisted_through(&self, head_min_segment: impl FnOnce() -> Option<u64>) -> u64 {
+        let inflight = self.by_segment.lock().keys().next().copied();
+        match (inflight, head_min_segment()) {
+            (None, None) => u64::MAX,
+            (a, b) => a.unwrap_or(u64::MAX).min(b.unwrap_or(u64::MAX)) - 1,
+        }
+    }
+}
+
+impl Drop for InflightCommit {
+    fn drop(&mut self) {
+        let mut by_segment = self.commits.by_segment.lock();
+        if let Some(n) = by_segment.get_mut(&self.segment) {
+            *n -= 1;
+            if *n == 0 {
+                by_segment.remove(&self.segment);
+            }
+        }
+    }
 }
 
 /// The companion stores of one database, one per family.

@@ -1,0 +1,291 @@
+//! What the log store accepts, with Loki's limits and defaults and its
+//! refusal texts, each naming the stream. An entry that breaks a rule is
+//! refused alone: the rest of the push is stored.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tsdb::model::Labels;
+
+use crate::head::Head;
+use crate::model::StreamPush;
+
+/// Limits on what a push may add (Loki's defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest line (`max_line_size`, 256 KB).
+    pub max_line_bytes: usize,
+    /// Labels per stream (`max_label_names_per_series`, 15).
+    pub max_label_names: usize,
+    /// `max_label_name_length` (1024) and `max_label_value_length` (2048).
+    pub max_label_name_bytes: usize,
+    pub max_label_value_bytes: usize,
+    /// Streams held at once (`max_global_streams_per_user`, 5000); a new
+    /// stream past it is refused with 429.
+    pub max_streams: usize,
+    /// Entries older than this before now are refused
+    /// (`reject_old_samples_max_age`, one week); `None` accepts any age.
+    pub max_age: Option<Duration>,
+    /// Entries newer than this after now are refused
+    /// (`creation_grace_period`, 10 minutes).
+    pub creation_grace: Duration,
+    /// An entry may be this much older than its stream's newest entry
+    /// (Loki's unordered writes: half of `max_chunk_age`, one hour).
+    pub out_of_order_window: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_bytes: 256 << 10,
+            max_label_names: 15,
+            max_label_name_bytes: 1024,
+            max_label_value_bytes: 2048,
+            max_streams: 5000,
+            max_age: Some(Duration::from_secs(7 * 24 * 3600)),
+            creation_grace: Duration::from_secs(600),
+            out_of_order_window: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// What admission kept and refused of a push.
+#[derive(Debug, Default)]
+pub struct Admitted {
+    pub streams: Vec<StreamPush>,
+    pub entries: usize,
+    pub refused: usize,
+    /// The first few reasons.
+    pub reasons: Vec<String>,
+    /// Some entries were refused because the stream limit was reached
+    /// (the answer is 429: a retry can succeed once streams go).
+    pub stream_limit: bool,
+}
+
+const MAX_REASONS: usize = 5;
+
+impl Admitted {
+    fn refuse(&mut self, n: usize, reason: impl FnOnce() -> String) {
+        if n == 0 {
+            return;
+        }
+        self.refused += n;
+        if self.reasons.len() < MAX_REASONS {
+            self.reasons.push(reason());
+        }
+    }
+}
+
+/// Splits `push` into what is stored and what is refused, against the
+/// streams `head` holds now; `now_ns` is the wall clock.
+pub fn admit(push: Vec<StreamPush>, limits: &Limits, head: &Head, now_ns: i64) -> Admitted {
+    let mut out = Admitted::default();
+    let mut new_streams = 0usize;
+    let mut newest_in_push: HashMap<Labels, i64> = HashMap::new();
+    let oldest_ok = limits
+        .max_age
+        .map_or(i64::MIN, |a| now_ns.saturating_sub(nanos(a)));
+    let newest_ok = now_ns.saturating_add(nanos(limits.creation_grace));
+    let window = nanos(limits.out_of_order_window);
+    for mut s in push {
+        if let Err(why) = check_labels(&s.labels, limits) {
+            out.refuse(s.entries.len(), || why);
+            continue;
+        }
+        let held = head.newest(&s.labels);
+        let seen = newest_in_push.get(&s.labels).copied();
+        if held.is_none() && seen.is_none() && !s.entries.is_empty() {
+            if head.streams() + new_streams >= limits.max_streams {
+                out.stream_limit = true;
+                out.refuse(s.entries.len(), || {
+                    format!(
+                        "maximum active stream limit exceeded ({}) for stream '{}': reduce the number of active streams (reduce labels or label values)",
+                        limits.max_streams, s.labels
+                    )
+                });
+                continue;
+            }
+            new_streams += 1;
+        }
+        let mut newest = held.max(seen).unwrap_or(i64::MIN);
+        let labels = s.labels.clone();
+        s.entries.retain(|e| {
+            let why = if e.line.len() > limits.max_line_bytes {
+                format!(
+                    "max entry size '{}' bytes exceeded for stream '{labels}' while adding an entry with length '{}' bytes",
+                    limits.max_line_bytes,
+                    e.line.len()
+                )
+            } else if e.ts < oldest_ok {
+                format!(
+                    "entry for stream '{labels}' has timestamp too old: {}, oldest acceptable timestamp is: {}",
+                    e.ts, oldest_ok
+                )
+            } else if e.ts > newest_ok {
+                format!("entry for stream '{labels}' has timestamp too new: {}", e.ts)
+            } else if e.ts < newest.saturating_sub(window) {
+                format!(
+                    "entry for stream '{labels}' too far behind, entry timestamp is: {}, oldest acceptable timestamp is: {}",
+                    e.ts,
+                    newest.saturating_sub(window)
+                )
+            } else {
+                newest = newest.max(e.ts);
+                return true;
+            };
+            out.refuse(1, || why);
+            false
+        });
+        if !s.entries.is_empty() {
+            newest_in_push.insert(s.labels.clone(), newest);
+            out.entries += s.entries.len();
+            out.streams.push(s);
+        }
+    }
+    out
+}
+
+fn nanos(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// The stream's own rules: some label, within the name and value limits.
+fn check_labels(labels: &Labels, limits: &Limits) -> Result<(), String> {
+    if labels.is_empty() {
+        return Err("error at least one label pair is required per stream".into());
+    }
+    if labels.len() > limits.max_label_names {
+        return Err(format!(
+            "entry for stream '{labels}' has {} label names; limit {}",
+            labels.len(),
+            limits.max_label_names
+        ));
+    }
+    for l in labels.iter() {
+        if l.name.len() > limits.max_label_name_bytes {
+            return Err(format!(
+                "stream '{labels}' has label name too long: '{}'",
+                l.name
+            ));
+        }
+        if l.value.len() > limits.max_label_value_bytes {
+            return Err(format!(
+                "stream '{labels}' has label value too long: '{}'",
+                l.value
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Entry;
+
+    const NOW: i64 = 1_700_000_000_000_000_000;
+    const MIN: i64 = 60_000_000_000;
+
+    fn push(pairs: &[(&str, &str)], entries: &[(i64, &str)]) -> StreamPush {
+        StreamPush {
+            labels: Labels::from_pairs(pairs),
+            entries: entries.iter().map(|(t, l)| Entry::new(*t, *l)).collect(),
+        }
+    }
+
+    type Case<'a> = (&'a str, Vec<StreamPush>, usize, Option<&'a str>);
+
+    #[test]
+    fn rules() {
+        let head = Head::default();
+        head.apply(vec![push(&[("app", "held")], &[(NOW, "x")])], 1);
+        let limits = Limits {
+            max_line_bytes: 10,
+            max_label_names: 2,
+            max_streams: 3,
+            ..Limits::default()
+        };
+        let long = "x".repeat(11);
+        let many = [("a", "1"), ("b", "2"), ("c", "3")];
+        let cases: Vec<Case> = vec![
+            (
+                "valid",
+                vec![push(&[("app", "a")], &[(NOW, "ok")])],
+                1,
+                None,
+            ),
+            (
+                "line too long, the rest kept",
+                vec![push(&[("app", "a")], &[(NOW, &long), (NOW, "ok")])],
+                1,
+                Some("max entry size '10' bytes exceeded for stream '{app=\"a\"}'"),
+            ),
+            (
+                "no labels",
+                vec![push(&[], &[(NOW, "x")])],
+                0,
+                Some("at least one label"),
+            ),
+            (
+                "too many labels",
+                vec![push(&many, &[(NOW, "x")])],
+                0,
+                Some("has 3 label names; limit 2"),
+            ),
+            (
+                "too old",
+                vec![push(&[("app", "a")], &[(NOW - 8 * 24 * 60 * MIN, "x")])],
+                0,
+                Some("timestamp too old"),
+            ),
+            (
+                "too new",
+                vec![push(&[("app", "a")], &[(NOW + 11 * MIN, "x")])],
+                0,
+                Some("timestamp too new"),
+            ),
+            (
+                "behind the stream held",
+                vec![push(
+                    &[("app", "held")],
+                    &[(NOW - 61 * MIN, "x"), (NOW - 59 * MIN, "y")],
+                )],
+                1,
+                Some("too far behind"),
+            ),
+            (
+                "behind an entry of the same push",
+                vec![
+                    push(&[("app", "a")], &[(NOW, "x")]),
+                    push(&[("app", "a")], &[(NOW - 61 * MIN, "y")]),
+                ],
+                1,
+                Some("too far behind"),
+            ),
+            (
+                "stream limit, held streams still take entries",
+                vec![
+                    push(&[("app", "a")], &[(NOW, "x")]),
+                    push(&[("app", "b")], &[(NOW, "x")]),
+                    push(&[("app", "c")], &[(NOW, "x")]),
+                    push(&[("app", "held")], &[(NOW, "x")]),
+                ],
+                3,
+                Some("maximum active stream limit exceeded (3) for stream '{app=\"c\"}'"),
+            ),
+        ];
+        for (name, p, kept, why) in cases {
+            let a = admit(p, &limits, &head, NOW);
+            assert_eq!(a.entries, kept, "{name}: {:?}", a.reasons);
+            match why {
+                None => assert!(a.reasons.is_empty(), "{name}: {:?}", a.reasons),
+                Some(w) => assert!(
+                    a.reasons.iter().any(|r| r.contains(w)),
+                    "{name}: {:?}",
+                    a.reasons
+                ),
+            }
+            assert_eq!(a.stream_limit, name.starts_with("stream limit"), "{name}");
+        }
+    }
+}

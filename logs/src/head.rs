@@ -1,0 +1,401 @@
+//! The log head: every committed entry, by stream, with postings from
+//! label pairs to streams.
+//!
+//! Contracts:
+//! - a stream's entries are kept in time order; entries with the same time
+//!   keep their arrival order;
+//! - an entry equal to one the stream holds (same time, same line, same
+//!   metadata) is dropped as a duplicate, as Loki drops it, so a client's
+//!   retry of an acknowledged push stores nothing twice;
+//! - stream ids are dense and never reused while the process runs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use parking_lot::RwLock;
+use roaring::RoaringBitmap;
+use tsdb::model::{Labels, Matcher};
+
+use crate::model::{Direction, Entry, StreamPush};
+
+/// One stream: its labels and entries in time order.
+#[derive(Debug)]
+pub struct Stream {
+    pub labels: Labels,
+    pub entries: Vec<Entry>,
+    /// The oldest WAL segment holding one of its entries.
+    pub min_segment: u64,
+}
+
+impl Stream {
+    /// Adds `e` in time order; `false` when it is a duplicate.
+    fn insert(&mut self, e: Entry) -> bool {
+        let at = self.entries.partition_point(|x| x.ts <= e.ts);
+        let same_time = self.entries[..at].iter().rev().take_while(|x| x.ts == e.ts);
+        if same_time.into_iter().any(|x| *x == e) {
+            return false;
+        }
+        self.entries.insert(at, e);
+        true
+    }
+
+    pub fn newest(&self) -> Option<i64> {
+        self.entries.last().map(|e| e.ts)
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    ids: HashMap<Labels, u32>,
+    streams: Vec<Stream>,
+    /// Label name → value → streams.
+    postings: BTreeMap<String, BTreeMap<String, RoaringBitmap>>,
+}
+
+#[derive(Default)]
+pub struct Head {
+    inner: RwLock<Inner>,
+}
+
+/// What [`Head::apply`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub entries: usize,
+    pub duplicates: usize,
+    pub new_streams: usize,
+}
+
+/// Entries a query read, by stream.
+pub type Selected = Vec<(Labels, Vec<Entry>)>;
+
+impl Head {
+    /// Adds committed entries (from WAL `segment`).
+    pub fn apply(&self, push: Vec<StreamPush>, segment: u64) -> Applied {
+        let mut applied = Applied::default();
+        let mut inner = self.inner.write();
+        for s in push {
+            let id = match inner.ids.get(&s.labels) {
+                Some(&id) => id,
+                None => {
+                    let id = inner.streams.len() as u32;
+                    for l in s.labels.iter() {
+                        inner
+                            .postings
+                            .entry(l.name.to_string())
+                            .or_default()
+                            .entry(l.value.to_string())
+                            .or_default()
+                            .insert(id);
+                    }
+                    inner.ids.insert(s.labels.clone(), id);
+                    inner.streams.push(Stream {
+                        labels: s.labels,
+                        entries: Vec::new(),
+                        min_segment: segment,
+                    });
+                    applied.new_streams += 1;
+                    id
+                }
+            };
+            let stream = &mut inner.streams[id as usize];
+            stream.min_segment = stream.min_segment.min(segment);
+            for e in s.entries {
+                if stream.insert(e) {
+                    applied.entries += 1;
+                } else {
+                    applied.duplicates += 1;
+                }
+            }
+        }
+        applied
+    }
+
+    /// The newest entry's time of the stream with `labels`, if it is held.
+    pub fn newest(&self, labels: &Labels) -> Option<i64> {
+        let inner = self.inner.read();
+        let id = *inner.ids.get(labels)?;
+        inner.streams[id as usize].newest()
+    }
+
+    /// Streams held.
+    pub fn streams(&self) -> usize {
+        self.inner.read().streams.len()
+    }
+
+    /// The oldest WAL segment holding an entry, if any is held.
+    pub fn min_segment(&self) -> Option<u64> {
+        let inner = self.inner.read();
+        inner
+            .streams
+            .iter()
+            .filter(|s| !s.entries.is_empty())
+            .map(|s| s.min_segment)
+            .min()
+    }
+
+    /// The streams every matcher selects.
+    fn matching(inner: &Inner, matchers: &[Matcher]) -> RoaringBitmap {
+        let mut out = RoaringBitmap::new();
+        out.insert_range(0..inner.streams.len() as u32);
+        for m in matchers {
+            let values = inner.postings.get(&m.name);
+            let with = |keep: bool| {
+                let mut set = RoaringBitmap::new();
+                for (v, ids) in values.into_iter().flatten() {
+                    if m.matches(v) == keep {
+                        set |= ids;
+                    }
+                }
+                set
+            };
+            if m.matches_empty() {
+                // Streams without the label match too: all but those whose
+                // value does not.
+                out -= with(false);
+            } else {
+                out &= with(true);
+            }
+        }
+        out
+    }
+
+    /// Labels of the streams `matchers` select that hold an entry in
+    /// `[start, end)` (nanoseconds).
+    pub fn series(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<Labels> {
+        let inner = self.inner.read();
+        Self::matching(&inner, matchers)
+            .iter()
+            .map(|id| &inner.streams[id as usize])
+            .filter(|s| has_entry_in(s, start, end))
+            .map(|s| s.labels.clone())
+            .collect()
+    }
+
+    /// Label names of streams with an entry in `[start, end)`, sorted.
+    pub fn label_names(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .series(matchers, start, end)
+            .iter()
+            .flat_map(|l| l.iter().map(|l| l.name.to_string()).collect::<Vec<_>>())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Values of label `name` of streams with an entry in `[start, end)`,
+    /// sorted.
+    pub fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Vec<String> {
+        let mut values: Vec<String> = self
+            .series(matchers, start, end)
+            .iter()
+            .map(|l| l.get(name).to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
+        values.sort();
+        values.dedup();
+        values
+    }
+
+    /// The entries of the selected streams in `[start, end)` that `keep`
+    /// keeps, at most `limit` of them: the newest (backward) or the oldest
+    /// (forward) across streams. Each stream's entries come in
+    /// `direction` order; streams in label order.
+    pub fn select(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        direction: Direction,
+        limit: usize,
+        keep: &mut dyn FnMut(&Labels, &Entry) -> bool,
+    ) -> Selected {
+        let inner = self.inner.read();
+        let mut hits: Vec<(i64, u32, usize)> = Vec::new();
+        for id in Self::matching(&inner, matchers) {
+            let s = &inner.streams[id as usize];
+            let from = s.entries.partition_point(|e| e.ts < start);
+            let to = s.entries.partition_point(|e| e.ts < end);
+            for (i, e) in s.entries[from..to].iter().enumerate() {
+                if keep(&s.labels, e) {
+                    hits.push((e.ts, id, from + i));
+                }
+            }
+        }
+        match direction {
+            Direction::Backward => hits.sort_by(|a, b| b.cmp(a)),
+            Direction::Forward => hits.sort(),
+        }
+        hits.truncate(limit);
+        let mut by_stream: BTreeMap<&Labels, Vec<Entry>> = BTreeMap::new();
+        for (_, id, i) in hits {
+            let s = &inner.streams[id as usize];
+            by_stream
+                .entry(&s.labels)
+                .or_default()
+                .push(s.entries[i].clone());
+        }
+        by_stream.into_iter().map(|(l, e)| (l.clone(), e)).collect()
+    }
+}
+
+fn has_entry_in(s: &Stream, start: i64, end: i64) -> bool {
+    let from = s.entries.partition_point(|e| e.ts < start);
+    s.entries.get(from).is_some_and(|e| e.ts < end)
+}
+
+#[cfg(test)]
+mod tests {
+    use tsdb::model::MatchOp;
+
+    use super::*;
+
+    fn push(pairs: &[(&str, &str)], entries: &[(i64, &str)]) -> StreamPush {
+        StreamPush {
+            labels: Labels::from_pairs(pairs),
+            entries: entries.iter().map(|(t, l)| Entry::new(*t, *l)).collect(),
+        }
+    }
+
+    fn head() -> Head {
+        let h = Head::default();
+        h.apply(
+            vec![
+                push(
+                    &[("app", "api"), ("env", "prod")],
+                    &[(10, "a1"), (30, "a3"), (20, "a2")],
+                ),
+                push(&[("app", "db"), ("env", "prod")], &[(15, "d1"), (25, "d2")]),
+                push(&[("app", "web")], &[(5, "w1")]),
+            ],
+            1,
+        );
+        h
+    }
+
+    fn m(op: MatchOp, name: &str, value: &str) -> Matcher {
+        Matcher::new(op, name, value).unwrap()
+    }
+
+    fn lines(sel: &Selected) -> Vec<Vec<&str>> {
+        sel.iter()
+            .map(|(_, es)| es.iter().map(|e| e.line.as_str()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn matchers_select_streams() {
+        let h = head();
+        type Case<'a> = (&'a str, Vec<Matcher>, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
+            ("equal", vec![m(MatchOp::Equal, "app", "api")], vec!["api"]),
+            (
+                "regex",
+                vec![m(MatchOp::RegexMatch, "app", "a.*|d.*")],
+                vec!["api", "db"],
+            ),
+            (
+                "not equal keeps streams without the label",
+                vec![m(MatchOp::NotEqual, "env", "prod")],
+                vec!["web"],
+            ),
+            (
+                "not regex",
+                vec![m(MatchOp::RegexNoMatch, "app", "api")],
+                vec!["db", "web"],
+            ),
+            (
+                "empty value means absent",
+                vec![m(MatchOp::Equal, "env", "")],
+                vec!["web"],
+            ),
+            (
+                "and",
+                vec![
+                    m(MatchOp::Equal, "env", "prod"),
+                    m(MatchOp::NotEqual, "app", "api"),
+                ],
+                vec!["db"],
+            ),
+            (
+                "unknown label",
+                vec![m(MatchOp::Equal, "zone", "x")],
+                vec![],
+            ),
+        ];
+        for (name, ms, want) in cases {
+            let got: Vec<String> = h
+                .series(&ms, i64::MIN, i64::MAX)
+                .iter()
+                .map(|l| l.get("app").to_string())
+                .collect();
+            let mut got = got;
+            got.sort();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn select_orders_limits_and_bounds() {
+        let h = head();
+        let prod = [m(MatchOp::Equal, "env", "prod")];
+        let all = &mut |_: &Labels, _: &Entry| true;
+        let back = h.select(&prod, 0, 100, Direction::Backward, 3, all);
+        assert_eq!(
+            lines(&back),
+            vec![vec!["a3", "a2"], vec!["d2"]],
+            "the newest 3"
+        );
+        let fwd = h.select(&prod, 0, 100, Direction::Forward, 3, all);
+        assert_eq!(
+            lines(&fwd),
+            vec![vec!["a1", "a2"], vec!["d1"]],
+            "the oldest 3"
+        );
+        let bounded = h.select(&prod, 15, 30, Direction::Forward, 100, all);
+        assert_eq!(
+            lines(&bounded),
+            vec![vec!["a2"], vec!["d1", "d2"]],
+            "start in, end out"
+        );
+        let filtered = h.select(&prod, 0, 100, Direction::Forward, 100, &mut |_, e| {
+            e.line.ends_with('2')
+        });
+        assert_eq!(lines(&filtered), vec![vec!["a2"], vec!["d2"]]);
+    }
+
+    #[test]
+    fn duplicates_are_dropped_same_time_lines_kept() {
+        let h = head();
+        let applied = h.apply(
+            vec![push(&[("app", "web")], &[(5, "w1"), (5, "w1b"), (5, "w1")])],
+            2,
+        );
+        assert_eq!((applied.entries, applied.duplicates), (1, 2));
+        let web = [m(MatchOp::Equal, "app", "web")];
+        let got = h.select(&web, 0, 100, Direction::Forward, 100, &mut |_, _| true);
+        assert_eq!(lines(&got), vec![vec!["w1", "w1b"]]);
+        assert_eq!(h.min_segment(), Some(1));
+    }
+
+    #[test]
+    fn label_apis() {
+        let h = head();
+        assert_eq!(h.label_names(&[], 0, 100), vec!["app", "env"]);
+        assert_eq!(h.label_values("app", &[], 0, 100), vec!["api", "db", "web"]);
+        assert_eq!(
+            h.label_values("app", &[], 26, 100),
+            vec!["api"],
+            "only streams with entries in range"
+        );
+        assert_eq!(
+            h.label_values("env", &[m(MatchOp::Equal, "app", "web")], 0, 100),
+            Vec::<String>::new()
+        );
+    }
+}

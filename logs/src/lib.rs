@@ -1,0 +1,22 @@
+//! The log store: log lines by stream, kept beside the metric store and
+//! written through the database's WAL in the same commit as samples and
+//! spans.
+//!
+//! - [`model`]: streams, entries, and what a push carries;
+//! - [`admit`]: Loki's limits and ordering rules, with reasons naming the
+//!   stream;
+//! - [`record`]: the log WAL record;
+//! - [`head`]: streams and their entries in memory, with label postings;
+//! - [`logql`]: the LogQL parser and its log-query evaluation;
+//! - [`store`]: the store, [`LogStore`], tying them together.
+
+pub mod admit;
+pub mod error;
+pub mod head;
+pub mod logql;
+pub mod model;
+pub mod record;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use store::{LogStore, Options};

@@ -1,0 +1,253 @@
+//! The log store's WAL record (type 64, in the log family 64–95 of the
+//! shared WAL; see `tsdb::wal::RecordFamily`): the admitted entries of one
+//! push, by stream.
+//!
+//! ```text
+//! ┌─────────┬───────────┬──────────────────┬──────────────────────┐
+//! │ type=64 │ version=1 │ streams: uvarint │ stream × streams     │
+//! └─────────┴───────────┴──────────────────┴──────────────────────┘
+//! stream:   labels: uvarint, (name: str, value: str) × labels,
+//!           entries: uvarint, entry × entries
+//! entry:    ts: zigzag varint (ns since the epoch), line: str,
+//!           metadata: uvarint, (name: str, value: str) × metadata
+//! str:      len: uvarint, UTF-8 bytes
+//! ```
+//!
+//! Labels are written sorted (as `Labels` holds them). The WAL frames
+//! every record with its own CRC; this record adds none.
+
+use tsdb::model::{Label, Labels};
+
+use crate::error::{Error, Result};
+use crate::model::{Entry, StreamPush};
+
+/// The record type byte of a log record.
+pub const LOGS: u8 = 64;
+const VERSION: u8 = 1;
+
+/// Encodes admitted entries as one record.
+pub fn encode(streams: &[StreamPush]) -> Vec<u8> {
+    let size: usize = streams
+        .iter()
+        .map(|s| 16 + s.entries.iter().map(|e| e.size() + 16).sum::<usize>())
+        .sum();
+    let mut out = Vec::with_capacity(2 + size);
+    out.push(LOGS);
+    out.push(VERSION);
+    uvarint(&mut out, streams.len() as u64);
+    for s in streams {
+        uvarint(&mut out, s.labels.len() as u64);
+        for l in s.labels.iter() {
+            string(&mut out, &l.name);
+            string(&mut out, &l.value);
+        }
+        uvarint(&mut out, s.entries.len() as u64);
+        for e in &s.entries {
+            uvarint(&mut out, ((e.ts << 1) ^ (e.ts >> 63)) as u64);
+            string(&mut out, &e.line);
+            uvarint(&mut out, e.metadata.len() as u64);
+            for (n, v) in &e.metadata {
+                string(&mut out, n);
+                string(&mut out, v);
+            }
+        }
+    }
+    out
+}
+
+/// Decodes a record written by [`encode`].
+pub fn decode(record: &[u8]) -> Result<Vec<StreamPush>> {
+    let mut r = match record {
+        [LOGS, VERSION, body @ ..] => Reader { b: body },
+        [LOGS, v, ..] => {
+            return Err(Error::BadRecord(format!(
+                "version {v} is not known to this build (it reads {VERSION})"
+            )));
+        }
+        [t, ..] => return Err(Error::BadRecord(format!("type {t} is not a log record"))),
+        [] => return Err(Error::BadRecord("empty record".into())),
+    };
+    let n = r.count()?;
+    let mut streams = Vec::with_capacity(n.min(1024));
+    for _ in 0..n {
+        let nl = r.count()?;
+        let mut labels = Vec::with_capacity(nl.min(64));
+        for _ in 0..nl {
+            let name = r.string()?;
+            labels.push(Label::new(name, r.string()?));
+        }
+        let labels = Labels::try_from_unsorted(labels)
+            .map_err(|e| Error::BadRecord(format!("stream labels: {e}")))?;
+        let ne = r.count()?;
+        let mut entries = Vec::with_capacity(ne.min(4096));
+        for _ in 0..ne {
+            let z = r.uvarint()?;
+            let ts = ((z >> 1) as i64) ^ -((z & 1) as i64);
+            let line = r.string()?.to_owned();
+            let nm = r.count()?;
+            let mut metadata = Vec::with_capacity(nm.min(64));
+            for _ in 0..nm {
+                let name = r.string()?.to_owned();
+                metadata.push((name, r.string()?.to_owned()));
+            }
+            entries.push(Entry { ts, line, metadata });
+        }
+        streams.push(StreamPush { labels, entries });
+    }
+    if !r.b.is_empty() {
+        return Err(Error::BadRecord(format!(
+            "{} bytes after the last stream",
+            r.b.len()
+        )));
+    }
+    Ok(streams)
+}
+
+fn uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn string(out: &mut Vec<u8>, s: &str) {
+    uvarint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn uvarint(&mut self) -> Result<u64> {
+        let mut out = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = self
+                .b
+                .split_first()
+                .ok_or_else(|| Error::BadRecord("truncated varint".into()))?;
+            self.b = rest;
+            out |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(out);
+            }
+        }
+        Err(Error::BadRecord("varint longer than 10 bytes".into()))
+    }
+
+    /// A count, no larger than the bytes left could hold.
+    fn count(&mut self) -> Result<usize> {
+        let n = self.uvarint()?;
+        usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= self.b.len())
+            .ok_or_else(|| Error::BadRecord(format!("count {n} past the end of the record")))
+    }
+
+    fn string(&mut self) -> Result<&'a str> {
+        let len = self.count()?;
+        let (s, rest) = self.b.split_at(len);
+        self.b = rest;
+        std::str::from_utf8(s).map_err(|e| Error::BadRecord(format!("string: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn stream(pairs: &[(&str, &str)], entries: Vec<Entry>) -> StreamPush {
+        StreamPush {
+            labels: Labels::from_pairs(pairs),
+            entries,
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let batch = vec![
+            stream(
+                &[("app", "api"), ("env", "prod")],
+                vec![
+                    Entry::new(1_700_000_000_000_000_000, "GET / 200"),
+                    Entry {
+                        ts: -5,
+                        line: "ünïcode ✓".into(),
+                        metadata: vec![("trace_id".into(), "abc".into())],
+                    },
+                ],
+            ),
+            stream(&[("app", "db")], vec![]),
+        ];
+        let rec = encode(&batch);
+        assert_eq!(rec[0], LOGS);
+        assert_eq!(decode(&rec).unwrap(), batch);
+    }
+
+    #[test]
+    fn refusals() {
+        let good = encode(&[stream(&[("a", "b")], vec![Entry::new(1, "x")])]);
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("empty", vec![], "empty"),
+            ("other type", vec![32, 1], "not a log record"),
+            ("newer version", vec![LOGS, 9], "version 9"),
+            ("truncated", good[..good.len() - 1].to_vec(), "truncated"),
+            (
+                "truncated line",
+                good[..good.len() - 2].to_vec(),
+                "past the end",
+            ),
+            (
+                "trailing",
+                [&good[..], &[0]].concat(),
+                "after the last stream",
+            ),
+            (
+                "count too large",
+                vec![LOGS, VERSION, 0xff, 0x7f],
+                "past the end",
+            ),
+            (
+                "bad UTF-8",
+                vec![LOGS, VERSION, 1, 1, 1, 0xff, 1, b'b', 0],
+                "string",
+            ),
+        ];
+        for (name, rec, want) in cases {
+            let err = decode(&rec).unwrap_err().to_string();
+            assert!(err.contains(want), "{name}: {err}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_batch_round_trips(
+            streams in proptest::collection::vec(
+                (
+                    proptest::collection::btree_map("[a-z_]{1,8}", ".{0,8}", 1..4),
+                    proptest::collection::vec(
+                        (any::<i64>(), ".{0,40}", proptest::collection::vec(("[a-z]{1,5}", ".{0,5}"), 0..3)),
+                        0..5,
+                    ),
+                ),
+                0..4,
+            )
+        ) {
+            let batch: Vec<StreamPush> = streams
+                .into_iter()
+                .map(|(labels, entries)| StreamPush {
+                    labels: Labels::from_pairs(&labels.into_iter().collect::<Vec<_>>()),
+                    entries: entries
+                        .into_iter()
+                        .map(|(ts, line, metadata)| Entry { ts, line, metadata })
+                        .collect(),
+                })
+                .collect();
+            prop_assert_eq!(decode(&encode(&batch)).unwrap(), batch);
+        }
+    }
+}

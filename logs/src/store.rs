@@ -1,0 +1,182 @@
+//! The log store: entries in through the database's WAL and commit, out by
+//! stream selector and line filters.
+//!
+//! Contracts:
+//! - an entry acknowledged by [`LogStore::push`] is in the WAL; replay at
+//!   open brings it back to the head;
+//! - the head holds every entry until log blocks exist (not yet): the
+//!   store reports no WAL segment persisted that holds an entry, so the WAL
+//!   keeps every log record.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tsdb::db::{Appender, Db, InflightCommits, WalStore};
+use tsdb::model::{Labels, Matcher};
+use tsdb::wal::RecordFamily;
+
+use crate::admit::{self, Admitted, Limits};
+use crate::error::{Error, Result};
+use crate::head::{Head, Selected};
+use crate::logql::LogExpr;
+use crate::logql::filter::LineFilters;
+use crate::model::{Direction, StreamPush};
+use crate::record;
+
+/// How the store keeps entries.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub limits: Limits,
+}
+
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub entries_received: AtomicU64,
+    pub bytes_received: AtomicU64,
+    /// Entries refused by admission.
+    pub entries_refused: AtomicU64,
+    /// Entries equal to one held, dropped (a retried push, say).
+    pub entries_duplicate: AtomicU64,
+    pub entries_replayed: AtomicU64,
+    pub streams_created: AtomicU64,
+}
+
+pub struct LogStore {
+    opts: Options,
+    head: Head,
+    inflight: Arc<InflightCommits>,
+    pub counters: Counters,
+}
+
+impl LogStore {
+    /// A store with nothing in it; open it before the database and hand it
+    /// to `Db::open_with_stores`, which replays the WAL into it.
+    pub fn open(opts: Options) -> Arc<LogStore> {
+        Arc::new(LogStore {
+            opts,
+            head: Head::default(),
+            inflight: Arc::default(),
+            counters: Counters::default(),
+        })
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// Admits `push` against the limits (`now_ns`: the wall clock) and
+    /// commits what is admitted in one batch of `db`: durable when this
+    /// returns `Ok`. The admission tells what was refused and why.
+    pub fn push(self: &Arc<Self>, db: &Db, push: Vec<StreamPush>, now_ns: i64) -> Result<Admitted> {
+        let mut admitted = admit::admit(push, &self.opts.limits, &self.head, now_ns);
+        self.counters
+            .entries_refused
+            .fetch_add(admitted.refused as u64, Ordering::Relaxed);
+        let streams = std::mem::take(&mut admitted.streams);
+        let mut app = db.appender();
+        self.add_to(db, &mut app, streams)?;
+        app.commit()?;
+        Ok(admitted)
+    }
+
+    /// Adds admitted entries to a batch of `db`; they reach the head when
+    /// the batch commits, and never if it does not.
+    pub fn add_to(
+        self: &Arc<Self>,
+        db: &Db,
+        app: &mut Appender<'_>,
+        streams: Vec<StreamPush>,
+    ) -> Result<()> {
+        if streams.iter().all(|s| s.entries.is_empty()) {
+            return Ok(());
+        }
+        let rec = record::encode(&streams);
+        let ticket = self.inflight.begin(db);
+        let store = self.clone();
+        app.add_record(rec, move |pos| {
+            let bytes: usize = streams
+                .iter()
+                .flat_map(|s| &s.entries)
+                .map(|e| e.line.len())
+                .sum();
+            let applied = store.head.apply(streams, pos.segment);
+            let c = &store.counters;
+            c.entries_received
+                .fetch_add(applied.entries as u64, Ordering::Relaxed);
+            c.bytes_received.fetch_add(bytes as u64, Ordering::Relaxed);
+            c.entries_duplicate
+                .fetch_add(applied.duplicates as u64, Ordering::Relaxed);
+            c.streams_created
+                .fetch_add(applied.new_streams as u64, Ordering::Relaxed);
+            drop(ticket);
+        })?;
+        Ok(())
+    }
+
+    /// The entries a log query selects in `[start, end)` (nanoseconds), at
+    /// most `limit`, the newest first (`Backward`) or the oldest.
+    pub fn select(
+        &self,
+        query: &LogExpr,
+        start: i64,
+        end: i64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Selected> {
+        let filters = LineFilters::new(&query.pipeline).map_err(Error::BadQuery)?;
+        Ok(self.head.select(
+            &query.matchers,
+            start,
+            end,
+            direction,
+            limit,
+            &mut |_, e| filters.keep(&e.line),
+        ))
+    }
+
+    /// Streams `matchers` select with an entry in `[start, end)`.
+    pub fn series(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<Labels> {
+        self.head.series(matchers, start, end)
+    }
+
+    pub fn label_names(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<String> {
+        self.head.label_names(matchers, start, end)
+    }
+
+    pub fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Vec<String> {
+        self.head.label_values(name, matchers, start, end)
+    }
+}
+
+impl WalStore for LogStore {
+    fn family(&self) -> RecordFamily {
+        RecordFamily::Logs
+    }
+
+    fn replay(&self, rec: &[u8], segment: u64) -> tsdb::Result<()> {
+        let streams = record::decode(rec).map_err(tsdb::Error::from)?;
+        let applied = self.head.apply(streams, segment);
+        self.counters
+            .entries_replayed
+            .fetch_add(applied.entries as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn persisted_through(&self) -> u64 {
+        self.inflight.persisted_through(|| self.head.min_segment())
+    }
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

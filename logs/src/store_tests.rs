@@ -1,0 +1,104 @@
+use std::path::Path;
+
+use tsdb::db::DbOptions;
+use tsdb::model::MatchOp;
+
+use super::*;
+use crate::logql::{Expr, parse};
+use crate::model::Entry;
+
+const NOW: i64 = 1_700_000_000_000_000_000;
+
+fn open(dir: &Path) -> (Arc<LogStore>, Db) {
+    let store = LogStore::open(Options::default());
+    let db = Db::open_with_stores(
+        dir,
+        DbOptions::default(),
+        vec![store.clone() as Arc<dyn WalStore>],
+    )
+    .unwrap();
+    (store, db)
+}
+
+fn push(app: &str, entries: &[(i64, &str)]) -> StreamPush {
+    StreamPush {
+        labels: Labels::from_pairs(&[("app", app)]),
+        entries: entries.iter().map(|(t, l)| Entry::new(*t, *l)).collect(),
+    }
+}
+
+fn query(store: &LogStore, q: &str) -> Vec<(String, Vec<String>)> {
+    let Expr::Log(l) = parse(q).unwrap();
+    store
+        .select(&l, NOW - 1_000, NOW + 1_000, Direction::Forward, 100)
+        .unwrap()
+        .into_iter()
+        .map(|(labels, es)| {
+            (
+                labels.get("app").to_string(),
+                es.into_iter().map(|e| e.line).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn pushed_entries_survive_a_restart_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let (store, db) = open(tmp.path());
+        let a = store
+            .push(
+                &db,
+                vec![
+                    push("api", &[(NOW, "GET /"), (NOW + 1, "POST /x")]),
+                    push("db", &[(NOW, "q")]),
+                ],
+                NOW,
+            )
+            .unwrap();
+        assert_eq!((a.entries, a.refused), (3, 0));
+        // A client's retry of the same push stores nothing twice.
+        store
+            .push(&db, vec![push("api", &[(NOW, "GET /")])], NOW)
+            .unwrap();
+        assert_eq!(store.counters.entries_duplicate.load(Ordering::Relaxed), 1);
+        assert_ne!(
+            store.persisted_through(),
+            u64::MAX,
+            "the WAL keeps log records"
+        );
+        db.close().unwrap();
+    }
+    let (store, _db) = open(tmp.path());
+    assert_eq!(store.counters.entries_replayed.load(Ordering::Relaxed), 3);
+    assert_eq!(
+        query(&store, r#"{app=~".+"}"#),
+        vec![
+            (
+                "api".to_string(),
+                vec!["GET /".to_string(), "POST /x".to_string()]
+            ),
+            ("db".to_string(), vec!["q".to_string()]),
+        ]
+    );
+    assert_eq!(
+        query(&store, r#"{app="api"} |= "POST""#)[0].1,
+        vec!["POST /x"]
+    );
+    let m = Matcher::new(MatchOp::Equal, "app", "db").unwrap();
+    assert_eq!(store.series(&[m], NOW - 1, NOW + 1).len(), 1);
+}
+
+#[test]
+fn refusals_leave_the_rest_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, db) = open(tmp.path());
+    let long = "x".repeat((256 << 10) + 1);
+    let a = store
+        .push(&db, vec![push("api", &[(NOW, &long), (NOW, "ok")])], NOW)
+        .unwrap();
+    assert_eq!((a.entries, a.refused), (1, 1));
+    assert!(a.reasons[0].contains("max entry size"), "{:?}", a.reasons);
+    assert_eq!(query(&store, r#"{app="api"}"#)[0].1, vec!["ok"]);
+}

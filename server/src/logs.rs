@@ -1,0 +1,16 @@
+//! The log store's HTTP side: Loki's push and query APIs under
+//! `/loki/api/v1`.
+//!
+//! - [`push`]: `POST /loki/api/v1/push` (JSON and snappy protobuf);
+//! - [`query`]: `query` and `query_range` for log queries;
+//! - [`meta`]: labels, label values, series, build info, format_query;
+//! - [`self_metrics`]: the store's counters in `/metrics`;
+//! - `proto`: Loki's push protobuf messages;
+//! - `time`: Loki's time parameters (nanoseconds, RFC 3339, seconds).
+
+pub mod meta;
+pub mod proto;
+pub mod push;
+pub mod query;
+pub mod self_metrics;
+mod time;

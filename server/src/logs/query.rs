@@ -1,0 +1,152 @@
+//! `GET|POST /loki/api/v1/query_range` and `/query`, as Grafana's Loki
+//! data source calls them.
+//!
+//! A log query answers `resultType: streams`: per stream its entries as
+//! `["<ns>", "<line>"]`, in `direction` order (`backward`, newest first,
+//! by default), at most `limit` (100) across streams, over `[start, end)`
+//! (`end` now and `start` an hour before, or `since` before, by default).
+//! Structured metadata: with `X-Loki-Response-Encoding-Flags:
+//! categorize-labels` (Grafana sends it) each value carries a third element
+//! `{"structuredMetadata": {…}}` and `data.encodingFlags` says so;
+//! otherwise, as Loki does, metadata joins the stream's labels, one stream
+//! per distinct set.
+
+use std::collections::BTreeMap;
+
+use hyper::Method;
+use logs::logql::Expr;
+use logs::model::{Direction, Entry};
+use serde_json::{Map, Value, json};
+use tsdb::model::Labels;
+
+use super::time;
+use crate::api::{Reply, Req, allow};
+use crate::error::ApiError;
+use crate::state::State;
+
+const DEFAULT_LIMIT: usize = 100;
+
+pub fn query_range(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    range(state, req).map_err(ApiError::loki)
+}
+
+pub fn query(_: &State, req: &Req) -> Result<Reply, ApiError> {
+    instant(req).map_err(ApiError::loki)
+}
+
+fn parse(req: &Req) -> Result<Expr, ApiError> {
+    let q = req
+        .params
+        .get("query")
+        .ok_or_else(|| ApiError::BadData("invalid parameter \"query\": missing".into()))?;
+    Ok(logs::logql::parse(q).map_err(logs::Error::from)?)
+}
+
+fn direction(req: &Req) -> Result<Direction, ApiError> {
+    match req
+        .params
+        .get("direction")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("") | Some("backward") => Ok(Direction::Backward),
+        Some("forward") => Ok(Direction::Forward),
+        Some(other) => Err(ApiError::BadData(format!(
+            "invalid parameter \"direction\": {other:?} (backward or forward)"
+        ))),
+    }
+}
+
+fn range(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    allow(req, &[Method::GET, Method::POST])?;
+    let expr = parse(req)?;
+    let (start, end) = time::range(&req.params)?;
+    let limit = req.params.usize_or("limit", DEFAULT_LIMIT)?;
+    let direction = direction(req)?;
+    let Expr::Log(log) = expr;
+    let selected = state.logs.select(&log, start, end, direction, limit)?;
+    let categorize = req
+        .encoding_flags
+        .as_deref()
+        .is_some_and(|f| f.split(',').any(|f| f.trim() == "categorize-labels"));
+    Ok(Reply::Json(streams(selected, categorize)))
+}
+
+fn instant(req: &Req) -> Result<Reply, ApiError> {
+    allow(req, &[Method::GET, Method::POST])?;
+    match parse(req)? {
+        Expr::Log(_) => Err(ApiError::BadData(
+            "log queries are not supported as an instant query type, please change your query to a range query type".into(),
+        )),
+    }
+}
+
+/// The `streams` answer.
+fn streams(selected: Vec<(Labels, Vec<Entry>)>, categorize: bool) -> Value {
+    let mut result = Vec::new();
+    let mut returned = 0usize;
+    for (labels, entries) in selected {
+        returned += entries.len();
+        if categorize {
+            let values: Vec<Value> = entries.iter().map(|e| value(e, true)).collect();
+            result.push(json!({"stream": label_map(&labels, &[]), "values": values}));
+            continue;
+        }
+        // One stream per distinct set of metadata, in first-seen order.
+        let mut by_metadata: BTreeMap<usize, (Map<String, Value>, Vec<Value>)> = BTreeMap::new();
+        let mut order: Vec<&[(String, String)]> = Vec::new();
+        for e in &entries {
+            let key = match order.iter().position(|m| *m == e.metadata.as_slice()) {
+                Some(k) => k,
+                None => {
+                    order.push(&e.metadata);
+                    order.len() - 1
+                }
+            };
+            by_metadata
+                .entry(key)
+                .or_insert_with(|| (label_map(&labels, &e.metadata), Vec::new()))
+                .1
+                .push(value(e, false));
+        }
+        for (_, (stream, values)) in by_metadata {
+            result.push(json!({"stream": stream, "values": values}));
+        }
+    }
+    let mut data = json!({
+        "resultType": "streams",
+        "result": result,
+        "stats": {"summary": {"totalEntriesReturned": returned}},
+    });
+    if categorize {
+        data["encodingFlags"] = json!(["categorize-labels"]);
+    }
+    json!({"status": "success", "data": data})
+}
+
+fn label_map(labels: &Labels, metadata: &[(String, String)]) -> Map<String, Value> {
+    let mut m = Map::new();
+    for l in labels.iter() {
+        m.insert(l.name.to_string(), Value::String(l.value.to_string()));
+    }
+    for (n, v) in metadata {
+        m.insert(n.clone(), Value::String(v.clone()));
+    }
+    m
+}
+
+fn value(e: &Entry, categorize: bool) -> Value {
+    let mut v = vec![
+        Value::String(e.ts.to_string()),
+        Value::String(e.line.clone()),
+    ];
+    if categorize && !e.metadata.is_empty() {
+        let md: Map<String, Value> = e
+            .metadata
+            .iter()
+            .map(|(n, v)| (n.clone(), Value::String(v.clone())))
+            .collect();
+        v.push(json!({"structuredMetadata": md}));
+    }
+    Value::Array(v)
+}

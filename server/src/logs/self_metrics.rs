@@ -1,0 +1,52 @@
+//! The log store's counters and gauges in `/metrics`.
+
+use std::sync::atomic::Ordering;
+
+use logs::LogStore;
+
+use crate::metrics::{counter, gauge};
+
+pub fn render(out: &mut String, store: &LogStore) {
+    let c = &store.counters;
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    for (name, help, v) in [
+        (
+            "almanac_log_entries_received_total",
+            "Log entries committed through the WAL.",
+            load(&c.entries_received),
+        ),
+        (
+            "almanac_log_bytes_received_total",
+            "Bytes of log lines committed through the WAL.",
+            load(&c.bytes_received),
+        ),
+        (
+            "almanac_log_entries_refused_total",
+            "Log entries refused (limits, ordering, bad input), with their reasons in the answer.",
+            load(&c.entries_refused),
+        ),
+        (
+            "almanac_log_entries_duplicate_total",
+            "Log entries equal to one held, dropped (retried pushes).",
+            load(&c.entries_duplicate),
+        ),
+        (
+            "almanac_log_entries_replayed_total",
+            "Log entries read back from the WAL at start.",
+            load(&c.entries_replayed),
+        ),
+        (
+            "almanac_log_streams_created_total",
+            "Log streams created.",
+            load(&c.streams_created),
+        ),
+    ] {
+        counter(out, name, help, v);
+    }
+    gauge(
+        out,
+        "almanac_log_streams",
+        "Log streams held.",
+        store.head().streams() as f64,
+    );
+}

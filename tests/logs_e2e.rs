@@ -1,0 +1,324 @@
+//! The log store through the real server and real Loki clients (installed
+//! by `scripts/test.sh`): python-logging-loki pushes JSON, winston-loki
+//! pushes snappy protobuf; every acknowledged line comes back through
+//! `/loki/api/v1/query_range` in order with its labels; structured
+//! metadata comes back both ways Loki gives it; bad pushes get a 4xx with a
+//! reason and the rest of the push is stored.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use almanac::harness::{TestServer, snappy, urlencode};
+use serde_json::{Value, json};
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Runs a client script and returns the JSON it prints.
+fn run(cmd: &mut Command, what: &str) -> Value {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what} runs: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed (scripts/test.sh installs the Loki clients): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what} JSON: {e}"))
+}
+
+/// `query_range` over the last ten minutes, oldest first.
+fn query(s: &TestServer, q: &str, headers: &[(&str, &str)]) -> Value {
+    let end = now_ns() + 60_000_000_000;
+    let path = format!(
+        "/loki/api/v1/query_range?query={}&start={}&end={end}&limit=5000&direction=forward",
+        urlencode(q),
+        end - 660_000_000_000
+    );
+    let r = almanac::harness::request(s.addr, "GET", &path, headers, b"").unwrap();
+    assert_eq!(r.status, 200, "{q}: {}", r.text());
+    let v = r.json();
+    assert_eq!(v["data"]["resultType"], "streams", "{v}");
+    v
+}
+
+/// Every line of a `streams` answer in time order, with its stream's
+/// labels.
+fn lines(v: &Value) -> Vec<(i64, String, BTreeMap<String, String>)> {
+    let mut out = Vec::new();
+    for s in v["data"]["result"].as_array().unwrap() {
+        let labels: BTreeMap<String, String> = s["stream"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        for e in s["values"].as_array().unwrap() {
+            let ts: i64 = e[0].as_str().unwrap().parse().unwrap();
+            out.push((ts, e[1].as_str().unwrap().to_string(), labels.clone()));
+        }
+    }
+    out.sort_by_key(|(ts, _, _)| *ts);
+    out
+}
+
+#[test]
+fn real_clients_push_and_every_line_comes_back() {
+    let s = TestServer::start();
+    let push_url = format!("http://{}/loki/api/v1/push", s.addr);
+
+    let py = run(
+        Command::new("python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/logs/push.py"))
+            .arg(&push_url)
+            .arg("25"),
+        "python-logging-loki",
+    );
+    assert_eq!(py["failed"], json!([]), "every push acknowledged");
+    let got = lines(&query(&s, r#"{app="pyapp"}"#, &[]));
+    let sent = py["sent"].as_array().unwrap();
+    assert_eq!(got.len(), sent.len());
+    for ((_, line, labels), want) in got.iter().zip(sent) {
+        assert_eq!(line, want["line"].as_str().unwrap());
+        assert_eq!(labels["severity"], want["severity"].as_str().unwrap());
+        assert_eq!(
+            (labels["app"].as_str(), labels["logger"].as_str()),
+            ("pyapp", "shop")
+        );
+    }
+
+    let node_modules = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/logs/node_modules");
+    let node = run(
+        Command::new("node")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/logs/push.js"))
+            .arg(format!("http://{}", s.addr))
+            .arg("40")
+            .env("NODE_PATH", node_modules),
+        "winston-loki",
+    );
+    assert_eq!(node["errors"], json!([]), "every batch acknowledged");
+    let got = lines(&query(&s, r#"{app="nodeapp"}"#, &[]));
+    let got_lines: Vec<&str> = got.iter().map(|(_, l, _)| l.as_str()).collect();
+    let sent: Vec<&str> = node["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got_lines, sent,
+        "in order (same-millisecond lines keep their order)"
+    );
+    assert!(got.iter().all(|(_, _, l)| l["level"] == "info"));
+
+    // Line filters, newest first by default.
+    let r = s.get(&format!(
+        "/loki/api/v1/query_range?query={}&start={}&limit=3",
+        urlencode(r#"{app="pyapp"} |= "line 1" != "line 10""#),
+        now_ns() - 600_000_000_000
+    ));
+    let backward: Vec<String> = r.json()["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["values"].as_array().unwrap().clone())
+        .map(|v| {
+            v[1].as_str()
+                .unwrap()
+                .split(' ')
+                .nth(2)
+                .unwrap()
+                .to_string()
+        })
+        .collect::<Vec<_>>();
+    let mut backward = backward;
+    backward.sort();
+    assert_eq!(
+        backward,
+        vec!["17", "18", "19"],
+        "the newest three of 1, 11..19 minus 10"
+    );
+
+    // Labels, values and series.
+    let names = s.get("/loki/api/v1/labels").json()["data"].clone();
+    assert_eq!(names, json!(["app", "level", "logger", "severity"]));
+    let values = s.get("/loki/api/v1/label/app/values").json()["data"].clone();
+    assert_eq!(values, json!(["nodeapp", "pyapp"]));
+    let series = s.get(&format!(
+        "/loki/api/v1/series?match[]={}",
+        urlencode(r#"{app="pyapp"}"#)
+    ));
+    assert_eq!(
+        series.json()["data"].as_array().unwrap().len(),
+        2,
+        "info and warning streams"
+    );
+}
+
+#[test]
+fn structured_metadata_both_ways() {
+    let s = TestServer::start();
+    let t = now_ns();
+    let body = json!({"streams": [{"stream": {"app": "md"}, "values": [
+        [t.to_string(), "with trace", {"trace_id": "abc123"}],
+        [(t + 1).to_string(), "plain"],
+    ]}]});
+    let r = s.post(
+        "/loki/api/v1/push",
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+
+    let categorized = query(
+        &s,
+        r#"{app="md"}"#,
+        &[("X-Loki-Response-Encoding-Flags", "categorize-labels")],
+    );
+    assert_eq!(
+        categorized["data"]["encodingFlags"],
+        json!(["categorize-labels"])
+    );
+    let result = &categorized["data"]["result"];
+    assert_eq!(result.as_array().unwrap().len(), 1, "{result}");
+    assert_eq!(result[0]["stream"], json!({"app": "md"}));
+    assert_eq!(
+        result[0]["values"][0],
+        json!([t.to_string(), "with trace", {"structuredMetadata": {"trace_id": "abc123"}}])
+    );
+    assert_eq!(
+        result[0]["values"][1],
+        json!([(t + 1).to_string(), "plain"])
+    );
+
+    let plain = lines(&query(&s, r#"{app="md"}"#, &[]));
+    assert_eq!(
+        plain[0].2.get("trace_id").map(String::as_str),
+        Some("abc123")
+    );
+    assert_eq!(plain[1].2.get("trace_id"), None);
+}
+
+/// Each bad push: a 4xx with a reason naming the problem, the good part
+/// stored, the server still serving.
+#[test]
+fn bad_pushes_are_refused_with_reasons() {
+    let s = TestServer::start();
+    let t = now_ns();
+    let json_ct = [("Content-Type", "application/json")];
+    let proto_ct = [("Content-Type", "application/x-protobuf")];
+    let good =
+        |app: &str| json!({"stream": {"app": app}, "values": [[t.to_string(), "kept line"]]});
+    let many_labels: serde_json::Map<String, Value> =
+        (0..10_000).map(|i| (format!("l{i}"), json!("v"))).collect();
+    let long_line = "x".repeat((256 << 10) + 1);
+    // A protobuf push whose second entry is not UTF-8.
+    let bad_utf8_proto = {
+        use server::logs::proto::{EntryAdapter, PushRequest, StreamAdapter, Timestamp};
+        let entry = |line: &[u8]| EntryAdapter {
+            timestamp: Some(Timestamp {
+                seconds: t / 1_000_000_000,
+                nanos: 0,
+            }),
+            line: line.to_vec(),
+            structured_metadata: vec![],
+        };
+        let req = PushRequest {
+            streams: vec![StreamAdapter {
+                labels: br#"{app="proto"}"#.to_vec(),
+                entries: vec![entry(b"fine"), entry(b"\xff\xfe")],
+                hash: 0,
+            }],
+        };
+        snappy(&prost::Message::encode_to_vec(&req))
+    };
+    type Case<'a> = (
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        Vec<u8>,
+        u16,
+        &'a str,
+        Option<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
+        ("malformed JSON", &json_ct, b"{\"streams\": [".to_vec(), 400, "decoding JSON push body", None),
+        ("not snappy", &proto_ct, b"\xff\xff\xff\xff".to_vec(), 400, "snappy", None),
+        ("empty body", &json_ct, Vec::new(), 400, "decoding JSON push body", None),
+        (
+            "timestamps as numbers",
+            &json_ct,
+            json!({"streams": [good("num"), {"stream": {"app": "num2"}, "values": [[t, "x"]]}]})
+                .to_string()
+                .into_bytes(),
+            400,
+            "timestamp must be a string of nanoseconds",
+            Some("num"),
+        ),
+        (
+            "line over the limit",
+            &json_ct,
+            json!({"streams": [{"stream": {"app": "long"}, "values": [[t.to_string(), long_line], [(t + 1).to_string(), "kept line"]]}]})
+                .to_string()
+                .into_bytes(),
+            400,
+            "max entry size '262144' bytes exceeded for stream '{app=\"long\"}'",
+            Some("long"),
+        ),
+        (
+            "10,000 labels",
+            &json_ct,
+            json!({"streams": [good("few"), {"stream": many_labels, "values": [[t.to_string(), "x"]]}]})
+                .to_string()
+                .into_bytes(),
+            400,
+            "has 10000 label names; limit 15",
+            Some("few"),
+        ),
+        ("invalid UTF-8 line (protobuf)", &proto_ct, bad_utf8_proto, 400, "line is not UTF-8", Some("proto")),
+        (
+            "too old",
+            &json_ct,
+            json!({"streams": [{"stream": {"app": "old"}, "values": [["1000", "x"]]}]})
+                .to_string()
+                .into_bytes(),
+            400,
+            "timestamp too old",
+            None,
+        ),
+    ];
+    for (name, headers, body, status, why, stored) in cases {
+        let r = s.post("/loki/api/v1/push", headers, &body);
+        assert_eq!(r.status, status, "{name}: {}", r.text());
+        assert!(r.text().contains(why), "{name}: {}", r.text());
+        if let Some(app) = stored {
+            let q = format!(r#"{{app="{app}"}}"#);
+            let got = lines(&query(&s, &q, &[]));
+            assert_eq!(got.len(), 1, "{name}: the good entry is stored");
+        }
+        assert_eq!(s.get("/ready").status, 200, "{name}: still serving");
+    }
+
+    // A retried push stores nothing twice.
+    let body = json!({"streams": [good("retry")]}).to_string();
+    for _ in 0..2 {
+        assert_eq!(
+            s.post("/loki/api/v1/push", &json_ct, body.as_bytes())
+                .status,
+            204
+        );
+    }
+    assert_eq!(lines(&query(&s, r#"{app="retry"}"#, &[])).len(), 1);
+
+    // Query errors come back as Loki gives them: plain text with where.
+    let r = s.get(&format!(
+        "/loki/api/v1/query_range?query={}",
+        urlencode("{app=\"x\"} |= ")
+    ));
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text().starts_with("parse error at line 1, col 14"),
+        "{}",
+        r.text()
+    );
+}
