@@ -140,6 +140,44 @@ fn real_clients_push_and_every_line_comes_back() {
         "the newest three of 1, 11..19 minus 10"
     );
 
+    // Metric queries: counts by label, on a grid; Grafana's health check.
+    let end = now_ns() + 60_000_000_000;
+    let r = s.get(&format!(
+        "/loki/api/v1/query_range?query={}&start={}&end={end}&step=60",
+        urlencode(r#"sum by (severity) (count_over_time({app="pyapp"}[15m]))"#),
+        end - 120_000_000_000
+    ));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["data"]["resultType"], "matrix", "{v}");
+    let by_severity: BTreeMap<String, String> = v["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let last = s["values"].as_array().unwrap().last().unwrap();
+            (
+                s["metric"]["severity"].as_str().unwrap().to_string(),
+                last[1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_severity,
+        BTreeMap::from([
+            ("info".to_string(), "20".to_string()),
+            ("warning".to_string(), "5".to_string())
+        ])
+    );
+    let health = s.get(&format!(
+        "/loki/api/v1/query?query={}&time=4000000000",
+        urlencode("vector(1)+vector(1)")
+    ));
+    assert_eq!(health.status, 200, "{}", health.text());
+    let h = health.json();
+    assert_eq!(h["data"]["resultType"], "vector");
+    assert_eq!(h["data"]["result"][0]["value"][1], "2");
+
     // Labels, values and series.
     let names = s.get("/loki/api/v1/labels").json()["data"].clone();
     assert_eq!(names, json!(["app", "level", "logger", "severity"]));

@@ -244,6 +244,28 @@ impl Head {
     }
 }
 
+impl Head {
+    /// Calls `f` with each selected stream's entries in `(after, through]`
+    /// (nanoseconds), in time order; streams with none are skipped.
+    pub fn for_each_stream(
+        &self,
+        matchers: &[Matcher],
+        after: i64,
+        through: i64,
+        f: &mut dyn FnMut(&Labels, &[Entry]),
+    ) {
+        let inner = self.inner.read();
+        for id in Self::matching(&inner, matchers) {
+            let s = &inner.streams[id as usize];
+            let from = s.entries.partition_point(|e| e.ts <= after);
+            let to = s.entries.partition_point(|e| e.ts <= through);
+            if from < to {
+                f(&s.labels, &s.entries[from..to]);
+            }
+        }
+    }
+}
+
 fn has_entry_in(s: &Stream, start: i64, end: i64) -> bool {
     let from = s.entries.partition_point(|e| e.ts < start);
     s.entries.get(from).is_some_and(|e| e.ts < end)

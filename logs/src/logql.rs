@@ -3,17 +3,27 @@
 //! them), positions in errors; [`Expr`]'s `Display` reads back as the
 //! same query.
 //!
-//! - [`ast`]: the syntax tree and its printing;
-//! - `parser`: the grammar;
-//! - [`filter`]: line filters compiled for evaluation.
+//! - [`ast`]: the syntax tree of log queries and its printing;
+//! - [`metric`]: metric queries, and their PromQL form;
+//! - `parser`, `parser_metric`: the grammar;
+//! - [`filter`]: line filters compiled for evaluation;
+//! - [`eval`]: metric queries evaluated (range aggregations here, the rest
+//!   by the PromQL engine).
 //!
 //! What is here so far: log queries made of a stream selector and line
 //! filters (`|=`, `!=`, `|~`, `!~`, chained, alternatives joined with
-//! `or`).
+//! `or`); metric queries with `count_over_time`, `rate`,
+//! `bytes_over_time`, `bytes_rate`, `absent_over_time`, the vector
+//! aggregations, binary operators with `bool` and `on`/`ignoring`,
+//! numbers and `vector()`.
 
 pub mod ast;
+pub mod eval;
 pub mod filter;
+pub mod metric;
 mod parser;
+mod parser_metric;
 
 pub use ast::{Expr, LineFilter, LineOp, LogExpr, Stage};
+pub use metric::MetricExpr;
 pub use parser::{ParseError, parse};

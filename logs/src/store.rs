@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use promql::eval::{EngineOptions, QueryResult};
 use tsdb::db::{Appender, Db, InflightCommits, WalStore};
 use tsdb::model::{Labels, Matcher};
 use tsdb::wal::RecordFamily;
@@ -18,8 +19,9 @@ use tsdb::wal::RecordFamily;
 use crate::admit::{self, Admitted, Limits};
 use crate::error::{Error, Result};
 use crate::head::{Head, Selected};
-use crate::logql::LogExpr;
+use crate::logql::eval::{self, Grid};
 use crate::logql::filter::LineFilters;
+use crate::logql::{LogExpr, MetricExpr};
 use crate::model::{Direction, StreamPush};
 use crate::record;
 
@@ -136,6 +138,16 @@ impl LogStore {
             limit,
             &mut |_, e| filters.keep(&e.line),
         ))
+    }
+
+    /// Evaluates a metric query on `grid` (milliseconds).
+    pub fn evaluate(
+        &self,
+        query: &MetricExpr,
+        grid: Grid,
+        opts: EngineOptions,
+    ) -> Result<QueryResult> {
+        eval::evaluate(&self.head, query, grid, opts)
     }
 
     /// Streams `matchers` select with an entry in `[start, end)`.

@@ -28,7 +28,9 @@ fn push(app: &str, entries: &[(i64, &str)]) -> StreamPush {
 }
 
 fn query(store: &LogStore, q: &str) -> Vec<(String, Vec<String>)> {
-    let Expr::Log(l) = parse(q).unwrap();
+    let Ok(Expr::Log(l)) = parse(q) else {
+        panic!("{q}: not a log query")
+    };
     store
         .select(&l, NOW - 1_000, NOW + 1_000, Direction::Forward, 100)
         .unwrap()

@@ -10,7 +10,7 @@ mod meta;
 mod metric_names_stats;
 mod params;
 pub(crate) mod query;
-mod result_json;
+pub(crate) mod result_json;
 mod retention_status;
 mod rules;
 mod status;

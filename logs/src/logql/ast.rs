@@ -6,11 +6,15 @@ use std::fmt::{self, Display, Formatter};
 use promql::ast::{format_matcher, quote_string};
 use tsdb::model::Matcher;
 
+use super::metric::MetricExpr;
+
 /// A LogQL query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     /// Log lines: a stream selector and a pipeline.
     Log(LogExpr),
+    /// Samples computed from log lines.
+    Metric(MetricExpr),
 }
 
 /// `{selector} stage*`.
@@ -62,6 +66,7 @@ impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Log(l) => l.fmt(f),
+            Expr::Metric(m) => m.fmt(f),
         }
     }
 }

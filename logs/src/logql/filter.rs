@@ -72,7 +72,9 @@ mod tests {
     use crate::logql::{Expr, parse};
 
     fn filters(q: &str) -> LineFilters {
-        let Expr::Log(l) = parse(q).unwrap();
+        let Ok(Expr::Log(l)) = parse(q) else {
+            panic!("{q}: not a log query")
+        };
         LineFilters::new(&l.pipeline).unwrap()
     }
 

@@ -1,7 +1,7 @@
 //! The LogQL grammar, on PromQL's tokens (`promql::parser::kit`).
 //!
 //! ```text
-//! query       := log_expr
+//! query       := log_expr | metric (see `parser_metric`)
 //! log_expr    := selector stage*
 //! selector    := `{` matcher (`,` matcher)* `}`
 //! stage       := line_filter
@@ -13,6 +13,7 @@ use promql::parser::kit::{
 };
 
 use super::ast::{Expr, LineFilter, LineOp, LogExpr, Stage};
+use super::parser_metric::metric;
 
 /// A query that does not parse, with where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,11 +46,16 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
             Some("syntax error: empty query".into()),
         ));
     }
-    match log_expr(input) {
+    let parsed = if ws(input).starts_with('{') {
+        log_expr(input).map(|(rest, e)| (rest, Expr::Log(e)))
+    } else {
+        metric(input).map(|(rest, e)| (rest, Expr::Metric(e)))
+    };
+    match parsed {
         Ok((rest, e)) => {
             let rest = ws(rest);
             if rest.is_empty() {
-                Ok(Expr::Log(e))
+                Ok(e)
             } else {
                 Err(positioned(rest, None))
             }
@@ -62,7 +68,7 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
     }
 }
 
-fn log_expr(i: &str) -> PResult<'_, LogExpr> {
+pub(super) fn log_expr(i: &str) -> PResult<'_, LogExpr> {
     let at = ws(i);
     if !at.starts_with('{') {
         return unexpected(at, ", expected a stream selector");

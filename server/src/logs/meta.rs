@@ -29,6 +29,9 @@ fn selector(req: &Req) -> Result<Vec<Matcher>, ApiError> {
         None | Some("") => Ok(Vec::new()),
         Some(q) => match logs::logql::parse(q).map_err(logs::Error::from)? {
             logs::logql::Expr::Log(l) => Ok(l.matchers),
+            logs::logql::Expr::Metric(_) => Err(ApiError::BadData(
+                "invalid parameter \"query\": expected a stream selector".into(),
+            )),
         },
     }
 }
@@ -75,7 +78,12 @@ pub fn series(state: &State, req: &Req) -> Result<Reply, ApiError> {
         let (start, end) = window(req)?;
         let mut all = Vec::new();
         for s in selectors {
-            let logs::logql::Expr::Log(l) = logs::logql::parse(s).map_err(logs::Error::from)?;
+            let logs::logql::Expr::Log(l) = logs::logql::parse(s).map_err(logs::Error::from)?
+            else {
+                return Err(ApiError::BadData(format!(
+                    "invalid parameter \"match[]\": {s:?} is not a stream selector"
+                )));
+            };
             all.extend(state.logs.series(&l.matchers, start, end));
         }
         all.sort();

@@ -10,28 +10,36 @@
 //! `{"structuredMetadata": {…}}` and `data.encodingFlags` says so;
 //! otherwise, as Loki does, metadata joins the stream's labels, one stream
 //! per distinct set.
+//!
+//! A metric query answers `matrix` (range) or `vector` (instant) in
+//! Prometheus's shape, on the grid `start..=end` every `step` (a duration
+//! or seconds; by default the range over 250, at least a second), at most
+//! 11,000 points per series.
 
 use std::collections::BTreeMap;
 
-use hyper::Method;
-use logs::logql::Expr;
+use hyper::{Method, StatusCode};
+use logs::logql::eval::Grid;
+use logs::logql::{Expr, MetricExpr};
 use logs::model::{Direction, Entry};
 use serde_json::{Map, Value, json};
 use tsdb::model::Labels;
 
 use super::time;
+use crate::api::result_json;
 use crate::api::{Reply, Req, allow};
 use crate::error::ApiError;
 use crate::state::State;
 
 const DEFAULT_LIMIT: usize = 100;
+const MAX_POINTS: i64 = 11_000;
 
 pub fn query_range(state: &State, req: &Req) -> Result<Reply, ApiError> {
     range(state, req).map_err(ApiError::loki)
 }
 
-pub fn query(_: &State, req: &Req) -> Result<Reply, ApiError> {
-    instant(req).map_err(ApiError::loki)
+pub fn query(state: &State, req: &Req) -> Result<Reply, ApiError> {
+    instant(state, req).map_err(ApiError::loki)
 }
 
 fn parse(req: &Req) -> Result<Expr, ApiError> {
@@ -61,9 +69,21 @@ fn range(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::GET, Method::POST])?;
     let expr = parse(req)?;
     let (start, end) = time::range(&req.params)?;
+    let log = match expr {
+        Expr::Log(log) => log,
+        Expr::Metric(m) => {
+            let (start_ms, end_ms) = (start.div_euclid(1_000_000), end.div_euclid(1_000_000));
+            let step = step(req, start_ms, end_ms)?;
+            let grid = Grid {
+                start: start_ms,
+                end: end_ms,
+                step,
+            };
+            return metric(state, req, &m, grid);
+        }
+    };
     let limit = req.params.usize_or("limit", DEFAULT_LIMIT)?;
     let direction = direction(req)?;
-    let Expr::Log(log) = expr;
     let selected = state.logs.select(&log, start, end, direction, limit)?;
     let categorize = req
         .encoding_flags
@@ -72,12 +92,43 @@ fn range(state: &State, req: &Req) -> Result<Reply, ApiError> {
     Ok(Reply::Json(streams(selected, categorize)))
 }
 
-fn instant(req: &Req) -> Result<Reply, ApiError> {
+/// `step` in ms: a duration or seconds, by default the range over 250 (at
+/// least a second), as Loki's.
+fn step(req: &Req, start_ms: i64, end_ms: i64) -> Result<i64, ApiError> {
+    let step = match req.params.duration("step")? {
+        Some(s) if s <= 0 => {
+            return Err(ApiError::BadData(
+                "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        Some(s) => s,
+        None => ((end_ms - start_ms) / 250 / 1000).max(1) * 1000,
+    };
+    if (end_ms - start_ms) / step > MAX_POINTS {
+        return Err(ApiError::BadData(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try increasing the value of the step parameter".into(),
+        ));
+    }
+    Ok(step)
+}
+
+fn metric(state: &State, req: &Req, m: &MetricExpr, grid: Grid) -> Result<Reply, ApiError> {
+    let opts = crate::api::query::engine(state, req)?.options().clone();
+    let res = state.logs.evaluate(m, grid, opts)?;
+    let body = result_json::envelope(&res.value, 0, &res.warnings, &res.infos);
+    Ok(Reply::Body(StatusCode::OK, "application/json", body))
+}
+
+fn instant(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::GET, Method::POST])?;
     match parse(req)? {
         Expr::Log(_) => Err(ApiError::BadData(
             "log queries are not supported as an instant query type, please change your query to a range query type".into(),
         )),
+        Expr::Metric(m) => {
+            let t = time::param(&req.params, "time", time::now_ns())?;
+            metric(state, req, &m, Grid::instant(t.div_euclid(1_000_000)))
+        }
     }
 }
 

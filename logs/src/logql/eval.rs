@@ -1,0 +1,201 @@
+//! Metric queries evaluated: each range aggregation is computed from the
+//! log head on the query's step grid into an in-memory series store,
+//! under its placeholder name; the PromQL engine then evaluates the
+//! query's PromQL form over that store, so aggregations, binary operators
+//! and `vector()` behave exactly as PromQL's.
+//!
+//! Contracts:
+//! - a range aggregation at `t` reads the entries in `(t - range - offset,
+//!   t - offset]` that pass its line filters (left-open, as Loki's);
+//! - `count_over_time`, `rate`, `bytes_over_time` and `bytes_rate` give a
+//!   sample only where the window holds an entry (no zeros), per stream;
+//!   `rate` and `bytes_rate` are per second of the range;
+//! - `absent_over_time` gives 1 where no selected stream has an entry in
+//!   the window, labelled with the selector's equality matchers;
+//! - results carry the streams' labels (the placeholder name removed).
+
+use promql::eval::{Engine, EngineOptions, QueryResult};
+use promql::promqltest::MemStorage;
+use promql::value::Value;
+use tsdb::model::{Labels, METRIC_NAME, MatchOp};
+
+use super::filter::LineFilters;
+use super::metric::{MetricExpr, RangeAgg, RangeOp};
+use crate::error::{Error, Result};
+use crate::head::Head;
+
+/// Most samples the range aggregations of one query may produce.
+const MAX_SAMPLES: usize = 50_000_000;
+
+/// Where a metric query is evaluated, in milliseconds: one time (`step`
+/// 0) or `start..=end` every `step`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grid {
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+}
+
+impl Grid {
+    pub fn instant(t: i64) -> Grid {
+        Grid {
+            start: t,
+            end: t,
+            step: 0,
+        }
+    }
+
+    fn times(&self) -> Vec<i64> {
+        if self.step <= 0 {
+            return vec![self.start];
+        }
+        let n = ((self.end - self.start) / self.step) as usize + 1;
+        (0..n).map(|k| self.start + k as i64 * self.step).collect()
+    }
+}
+
+/// Evaluates `e` over `head` on `grid`.
+pub fn evaluate(
+    head: &Head,
+    e: &MetricExpr,
+    grid: Grid,
+    opts: EngineOptions,
+) -> Result<QueryResult> {
+    let mut leaves = Vec::new();
+    let text = e.to_promql(&mut leaves);
+    let expr = promql::parse(&text).map_err(|err| Error::BadQuery(err.to_string()))?;
+    let storage = MemStorage::new();
+    let times = grid.times();
+    let mut produced = 0usize;
+    for (i, leaf) in leaves.iter().enumerate() {
+        produced += compute(head, i, leaf, &times, &storage)?;
+        if produced > MAX_SAMPLES {
+            return Err(Error::BadQuery(format!(
+                "the query's range aggregations produce more than {MAX_SAMPLES} samples; narrow the selector or the range"
+            )));
+        }
+    }
+    // Placeholder samples lie exactly on the grid: a lookback of 1 ms
+    // reads the sample at `t` and nothing older.
+    let engine = Engine::new(EngineOptions {
+        lookback: 1,
+        ..opts
+    });
+    let mut res = if grid.step <= 0 {
+        engine.instant(&storage, &expr, grid.start)
+    } else {
+        engine.range(&storage, &expr, grid.start, grid.end, grid.step)
+    }
+    .map_err(|err| Error::BadQuery(err.to_string()))?;
+    strip_placeholders(&mut res.value);
+    Ok(res)
+}
+
+/// Computes range aggregation `i` at `times` into `storage`; returns the
+/// samples written.
+fn compute(
+    head: &Head,
+    i: usize,
+    leaf: &RangeAgg,
+    times: &[i64],
+    storage: &MemStorage,
+) -> Result<usize> {
+    let filters = LineFilters::new(&leaf.log.pipeline).map_err(Error::BadQuery)?;
+    let name = format!("__logql_{i}__");
+    let window_ns = leaf.range.saturating_mul(1_000_000);
+    let end_of = |t: i64| (t - leaf.offset).saturating_mul(1_000_000);
+    let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
+        return Ok(0);
+    };
+    let (from, to) = (end_of(first) - window_ns, end_of(last));
+    let seconds = leaf.range as f64 / 1000.0;
+    let mut written = 0usize;
+    let mut any_at = vec![false; times.len()];
+    let mut append = |labels: &Labels, t: i64, v: f64| {
+        written += 1;
+        storage
+            .append(labels, t, v)
+            .map_err(|e| Error::BadQuery(format!("range aggregation: {e}")))
+    };
+    let mut result = Ok(());
+    head.for_each_stream(&leaf.log.matchers, from, to, &mut |labels, entries| {
+        if result.is_err() {
+            return;
+        }
+        // (time, cumulative bytes) of the entries the filters keep.
+        let mut kept: Vec<(i64, u64)> = Vec::new();
+        let mut bytes = 0u64;
+        for e in entries.iter().filter(|e| filters.keep(&e.line)) {
+            bytes += e.line.len() as u64;
+            kept.push((e.ts, bytes));
+        }
+        if kept.is_empty() {
+            return;
+        }
+        let series = labels.builder().set(METRIC_NAME, &name).build();
+        let (mut lo, mut hi) = (0usize, 0usize);
+        for (k, &t) in times.iter().enumerate() {
+            let end = end_of(t);
+            while hi < kept.len() && kept[hi].0 <= end {
+                hi += 1;
+            }
+            while lo < hi && kept[lo].0 <= end - window_ns {
+                lo += 1;
+            }
+            let count = hi - lo;
+            if count == 0 {
+                continue;
+            }
+            any_at[k] = true;
+            let before = if lo == 0 { 0 } else { kept[lo - 1].1 };
+            let in_window = (kept[hi - 1].1 - before) as f64;
+            let v = match leaf.op {
+                RangeOp::CountOverTime => count as f64,
+                RangeOp::Rate => count as f64 / seconds,
+                RangeOp::BytesOverTime => in_window,
+                RangeOp::BytesRate => in_window / seconds,
+                RangeOp::AbsentOverTime => continue,
+            };
+            if let Err(e) = append(&series, t, v) {
+                result = Err(e);
+                return;
+            }
+        }
+    });
+    result?;
+    if leaf.op == RangeOp::AbsentOverTime {
+        let mut pairs: Vec<(&str, &str)> = leaf
+            .log
+            .matchers
+            .iter()
+            .filter(|m| m.op == MatchOp::Equal)
+            .map(|m| (m.name.as_str(), m.value.as_str()))
+            .collect();
+        pairs.push((METRIC_NAME, &name));
+        let series = Labels::from_pairs(&pairs);
+        for (k, &t) in times.iter().enumerate() {
+            if !any_at[k] {
+                append(&series, t, 1.0)?;
+            }
+        }
+    }
+    Ok(written)
+}
+
+fn strip(labels: &mut Labels) {
+    if labels.get(METRIC_NAME).starts_with("__logql_") {
+        *labels = labels.drop_names(&[METRIC_NAME]);
+    }
+}
+
+fn strip_placeholders(v: &mut Value) {
+    match v {
+        Value::Vector(samples) => samples.iter_mut().for_each(|s| strip(&mut s.labels)),
+        Value::Matrix(series) => series.iter_mut().for_each(|s| strip(&mut s.labels)),
+        Value::Scalar(_) | Value::String { .. } => {}
+    }
+}
+
+#[cfg(test)]
+#[path = "eval_tests.rs"]
+mod tests;
