@@ -360,3 +360,99 @@ fn bad_pushes_are_refused_with_reasons() {
         r.text()
     );
 }
+
+/// Parsers, label filters and formatting through the API; parsed labels
+/// come back both ways Loki gives them.
+#[test]
+fn pipelines_through_the_api() {
+    let s = TestServer::start();
+    let t = now_ns();
+    let lines = [
+        r#"{"status":200,"path":"/a","took":"12ms"}"#,
+        r#"{"status":503,"path":"/b","took":"1.2s"}"#,
+        r#"{"status":500,"path":"/a","took":"800ms"}"#,
+        "not json at all",
+    ];
+    let values: Vec<Value> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| json!([(t + i as i64).to_string(), l]))
+        .collect();
+    let body = json!({"streams": [{"stream": {"app": "j"}, "values": values}]});
+    let r = s.post(
+        "/loki/api/v1/push",
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+
+    let got = lines_of(&query(
+        &s,
+        r#"{app="j"} | json | __error__="" | status >= 500 and took > 1s | line_format "{{.path}} {{.status}}""#,
+        &[],
+    ));
+    assert_eq!(got, vec![("/b 503".to_string(), "503".to_string())]);
+
+    let errors = lines_of(&query(&s, r#"{app="j"} | json | __error__!="""#, &[]));
+    assert_eq!(errors, vec![("not json at all".to_string(), String::new())]);
+
+    let categorized = query(
+        &s,
+        r#"{app="j"} | json | path="/a" | drop took"#,
+        &[("X-Loki-Response-Encoding-Flags", "categorize-labels")],
+    );
+    let result = &categorized["data"]["result"];
+    assert_eq!(result.as_array().unwrap().len(), 1, "{result}");
+    assert_eq!(result[0]["stream"], json!({"app": "j"}));
+    assert_eq!(
+        result[0]["values"][0][2],
+        json!({"parsed": {"path": "/a", "status": "200"}})
+    );
+
+    // A metric over a pipeline: parsed labels group the series; an entry
+    // left with __error__ fails the query, as Loki's does.
+    let end = now_ns() + 60_000_000_000;
+    let metric = |q: &str| {
+        s.get(&format!(
+            "/loki/api/v1/query?query={}&time={end}",
+            urlencode(q)
+        ))
+    };
+    let r = metric(r#"sum by (path) (count_over_time({app="j"} | json | __error__="" [10m]))"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut by_path: Vec<(String, String)> = r.json()["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["metric"]["path"].as_str().unwrap().to_string(),
+                s["value"][1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    by_path.sort();
+    assert_eq!(
+        by_path,
+        vec![
+            ("/a".to_string(), "2".to_string()),
+            ("/b".to_string(), "1".to_string())
+        ]
+    );
+    let r = metric(r#"count_over_time({app="j"} | json [10m])"#);
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text().contains("pipeline error: 'JSONParserErr'"),
+        "{}",
+        r.text()
+    );
+}
+
+/// `(line, status label)` of each entry of a `streams` answer, in time
+/// order.
+fn lines_of(v: &Value) -> Vec<(String, String)> {
+    lines(v)
+        .into_iter()
+        .map(|(_, l, labels)| (l, labels.get("status").cloned().unwrap_or_default()))
+        .collect()
+}

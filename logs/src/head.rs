@@ -15,7 +15,7 @@ use parking_lot::RwLock;
 use roaring::RoaringBitmap;
 use tsdb::model::{Labels, Matcher};
 
-use crate::model::{Direction, Entry, StreamPush};
+use crate::model::{Direction, Entry, Hit, StreamPush};
 
 /// One stream: its labels and entries in time order.
 #[derive(Debug)]
@@ -63,9 +63,6 @@ pub struct Applied {
     pub duplicates: usize,
     pub new_streams: usize,
 }
-
-/// Entries a query read, by stream.
-pub type Selected = Vec<(Labels, Vec<Entry>)>;
 
 impl Head {
     /// Adds committed entries (from WAL `segment`).
@@ -202,10 +199,9 @@ impl Head {
         values
     }
 
-    /// The entries of the selected streams in `[start, end)` that `keep`
-    /// keeps, at most `limit` of them: the newest (backward) or the oldest
-    /// (forward) across streams. Each stream's entries come in
-    /// `direction` order; streams in label order.
+    /// The entries of the selected streams in `[start, end)` that `process`
+    /// keeps (as it returns them), at most `limit`: the newest (backward)
+    /// or the oldest (forward) across streams, in that order.
     pub fn select(
         &self,
         matchers: &[Matcher],
@@ -213,34 +209,26 @@ impl Head {
         end: i64,
         direction: Direction,
         limit: usize,
-        keep: &mut dyn FnMut(&Labels, &Entry) -> bool,
-    ) -> Selected {
+        process: &mut dyn FnMut(&Labels, &Entry) -> Option<Hit>,
+    ) -> Vec<Hit> {
         let inner = self.inner.read();
-        let mut hits: Vec<(i64, u32, usize)> = Vec::new();
+        let mut hits: Vec<((i64, u32, usize), Hit)> = Vec::new();
         for id in Self::matching(&inner, matchers) {
             let s = &inner.streams[id as usize];
             let from = s.entries.partition_point(|e| e.ts < start);
             let to = s.entries.partition_point(|e| e.ts < end);
             for (i, e) in s.entries[from..to].iter().enumerate() {
-                if keep(&s.labels, e) {
-                    hits.push((e.ts, id, from + i));
+                if let Some(h) = process(&s.labels, e) {
+                    hits.push(((e.ts, id, from + i), h));
                 }
             }
         }
         match direction {
-            Direction::Backward => hits.sort_by(|a, b| b.cmp(a)),
-            Direction::Forward => hits.sort(),
+            Direction::Backward => hits.sort_by_key(|h| std::cmp::Reverse(h.0)),
+            Direction::Forward => hits.sort_by_key(|h| h.0),
         }
         hits.truncate(limit);
-        let mut by_stream: BTreeMap<&Labels, Vec<Entry>> = BTreeMap::new();
-        for (_, id, i) in hits {
-            let s = &inner.streams[id as usize];
-            by_stream
-                .entry(&s.labels)
-                .or_default()
-                .push(s.entries[i].clone());
-        }
-        by_stream.into_iter().map(|(l, e)| (l.clone(), e)).collect()
+        hits.into_iter().map(|(_, h)| h).collect()
     }
 }
 
@@ -304,10 +292,8 @@ mod tests {
         Matcher::new(op, name, value).unwrap()
     }
 
-    fn lines(sel: &Selected) -> Vec<Vec<&str>> {
-        sel.iter()
-            .map(|(_, es)| es.iter().map(|e| e.line.as_str()).collect())
-            .collect()
+    fn lines(hits: &[Hit]) -> Vec<&str> {
+        hits.iter().map(|h| h.line.as_str()).collect()
     }
 
     #[test]
@@ -366,29 +352,17 @@ mod tests {
     fn select_orders_limits_and_bounds() {
         let h = head();
         let prod = [m(MatchOp::Equal, "env", "prod")];
-        let all = &mut |_: &Labels, _: &Entry| true;
+        let all = &mut |l: &Labels, e: &Entry| Some(Hit::plain(l, e));
         let back = h.select(&prod, 0, 100, Direction::Backward, 3, all);
-        assert_eq!(
-            lines(&back),
-            vec![vec!["a3", "a2"], vec!["d2"]],
-            "the newest 3"
-        );
+        assert_eq!(lines(&back), vec!["a3", "d2", "a2"], "the newest 3");
         let fwd = h.select(&prod, 0, 100, Direction::Forward, 3, all);
-        assert_eq!(
-            lines(&fwd),
-            vec![vec!["a1", "a2"], vec!["d1"]],
-            "the oldest 3"
-        );
+        assert_eq!(lines(&fwd), vec!["a1", "d1", "a2"], "the oldest 3");
         let bounded = h.select(&prod, 15, 30, Direction::Forward, 100, all);
-        assert_eq!(
-            lines(&bounded),
-            vec![vec!["a2"], vec!["d1", "d2"]],
-            "start in, end out"
-        );
-        let filtered = h.select(&prod, 0, 100, Direction::Forward, 100, &mut |_, e| {
-            e.line.ends_with('2')
+        assert_eq!(lines(&bounded), vec!["d1", "a2", "d2"], "start in, end out");
+        let filtered = h.select(&prod, 0, 100, Direction::Forward, 100, &mut |l, e| {
+            e.line.ends_with('2').then(|| Hit::plain(l, e))
         });
-        assert_eq!(lines(&filtered), vec![vec!["a2"], vec!["d2"]]);
+        assert_eq!(lines(&filtered), vec!["a2", "d2"]);
     }
 
     #[test]
@@ -400,8 +374,10 @@ mod tests {
         );
         assert_eq!((applied.entries, applied.duplicates), (1, 2));
         let web = [m(MatchOp::Equal, "app", "web")];
-        let got = h.select(&web, 0, 100, Direction::Forward, 100, &mut |_, _| true);
-        assert_eq!(lines(&got), vec![vec!["w1", "w1b"]]);
+        let got = h.select(&web, 0, 100, Direction::Forward, 100, &mut |l, e| {
+            Some(Hit::plain(l, e))
+        });
+        assert_eq!(lines(&got), vec!["w1", "w1b"]);
         assert_eq!(h.min_segment(), Some(1));
     }
 

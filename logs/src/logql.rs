@@ -6,24 +6,27 @@
 //! - [`ast`]: the syntax tree of log queries and its printing;
 //! - [`metric`]: metric queries, and their PromQL form;
 //! - `parser`, `parser_metric`: the grammar;
-//! - [`filter`]: line filters compiled for evaluation;
+//! - [`pipeline`]: log pipelines compiled for evaluation;
 //! - [`eval`]: metric queries evaluated (range aggregations here, the rest
 //!   by the PromQL engine).
 //!
-//! What is here so far: log queries made of a stream selector and line
-//! filters (`|=`, `!=`, `|~`, `!~`, chained, alternatives joined with
-//! `or`); metric queries with `count_over_time`, `rate`,
+//! What is here so far: log queries made of a stream selector and a
+//! pipeline — line filters (`|=`, `!=`, `|~`, `!~`, chained, alternatives
+//! joined with `or`), `json`, `logfmt`, `regexp`, label filters (strings,
+//! numbers, durations, byte sizes, `and`/`or`), `line_format`,
+//! `label_format`, `drop`, `keep`, `decolorize`; metric queries with `count_over_time`, `rate`,
 //! `bytes_over_time`, `bytes_rate`, `absent_over_time`, the vector
 //! aggregations, binary operators with `bool` and `on`/`ignoring`,
 //! numbers and `vector()`.
 
 pub mod ast;
 pub mod eval;
-pub mod filter;
 pub mod metric;
 mod parser;
 mod parser_metric;
+mod parser_stage;
+pub mod pipeline;
 
-pub use ast::{Expr, LineFilter, LineOp, LogExpr, Stage};
+pub use ast::{Expr, LabelFmt, LineFilter, LineOp, LogExpr, NameOrMatcher, Stage};
 pub use metric::MetricExpr;
 pub use parser::{ParseError, parse};

@@ -48,3 +48,42 @@ pub enum Direction {
     Backward,
     Forward,
 }
+
+/// An entry as a query returns it: after the pipeline, with its labels
+/// by where they came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub ts: i64,
+    pub line: String,
+    /// The stream's labels (less what `drop`/`keep` removed).
+    pub stream: Labels,
+    /// Structured metadata kept.
+    pub metadata: Vec<(String, String)>,
+    /// Labels the pipeline extracted or formatted.
+    pub parsed: Vec<(String, String)>,
+}
+
+impl Hit {
+    /// An entry as it is, with its stream's labels.
+    pub fn plain(stream: &Labels, e: &Entry) -> Hit {
+        Hit {
+            ts: e.ts,
+            line: e.line.clone(),
+            stream: stream.clone(),
+            metadata: e.metadata.clone(),
+            parsed: Vec::new(),
+        }
+    }
+
+    /// Every label of the entry: stream, metadata, parsed (later wins).
+    pub fn all_labels(&self) -> Labels {
+        if self.metadata.is_empty() && self.parsed.is_empty() {
+            return self.stream.clone();
+        }
+        let mut b = self.stream.builder();
+        for (n, v) in self.metadata.iter().chain(&self.parsed) {
+            b.set(n, v);
+        }
+        b.build()
+    }
+}

@@ -18,11 +18,11 @@ use tsdb::wal::RecordFamily;
 
 use crate::admit::{self, Admitted, Limits};
 use crate::error::{Error, Result};
-use crate::head::{Head, Selected};
+use crate::head::Head;
 use crate::logql::eval::{self, Grid};
-use crate::logql::filter::LineFilters;
+use crate::logql::pipeline::Pipeline;
 use crate::logql::{LogExpr, MetricExpr};
-use crate::model::{Direction, StreamPush};
+use crate::model::{Direction, Hit, StreamPush};
 use crate::record;
 
 /// How the store keeps entries.
@@ -119,8 +119,9 @@ impl LogStore {
         Ok(())
     }
 
-    /// The entries a log query selects in `[start, end)` (nanoseconds), at
-    /// most `limit`, the newest first (`Backward`) or the oldest.
+    /// The entries a log query selects in `[start, end)` (nanoseconds)
+    /// after its pipeline, at most `limit`, the newest first (`Backward`)
+    /// or the oldest.
     pub fn select(
         &self,
         query: &LogExpr,
@@ -128,15 +129,15 @@ impl LogStore {
         end: i64,
         direction: Direction,
         limit: usize,
-    ) -> Result<Selected> {
-        let filters = LineFilters::new(&query.pipeline).map_err(Error::BadQuery)?;
+    ) -> Result<Vec<Hit>> {
+        let pipeline = Pipeline::new(&query.pipeline).map_err(Error::BadQuery)?;
         Ok(self.head.select(
             &query.matchers,
             start,
             end,
             direction,
             limit,
-            &mut |_, e| filters.keep(&e.line),
+            &mut |l, e| pipeline.run(l, e),
         ))
     }
 

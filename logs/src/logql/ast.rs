@@ -7,6 +7,8 @@ use promql::ast::{format_matcher, quote_string};
 use tsdb::model::Matcher;
 
 use super::metric::MetricExpr;
+use super::pipeline::label_filter::LabelFilter;
+use super::pipeline::template::Template;
 
 /// A LogQL query.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +30,33 @@ pub struct LogExpr {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stage {
     Line(LineFilter),
+    /// `| json` (every field) or `| json a="path", …`.
+    Json(Vec<(String, String)>),
+    Logfmt,
+    /// `| regexp "(?P<name>…)"`.
+    Regexp(String),
+    /// `| status >= 400 and level="error"`.
+    Labels(LabelFilter),
+    LineFormat(Template),
+    LabelFormat(Vec<LabelFmt>),
+    Drop(Vec<NameOrMatcher>),
+    Keep(Vec<NameOrMatcher>),
+    Decolorize,
+}
+
+/// `dst=src` (rename) or `dst="{{…}}"` (template) in `label_format`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelFmt {
+    pub dst: String,
+    pub rename: Option<String>,
+    pub template: Option<Template>,
+}
+
+/// An item of `drop` and `keep`: a label, or a label with a value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NameOrMatcher {
+    Name(String),
+    Matcher(Matcher),
 }
 
 /// `|= "a" or "b"`: a line filter with its alternatives.
@@ -86,8 +115,45 @@ impl Display for Stage {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Stage::Line(l) => l.fmt(f),
+            Stage::Json(params) if params.is_empty() => f.write_str("| json"),
+            Stage::Json(params) => {
+                let ps: Vec<String> = params
+                    .iter()
+                    .map(|(n, p)| format!("{n}={}", quote_string(p)))
+                    .collect();
+                write!(f, "| json {}", ps.join(", "))
+            }
+            Stage::Logfmt => f.write_str("| logfmt"),
+            Stage::Regexp(p) => write!(f, "| regexp {}", quote_string(p)),
+            Stage::Labels(l) => write!(f, "| {l}"),
+            Stage::LineFormat(t) => write!(f, "| line_format {}", quote_string(&t.source)),
+            Stage::LabelFormat(fmts) => {
+                let fs: Vec<String> = fmts
+                    .iter()
+                    .map(|l| match (&l.rename, &l.template) {
+                        (Some(r), _) => format!("{}={r}", l.dst),
+                        (None, Some(t)) => format!("{}={}", l.dst, quote_string(&t.source)),
+                        (None, None) => format!("{}={}", l.dst, l.dst),
+                    })
+                    .collect();
+                write!(f, "| label_format {}", fs.join(", "))
+            }
+            Stage::Drop(items) => write!(f, "| drop {}", items_text(items)),
+            Stage::Keep(items) => write!(f, "| keep {}", items_text(items)),
+            Stage::Decolorize => f.write_str("| decolorize"),
         }
     }
+}
+
+fn items_text(items: &[NameOrMatcher]) -> String {
+    items
+        .iter()
+        .map(|i| match i {
+            NameOrMatcher::Name(n) => n.clone(),
+            NameOrMatcher::Matcher(m) => format_matcher(m),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Display for LineFilter {

@@ -12,15 +12,20 @@
 //!   `rate` and `bytes_rate` are per second of the range;
 //! - `absent_over_time` gives 1 where no selected stream has an entry in
 //!   the window, labelled with the selector's equality matchers;
-//! - results carry the streams' labels (the placeholder name removed).
+//! - results carry the labels after the pipeline (stream, structured
+//!   metadata, extracted; the placeholder name removed); an entry left
+//!   with `__error__` fails the query, naming the error and the series,
+//!   as Loki's does.
+
+use std::collections::BTreeMap;
 
 use promql::eval::{Engine, EngineOptions, QueryResult};
 use promql::promqltest::MemStorage;
 use promql::value::Value;
 use tsdb::model::{Labels, METRIC_NAME, MatchOp};
 
-use super::filter::LineFilters;
 use super::metric::{MetricExpr, RangeAgg, RangeOp};
+use super::pipeline::{ERROR, Pipeline};
 use crate::error::{Error, Result};
 use crate::head::Head;
 
@@ -100,14 +105,43 @@ fn compute(
     times: &[i64],
     storage: &MemStorage,
 ) -> Result<usize> {
-    let filters = LineFilters::new(&leaf.log.pipeline).map_err(Error::BadQuery)?;
+    let pipeline = Pipeline::new(&leaf.log.pipeline).map_err(Error::BadQuery)?;
     let name = format!("__logql_{i}__");
     let window_ns = leaf.range.saturating_mul(1_000_000);
     let end_of = |t: i64| (t - leaf.offset).saturating_mul(1_000_000);
     let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
         return Ok(0);
     };
-    let (from, to) = (end_of(first) - window_ns, end_of(last));
+    // (time, bytes) of the entries the pipeline keeps, by their labels
+    // after it (streams whose labels become equal merge).
+    let mut by_labels: BTreeMap<Labels, Vec<(i64, u64)>> = BTreeMap::new();
+    let mut failed: Option<(String, Labels)> = None;
+    head.for_each_stream(
+        &leaf.log.matchers,
+        end_of(first) - window_ns,
+        end_of(last),
+        &mut |labels, entries| {
+            for e in entries {
+                let Some(hit) = pipeline.run(labels, e) else {
+                    continue;
+                };
+                let all = hit.all_labels();
+                if all.has(ERROR) {
+                    failed.get_or_insert_with(|| (all.get(ERROR).to_string(), all.clone()));
+                    continue;
+                }
+                by_labels
+                    .entry(all)
+                    .or_default()
+                    .push((e.ts, hit.line.len() as u64));
+            }
+        },
+    );
+    if let Some((err, labels)) = failed {
+        return Err(Error::BadQuery(format!(
+            "pipeline error: '{err}' for series: '{labels}'. Use a label filter to intentionally skip this error (e.g. | __error__!=\"{err}\"), or drop it (| drop __error__, __error_details__)"
+        )));
+    }
     let seconds = leaf.range as f64 / 1000.0;
     let mut written = 0usize;
     let mut any_at = vec![false; times.len()];
@@ -117,29 +151,21 @@ fn compute(
             .append(labels, t, v)
             .map_err(|e| Error::BadQuery(format!("range aggregation: {e}")))
     };
-    let mut result = Ok(());
-    head.for_each_stream(&leaf.log.matchers, from, to, &mut |labels, entries| {
-        if result.is_err() {
-            return;
-        }
-        // (time, cumulative bytes) of the entries the filters keep.
-        let mut kept: Vec<(i64, u64)> = Vec::new();
-        let mut bytes = 0u64;
-        for e in entries.iter().filter(|e| filters.keep(&e.line)) {
-            bytes += e.line.len() as u64;
-            kept.push((e.ts, bytes));
-        }
-        if kept.is_empty() {
-            return;
+    for (labels, mut points) in by_labels {
+        points.sort_by_key(|p| p.0);
+        let mut cumulative = 0u64;
+        for p in &mut points {
+            cumulative += p.1;
+            p.1 = cumulative;
         }
         let series = labels.builder().set(METRIC_NAME, &name).build();
         let (mut lo, mut hi) = (0usize, 0usize);
         for (k, &t) in times.iter().enumerate() {
             let end = end_of(t);
-            while hi < kept.len() && kept[hi].0 <= end {
+            while hi < points.len() && points[hi].0 <= end {
                 hi += 1;
             }
-            while lo < hi && kept[lo].0 <= end - window_ns {
+            while lo < hi && points[lo].0 <= end - window_ns {
                 lo += 1;
             }
             let count = hi - lo;
@@ -147,22 +173,18 @@ fn compute(
                 continue;
             }
             any_at[k] = true;
-            let before = if lo == 0 { 0 } else { kept[lo - 1].1 };
-            let in_window = (kept[hi - 1].1 - before) as f64;
+            let before = if lo == 0 { 0 } else { points[lo - 1].1 };
+            let bytes = (points[hi - 1].1 - before) as f64;
             let v = match leaf.op {
                 RangeOp::CountOverTime => count as f64,
                 RangeOp::Rate => count as f64 / seconds,
-                RangeOp::BytesOverTime => in_window,
-                RangeOp::BytesRate => in_window / seconds,
+                RangeOp::BytesOverTime => bytes,
+                RangeOp::BytesRate => bytes / seconds,
                 RangeOp::AbsentOverTime => continue,
             };
-            if let Err(e) = append(&series, t, v) {
-                result = Err(e);
-                return;
-            }
+            append(&series, t, v)?;
         }
-    });
-    result?;
+    }
     if leaf.op == RangeOp::AbsentOverTime {
         let mut pairs: Vec<(&str, &str)> = leaf
             .log

@@ -4,7 +4,7 @@
 //! query       := log_expr | metric (see `parser_metric`)
 //! log_expr    := selector stage*
 //! selector    := `{` matcher (`,` matcher)* `}`
-//! stage       := line_filter
+//! stage       := line_filter | `|` … (see `parser_stage`)
 //! line_filter := (`|=` | `!=` | `|~` | `!~`) string (`or` string)*
 //! ```
 
@@ -14,6 +14,7 @@ use promql::parser::kit::{
 
 use super::ast::{Expr, LineFilter, LineOp, LogExpr, Stage};
 use super::parser_metric::metric;
+use super::parser_stage;
 
 /// A query that does not parse, with where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,7 +101,13 @@ fn stage(i: &str) -> Result<Option<(&str, Stage)>, nom::Err<PError<'_>>> {
     .into_iter()
     .find_map(|(tok, op)| at.strip_prefix(tok).map(|rest| (rest, op)));
     let Some((rest, op)) = op else {
-        return Ok(None);
+        return match at.strip_prefix('|') {
+            Some(rest) => {
+                let (rest, s) = parser_stage::stage(rest)?;
+                Ok(Some((rest, s)))
+            }
+            None => Ok(None),
+        };
     };
     let (rest, f) = line_filter(rest, op)?;
     Ok(Some((rest, Stage::Line(f))))

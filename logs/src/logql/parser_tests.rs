@@ -119,6 +119,24 @@ fn query() -> impl Strategy<Value = String> {
                 .collect();
             format!("{op} {}", ps.join(" or "))
         });
+    let stage = prop_oneof![
+        Just("| json".to_string()),
+        Just("| logfmt".to_string()),
+        Just("| decolorize".to_string()),
+        (
+            "[a-z]{1,4}",
+            prop_oneof![">", ">=", "==", "!=", "<"],
+            prop_oneof!["5", "1.5s", "10KB", "0.25"]
+        )
+            .prop_map(|(n, op, v)| format!("| {n} {op} {v}")),
+        ("[a-z]{1,4}", "[a-z]{1,4}")
+            .prop_map(|(a, b)| format!("| {a}=\"x\" or ({b}=~\"y.*\", {a} > 2)")),
+        ("[a-z]{1,4}", "[a-z ]{0,6}")
+            .prop_map(|(a, t)| format!("| line_format \"{t}{{{{.{a}}}}}\"")),
+        ("[a-z]{1,4}", "[a-z]{1,4}").prop_map(|(a, b)| format!("| label_format {a}={b}")),
+        ("[a-z]{1,4}", "[a-z]{1,4}").prop_map(|(a, b)| format!("| drop {a}, {b}=\"v\"")),
+    ];
+    let filter = prop_oneof![filter, stage];
     (
         "[a-z]{1,5}",
         "[a-z]{1,5}",

@@ -7,9 +7,9 @@
 //! (`end` now and `start` an hour before, or `since` before, by default).
 //! Structured metadata: with `X-Loki-Response-Encoding-Flags:
 //! categorize-labels` (Grafana sends it) each value carries a third element
-//! `{"structuredMetadata": {…}}` and `data.encodingFlags` says so;
-//! otherwise, as Loki does, metadata joins the stream's labels, one stream
-//! per distinct set.
+//! `{"structuredMetadata": {…}, "parsed": {…}}` and `data.encodingFlags`
+//! says so; otherwise, as Loki does, metadata and parsed labels join the
+//! stream's labels, one stream per distinct set.
 //!
 //! A metric query answers `matrix` (range) or `vector` (instant) in
 //! Prometheus's shape, on the grid `start..=end` every `step` (a duration
@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use hyper::{Method, StatusCode};
 use logs::logql::eval::Grid;
 use logs::logql::{Expr, MetricExpr};
-use logs::model::{Direction, Entry};
+use logs::model::{Direction, Hit};
 use serde_json::{Map, Value, json};
 use tsdb::model::Labels;
 
@@ -132,38 +132,24 @@ fn instant(state: &State, req: &Req) -> Result<Reply, ApiError> {
     }
 }
 
-/// The `streams` answer.
-fn streams(selected: Vec<(Labels, Vec<Entry>)>, categorize: bool) -> Value {
-    let mut result = Vec::new();
-    let mut returned = 0usize;
-    for (labels, entries) in selected {
-        returned += entries.len();
-        if categorize {
-            let values: Vec<Value> = entries.iter().map(|e| value(e, true)).collect();
-            result.push(json!({"stream": label_map(&labels, &[]), "values": values}));
-            continue;
-        }
-        // One stream per distinct set of metadata, in first-seen order.
-        let mut by_metadata: BTreeMap<usize, (Map<String, Value>, Vec<Value>)> = BTreeMap::new();
-        let mut order: Vec<&[(String, String)]> = Vec::new();
-        for e in &entries {
-            let key = match order.iter().position(|m| *m == e.metadata.as_slice()) {
-                Some(k) => k,
-                None => {
-                    order.push(&e.metadata);
-                    order.len() - 1
-                }
-            };
-            by_metadata
-                .entry(key)
-                .or_insert_with(|| (label_map(&labels, &e.metadata), Vec::new()))
-                .1
-                .push(value(e, false));
-        }
-        for (_, (stream, values)) in by_metadata {
-            result.push(json!({"stream": stream, "values": values}));
-        }
+/// The `streams` answer: entries grouped by their stream's labels (with
+/// `categorize`, structured metadata and parsed labels go with each
+/// value) or by all their labels, each group in `direction` order.
+fn streams(hits: Vec<Hit>, categorize: bool) -> Value {
+    let returned = hits.len();
+    let mut groups: BTreeMap<Labels, Vec<Value>> = BTreeMap::new();
+    for h in hits {
+        let key = if categorize {
+            h.stream.clone()
+        } else {
+            h.all_labels()
+        };
+        groups.entry(key).or_default().push(value(&h, categorize));
     }
+    let result: Vec<Value> = groups
+        .into_iter()
+        .map(|(labels, values)| json!({"stream": label_map(&labels), "values": values}))
+        .collect();
     let mut data = json!({
         "resultType": "streams",
         "result": result,
@@ -175,29 +161,37 @@ fn streams(selected: Vec<(Labels, Vec<Entry>)>, categorize: bool) -> Value {
     json!({"status": "success", "data": data})
 }
 
-fn label_map(labels: &Labels, metadata: &[(String, String)]) -> Map<String, Value> {
-    let mut m = Map::new();
-    for l in labels.iter() {
-        m.insert(l.name.to_string(), Value::String(l.value.to_string()));
-    }
-    for (n, v) in metadata {
-        m.insert(n.clone(), Value::String(v.clone()));
-    }
-    m
+fn label_map(labels: &Labels) -> Map<String, Value> {
+    labels
+        .iter()
+        .map(|l| (l.name.to_string(), Value::String(l.value.to_string())))
+        .collect()
 }
 
-fn value(e: &Entry, categorize: bool) -> Value {
+fn pairs_map(pairs: &[(String, String)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.clone(), Value::String(v.clone())))
+        .collect()
+}
+
+fn value(h: &Hit, categorize: bool) -> Value {
     let mut v = vec![
-        Value::String(e.ts.to_string()),
-        Value::String(e.line.clone()),
+        Value::String(h.ts.to_string()),
+        Value::String(h.line.clone()),
     ];
-    if categorize && !e.metadata.is_empty() {
-        let md: Map<String, Value> = e
-            .metadata
-            .iter()
-            .map(|(n, v)| (n.clone(), Value::String(v.clone())))
-            .collect();
-        v.push(json!({"structuredMetadata": md}));
+    if categorize && !(h.metadata.is_empty() && h.parsed.is_empty()) {
+        let mut cats = Map::new();
+        if !h.metadata.is_empty() {
+            cats.insert(
+                "structuredMetadata".into(),
+                Value::Object(pairs_map(&h.metadata)),
+            );
+        }
+        if !h.parsed.is_empty() {
+            cats.insert("parsed".into(), Value::Object(pairs_map(&h.parsed)));
+        }
+        v.push(Value::Object(cats));
     }
     Value::Array(v)
 }
