@@ -456,3 +456,67 @@ fn lines_of(v: &Value) -> Vec<(String, String)> {
         .map(|(_, l, labels)| (l, labels.get("status").cloned().unwrap_or_default()))
         .collect()
 }
+
+/// The OpenTelemetry Python SDK's OTLP/HTTP logs exporter: every record
+/// comes back with Loki's mapping (service_name label, metadata).
+#[test]
+fn otel_sdk_logs_through_otlp() {
+    let s = TestServer::start();
+    let sdk = run(
+        Command::new("python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/logs/otlp.py"))
+            .arg(format!("http://{}/v1/logs", s.addr))
+            .arg("12"),
+        "the OpenTelemetry logs exporter",
+    );
+    let results = sdk["results"].as_array().unwrap();
+    assert!(
+        !results.is_empty() && results.iter().all(|r| r == "SUCCESS"),
+        "{results:?}"
+    );
+    let answer = query(
+        &s,
+        r#"{service_name="pylogs"}"#,
+        &[("X-Loki-Response-Encoding-Flags", "categorize-labels")],
+    );
+    let mut got = Vec::new();
+    for stream in answer["data"]["result"].as_array().unwrap() {
+        // The SDK adds service.instance.id, which Loki also indexes.
+        let labels = stream["stream"].as_object().unwrap();
+        assert_eq!(labels["service_name"], "pylogs");
+        assert!(
+            labels
+                .keys()
+                .all(|k| k == "service_name" || k == "service_instance_id"),
+            "{labels:?}"
+        );
+        for v in stream["values"].as_array().unwrap() {
+            let ts: i64 = v[0].as_str().unwrap().parse().unwrap();
+            got.push((
+                ts,
+                v[1].as_str().unwrap().to_string(),
+                v[2]["structuredMetadata"].clone(),
+            ));
+        }
+    }
+    got.sort_by_key(|g| g.0);
+    let sent = sdk["sent"].as_array().unwrap();
+    assert_eq!(got.len(), sent.len());
+    for ((_, line, md), want) in got.iter().zip(sent) {
+        assert_eq!(line, want["line"].as_str().unwrap());
+        assert_eq!(md["severity_text"], want["severity"]);
+        assert_eq!(md["host_name"], "box1");
+        assert_eq!(md["scope_name"], "otlp.test");
+        match want["trace_id"].as_str() {
+            Some(t) => assert_eq!(md["trace_id"], t, "{line}"),
+            None => assert_eq!(md.get("trace_id"), None, "{line}"),
+        }
+    }
+    // The same path under Loki's prefix, and a body that does not decode.
+    let r = s.post(
+        "/otlp/v1/logs",
+        &[("Content-Type", "application/x-protobuf")],
+        b"\x0a\x05ab",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+}

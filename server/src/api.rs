@@ -116,6 +116,8 @@ const ROUTES: &[(&str, Handler)] = &[
     ),
     ("/jaeger/api/traces/*", crate::spans::jaeger::trace),
     ("/loki/api/v1/push", crate::logs::push::push),
+    ("/v1/logs", crate::logs::otlp::export),
+    ("/otlp/v1/logs", crate::logs::otlp::export),
     ("/loki/api/v1/query_range", crate::logs::query::query_range),
     ("/loki/api/v1/query", crate::logs::query::query),
     ("/loki/api/v1/labels", crate::logs::meta::labels),

@@ -2,6 +2,7 @@
 //! `/loki/api/v1`.
 //!
 //! - [`push`]: `POST /loki/api/v1/push` (JSON and snappy protobuf);
+//! - [`otlp`]: OpenTelemetry logs at `/v1/logs` and `/otlp/v1/logs`;
 //! - [`query`]: `query` and `query_range` for log queries;
 //! - [`meta`]: labels, label values, series, build info, format_query;
 //! - [`self_metrics`]: the store's counters in `/metrics`;
@@ -9,6 +10,7 @@
 //! - `time`: Loki's time parameters (nanoseconds, RFC 3339, seconds).
 
 pub mod meta;
+pub mod otlp;
 pub mod proto;
 pub mod push;
 pub mod query;
