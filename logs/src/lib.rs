@@ -8,12 +8,14 @@
 //! - [`record`]: the log WAL record;
 //! - [`head`]: streams and their entries in memory, with label postings;
 //! - [`logql`]: the LogQL parser and its log-query evaluation;
+//! - [`logqltest`]: the runner of the LogQL scripts in `testdata/logql/`;
 //! - [`store`]: the store, [`LogStore`], tying them together.
 
 pub mod admit;
 pub mod error;
 pub mod head;
 pub mod logql;
+pub mod logqltest;
 pub mod model;
 pub mod record;
 pub mod store;

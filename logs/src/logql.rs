@@ -8,14 +8,18 @@
 //! - `parser`, `parser_metric`: the grammar;
 //! - [`pipeline`]: log pipelines compiled for evaluation;
 //! - [`eval`]: metric queries evaluated (range aggregations here, the rest
-//!   by the PromQL engine).
+//!   by the PromQL engine); `unwrapped`: the `*_over_time` of unwrapped
+//!   values.
 //!
 //! What is here so far: log queries made of a stream selector and a
 //! pipeline — line filters (`|=`, `!=`, `|~`, `!~`, chained, alternatives
 //! joined with `or`), `json`, `logfmt`, `regexp`, label filters (strings,
 //! numbers, durations, byte sizes, `and`/`or`), `line_format`,
 //! `label_format`, `drop`, `keep`, `decolorize`; metric queries with `count_over_time`, `rate`,
-//! `bytes_over_time`, `bytes_rate`, `absent_over_time`, the vector
+//! `bytes_over_time`, `bytes_rate`, `absent_over_time`; over `| unwrap`
+//! (plain, `duration()`, `bytes()`, label filters after it):
+//! `sum/avg/min/max/stddev/stdvar/quantile/first/last_over_time` and `rate`,
+//! with `by`/`without`; the vector
 //! aggregations, binary operators with `bool` and `on`/`ignoring`,
 //! numbers and `vector()`.
 
@@ -26,6 +30,7 @@ mod parser;
 mod parser_metric;
 mod parser_stage;
 pub mod pipeline;
+mod unwrapped;
 
 pub use ast::{Expr, LabelFmt, LineFilter, LineOp, LogExpr, NameOrMatcher, Stage};
 pub use metric::MetricExpr;

@@ -26,6 +26,7 @@ use tsdb::model::{Labels, METRIC_NAME, MatchOp};
 
 use super::metric::{MetricExpr, RangeAgg, RangeOp};
 use super::pipeline::{ERROR, Pipeline};
+use super::unwrapped;
 use crate::error::{Error, Result};
 use crate::head::Head;
 
@@ -112,6 +113,42 @@ fn compute(
     let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
         return Ok(0);
     };
+    if leaf.unwrap.is_some() {
+        let seconds = leaf.range as f64 / 1000.0;
+        let by = unwrapped::samples(
+            head,
+            leaf,
+            &pipeline,
+            end_of(first) - window_ns,
+            end_of(last),
+        )?;
+        let mut written = 0usize;
+        for (labels, points) in by {
+            let series = labels.builder().set(METRIC_NAME, &name).build();
+            let (mut lo, mut hi) = (0usize, 0usize);
+            let mut window: Vec<f64> = Vec::new();
+            for &t in times {
+                let end = end_of(t);
+                while hi < points.len() && points[hi].0 <= end {
+                    hi += 1;
+                }
+                while lo < hi && points[lo].0 <= end - window_ns {
+                    lo += 1;
+                }
+                if lo == hi {
+                    continue;
+                }
+                window.clear();
+                window.extend(points[lo..hi].iter().map(|p| p.1));
+                let v = unwrapped::over_time(leaf.op, leaf.param, &window, seconds);
+                storage
+                    .append(&series, t, v)
+                    .map_err(|e| Error::BadQuery(format!("range aggregation: {e}")))?;
+                written += 1;
+            }
+        }
+        return Ok(written);
+    }
     // (time, bytes) of the entries the pipeline keeps, by their labels
     // after it (streams whose labels become equal merge).
     let mut by_labels: BTreeMap<Labels, Vec<(i64, u64)>> = BTreeMap::new();
@@ -181,6 +218,8 @@ fn compute(
                 RangeOp::BytesOverTime => bytes,
                 RangeOp::BytesRate => bytes / seconds,
                 RangeOp::AbsentOverTime => continue,
+                // Unwrapped aggregations are computed above.
+                _ => continue,
             };
             append(&series, t, v)?;
         }

@@ -202,3 +202,91 @@ fn range_grid() {
         "none at 40 s"
     );
 }
+
+/// `{app="u"}` logfmt lines with numbers, durations and one bad value.
+fn unwrap_head() -> Head {
+    let h = Head::default();
+    let entries = [
+        (10 * S, "path=/a took=100ms n=1"),
+        (20 * S, "path=/b took=2s n=3"),
+        (30 * S, "path=/a took=1s n=5"),
+        (31 * S, "path=/a took=bad n=x"),
+    ];
+    h.apply(
+        vec![StreamPush {
+            labels: Labels::from_pairs(&[("app", "u")]),
+            entries: entries.iter().map(|(t, l)| Entry::new(*t, *l)).collect(),
+        }],
+        1,
+    );
+    h
+}
+
+#[test]
+fn unwrapped_aggregations() {
+    let h = unwrap_head();
+    let run = |q: &str| -> std::result::Result<Vec<(String, f64)>, String> {
+        let res = evaluate(
+            &h,
+            &metric(q),
+            Grid::instant(40_000),
+            EngineOptions::default(),
+        )
+        .map_err(|e| e.to_string())?;
+        let Value::Vector(v) = res.value else {
+            return Err(format!("{:?}", res.value));
+        };
+        let mut out: Vec<(String, f64)> =
+            v.into_iter().map(|s| (s.labels.to_string(), s.v)).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    };
+    type Case<'a> = (&'a str, &'a str, Result<Vec<(&'a str, f64)>, &'a str>);
+    let cases: Vec<Case> = vec![
+        (
+            "sum by path",
+            r#"sum_over_time({app="u"} | logfmt | unwrap n | __error__="" [1m]) by (path)"#,
+            Ok(vec![(r#"{path="/a"}"#, 6.0), (r#"{path="/b"}"#, 3.0)]),
+        ),
+        (
+            "max of durations",
+            r#"max_over_time({app="u"} | logfmt | unwrap duration(took) | __error__="" [1m]) by (path)"#,
+            Ok(vec![(r#"{path="/a"}"#, 1.0), (r#"{path="/b"}"#, 2.0)]),
+        ),
+        (
+            "quantile of a group",
+            r#"quantile_over_time(0.5, {app="u"} | logfmt | unwrap n | __error__="" [1m]) by (app)"#,
+            Ok(vec![(r#"{app="u"}"#, 3.0)]),
+        ),
+        (
+            "without, the unwrapped label gone",
+            r#"avg_over_time({app="u"} | logfmt | unwrap n | __error__="" [15s]) without (took)"#,
+            Ok(vec![(r#"{app="u", path="/a"}"#, 5.0)]),
+        ),
+        (
+            "rate of values",
+            r#"sum(rate({app="u"} | logfmt | unwrap n | __error__="" [1m]))"#,
+            Ok(vec![("{}", 9.0 / 60.0)]),
+        ),
+        (
+            "a bad value fails the query",
+            r#"sum_over_time({app="u"} | logfmt | unwrap n [1m])"#,
+            Err("pipeline error: 'SampleExtractionErr'"),
+        ),
+    ];
+    for (name, q, want) in cases {
+        match (run(q), want) {
+            (Ok(g), Ok(w)) => {
+                let w: Vec<(String, f64)> =
+                    w.into_iter().map(|(l, v)| (l.to_string(), v)).collect();
+                assert_eq!(g.len(), w.len(), "{name}: {g:?}");
+                for ((gl, gv), (wl, wv)) in g.iter().zip(&w) {
+                    assert_eq!(gl, wl, "{name}");
+                    assert!((gv - wv).abs() < 1e-12, "{name}: {gv} != {wv}");
+                }
+            }
+            (Err(e), Err(w)) => assert!(e.contains(w), "{name}: {e}"),
+            (g, w) => panic!("{name}: got {g:?}, want {w:?}"),
+        }
+    }
+}

@@ -27,14 +27,39 @@ pub enum MetricExpr {
     Paren(Box<MetricExpr>),
 }
 
-/// `count_over_time({…} |= "x" [5m] offset 1m)`.
+/// `count_over_time({…} |= "x" [5m] offset 1m)`, or over unwrapped
+/// values: `quantile_over_time(0.99, {…} | unwrap duration(took) [5m]) by (path)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RangeAgg {
     pub op: RangeOp,
     pub log: LogExpr,
+    pub unwrap: Option<Unwrap>,
+    /// φ of `quantile_over_time`.
+    pub param: Option<f64>,
     /// Milliseconds.
     pub range: i64,
     pub offset: i64,
+    /// `by`/`without` after the call (unwrapped aggregations only): the
+    /// window holds the samples of every series of a group.
+    pub grouping: Option<Grouping>,
+}
+
+/// `| unwrap [conv(]label[)]`, then label filters on the samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unwrap {
+    pub label: String,
+    pub conv: Conv,
+    pub post: Vec<super::ast::Stage>,
+}
+
+/// How an unwrapped label reads as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conv {
+    Number,
+    /// Go durations (`1.5s`), in seconds.
+    Duration,
+    /// Byte sizes (`10KB`), in bytes.
+    Bytes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,15 +69,33 @@ pub enum RangeOp {
     BytesOverTime,
     BytesRate,
     AbsentOverTime,
+    SumOverTime,
+    AvgOverTime,
+    MinOverTime,
+    MaxOverTime,
+    StddevOverTime,
+    StdvarOverTime,
+    QuantileOverTime,
+    FirstOverTime,
+    LastOverTime,
 }
 
 impl RangeOp {
-    pub const ALL: [RangeOp; 5] = [
+    pub const ALL: [RangeOp; 14] = [
         RangeOp::CountOverTime,
         RangeOp::Rate,
         RangeOp::BytesOverTime,
         RangeOp::BytesRate,
         RangeOp::AbsentOverTime,
+        RangeOp::SumOverTime,
+        RangeOp::AvgOverTime,
+        RangeOp::MinOverTime,
+        RangeOp::MaxOverTime,
+        RangeOp::StddevOverTime,
+        RangeOp::StdvarOverTime,
+        RangeOp::QuantileOverTime,
+        RangeOp::FirstOverTime,
+        RangeOp::LastOverTime,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +105,28 @@ impl RangeOp {
             RangeOp::BytesOverTime => "bytes_over_time",
             RangeOp::BytesRate => "bytes_rate",
             RangeOp::AbsentOverTime => "absent_over_time",
+            RangeOp::SumOverTime => "sum_over_time",
+            RangeOp::AvgOverTime => "avg_over_time",
+            RangeOp::MinOverTime => "min_over_time",
+            RangeOp::MaxOverTime => "max_over_time",
+            RangeOp::StddevOverTime => "stddev_over_time",
+            RangeOp::StdvarOverTime => "stdvar_over_time",
+            RangeOp::QuantileOverTime => "quantile_over_time",
+            RangeOp::FirstOverTime => "first_over_time",
+            RangeOp::LastOverTime => "last_over_time",
+        }
+    }
+
+    /// Whether the operator reads unwrapped values (`Some(true)`), log
+    /// lines (`Some(false)`), or either (`None`: `rate`).
+    pub fn unwrapped(self) -> Option<bool> {
+        match self {
+            RangeOp::Rate => None,
+            RangeOp::CountOverTime
+            | RangeOp::BytesOverTime
+            | RangeOp::BytesRate
+            | RangeOp::AbsentOverTime => Some(false),
+            _ => Some(true),
         }
     }
 }
@@ -150,11 +215,13 @@ pub struct Binary {
     pub matching: Option<Matching>,
 }
 
-/// `on (…)` or `ignoring (…)`.
+/// `on (…)` or `ignoring (…)`, with `group_left`/`group_right (…)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matching {
     pub ignoring: bool,
     pub labels: Vec<String>,
+    /// `Some((true, include))` for `group_left (include)`, `false` right.
+    pub group: Option<(bool, Vec<String>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,6 +361,10 @@ impl MetricExpr {
                         if m.ignoring { "ignoring" } else { "on" },
                         m.labels.join(", ")
                     );
+                    if let Some((left, include)) = &m.group {
+                        let side = if *left { "group_left" } else { "group_right" };
+                        let _ = write!(out, " {side} ({})", include.join(", "));
+                    }
                 }
                 out.push(' ');
                 b.rhs.write(out, leaves);

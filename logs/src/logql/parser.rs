@@ -9,7 +9,8 @@
 //! ```
 
 use promql::parser::kit::{
-    PError, PResult, error_at, failure, keyword, label_matchers, string_literal, unexpected, ws,
+    PError, PResult, error_at, failure, identifier, keyword, label_matchers, string_literal,
+    unexpected, ws,
 };
 
 use super::ast::{Expr, LineFilter, LineOp, LogExpr, Stage};
@@ -102,6 +103,8 @@ fn stage(i: &str) -> Result<Option<(&str, Stage)>, nom::Err<PError<'_>>> {
     .find_map(|(tok, op)| at.strip_prefix(tok).map(|rest| (rest, op)));
     let Some((rest, op)) = op else {
         return match at.strip_prefix('|') {
+            // `| unwrap` ends the log pipeline of a range aggregation.
+            Some(rest) if identifier(ws(rest)).is_ok_and(|(_, w)| w == "unwrap") => Ok(None),
             Some(rest) => {
                 let (rest, s) = parser_stage::stage(rest)?;
                 Ok(Some((rest, s)))

@@ -1,10 +1,13 @@
 //! The metric half of the LogQL grammar, by precedence climbing.
 //!
 //! ```text
-//! metric    := unary (binop [`bool`] [(`on` | `ignoring`) labels] unary)*
+//! metric    := unary (binop [`bool`] [(`on` | `ignoring`) labels
+//!              [(`group_left` | `group_right`) [labels]]] unary)*
 //! unary     := [`-`] primary
 //! primary   := `(` metric `)` | number | `vector` `(` number `)`
-//!            | range_op `(` log_expr `[` duration `]` [`offset` duration] `)`
+//!            | range_op `(` [number `,`] log_expr [unwrap] `[` duration `]`
+//!              [`offset` duration] `)` [grouping]
+//! unwrap    := `|` `unwrap` (label | conv `(` label `)`) (`|` label_filter)*
 //!            | agg_op [grouping] `(` [number `,`] metric `)` [grouping]
 //! grouping  := (`by` | `without`) labels
 //! labels    := `(` [label (`,` label)*] `)`
@@ -15,10 +18,13 @@ use promql::parser::kit::{
     punct, unexpected, ws,
 };
 
+use super::ast::Stage;
 use super::metric::{
-    AggOp, Aggregate, BinOp, Binary, Grouping, Matching, MetricExpr, RangeAgg, RangeOp,
+    AggOp, Aggregate, BinOp, Binary, Conv, Grouping, Matching, MetricExpr, RangeAgg, RangeOp,
+    Unwrap,
 };
 use super::parser::log_expr;
+use super::parser_stage;
 
 /// A metric query starting at `i` (after whitespace).
 pub(super) fn metric(i: &str) -> PResult<'_, MetricExpr> {
@@ -74,8 +80,28 @@ fn binop(i: &str) -> Option<(&str, BinOp)> {
 fn matching(i: &str) -> PResult<'_, Option<Matching>> {
     for (kw, ignoring) in [("on", false), ("ignoring", true)] {
         if let Ok((rest, _)) = keyword(kw)(i) {
-            let (rest, labels) = label_list(rest)?;
-            return Ok((rest, Some(Matching { ignoring, labels })));
+            let (mut rest, labels) = label_list(rest)?;
+            let mut group = None;
+            for (kw, left) in [("group_left", true), ("group_right", false)] {
+                if let Ok((r, _)) = keyword(kw)(rest) {
+                    let (r, include) = if ws(r).starts_with('(') {
+                        label_list(r)?
+                    } else {
+                        (r, Vec::new())
+                    };
+                    group = Some((left, include));
+                    rest = r;
+                    break;
+                }
+            }
+            return Ok((
+                rest,
+                Some(Matching {
+                    ignoring,
+                    labels,
+                    group,
+                }),
+            ));
         }
     }
     Ok((i, None))
@@ -151,7 +177,35 @@ fn primary(i: &str) -> PResult<'_, MetricExpr> {
 
 fn range_agg(i: &str, op: RangeOp) -> PResult<'_, MetricExpr> {
     let (rest, _) = expect("(", ", expected \"(\"")(i)?;
+    let (rest, param) = if op == RangeOp::QuantileOverTime {
+        let at = ws(rest);
+        let (rest, q) = number(at).or_else(|_| unexpected(at, ", expected a quantile"))?;
+        let (rest, _) = expect(",", ", expected \",\"")(rest)?;
+        (rest, Some(q))
+    } else {
+        (rest, None)
+    };
+    let log_at = ws(rest);
     let (rest, log) = log_expr(rest)?;
+    let (rest, unwrap) = unwrap(rest)?;
+    match (op.unwrapped(), &unwrap) {
+        (Some(true), None) => {
+            return failure(
+                log_at,
+                format!(
+                    "{} needs an unwrapped label: add | unwrap <label>",
+                    op.name()
+                ),
+            );
+        }
+        (Some(false), Some(_)) => {
+            return failure(
+                log_at,
+                format!("{} counts log lines: it takes no unwrap", op.name()),
+            );
+        }
+        _ => {}
+    }
     let (rest, _) = expect("[", ", expected a range such as [5m]")(rest)?;
     let at = ws(rest);
     let (rest, range) =
@@ -168,15 +222,72 @@ fn range_agg(i: &str, op: RangeOp) -> PResult<'_, MetricExpr> {
         Err(_) => (rest, 0),
     };
     let (rest, _) = expect(")", ", expected \")\"")(rest)?;
+    let group_at = ws(rest);
+    let (rest, grouping) = grouping(rest)?;
+    if grouping.is_some() && unwrap.is_none() {
+        return failure(
+            group_at,
+            format!(
+                "grouping is not allowed for {}: group with an aggregation such as sum by (…)",
+                op.name()
+            ),
+        );
+    }
     Ok((
         rest,
         MetricExpr::Range(RangeAgg {
             op,
             log,
+            unwrap,
+            param,
             range,
             offset,
+            grouping,
         }),
     ))
+}
+
+/// `| unwrap [duration|duration_seconds|bytes(]label[)]` and the label
+/// filters after it.
+fn unwrap(i: &str) -> PResult<'_, Option<Unwrap>> {
+    let Ok((rest, _)) = punct("|")(i) else {
+        return Ok((i, None));
+    };
+    let Ok((rest, _)) = keyword("unwrap")(rest) else {
+        return Ok((i, None));
+    };
+    let at = ws(rest);
+    let (after, word) = identifier(at).or_else(|_| unexpected(at, ", expected a label"))?;
+    let (mut rest, label, conv) = match punct("(")(after) {
+        Ok((inner, _)) => {
+            let conv = match word {
+                "duration" | "duration_seconds" => Conv::Duration,
+                "bytes" => Conv::Bytes,
+                other => {
+                    return failure(
+                        at,
+                        format!(
+                            "unknown unwrap conversion {other:?} (duration, duration_seconds, bytes)"
+                        ),
+                    );
+                }
+            };
+            let (r, l) = label_name(inner)?;
+            let (r, _) = expect(")", ", expected \")\"")(r)?;
+            (r, l, conv)
+        }
+        Err(_) => (after, word.to_string(), Conv::Number),
+    };
+    let mut post = Vec::new();
+    while let Ok((r, _)) = punct("|")(rest) {
+        if ws(r).starts_with(['=', '~']) {
+            break;
+        }
+        let (r, f) = parser_stage::label_filter(r)?;
+        post.push(Stage::Labels(f));
+        rest = r;
+    }
+    Ok((rest, Some(Unwrap { label, conv, post })))
 }
 
 fn grouping(i: &str) -> PResult<'_, Option<Grouping>> {
