@@ -520,3 +520,126 @@ fn otel_sdk_logs_through_otlp() {
     );
     assert_eq!(r.status, 400, "{}", r.text());
 }
+
+/// Index stats and volumes, detected fields and labels, patterns.
+#[test]
+fn index_and_discovery() {
+    let s = TestServer::start();
+    let t = now_ns();
+    let body = json!({"streams": [
+        {"stream": {"app": "v", "env": "a"}, "values": [
+            [t.to_string(), "status=200 took=12ms"],
+            [(t + 1).to_string(), "status=500 took=1.5s"],
+            [(t + 2).to_string(), "status=404 took=3ms"],
+        ]},
+        {"stream": {"app": "v", "env": "b"}, "values": [[t.to_string(), "status=200 took=1s x"]]},
+    ]});
+    let r = s.post(
+        "/loki/api/v1/push",
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let sel = urlencode(r#"{app="v"}"#);
+    let window = format!("start={}&end={}", t - 60_000_000_000, t + 60_000_000_000);
+
+    let stats = s
+        .get(&format!("/loki/api/v1/index/stats?query={sel}&{window}"))
+        .json();
+    assert_eq!(
+        (&stats["streams"], &stats["entries"], &stats["bytes"]),
+        (&json!(2), &json!(4), &json!(79))
+    );
+
+    let v = s
+        .get(&format!("/loki/api/v1/index/volume?query={sel}&{window}"))
+        .json();
+    assert_eq!(v["data"]["resultType"], "vector");
+    assert_eq!(v["data"]["result"][0]["metric"], json!({"app": "v"}));
+    assert_eq!(v["data"]["result"][0]["value"][1], "79");
+    let v = s
+        .get(&format!(
+            "/loki/api/v1/index/volume?query={sel}&{window}&targetLabels=env"
+        ))
+        .json();
+    let by_env: Vec<(Value, Value)> = v["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["metric"].clone(), r["value"][1].clone()))
+        .collect();
+    assert_eq!(
+        by_env,
+        vec![
+            (json!({"env": "a"}), json!("59")),
+            (json!({"env": "b"}), json!("20"))
+        ]
+    );
+    let r = s.get(&format!(
+        "/loki/api/v1/index/volume_range?query={sel}&{window}&step=60"
+    ));
+    assert_eq!(r.json()["data"]["resultType"], "matrix", "{}", r.text());
+
+    let f = s
+        .get(&format!(
+            "/loki/api/v1/detected_fields?query={sel}&{window}"
+        ))
+        .json();
+    let fields: BTreeMap<String, (String, u64)> = f["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["label"].as_str().unwrap().to_string(),
+                (
+                    x["type"].as_str().unwrap().to_string(),
+                    x["cardinality"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(fields["status"], ("int".to_string(), 3));
+    assert_eq!(fields["took"], ("duration".to_string(), 4));
+
+    let l = s
+        .get(&format!(
+            "/loki/api/v1/detected_labels?query={sel}&{window}"
+        ))
+        .json();
+    assert_eq!(
+        l["detectedLabels"],
+        json!([{"label": "app", "cardinality": 1}, {"label": "env", "cardinality": 2}])
+    );
+    let p = s
+        .get(&format!("/loki/api/v1/patterns?query={sel}&{window}"))
+        .json();
+    assert_eq!(p["data"], json!([]));
+}
+
+/// Past the ingestion rate, a push is refused whole with 429, retryable.
+#[test]
+fn ingestion_rate_limit_is_429() {
+    let s = TestServer::start_with(|c| {
+        c.logs.ingestion_rate_mb = 0.0001; // ~105 bytes per second
+        c.logs.ingestion_burst_size_mb = 0.0001;
+    });
+    let push = |line: &str| {
+        let body = json!({"streams": [{"stream": {"app": "rl"}, "values": [[now_ns().to_string(), line]]}]});
+        s.post(
+            "/loki/api/v1/push",
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+    };
+    assert_eq!(push("small").status, 204);
+    let r = push(&"x".repeat(200));
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(
+        r.text().contains("ingestion rate limit exceeded"),
+        "{}",
+        r.text()
+    );
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(lines(&query(&s, r#"{app="rl"}"#, &[])).len(), 1);
+}

@@ -11,7 +11,7 @@ use crate::head::Head;
 use crate::model::StreamPush;
 
 /// Limits on what a push may add (Loki's defaults).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     /// Longest line (`max_line_size`, 256 KB).
     pub max_line_bytes: usize,
@@ -32,6 +32,11 @@ pub struct Limits {
     /// An entry may be this much older than its stream's newest entry
     /// (Loki's unordered writes: half of `max_chunk_age`, one hour).
     pub out_of_order_window: Duration,
+    /// Bytes of lines and metadata per second (`ingestion_rate_mb`, 4 MiB)
+    /// and at once (`ingestion_burst_size_mb`, 6 MiB); a push past them is
+    /// refused whole with 429.
+    pub ingestion_rate_bytes: f64,
+    pub ingestion_burst_bytes: f64,
 }
 
 impl Default for Limits {
@@ -45,6 +50,8 @@ impl Default for Limits {
             max_age: Some(Duration::from_secs(7 * 24 * 3600)),
             creation_grace: Duration::from_secs(600),
             out_of_order_window: Duration::from_secs(3600),
+            ingestion_rate_bytes: 4.0 * 1048576.0,
+            ingestion_burst_bytes: 6.0 * 1048576.0,
         }
     }
 }
@@ -60,6 +67,53 @@ pub struct Admitted {
     /// Some entries were refused because the stream limit was reached
     /// (the answer is 429: a retry can succeed once streams go).
     pub stream_limit: bool,
+    /// The whole push was refused by the ingestion rate limit (429).
+    pub rate_limited: bool,
+}
+
+/// The ingestion rate limit: a token bucket of bytes.
+#[derive(Debug)]
+pub struct RateLimiter {
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter {
+            tokens: f64::INFINITY,
+            last: std::time::Instant::now(),
+        }
+    }
+}
+
+impl RateLimiter {
+    /// Takes `bytes` at `now` if the bucket holds them.
+    pub fn take(&mut self, bytes: f64, limits: &Limits, now: std::time::Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens =
+            (self.tokens + elapsed * limits.ingestion_rate_bytes).min(limits.ingestion_burst_bytes);
+        if bytes > self.tokens {
+            return false;
+        }
+        self.tokens -= bytes;
+        true
+    }
+}
+
+/// The whole of `push` refused by the rate limit.
+pub fn rate_limited(push: &[StreamPush], bytes: f64, limits: &Limits) -> Admitted {
+    let lines: usize = push.iter().map(|s| s.entries.len()).sum();
+    Admitted {
+        refused: lines,
+        rate_limited: true,
+        reasons: vec![format!(
+            "ingestion rate limit exceeded (limit: {} bytes/sec) while attempting to ingest '{lines}' lines totaling '{bytes}' bytes, reduce log volume or contact your administrator to see if the limit can be increased",
+            limits.ingestion_rate_bytes
+        )],
+        ..Admitted::default()
+    }
 }
 
 const MAX_REASONS: usize = 5;
@@ -287,5 +341,23 @@ mod tests {
             }
             assert_eq!(a.stream_limit, name.starts_with("stream limit"), "{name}");
         }
+    }
+
+    #[test]
+    fn rate_limit_refills() {
+        let limits = Limits {
+            ingestion_rate_bytes: 100.0,
+            ingestion_burst_bytes: 150.0,
+            ..Limits::default()
+        };
+        let t0 = std::time::Instant::now();
+        let mut r = RateLimiter::default();
+        assert!(r.take(150.0, &limits, t0), "the burst at once");
+        assert!(!r.take(1.0, &limits, t0), "then nothing");
+        assert!(r.take(50.0, &limits, t0 + std::time::Duration::from_millis(500)));
+        assert!(
+            !r.take(200.0, &limits, t0 + std::time::Duration::from_secs(60)),
+            "more than the burst never"
+        );
     }
 }

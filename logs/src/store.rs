@@ -11,12 +11,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use parking_lot::Mutex;
 use promql::eval::{EngineOptions, QueryResult};
 use tsdb::db::{Appender, Db, InflightCommits, WalStore};
 use tsdb::model::{Labels, Matcher};
 use tsdb::wal::RecordFamily;
 
-use crate::admit::{self, Admitted, Limits};
+use crate::admit::{self, Admitted, Limits, RateLimiter};
 use crate::error::{Error, Result};
 use crate::head::Head;
 use crate::logql::eval::{self, Grid};
@@ -47,6 +48,7 @@ pub struct LogStore {
     opts: Options,
     head: Head,
     inflight: Arc<InflightCommits>,
+    rate: Mutex<RateLimiter>,
     pub counters: Counters,
 }
 
@@ -58,6 +60,7 @@ impl LogStore {
             opts,
             head: Head::default(),
             inflight: Arc::default(),
+            rate: Mutex::default(),
             counters: Counters::default(),
         })
     }
@@ -74,7 +77,20 @@ impl LogStore {
     /// commits what is admitted in one batch of `db`: durable when this
     /// returns `Ok`. The admission tells what was refused and why.
     pub fn push(self: &Arc<Self>, db: &Db, push: Vec<StreamPush>, now_ns: i64) -> Result<Admitted> {
-        let mut admitted = admit::admit(push, &self.opts.limits, &self.head, now_ns);
+        let limits = &self.opts.limits;
+        let bytes: usize = push.iter().flat_map(|s| &s.entries).map(|e| e.size()).sum();
+        if !self
+            .rate
+            .lock()
+            .take(bytes as f64, limits, std::time::Instant::now())
+        {
+            let refused = admit::rate_limited(&push, bytes as f64, limits);
+            self.counters
+                .entries_refused
+                .fetch_add(refused.refused as u64, Ordering::Relaxed);
+            return Ok(refused);
+        }
+        let mut admitted = admit::admit(push, limits, &self.head, now_ns);
         self.counters
             .entries_refused
             .fetch_add(admitted.refused as u64, Ordering::Relaxed);

@@ -126,6 +126,21 @@ const ROUTES: &[(&str, Handler)] = &[
         crate::logs::meta::label_values,
     ),
     ("/loki/api/v1/series", crate::logs::meta::series),
+    ("/loki/api/v1/index/stats", crate::logs::index::stats),
+    ("/loki/api/v1/index/volume", crate::logs::index::volume),
+    (
+        "/loki/api/v1/index/volume_range",
+        crate::logs::index::volume_range,
+    ),
+    (
+        "/loki/api/v1/detected_fields",
+        crate::logs::index::detected_fields,
+    ),
+    (
+        "/loki/api/v1/detected_labels",
+        crate::logs::index::detected_labels,
+    ),
+    ("/loki/api/v1/patterns", crate::logs::index::patterns),
     (
         "/loki/api/v1/status/buildinfo",
         crate::logs::meta::buildinfo,

@@ -4,11 +4,14 @@
 //! - [`push`]: `POST /loki/api/v1/push` (JSON and snappy protobuf);
 //! - [`otlp`]: OpenTelemetry logs at `/v1/logs` and `/otlp/v1/logs`;
 //! - [`query`]: `query` and `query_range` for log queries;
+//! - [`index`]: index stats and volumes, detected fields and labels,
+//!   patterns;
 //! - [`meta`]: labels, label values, series, build info, format_query;
 //! - [`self_metrics`]: the store's counters in `/metrics`;
 //! - `proto`: Loki's push protobuf messages;
 //! - `time`: Loki's time parameters (nanoseconds, RFC 3339, seconds).
 
+pub mod index;
 pub mod meta;
 pub mod otlp;
 pub mod proto;

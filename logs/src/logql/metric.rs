@@ -10,7 +10,7 @@
 
 use std::fmt::{self, Display, Formatter, Write};
 
-use promql::ast::format_float;
+use promql::ast::{format_float, quote_string};
 use promql::syntax::format_duration;
 
 use super::ast::LogExpr;
@@ -25,6 +25,8 @@ pub enum MetricExpr {
     /// `vector(n)`.
     Vector(f64),
     Paren(Box<MetricExpr>),
+    /// `label_replace(expr, "dst", "replacement", "src", "regex")`.
+    LabelReplace(Box<MetricExpr>, [String; 4]),
 }
 
 /// `count_over_time({…} |= "x" [5m] offset 1m)`, or over unwrapped
@@ -328,6 +330,15 @@ impl MetricExpr {
             MetricExpr::Paren(e) => {
                 out.push('(');
                 e.write(out, leaves);
+                out.push(')');
+            }
+            MetricExpr::LabelReplace(e, args) => {
+                out.push_str("label_replace(");
+                e.write(out, leaves);
+                for a in args {
+                    out.push_str(", ");
+                    out.push_str(&quote_string(a));
+                }
                 out.push(')');
             }
             MetricExpr::Aggregate(a) => {

@@ -9,13 +9,14 @@
 //!              [`offset` duration] `)` [grouping]
 //! unwrap    := `|` `unwrap` (label | conv `(` label `)`) (`|` label_filter)*
 //!            | agg_op [grouping] `(` [number `,`] metric `)` [grouping]
+//!            | `label_replace` `(` metric (`,` string){4} `)`
 //! grouping  := (`by` | `without`) labels
 //! labels    := `(` [label (`,` label)*] `)`
 //! ```
 
 use promql::parser::kit::{
     PResult, backtrack, duration_literal, expect, failure, identifier, keyword, label_name, number,
-    punct, unexpected, ws,
+    punct, string_literal, unexpected, ws,
 };
 
 use super::ast::Stage;
@@ -165,6 +166,30 @@ fn primary(i: &str) -> PResult<'_, MetricExpr> {
             number(ws(rest)).or_else(|_| unexpected(ws(rest), ", expected a number"))?;
         let (rest, _) = expect(")", ", expected \")\"")(rest)?;
         return Ok((rest, MetricExpr::Vector(n)));
+    }
+    if word == "label_replace" {
+        let (mut rest, _) = expect("(", ", expected \"(\"")(after)?;
+        let (r, e) = metric(rest)?;
+        rest = r;
+        let mut args: [String; 4] = Default::default();
+        for a in &mut args {
+            let (r, _) = expect(",", ", expected \",\"")(rest)?;
+            let at = ws(r);
+            let (r, s) = string_literal(at).or_else(|_| unexpected(at, ", expected a string"))?;
+            *a = s;
+            rest = r;
+        }
+        if let Err(e) = regex::Regex::new(&args[3]) {
+            return failure(
+                ws(after),
+                format!(
+                    "label_replace: invalid regular expression {:?}: {e}",
+                    args[3]
+                ),
+            );
+        }
+        let (rest, _) = expect(")", ", expected \")\"")(rest)?;
+        return Ok((rest, MetricExpr::LabelReplace(Box::new(e), args)));
     }
     if let Some(op) = RangeOp::ALL.into_iter().find(|o| o.name() == word) {
         return range_agg(after, op);

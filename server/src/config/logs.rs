@@ -22,6 +22,9 @@ pub struct LogsConfig {
     pub creation_grace_period: String,
     /// How far behind its stream's newest entry an entry may be.
     pub out_of_order_time_window: String,
+    /// Bytes per second (MiB, as Loki counts) pushes may add, and at once.
+    pub ingestion_rate_mb: f64,
+    pub ingestion_burst_size_mb: f64,
 }
 
 impl Default for LogsConfig {
@@ -36,6 +39,8 @@ impl Default for LogsConfig {
             reject_old_samples_max_age: "1w".into(),
             creation_grace_period: "10m".into(),
             out_of_order_time_window: "1h".into(),
+            ingestion_rate_mb: 4.0,
+            ingestion_burst_size_mb: 6.0,
         }
     }
 }
@@ -62,7 +67,17 @@ impl LogsConfig {
                 return Err(bad(field, "must be positive"));
             }
         }
+        for (field, v) in [
+            ("logs.ingestion_rate_mb", self.ingestion_rate_mb),
+            ("logs.ingestion_burst_size_mb", self.ingestion_burst_size_mb),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(bad(field, "must be a positive number"));
+            }
+        }
         let limits = ::logs::admit::Limits {
+            ingestion_rate_bytes: self.ingestion_rate_mb * 1048576.0,
+            ingestion_burst_bytes: self.ingestion_burst_size_mb * 1048576.0,
             max_line_bytes: self.max_line_size,
             max_label_names: self.max_label_names_per_series,
             max_label_name_bytes: self.max_label_name_length,

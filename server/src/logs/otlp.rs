@@ -77,6 +77,9 @@ fn receive(state: &State, req: &Req) -> Result<Reply, ApiError> {
     let now = super::time::now_ns();
     let streams = translate(request, now);
     let admitted = state.logs.push(&state.db, streams, now)?;
+    if admitted.rate_limited {
+        return Err(ApiError::Overloaded(admitted.reasons.join("; ")));
+    }
     if admitted.entries == 0 && admitted.refused > 0 {
         return Err(ApiError::BadData(format!(
             "all {} log records refused: {}",

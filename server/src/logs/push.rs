@@ -88,7 +88,7 @@ fn receive(state: &State, req: &Req) -> Result<Reply, ApiError> {
         refused + admitted.entries,
         reasons.join("; ")
     );
-    Err(if admitted.stream_limit {
+    Err(if admitted.stream_limit || admitted.rate_limited {
         ApiError::Overloaded(message)
     } else {
         ApiError::BadData(message)
