@@ -114,14 +114,8 @@ fn now_ns() -> u64 {
 }
 
 fn start(config: &str) -> Peer {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("almanac.yml");
-    std::fs::write(&path, config).expect("config");
-    let path = path.display().to_string();
-    let peer = bench_peer::start_with("almanac", &["--config", &path])
-        .expect("the release binary starts (cargo build --release --bin almanac)");
-    std::mem::forget(dir);
-    peer
+    bench_peer::start_with_config("almanac", config)
+        .expect("the release binary starts (cargo build --release --bin almanac)")
 }
 
 fn metric(peer: &Peer, name: &str) -> f64 {
@@ -189,19 +183,6 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn du(p: &std::path::Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(p) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => du(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(i).copied().unwrap_or_default()
@@ -248,7 +229,7 @@ fn main() {
     wait_until("every span in a block", Duration::from_secs(600), || {
         metric(&peer, "almanac_span_head_spans") == 0.0
     });
-    let on_disk = du(&peer.data_dir().join("spans/blocks"));
+    let on_disk = bench_peer::dir_bytes(&peer.data_dir().join("spans/blocks"));
     println!(
         "disk: {:.1} bytes/span in blocks; OTLP protobuf {:.1} bytes/span (ratio 1/{:.2}); {} blocks",
         on_disk as f64 / sent,

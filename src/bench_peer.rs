@@ -49,6 +49,18 @@ pub fn start(name: &'static str) -> Option<Peer> {
 }
 
 /// [`start`] with extra command-line flags for the peer.
+/// Starts `name` (Almanac) with a configuration file holding `config`;
+/// the file lives as long as the process.
+pub fn start_with_config(name: &'static str, config: &str) -> Option<Peer> {
+    let dir = tempfile::tempdir().ok()?;
+    let path = dir.path().join("almanac.yml");
+    std::fs::write(&path, config).ok()?;
+    let path = path.display().to_string();
+    let peer = start_with(name, &["--config", &path]);
+    std::mem::forget(dir);
+    peer
+}
+
 pub fn start_with(name: &'static str, extra: &[&str]) -> Option<Peer> {
     let dir = tempfile::tempdir().ok()?;
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().ok()?;
@@ -144,12 +156,14 @@ fn print_tree(p: &Path) {
         if e.path().is_dir() {
             print_tree(&e.path());
         } else {
-            println!("    {:>12} {}", du(&e.path()), e.path().display());
+            println!("    {:>12} {}", dir_bytes(&e.path()), e.path().display());
         }
     }
 }
 
-fn du(p: &Path) -> u64 {
+/// Bytes of the files under `p`, recursively (a file's own size when `p`
+/// is one; 0 where unreadable).
+pub fn dir_bytes(p: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(p) else {
         return std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     };
@@ -157,7 +171,7 @@ fn du(p: &Path) -> u64 {
         .flatten()
         .map(|e| {
             if e.path().is_dir() {
-                du(&e.path())
+                dir_bytes(&e.path())
             } else {
                 e.metadata().map(|m| m.len()).unwrap_or(0)
             }
@@ -250,7 +264,7 @@ pub fn disk_bytes(peer: &Peer) -> Result<u64, String> {
             if std::env::var_os("BENCH_DISK_DETAIL").is_some() {
                 print_tree(&snap);
             }
-            Ok(du(&snap))
+            Ok(dir_bytes(&snap))
         }
         "vm" => {
             for path in ["/internal/force_flush", "/internal/force_merge"] {
@@ -265,7 +279,7 @@ pub fn disk_bytes(peer: &Peer) -> Result<u64, String> {
                 "  vm: merges settled {:.1}s after force_merge",
                 waited.as_secs_f64()
             );
-            Ok(du(&d.join("vm/data")) + du(&d.join("vm/indexdb")))
+            Ok(dir_bytes(&d.join("vm/data")) + dir_bytes(&d.join("vm/indexdb")))
         }
         _ => Ok(0),
     }

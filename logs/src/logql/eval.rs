@@ -158,7 +158,19 @@ fn compute(
         end_of(first) - window_ns,
         end_of(last),
         &mut |labels, entries| {
+            // Entries a line-only pipeline keeps and that carry no
+            // metadata belong to the stream's own series: gathered here,
+            // added once.
+            let mut plain: Vec<(i64, u64)> = Vec::new();
             for e in entries {
+                if e.metadata.is_empty()
+                    && let Some(keep) = pipeline.keeps_line(&e.line)
+                {
+                    if keep {
+                        plain.push((e.ts, e.line.len() as u64));
+                    }
+                    continue;
+                }
                 let Some(hit) = pipeline.run(labels, e) else {
                     continue;
                 };
@@ -171,6 +183,9 @@ fn compute(
                     .entry(all)
                     .or_default()
                     .push((e.ts, hit.line.len() as u64));
+            }
+            if !plain.is_empty() {
+                by_labels.entry(labels.clone()).or_default().extend(plain);
             }
         },
     );

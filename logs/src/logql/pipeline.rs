@@ -128,6 +128,13 @@ impl Pipeline {
         })
     }
 
+    /// For a pipeline of line filters only, whether it keeps `line`
+    /// (labels untouched); `None` for any other pipeline.
+    pub fn keeps_line(&self, line: &str) -> Option<bool> {
+        self.line_only
+            .then(|| self.stages.iter().all(|s| line_passes(s, line)))
+    }
+
     /// Runs the pipeline on one entry of the stream with `stream` labels:
     /// `None` when a stage drops it.
     pub fn run(&self, stream: &Labels, e: &Entry) -> Option<Hit> {

@@ -1,0 +1,254 @@
+//! The log store measured through the real binary over loopback: Loki push
+//! (snappy protobuf, as Grafana Alloy and promtail send it) of realistic
+//! mixed logfmt, JSON and plain lines with the WAL, head memory per MB of
+//! lines, a line-filter scan and a metric query over the hour the lines
+//! cover.
+//!
+//! Requests are encoded before the clock starts: bodies of 10 streams ×
+//! 200 lines (about 110 bytes a line; streams labelled by app, pod and
+//! level), times spread over the hour before the run. One line in 10,000
+//! holds the word `needle`.
+//!
+//! Run: `cargo build --release --bin almanac && cargo bench --bench
+//! log_store`, with env `LOG_MB` (1,000 MB of lines), `CONCURRENCY` (2).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use almanac::bench_env::env_usize;
+use almanac::bench_peer::{self, Peer, cpu_seconds, proc_status};
+use almanac::harness::{request, snappy, urlencode};
+use prost::Message;
+use server::logs::proto::{EntryAdapter, PushRequest, StreamAdapter, Timestamp};
+
+const STREAMS_PER_REQUEST: usize = 10;
+const LINES_PER_STREAM: usize = 200;
+const APPS: usize = 20;
+const HOUR_NS: i64 = 3_600_000_000_000;
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// A line of one of three shapes; `n` varies every field.
+fn line(n: u64) -> String {
+    let level = ["info", "info", "info", "warn", "error", "debug"][(n % 6) as usize];
+    let word = if n % 10_000 == 7 { "needle" } else { "served" };
+    match n % 3 {
+        0 => format!(
+            "level={level} method=GET path=/api/v1/users/{} status={} duration={}ms bytes={} user=u{} msg=\"request {word}\"",
+            n % 9973,
+            [200, 200, 201, 404, 500][(n % 5) as usize],
+            n % 997,
+            n % 65_536,
+            n % 1000
+        ),
+        1 => format!(
+            "{{\"level\":\"{level}\",\"msg\":\"query {word}\",\"table\":\"orders\",\"rows\":{},\"took_ms\":{},\"trace_id\":\"{:032x}\"}}",
+            n % 10_007,
+            n % 2000,
+            n.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ),
+        _ => format!(
+            "{level} [worker-{}] processed batch {} in {} ms, {word} {} items from queue jobs-{}",
+            n % 16,
+            n,
+            n % 733,
+            n % 5000,
+            n % 8
+        ),
+    }
+}
+
+/// Request `r` of `n`, its lines at times spread over the hour before
+/// `base`; returns the body and the bytes of its lines.
+fn body(r: u64, n: u64, base: i64) -> (Vec<u8>, u64) {
+    let t0 = base - HOUR_NS + HOUR_NS * r as i64 / n.max(1) as i64;
+    let mut raw = 0u64;
+    let streams = (0..STREAMS_PER_REQUEST)
+        .map(|s| {
+            let app = (r as usize * STREAMS_PER_REQUEST + s) % APPS;
+            let entries = (0..LINES_PER_STREAM)
+                .map(|k| {
+                    let seq = (r * STREAMS_PER_REQUEST as u64 + s as u64) * LINES_PER_STREAM as u64
+                        + k as u64;
+                    let l = line(seq);
+                    raw += l.len() as u64;
+                    let ts = t0 + k as i64 * 1_000;
+                    EntryAdapter {
+                        timestamp: Some(Timestamp {
+                            seconds: ts.div_euclid(1_000_000_000),
+                            nanos: ts.rem_euclid(1_000_000_000) as i32,
+                        }),
+                        line: l.into_bytes(),
+                        structured_metadata: Vec::new(),
+                    }
+                })
+                .collect();
+            StreamAdapter {
+                labels: format!(
+                    "{{app=\"app{app}\", env=\"prod\", pod=\"pod-{s}\", level=\"{}\"}}",
+                    ["info", "warn", "error", "debug"][s % 4]
+                )
+                .into_bytes(),
+                entries,
+                hash: 0,
+            }
+        })
+        .collect();
+    (snappy(&PushRequest { streams }.encode_to_vec()), raw)
+}
+
+fn start() -> Peer {
+    // Limits far above the run: the bench measures the store, not them.
+    bench_peer::start_with_config(
+        "almanac",
+        "wal_sync: interval:1s\nlogs: {ingestion_rate_mb: 100000, ingestion_burst_size_mb: 100000}\n",
+    )
+    .expect("the release binary starts (cargo build --release --bin almanac)")
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let mb = env_usize("LOG_MB", 1000) as u64;
+    // Requests hold about 110 bytes a line; size the run from one.
+    let base = now_ns();
+    let per_request = body(0, 1, base).1.max(1);
+    let n = (mb << 20) / per_request;
+    let bodies: Vec<(Vec<u8>, u64)> = (0..n).map(|r| body(r, n, base)).collect();
+    let raw: u64 = bodies.iter().map(|b| b.1).sum();
+    let sent: u64 = bodies.iter().map(|b| b.0.len() as u64).sum();
+    let bodies = Arc::new(bodies);
+    let peer = start();
+    let pid = peer.child.id();
+    let rss_before = proc_status(pid, "VmRSS:");
+    let cpu_before = cpu_seconds(pid);
+    let next = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..env_usize("CONCURRENCY", 2))
+        .map(|_| {
+            let (next, failures, bodies) = (next.clone(), failures.clone(), bodies.clone());
+            let addr = peer.addr;
+            std::thread::spawn(move || {
+                loop {
+                    let r = next.fetch_add(1, Ordering::Relaxed);
+                    if r >= n {
+                        break;
+                    }
+                    let headers = [("Content-Type", "application/x-protobuf")];
+                    match request(
+                        addr,
+                        "POST",
+                        "/loki/api/v1/push",
+                        &headers,
+                        &bodies[r as usize].0,
+                    ) {
+                        Ok(resp) if resp.status == 204 => {}
+                        other => {
+                            if failures.fetch_add(1, Ordering::Relaxed) < 3 {
+                                eprintln!("request {r}: {:?}", other.map(|r| r.text()));
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let watcher = {
+        let (peak, next) = (peak.clone(), next.clone());
+        std::thread::spawn(move || {
+            while next.load(Ordering::Relaxed) < n {
+                peak.fetch_max(proc_status(pid, "VmRSS:"), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    for t in threads {
+        let _ = t.join();
+    }
+    let took = started.elapsed().as_secs_f64();
+    let _ = watcher.join();
+    assert_eq!(failures.load(Ordering::Relaxed), 0, "requests failed");
+    let cpu = cpu_seconds(pid) - cpu_before;
+    let rss = proc_status(pid, "VmRSS:");
+    let peak = peak.load(Ordering::Relaxed).max(rss);
+    let mib = |b: u64| b as f64 / 1048576.0;
+    println!(
+        "log store: {:.0} MB of lines ({} lines, {:.0} bytes a line) in {n} requests ({:.0} MB snappy protobuf sent)",
+        mib(raw),
+        n * (STREAMS_PER_REQUEST * LINES_PER_STREAM) as u64,
+        raw as f64 / (n * (STREAMS_PER_REQUEST * LINES_PER_STREAM) as u64) as f64,
+        mib(sent)
+    );
+    println!(
+        "ingest: {:.1} MB/s of lines ({took:.1} s; server CPU {cpu:.1} s = {:.2} s per GB; peak RSS {:.0} MiB)",
+        mib(raw) / took,
+        cpu / (raw as f64 / 1e9),
+        mib(peak)
+    );
+    println!(
+        "head memory: RSS +{:.0} MiB for {:.0} MB of lines = {:.2} MiB per MB; {APPS} apps × {STREAMS_PER_REQUEST} pods = {} streams",
+        mib(rss.saturating_sub(rss_before)),
+        mib(raw),
+        mib(rss.saturating_sub(rss_before)) / mib(raw),
+        APPS * STREAMS_PER_REQUEST
+    );
+    let wal = bench_peer::dir_bytes(&peer.data_dir().join("wal"));
+    println!(
+        "disk: WAL {:.0} MiB = {:.2}× the raw lines (no log blocks yet: lines stay in the head and the WAL)",
+        mib(wal),
+        wal as f64 / raw as f64
+    );
+    let window = format!("start={}&end={}", base - HOUR_NS - 1, base + 1);
+    for (q, what) in [
+        (r#"{app="app3"} |= "needle""#, "scan"),
+        (r#"{env="prod"} |= "needle""#, "scan"),
+    ] {
+        let path = format!(
+            "/loki/api/v1/query_range?query={}&{window}&limit=1000",
+            urlencode(q)
+        );
+        let t = Instant::now();
+        let r = request(peer.addr, "GET", &path, &[], b"").expect("query");
+        let secs = t.elapsed().as_secs_f64();
+        assert_eq!(r.status, 200, "{}", r.text());
+        let hits: usize = r.json()["data"]["result"].as_array().map_or(0, |a| {
+            a.iter()
+                .map(|s| s["values"].as_array().map_or(0, Vec::len))
+                .sum()
+        });
+        let scanned = if q.contains("app3") {
+            raw / APPS as u64
+        } else {
+            raw
+        };
+        println!(
+            "{what} {q:<28}: {:>8.1} ms, {hits} lines, {:.2} GB/s of lines",
+            secs * 1000.0,
+            scanned as f64 / 1e9 / secs
+        );
+    }
+    for q in [
+        r#"sum by (level) (count_over_time({app="app3"}[1m]))"#,
+        r#"sum by (app) (count_over_time({env="prod"}[1m]))"#,
+    ] {
+        let path = format!(
+            "/loki/api/v1/query_range?query={}&{window}&step=60",
+            urlencode(q)
+        );
+        let t = Instant::now();
+        let r = request(peer.addr, "GET", &path, &[], b"").expect("query");
+        assert_eq!(r.status, 200, "{}", r.text());
+        println!(
+            "metric {q} over 1 h, step 1m: {:.1} ms",
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}
