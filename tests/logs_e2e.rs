@@ -643,3 +643,69 @@ fn ingestion_rate_limit_is_429() {
     assert!(r.header("retry-after").is_some());
     assert_eq!(lines(&query(&s, r#"{app="rl"}"#, &[])).len(), 1);
 }
+
+/// LogQL rules (Loki's ruler format, `log_rule_files`): a recording rule's
+/// result lands in the metric store, an alerting rule fires; both listed
+/// where Grafana's Loki data source looks for them.
+#[test]
+fn log_rules_record_and_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("loki-rules.yml");
+    std::fs::write(
+        &file,
+        r#"groups:
+  - name: log-errors
+    interval: 1s
+    rules:
+      - record: app:log_errors:count5m
+        expr: sum by (app) (count_over_time({app="ruled"} |= "error" [5m]))
+      - alert: ManyLogErrors
+        expr: sum by (app) (count_over_time({app="ruled"} | logfmt | level="error" [5m])) > 1
+        labels: {severity: page}
+"#,
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    let s = TestServer::start_with(|c| {
+        c.log_rule_files = vec![path];
+        c.evaluation_interval = "1s".into();
+    });
+    let t = now_ns();
+    let body = json!({"streams": [{"stream": {"app": "ruled"}, "values": [
+        [t.to_string(), "level=error msg=boom"],
+        [(t + 1).to_string(), "level=info msg=ok"],
+        [(t + 2).to_string(), "level=error msg=again"],
+    ]}]});
+    let r = s.post(
+        "/loki/api/v1/push",
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let v = s
+            .get(&format!(
+                "/api/v1/query?query={}",
+                urlencode("app:log_errors:count5m")
+            ))
+            .json();
+        let alerts = s.get("/prometheus/api/v1/alerts").json();
+        let recorded = v["data"]["result"][0]["value"][1].as_str() == Some("2");
+        let firing = alerts["data"]["alerts"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|x| x["labels"]["alertname"] == "ManyLogErrors")
+        });
+        if recorded && firing {
+            assert_eq!(v["data"]["result"][0]["metric"]["app"], "ruled");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rule results: {v} {alerts}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let rules = s.get("/prometheus/api/v1/rules").json();
+    assert_eq!(rules["data"]["groups"][0]["name"], "log-errors", "{rules}");
+}

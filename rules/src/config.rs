@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct ManagerConfig {
     /// Rule files (globs allowed), as Prometheus's `rule_files`.
     pub rule_files: Vec<String>,
+    /// Rule files whose expressions are LogQL (Loki's ruler format).
+    pub log_rule_files: Vec<String>,
     /// Interval of groups that set none.
     pub evaluation_interval_ms: i64,
     /// `query_offset` of groups that set none.
@@ -40,6 +42,7 @@ impl Default for ManagerConfig {
     fn default() -> Self {
         ManagerConfig {
             rule_files: Vec::new(),
+            log_rule_files: Vec::new(),
             evaluation_interval_ms: 60_000,
             query_offset_ms: 0,
             engine: EngineOptions::default(),

@@ -43,6 +43,22 @@ pub enum RuleKind {
     Alerting,
 }
 
+/// What a rule file's expressions are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    PromQl,
+    /// Loki's ruler format: metric queries over the log store.
+    LogQl,
+}
+
+/// A rule's parsed expression.
+#[derive(Debug, Clone)]
+pub enum RuleExpr {
+    PromQl(Expr),
+    LogQl(logs::logql::MetricExpr),
+}
+
 /// One rule as written in a file, with its expression parsed.
 #[derive(Debug, Clone)]
 pub struct RuleSpec {
@@ -50,7 +66,7 @@ pub struct RuleSpec {
     /// The `record` or `alert` name.
     pub name: String,
     pub expr_text: String,
-    pub expr: Expr,
+    pub expr: RuleExpr,
     /// `for` in ms (alerting only).
     pub for_ms: i64,
     /// `keep_firing_for` in ms (alerting only).
@@ -117,13 +133,22 @@ const RULE_KEYS: &[&str] = &[
 
 /// Reads and validates the rule file at `path`.
 pub fn load(path: &str, ignore_unknown_fields: bool) -> Result<RuleFile, Vec<RuleError>> {
+    load_as(path, ignore_unknown_fields, Language::PromQl)
+}
+
+/// [`load`] for a file whose expressions are in `lang`.
+pub fn load_as(
+    path: &str,
+    ignore_unknown_fields: bool,
+    lang: Language,
+) -> Result<RuleFile, Vec<RuleError>> {
     let text = std::fs::read_to_string(path).map_err(|source| {
         vec![RuleError::Read {
             file: path.to_string(),
             source,
         }]
     })?;
-    parse(path, &text, ignore_unknown_fields)
+    parse_as(path, &text, ignore_unknown_fields, lang)
 }
 
 /// Parses and validates rule-file text; `path` is used in messages. All
@@ -132,6 +157,16 @@ pub fn parse(
     path: &str,
     text: &str,
     ignore_unknown_fields: bool,
+) -> Result<RuleFile, Vec<RuleError>> {
+    parse_as(path, text, ignore_unknown_fields, Language::PromQl)
+}
+
+/// [`parse`] for a file whose expressions are in `lang`.
+pub fn parse_as(
+    path: &str,
+    text: &str,
+    ignore_unknown_fields: bool,
+    lang: Language,
 ) -> Result<RuleFile, Vec<RuleError>> {
     let raw = decode(path, text, ignore_unknown_fields).map_err(|e| vec![e])?;
     let pos = yamlpos::scan(text);
@@ -187,7 +222,7 @@ pub fn parse(
             let rp = rpos.and_then(|p| p.item(ri));
             let name = r.record.clone().or(r.alert.clone()).unwrap_or_default();
             let rule_at = Some((ri + 1, name.clone()));
-            match check_rule(r, rp) {
+            match check_rule(r, rp, lang) {
                 Ok(spec) => rules.push(spec),
                 Err(errs) => {
                     for (line, msg) in errs {
@@ -285,7 +320,7 @@ fn check_label_name(name: &str) -> Option<String> {
 
 type LineMsg = (Option<usize>, String);
 
-fn check_rule(r: RawRule, rp: Option<&PosNode>) -> Result<RuleSpec, Vec<LineMsg>> {
+fn check_rule(r: RawRule, rp: Option<&PosNode>, lang: Language) -> Result<RuleSpec, Vec<LineMsg>> {
     let mut errs: Vec<LineMsg> = Vec::new();
     let line_of = |k: &str| rp.and_then(|p| p.value_pos(k)).map(|(l, _)| l);
     let (kind, name) = match (&r.record, &r.alert) {
@@ -312,20 +347,41 @@ fn check_rule(r: RawRule, rp: Option<&PosNode>) -> Result<RuleSpec, Vec<LineMsg>
         errs.push((None, "field 'expr' must be set in rule".into()));
         None
     } else {
-        match promql::parse(&expr_text) {
-            Ok(e) => Some(e),
-            Err(e) => {
-                let line = match (&e, rp.and_then(|p| p.value_pos("expr"))) {
-                    // A block scalar (`|`, `>`) starts on the next line.
-                    (promql::Error::Parse { pos, .. }, Some((l, _))) if is_block(&r) => {
-                        Some(l + pos.line)
-                    }
-                    (promql::Error::Parse { pos, .. }, Some((l, _))) => Some(l + pos.line - 1),
-                    _ => line_of("expr"),
-                };
-                errs.push((line, format!("could not parse expression: {e}")));
-                None
-            }
+        match lang {
+            Language::PromQl => match promql::parse(&expr_text) {
+                Ok(e) => Some(RuleExpr::PromQl(e)),
+                Err(e) => {
+                    let line = match (&e, rp.and_then(|p| p.value_pos("expr"))) {
+                        // A block scalar (`|`, `>`) starts on the next line.
+                        (promql::Error::Parse { pos, .. }, Some((l, _))) if is_block(&r) => {
+                            Some(l + pos.line)
+                        }
+                        (promql::Error::Parse { pos, .. }, Some((l, _))) => Some(l + pos.line - 1),
+                        _ => line_of("expr"),
+                    };
+                    errs.push((line, format!("could not parse expression: {e}")));
+                    None
+                }
+            },
+            Language::LogQl => match logs::logql::parse(&expr_text) {
+                Ok(logs::logql::Expr::Metric(m)) => Some(RuleExpr::LogQl(m)),
+                Ok(logs::logql::Expr::Log(_)) => {
+                    errs.push((
+                        line_of("expr"),
+                        "a log query is not a rule expression: use a metric query such as count_over_time(…)".into(),
+                    ));
+                    None
+                }
+                Err(e) => {
+                    let line = match rp.and_then(|p| p.value_pos("expr")) {
+                        Some((l, _)) if is_block(&r) => Some(l + e.line),
+                        Some((l, _)) => Some(l + e.line - 1),
+                        None => line_of("expr"),
+                    };
+                    errs.push((line, format!("could not parse expression: {e}")));
+                    None
+                }
+            },
         }
     };
     let mut dur = |v: &Option<String>, field: &str| -> i64 {

@@ -13,15 +13,23 @@ use tsdb::model::histogram::FloatHistogram;
 use tsdb::model::{Labels, LabelsBuilder, METRIC_NAME, Queryable, STALE_NAN};
 
 use super::alert::{Alert, AlertSet, Candidate, Hold};
-use super::file::{GroupSpec, RuleKind, RuleSpec};
+use super::file::{GroupSpec, RuleExpr, RuleKind, RuleSpec};
 use super::template::{AlertData, QueryResult, Template};
 
 /// What a group evaluates against.
 pub struct EvalEnv<'a> {
     pub engine: &'a Engine,
     pub storage: &'a dyn Queryable,
+    /// Where LogQL rules are evaluated (`None`: they fail, saying so).
+    pub logs: Option<&'a dyn LogQueries>,
     pub external_labels: &'a BTreeMap<String, String>,
     pub external_url: &'a str,
+}
+
+/// The log store as LogQL rules query it.
+pub trait LogQueries: Send + Sync {
+    /// The metric query's instant value at `t` (ms).
+    fn instant(&self, expr: &logs::logql::MetricExpr, t: i64) -> Result<Value, String>;
 }
 
 /// A rule's output value: a float or a native histogram (recording rules
@@ -348,16 +356,20 @@ fn commit(
     Ok(())
 }
 
-fn query(
-    env: &EvalEnv,
-    expr: &promql::ast::Expr,
-    t: i64,
-) -> Result<Vec<(Labels, SampleValue)>, String> {
-    let r = env
-        .engine
-        .instant(env.storage, expr, t)
-        .map_err(|e| e.to_string())?;
-    match r.value {
+fn query(env: &EvalEnv, expr: &RuleExpr, t: i64) -> Result<Vec<(Labels, SampleValue)>, String> {
+    let value = match expr {
+        RuleExpr::PromQl(e) => {
+            env.engine
+                .instant(env.storage, e, t)
+                .map_err(|e| e.to_string())?
+                .value
+        }
+        RuleExpr::LogQl(m) => env
+            .logs
+            .ok_or("LogQL rules need the log store, which this evaluation has not")?
+            .instant(m, t)?,
+    };
+    match value {
         Value::Vector(v) => Ok(v
             .into_iter()
             .map(|s| {
@@ -427,7 +439,7 @@ fn eval_alerting(
     let rows = query(env, &rule.spec.expr, qt)?;
     let run_query = |q: &str| -> QueryResult {
         let e = promql::parse(q).map_err(|e| e.to_string())?;
-        let rows = query(env, &e, qt)?;
+        let rows = query(env, &RuleExpr::PromQl(e), qt)?;
         Ok(rows
             .into_iter()
             .map(|(l, v)| {

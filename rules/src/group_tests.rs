@@ -15,6 +15,7 @@ struct Fixture {
     store: MemStorage,
     engine: Engine,
     ext: BTreeMap<String, String>,
+    logs: Option<Box<dyn LogQueries>>,
 }
 
 impl Fixture {
@@ -25,6 +26,7 @@ impl Fixture {
             ext: [("cluster".to_string(), "eu1".to_string())]
                 .into_iter()
                 .collect(),
+            logs: None,
         }
     }
 
@@ -32,6 +34,7 @@ impl Fixture {
         let env = EvalEnv {
             engine: &self.engine,
             storage: &self.store,
+            logs: self.logs.as_deref(),
             external_labels: &self.ext,
             external_url: "http://x",
         };
@@ -290,4 +293,88 @@ fn recording_rules_record_native_histograms() {
     let count = fx.samples("lat:count");
     assert_eq!(count.len(), 1);
     assert!((count[0].2 - 4.0).abs() < 1e-9, "{count:?}");
+}
+
+/// A log head answering LogQL rules.
+struct HeadLogs(logs::head::Head);
+
+impl LogQueries for HeadLogs {
+    fn instant(&self, expr: &logs::logql::MetricExpr, t: i64) -> Result<Value, String> {
+        logs::logql::eval::evaluate(
+            &self.0,
+            expr,
+            logs::logql::eval::Grid::instant(t),
+            promql::eval::EngineOptions::default(),
+        )
+        .map(|r| r.value)
+        .map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn logql_rules_record_and_alert() {
+    let head = logs::head::Head::default();
+    let line = |t: i64, l: &str| logs::model::Entry::new(t * 1_000_000, l);
+    head.apply(
+        vec![logs::model::StreamPush {
+            labels: Labels::from_pairs(&[("app", "api")]),
+            entries: vec![
+                line(10_000, "level=error msg=boom"),
+                line(20_000, "level=info msg=ok"),
+                line(30_000, "level=error msg=again"),
+            ],
+        }],
+        0,
+    );
+    let mut fx = Fixture::new();
+    fx.logs = Some(Box::new(HeadLogs(head)));
+    let yaml = r#"
+groups:
+  - name: logs
+    rules:
+      - record: app:errors:count1m
+        expr: sum by (app) (count_over_time({app="api"} |= "level=error" [1m]))
+      - alert: ErrorsInLogs
+        expr: sum by (app) (count_over_time({app="api"} | logfmt | level="error" [1m])) > 1
+        labels: {severity: page}
+"#;
+    let f = crate::file::parse_as("l.yml", yaml, false, crate::file::Language::LogQl)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mut g = Group::new(&f.groups[0], M, 0);
+    let sent = fx.eval(&mut g, 40_000);
+    assert!(
+        g.rules.iter().all(|r| r.health != Health::Err),
+        "{:?}",
+        g.rules.iter().map(|r| &r.last_error).collect::<Vec<_>>()
+    );
+    let recorded = fx
+        .store
+        .querier(0, 100_000)
+        .and_then(|q| {
+            q.select(
+                &Default::default(),
+                &[tsdb::model::Matcher::new(
+                    tsdb::model::MatchOp::Equal,
+                    "__name__",
+                    "app:errors:count1m",
+                )
+                .unwrap()],
+            )
+        })
+        .unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].labels.get("app"), "api");
+    let alerts: Vec<&Alert> = sent.iter().flat_map(|(_, a)| a).collect();
+    assert_eq!(alerts.len(), 1, "the alert fires (no for:): {sent:?}");
+    assert_eq!(alerts[0].labels.get("severity"), "page");
+    assert_eq!(alerts[0].value, 2.0);
+
+    // A PromQL rule file refuses a log query; a LogQL one refuses a log
+    // query that is not a metric.
+    let bad = "groups: [{name: x, rules: [{record: r, expr: '{app=\"api\"} |= \"x\"'}]}]";
+    let e = crate::file::parse_as("b.yml", bad, false, crate::file::Language::LogQl).unwrap_err();
+    assert!(
+        format!("{e:?}").contains("a log query is not a rule expression"),
+        "{e:?}"
+    );
 }

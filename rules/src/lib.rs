@@ -32,6 +32,7 @@ mod yamlpos;
 
 pub use config::{AlertmanagerConfig, ManagerConfig};
 pub use error::{NotifyError, RuleError, RuleLocation, TemplateError, join_rule_errors};
-pub use file::{GroupSpec, RuleFile, RuleKind, RuleSpec};
-pub use manager::{RuleManager, load_groups};
+pub use file::{GroupSpec, Language, RuleExpr, RuleFile, RuleKind, RuleSpec};
+pub use group::LogQueries;
+pub use manager::{RuleManager, load_all, load_groups, load_groups_as};
 pub use template::Template;

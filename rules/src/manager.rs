@@ -16,8 +16,8 @@ use tsdb::db::Db;
 use tsdb::model::histogram::HistogramValue;
 use tsdb::model::{Labels, Queryable, STALE_NAN};
 
-use super::file::GroupSpec;
-use super::group::{EvalEnv, Group, Health, Outgoing, SampleValue};
+use super::file::{GroupSpec, Language};
+use super::group::{EvalEnv, Group, Health, LogQueries, Outgoing, SampleValue};
 use super::notifier::{AmAlert, Notifier};
 use super::{file, glob, template};
 use crate::config::{AlertmanagerConfig, ManagerConfig};
@@ -76,6 +76,8 @@ struct Inner {
     db: Arc<Db>,
     /// What rule expressions read (the database, or a wrapper of it).
     reads: Arc<dyn Queryable>,
+    /// Where LogQL rules are evaluated.
+    logs: RwLock<Option<Arc<dyn LogQueries>>>,
     settings: RwLock<Settings>,
     notifier: Mutex<Option<ActiveNotifier>>,
 }
@@ -108,6 +110,7 @@ impl RuleManager {
             inner: Arc::new(Inner {
                 db,
                 reads,
+                logs: RwLock::new(None),
                 settings: RwLock::new(Settings::from(&ManagerConfig::default())),
                 notifier: Mutex::new(None),
             }),
@@ -123,8 +126,13 @@ impl RuleManager {
     /// state of their unchanged rules; removed groups' series are marked
     /// stale.
     pub fn apply(&self, cfg: &ManagerConfig) -> Result<(), Vec<RuleError>> {
-        self.apply_groups(cfg, load_groups(&cfg.rule_files)?);
+        self.apply_groups(cfg, load_all(cfg)?);
         Ok(())
+    }
+
+    /// Where LogQL rules (from `log_rule_files`) are evaluated.
+    pub fn set_log_queries(&self, logs: Arc<dyn LogQueries>) {
+        *self.inner.logs.write() = Some(logs);
     }
 
     /// [`apply`](Self::apply) with groups already read by [`load_groups`].
@@ -388,9 +396,11 @@ pub fn next_slot(ts: i64, now: i64, interval: i64) -> (i64, u64) {
 fn eval_once(group: &Mutex<Group>, inner: &Inner, ts: i64) -> u64 {
     let s = inner.settings.read().clone();
     let engine = Engine::new(s.engine.clone());
+    let logs = inner.logs.read().clone();
     let env = EvalEnv {
         engine: &engine,
         storage: &*inner.reads,
+        logs: logs.as_deref(),
         external_labels: &s.external_labels,
         external_url: &s.external_url,
     };
@@ -441,13 +451,39 @@ pub fn to_am(
 /// Reads and validates every rule file the patterns name (globs
 /// expanded): all groups, or every error found.
 pub fn load_groups(patterns: &[String]) -> Result<Vec<GroupSpec>, Vec<RuleError>> {
+    load_groups_as(patterns, Language::PromQl)
+}
+
+/// The groups of a configuration: `rule_files` in PromQL, then
+/// `log_rule_files` in LogQL; every error of both.
+pub fn load_all(cfg: &ManagerConfig) -> Result<Vec<GroupSpec>, Vec<RuleError>> {
+    let metric = load_groups(&cfg.rule_files);
+    let log = load_groups_as(&cfg.log_rule_files, Language::LogQl);
+    match (metric, log) {
+        (Ok(mut a), Ok(b)) => {
+            a.extend(b);
+            Ok(a)
+        }
+        (Err(mut a), Err(b)) => {
+            a.extend(b);
+            Err(a)
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
+}
+
+/// [`load_groups`] for files whose expressions are in `lang`.
+pub fn load_groups_as(
+    patterns: &[String],
+    lang: Language,
+) -> Result<Vec<GroupSpec>, Vec<RuleError>> {
     let mut errors = Vec::new();
     let mut specs = Vec::new();
     for pattern in patterns {
         match glob::expand(pattern) {
             Ok(paths) => {
                 for p in paths {
-                    match file::load(&p.display().to_string(), false) {
+                    match file::load_as(&p.display().to_string(), false, lang) {
                         Ok(f) => specs.extend(f.groups),
                         Err(e) => errors.extend(e),
                     }

@@ -299,6 +299,7 @@ fn run_group(
     let env = EvalEnv {
         engine: &engine,
         storage: &store,
+        logs: None,
         external_labels: &tg.external_labels,
         external_url: &tg.external_url,
     };

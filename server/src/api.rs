@@ -183,6 +183,9 @@ const ROUTES: &[(&str, Handler)] = &[
     ("/api/v1/targets", status::targets),
     ("/api/v1/rules", rules::rules),
     ("/api/v1/alerts", rules::alerts),
+    // Where Grafana's Loki data source lists rules and alerts.
+    ("/prometheus/api/v1/rules", rules::rules),
+    ("/prometheus/api/v1/alerts", rules::alerts),
     ("/api/v1/admin/tsdb/delete_series", admin::delete_series),
     (
         "/api/v1/admin/tsdb/clean_tombstones",

@@ -64,6 +64,10 @@ pub struct Config {
     pub log_level: String,
     /// Rule files (globs allowed), as Prometheus's `rule_files`.
     pub rule_files: Vec<String>,
+    /// Rule files whose expressions are LogQL metric queries over the log
+    /// store (Loki's ruler format); results and alerts go where the
+    /// PromQL rules' go.
+    pub log_rule_files: Vec<String>,
     /// Interval of rule groups that set none.
     pub evaluation_interval: String,
     /// `query_offset` of rule groups that set none.
@@ -310,6 +314,7 @@ impl Default for Config {
             maintenance_interval: "1m".to_string(),
             log_level: "info".to_string(),
             rule_files: Vec::new(),
+            log_rule_files: Vec::new(),
             evaluation_interval: "1m".to_string(),
             rule_query_offset: "0s".to_string(),
             external_labels: BTreeMap::new(),
@@ -353,7 +358,11 @@ impl Config {
             .map_err(|e| bad(&path.display().to_string(), e.to_string()))?;
         // As in Prometheus, relative rule files are relative to the file.
         if let Some(dir) = path.parent() {
-            for f in &mut cfg.rule_files {
+            for f in cfg
+                .rule_files
+                .iter_mut()
+                .chain(cfg.log_rule_files.iter_mut())
+            {
                 if Path::new(f.as_str()).is_relative() {
                     *f = dir.join(&*f).display().to_string();
                 }
@@ -426,6 +435,7 @@ impl Config {
         let defaults = rules::ManagerConfig::default();
         rules::ManagerConfig {
             rule_files: self.rule_files.clone(),
+            log_rule_files: self.log_rule_files.clone(),
             evaluation_interval_ms: self
                 .evaluation_interval_ms()
                 .unwrap_or(defaults.evaluation_interval_ms),

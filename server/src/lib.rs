@@ -98,7 +98,7 @@ impl Server {
             .map_err(|source| StartError::Listen { addr, source })?;
         let opts = config.db_options()?;
         // Bad rule files fail the start before a long WAL replay, not after.
-        let groups = rules::load_groups(&config.rule_files).map_err(StartError::Rules)?;
+        let groups = rules::load_all(&config.rules_config()).map_err(StartError::Rules)?;
         let dir = config.data_dir.clone();
         let span_opts = config.traces.to_options()?;
         let log_opts = config.logs.to_options()?;
@@ -124,6 +124,7 @@ impl Server {
             rule_reads,
             tokio::runtime::Handle::current(),
         );
+        rules.set_log_queries(Arc::new(crate::logs::rules::LogRules(logs.clone())));
         rules.apply_groups(&config.rules_config(), groups);
         let trace_limits = config.traces.limits();
         let state = Arc::new(State {

@@ -3,6 +3,7 @@
 //!
 //! - [`push`]: `POST /loki/api/v1/push` (JSON and snappy protobuf);
 //! - [`otlp`]: OpenTelemetry logs at `/v1/logs` and `/otlp/v1/logs`;
+//! - [`rules`]: LogQL rules evaluated on the log store;
 //! - [`query`]: `query` and `query_range` for log queries;
 //! - [`index`]: index stats and volumes, detected fields and labels,
 //!   patterns;
@@ -17,5 +18,6 @@ pub mod otlp;
 pub mod proto;
 pub mod push;
 pub mod query;
+pub mod rules;
 pub mod self_metrics;
 mod time;
