@@ -13,15 +13,15 @@
 //!
 //! What is here so far: log queries made of a stream selector and a
 //! pipeline — line filters (`|=`, `!=`, `|~`, `!~`, chained, alternatives
-//! joined with `or`), `json`, `logfmt`, `regexp`, label filters (strings,
-//! numbers, durations, byte sizes, `and`/`or`), `line_format`,
-//! `label_format`, `drop`, `keep`, `decolorize`; metric queries with `count_over_time`, `rate`,
-//! `bytes_over_time`, `bytes_rate`, `absent_over_time`; over `| unwrap`
-//! (plain, `duration()`, `bytes()`, label filters after it):
-//! `sum/avg/min/max/stddev/stdvar/quantile/first/last_over_time` and `rate`,
-//! with `by`/`without`; the vector
-//! aggregations, binary operators with `bool` and `on`/`ignoring`,
-//! numbers and `vector()`.
+//! joined with `or`), `json`, `logfmt`, `regexp`, `pattern`, `unpack`,
+//! label filters (strings, numbers, durations, byte sizes, `and`/`or`),
+//! `line_format`, `label_format`, `drop`, `keep`, `decolorize`; metric
+//! queries with `count_over_time`, `rate`, `bytes_over_time`,
+//! `bytes_rate`, `absent_over_time`; over `| unwrap` (plain, `duration()`,
+//! `bytes()`, label filters after it) the `*_over_time` functions and
+//! `rate`, with `by`/`without`; the vector aggregations, binary operators
+//! with `bool`, `on`/`ignoring` and `group_left`/`group_right`,
+//! `label_replace`, numbers and `vector()`.
 
 pub mod ast;
 pub mod eval;

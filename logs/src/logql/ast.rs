@@ -8,6 +8,7 @@ use tsdb::model::Matcher;
 
 use super::metric::MetricExpr;
 use super::pipeline::label_filter::LabelFilter;
+use super::pipeline::pattern::Pattern;
 use super::pipeline::template::Template;
 
 /// A LogQL query.
@@ -35,6 +36,11 @@ pub enum Stage {
     Logfmt,
     /// `| regexp "(?P<name>…)"`.
     Regexp(String),
+    /// `| pattern "<ip> - <_> <status>"`.
+    Pattern(Pattern),
+    /// `| unpack`: the string fields of a JSON line as labels, `_entry` as
+    /// the line.
+    Unpack,
     /// `| status >= 400 and level="error"`.
     Labels(LabelFilter),
     LineFormat(Template),
@@ -125,6 +131,8 @@ impl Display for Stage {
             }
             Stage::Logfmt => f.write_str("| logfmt"),
             Stage::Regexp(p) => write!(f, "| regexp {}", quote_string(p)),
+            Stage::Pattern(p) => write!(f, "| pattern {}", quote_string(&p.source)),
+            Stage::Unpack => f.write_str("| unpack"),
             Stage::Labels(l) => write!(f, "| {l}"),
             Stage::LineFormat(t) => write!(f, "| line_format {}", quote_string(&t.source)),
             Stage::LabelFormat(fmts) => {

@@ -394,16 +394,30 @@ impl Display for MetricExpr {
 
 impl Display for RangeAgg {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}({} [{}]",
-            self.op.name(),
-            self.log,
-            format_duration(self.range)
-        )?;
+        write!(f, "{}(", self.op.name())?;
+        if let Some(p) = self.param {
+            write!(f, "{}, ", format_float(p))?;
+        }
+        write!(f, "{}", self.log)?;
+        if let Some(u) = &self.unwrap {
+            match u.conv {
+                Conv::Number => write!(f, " | unwrap {}", u.label)?,
+                Conv::Duration => write!(f, " | unwrap duration({})", u.label)?,
+                Conv::Bytes => write!(f, " | unwrap bytes({})", u.label)?,
+            }
+            for s in &u.post {
+                write!(f, " {s}")?;
+            }
+        }
+        write!(f, " [{}]", format_duration(self.range))?;
         if self.offset != 0 {
             write!(f, " offset {}", format_duration(self.offset))?;
         }
-        f.write_str(")")
+        f.write_str(")")?;
+        if let Some(g) = &self.grouping {
+            let kw = if g.without { "without" } else { "by" };
+            write!(f, " {kw} ({})", g.labels.join(", "))?;
+        }
+        Ok(())
     }
 }

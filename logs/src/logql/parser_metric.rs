@@ -7,9 +7,9 @@
 //! primary   := `(` metric `)` | number | `vector` `(` number `)`
 //!            | range_op `(` [number `,`] log_expr [unwrap] `[` duration `]`
 //!              [`offset` duration] `)` [grouping]
-//! unwrap    := `|` `unwrap` (label | conv `(` label `)`) (`|` label_filter)*
 //!            | agg_op [grouping] `(` [number `,`] metric `)` [grouping]
 //!            | `label_replace` `(` metric (`,` string){4} `)`
+//! unwrap    := `|` `unwrap` (label | conv `(` label `)`) (`|` label_filter)*
 //! grouping  := (`by` | `without`) labels
 //! labels    := `(` [label (`,` label)*] `)`
 //! ```

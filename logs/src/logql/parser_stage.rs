@@ -3,6 +3,7 @@
 //! ```text
 //! stage        := `|=` … (line filters, in `parser`)
 //!               | `|` (`json` [param (`,` param)*] | `logfmt` | `regexp` string
+//!                     | `pattern` string | `unpack`
 //!                     | `line_format` string | `label_format` fmt (`,` fmt)*
 //!                     | `drop` item (`,` item)* | `keep` item (`,` item)*
 //!                     | `decolorize` | label_filter)
@@ -21,6 +22,7 @@ use tsdb::model::{MatchOp, Matcher};
 
 use super::ast::{LabelFmt, NameOrMatcher, Stage};
 use super::pipeline::label_filter::{CmpOp, LabelFilter, Literal, parse_bytes, parse_go_duration};
+use super::pipeline::pattern::Pattern;
 use super::pipeline::template::Template;
 
 /// A stage after `|` (already consumed); `i` is what follows it.
@@ -59,7 +61,14 @@ pub(super) fn stage(i: &str) -> PResult<'_, Stage> {
         "label_format" => label_format(after),
         "drop" => items(after).map(|(r, v)| (r, Stage::Drop(v))),
         "keep" => items(after).map(|(r, v)| (r, Stage::Keep(v))),
-        "pattern" | "unpack" => failure(at, format!("the {word} parser is not supported yet")),
+        "pattern" => {
+            let (rest, p) = string_arg(after)?;
+            match Pattern::parse(&p) {
+                Ok(p) => Ok((rest, Stage::Pattern(p))),
+                Err(e) => failure(ws(after), e),
+            }
+        }
+        "unpack" => Ok((after, Stage::Unpack)),
         _ => label_filter(at).map(|(r, f)| (r, Stage::Labels(f))),
     }
 }

@@ -1,7 +1,8 @@
 //! A log pipeline compiled once per query and run on each entry: line
 //! filters, parsers, label filters, formatting, `drop`/`keep`.
 //!
-//! - `extract`: the parsers (`json`, `logfmt`, `regexp`);
+//! - `extract`: the parsers (`json`, `logfmt`, `regexp`, `unpack`);
+//! - [`pattern`]: the `pattern` parser;
 //! - [`label_filter`]: label filters and the values they compare;
 //! - [`template`]: the `line_format`/`label_format` templates.
 //!
@@ -16,6 +17,7 @@
 
 pub mod extract;
 pub mod label_filter;
+pub mod pattern;
 pub mod template;
 
 use memchr::memmem::Finder;
@@ -57,6 +59,8 @@ enum Compiled {
     Json(Vec<(String, Vec<PathStep>)>),
     Logfmt,
     Regexp(Regex),
+    Pattern(pattern::Pattern),
+    Unpack,
     Labels(LabelFilter),
     LineFormat(Template),
     LabelFormat(Vec<(String, FmtSource)>),
@@ -227,6 +231,23 @@ fn apply(s: &Compiled, w: &mut Work, ts: i64) -> bool {
             }
             true
         }
+        Compiled::Pattern(p) => {
+            let pairs = p.extract(&w.line);
+            w.extracted(pairs);
+            true
+        }
+        Compiled::Unpack => {
+            match extract::unpack(&w.line) {
+                Ok((pairs, entry)) => {
+                    w.extracted(pairs);
+                    if let Some(line) = entry {
+                        w.line = line;
+                    }
+                }
+                Err(e) => w.error("JSONParserErr", e),
+            }
+            true
+        }
         Compiled::Labels(f) => {
             let verdict = f.eval(&|n| w.get(n));
             match verdict {
@@ -321,6 +342,8 @@ fn compile(s: &Stage) -> Result<Compiled, String> {
             }
             Compiled::Regexp(re)
         }
+        Stage::Pattern(p) => Compiled::Pattern(p.clone()),
+        Stage::Unpack => Compiled::Unpack,
         Stage::Labels(f) => Compiled::Labels(f.clone()),
         Stage::LineFormat(t) => Compiled::LineFormat(t.clone()),
         Stage::LabelFormat(fmts) => Compiled::LabelFormat(

@@ -199,6 +199,21 @@ fn table() {
             "\x1b[31mred\x1b[0m text",
             Some(("red text", &[("trace_id", "t1")])),
         ),
+        (
+            "pattern",
+            r#"{app="a"} | pattern "<method> <path> <_>" | keep method, path"#,
+            "GET /api 200",
+            Some((
+                "GET /api 200",
+                &[("<stream>", "{}"), ("method", "GET"), ("path", "/api")],
+            )),
+        ),
+        (
+            "unpack",
+            r#"{app="a"} | unpack | keep pod"#,
+            r#"{"pod":"p-1","_entry":"original line","n":5}"#,
+            Some(("original line", &[("<stream>", "{}"), ("pod", "p-1")])),
+        ),
     ];
     for (name, q, line, want) in cases {
         let got = run(q, line);

@@ -123,6 +123,25 @@ pub fn json_paths(line: &str, paths: &[(String, Vec<PathStep>)]) -> Result<Extra
     Ok(out)
 }
 
+/// `| unpack`: the string fields of a JSON object (as Promtail's `pack`
+/// stage wrote them) and the line in `_entry`, if there is one.
+pub fn unpack(line: &str) -> Result<(Extracted, Option<String>), String> {
+    let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let Value::Object(map) = v else {
+        return Err("not a JSON object".into());
+    };
+    let mut entry = None;
+    let mut out = Vec::new();
+    for (k, v) in map {
+        match (k.as_str(), v) {
+            ("_entry", Value::String(s)) => entry = Some(s),
+            (_, Value::String(s)) => out.push((sanitize(&k), s)),
+            _ => {}
+        }
+    }
+    Ok((out, entry))
+}
+
 /// `| logfmt`: `key=value` and `key="quoted value"` pairs; a bare key
 /// gives an empty value.
 pub fn logfmt(line: &str) -> Result<Extracted, String> {
