@@ -22,20 +22,36 @@ use crate::model::{Direction, Entry, Hit, StreamPush};
 pub struct Stream {
     pub labels: Labels,
     pub entries: Vec<Entry>,
+    /// The WAL segment of each entry (parallel to `entries`).
+    segments: Vec<u64>,
     /// The oldest WAL segment holding one of its entries.
     pub min_segment: u64,
 }
 
 impl Stream {
-    /// Adds `e` in time order; `false` when it is a duplicate.
-    fn insert(&mut self, e: Entry) -> bool {
+    /// Adds `e` (from WAL `segment`) in time order; `false` when it is a
+    /// duplicate.
+    fn insert(&mut self, e: Entry, segment: u64) -> bool {
         let at = self.entries.partition_point(|x| x.ts <= e.ts);
         let same_time = self.entries[..at].iter().rev().take_while(|x| x.ts == e.ts);
         if same_time.into_iter().any(|x| *x == e) {
             return false;
         }
         self.entries.insert(at, e);
+        self.segments.insert(at, segment);
+        self.min_segment = self.min_segment.min(segment);
         true
+    }
+
+    /// Drops the entries older than `cutoff`; returns how many.
+    fn expire(&mut self, cutoff: i64) -> usize {
+        let n = self.entries.partition_point(|e| e.ts < cutoff);
+        if n > 0 {
+            self.entries.drain(..n);
+            self.segments.drain(..n);
+            self.min_segment = self.segments.iter().copied().min().unwrap_or(u64::MAX);
+        }
+        n
     }
 
     pub fn newest(&self) -> Option<i64> {
@@ -87,6 +103,7 @@ impl Head {
                     inner.streams.push(Stream {
                         labels: s.labels,
                         entries: Vec::new(),
+                        segments: Vec::new(),
                         min_segment: segment,
                     });
                     applied.new_streams += 1;
@@ -94,9 +111,8 @@ impl Head {
                 }
             };
             let stream = &mut inner.streams[id as usize];
-            stream.min_segment = stream.min_segment.min(segment);
             for e in s.entries {
-                if stream.insert(e) {
+                if stream.insert(e, segment) {
                     applied.entries += 1;
                 } else {
                     applied.duplicates += 1;
@@ -111,6 +127,19 @@ impl Head {
         let inner = self.inner.read();
         let id = *inner.ids.get(labels)?;
         inner.streams[id as usize].newest()
+    }
+
+    /// The newest entry's time over every stream.
+    pub fn newest_overall(&self) -> Option<i64> {
+        let inner = self.inner.read();
+        inner.streams.iter().filter_map(Stream::newest).max()
+    }
+
+    /// Drops every entry older than `cutoff` (nanoseconds); returns how
+    /// many. Streams stay known (their ids are never reused), empty.
+    pub fn expire(&self, cutoff: i64) -> usize {
+        let mut inner = self.inner.write();
+        inner.streams.iter_mut().map(|s| s.expire(cutoff)).sum()
     }
 
     /// Streams held.
@@ -379,6 +408,30 @@ mod tests {
         });
         assert_eq!(lines(&got), vec!["w1", "w1b"]);
         assert_eq!(h.min_segment(), Some(1));
+    }
+
+    #[test]
+    fn expiry_drops_old_entries_and_frees_wal_segments() {
+        let h = Head::default();
+        h.apply(vec![push(&[("app", "x")], &[(10, "a"), (20, "b")])], 3);
+        h.apply(vec![push(&[("app", "x")], &[(15, "c"), (30, "d")])], 5);
+        h.apply(vec![push(&[("app", "y")], &[(12, "e")])], 4);
+        assert_eq!(h.min_segment(), Some(3));
+        assert_eq!(h.newest_overall(), Some(30));
+        assert_eq!(h.expire(16), 3, "10, 12 and 15 go");
+        assert_eq!(h.min_segment(), Some(3), "20 came in segment 3");
+        assert_eq!(h.expire(25), 1);
+        assert_eq!(h.min_segment(), Some(5), "only 30 is left, from segment 5");
+        let all = h.select(
+            &[m(MatchOp::RegexMatch, "app", ".+")],
+            0,
+            100,
+            Direction::Forward,
+            10,
+            &mut |l, e| Some(Hit::plain(l, e)),
+        );
+        assert_eq!(lines(&all), vec!["d"]);
+        assert_eq!(h.streams(), 2, "emptied streams stay known");
     }
 
     #[test]

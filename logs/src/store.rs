@@ -4,9 +4,9 @@
 //! Contracts:
 //! - an entry acknowledged by [`LogStore::push`] is in the WAL; replay at
 //!   open brings it back to the head;
-//! - the head holds every entry until log blocks exist (not yet): the
-//!   store reports no WAL segment persisted that holds an entry, so the WAL
-//!   keeps every log record.
+//! - the head holds every entry until log blocks exist (not yet) or
+//!   retention drops it: the store reports no WAL segment persisted that
+//!   holds an entry still held, so the WAL keeps those records.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +30,9 @@ use crate::record;
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub limits: Limits,
+    /// Entries older than this before the newest entry are dropped (`None`:
+    /// kept until deleted).
+    pub retention: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +44,8 @@ pub struct Counters {
     /// Entries equal to one held, dropped (a retried push, say).
     pub entries_duplicate: AtomicU64,
     pub entries_replayed: AtomicU64,
+    /// Entries dropped by retention.
+    pub entries_expired: AtomicU64,
     pub streams_created: AtomicU64,
 }
 
@@ -155,6 +160,22 @@ impl LogStore {
             limit,
             &mut |l, e| pipeline.run(l, e),
         ))
+    }
+
+    /// Applies retention: drops entries older than `retention` before the
+    /// newest entry held (ages are measured as the metric store measures
+    /// them, from the newest data, not the wall clock). The WAL segments
+    /// only they held become free to truncate. Returns the entries dropped.
+    pub fn apply_retention(&self) -> usize {
+        let (Some(r), Some(newest)) = (self.opts.retention, self.head.newest_overall()) else {
+            return 0;
+        };
+        let keep = i64::try_from(r.as_nanos()).unwrap_or(i64::MAX);
+        let n = self.head.expire(newest.saturating_sub(keep));
+        self.counters
+            .entries_expired
+            .fetch_add(n as u64, Ordering::Relaxed);
+        n
     }
 
     /// Evaluates a metric query on `grid` (milliseconds).

@@ -102,3 +102,51 @@ fn refusals_leave_the_rest_stored() {
         vec![("api".to_string(), "ok".to_string())]
     );
 }
+
+#[test]
+fn retention_drops_entries_older_than_the_newest_less_retention() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = LogStore::open(Options {
+        retention: Some(std::time::Duration::from_secs(60)),
+        ..Options::default()
+    });
+    let db = Db::open_with_stores(
+        tmp.path(),
+        DbOptions::default(),
+        vec![store.clone() as Arc<dyn WalStore>],
+    )
+    .unwrap();
+    const MIN: i64 = 60_000_000_000;
+    store
+        .push(
+            &db,
+            vec![push("api", &[(NOW - 5 * MIN, "old"), (NOW, "new")])],
+            NOW,
+        )
+        .unwrap();
+    let everything = |store: &LogStore| -> Vec<String> {
+        let m = Matcher::new(MatchOp::Equal, "app", "api").unwrap();
+        store
+            .head()
+            .select(
+                &[m],
+                i64::MIN,
+                i64::MAX,
+                Direction::Forward,
+                100,
+                &mut |l, e| Some(crate::model::Hit::plain(l, e)),
+            )
+            .into_iter()
+            .map(|h| h.line)
+            .collect()
+    };
+    assert_eq!(everything(&store), vec!["old", "new"]);
+    assert_eq!(
+        store.apply_retention(),
+        1,
+        "older than a minute before the newest"
+    );
+    assert_eq!(everything(&store), vec!["new"]);
+    assert_eq!(store.counters.entries_expired.load(Ordering::Relaxed), 1);
+    assert_eq!(store.apply_retention(), 0);
+}

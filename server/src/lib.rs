@@ -362,8 +362,10 @@ async fn write_span_metrics(state: Arc<State>, every: Duration, stop: watch::Rec
 async fn maintain(state: Arc<State>, every: Duration, stop: watch::Receiver<bool>) {
     let mut ticker = Ticker::new(every, stop);
     while ticker.next().await {
-        let db = state.db.clone();
+        let (db, logs) = (state.db.clone(), state.logs.clone());
         let res = tokio::task::spawn_blocking(move || {
+            // Before compaction, so the WAL it truncates follows.
+            logs.apply_retention();
             db.sync_wal()?;
             db.compact()
         })

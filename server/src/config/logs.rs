@@ -22,6 +22,9 @@ pub struct LogsConfig {
     pub creation_grace_period: String,
     /// How far behind its stream's newest entry an entry may be.
     pub out_of_order_time_window: String,
+    /// Entries older than this before the newest entry are dropped
+    /// (`0s`: kept).
+    pub retention: String,
     /// Bytes per second (MiB, as Loki counts) pushes may add, and at once.
     pub ingestion_rate_mb: f64,
     pub ingestion_burst_size_mb: f64,
@@ -39,6 +42,7 @@ impl Default for LogsConfig {
             reject_old_samples_max_age: "1w".into(),
             creation_grace_period: "10m".into(),
             out_of_order_time_window: "1h".into(),
+            retention: "30d".into(),
             ingestion_rate_mb: 4.0,
             ingestion_burst_size_mb: 6.0,
         }
@@ -97,7 +101,11 @@ impl LogsConfig {
                 &self.out_of_order_time_window,
             )?,
         };
-        Ok(::logs::Options { limits })
+        let retention = duration("logs.retention", &self.retention)?;
+        Ok(::logs::Options {
+            limits,
+            retention: (!retention.is_zero()).then_some(retention),
+        })
     }
 }
 

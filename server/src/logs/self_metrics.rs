@@ -36,6 +36,11 @@ pub fn render(out: &mut String, store: &LogStore) {
             load(&c.entries_replayed),
         ),
         (
+            "almanac_log_entries_expired_total",
+            "Log entries dropped by retention.",
+            load(&c.entries_expired),
+        ),
+        (
             "almanac_log_streams_created_total",
             "Log streams created.",
             load(&c.streams_created),
