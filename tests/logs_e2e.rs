@@ -709,3 +709,47 @@ fn log_rules_record_and_alert() {
     let rules = s.get("/prometheus/api/v1/rules").json();
     assert_eq!(rules["data"]["groups"][0]["name"], "log-errors", "{rules}");
 }
+
+/// Deletion by query: gone at once, and still gone after a restart (the
+/// deletion is a WAL record replay applies again).
+#[test]
+fn deletion_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = now_ns();
+    let body = json!({"streams": [{"stream": {"app": "del"}, "values": [
+        [t.to_string(), "user=ann password=hunter2"],
+        [(t + 1).to_string(), "user=bob ok"],
+        [(t + 2).to_string(), "user=cy password=xyz"],
+    ]}]});
+    {
+        let s = TestServer::start_in(dir.path(), |_| {});
+        let r = s.post(
+            "/loki/api/v1/push",
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 204, "{}", r.text());
+        let bad = s.post_form(
+            "/loki/api/v1/delete",
+            &[("query", r#"{app="del"} | json"#), ("start", "0")],
+        );
+        assert_eq!(bad.status, 400, "{}", bad.text());
+        assert!(bad.text().contains("line filters only"), "{}", bad.text());
+        let r = s.post_form(
+            "/loki/api/v1/delete",
+            &[("query", r#"{app="del"} |= "password""#), ("start", "0")],
+        );
+        assert_eq!(r.status, 204, "{}", r.text());
+        let left: Vec<String> = lines(&query(&s, r#"{app="del"}"#, &[]))
+            .into_iter()
+            .map(|x| x.1)
+            .collect();
+        assert_eq!(left, vec!["user=bob ok"]);
+    }
+    let s = TestServer::start_in(dir.path(), |_| {});
+    let left: Vec<String> = lines(&query(&s, r#"{app="del"}"#, &[]))
+        .into_iter()
+        .map(|x| x.1)
+        .collect();
+    assert_eq!(left, vec!["user=bob ok"], "after a restart");
+}

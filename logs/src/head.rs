@@ -43,6 +43,25 @@ impl Stream {
         true
     }
 
+    /// Drops the entries in `[start, end]` that `matches`; returns how
+    /// many.
+    fn delete(&mut self, start: i64, end: i64, matches: &dyn Fn(&Entry) -> bool) -> usize {
+        let before = self.entries.len();
+        let keep: Vec<bool> = self
+            .entries
+            .iter()
+            .map(|e| !(e.ts >= start && e.ts <= end && matches(e)))
+            .collect();
+        let mut flags = keep.iter();
+        self.entries
+            .retain(|_| flags.next().copied().unwrap_or(true));
+        let mut flags = keep.iter();
+        self.segments
+            .retain(|_| flags.next().copied().unwrap_or(true));
+        self.min_segment = self.segments.iter().copied().min().unwrap_or(u64::MAX);
+        before - self.entries.len()
+    }
+
     /// Drops the entries older than `cutoff`; returns how many.
     fn expire(&mut self, cutoff: i64) -> usize {
         let n = self.entries.partition_point(|e| e.ts < cutoff);
@@ -140,6 +159,22 @@ impl Head {
     pub fn expire(&self, cutoff: i64) -> usize {
         let mut inner = self.inner.write();
         inner.streams.iter_mut().map(|s| s.expire(cutoff)).sum()
+    }
+
+    /// Deletes the entries of the streams `matchers` select in `[start,
+    /// end]` (nanoseconds) whose line `matches`; returns how many.
+    pub fn delete(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        matches: &dyn Fn(&Entry) -> bool,
+    ) -> usize {
+        let mut inner = self.inner.write();
+        let ids = Self::matching(&inner, matchers);
+        ids.iter()
+            .map(|id| inner.streams[id as usize].delete(start, end, matches))
+            .sum()
     }
 
     /// Streams held.
@@ -432,6 +467,23 @@ mod tests {
         );
         assert_eq!(lines(&all), vec!["d"]);
         assert_eq!(h.streams(), 2, "emptied streams stay known");
+    }
+
+    #[test]
+    fn deletion_by_selector_time_and_line() {
+        let h = head();
+        let prod = [m(MatchOp::Equal, "env", "prod")];
+        let n = h.delete(&prod, 15, 25, &|e| e.line.ends_with('2') || e.line == "d1");
+        assert_eq!(n, 3, "a2 (20), d1 (15), d2 (25): both ends included");
+        let all = h.select(
+            &[m(MatchOp::RegexMatch, "app", ".+")],
+            0,
+            100,
+            Direction::Forward,
+            10,
+            &mut |l, e| Some(Hit::plain(l, e)),
+        );
+        assert_eq!(lines(&all), vec!["w1", "a1", "a3"]);
     }
 
     #[test]

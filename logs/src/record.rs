@@ -15,6 +15,17 @@
 //!
 //! Labels are written sorted (as `Labels` holds them). The WAL frames
 //! every record with its own CRC; this record adds none.
+//!
+//! A deletion (type 65) names what it removed, so that replay removes it
+//! again from what came before it:
+//!
+//! ```text
+//! ┌─────────┬───────────┬─────────────┬───────────────┬─────────────┐
+//! │ type=65 │ version=1 │ query: str  │ start: zigzag │ end: zigzag │
+//! └─────────┴───────────┴─────────────┴───────────────┴─────────────┘
+//! query: a LogQL log query (selector and line filters); start and end:
+//! nanoseconds, both included
+//! ```
 
 use tsdb::model::{Label, Labels};
 
@@ -23,6 +34,8 @@ use crate::model::{Entry, StreamPush};
 
 /// The record type byte of a log record.
 pub const LOGS: u8 = 64;
+/// The record type byte of a deletion.
+pub const DELETE: u8 = 65;
 const VERSION: u8 = 1;
 
 /// Encodes admitted entries as one record.
@@ -101,6 +114,44 @@ pub fn decode(record: &[u8]) -> Result<Vec<StreamPush>> {
         )));
     }
     Ok(streams)
+}
+
+/// A deletion as its record carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    pub query: String,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// Encodes a deletion.
+pub fn encode_delete(d: &Deletion) -> Vec<u8> {
+    let mut out = vec![DELETE, VERSION];
+    string(&mut out, &d.query);
+    uvarint(&mut out, ((d.start << 1) ^ (d.start >> 63)) as u64);
+    uvarint(&mut out, ((d.end << 1) ^ (d.end >> 63)) as u64);
+    out
+}
+
+/// Decodes a record written by [`encode_delete`].
+pub fn decode_delete(record: &[u8]) -> Result<Deletion> {
+    let mut r = match record {
+        [DELETE, VERSION, body @ ..] => Reader { b: body },
+        [DELETE, v, ..] => {
+            return Err(Error::BadRecord(format!(
+                "deletion version {v} is not known to this build (it reads {VERSION})"
+            )));
+        }
+        _ => return Err(Error::BadRecord("not a deletion record".into())),
+    };
+    let query = r.string()?.to_owned();
+    let zz = |z: u64| ((z >> 1) as i64) ^ -((z & 1) as i64);
+    let start = zz(r.uvarint()?);
+    let end = zz(r.uvarint()?);
+    if !r.b.is_empty() {
+        return Err(Error::BadRecord("bytes after the deletion".into()));
+    }
+    Ok(Deletion { query, start, end })
 }
 
 fn uvarint(out: &mut Vec<u8>, mut v: u64) {
@@ -186,6 +237,25 @@ mod tests {
         let rec = encode(&batch);
         assert_eq!(rec[0], LOGS);
         assert_eq!(decode(&rec).unwrap(), batch);
+    }
+
+    #[test]
+    fn deletions_round_trip() {
+        let d = Deletion {
+            query: r#"{app="a"} |= "secret""#.into(),
+            start: -5,
+            end: i64::MAX,
+        };
+        assert_eq!(decode_delete(&encode_delete(&d)).unwrap(), d);
+        let mut bad = encode_delete(&d);
+        bad.push(0);
+        assert!(decode_delete(&bad).is_err());
+        assert!(
+            decode_delete(&[DELETE, 9])
+                .unwrap_err()
+                .to_string()
+                .contains("version 9")
+        );
     }
 
     #[test]

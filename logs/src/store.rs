@@ -46,6 +46,8 @@ pub struct Counters {
     pub entries_replayed: AtomicU64,
     /// Entries dropped by retention.
     pub entries_expired: AtomicU64,
+    /// Entries removed by deletion requests.
+    pub entries_deleted: AtomicU64,
     pub streams_created: AtomicU64,
 }
 
@@ -162,6 +164,42 @@ impl LogStore {
         ))
     }
 
+    /// Deletes what a log query (a selector and line filters) selects in
+    /// `[start, end]` (nanoseconds), through the WAL: durable when this
+    /// returns `Ok`, and replay deletes it again. Returns nothing about the
+    /// count: that is known when the commit applies (counted in
+    /// `entries_deleted`).
+    pub fn delete(self: &Arc<Self>, db: &Db, query: &LogExpr, start: i64, end: i64) -> Result<()> {
+        delete_filter(query)?;
+        let d = record::Deletion {
+            query: query.to_string(),
+            start,
+            end,
+        };
+        let mut app = db.appender();
+        let ticket = self.inflight.begin(db);
+        let store = self.clone();
+        let query = query.clone();
+        app.add_record(record::encode_delete(&d), move |_| {
+            store.apply_delete(&query, start, end);
+            drop(ticket);
+        })?;
+        app.commit()?;
+        Ok(())
+    }
+
+    fn apply_delete(&self, query: &LogExpr, start: i64, end: i64) {
+        let Ok(filters) = Pipeline::new(&query.pipeline) else {
+            return;
+        };
+        let n = self.head.delete(&query.matchers, start, end, &|e| {
+            filters.keeps_line(&e.line).unwrap_or(false)
+        });
+        self.counters
+            .entries_deleted
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     /// Applies retention: drops entries older than `retention` before the
     /// newest entry held (ages are measured as the metric store measures
     /// them, from the newest data, not the wall clock). The WAL segments
@@ -214,6 +252,21 @@ impl WalStore for LogStore {
     }
 
     fn replay(&self, rec: &[u8], segment: u64) -> tsdb::Result<()> {
+        if rec.first() == Some(&record::DELETE) {
+            let d = record::decode_delete(rec).map_err(tsdb::Error::from)?;
+            let query = match crate::logql::parse(&d.query) {
+                Ok(crate::logql::Expr::Log(l)) => l,
+                _ => {
+                    return Err(Error::BadRecord(format!(
+                        "deletion query {:?} does not parse",
+                        d.query
+                    ))
+                    .into());
+                }
+            };
+            self.apply_delete(&query, d.start, d.end);
+            return Ok(());
+        }
         let streams = record::decode(rec).map_err(tsdb::Error::from)?;
         let applied = self.head.apply(streams, segment);
         self.counters
@@ -225,6 +278,20 @@ impl WalStore for LogStore {
     fn persisted_through(&self) -> u64 {
         self.inflight.persisted_through(|| self.head.min_segment())
     }
+}
+
+/// A deletion's query may filter lines only (as Loki's).
+fn delete_filter(query: &LogExpr) -> Result<()> {
+    let only_lines = query
+        .pipeline
+        .iter()
+        .all(|s| matches!(s, crate::logql::Stage::Line(_)));
+    if !only_lines {
+        return Err(Error::BadQuery(
+            "a deletion query takes a stream selector and line filters only".into(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

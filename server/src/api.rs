@@ -126,6 +126,7 @@ const ROUTES: &[(&str, Handler)] = &[
         crate::logs::meta::label_values,
     ),
     ("/loki/api/v1/series", crate::logs::meta::series),
+    ("/loki/api/v1/delete", crate::logs::delete::delete),
     ("/loki/api/v1/index/stats", crate::logs::index::stats),
     ("/loki/api/v1/index/volume", crate::logs::index::volume),
     (

@@ -5,6 +5,7 @@
 //! - [`otlp`]: OpenTelemetry logs at `/v1/logs` and `/otlp/v1/logs`;
 //! - [`rules`]: LogQL rules evaluated on the log store;
 //! - [`query`]: `query` and `query_range` for log queries;
+//! - [`delete`]: deletion by query;
 //! - [`index`]: index stats and volumes, detected fields and labels,
 //!   patterns;
 //! - [`meta`]: labels, label values, series, build info, format_query;
@@ -12,6 +13,7 @@
 //! - `proto`: Loki's push protobuf messages;
 //! - `time`: Loki's time parameters (nanoseconds, RFC 3339, seconds).
 
+pub mod delete;
 pub mod index;
 pub mod meta;
 pub mod otlp;

@@ -41,6 +41,11 @@ pub fn render(out: &mut String, store: &LogStore) {
             load(&c.entries_expired),
         ),
         (
+            "almanac_log_entries_deleted_total",
+            "Log entries removed by deletion requests.",
+            load(&c.entries_deleted),
+        ),
+        (
             "almanac_log_streams_created_total",
             "Log streams created.",
             load(&c.streams_created),
