@@ -157,8 +157,17 @@ impl Head {
     /// Drops every entry older than `cutoff` (nanoseconds); returns how
     /// many. Streams stay known (their ids are never reused), empty.
     pub fn expire(&self, cutoff: i64) -> usize {
+        self.expire_by(&|_| Some(cutoff))
+    }
+
+    /// [`expire`](Self::expire) with a cutoff per stream (`None`: keep).
+    pub fn expire_by(&self, cutoff: &dyn Fn(&Labels) -> Option<i64>) -> usize {
         let mut inner = self.inner.write();
-        inner.streams.iter_mut().map(|s| s.expire(cutoff)).sum()
+        inner
+            .streams
+            .iter_mut()
+            .map(|s| cutoff(&s.labels).map_or(0, |c| s.expire(c)))
+            .sum()
     }
 
     /// Deletes the entries of the streams `matchers` select in `[start,

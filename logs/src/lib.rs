@@ -21,4 +21,4 @@ pub mod record;
 pub mod store;
 
 pub use error::{Error, Result};
-pub use store::{LogStore, Options};
+pub use store::{LogStore, Options, StreamRetention};

@@ -33,6 +33,34 @@ pub struct Options {
     /// Entries older than this before the newest entry are dropped (`None`:
     /// kept until deleted).
     pub retention: Option<std::time::Duration>,
+    /// Retention per stream selector, overriding `retention` (Loki's
+    /// `retention_stream`).
+    pub retention_streams: Vec<StreamRetention>,
+}
+
+/// A retention for the streams a selector picks: of the rules matching a
+/// stream, the highest `priority` wins, then the longest `period`.
+#[derive(Debug, Clone)]
+pub struct StreamRetention {
+    pub matchers: Vec<Matcher>,
+    pub priority: u32,
+    pub period: std::time::Duration,
+}
+
+impl StreamRetention {
+    /// The retention of a stream with `labels` under `rules`, or `default`.
+    pub fn of(
+        rules: &[StreamRetention],
+        labels: &Labels,
+        default: Option<std::time::Duration>,
+    ) -> Option<std::time::Duration> {
+        rules
+            .iter()
+            .filter(|r| r.matchers.iter().all(|m| m.matches(labels.get(&m.name))))
+            .max_by_key(|r| (r.priority, r.period))
+            .map(|r| r.period)
+            .or(default)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -205,11 +233,14 @@ impl LogStore {
     /// them, from the newest data, not the wall clock). The WAL segments
     /// only they held become free to truncate. Returns the entries dropped.
     pub fn apply_retention(&self) -> usize {
-        let (Some(r), Some(newest)) = (self.opts.retention, self.head.newest_overall()) else {
+        let Some(newest) = self.head.newest_overall() else {
             return 0;
         };
-        let keep = i64::try_from(r.as_nanos()).unwrap_or(i64::MAX);
-        let n = self.head.expire(newest.saturating_sub(keep));
+        let (rules, default) = (&self.opts.retention_streams, self.opts.retention);
+        let n = self.head.expire_by(&|labels| {
+            let keep = StreamRetention::of(rules, labels, default)?;
+            Some(newest.saturating_sub(i64::try_from(keep.as_nanos()).unwrap_or(i64::MAX)))
+        });
         self.counters
             .entries_expired
             .fetch_add(n as u64, Ordering::Relaxed);

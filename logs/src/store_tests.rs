@@ -148,5 +148,24 @@ fn retention_drops_entries_older_than_the_newest_less_retention() {
     );
     assert_eq!(everything(&store), vec!["new"]);
     assert_eq!(store.counters.entries_expired.load(Ordering::Relaxed), 1);
+    // Per selector: the highest priority wins, then the longest period.
+    let rule = |sel: &str, priority: u32, minutes: u64| StreamRetention {
+        matchers: promql::parse_series_selector(sel).unwrap(),
+        priority,
+        period: std::time::Duration::from_secs(minutes * 60),
+    };
+    let rules = vec![
+        rule(r#"{app="api"}"#, 1, 10),
+        rule(r#"{app=~"a.*"}"#, 1, 20),
+        rule(r#"{app="api"}"#, 2, 5),
+    ];
+    let labels = Labels::from_pairs(&[("app", "api")]);
+    let min = |m: u64| Some(std::time::Duration::from_secs(m * 60));
+    assert_eq!(StreamRetention::of(&rules, &labels, min(60)), min(5));
+    assert_eq!(StreamRetention::of(&rules[..2], &labels, min(60)), min(20));
+    assert_eq!(
+        StreamRetention::of(&rules, &Labels::from_pairs(&[("app", "db")]), min(60)),
+        min(60)
+    );
     assert_eq!(store.apply_retention(), 0);
 }

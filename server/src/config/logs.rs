@@ -4,6 +4,18 @@ use serde::{Deserialize, Serialize};
 
 use super::{Config, ConfigError, bad};
 
+/// `retention_stream` entry: streams `selector` picks keep `period`; of
+/// the entries matching a stream the highest `priority` wins, then the
+/// longest period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionStream {
+    pub selector: String,
+    #[serde(default)]
+    pub priority: u32,
+    pub period: String,
+}
+
 /// What a push may add. Read at start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -25,6 +37,8 @@ pub struct LogsConfig {
     /// Entries older than this before the newest entry are dropped
     /// (`0s`: kept).
     pub retention: String,
+    /// Retention per stream selector, as Loki's `retention_stream`.
+    pub retention_stream: Vec<RetentionStream>,
     /// Bytes per second (MiB, as Loki counts) pushes may add, and at once.
     pub ingestion_rate_mb: f64,
     pub ingestion_burst_size_mb: f64,
@@ -43,6 +57,7 @@ impl Default for LogsConfig {
             creation_grace_period: "10m".into(),
             out_of_order_time_window: "1h".into(),
             retention: "30d".into(),
+            retention_stream: Vec::new(),
             ingestion_rate_mb: 4.0,
             ingestion_burst_size_mb: 6.0,
         }
@@ -102,9 +117,32 @@ impl LogsConfig {
             )?,
         };
         let retention = duration("logs.retention", &self.retention)?;
+        let retention_streams = self
+            .retention_stream
+            .iter()
+            .map(|r| {
+                let field = "logs.retention_stream";
+                let matchers = match ::logs::logql::parse(&r.selector) {
+                    Ok(::logs::logql::Expr::Log(l)) if l.pipeline.is_empty() => l.matchers,
+                    Ok(_) => {
+                        return Err(bad(
+                            field,
+                            format!("{:?}: expected a stream selector", r.selector),
+                        ));
+                    }
+                    Err(e) => return Err(bad(field, format!("{:?}: {e}", r.selector))),
+                };
+                Ok(::logs::StreamRetention {
+                    matchers,
+                    priority: r.priority,
+                    period: duration(field, &r.period)?,
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(::logs::Options {
             limits,
             retention: (!retention.is_zero()).then_some(retention),
+            retention_streams,
         })
     }
 }
