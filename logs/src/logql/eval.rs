@@ -140,7 +140,14 @@ fn compute(
                 }
                 window.clear();
                 window.extend(points[lo..hi].iter().map(|p| p.1));
-                let v = unwrapped::over_time(leaf.op, leaf.param, &window, seconds);
+                let v = if leaf.op == RangeOp::RateCounter {
+                    match unwrapped::counter_rate(&points[lo..hi], end - window_ns, end) {
+                        Some(v) => v,
+                        None => continue,
+                    }
+                } else {
+                    unwrapped::over_time(leaf.op, leaf.param, &window, seconds)
+                };
                 storage
                     .append(&series, t, v)
                     .map_err(|e| Error::BadQuery(format!("range aggregation: {e}")))?;

@@ -80,10 +80,13 @@ pub enum RangeOp {
     QuantileOverTime,
     FirstOverTime,
     LastOverTime,
+    /// The per-second rate of unwrapped counter values (resets counted,
+    /// extrapolated as Prometheus's `rate` was before 3.0, as Loki does).
+    RateCounter,
 }
 
 impl RangeOp {
-    pub const ALL: [RangeOp; 14] = [
+    pub const ALL: [RangeOp; 15] = [
         RangeOp::CountOverTime,
         RangeOp::Rate,
         RangeOp::BytesOverTime,
@@ -98,6 +101,7 @@ impl RangeOp {
         RangeOp::QuantileOverTime,
         RangeOp::FirstOverTime,
         RangeOp::LastOverTime,
+        RangeOp::RateCounter,
     ];
 
     pub fn name(self) -> &'static str {
@@ -116,6 +120,7 @@ impl RangeOp {
             RangeOp::QuantileOverTime => "quantile_over_time",
             RangeOp::FirstOverTime => "first_over_time",
             RangeOp::LastOverTime => "last_over_time",
+            RangeOp::RateCounter => "rate_counter",
         }
     }
 

@@ -109,10 +109,49 @@ pub fn over_time(op: RangeOp, param: Option<f64>, values: &[f64], seconds: f64) 
         RangeOp::LastOverTime => values[values.len() - 1],
         RangeOp::QuantileOverTime => quantile(param.unwrap_or(f64::NAN), values),
         RangeOp::CountOverTime
+        | RangeOp::RateCounter
         | RangeOp::BytesOverTime
         | RangeOp::BytesRate
         | RangeOp::AbsentOverTime => n,
     }
+}
+
+/// `rate_counter` over the samples `(ns, value)` of the window `(start,
+/// end]`: the increase (a drop is a reset), extrapolated to the window's
+/// edges as Prometheus's `rate` did before 3.0 and as Loki does, per second
+/// of the window; `None` with fewer than two samples.
+pub fn counter_rate(points: &[(i64, f64)], start: i64, end: i64) -> Option<f64> {
+    let (&(first_t, first_v), &(last_t, last_v)) = (points.first()?, points.last()?);
+    let sampled = (last_t - first_t) as f64 / 1e9;
+    if points.len() < 2 || sampled <= 0.0 {
+        return None;
+    }
+    let mut increase = last_v - first_v;
+    for w in points.windows(2) {
+        if w[1].1 < w[0].1 {
+            increase += w[0].1;
+        }
+    }
+    let average = sampled / (points.len() - 1) as f64;
+    let mut to_start = (first_t - start) as f64 / 1e9;
+    let to_end = (end - last_t) as f64 / 1e9;
+    if increase > 0.0 && first_v >= 0.0 {
+        // A counter does not go below zero: extrapolate no further back.
+        to_start = to_start.min(sampled * (first_v / increase));
+    }
+    let threshold = average * 1.1;
+    let mut interval = sampled;
+    interval += if to_start < threshold {
+        to_start
+    } else {
+        average / 2.0
+    };
+    interval += if to_end < threshold {
+        to_end
+    } else {
+        average / 2.0
+    };
+    Some(increase * (interval / sampled) / ((end - start) as f64 / 1e9))
 }
 
 /// PromQL's quantile: linear interpolation between the closest ranks;
