@@ -27,6 +27,7 @@
 //! nanoseconds, both included
 //! ```
 
+use tsdb::encoding::{Decbuf, DecodeError, put_bytes, put_uvarint, put_varint};
 use tsdb::model::{Label, Labels};
 
 use crate::error::{Error, Result};
@@ -47,18 +48,18 @@ pub fn encode(streams: &[StreamPush]) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 + size);
     out.push(LOGS);
     out.push(VERSION);
-    uvarint(&mut out, streams.len() as u64);
+    put_uvarint(&mut out, streams.len() as u64);
     for s in streams {
-        uvarint(&mut out, s.labels.len() as u64);
+        put_uvarint(&mut out, s.labels.len() as u64);
         for l in s.labels.iter() {
             string(&mut out, &l.name);
             string(&mut out, &l.value);
         }
-        uvarint(&mut out, s.entries.len() as u64);
+        put_uvarint(&mut out, s.entries.len() as u64);
         for e in &s.entries {
-            uvarint(&mut out, ((e.ts << 1) ^ (e.ts >> 63)) as u64);
+            put_varint(&mut out, e.ts);
             string(&mut out, &e.line);
-            uvarint(&mut out, e.metadata.len() as u64);
+            put_uvarint(&mut out, e.metadata.len() as u64);
             for (n, v) in &e.metadata {
                 string(&mut out, n);
                 string(&mut out, v);
@@ -71,7 +72,7 @@ pub fn encode(streams: &[StreamPush]) -> Vec<u8> {
 /// Decodes a record written by [`encode`].
 pub fn decode(record: &[u8]) -> Result<Vec<StreamPush>> {
     let mut r = match record {
-        [LOGS, VERSION, body @ ..] => Reader { b: body },
+        [LOGS, VERSION, body @ ..] => Reader::new(body),
         [LOGS, v, ..] => {
             return Err(Error::BadRecord(format!(
                 "version {v} is not known to this build (it reads {VERSION})"
@@ -94,8 +95,7 @@ pub fn decode(record: &[u8]) -> Result<Vec<StreamPush>> {
         let ne = r.count()?;
         let mut entries = Vec::with_capacity(ne.min(4096));
         for _ in 0..ne {
-            let z = r.uvarint()?;
-            let ts = ((z >> 1) as i64) ^ -((z & 1) as i64);
+            let ts = r.varint()?;
             let line = r.string()?.to_owned();
             let nm = r.count()?;
             let mut metadata = Vec::with_capacity(nm.min(64));
@@ -107,10 +107,10 @@ pub fn decode(record: &[u8]) -> Result<Vec<StreamPush>> {
         }
         streams.push(StreamPush { labels, entries });
     }
-    if !r.b.is_empty() {
+    if r.remaining() > 0 {
         return Err(Error::BadRecord(format!(
             "{} bytes after the last stream",
-            r.b.len()
+            r.remaining()
         )));
     }
     Ok(streams)
@@ -128,15 +128,15 @@ pub struct Deletion {
 pub fn encode_delete(d: &Deletion) -> Vec<u8> {
     let mut out = vec![DELETE, VERSION];
     string(&mut out, &d.query);
-    uvarint(&mut out, ((d.start << 1) ^ (d.start >> 63)) as u64);
-    uvarint(&mut out, ((d.end << 1) ^ (d.end >> 63)) as u64);
+    put_varint(&mut out, d.start);
+    put_varint(&mut out, d.end);
     out
 }
 
 /// Decodes a record written by [`encode_delete`].
 pub fn decode_delete(record: &[u8]) -> Result<Deletion> {
     let mut r = match record {
-        [DELETE, VERSION, body @ ..] => Reader { b: body },
+        [DELETE, VERSION, body @ ..] => Reader::new(body),
         [DELETE, v, ..] => {
             return Err(Error::BadRecord(format!(
                 "deletion version {v} is not known to this build (it reads {VERSION})"
@@ -145,63 +145,49 @@ pub fn decode_delete(record: &[u8]) -> Result<Deletion> {
         _ => return Err(Error::BadRecord("not a deletion record".into())),
     };
     let query = r.string()?.to_owned();
-    let zz = |z: u64| ((z >> 1) as i64) ^ -((z & 1) as i64);
-    let start = zz(r.uvarint()?);
-    let end = zz(r.uvarint()?);
-    if !r.b.is_empty() {
+    let start = r.varint()?;
+    let end = r.varint()?;
+    if r.remaining() > 0 {
         return Err(Error::BadRecord("bytes after the deletion".into()));
     }
     Ok(Deletion { query, start, end })
 }
 
-fn uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 fn string(out: &mut Vec<u8>, s: &str) {
-    uvarint(out, s.len() as u64);
-    out.extend_from_slice(s.as_bytes());
+    put_bytes(out, s.as_bytes());
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
+/// The record's bounds-checked cursor, its errors as record errors.
+struct Reader<'a>(Decbuf<'a>);
+
+fn bad(e: DecodeError) -> Error {
+    Error::BadRecord(format!("{} at byte {}", e.what, e.offset))
 }
 
 impl<'a> Reader<'a> {
-    fn uvarint(&mut self) -> Result<u64> {
-        let mut out = 0u64;
-        for shift in (0..64).step_by(7) {
-            let (&byte, rest) = self
-                .b
-                .split_first()
-                .ok_or_else(|| Error::BadRecord("truncated varint".into()))?;
-            self.b = rest;
-            out |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(out);
-            }
-        }
-        Err(Error::BadRecord("varint longer than 10 bytes".into()))
+    fn new(body: &'a [u8]) -> Reader<'a> {
+        Reader(Decbuf::new(body))
+    }
+
+    fn varint(&mut self) -> Result<i64> {
+        self.0.varint("varint (truncated)").map_err(bad)
     }
 
     /// A count, no larger than the bytes left could hold.
     fn count(&mut self) -> Result<usize> {
-        let n = self.uvarint()?;
-        usize::try_from(n)
-            .ok()
-            .filter(|&n| n <= self.b.len())
-            .ok_or_else(|| Error::BadRecord(format!("count {n} past the end of the record")))
+        self.0
+            .len("count (truncated or past the end of the record)")
+            .map_err(bad)
     }
 
     fn string(&mut self) -> Result<&'a str> {
-        let len = self.count()?;
-        let (s, rest) = self.b.split_at(len);
-        self.b = rest;
-        std::str::from_utf8(s).map_err(|e| Error::BadRecord(format!("string: {e}")))
+        self.0
+            .str("string (not UTF-8 or past the end of the record)")
+            .map_err(bad)
+    }
+
+    fn remaining(&self) -> usize {
+        self.0.remaining()
     }
 }
 

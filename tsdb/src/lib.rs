@@ -17,7 +17,8 @@
 //! - [`compact`], [`retention`]: planning as pure functions over block metadata.
 //! - [`tombstones`], [`limits`]: deletions and cardinality limits.
 //! - [`exemplars`]: bounded per-series exemplar storage.
-//! - `encoding`: varints and a bounds-checked decoder for the file formats.
+//! - [`encoding`]: varints and a bounds-checked decoder for the file formats
+//!   (the companion stores' WAL records use it too).
 //! - [`error`]: the crate's one error type.
 
 pub mod block;
@@ -25,7 +26,7 @@ pub mod chunkenc;
 pub mod compact;
 pub mod db;
 pub mod downsample;
-pub(crate) mod encoding;
+pub mod encoding;
 pub mod error;
 pub mod exemplars;
 mod fsutil;

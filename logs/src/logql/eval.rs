@@ -125,23 +125,13 @@ fn compute(
         let mut written = 0usize;
         for (labels, points) in by {
             let series = labels.builder().set(METRIC_NAME, &name).build();
-            let (mut lo, mut hi) = (0usize, 0usize);
             let mut window: Vec<f64> = Vec::new();
-            for &t in times {
-                let end = end_of(t);
-                while hi < points.len() && points[hi].0 <= end {
-                    hi += 1;
-                }
-                while lo < hi && points[lo].0 <= end - window_ns {
-                    lo += 1;
-                }
-                if lo == hi {
-                    continue;
-                }
+            for (k, end, at) in windows(&points, times, &end_of, window_ns) {
+                let t = times[k];
                 window.clear();
-                window.extend(points[lo..hi].iter().map(|p| p.1));
+                window.extend(points[at.clone()].iter().map(|p| p.1));
                 let v = if leaf.op == RangeOp::RateCounter {
-                    match unwrapped::counter_rate(&points[lo..hi], end - window_ns, end) {
+                    match unwrapped::counter_rate(&points[at], end - window_ns, end) {
                         Some(v) => v,
                         None => continue,
                     }
@@ -218,22 +208,16 @@ fn compute(
             p.1 = cumulative;
         }
         let series = labels.builder().set(METRIC_NAME, &name).build();
-        let (mut lo, mut hi) = (0usize, 0usize);
-        for (k, &t) in times.iter().enumerate() {
-            let end = end_of(t);
-            while hi < points.len() && points[hi].0 <= end {
-                hi += 1;
-            }
-            while lo < hi && points[lo].0 <= end - window_ns {
-                lo += 1;
-            }
-            let count = hi - lo;
-            if count == 0 {
-                continue;
-            }
+        for (k, _, at) in windows(&points, times, &end_of, window_ns) {
+            let t = times[k];
             any_at[k] = true;
-            let before = if lo == 0 { 0 } else { points[lo - 1].1 };
-            let bytes = (points[hi - 1].1 - before) as f64;
+            let count = at.len();
+            let before = if at.start == 0 {
+                0
+            } else {
+                points[at.start - 1].1
+            };
+            let bytes = (points[at.end - 1].1 - before) as f64;
             let v = match leaf.op {
                 RangeOp::CountOverTime => count as f64,
                 RangeOp::Rate => count as f64 / seconds,
@@ -263,6 +247,28 @@ fn compute(
         }
     }
     Ok(written)
+}
+
+/// For each time of `times`, the positions in `points` (ascending by
+/// time) of the window `(end - window, end]` ending at `end_of(t)`, with
+/// the time's index and that end; windows with no point are left out.
+fn windows<'a, T>(
+    points: &'a [(i64, T)],
+    times: &'a [i64],
+    end_of: &'a dyn Fn(i64) -> i64,
+    window: i64,
+) -> impl Iterator<Item = (usize, i64, std::ops::Range<usize>)> + 'a {
+    let (mut lo, mut hi) = (0usize, 0usize);
+    times.iter().enumerate().filter_map(move |(k, &t)| {
+        let end = end_of(t);
+        while hi < points.len() && points[hi].0 <= end {
+            hi += 1;
+        }
+        while lo < hi && points[lo].0 <= end - window {
+            lo += 1;
+        }
+        (lo < hi).then_some((k, end, lo..hi))
+    })
 }
 
 fn strip(labels: &mut Labels) {
