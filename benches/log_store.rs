@@ -7,7 +7,12 @@
 //! Requests are encoded before the clock starts: bodies of 10 streams ×
 //! 200 lines (about 110 bytes a line; streams labelled by app, pod and
 //! level), times spread over the hour before the run. One line in 10,000
-//! holds the word `needle`.
+//! holds the word `needle`, one in 2,000,003 the word `kestrel`.
+//!
+//! After the ingest, the queries run on what the head holds; then
+//! `/api/v1/admin/tsdb/compact` flushes every line into blocks, the bench
+//! prints the bytes on disk, and runs the queries again from the blocks,
+//! with the chunks the rare word's n-gram filters let the scan skip.
 //!
 //! Run: `cargo build --release --bin almanac && cargo bench --bench
 //! log_store`, with env `LOG_MB` (1,000 MB of lines), `CONCURRENCY` (2).
@@ -36,7 +41,11 @@ fn now_ns() -> i64 {
 /// A line of one of three shapes; `n` varies every field.
 fn line(n: u64) -> String {
     let level = ["info", "info", "info", "warn", "error", "debug"][(n % 6) as usize];
-    let word = if n % 10_000 == 7 { "needle" } else { "served" };
+    let word = match n {
+        _ if n % 2_000_003 == 1_000_001 => "kestrel",
+        _ if n % 10_000 == 7 => "needle",
+        _ => "served",
+    };
     match n % 3 {
         0 => format!(
             "level={level} method=GET path=/api/v1/users/{} status={} duration={}ms bytes={} user=u{} msg=\"request {word}\"",
@@ -200,25 +209,46 @@ fn main() {
         mib(rss.saturating_sub(rss_before)) / mib(raw),
         APPS * STREAMS_PER_REQUEST
     );
+    queries(&peer, base, raw, "head");
+    let t = Instant::now();
+    let r = request(peer.addr, "POST", "/api/v1/admin/tsdb/compact", &[], b"").expect("compact");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let flush = t.elapsed().as_secs_f64();
     let wal = bench_peer::dir_bytes(&peer.data_dir().join("wal"));
+    let blocks = bench_peer::dir_bytes(&peer.data_dir().join("logs"));
     println!(
-        "disk: WAL {:.0} MiB = {:.2}× the raw lines (no log blocks yet: lines stay in the head and the WAL)",
+        "flush: {flush:.1} s; disk: blocks {:.1} MiB = 1/{:.1} of the raw lines ({:.2}%), WAL {:.1} MiB; total 1/{:.1}",
+        mib(blocks),
+        raw as f64 / blocks as f64,
+        100.0 * blocks as f64 / raw as f64,
         mib(wal),
-        wal as f64 / raw as f64
+        raw as f64 / (blocks + wal) as f64
     );
+    queries(&peer, base, raw, "blocks");
+}
+
+/// The line-filter scans and metric queries over the hour of lines, on
+/// whatever holds them now (`from` says what).
+fn queries(peer: &Peer, base: i64, raw: u64, from: &str) {
     let window = format!("start={}&end={}", base - HOUR_NS - 1, base + 1);
     for (q, what) in [
         (r#"{app="app3"} |= "needle""#, "scan"),
         (r#"{env="prod"} |= "needle""#, "scan"),
+        (r#"{env="prod"} |= "kestrel""#, "rare"),
+        // A negated filter rules out no chunk: every line is read.
+        (r#"{env="prod"} != "served""#, "full"),
     ] {
         let path = format!(
             "/loki/api/v1/query_range?query={}&{window}&limit=1000",
             urlencode(q)
         );
+        let chunks = chunk_counters(peer);
         let t = Instant::now();
         let r = request(peer.addr, "GET", &path, &[], b"").expect("query");
         let secs = t.elapsed().as_secs_f64();
         assert_eq!(r.status, 200, "{}", r.text());
+        let (read, skipped) = chunk_counters(peer);
+        let (read, skipped) = (read - chunks.0, skipped - chunks.1);
         let hits: usize = r.json()["data"]["result"].as_array().map_or(0, |a| {
             a.iter()
                 .map(|s| s["values"].as_array().map_or(0, Vec::len))
@@ -229,8 +259,16 @@ fn main() {
         } else {
             raw
         };
+        let skip = if read + skipped > 0 {
+            format!(
+                "; chunks read {read}, skipped {skipped} ({:.1}%)",
+                100.0 * skipped as f64 / (read + skipped) as f64
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "{what} {q:<28}: {:>8.1} ms, {hits} lines, {:.2} GB/s of lines",
+            "{from} {what} {q:<28}: {:>8.1} ms, {hits} lines, {:.2} GB/s of lines{skip}",
             secs * 1000.0,
             scanned as f64 / 1e9 / secs
         );
@@ -247,8 +285,23 @@ fn main() {
         let r = request(peer.addr, "GET", &path, &[], b"").expect("query");
         assert_eq!(r.status, 200, "{}", r.text());
         println!(
-            "metric {q} over 1 h, step 1m: {:.1} ms",
+            "{from} metric {q} over 1 h, step 1m: {:.1} ms",
             t.elapsed().as_secs_f64() * 1000.0
         );
     }
+}
+
+/// Chunks read and skipped so far, from `/metrics`.
+fn chunk_counters(peer: &Peer) -> (u64, u64) {
+    let r = request(peer.addr, "GET", "/metrics", &[], b"").expect("metrics");
+    let text = r.text();
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0) as u64
+    };
+    (
+        value("almanac_log_chunks_read_total "),
+        value("almanac_log_chunks_skipped_total "),
+    )
 }

@@ -1,4 +1,7 @@
-//! The log store's one error type.
+//! The log store's one error type. Variants carry the file, offset or
+//! query that an operator needs to act on.
+
+use std::path::PathBuf;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -16,13 +19,66 @@ pub enum Error {
     /// A query the store cannot answer as asked (names what).
     #[error("{0}")]
     BadQuery(String),
+    /// An operating-system I/O failure on `path`.
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bytes of a log block that do not decode.
+    #[error("corruption in {path} at offset {offset}: {detail}")]
+    Corruption {
+        path: PathBuf,
+        offset: u64,
+        detail: String,
+    },
+    /// A log block written by a newer release.
+    #[error("{path}: {detail}")]
+    UnsupportedFormat { path: PathBuf, detail: String },
 }
 
-/// Log store errors where the database expects its own (replay).
+impl Error {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(
+        path: impl Into<PathBuf>,
+        offset: u64,
+        detail: impl Into<String>,
+    ) -> Self {
+        Error::Corruption {
+            path: path.into(),
+            offset,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Log store errors where the database expects its own (replay, open).
 impl From<Error> for tsdb::Error {
     fn from(e: Error) -> tsdb::Error {
         match e {
             Error::Tsdb(e) => e,
+            Error::Io { op, path, source } => tsdb::Error::Io { op, path, source },
+            Error::Corruption {
+                path,
+                offset,
+                detail,
+            } => tsdb::Error::Corruption {
+                path,
+                offset,
+                detail,
+            },
+            Error::UnsupportedFormat { path, detail } => {
+                tsdb::Error::UnsupportedFormat { path, detail }
+            }
             other => tsdb::Error::corruption("logs", 0, other.to_string()),
         }
     }

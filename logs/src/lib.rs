@@ -6,12 +6,16 @@
 //! - [`admit`]: Loki's limits and ordering rules, with reasons naming the
 //!   stream;
 //! - [`record`]: the log WAL record;
-//! - [`head`]: streams and their entries in memory, with label postings;
+//! - [`block`]: log blocks on disk (compressed per-stream chunks with
+//!   n-gram filters);
+//! - [`head`]: every stream with label postings, its entries not yet in a
+//!   block, and the blocks holding the rest;
 //! - [`logql`]: the LogQL parser and its log-query evaluation;
 //! - [`logqltest`]: the runner of the LogQL scripts in `testdata/logql/`;
 //! - [`store`]: the store, [`LogStore`], tying them together.
 
 pub mod admit;
+pub mod block;
 pub mod error;
 pub mod head;
 pub mod logql;

@@ -34,7 +34,7 @@ use promql::eval::EngineOptions;
 use promql::value::Value;
 use tsdb::model::Labels;
 
-use crate::head::Head;
+use crate::head::{Head, LineFilter};
 use crate::logql::eval::{Grid, evaluate};
 use crate::logql::pipeline::Pipeline;
 use crate::logql::{Expr, parse};
@@ -191,14 +191,17 @@ fn eval_logs(head: &Head, rest: &str, body: &[&str]) -> Result<(), String> {
         return Err("eval logs takes a log query".into());
     };
     let pipeline = Pipeline::new(&log.pipeline)?;
-    let hits = head.select(
-        &log.matchers,
-        duration_ns(start)?,
-        duration_ns(end)?,
-        direction,
-        limit,
-        &mut |l, e| pipeline.run(l, e),
-    );
+    let hits = head
+        .select(
+            &log.matchers,
+            duration_ns(start)?,
+            duration_ns(end)?,
+            direction,
+            limit,
+            &LineFilter::of(&pipeline),
+            &mut |l, e| pipeline.run(l, e),
+        )
+        .map_err(|e| e.to_string())?;
     let got: Vec<String> = hits
         .iter()
         .map(|h| format!("{} {} {}", h.all_labels(), format_time(h.ts), h.line))

@@ -4,12 +4,20 @@
 //! Contracts:
 //! - an entry acknowledged by [`LogStore::push`] is in the WAL; replay at
 //!   open brings it back to the head;
-//! - the head holds every entry until log blocks exist (not yet) or
-//!   retention drops it: the store reports no WAL segment persisted that
-//!   holds an entry still held, so the WAL keeps those records.
+//! - entries move from the head into blocks ([`LogStore::flush`]); the
+//!   store reports no WAL segment persisted that holds an entry still in
+//!   the head, so the WAL keeps those records, and replay skips the
+//!   entries blocks hold;
+//! - retention and deletion apply to head and blocks at once (blocks are
+//!   rewritten without deleted entries, dropped when retention has hidden
+//!   all they hold).
 
+mod disk;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use promql::eval::{EngineOptions, QueryResult};
@@ -19,7 +27,7 @@ use tsdb::wal::RecordFamily;
 
 use crate::admit::{self, Admitted, Limits, RateLimiter};
 use crate::error::{Error, Result};
-use crate::head::Head;
+use crate::head::{Head, LineFilter};
 use crate::logql::eval::{self, Grid};
 use crate::logql::pipeline::Pipeline;
 use crate::logql::{LogExpr, MetricExpr};
@@ -27,7 +35,7 @@ use crate::model::{Direction, Hit, StreamPush};
 use crate::record;
 
 /// How the store keeps entries.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub limits: Limits,
     /// Entries older than this before the newest entry are dropped (`None`:
@@ -36,6 +44,22 @@ pub struct Options {
     /// Retention per stream selector, overriding `retention` (Loki's
     /// `retention_stream`).
     pub retention_streams: Vec<StreamRetention>,
+    /// Flush the head into a block once this many bytes of lines wait…
+    pub flush_bytes: usize,
+    /// …or an entry has waited this long.
+    pub flush_age: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            limits: Limits::default(),
+            retention: None,
+            retention_streams: Vec::new(),
+            flush_bytes: 256 << 20,
+            flush_age: Duration::from_secs(30 * 60),
+        }
+    }
 }
 
 /// A retention for the streams a selector picks: of the rules matching a
@@ -77,27 +101,63 @@ pub struct Counters {
     /// Entries removed by deletion requests.
     pub entries_deleted: AtomicU64,
     pub streams_created: AtomicU64,
+    /// Entries skipped at replay because a block holds them.
+    pub entries_replay_skipped: AtomicU64,
+    pub entries_flushed: AtomicU64,
+    pub blocks_written: AtomicU64,
+    pub blocks_deleted: AtomicU64,
+    /// Damaged blocks moved aside at open.
+    pub blocks_quarantined: AtomicU64,
 }
 
 pub struct LogStore {
     opts: Options,
     head: Head,
+    /// Where blocks go (`None`: the head keeps everything).
+    blocks_dir: Option<PathBuf>,
     inflight: Arc<InflightCommits>,
     rate: Mutex<RateLimiter>,
+    /// One flush, block rewrite or block drop at a time.
+    maintenance: Mutex<()>,
     pub counters: Counters,
 }
 
 impl LogStore {
-    /// A store with nothing in it; open it before the database and hand it
-    /// to `Db::open_with_stores`, which replays the WAL into it.
+    /// A store kept in memory (no blocks: the head holds every entry until
+    /// retention drops it). Open it before the database and hand it to
+    /// `Db::open_with_stores`, which replays the WAL into it.
     pub fn open(opts: Options) -> Arc<LogStore> {
-        Arc::new(LogStore {
+        Arc::new(LogStore::new(opts, None))
+    }
+
+    /// A store whose blocks live in `dir/blocks` (damaged ones are moved
+    /// to `dir/quarantine`). Open it before the database, as [`open`].
+    ///
+    /// [`open`]: LogStore::open
+    pub fn open_dir(dir: &Path, opts: Options) -> Result<Arc<LogStore>> {
+        let blocks_dir = dir.join("blocks");
+        let (blocks, quarantined) = disk::load_blocks(&blocks_dir, &dir.join("quarantine"))?;
+        let store = LogStore::new(opts, Some(blocks_dir));
+        for b in blocks {
+            store.head.add_block(b);
+        }
+        store
+            .counters
+            .blocks_quarantined
+            .store(quarantined, Ordering::Relaxed);
+        Ok(Arc::new(store))
+    }
+
+    fn new(opts: Options, blocks_dir: Option<PathBuf>) -> LogStore {
+        LogStore {
             opts,
             head: Head::default(),
+            blocks_dir,
             inflight: Arc::default(),
             rate: Mutex::default(),
+            maintenance: Mutex::default(),
             counters: Counters::default(),
-        })
+        }
     }
 
     pub fn options(&self) -> &Options {
@@ -182,14 +242,15 @@ impl LogStore {
         limit: usize,
     ) -> Result<Vec<Hit>> {
         let pipeline = Pipeline::new(&query.pipeline).map_err(Error::BadQuery)?;
-        Ok(self.head.select(
+        self.head.select(
             &query.matchers,
             start,
             end,
             direction,
             limit,
+            &LineFilter::of(&pipeline),
             &mut |l, e| pipeline.run(l, e),
-        ))
+        )
     }
 
     /// Deletes what a log query (a selector and line filters) selects in
@@ -208,33 +269,40 @@ impl LogStore {
         let ticket = self.inflight.begin(db);
         let store = self.clone();
         let query = query.clone();
-        app.add_record(record::encode_delete(&d), move |_| {
-            store.apply_delete(&query, start, end);
+        app.add_record(record::encode_delete(&d), move |pos| {
+            if let Err(e) = store.apply_delete(&query, start, end, pos.segment) {
+                tracing::error!(error = %e, "deleting log entries from blocks failed");
+            }
             drop(ticket);
         })?;
         app.commit()?;
         Ok(())
     }
 
-    fn apply_delete(&self, query: &LogExpr, start: i64, end: i64) {
-        let Ok(filters) = Pipeline::new(&query.pipeline) else {
-            return;
-        };
-        let n = self.head.delete(&query.matchers, start, end, &|e| {
-            filters.keeps_line(&e.line).unwrap_or(false)
-        });
+    /// Applies a deletion committed in WAL `segment`: to the head, and to
+    /// the blocks written before it (later ones hold only what survived
+    /// it, or came after it).
+    fn apply_delete(&self, query: &LogExpr, start: i64, end: i64, segment: u64) -> Result<()> {
+        let filters = Pipeline::new(&query.pipeline).map_err(Error::BadQuery)?;
+        let matches = |e: &crate::model::Entry| filters.keeps_line(&e.line).unwrap_or(false);
+        let mut n = self.head.delete(&query.matchers, start, end, &matches);
+        let in_blocks = self.delete_in_blocks(&query.matchers, start, end, segment, &matches);
+        n += in_blocks.as_ref().map_or(0, |n| *n);
         self.counters
             .entries_deleted
             .fetch_add(n as u64, Ordering::Relaxed);
+        in_blocks.map(|_| ())
     }
 
-    /// Applies retention: drops entries older than `retention` before the
+    /// Applies retention: hides entries older than `retention` before the
     /// newest entry held (ages are measured as the metric store measures
-    /// them, from the newest data, not the wall clock). The WAL segments
-    /// only they held become free to truncate. Returns the entries dropped.
-    pub fn apply_retention(&self) -> usize {
+    /// them, from the newest data, not the wall clock), drops them from the
+    /// head, and deletes the blocks holding nothing else. The WAL segments
+    /// only they held become free to truncate. Returns the head entries
+    /// dropped.
+    pub fn apply_retention(&self) -> Result<usize> {
         let Some(newest) = self.head.newest_overall() else {
-            return 0;
+            return Ok(0);
         };
         let (rules, default) = (&self.opts.retention_streams, self.opts.retention);
         let n = self.head.expire_by(&|labels| {
@@ -244,7 +312,15 @@ impl LogStore {
         self.counters
             .entries_expired
             .fetch_add(n as u64, Ordering::Relaxed);
-        n
+        self.drop_expired_blocks()?;
+        Ok(n)
+    }
+
+    /// The background work: retention, then a flush when one is due
+    /// (always with `force`).
+    pub fn maintain(&self, db: &Db, force: bool) -> Result<()> {
+        self.apply_retention()?;
+        self.flush(db, force)
     }
 
     /// Evaluates a metric query on `grid` (milliseconds).
@@ -295,14 +371,15 @@ impl WalStore for LogStore {
                     .into());
                 }
             };
-            self.apply_delete(&query, d.start, d.end);
-            return Ok(());
+            return Ok(self.apply_delete(&query, d.start, d.end, segment)?);
         }
         let streams = record::decode(rec).map_err(tsdb::Error::from)?;
         let applied = self.head.apply(streams, segment);
-        self.counters
-            .entries_replayed
+        let c = &self.counters;
+        c.entries_replayed
             .fetch_add(applied.entries as u64, Ordering::Relaxed);
+        c.entries_replay_skipped
+            .fetch_add(applied.in_blocks as u64, Ordering::Relaxed);
         Ok(())
     }
 

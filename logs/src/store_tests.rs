@@ -134,15 +134,17 @@ fn retention_drops_entries_older_than_the_newest_less_retention() {
                 i64::MAX,
                 Direction::Forward,
                 100,
+                &crate::head::LineFilter::ALL,
                 &mut |l, e| Some(crate::model::Hit::plain(l, e)),
             )
+            .unwrap()
             .into_iter()
             .map(|h| h.line)
             .collect()
     };
     assert_eq!(everything(&store), vec!["old", "new"]);
     assert_eq!(
-        store.apply_retention(),
+        store.apply_retention().unwrap(),
         1,
         "older than a minute before the newest"
     );
@@ -167,5 +169,5 @@ fn retention_drops_entries_older_than_the_newest_less_retention() {
         StreamRetention::of(&rules, &Labels::from_pairs(&[("app", "db")]), min(60)),
         min(60)
     );
-    assert_eq!(store.apply_retention(), 0);
+    assert_eq!(store.apply_retention().unwrap(), 0);
 }

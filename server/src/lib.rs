@@ -243,7 +243,7 @@ fn open_stores(
     log_opts: ::logs::Options,
 ) -> tsdb::Result<(Db, Arc<traces::SpanStore>, Arc<::logs::LogStore>)> {
     let spans = traces::SpanStore::open(&dir.join("spans"), span_opts)?;
-    let logs = ::logs::LogStore::open(log_opts);
+    let logs = ::logs::LogStore::open_dir(&dir.join("logs"), log_opts)?;
     let db = Db::open_with_stores(
         dir,
         opts,
@@ -365,7 +365,9 @@ async fn maintain(state: Arc<State>, every: Duration, stop: watch::Receiver<bool
         let (db, logs) = (state.db.clone(), state.logs.clone());
         let res = tokio::task::spawn_blocking(move || {
             // Before compaction, so the WAL it truncates follows.
-            logs.apply_retention();
+            if let Err(e) = logs.maintain(&db, false) {
+                tracing::error!(error = %e, "log store maintenance failed");
+            }
             db.sync_wal()?;
             db.compact()
         })

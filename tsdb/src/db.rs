@@ -90,6 +90,14 @@ impl Db {
         self.wal.segment()
     }
 
+    /// Closes the WAL's current segment (fsynced) and starts the next;
+    /// returns the new segment's number. A companion store flushing its
+    /// head cuts first, so everything committed before is in closed
+    /// segments it can persist.
+    pub fn cut_wal_segment(&self) -> Result<u64> {
+        self.wal.cut_segment()
+    }
+
     /// A new write batch.
     pub fn appender(&self) -> Appender<'_> {
         Appender::new(self)

@@ -28,7 +28,7 @@ use super::metric::{MetricExpr, RangeAgg, RangeOp};
 use super::pipeline::{ERROR, Pipeline};
 use super::unwrapped;
 use crate::error::{Error, Result};
-use crate::head::Head;
+use crate::head::{Head, LineFilter};
 
 /// Most samples the range aggregations of one query may produce.
 const MAX_SAMPLES: usize = 50_000_000;
@@ -154,6 +154,7 @@ fn compute(
         &leaf.log.matchers,
         end_of(first) - window_ns,
         end_of(last),
+        &LineFilter::of(&pipeline),
         &mut |labels, entries| {
             // Entries a line-only pipeline keeps and that carry no
             // metadata belong to the stream's own series: gathered here,
@@ -185,7 +186,7 @@ fn compute(
                 by_labels.entry(labels.clone()).or_default().extend(plain);
             }
         },
-    );
+    )?;
     if let Some((err, labels)) = failed {
         return Err(Error::BadQuery(format!(
             "pipeline error: '{err}' for series: '{labels}'. Use a label filter to intentionally skip this error (e.g. | __error__!=\"{err}\"), or drop it (| drop __error__, __error_details__)"

@@ -139,6 +139,27 @@ impl Pipeline {
             .then(|| self.stages.iter().all(|s| line_passes(s, line)))
     }
 
+    /// Whether `line` passes the line filters the pipeline starts with: a
+    /// line that does not is dropped whatever stages follow.
+    pub fn leading_lines_pass(&self, line: &str) -> bool {
+        self.leading_lines().all(|s| line_passes(s, line))
+    }
+
+    /// Strings every line the pipeline keeps contains, as given (from its
+    /// leading `|=` filters of one string each).
+    pub fn required(&self) -> impl Iterator<Item = &[u8]> {
+        self.leading_lines().filter_map(|s| match s {
+            Compiled::Contains { any, negate: false } if any.len() == 1 => Some(any[0].needle()),
+            _ => None,
+        })
+    }
+
+    fn leading_lines(&self) -> impl Iterator<Item = &Compiled> {
+        self.stages
+            .iter()
+            .take_while(|c| matches!(c, Compiled::Contains { .. } | Compiled::Match { .. }))
+    }
+
     /// Runs the pipeline on one entry of the stream with `stream` labels:
     /// `None` when a stage drops it.
     pub fn run(&self, stream: &Labels, e: &Entry) -> Option<Hit> {

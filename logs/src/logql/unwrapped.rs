@@ -20,7 +20,7 @@ use super::metric::{Conv, RangeAgg, RangeOp};
 use super::pipeline::label_filter::{Verdict, parse_bytes, parse_go_duration};
 use super::pipeline::{ERROR, Pipeline};
 use crate::error::{Error, Result};
-use crate::head::Head;
+use crate::head::{Head, LineFilter};
 
 /// The samples of `leaf` (which has an unwrap) with times in
 /// `(after, through]`, by series, each ascending by time.
@@ -40,6 +40,7 @@ pub fn samples(
         &leaf.log.matchers,
         after,
         through,
+        &LineFilter::of(pipeline),
         &mut |labels, entries| {
             for e in entries {
                 let Some(hit) = pipeline.run(labels, e) else {
@@ -79,7 +80,7 @@ pub fn samples(
                     .push((e.ts, value.unwrap_or(0.0)));
             }
         },
-    );
+    )?;
     if let Some((err, labels)) = failed {
         return Err(Error::BadQuery(format!(
             "pipeline error: '{err}' for series: '{labels}'. Use a label filter to intentionally skip this error (e.g. | __error__!=\"{err}\")"

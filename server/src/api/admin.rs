@@ -31,11 +31,12 @@ pub fn clean_tombstones(state: &State, req: &Req) -> Result<Reply, ApiError> {
 }
 
 /// Runs maintenance now — the head cut into blocks as far as it is due,
-/// block merges, downsampling, retention — and answers what it did once
-/// it is done.
+/// block merges, downsampling, retention, and every log line not yet in
+/// a block flushed — and answers what it did once it is done.
 pub fn compact(state: &State, req: &Req) -> Result<Reply, ApiError> {
     allow(req, &[Method::POST, Method::PUT])?;
     state.db.sync_wal()?;
+    state.logs.maintain(&state.db, true)?;
     let r = state.db.compact()?;
     Ok(Reply::Json(success(
         json!({

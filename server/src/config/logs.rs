@@ -42,6 +42,11 @@ pub struct LogsConfig {
     /// Bytes per second (MiB, as Loki counts) pushes may add, and at once.
     pub ingestion_rate_mb: f64,
     pub ingestion_burst_size_mb: f64,
+    /// Longest an entry waits in the head before it is flushed into a
+    /// block (Loki's name for how long a chunk stays open).
+    pub max_chunk_age: String,
+    /// MiB of lines in the head that trigger a flush sooner.
+    pub flush_head_mb: usize,
 }
 
 impl Default for LogsConfig {
@@ -60,6 +65,8 @@ impl Default for LogsConfig {
             retention_stream: Vec::new(),
             ingestion_rate_mb: 4.0,
             ingestion_burst_size_mb: 6.0,
+            max_chunk_age: "30m".into(),
+            flush_head_mb: 256,
         }
     }
 }
@@ -143,6 +150,8 @@ impl LogsConfig {
             limits,
             retention: (!retention.is_zero()).then_some(retention),
             retention_streams,
+            flush_bytes: self.flush_head_mb.max(1) << 20,
+            flush_age: duration("logs.max_chunk_age", &self.max_chunk_age)?,
         })
     }
 }

@@ -44,11 +44,15 @@ fn each(
     m: &[Matcher],
     (start, end): (i64, i64),
     f: &mut dyn FnMut(&Labels, &[logs::model::Entry]),
-) {
-    state
-        .logs
-        .head()
-        .for_each_stream(m, start.saturating_sub(1), end.saturating_sub(1), f);
+) -> Result<(), ApiError> {
+    state.logs.head().for_each_stream(
+        m,
+        start.saturating_sub(1),
+        end.saturating_sub(1),
+        &logs::head::LineFilter::ALL,
+        f,
+    )?;
+    Ok(())
 }
 
 pub fn stats(state: &State, req: &Req) -> Result<Reply, ApiError> {
@@ -60,7 +64,7 @@ pub fn stats(state: &State, req: &Req) -> Result<Reply, ApiError> {
             streams += 1;
             entries += es.len() as u64;
             bytes += es.iter().map(|e| e.line.len() as u64).sum::<u64>();
-        });
+        })?;
         Ok(Reply::Json(json!({
             "streams": streams,
             "chunks": streams,
@@ -117,7 +121,7 @@ pub fn volume(state: &State, req: &Req) -> Result<Reply, ApiError> {
         each(state, &m, (start, end), &mut |labels, es| {
             let bytes: u64 = es.iter().map(|e| e.line.len() as u64).sum();
             *volumes.entry(labels.keep(&targets)).or_default() += bytes;
-        });
+        })?;
         let t = end as f64 / 1e9;
         let result: Vec<Value> = top(volumes, req.params.usize_or("limit", 100)?)
             .into_iter()
@@ -152,7 +156,7 @@ pub fn volume_range(state: &State, req: &Req) -> Result<Reply, ApiError> {
                 *series.entry(key.clone()).or_default().entry(k).or_default() += b;
                 *totals.entry(key).or_default() += b;
             }
-        });
+        })?;
         let limit = req.params.usize_or("limit", 100)?;
         let result: Vec<Value> = top(totals, limit)
             .into_iter()
@@ -227,7 +231,7 @@ pub fn detected_fields(state: &State, req: &Req) -> Result<Reply, ApiError> {
                     f.2.insert(parser);
                 }
             }
-        });
+        })?;
         let out: Vec<Value> = fields
             .into_iter()
             .map(|(label, (types, values, parsers))| {

@@ -50,6 +50,36 @@ pub fn render(out: &mut String, store: &LogStore) {
             "Log streams created.",
             load(&c.streams_created),
         ),
+        (
+            "almanac_log_entries_replay_skipped_total",
+            "Log entries read back from the WAL at start that blocks held already.",
+            load(&c.entries_replay_skipped),
+        ),
+        (
+            "almanac_log_entries_flushed_total",
+            "Log entries written into blocks.",
+            load(&c.entries_flushed),
+        ),
+        (
+            "almanac_log_blocks_written_total",
+            "Log blocks written by flushes.",
+            load(&c.blocks_written),
+        ),
+        (
+            "almanac_log_blocks_deleted_total",
+            "Log blocks deleted by retention.",
+            load(&c.blocks_deleted),
+        ),
+        (
+            "almanac_log_chunks_read_total",
+            "Log block chunks queries decompressed.",
+            load(&store.head().reads.chunks_read),
+        ),
+        (
+            "almanac_log_chunks_skipped_total",
+            "Log block chunks queries skipped because their n-gram filter rules out a line filter.",
+            load(&store.head().reads.chunks_skipped),
+        ),
     ] {
         counter(out, name, help, v);
     }
@@ -58,5 +88,23 @@ pub fn render(out: &mut String, store: &LogStore) {
         "almanac_log_streams",
         "Log streams held.",
         store.head().streams() as f64,
+    );
+    gauge(
+        out,
+        "almanac_log_blocks_quarantined",
+        "Damaged log blocks moved aside at start.",
+        load(&c.blocks_quarantined) as f64,
+    );
+    gauge(
+        out,
+        "almanac_log_blocks",
+        "Log blocks held.",
+        store.head().blocks().len() as f64,
+    );
+    gauge(
+        out,
+        "almanac_log_head_bytes",
+        "Bytes of log lines in the head, not yet in blocks.",
+        store.head().bytes() as f64,
     );
 }

@@ -50,7 +50,27 @@ impl Db {
         if let Some(newest) = self.newest_time() {
             report.deleted_blocks += self.apply_tier_retention(newest)?;
         }
+        self.truncate_wal_for_stores()?;
         Ok(report)
+    }
+
+    /// Folds closed WAL segments the companion stores have persisted into
+    /// a checkpoint when the metric head's compaction did not (a log- or
+    /// span-heavy database whose metric head is small, or empty). The
+    /// checkpoint keeps every sample the head holds, so it is taken only
+    /// once two segments are free, or when the head holds no samples.
+    fn truncate_wal_for_stores(&self) -> Result<()> {
+        let segments = self.wal.segments()?;
+        let persisted = self
+            .stores
+            .persisted_through()
+            .min(self.wal.segment().saturating_sub(1));
+        let free = segments.iter().filter(|&&s| s <= persisted).count();
+        let head_empty = self.head.min_time() > self.head.max_time();
+        if free >= 2 || (free >= 1 && head_empty) {
+            wal_io::checkpoint(&self.wal, &self.head, &self.stores, self.head.min_time())?;
+        }
+        Ok(())
     }
 
     fn head_compactable(&self) -> bool {

@@ -1,0 +1,220 @@
+//! Reading streams: entries of the head and of blocks, as one.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tsdb::model::{Labels, Matcher};
+
+use super::{Head, Stream};
+use crate::block::{Block, ChunkRef};
+use crate::error::Result;
+use crate::logql::pipeline::Pipeline;
+use crate::model::{Direction, Entry, Hit};
+
+/// What a query keeps of lines, for reading less: a source may leave out
+/// entries whose line the filter rejects, and chunks that cannot hold a
+/// line with every required string (their n-gram filters say so).
+#[derive(Default, Clone, Copy)]
+pub struct LineFilter<'a> {
+    pipeline: Option<&'a Pipeline>,
+}
+
+impl<'a> LineFilter<'a> {
+    /// Keeps every line.
+    pub const ALL: LineFilter<'static> = LineFilter { pipeline: None };
+
+    /// The lines `pipeline` may keep.
+    pub fn of(pipeline: &'a Pipeline) -> LineFilter<'a> {
+        LineFilter {
+            pipeline: Some(pipeline),
+        }
+    }
+
+    fn keeps(&self, line: &str) -> bool {
+        self.pipeline.is_none_or(|p| p.leading_lines_pass(line))
+    }
+
+    fn chunk_may_match(&self, b: &Block, c: &ChunkRef) -> bool {
+        self.pipeline
+            .is_none_or(|p| p.required().all(|n| b.may_contain(c, n)))
+    }
+}
+
+/// Block chunks queries read, and skipped by their filters.
+#[derive(Debug, Default)]
+pub struct ReadCounters {
+    pub chunks_read: AtomicU64,
+    pub chunks_skipped: AtomicU64,
+}
+
+impl Head {
+    /// Calls `f` with each selected stream's entries in `(after, through]`
+    /// (nanoseconds), in time order; streams with none are skipped, and
+    /// entries `filter` rejects may be left out. Fails when a block chunk
+    /// does not read.
+    pub fn for_each_stream(
+        &self,
+        matchers: &[Matcher],
+        after: i64,
+        through: i64,
+        filter: &LineFilter,
+        f: &mut dyn FnMut(&Labels, &[Entry]),
+    ) -> Result<()> {
+        let inner = self.inner.read();
+        for id in inner.matching(matchers) {
+            let s = &inner.streams[id as usize];
+            let after = after.max(s.visible_from.saturating_sub(1));
+            let from = s.entries.partition_point(|e| e.ts <= after);
+            let to = s.entries.partition_point(|e| e.ts <= through);
+            let head = &s.entries[from..to];
+            let mut read = from_blocks(s, after, through, filter, &self.reads)?;
+            if read.is_empty() {
+                if !head.is_empty() {
+                    f(&s.labels, head);
+                }
+                continue;
+            }
+            let ordered = head.first().is_none_or(|h| read[read.len() - 1].ts <= h.ts);
+            read.extend_from_slice(head);
+            if !ordered || !read.is_sorted_by_key(|e| e.ts) {
+                read.sort_by_key(|e| e.ts);
+            }
+            f(&s.labels, &read);
+        }
+        Ok(())
+    }
+
+    /// The entries of the selected streams in `[start, end)` that
+    /// `process` keeps (as it returns them), at most `limit`: the newest
+    /// (backward) or the oldest (forward) across streams, in that order.
+    #[allow(clippy::too_many_arguments)]
+    pub fn select(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        direction: Direction,
+        limit: usize,
+        filter: &LineFilter,
+        process: &mut dyn FnMut(&Labels, &Entry) -> Option<Hit>,
+    ) -> Result<Vec<Hit>> {
+        let mut hits: Vec<((i64, u64), Hit)> = Vec::new();
+        let mut n = 0u64;
+        self.for_each_stream(
+            matchers,
+            start.saturating_sub(1),
+            end.saturating_sub(1),
+            filter,
+            &mut |labels, entries| {
+                for e in entries {
+                    n += 1;
+                    if let Some(h) = process(labels, e) {
+                        hits.push(((e.ts, n), h));
+                    }
+                }
+            },
+        )?;
+        match direction {
+            Direction::Backward => hits.sort_by_key(|h| std::cmp::Reverse(h.0)),
+            Direction::Forward => hits.sort_by_key(|h| h.0),
+        }
+        hits.truncate(limit);
+        Ok(hits.into_iter().map(|(_, h)| h).collect())
+    }
+
+    /// Labels of the streams `matchers` select that hold an entry in
+    /// `[start, end)` (nanoseconds; for blocks, a chunk overlapping it).
+    pub fn series(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<Labels> {
+        let inner = self.inner.read();
+        inner
+            .matching(matchers)
+            .iter()
+            .map(|id| &inner.streams[id as usize])
+            .filter(|s| has_entry_in(s, start, end))
+            .map(|s| s.labels.clone())
+            .collect()
+    }
+
+    /// Label names of streams with an entry in `[start, end)`, sorted.
+    pub fn label_names(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .series(matchers, start, end)
+            .iter()
+            .flat_map(|l| l.iter().map(|l| l.name.to_string()).collect::<Vec<_>>())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Values of label `name` of streams with an entry in `[start, end)`,
+    /// sorted.
+    pub fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Vec<String> {
+        let mut values: Vec<String> = self
+            .series(matchers, start, end)
+            .iter()
+            .map(|l| l.get(name).to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
+        values.sort();
+        values.dedup();
+        values
+    }
+}
+
+/// The entries of `s` in `(after, through]` its blocks hold, less those
+/// `filter` rejects, in block order.
+fn from_blocks(
+    s: &Stream,
+    after: i64,
+    through: i64,
+    filter: &LineFilter,
+    reads: &ReadCounters,
+) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    for (block, at) in &s.blocks {
+        for c in &block.streams()[*at].chunks {
+            if !c.overlaps(after, through) {
+                continue;
+            }
+            if !filter.chunk_may_match(block, c) {
+                reads.chunks_skipped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            reads.chunks_read.fetch_add(1, Ordering::Relaxed);
+            let chunk = block.read(c)?;
+            let from = chunk.ts.partition_point(|&t| t <= after);
+            let to = chunk.ts.partition_point(|&t| t <= through);
+            for i in from..to {
+                let keep = chunk.line(i).is_none_or(|l| filter.keeps(l));
+                if keep {
+                    out.push(chunk.entry(i).map_err(|e| {
+                        crate::error::Error::corrupt(
+                            block.dir().join("chunks"),
+                            0,
+                            format!("{} at {}", e.what, e.offset),
+                        )
+                    })?);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn has_entry_in(s: &Stream, start: i64, end: i64) -> bool {
+    let start = start.max(s.visible_from);
+    let from = s.entries.partition_point(|e| e.ts < start);
+    s.entries.get(from).is_some_and(|e| e.ts < end)
+        || s.blocks.iter().any(|(b, at)| {
+            b.streams()[*at]
+                .chunks
+                .iter()
+                .any(|c| c.overlaps(start.saturating_sub(1), end.saturating_sub(1)))
+        })
+}
