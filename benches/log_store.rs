@@ -202,11 +202,13 @@ fn main() {
         cpu / (raw as f64 / 1e9),
         mib(peak)
     );
+    let in_head = metric(&peer, "almanac_log_head_bytes ") as u64;
     println!(
-        "head memory: RSS +{:.0} MiB for {:.0} MB of lines = {:.2} MiB per MB; {APPS} apps × {STREAMS_PER_REQUEST} pods = {} streams",
+        "memory: RSS +{:.0} MiB for {:.0} MB of lines = {:.2} MiB per MB ({:.0} MB of lines still in the head, the rest flushed during the run); {APPS} apps × {STREAMS_PER_REQUEST} pods = {} streams",
         mib(rss.saturating_sub(rss_before)),
         mib(raw),
         mib(rss.saturating_sub(rss_before)) / mib(raw),
+        mib(in_head),
         APPS * STREAMS_PER_REQUEST
     );
     queries(&peer, base, raw, "head");
@@ -293,15 +295,17 @@ fn queries(peer: &Peer, base: i64, raw: u64, from: &str) {
 
 /// Chunks read and skipped so far, from `/metrics`.
 fn chunk_counters(peer: &Peer) -> (u64, u64) {
-    let r = request(peer.addr, "GET", "/metrics", &[], b"").expect("metrics");
-    let text = r.text();
-    let value = |name: &str| -> u64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
-            .unwrap_or(0.0) as u64
-    };
     (
-        value("almanac_log_chunks_read_total "),
-        value("almanac_log_chunks_skipped_total "),
+        metric(peer, "almanac_log_chunks_read_total ") as u64,
+        metric(peer, "almanac_log_chunks_skipped_total ") as u64,
     )
+}
+
+/// A value of `/metrics` (`name` with its trailing space).
+fn metric(peer: &Peer, name: &str) -> f64 {
+    let r = request(peer.addr, "GET", "/metrics", &[], b"").expect("metrics");
+    r.text()
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
 }

@@ -22,6 +22,7 @@
 
 pub mod bloom;
 pub mod chunk;
+mod compress;
 mod reader;
 mod writer;
 

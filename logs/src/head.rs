@@ -32,7 +32,7 @@ use tsdb::model::{Labels, Matcher};
 use crate::block::Block;
 use crate::model::{Entry, StreamPush};
 
-pub use flush::Flushable;
+pub use flush::{Flushable, Flushing};
 pub use read::{LineFilter, ReadCounters};
 
 /// One stream: its labels, entries not yet in a block (in time order), and
@@ -49,6 +49,9 @@ pub struct Stream {
     bytes: usize,
     /// When the oldest entry of `entries` arrived.
     pending_since: Option<Instant>,
+    /// Entries being written into a block (moved out of `entries`; read
+    /// as the head's until the block is in place).
+    flushing: Option<Arc<Flushing>>,
     /// Blocks holding its entries, oldest first, with its index in each.
     blocks: Vec<(Arc<Block>, usize)>,
     /// The newest entry time in those blocks.
@@ -69,6 +72,7 @@ impl Stream {
             min_segment: segment,
             bytes: 0,
             pending_since: None,
+            flushing: None,
             blocks: Vec::new(),
             flushed_newest: None,
             flushed_through: None,
@@ -107,12 +111,17 @@ impl Stream {
         self.entries.retain(|_| it.next().copied().unwrap_or(true));
         let mut it = flags.iter();
         self.segments.retain(|_| it.next().copied().unwrap_or(true));
+        self.after_removal();
+        before - self.entries.len()
+    }
+
+    /// Recomputes what depends on the entries after some left.
+    fn after_removal(&mut self) {
         self.min_segment = self.segments.iter().copied().min().unwrap_or(u64::MAX);
         self.bytes = self.entries.iter().map(|e| e.line.len()).sum();
         if self.entries.is_empty() {
             self.pending_since = None;
         }
-        before - self.entries.len()
     }
 
     /// Drops the entries older than `cutoff` and hides those of blocks;
@@ -128,7 +137,23 @@ impl Stream {
 
     /// The newest entry's time, in the head or a block.
     pub fn newest(&self) -> Option<i64> {
-        self.entries.last().map(|e| e.ts).max(self.flushed_newest)
+        let flushing = self.flushing.as_ref().and_then(|f| f.entries.last());
+        self.entries
+            .last()
+            .map(|e| e.ts)
+            .max(flushing.map(|e| e.ts))
+            .max(self.flushed_newest)
+    }
+
+    /// The oldest WAL segment one of its entries not yet in a block came
+    /// from.
+    fn needs_segment(&self) -> Option<u64> {
+        let head = (!self.entries.is_empty()).then_some(self.min_segment);
+        let flushing = self.flushing.as_ref().map(|f| f.min_segment);
+        match (head, flushing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -303,12 +328,7 @@ impl Head {
     /// The oldest WAL segment holding an entry not yet in a block, if any.
     pub fn min_segment(&self) -> Option<u64> {
         let inner = self.inner.read();
-        inner
-            .streams
-            .iter()
-            .filter(|s| !s.entries.is_empty())
-            .map(|s| s.min_segment)
-            .min()
+        inner.streams.iter().filter_map(Stream::needs_segment).min()
     }
 }
 

@@ -198,3 +198,31 @@ fn label_apis() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn entries_on_their_way_into_a_block_stay_visible_and_come_back_on_abort() {
+    let h = Head::default();
+    h.apply(vec![push(&[("app", "x")], &[(10, "a"), (30, "c")])], 3);
+    h.apply(vec![push(&[("app", "x")], &[(20, "b")])], 5);
+    let x = [m(MatchOp::Equal, "app", "x")];
+    let all = |h: &Head| {
+        select(h, &x, 0, 100, Direction::Forward, 10, &mut |l, e| {
+            Some(Hit::plain(l, e))
+        })
+    };
+    let f = h.flushable(4);
+    assert_eq!(f.streams.len(), 1);
+    assert_eq!(f.streams[0].1.entries.len(), 2, "a and c, of segment 3");
+    assert_eq!(lines(&all(&h)), vec!["a", "b", "c"], "still read, in order");
+    assert_eq!(h.min_segment(), Some(3), "the WAL still needs segment 3");
+    assert_eq!(h.newest(&Labels::from_pairs(&[("app", "x")])), Some(30));
+    assert_eq!(h.bytes(), 1, "only b is left in the head proper");
+    h.abort(f);
+    assert_eq!(lines(&all(&h)), vec!["a", "b", "c"]);
+    assert_eq!(h.bytes(), 3);
+    assert_eq!(
+        h.flushable(4).streams[0].1.entries.len(),
+        2,
+        "flushable again"
+    );
+}

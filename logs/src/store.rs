@@ -317,10 +317,14 @@ impl LogStore {
     }
 
     /// The background work: retention, then a flush when one is due
-    /// (always with `force`).
+    /// (always with `force`); after a flush, the WAL the head no longer
+    /// needs is released.
     pub fn maintain(&self, db: &Db, force: bool) -> Result<()> {
         self.apply_retention()?;
-        self.flush(db, force)
+        if self.flush(db, force)? {
+            db.release_wal()?;
+        }
+        Ok(())
     }
 
     /// Evaluates a metric query on `grid` (milliseconds).

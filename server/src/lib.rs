@@ -185,6 +185,7 @@ impl Server {
         if let Some(every) = span_metrics_every {
             tokio::spawn(write_span_metrics(state.clone(), every, stop_rx.clone()));
         }
+        tokio::spawn(maintain_logs(state.clone(), stop_rx.clone()));
         tokio::spawn(maintain(state.clone(), maintenance, stop_rx));
         tracing::info!(%addr, "almanac listening");
         Ok(Handle {
@@ -345,6 +346,21 @@ async fn maintain_spans(state: Arc<State>, stop: watch::Receiver<bool>) {
     }
 }
 
+/// The log store's retention and flushes, every second (a flush is due
+/// at `logs.flush_head_mb` of lines, which a fast ingest reaches in
+/// seconds).
+async fn maintain_logs(state: Arc<State>, stop: watch::Receiver<bool>) {
+    let mut ticker = Ticker::new(Duration::from_secs(1), stop);
+    while ticker.next().await {
+        let (logs, db) = (state.logs.clone(), state.db.clone());
+        match tokio::task::spawn_blocking(move || logs.maintain(&db, false)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "log store maintenance failed"),
+            Err(e) => tracing::error!(error = %e, "log store maintenance task failed"),
+        }
+    }
+}
+
 /// Span metrics into the metric store, every `every`.
 async fn write_span_metrics(state: Arc<State>, every: Duration, stop: watch::Receiver<bool>) {
     let mut ticker = Ticker::new(every, stop);
@@ -362,12 +378,8 @@ async fn write_span_metrics(state: Arc<State>, every: Duration, stop: watch::Rec
 async fn maintain(state: Arc<State>, every: Duration, stop: watch::Receiver<bool>) {
     let mut ticker = Ticker::new(every, stop);
     while ticker.next().await {
-        let (db, logs) = (state.db.clone(), state.logs.clone());
+        let db = state.db.clone();
         let res = tokio::task::spawn_blocking(move || {
-            // Before compaction, so the WAL it truncates follows.
-            if let Err(e) = logs.maintain(&db, false) {
-                tracing::error!(error = %e, "log store maintenance failed");
-            }
             db.sync_wal()?;
             db.compact()
         })

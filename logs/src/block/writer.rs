@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tsdb::encoding::{put_bytes, put_uvarint};
 use tsdb::model::Labels;
 
-use super::{CHUNK_BYTES, CHUNKS_MAGIC, INDEX_MAGIC, VERSION, ZSTD_LEVEL, bloom, chunk};
+use super::{CHUNK_BYTES, CHUNKS_MAGIC, INDEX_MAGIC, VERSION, compress};
 use crate::error::{Error, Result};
 use crate::model::Entry;
 
@@ -41,7 +41,7 @@ pub struct BlockMeta {
 /// `None` when there is nothing to write.
 pub fn write(
     blocks_dir: &Path,
-    streams: &[(Labels, Vec<Entry>)],
+    streams: &[(Labels, &[Entry])],
     wal_through: u64,
     replaces: Vec<String>,
 ) -> Result<Option<BlockMeta>> {
@@ -74,56 +74,49 @@ pub fn write(
     Ok(Some(meta))
 }
 
-fn write_files(dir: &Path, streams: &[(Labels, Vec<Entry>)], meta: &mut BlockMeta) -> Result<()> {
-    let mut compressor =
-        zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(|e| Error::io("zstd", dir, e))?;
+fn write_files(dir: &Path, streams: &[(Labels, &[Entry])], meta: &mut BlockMeta) -> Result<()> {
+    let live: Vec<&(Labels, &[Entry])> = streams.iter().filter(|(_, es)| !es.is_empty()).collect();
+    let cuts: Vec<Vec<&[Entry]>> = live.iter().map(|(_, es)| cut(es)).collect();
+    let parts: Vec<&[Entry]> = cuts.iter().flatten().copied().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut packed = compress::pack_all(&parts, threads)
+        .map_err(|e| Error::io("compress", dir, e))?
+        .into_iter();
     let mut data = Vec::new();
     data.extend_from_slice(CHUNKS_MAGIC);
     data.push(VERSION);
     let mut index = Vec::new();
     index.extend_from_slice(INDEX_MAGIC);
     index.push(VERSION);
-    let live: Vec<&(Labels, Vec<Entry>)> =
-        streams.iter().filter(|(_, es)| !es.is_empty()).collect();
     put_uvarint(&mut index, live.len() as u64);
-    for (labels, entries) in live {
+    for ((labels, _), parts) in live.iter().zip(&cuts) {
         put_uvarint(&mut index, labels.len() as u64);
         for l in labels.iter() {
             put_bytes(&mut index, l.name.as_bytes());
             put_bytes(&mut index, l.value.as_bytes());
         }
-        let parts = cut(entries);
         put_uvarint(&mut index, parts.len() as u64);
         for part in parts {
-            let raw = chunk::encode(part);
-            let z = compressor
-                .compress(&raw)
-                .map_err(|e| Error::io("zstd", dir, e))?;
-            let mut filter = bloom::Builder::new(part.iter().map(|e| e.line.len()).sum());
-            for e in part {
-                filter.add(e.line.as_bytes());
-            }
-            let filter = filter.finish();
+            let Some(p) = packed.next() else {
+                let e = std::io::Error::other("a chunk was not packed");
+                return Err(Error::io("compress", dir, e));
+            };
             let (min, max) = (part[0].ts, part[part.len() - 1].ts);
-            let too_big = |what: &str| {
-                let e = std::io::Error::other(format!("log chunk {what} over 4 GiB"));
-                Error::io("write", dir, e)
+            let u32_of = |v: usize, what: &str| -> Result<[u8; 4]> {
+                let e = || std::io::Error::other(format!("log chunk {what} over 4 GiB"));
+                let v = u32::try_from(v).map_err(|_| Error::io("write", dir, e()))?;
+                Ok(v.to_be_bytes())
             };
             index.extend_from_slice(&(data.len() as u64).to_be_bytes());
-            for (v, what) in [
-                (z.len(), "compressed"),
-                (raw.len(), "raw"),
-                (part.len(), "entries"),
-            ] {
-                let v = u32::try_from(v).map_err(|_| too_big(what))?;
-                index.extend_from_slice(&v.to_be_bytes());
-            }
+            index.extend_from_slice(&u32_of(p.compressed.len(), "compressed")?);
+            index.extend_from_slice(&u32_of(p.raw_len, "raw")?);
+            index.extend_from_slice(&u32_of(part.len(), "entries")?);
             index.extend_from_slice(&min.to_be_bytes());
             index.extend_from_slice(&max.to_be_bytes());
-            index.extend_from_slice(&crc32fast::hash(&z).to_be_bytes());
-            index.extend_from_slice(&(filter.len() as u32).to_be_bytes());
-            index.extend_from_slice(&filter);
-            data.extend_from_slice(&z);
+            index.extend_from_slice(&crc32fast::hash(&p.compressed).to_be_bytes());
+            index.extend_from_slice(&u32_of(p.filter.len(), "filter")?);
+            index.extend_from_slice(&p.filter);
+            data.extend_from_slice(&p.compressed);
             meta.chunks += 1;
             meta.entries += part.len() as u64;
             meta.line_bytes += part.iter().map(|e| e.line.len() as u64).sum::<u64>();

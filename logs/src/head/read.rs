@@ -168,7 +168,7 @@ impl Head {
 }
 
 /// The entries of `s` in `(after, through]` its blocks hold, less those
-/// `filter` rejects, in block order.
+/// `filter` rejects, in block order, then those on their way into a block.
 fn from_blocks(
     s: &Stream,
     after: i64,
@@ -204,13 +204,28 @@ fn from_blocks(
             }
         }
     }
+    if let Some(f) = &s.flushing {
+        let from = f.entries.partition_point(|e| e.ts <= after);
+        let to = f.entries.partition_point(|e| e.ts <= through);
+        out.extend(
+            f.entries[from..to]
+                .iter()
+                .filter(|e| filter.keeps(&e.line))
+                .cloned(),
+        );
+    }
     Ok(out)
 }
 
 fn has_entry_in(s: &Stream, start: i64, end: i64) -> bool {
     let start = start.max(s.visible_from);
     let from = s.entries.partition_point(|e| e.ts < start);
+    let flushing = s.flushing.as_ref().is_some_and(|f| {
+        let from = f.entries.partition_point(|e| e.ts < start);
+        f.entries.get(from).is_some_and(|e| e.ts < end)
+    });
     s.entries.get(from).is_some_and(|e| e.ts < end)
+        || flushing
         || s.blocks.iter().any(|(b, at)| {
             b.streams()[*at]
                 .chunks

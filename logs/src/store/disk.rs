@@ -19,10 +19,10 @@ impl LogStore {
     /// Flushes the head into a block when due (or always with `force`):
     /// the WAL segment is cut first, so every entry committed before
     /// this call can go. Entries of commits still under way stay in the
-    /// head until the next flush.
-    pub fn flush(&self, db: &Db, force: bool) -> Result<()> {
+    /// head until the next flush. Returns whether a block was written.
+    pub fn flush(&self, db: &Db, force: bool) -> Result<bool> {
         let Some(dir) = &self.blocks_dir else {
-            return Ok(());
+            return Ok(false);
         };
         let _one = self.maintenance.lock();
         if self.head.bytes() == 0
@@ -31,20 +31,37 @@ impl LogStore {
                     .head
                     .flush_due(self.opts.flush_bytes, self.opts.flush_age))
         {
-            return Ok(());
+            return Ok(false);
         }
         let current = db.cut_wal_segment()?;
         let through = (current - 1).min(self.inflight.persisted_through(|| None));
         let f = self.head.flushable(through);
-        let Some(meta) = block::write(dir, &f.streams, through, Vec::new())? else {
-            return Ok(());
+        let streams: Vec<(Labels, &[Entry])> = f
+            .streams
+            .iter()
+            .map(|(l, fl)| (l.clone(), fl.entries.as_slice()))
+            .collect();
+        let written = block::write(dir, &streams, through, Vec::new()).and_then(|m| {
+            m.map(|m| Block::open(&dir.join(&m.ulid)).map(|b| (m, b)))
+                .transpose()
+        });
+        drop(streams);
+        let (meta, b) = match written {
+            Ok(Some(done)) => done,
+            Ok(None) => {
+                self.head.abort(f);
+                return Ok(false);
+            }
+            Err(e) => {
+                self.head.abort(f);
+                return Err(e);
+            }
         };
-        let b = Arc::new(Block::open(&dir.join(&meta.ulid))?);
-        self.head.install(b, &f);
+        self.head.install(Arc::new(b), &f);
         let c = &self.counters;
         c.blocks_written.fetch_add(1, Ordering::Relaxed);
         c.entries_flushed.fetch_add(meta.entries, Ordering::Relaxed);
-        Ok(())
+        Ok(true)
     }
 
     /// Deletes the blocks retention has hidden entirely; returns how many.
@@ -106,6 +123,10 @@ impl LogStore {
                 continue;
             }
             let replaces = vec![old.meta().ulid.clone()];
+            let streams: Vec<(Labels, &[Entry])> = streams
+                .iter()
+                .map(|(l, es)| (l.clone(), es.as_slice()))
+                .collect();
             let new = block::write(dir, &streams, old.meta().wal_through, replaces)?;
             let new = match new {
                 Some(m) => Some(Arc::new(Block::open(&dir.join(&m.ulid))?)),

@@ -54,6 +54,15 @@ impl Db {
         Ok(report)
     }
 
+    /// [`truncate_wal_for_stores`](Self::truncate_wal_for_stores) between
+    /// compactions: a companion store that has just written a block calls
+    /// it so the WAL it no longer needs goes soon.
+    pub fn release_wal(&self) -> Result<()> {
+        let _guard = self.maintenance.lock();
+        self.wal.check_open()?;
+        self.truncate_wal_for_stores()
+    }
+
     /// Folds closed WAL segments the companion stores have persisted into
     /// a checkpoint when the metric head's compaction did not (a log- or
     /// span-heavy database whose metric head is small, or empty). The
