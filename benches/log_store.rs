@@ -24,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use almanac::bench_env::env_usize;
 use almanac::bench_peer::{self, Peer, cpu_seconds, proc_status};
 use almanac::harness::{request, snappy, urlencode};
+use almanac::log_gen::line;
 use prost::Message;
 use server::logs::proto::{EntryAdapter, PushRequest, StreamAdapter, Timestamp};
 
@@ -36,40 +37,6 @@ fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64)
-}
-
-/// A line of one of three shapes; `n` varies every field.
-fn line(n: u64) -> String {
-    let level = ["info", "info", "info", "warn", "error", "debug"][(n % 6) as usize];
-    let word = match n {
-        _ if n % 2_000_003 == 1_000_001 => "kestrel",
-        _ if n % 10_000 == 7 => "needle",
-        _ => "served",
-    };
-    match n % 3 {
-        0 => format!(
-            "level={level} method=GET path=/api/v1/users/{} status={} duration={}ms bytes={} user=u{} msg=\"request {word}\"",
-            n % 9973,
-            [200, 200, 201, 404, 500][(n % 5) as usize],
-            n % 997,
-            n % 65_536,
-            n % 1000
-        ),
-        1 => format!(
-            "{{\"level\":\"{level}\",\"msg\":\"query {word}\",\"table\":\"orders\",\"rows\":{},\"took_ms\":{},\"trace_id\":\"{:032x}\"}}",
-            n % 10_007,
-            n % 2000,
-            n.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        ),
-        _ => format!(
-            "{level} [worker-{}] processed batch {} in {} ms, {word} {} items from queue jobs-{}",
-            n % 16,
-            n,
-            n % 733,
-            n % 5000,
-            n % 8
-        ),
-    }
 }
 
 /// Request `r` of `n`, its lines at times spread over the hour before

@@ -9,6 +9,7 @@
 //! - [`bench_series`]: series and limits shared by storage benchmarks.
 //! - [`harness`]: end-to-end test harness (server on a free port, HTTP client).
 //! - [`span_gen`]: OTLP spans for span-store tests and benchmarks.
+//! - [`log_gen`]: realistic log lines for log-store benchmarks.
 //! - [`peers`]: real Prometheus/Alertmanager processes for end-to-end tests.
 //! - [`bench_peer`]: the servers the ingest benchmark compares, and what is
 //!   measured of them.
@@ -19,6 +20,7 @@ pub mod bench_series;
 pub mod datagen;
 pub mod harness;
 pub mod hist_gen;
+pub mod log_gen;
 pub mod peers;
 pub mod span_gen;
 

@@ -19,6 +19,7 @@
 //! - [`flush`]: moving entries into blocks, and blocks in and out.
 
 mod flush;
+mod plain;
 mod read;
 
 use std::collections::{BTreeMap, HashMap};
@@ -33,6 +34,7 @@ use crate::block::Block;
 use crate::model::{Entry, StreamPush};
 
 pub use flush::{Flushable, Flushing};
+pub use plain::Split;
 pub use read::{LineFilter, ReadCounters};
 
 /// One stream: its labels, entries not yet in a block (in time order), and

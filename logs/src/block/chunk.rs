@@ -134,6 +134,12 @@ impl Chunk {
         std::str::from_utf8(lines.get(start..self.line_ends[i])?).ok()
     }
 
+    /// Whether entry `i` carries structured metadata.
+    pub fn has_metadata(&self, i: usize) -> bool {
+        let start = if i == 0 { 0 } else { self.meta_ends[i - 1] };
+        self.meta_ends[i] > start
+    }
+
     /// Entry `i`, with its structured metadata.
     pub fn entry(&self, i: usize) -> Result<Entry, DecodeError> {
         let line = self.line(i).ok_or(DecodeError {

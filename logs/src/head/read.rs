@@ -33,7 +33,7 @@ impl<'a> LineFilter<'a> {
         self.pipeline.is_none_or(|p| p.leading_lines_pass(line))
     }
 
-    fn chunk_may_match(&self, b: &Block, c: &ChunkRef) -> bool {
+    pub(super) fn chunk_may_match(&self, b: &Block, c: &ChunkRef) -> bool {
         self.pipeline
             .is_none_or(|p| p.required().all(|n| b.may_contain(c, n)))
     }

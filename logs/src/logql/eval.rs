@@ -97,6 +97,35 @@ pub fn evaluate(
     Ok(res)
 }
 
+/// (time, bytes) of the entries a pipeline keeps, by their labels after
+/// it (streams whose labels become equal merge), and the first pipeline
+/// error met.
+#[derive(Default)]
+struct Sized {
+    by_labels: BTreeMap<Labels, Vec<(i64, u64)>>,
+    failed: Option<(String, Labels)>,
+}
+
+impl Sized {
+    fn add(&mut self, pipeline: &Pipeline, labels: &Labels, entries: &[crate::model::Entry]) {
+        for e in entries {
+            let Some(hit) = pipeline.run(labels, e) else {
+                continue;
+            };
+            let all = hit.all_labels();
+            if all.has(ERROR) {
+                self.failed
+                    .get_or_insert_with(|| (all.get(ERROR).to_string(), all.clone()));
+                continue;
+            }
+            self.by_labels
+                .entry(all)
+                .or_default()
+                .push((e.ts, hit.line.len() as u64));
+        }
+    }
+}
+
 /// Computes range aggregation `i` at `times` into `storage`; returns the
 /// samples written.
 fn compute(
@@ -148,45 +177,37 @@ fn compute(
     }
     // (time, bytes) of the entries the pipeline keeps, by their labels
     // after it (streams whose labels become equal merge).
-    let mut by_labels: BTreeMap<Labels, Vec<(i64, u64)>> = BTreeMap::new();
-    let mut failed: Option<(String, Labels)> = None;
-    head.for_each_stream(
-        &leaf.log.matchers,
-        end_of(first) - window_ns,
-        end_of(last),
-        &LineFilter::of(&pipeline),
-        &mut |labels, entries| {
-            // Entries a line-only pipeline keeps and that carry no
-            // metadata belong to the stream's own series: gathered here,
-            // added once.
-            let mut plain: Vec<(i64, u64)> = Vec::new();
-            for e in entries {
-                if e.metadata.is_empty()
-                    && let Some(keep) = pipeline.keeps_line(&e.line)
-                {
-                    if keep {
-                        plain.push((e.ts, e.line.len() as u64));
-                    }
-                    continue;
+    let mut sized = Sized::default();
+    let (after, through) = (end_of(first) - window_ns, end_of(last));
+    let filter = LineFilter::of(&pipeline);
+    if pipeline.line_only() {
+        // Entries without metadata that the line filters keep belong to
+        // the stream's own series: counted by time and size alone.
+        let keeps = |line: &str| pipeline.leading_lines_pass(line);
+        head.for_each_stream_split(
+            &leaf.log.matchers,
+            after,
+            through,
+            &filter,
+            &keeps,
+            &mut |labels, split| {
+                if !split.plain.is_empty() {
+                    let points = sized.by_labels.entry(labels.clone()).or_default();
+                    points.extend_from_slice(&split.plain);
                 }
-                let Some(hit) = pipeline.run(labels, e) else {
-                    continue;
-                };
-                let all = hit.all_labels();
-                if all.has(ERROR) {
-                    failed.get_or_insert_with(|| (all.get(ERROR).to_string(), all.clone()));
-                    continue;
-                }
-                by_labels
-                    .entry(all)
-                    .or_default()
-                    .push((e.ts, hit.line.len() as u64));
-            }
-            if !plain.is_empty() {
-                by_labels.entry(labels.clone()).or_default().extend(plain);
-            }
-        },
-    )?;
+                sized.add(&pipeline, labels, &split.rich);
+            },
+        )?;
+    } else {
+        head.for_each_stream(
+            &leaf.log.matchers,
+            after,
+            through,
+            &filter,
+            &mut |labels, entries| sized.add(&pipeline, labels, entries),
+        )?;
+    }
+    let Sized { by_labels, failed } = sized;
     if let Some((err, labels)) = failed {
         return Err(Error::BadQuery(format!(
             "pipeline error: '{err}' for series: '{labels}'. Use a label filter to intentionally skip this error (e.g. | __error__!=\"{err}\"), or drop it (| drop __error__, __error_details__)"

@@ -132,6 +132,11 @@ impl Pipeline {
         })
     }
 
+    /// Whether the pipeline only filters lines (labels untouched).
+    pub fn line_only(&self) -> bool {
+        self.line_only
+    }
+
     /// For a pipeline of line filters only, whether it keeps `line`
     /// (labels untouched); `None` for any other pipeline.
     pub fn keeps_line(&self, line: &str) -> Option<bool> {

@@ -330,3 +330,76 @@ fn out_of_order_entries_merge_in_time_order_across_blocks_and_head() {
     let m = Matcher::new(MatchOp::Equal, "app", "api").unwrap();
     assert_eq!(store.series(&[m], NOW, NOW + SEC).len(), 1);
 }
+
+#[test]
+fn every_query_answers_the_same_from_blocks_as_from_the_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, db) = open(tmp.path());
+    let mut pushes = Vec::new();
+    for (app, n) in [("api", 300), ("db", 120)] {
+        let mut p = StreamPush {
+            labels: Labels::from_pairs(&[("app", app)]),
+            entries: Vec::new(),
+        };
+        for i in 0..n {
+            let level = ["info", "warn", "error"][i % 3];
+            let mut e = Entry::new(
+                NOW + i as i64 * 7 * SEC,
+                format!("{{\"level\":\"{level}\",\"took\":{i},\"msg\":\"req {i}\"}}"),
+            );
+            if i % 5 == 0 {
+                e.metadata.push(("trace_id".into(), format!("t{i}")));
+            }
+            p.entries.push(e);
+        }
+        pushes.push(p);
+    }
+    store.push(&db, pushes, LATER).unwrap();
+    let metric = [
+        "sum by (app) (count_over_time({app=~\".+\"}[5m]))",
+        "sum(bytes_over_time({app=\"api\"} |= \"error\" [10m]))",
+        "sum by (trace_id) (count_over_time({app=\"api\"} |= \"warn\" [30m]))",
+        "sum by (level) (rate({app=~\".+\"} | json [10m]))",
+        "sum by (app) (sum_over_time({app=~\".+\"} | json | unwrap took [10m]))",
+    ];
+    let logs = [
+        "{app=~\".+\"}",
+        "{app=\"db\"} |= \"req 1\"",
+        "{app=\"api\"} | json | level=\"warn\"",
+    ];
+    let answers = |store: &LogStore| -> Vec<String> {
+        let end = (NOW + 3600 * SEC) / 1_000_000;
+        let mut out: Vec<String> = metric
+            .iter()
+            .map(|q| {
+                let Ok(Expr::Metric(m)) = parse(q) else {
+                    panic!("{q}")
+                };
+                let grid = Grid {
+                    start: end - 3_600_000,
+                    end,
+                    step: 60_000,
+                };
+                format!(
+                    "{:?}",
+                    store.evaluate(&m, grid, Default::default()).unwrap().value
+                )
+            })
+            .collect();
+        out.extend(logs.iter().map(|q| format!("{:?}", query(store, q))));
+        out
+    };
+    let before = answers(&store);
+    for (i, a) in before.iter().enumerate() {
+        assert!(
+            !a.ends_with("([])") && a != "[]",
+            "query {i} answers something: {a}"
+        );
+    }
+    store.flush(&db, true).unwrap();
+    assert_eq!(store.head().bytes(), 0);
+    let after = answers(&store);
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        assert_eq!(b, a, "query {i}");
+    }
+}
