@@ -84,6 +84,10 @@ pub enum LineOp {
     Match,
     /// `!~`
     NotMatch,
+    /// `|>`: the line matches a pattern (`<_>` for any text).
+    MatchPattern,
+    /// `!>`
+    NotMatchPattern,
 }
 
 impl LineOp {
@@ -93,6 +97,8 @@ impl LineOp {
             LineOp::NotContains => "!=",
             LineOp::Match => "|~",
             LineOp::NotMatch => "!~",
+            LineOp::MatchPattern => "|>",
+            LineOp::NotMatchPattern => "!>",
         }
     }
 }

@@ -98,6 +98,8 @@ fn stage(i: &str) -> Result<Option<(&str, Stage)>, nom::Err<PError<'_>>> {
         ("!=", LineOp::NotContains),
         ("|~", LineOp::Match),
         ("!~", LineOp::NotMatch),
+        ("|>", LineOp::MatchPattern),
+        ("!>", LineOp::NotMatchPattern),
     ]
     .into_iter()
     .find_map(|(tok, op)| at.strip_prefix(tok).map(|rest| (rest, op)));
@@ -130,6 +132,11 @@ fn line_filter(i: &str, op: LineOp) -> PResult<'_, LineFilter> {
             && let Err(e) = regex::Regex::new(&p)
         {
             return failure(at, format!("invalid regular expression {p:?}: {e}"));
+        }
+        if matches!(op, LineOp::MatchPattern | LineOp::NotMatchPattern)
+            && let Err(e) = super::pipeline::pattern::Pattern::parse_filter(&p)
+        {
+            return failure(at, e);
         }
         patterns.push(p);
         i = rest;

@@ -109,7 +109,7 @@ fn query() -> impl Strategy<Value = String> {
     )
         .prop_map(|(n, op, v)| format!("{n}{op}{}", promql::ast::quote_string(&v)));
     let filter = (
-        prop::sample::select(vec!["|=", "!=", "|~", "!~"]),
+        prop::sample::select(vec!["|=", "!=", "|~", "!~", "|>", "!>"]),
         proptest::collection::vec("[a-z0-9 .\"\\\\é]{0,6}", 1..3),
     )
         .prop_map(|(op, ps)| {

@@ -56,6 +56,10 @@ enum Compiled {
         any: Vec<Regex>,
         negate: bool,
     },
+    LinePattern {
+        any: Vec<pattern::Pattern>,
+        negate: bool,
+    },
     Json(Vec<(String, Vec<PathStep>)>),
     Logfmt,
     Regexp(Regex),
@@ -120,12 +124,19 @@ impl Work {
     }
 }
 
+impl Compiled {
+    fn is_line_filter(&self) -> bool {
+        matches!(
+            self,
+            Compiled::Contains { .. } | Compiled::Match { .. } | Compiled::LinePattern { .. }
+        )
+    }
+}
+
 impl Pipeline {
     pub fn new(stages: &[Stage]) -> Result<Pipeline, String> {
         let compiled = stages.iter().map(compile).collect::<Result<Vec<_>, _>>()?;
-        let line_only = compiled
-            .iter()
-            .all(|c| matches!(c, Compiled::Contains { .. } | Compiled::Match { .. }));
+        let line_only = compiled.iter().all(|c| c.is_line_filter());
         Ok(Pipeline {
             stages: compiled,
             line_only,
@@ -151,18 +162,24 @@ impl Pipeline {
     }
 
     /// Strings every line the pipeline keeps contains, as given (from its
-    /// leading `|=` filters of one string each).
+    /// leading `|=` filters of one string each, and the literals of its
+    /// leading `|>` filters of one pattern each).
     pub fn required(&self) -> impl Iterator<Item = &[u8]> {
-        self.leading_lines().filter_map(|s| match s {
-            Compiled::Contains { any, negate: false } if any.len() == 1 => Some(any[0].needle()),
-            _ => None,
+        self.leading_lines().flat_map(|s| -> Vec<&[u8]> {
+            match s {
+                Compiled::Contains { any, negate: false } if any.len() == 1 => {
+                    vec![any[0].needle()]
+                }
+                Compiled::LinePattern { any, negate: false } if any.len() == 1 => {
+                    any[0].literals().map(str::as_bytes).collect()
+                }
+                _ => Vec::new(),
+            }
         })
     }
 
     fn leading_lines(&self) -> impl Iterator<Item = &Compiled> {
-        self.stages
-            .iter()
-            .take_while(|c| matches!(c, Compiled::Contains { .. } | Compiled::Match { .. }))
+        self.stages.iter().take_while(|c| c.is_line_filter())
     }
 
     /// Runs the pipeline on one entry of the stream with `stream` labels:
@@ -219,6 +236,7 @@ fn line_passes(s: &Compiled, line: &str) -> bool {
             any.iter().any(|p| p.find(line.as_bytes()).is_some()) != *negate
         }
         Compiled::Match { any, negate } => any.iter().any(|r| r.is_match(line)) != *negate,
+        Compiled::LinePattern { any, negate } => any.iter().any(|p| p.matches(line)) != *negate,
         _ => true,
     }
 }
@@ -226,7 +244,9 @@ fn line_passes(s: &Compiled, line: &str) -> bool {
 /// Applies one stage; `false` drops the entry.
 fn apply(s: &Compiled, w: &mut Work, ts: i64) -> bool {
     match s {
-        Compiled::Contains { .. } | Compiled::Match { .. } => line_passes(s, &w.line),
+        Compiled::Contains { .. } | Compiled::Match { .. } | Compiled::LinePattern { .. } => {
+            line_passes(s, &w.line)
+        }
         Compiled::Json(paths) => {
             let got = if paths.is_empty() {
                 json_all(&w.line)
@@ -334,7 +354,10 @@ fn selects(i: &NameOrMatcher, name: &str, value: &str) -> bool {
 fn compile(s: &Stage) -> Result<Compiled, String> {
     Ok(match s {
         Stage::Line(f) => {
-            let negate = matches!(f.op, LineOp::NotContains | LineOp::NotMatch);
+            let negate = matches!(
+                f.op,
+                LineOp::NotContains | LineOp::NotMatch | LineOp::NotMatchPattern
+            );
             match f.op {
                 LineOp::Contains | LineOp::NotContains => Compiled::Contains {
                     any: f
@@ -349,6 +372,14 @@ fn compile(s: &Stage) -> Result<Compiled, String> {
                         .patterns
                         .iter()
                         .map(|p| regex(p))
+                        .collect::<Result<_, _>>()?,
+                    negate,
+                },
+                LineOp::MatchPattern | LineOp::NotMatchPattern => Compiled::LinePattern {
+                    any: f
+                        .patterns
+                        .iter()
+                        .map(|p| pattern::Pattern::parse_filter(p))
                         .collect::<Result<_, _>>()?,
                     negate,
                 },

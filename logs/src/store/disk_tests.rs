@@ -176,6 +176,11 @@ fn line_filters_skip_chunks_their_filters_rule_out() {
     let skipped = reads.chunks_skipped.load(Ordering::Relaxed) - skipped0;
     assert_eq!(read + skipped, 10, "one chunk per block");
     assert!(skipped >= 8, "{skipped} of 10 skipped");
+    // A pattern filter's literals rule chunks out too.
+    let s0 = reads.chunks_skipped.load(Ordering::Relaxed);
+    let got = query(&store, "{app=\"api\"} |> \"<_> kestrel-42 <_>\"");
+    assert_eq!(got.len(), 1);
+    assert!(reads.chunks_skipped.load(Ordering::Relaxed) - s0 >= 8);
     // A regex or a negated filter cannot skip: every chunk is read.
     let (r0, s0) = (
         reads.chunks_read.load(Ordering::Relaxed),

@@ -3,6 +3,10 @@
 //! capture takes everything up to the next literal's first appearance (the
 //! last capture, the rest of the line). A line that does not match
 //! extracts nothing.
+//!
+//! The same patterns filter lines (`|> "<_> error <_>"`, `!>`): a line
+//! matches when the pattern covers all of it, literals where the pattern
+//! puts them and captures (possibly empty) in between.
 
 /// A compiled pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +24,27 @@ enum Part {
 }
 
 impl Pattern {
+    /// A pattern for the `pattern` parser: at least one named capture,
+    /// each name once.
     pub fn parse(text: &str) -> Result<Pattern, String> {
+        let p = Pattern::parse_filter(text)?;
+        if !p.parts.iter().any(|p| matches!(p, Part::Capture(Some(_)))) {
+            return Err(format!("pattern {text:?} has no named capture"));
+        }
+        let mut names = std::collections::HashSet::new();
+        for p in &p.parts {
+            if let Part::Capture(Some(n)) = p
+                && !names.insert(n.as_str())
+            {
+                return Err(format!("pattern {text:?} captures <{n}> twice"));
+            }
+        }
+        Ok(p)
+    }
+
+    /// A pattern for the `|>` and `!>` line filters (captures need no
+    /// names).
+    pub fn parse_filter(text: &str) -> Result<Pattern, String> {
         let mut parts = Vec::new();
         let mut rest = text;
         let mut lit = String::new();
@@ -49,21 +73,49 @@ impl Pattern {
         if !lit.is_empty() {
             parts.push(Part::Literal(lit));
         }
-        if !parts.iter().any(|p| matches!(p, Part::Capture(Some(_)))) {
-            return Err(format!("pattern {text:?} has no named capture"));
-        }
-        let mut names = std::collections::HashSet::new();
-        for p in &parts {
-            if let Part::Capture(Some(n)) = p
-                && !names.insert(n.as_str())
-            {
-                return Err(format!("pattern {text:?} captures <{n}> twice"));
-            }
-        }
         Ok(Pattern {
             source: text.to_string(),
             parts,
         })
+    }
+
+    /// The literal texts, in order (a line the pattern matches contains
+    /// each).
+    pub fn literals(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Literal(l) => Some(l.as_str()),
+            Part::Capture(_) => None,
+        })
+    }
+
+    /// Whether the pattern covers all of `line` (the line filters).
+    /// Captures match only wildcards here, so each literal at its
+    /// leftmost place after the one before decides (the last one, when
+    /// the pattern ends with it, at the line's end).
+    pub fn matches(&self, line: &str) -> bool {
+        let mut pos = 0;
+        let last = self.parts.len().saturating_sub(1);
+        for (i, part) in self.parts.iter().enumerate() {
+            let Part::Literal(l) = part else {
+                continue;
+            };
+            let after_capture = i > 0;
+            if i == last {
+                let fits = line.len() >= pos + l.len() && line.ends_with(l.as_str());
+                return fits && (after_capture || line.len() == l.len());
+            }
+            if after_capture {
+                match line[pos..].find(l.as_str()) {
+                    Some(at) => pos += at + l.len(),
+                    None => return false,
+                }
+            } else if line.starts_with(l.as_str()) {
+                pos = l.len();
+            } else {
+                return false;
+            }
+        }
+        true
     }
 
     /// The captures of `line`, or nothing when it does not match.
@@ -146,6 +198,26 @@ mod tests {
             Pattern::parse("a<x>b").unwrap().extract("a<>b"),
             vec![("x".into(), "<>".into())]
         );
+        type Case<'a> = (&'a str, &'a str, bool);
+        let filters: Vec<Case> = vec![
+            ("<_> error <_>", "level=x error in db", true),
+            ("<_> error <_>", "error at start", false),
+            ("<_> error <_>", "at end error", false),
+            ("<_> error<_>", "an error", true),
+            ("GET <_>", "GET /x", true),
+            ("GET <_>", "POST /x", false),
+            ("<_> ms", "took 12 ms", true),
+            ("<_> ms", "took 12 ms!", false),
+            ("exact", "exact", true),
+            ("exact", "exactly", false),
+            ("a<_>b<_>c", "a-b-b-c", true),
+            ("a<_>bc", "abcbc", true),
+            ("<_>", "", true),
+        ];
+        for (pattern, line, want) in filters {
+            let p = Pattern::parse_filter(pattern).unwrap();
+            assert_eq!(p.matches(line), want, "{pattern:?} on {line:?}");
+        }
         for (bad, why) in [
             ("<a><b>", "consecutive"),
             ("just text", "no named capture"),
