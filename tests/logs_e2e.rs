@@ -251,6 +251,16 @@ fn bad_pushes_are_refused_with_reasons() {
     let many_labels: serde_json::Map<String, Value> =
         (0..10_000).map(|i| (format!("l{i}"), json!("v"))).collect();
     let long_line = "x".repeat((256 << 10) + 1);
+    // A JSON push whose second value is not UTF-8.
+    let bad_utf8_json = {
+        let mut b = format!(
+            r#"{{"streams": [{{"stream": {{"app": "json8"}}, "values": [["{t}", "fine"], ["{t}", "bad "#
+        )
+        .into_bytes();
+        b.extend_from_slice(&[0xff, 0xfe]);
+        b.extend_from_slice(br#""]]}]}"#);
+        b
+    };
     // A protobuf push whose second entry is not UTF-8.
     let bad_utf8_proto = {
         use server::logs::proto::{EntryAdapter, PushRequest, StreamAdapter, Timestamp};
@@ -314,6 +324,7 @@ fn bad_pushes_are_refused_with_reasons() {
             Some("few"),
         ),
         ("invalid UTF-8 line (protobuf)", &proto_ct, bad_utf8_proto, 400, "line is not UTF-8", Some("proto")),
+        ("invalid UTF-8 line (JSON)", &json_ct, bad_utf8_json, 400, "value 1: line is not UTF-8", Some("json8")),
         (
             "too old",
             &json_ct,

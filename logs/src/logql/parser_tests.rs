@@ -304,7 +304,7 @@ fn stage_and_metric_errors() {
         ),
         (
             "template",
-            r#"{a="b"} | line_format "{{ printf .a }}""#,
+            r#"{a="b"} | line_format "{{ fromJson .a }}""#,
             (1, 23),
             "not supported",
         ),

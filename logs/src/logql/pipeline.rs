@@ -309,8 +309,10 @@ fn apply(s: &Compiled, w: &mut Work, ts: i64) -> bool {
             }
         }
         Compiled::LineFormat(t) => {
-            let line = t.render(&|n| w.get(n).to_string(), &w.line, ts);
-            w.line = line;
+            match t.render(&|n| w.get(n).to_string(), &w.line, ts) {
+                Ok(line) => w.line = line,
+                Err(e) => w.error("TemplateFormatErr", e),
+            }
             true
         }
         Compiled::LabelFormat(fmts) => {
@@ -321,7 +323,15 @@ fn apply(s: &Compiled, w: &mut Work, ts: i64) -> bool {
                         w.labels.retain(|(n, _, _)| n != from);
                         v
                     }
-                    FmtSource::Template(t) => t.render(&|n| w.get(n).to_string(), &w.line, ts),
+                    FmtSource::Template(t) => {
+                        match t.render(&|n| w.get(n).to_string(), &w.line, ts) {
+                            Ok(v) => v,
+                            Err(e) => {
+                                w.error("TemplateFormatErr", e);
+                                continue;
+                            }
+                        }
+                    }
                 };
                 w.set(dst.clone(), v, Kind::Parsed);
             }

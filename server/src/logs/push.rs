@@ -138,8 +138,16 @@ fn parse_label_string(s: &str) -> Result<Labels, String> {
 
 /// Decodes a JSON push body. A body that is not the push shape fails
 /// whole; a stream or value inside it that breaks a rule is refused alone.
+/// A body with bytes that are not UTF-8 is read with each bad sequence
+/// replaced (as Go's decoder does); then the values holding a replacement
+/// character are refused as not UTF-8 (a genuine U+FFFD in the same body
+/// is refused with them).
 pub fn decode_json(raw: &[u8]) -> Result<Decoded, ApiError> {
-    let body: Value = serde_json::from_slice(raw)
+    let (text, damaged) = match std::str::from_utf8(raw) {
+        Ok(t) => (std::borrow::Cow::Borrowed(t), false),
+        Err(_) => (String::from_utf8_lossy(raw), true),
+    };
+    let body: Value = serde_json::from_str(&text)
         .map_err(|e| ApiError::BadData(format!("decoding JSON push body: {e}")))?;
     let streams = body
         .get("streams")
@@ -175,7 +183,7 @@ pub fn decode_json(raw: &[u8]) -> Result<Decoded, ApiError> {
         };
         let mut entries = Vec::with_capacity(values.len());
         for (j, v) in values.iter().enumerate() {
-            match json_entry(v) {
+            match json_entry(v).and_then(|e| utf8_intact(e, damaged)) {
                 Ok(e) => entries.push(e),
                 Err(e) => out.refuse(1, || format!("stream '{labels}': value {j}: {e}")),
             }
@@ -183,6 +191,19 @@ pub fn decode_json(raw: &[u8]) -> Result<Decoded, ApiError> {
         out.streams.push(StreamPush { labels, entries });
     }
     Ok(out)
+}
+
+/// `e`, unless the body was not UTF-8 and `e` holds what replaced it.
+fn utf8_intact(e: Entry, damaged: bool) -> Result<Entry, String> {
+    const BAD: char = char::REPLACEMENT_CHARACTER;
+    let hit = e.line.contains(BAD)
+        || e.metadata
+            .iter()
+            .any(|(n, v)| n.contains(BAD) || v.contains(BAD));
+    if damaged && hit {
+        return Err("line is not UTF-8".into());
+    }
+    Ok(e)
 }
 
 /// `["<ns>", "line"]` or `["<ns>", "line", {"name": "value"}]`.

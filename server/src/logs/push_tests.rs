@@ -108,17 +108,39 @@ fn json_bodies_that_fail_whole() {
             b"{\"entries\": []}",
             "expected {\"streams\"",
         ),
-        (
-            "invalid UTF-8",
-            b"{\"streams\": [\"\xff\"]}",
-            "decoding JSON push body",
-        ),
         ("empty body", b"", "decoding JSON push body"),
     ];
     for (name, body, want) in cases {
         let e = decode_json(body).expect_err(name).to_string();
         assert!(e.contains(want), "{name}: {e}");
     }
+}
+
+#[test]
+fn json_bytes_that_are_not_utf8_refuse_only_their_value() {
+    let mut body =
+        br#"{"streams": [{"stream": {"app": "a"}, "values": [["1", "ok"], ["2", "bad "#.to_vec();
+    body.extend_from_slice(b"\xff\xfe");
+    body.extend_from_slice(br#""], ["3", "also ok \ufffd"]]}]}"#);
+    let d = decode_json(&body).expect("the body decodes");
+    let lines: Vec<&str> = d.streams[0]
+        .entries
+        .iter()
+        .map(|e| e.line.as_str())
+        .collect();
+    assert_eq!(
+        lines,
+        vec!["ok"],
+        "a genuine U+FFFD in a damaged body goes too"
+    );
+    assert_eq!(d.refused, 2);
+    let clean = br#"{"streams": [{"stream": {"app": "a"}, "values": [["3", "kept \ufffd"]]}]}"#;
+    assert_eq!(
+        decode_json(clean).expect("decodes").streams[0]
+            .entries
+            .len(),
+        1
+    );
 }
 
 fn entry(seconds: i64, line: &[u8]) -> proto::EntryAdapter {
