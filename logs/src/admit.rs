@@ -116,6 +116,24 @@ pub fn rate_limited(push: &[StreamPush], bytes: f64, limits: &Limits) -> Admitte
     }
 }
 
+/// Every entry of `push` refused because the head holds `held` bytes of
+/// lines not yet in blocks, `limit` or more: flushing is behind, and the
+/// client should retry (429), as Loki's ingesters answer when over their
+/// memory limits.
+pub fn head_full(push: &[StreamPush], held: usize, limit: usize) -> Admitted {
+    let lines: usize = push.iter().map(|s| s.entries.len()).sum();
+    Admitted {
+        refused: lines,
+        rate_limited: true,
+        reasons: vec![format!(
+            "the log store holds {} MiB of lines not yet written to blocks (limit {} MiB, 4 × logs.flush_head_mb); retry later",
+            held >> 20,
+            limit >> 20
+        )],
+        ..Admitted::default()
+    }
+}
+
 const MAX_REASONS: usize = 5;
 
 impl Admitted {

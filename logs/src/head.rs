@@ -16,9 +16,12 @@
 //!
 //! - [`read`]: for_each_stream, select, series and label values over the
 //!   head and its blocks;
-//! - [`flush`]: moving entries into blocks, and blocks in and out.
+//! - [`flush`]: moving entries into blocks, and blocks in and out;
+//! - [`merge`]: swapping merged blocks in;
+//! - [`plain`]: reading for metric queries that only filter lines.
 
 mod flush;
+mod merge;
 mod plain;
 mod read;
 

@@ -13,6 +13,7 @@
 //!   all they hold).
 
 mod disk;
+mod merge;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -106,6 +107,8 @@ pub struct Counters {
     pub entries_flushed: AtomicU64,
     pub blocks_written: AtomicU64,
     pub blocks_deleted: AtomicU64,
+    /// Small blocks merged into bigger ones.
+    pub blocks_merged: AtomicU64,
     /// Damaged blocks moved aside at open.
     pub blocks_quarantined: AtomicU64,
 }
@@ -173,6 +176,15 @@ impl LogStore {
     /// returns `Ok`. The admission tells what was refused and why.
     pub fn push(self: &Arc<Self>, db: &Db, push: Vec<StreamPush>, now_ns: i64) -> Result<Admitted> {
         let limits = &self.opts.limits;
+        let held = self.head.bytes();
+        let limit = self.opts.flush_bytes.saturating_mul(4);
+        if self.blocks_dir.is_some() && held >= limit {
+            let refused = admit::head_full(&push, held, limit);
+            self.counters
+                .entries_refused
+                .fetch_add(refused.refused as u64, Ordering::Relaxed);
+            return Ok(refused);
+        }
         let bytes: usize = push.iter().flat_map(|s| &s.entries).map(|e| e.size()).sum();
         if !self
             .rate
@@ -323,6 +335,7 @@ impl LogStore {
         self.apply_retention()?;
         if self.flush(db, force)? {
             db.release_wal()?;
+            self.merge_small_blocks()?;
         }
         Ok(())
     }

@@ -190,7 +190,7 @@ pub(super) fn load_blocks(dir: &Path, quarantine: &Path) -> Result<(Vec<Arc<Bloc
     Ok((kept, quarantined))
 }
 
-fn remove_dir(path: &Path) -> Result<()> {
+pub(super) fn remove_dir(path: &Path) -> Result<()> {
     std::fs::remove_dir_all(path).map_err(|e| Error::io("remove", path, e))
 }
 

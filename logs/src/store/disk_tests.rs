@@ -408,3 +408,26 @@ fn every_query_answers_the_same_from_blocks_as_from_the_head() {
         assert_eq!(b, a, "query {i}");
     }
 }
+
+#[test]
+fn pushes_wait_while_the_head_is_four_flushes_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = Options {
+        flush_bytes: 1024,
+        ..Options::default()
+    };
+    let (store, db) = open_with(tmp.path(), opts);
+    let a = store.push(&db, vec![lines(300, "api")], LATER).unwrap();
+    assert_eq!(a.refused, 0, "under the bound when it came");
+    assert!(store.head().bytes() >= 4096);
+    let a = store.push(&db, vec![lines(1, "db")], LATER).unwrap();
+    assert!(a.rate_limited && a.refused == 1, "{a:?}");
+    assert!(
+        a.reasons[0].contains("not yet written to blocks"),
+        "{:?}",
+        a.reasons
+    );
+    store.flush(&db, true).unwrap();
+    let a = store.push(&db, vec![lines(1, "db")], LATER).unwrap();
+    assert_eq!(a.refused, 0, "accepted again once flushed");
+}

@@ -71,6 +71,11 @@ pub fn render(out: &mut String, store: &LogStore) {
             load(&c.blocks_deleted),
         ),
         (
+            "almanac_log_blocks_merged_total",
+            "Small log blocks merged into bigger ones.",
+            load(&c.blocks_merged),
+        ),
+        (
             "almanac_log_chunks_read_total",
             "Log block chunks queries decompressed.",
             load(&store.head().reads.chunks_read),

@@ -1,6 +1,6 @@
 //! Time parameters as Loki reads them: an integer of up to ten digits is
 //! Unix seconds, a longer one nanoseconds; a number with a fraction is
-//! seconds; otherwise RFC 3339 (to the millisecond).
+//! seconds; otherwise RFC 3339 (to the nanosecond).
 
 use crate::api::Params;
 use crate::error::ApiError;
@@ -25,9 +25,29 @@ pub fn parse(value: &str) -> Result<i64, String> {
             Ok(n)
         };
     }
-    promql::syntax::parse_time(v)
-        .map(|ms| ms.saturating_mul(1_000_000))
-        .map_err(|_| format!("cannot parse {value:?} as a time (nanoseconds, seconds or RFC 3339)"))
+    rfc3339_ns(v).ok_or_else(|| {
+        format!("cannot parse {value:?} as a time (nanoseconds, seconds or RFC 3339)")
+    })
+}
+
+/// An RFC 3339 time to the nanosecond: the shared parser reads it to the
+/// millisecond, the fraction's digits past the third are added here.
+fn rfc3339_ns(v: &str) -> Option<i64> {
+    let t = v.find('T')?;
+    let Some(dot) = v[t..].find('.').map(|d| t + d) else {
+        return promql::syntax::parse_time(v).ok()?.checked_mul(1_000_000);
+    };
+    let digits = v[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
+    let (frac, zone) = (&v[dot + 1..dot + 1 + digits], &v[dot + 1 + digits..]);
+    if digits == 0 || digits > 9 {
+        return None;
+    }
+    let ms_part = format!("{}.{:0<3}{zone}", &v[..dot], &frac[..digits.min(3)]);
+    let ms = promql::syntax::parse_time(&ms_part).ok()?;
+    let sub_ms: i64 = format!("{:0<6}", frac.get(3..).unwrap_or(""))
+        .parse()
+        .ok()?;
+    ms.checked_mul(1_000_000)?.checked_add(sub_ms)
 }
 
 /// Parameter `k` as a time, `default` when absent or empty.
@@ -92,6 +112,26 @@ mod tests {
                 "RFC 3339",
                 "2023-11-14T22:13:20Z",
                 Ok(1_700_000_000_000_000_000),
+            ),
+            (
+                "RFC 3339 to the nanosecond",
+                "2023-11-14T22:13:20.123456789Z",
+                Ok(1_700_000_000_123_456_789),
+            ),
+            (
+                "RFC 3339 microseconds with an offset",
+                "2023-11-15T00:13:20.000042+02:00",
+                Ok(1_700_000_000_000_042_000),
+            ),
+            (
+                "RFC 3339 milliseconds",
+                "2023-11-14T22:13:20.5Z",
+                Ok(1_700_000_000_500_000_000),
+            ),
+            (
+                "ten fraction digits",
+                "2023-11-14T22:13:20.1234567890Z",
+                Err("cannot parse"),
             ),
             ("garbage", "soon", Err("cannot parse")),
         ];
