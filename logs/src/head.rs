@@ -14,16 +14,18 @@
 //!   already (replay after a flush) is skipped;
 //! - stream ids are dense and never reused while the process runs.
 //!
-//! - [`read`]: for_each_stream, select, series and label values over the
-//!   head and its blocks;
+//! - [`read`]: for_each_stream, series and label values over the head
+//!   and its blocks;
 //! - [`flush`]: moving entries into blocks, and blocks in and out;
 //! - [`merge`]: swapping merged blocks in;
-//! - [`plain`]: reading for metric queries that only filter lines.
+//! - [`plain`]: reading for metric queries that only filter lines;
+//! - [`select`]: log queries with a limit, reading the fewest chunks.
 
 mod flush;
 mod merge;
 mod plain;
 mod read;
+mod select;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

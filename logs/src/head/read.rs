@@ -8,7 +8,7 @@ use super::{Head, Stream};
 use crate::block::{Block, ChunkRef};
 use crate::error::Result;
 use crate::logql::pipeline::Pipeline;
-use crate::model::{Direction, Entry, Hit};
+use crate::model::Entry;
 
 /// What a query keeps of lines, for reading less: a source may leave out
 /// entries whose line the filter rejects, and chunks that cannot hold a
@@ -29,7 +29,7 @@ impl<'a> LineFilter<'a> {
         }
     }
 
-    fn keeps(&self, line: &str) -> bool {
+    pub(super) fn keeps(&self, line: &str) -> bool {
         self.pipeline.is_none_or(|p| p.leading_lines_pass(line))
     }
 
@@ -81,44 +81,6 @@ impl Head {
             f(&s.labels, &read);
         }
         Ok(())
-    }
-
-    /// The entries of the selected streams in `[start, end)` that
-    /// `process` keeps (as it returns them), at most `limit`: the newest
-    /// (backward) or the oldest (forward) across streams, in that order.
-    #[allow(clippy::too_many_arguments)]
-    pub fn select(
-        &self,
-        matchers: &[Matcher],
-        start: i64,
-        end: i64,
-        direction: Direction,
-        limit: usize,
-        filter: &LineFilter,
-        process: &mut dyn FnMut(&Labels, &Entry) -> Option<Hit>,
-    ) -> Result<Vec<Hit>> {
-        let mut hits: Vec<((i64, u64), Hit)> = Vec::new();
-        let mut n = 0u64;
-        self.for_each_stream(
-            matchers,
-            start.saturating_sub(1),
-            end.saturating_sub(1),
-            filter,
-            &mut |labels, entries| {
-                for e in entries {
-                    n += 1;
-                    if let Some(h) = process(labels, e) {
-                        hits.push(((e.ts, n), h));
-                    }
-                }
-            },
-        )?;
-        match direction {
-            Direction::Backward => hits.sort_by_key(|h| std::cmp::Reverse(h.0)),
-            Direction::Forward => hits.sort_by_key(|h| h.0),
-        }
-        hits.truncate(limit);
-        Ok(hits.into_iter().map(|(_, h)| h).collect())
     }
 
     /// Labels of the streams `matchers` select that hold an entry in

@@ -431,3 +431,91 @@ fn pushes_wait_while_the_head_is_four_flushes_behind() {
     let a = store.push(&db, vec![lines(1, "db")], LATER).unwrap();
     assert_eq!(a.refused, 0, "accepted again once flushed");
 }
+
+/// Limited log queries read the newest (or oldest) chunks first and stop
+/// once no other chunk can do better, with the answer of a full scan.
+#[test]
+fn limited_queries_stop_early_with_the_full_answer() {
+    use proptest::prelude::*;
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases: 12,
+        ..Default::default()
+    });
+    let flushes = prop::collection::vec(prop::collection::vec((0usize..3, 0i64..500), 1..40), 1..6);
+    let result = runner.run(
+        &(flushes, 1usize..30, any::<bool>()),
+        |(flushes, limit, fwd)| {
+            let tmp = tempfile::tempdir().unwrap();
+            let (store, db) = open(tmp.path());
+            let mut all: Vec<(i64, String)> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for (k, batch) in flushes.iter().enumerate() {
+                let mut pushes: Vec<StreamPush> = Vec::new();
+                for (j, (app, t)) in batch.iter().enumerate() {
+                    // Distinct times: the order of the answer is then unique.
+                    let ts = NOW + (t * 1000 + (k * 40 + j) as i64) * 1000;
+                    if !seen.insert(ts) {
+                        continue;
+                    }
+                    let line = format!("app{app} flush {k} entry {j}");
+                    all.push((ts, line.clone()));
+                    pushes.push(push(&format!("app{app}"), &[(ts, line.as_str())]));
+                }
+                store.push(&db, pushes, LATER).unwrap();
+                if k + 1 < flushes.len() {
+                    store.flush(&db, true).unwrap();
+                }
+            }
+            all.sort();
+            if !fwd {
+                all.reverse();
+            }
+            all.truncate(limit);
+            let Ok(Expr::Log(q)) = parse("{app=~\"app.*\"}") else {
+                panic!()
+            };
+            let dir = if fwd {
+                Direction::Forward
+            } else {
+                Direction::Backward
+            };
+            let got: Vec<(i64, String)> = store
+                .select(&q, NOW - SEC, NOW + 3600 * SEC, dir, limit)
+                .unwrap()
+                .into_iter()
+                .map(|h| (h.ts, h.line))
+                .collect();
+            prop_assert_eq!(got, all);
+            Ok(())
+        },
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // Ten blocks in time order: the newest five lines are in the last.
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, db) = open(tmp.path());
+    for k in 0..10 {
+        let mut p = lines(20, "api");
+        for e in &mut p.entries {
+            e.ts += k * 100 * SEC;
+        }
+        store.push(&db, vec![p], LATER).unwrap();
+        store.flush(&db, true).unwrap();
+    }
+    let reads = &store.head().reads;
+    let before = reads.chunks_read.load(Ordering::Relaxed);
+    let Ok(Expr::Log(q)) = parse("{app=\"api\"}") else {
+        panic!()
+    };
+    let got = store
+        .select(&q, NOW - SEC, NOW + 3600 * SEC, Direction::Backward, 5)
+        .unwrap();
+    assert_eq!(got.len(), 5);
+    assert_eq!(got[0].ts, NOW + 919 * SEC, "the newest first");
+    assert_eq!(
+        reads.chunks_read.load(Ordering::Relaxed) - before,
+        1,
+        "one chunk of ten read"
+    );
+}
