@@ -1,7 +1,10 @@
 //! Crash safety of the log store: a server in a child process takes Loki
-//! pushes and is killed with SIGKILL mid-stream, its WAL tail then torn by
-//! hand; after a restart every acknowledged line is there exactly once,
-//! and a second round on the same directory keeps the first round's lines.
+//! pushes while another client keeps asking it to flush everything into
+//! blocks (`/api/v1/admin/tsdb/compact`), and is killed with SIGKILL
+//! mid-stream, its WAL tail then torn by hand; after a restart every
+//! acknowledged line is there exactly once (blocks and the WAL replay
+//! agree), and a second round on the same directory keeps the first
+//! round's lines.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,6 +57,20 @@ fn send(
     }
 }
 
+/// Flushes every line into blocks, over and over, until `stop`; returns
+/// how many flushes answered.
+fn flush(addr: std::net::SocketAddr, stop: Arc<AtomicBool>) -> usize {
+    let mut done = 0;
+    while !stop.load(Ordering::Relaxed) {
+        match request(addr, "POST", "/api/v1/admin/tsdb/compact", &[], b"") {
+            Ok(r) if r.status == 200 => done += 1,
+            _ => return done,
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    done
+}
+
 /// Every line stored, with how many times.
 fn stored(s: &TestServer) -> Vec<String> {
     let path = format!(
@@ -84,13 +101,19 @@ fn acknowledged_lines_survive_sigkill() {
             let (stop, acked) = (stop.clone(), acked.clone());
             std::thread::spawn(move || send(addr, round * 1_000_000, stop, acked))
         };
+        let flusher = {
+            let stop = stop.clone();
+            std::thread::spawn(move || flush(addr, stop))
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while acked.lock().unwrap().len() < 300 && Instant::now() < deadline {
+        while acked.lock().unwrap().len() < 1000 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
         child.kill();
         stop.store(true, Ordering::Relaxed);
         sender.join().unwrap();
+        let flushes = flusher.join().unwrap();
+        assert!(flushes > 0, "round {round}: no flush answered");
         let acked = std::mem::take(&mut *acked.lock().unwrap());
         assert!(
             acked.len() >= 50,
@@ -101,6 +124,11 @@ fn acknowledged_lines_survive_sigkill() {
         tear_wal(dir.path());
 
         let s = TestServer::start_in(dir.path(), |_| {});
+        let blocks = dir.path().join("logs/blocks");
+        assert!(
+            std::fs::read_dir(&blocks).map_or(0, |d| d.count()) > 0,
+            "round {round}: lines reached blocks before the kill"
+        );
         let lines = stored(&s);
         let unique: BTreeSet<&String> = lines.iter().collect();
         assert_eq!(

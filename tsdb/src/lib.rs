@@ -29,7 +29,7 @@ pub mod downsample;
 pub mod encoding;
 pub mod error;
 pub mod exemplars;
-mod fsutil;
+pub mod fsutil;
 pub(crate) mod head;
 pub mod index;
 pub mod limits;

@@ -1,7 +1,5 @@
 //! Writes a log block from streams of entries in time order.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +9,7 @@ use tsdb::model::Labels;
 use super::{CHUNK_BYTES, CHUNKS_MAGIC, INDEX_MAGIC, VERSION, compress};
 use crate::error::{Error, Result};
 use crate::model::Entry;
+use tsdb::fsutil::{sync_dir, write_durably};
 
 /// A block's `meta.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,12 +126,12 @@ fn write_files(dir: &Path, streams: &[(Labels, &[Entry])], meta: &mut BlockMeta)
     }
     index.extend_from_slice(&crc32fast::hash(&index).to_be_bytes());
     meta.bytes = (data.len() + index.len()) as u64;
-    write_synced(&dir.join("chunks"), &data)?;
-    write_synced(&dir.join("index"), &index)?;
+    write_durably(&dir.join("chunks"), &data)?;
+    write_durably(&dir.join("index"), &index)?;
     let json = serde_json::to_vec_pretty(&meta)
         .map_err(|e| Error::io("write", dir.join("meta.json"), e.into()))?;
-    write_synced(&dir.join("meta.json"), &json)?;
-    sync_dir(dir)
+    write_durably(&dir.join("meta.json"), &json)?;
+    Ok(sync_dir(dir)?)
 }
 
 /// A stream's entries cut into chunks of equal size, as many as make
@@ -155,17 +154,4 @@ fn cut(entries: &[Entry]) -> Vec<&[Entry]> {
         parts.push(&entries[start..]);
     }
     parts
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = File::create(path).map_err(|e| Error::io("create", path, e))?;
-    f.write_all(bytes)
-        .map_err(|e| Error::io("write", path, e))?;
-    f.sync_all().map_err(|e| Error::io("fsync", path, e))
-}
-
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("fsync", dir, e))
 }

@@ -1,9 +1,7 @@
 //! Writes a span block from traces sorted by id.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,6 +14,7 @@ use super::{DATA_MAGIC, ENTRY_LEN, FRAME_LEN, INDEX_MAGIC, VERSION};
 use crate::error::{Error, Result};
 use crate::head::{LiveTrace, Origin, encode_traces_data};
 use crate::id::TraceId;
+use tsdb::fsutil::{sync_dir, write_durably};
 
 /// A block's `meta.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,14 +197,14 @@ fn write_files(
     if meta.min_time_ns == u64::MAX {
         meta.min_time_ns = 0;
     }
-    write_synced(&dir.join("data"), &data)?;
-    write_synced(&dir.join("index"), &index)?;
+    write_durably(&dir.join("data"), &data)?;
+    write_durably(&dir.join("index"), &index)?;
     let json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::InvalidOption {
         name: "meta.json",
         reason: e.to_string(),
     })?;
-    write_synced(&dir.join("meta.json"), &json)?;
-    sync_dir(dir)
+    write_durably(&dir.join("meta.json"), &json)?;
+    Ok(sync_dir(dir)?)
 }
 
 /// Postings being built: kind → key → value → traces. Looked up by
@@ -292,17 +291,4 @@ fn encode_index(
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     Ok(out)
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = File::create(path).map_err(|e| Error::io("create", path, e))?;
-    f.write_all(bytes)
-        .map_err(|e| Error::io("write", path, e))?;
-    f.sync_all().map_err(|e| Error::io("fsync", path, e))
-}
-
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("fsync", dir, e))
 }
