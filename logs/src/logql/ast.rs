@@ -33,7 +33,13 @@ pub enum Stage {
     Line(LineFilter),
     /// `| json` (every field) or `| json a="path", …`.
     Json(Vec<(String, String)>),
-    Logfmt,
+    /// `| logfmt`, with `--strict` (a malformed pair stops the parse with
+    /// `__error__`; otherwise it is skipped) and `--keep-empty` (keys
+    /// without a value are kept, empty; otherwise dropped).
+    Logfmt {
+        strict: bool,
+        keep_empty: bool,
+    },
     /// `| regexp "(?P<name>…)"`.
     Regexp(String),
     /// `| pattern "<ip> - <_> <status>"`.
@@ -135,7 +141,16 @@ impl Display for Stage {
                     .collect();
                 write!(f, "| json {}", ps.join(", "))
             }
-            Stage::Logfmt => f.write_str("| logfmt"),
+            Stage::Logfmt { strict, keep_empty } => {
+                f.write_str("| logfmt")?;
+                if *strict {
+                    f.write_str(" --strict")?;
+                }
+                if *keep_empty {
+                    f.write_str(" --keep-empty")?;
+                }
+                Ok(())
+            }
             Stage::Regexp(p) => write!(f, "| regexp {}", quote_string(p)),
             Stage::Pattern(p) => write!(f, "| pattern {}", quote_string(&p.source)),
             Stage::Unpack => f.write_str("| unpack"),

@@ -42,7 +42,19 @@ pub(super) fn stage(i: &str) -> PResult<'_, Stage> {
             let (rest, params) = json_params(after)?;
             Ok((rest, Stage::Json(params)))
         }
-        "logfmt" => Ok((after, Stage::Logfmt)),
+        "logfmt" => {
+            let (mut rest, mut strict, mut keep_empty) = (after, false, false);
+            loop {
+                if let Some(r) = ws(rest).strip_prefix("--strict") {
+                    (rest, strict) = (r, true);
+                } else if let Some(r) = ws(rest).strip_prefix("--keep-empty") {
+                    (rest, keep_empty) = (r, true);
+                } else {
+                    break;
+                }
+            }
+            Ok((rest, Stage::Logfmt { strict, keep_empty }))
+        }
         "decolorize" => Ok((after, Stage::Decolorize)),
         "regexp" => {
             let (rest, p) = string_arg(after)?;

@@ -122,6 +122,7 @@ fn query() -> impl Strategy<Value = String> {
     let stage = prop_oneof![
         Just("| json".to_string()),
         Just("| logfmt".to_string()),
+        Just("| logfmt --strict".to_string()),
         Just("| decolorize".to_string()),
         (
             "[a-z]{1,4}",
@@ -228,6 +229,11 @@ fn stages_and_metrics_in_canonical_form() {
             r#"{a="b"} | pattern "<ip> - <_>""#,
         ),
         ("unpack", r#"{a="b"} | unpack"#, r#"{a="b"} | unpack"#),
+        (
+            "logfmt flags",
+            r#"{a="b"} | logfmt --keep-empty --strict"#,
+            r#"{a="b"} | logfmt --strict --keep-empty"#,
+        ),
         (
             "count",
             r#"count_over_time({app="a"}[5m])"#,

@@ -61,7 +61,10 @@ enum Compiled {
         negate: bool,
     },
     Json(Vec<(String, Vec<PathStep>)>),
-    Logfmt,
+    Logfmt {
+        strict: bool,
+        keep_empty: bool,
+    },
     Regexp(Regex),
     Pattern(pattern::Pattern),
     Unpack,
@@ -259,8 +262,8 @@ fn apply(s: &Compiled, w: &mut Work, ts: i64) -> bool {
             }
             true
         }
-        Compiled::Logfmt => {
-            match logfmt(&w.line) {
+        Compiled::Logfmt { strict, keep_empty } => {
+            match logfmt(&w.line, *strict, *keep_empty) {
                 Ok(pairs) => w.extracted(pairs),
                 Err(e) => w.error("LogfmtParserErr", e),
             }
@@ -401,7 +404,10 @@ fn compile(s: &Stage) -> Result<Compiled, String> {
                 .map(|(n, p)| parse_path(p).map(|steps| (n.clone(), steps)))
                 .collect::<Result<_, _>>()?,
         ),
-        Stage::Logfmt => Compiled::Logfmt,
+        Stage::Logfmt { strict, keep_empty } => Compiled::Logfmt {
+            strict: *strict,
+            keep_empty: *keep_empty,
+        },
         Stage::Regexp(p) => {
             let re = regex(p)?;
             if re.capture_names().flatten().next().is_none() {

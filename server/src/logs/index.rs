@@ -219,7 +219,7 @@ pub fn detected_fields(state: &State, req: &Req) -> Result<Reply, ApiError> {
                 seen += 1;
                 let (parser, pairs) = match json_all(&e.line) {
                     Ok(p) => ("json", p),
-                    Err(_) => match logfmt(&e.line) {
+                    Err(_) => match logfmt(&e.line, true, false) {
                         Ok(p) if p.iter().any(|(_, v)| !v.is_empty()) => ("logfmt", p),
                         _ => continue,
                     },

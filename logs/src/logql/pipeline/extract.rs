@@ -142,9 +142,11 @@ pub fn unpack(line: &str) -> Result<(Extracted, Option<String>), String> {
     Ok((out, entry))
 }
 
-/// `| logfmt`: `key=value` and `key="quoted value"` pairs; a bare key
-/// gives an empty value.
-pub fn logfmt(line: &str) -> Result<Extracted, String> {
+/// `| logfmt`: `key=value` and `key="quoted value"` pairs. A bare key is
+/// kept (empty) only with `keep_empty`; a malformed pair fails the parse
+/// when `strict`, and is skipped (to the next space) otherwise, as Loki's
+/// parser does.
+pub fn logfmt(line: &str, strict: bool, keep_empty: bool) -> Result<Extracted, String> {
     let mut out = Vec::new();
     let b = line.as_bytes();
     let mut i = 0;
@@ -155,59 +157,72 @@ pub fn logfmt(line: &str) -> Result<Extracted, String> {
         if i >= b.len() {
             break;
         }
-        let start = i;
-        while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'=' {
-            if b[i] == b'"' {
-                return Err(format!("unexpected '\"' at {i}"));
-            }
-            i += 1;
-        }
-        let key = &line[start..i];
-        if i >= b.len() || b[i] != b'=' {
-            out.push((sanitize(key), String::new()));
-            continue;
-        }
-        i += 1; // '='
-        let value = if i < b.len() && b[i] == b'"' {
-            i += 1;
-            let mut v = String::new();
-            loop {
-                match b.get(i) {
-                    None => return Err("unterminated quoted value".into()),
-                    Some(b'"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(b'\\') => {
-                        match b.get(i + 1) {
-                            Some(b'n') => v.push('\n'),
-                            Some(b't') => v.push('\t'),
-                            Some(&c) => v.push(c as char),
-                            None => return Err("unterminated quoted value".into()),
-                        }
-                        i += 2;
-                    }
-                    Some(_) => {
-                        let ch = line[i..].chars().next().unwrap_or('\u{fffd}');
-                        v.push(ch);
-                        i += ch.len_utf8();
-                    }
+        match logfmt_pair(line, &mut i) {
+            Ok((key, Some(value))) => out.push((sanitize(key), value)),
+            Ok((key, None)) if keep_empty => out.push((sanitize(key), String::new())),
+            Ok(_) => {}
+            Err(e) if strict => return Err(e),
+            Err(_) => {
+                while i < b.len() && !b[i].is_ascii_whitespace() {
+                    i += 1;
                 }
             }
-            v
-        } else {
-            let vs = i;
-            while i < b.len() && !b[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            line[vs..i].to_string()
-        };
-        if key.is_empty() {
-            return Err(format!("empty key at {start}"));
         }
-        out.push((sanitize(key), value));
     }
     Ok(out)
+}
+
+/// The pair at `*i` (not whitespace): its key and value (`None` for a
+/// bare key); `*i` moves past it.
+fn logfmt_pair<'a>(line: &'a str, i: &mut usize) -> Result<(&'a str, Option<String>), String> {
+    let b = line.as_bytes();
+    let start = *i;
+    while *i < b.len() && !b[*i].is_ascii_whitespace() && b[*i] != b'=' {
+        if b[*i] == b'"' {
+            return Err(format!("unexpected '\"' at {i}"));
+        }
+        *i += 1;
+    }
+    let key = &line[start..*i];
+    if key.is_empty() {
+        return Err(format!("empty key at {start}"));
+    }
+    if *i >= b.len() || b[*i] != b'=' {
+        return Ok((key, None));
+    }
+    *i += 1; // '='
+    if b.get(*i) != Some(&b'"') {
+        let vs = *i;
+        while *i < b.len() && !b[*i].is_ascii_whitespace() {
+            *i += 1;
+        }
+        return Ok((key, Some(line[vs..*i].to_string())));
+    }
+    *i += 1;
+    let mut v = String::new();
+    loop {
+        match b.get(*i) {
+            None => return Err("unterminated quoted value".into()),
+            Some(b'"') => {
+                *i += 1;
+                return Ok((key, Some(v)));
+            }
+            Some(b'\\') => {
+                match b.get(*i + 1) {
+                    Some(b'n') => v.push('\n'),
+                    Some(b't') => v.push('\t'),
+                    Some(&c) => v.push(c as char),
+                    None => return Err("unterminated quoted value".into()),
+                }
+                *i += 2;
+            }
+            Some(_) => {
+                let ch = line[*i..].chars().next().unwrap_or('\u{fffd}');
+                v.push(ch);
+                *i += ch.len_utf8();
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -285,8 +300,18 @@ mod tests {
             ("unterminated", r#"a="open"#, Err("unterminated")),
             ("empty key", "=x", Err("empty key")),
         ];
+        // Without --strict a malformed pair is skipped; without
+        // --keep-empty a bare key is dropped.
+        let loose: &[(&str, &[(&str, &str)])] = &[
+            ("=x a=1 b\"c=2 d=3", &[("a", "1"), ("d", "3")]),
+            (r#"a=1 m="open"#, &[("a", "1")]),
+            ("debug a=1 e=", &[("a", "1"), ("e", "")]),
+        ];
+        for (line, want) in loose {
+            assert_eq!(logfmt(line, false, false), Ok(pairs(want)), "{line}");
+        }
         for (name, line, want) in cases {
-            match (logfmt(line), want) {
+            match (logfmt(line, true, true), want) {
                 (Ok(g), Ok(w)) => assert_eq!(g, pairs(w), "{name}"),
                 (Err(g), Err(w)) => assert!(g.contains(w), "{name}: {g}"),
                 (g, w) => panic!("{name}: got {g:?}, want {w:?}"),
