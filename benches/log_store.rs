@@ -15,7 +15,8 @@
 //! with the chunks the rare word's n-gram filters let the scan skip.
 //!
 //! Run: `cargo build --release --bin almanac && cargo bench --bench
-//! log_store`, with env `LOG_MB` (1,000 MB of lines), `CONCURRENCY` (2).
+//! log_store`, with env `LOG_MB` (1,000 MB of lines), `CONCURRENCY` (2),
+//! `STREAMS` (50,000, for memory per stream).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -82,7 +83,7 @@ fn start() -> Peer {
     // Limits far above the run: the bench measures the store, not them.
     bench_peer::start_with_config(
         "almanac",
-        "wal_sync: interval:1s\nlogs: {ingestion_rate_mb: 100000, ingestion_burst_size_mb: 100000}\n",
+        "wal_sync: interval:1s\nlogs: {ingestion_rate_mb: 100000, ingestion_burst_size_mb: 100000, max_streams: 1000000}\n",
     )
     .expect("the release binary starts (cargo build --release --bin almanac)")
 }
@@ -100,6 +101,7 @@ fn main() {
     let raw: u64 = bodies.iter().map(|b| b.1).sum();
     let sent: u64 = bodies.iter().map(|b| b.0.len() as u64).sum();
     let bodies = Arc::new(bodies);
+    per_stream_memory();
     let peer = start();
     let pid = peer.child.id();
     let rss_before = proc_status(pid, "VmRSS:");
@@ -194,6 +196,44 @@ fn main() {
         raw as f64 / (blocks + wal) as f64
     );
     queries(&peer, base, raw, "blocks");
+}
+
+/// Head memory per active stream: a server of its own takes `STREAMS`
+/// (env, 50,000) streams of one short line each; RSS grows by about the
+/// streams' cost (labels, postings, the stream's record).
+fn per_stream_memory() {
+    let streams = env_usize("STREAMS", 50_000);
+    let peer = start();
+    let pid = peer.child.id();
+    let before = proc_status(pid, "VmRSS:");
+    let t = now_ns() - 60_000_000_000;
+    for batch in 0..streams.div_ceil(500) {
+        let streams = (batch * 500..((batch + 1) * 500).min(streams))
+            .map(|i| StreamAdapter {
+                labels: format!("{{app=\"app{}\", pod=\"pod-{i}\", env=\"prod\"}}", i % 20)
+                    .into_bytes(),
+                entries: vec![EntryAdapter {
+                    timestamp: Some(Timestamp {
+                        seconds: t / 1_000_000_000,
+                        nanos: 0,
+                    }),
+                    line: format!("stream {i} started").into_bytes(),
+                    structured_metadata: Vec::new(),
+                }],
+                hash: 0,
+            })
+            .collect();
+        let body = snappy(&PushRequest { streams }.encode_to_vec());
+        let headers = [("Content-Type", "application/x-protobuf")];
+        let r = request(peer.addr, "POST", "/loki/api/v1/push", &headers, &body).expect("push");
+        assert_eq!(r.status, 204, "{}", r.text());
+    }
+    let after = proc_status(pid, "VmRSS:");
+    println!(
+        "memory per active stream: RSS +{:.1} MiB for {streams} streams of one line = {:.0} bytes a stream",
+        after.saturating_sub(before) as f64 / 1048576.0,
+        after.saturating_sub(before) as f64 / streams as f64
+    );
 }
 
 /// The line-filter scans and metric queries over the hour of lines, on
