@@ -69,6 +69,8 @@ pub struct Admitted {
     pub stream_limit: bool,
     /// The whole push was refused by the ingestion rate limit (429).
     pub rate_limited: bool,
+    /// Entries blocks hold already, dropped (a retried push).
+    pub duplicates: usize,
 }
 
 /// The ingestion rate limit: a token bucket of bytes.
@@ -208,6 +210,9 @@ pub fn admit(push: Vec<StreamPush>, limits: &Limits, head: &Head, now_ns: i64) -
             out.refuse(1, || why);
             false
         });
+        if held.is_some() {
+            out.duplicates += head.drop_flushed(&s.labels, &mut s.entries);
+        }
         if !s.entries.is_empty() {
             newest_in_push.insert(s.labels.clone(), newest);
             out.entries += s.entries.len();

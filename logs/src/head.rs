@@ -8,19 +8,21 @@
 //!   keep their arrival order;
 //! - an entry equal to one the head holds (same time, same line, same
 //!   metadata) is dropped as a duplicate, as Loki drops it, so a client's
-//!   retry of an acknowledged push stores nothing twice (duplicates of an
-//!   entry already in a block are not detected);
+//!   retry of an acknowledged push stores nothing twice; admission drops
+//!   those a block holds ([`dedup`]);
 //! - an entry of a WAL segment whose entries of that stream are in a block
 //!   already (replay after a flush) is skipped;
 //! - stream ids are dense and never reused while the process runs.
 //!
 //! - [`read`]: for_each_stream, series and label values over the head
 //!   and its blocks;
+//! - [`dedup`]: finding pushed entries that blocks hold already;
 //! - [`flush`]: moving entries into blocks, and blocks in and out;
 //! - [`merge`]: swapping merged blocks in;
 //! - [`plain`]: reading for metric queries that only filter lines;
 //! - [`select`]: log queries with a limit, reading the fewest chunks.
 
+mod dedup;
 mod flush;
 mod merge;
 mod plain;

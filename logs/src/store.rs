@@ -201,6 +201,9 @@ impl LogStore {
         self.counters
             .entries_refused
             .fetch_add(admitted.refused as u64, Ordering::Relaxed);
+        self.counters
+            .entries_duplicate
+            .fetch_add(admitted.duplicates as u64, Ordering::Relaxed);
         let streams = std::mem::take(&mut admitted.streams);
         let mut app = db.appender();
         self.add_to(db, &mut app, streams)?;

@@ -519,3 +519,23 @@ fn limited_queries_stop_early_with_the_full_answer() {
         "one chunk of ten read"
     );
 }
+
+#[test]
+fn a_retry_of_a_flushed_push_stores_nothing_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, db) = open(tmp.path());
+    let first = vec![push("api", &[(NOW, "a"), (NOW + SEC, "b")])];
+    store.push(&db, first.clone(), LATER).unwrap();
+    store.flush(&db, true).unwrap();
+    // The retry, with one new line at a time the block covers.
+    let mut retry = first;
+    retry[0].entries.push(Entry::new(NOW + SEC, "b2"));
+    let a = store.push(&db, retry, LATER).unwrap();
+    assert_eq!((a.entries, a.duplicates, a.refused), (1, 2, 0));
+    let got: Vec<String> = query(&store, "{app=\"api\"}")
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    assert_eq!(got, vec!["a", "b", "b2"]);
+    assert_eq!(store.counters.entries_duplicate.load(Ordering::Relaxed), 2);
+}
