@@ -18,7 +18,7 @@
 //!   and its blocks;
 //! - [`dedup`]: finding pushed entries that blocks hold already;
 //! - [`flush`]: moving entries into blocks, and blocks in and out;
-//! - [`merge`]: swapping merged blocks in;
+//! - [`merge`]: swapping blocks (rewritten, merged, dropped);
 //! - [`plain`]: reading for metric queries that only filter lines;
 //! - [`select`]: log queries with a limit, reading the fewest chunks.
 

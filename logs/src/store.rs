@@ -331,11 +331,17 @@ impl LogStore {
         Ok(n)
     }
 
-    /// The background work: retention, then a flush when one is due
-    /// (always with `force`); after a flush, the WAL the head no longer
-    /// needs is released.
+    /// Everything at once: retention, then [`flush_and_release`].
+    ///
+    /// [`flush_and_release`]: LogStore::flush_and_release
     pub fn maintain(&self, db: &Db, force: bool) -> Result<()> {
         self.apply_retention()?;
+        self.flush_and_release(db, force)
+    }
+
+    /// A flush when one is due (always with `force`); after one, the WAL
+    /// the head no longer needs is released and small blocks merge.
+    pub fn flush_and_release(&self, db: &Db, force: bool) -> Result<()> {
         if self.flush(db, force)? {
             db.release_wal()?;
             self.merge_small_blocks()?;

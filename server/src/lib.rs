@@ -346,14 +346,14 @@ async fn maintain_spans(state: Arc<State>, stop: watch::Receiver<bool>) {
     }
 }
 
-/// The log store's retention and flushes, every second (a flush is due
-/// at `logs.flush_head_mb` of lines, which a fast ingest reaches in
-/// seconds).
+/// The log store's flushes, checked every second (a flush is due at
+/// `logs.flush_head_mb` of lines, which a fast ingest reaches in
+/// seconds); retention runs with the metric maintenance.
 async fn maintain_logs(state: Arc<State>, stop: watch::Receiver<bool>) {
     let mut ticker = Ticker::new(Duration::from_secs(1), stop);
     while ticker.next().await {
         let (logs, db) = (state.logs.clone(), state.db.clone());
-        match tokio::task::spawn_blocking(move || logs.maintain(&db, false)).await {
+        match tokio::task::spawn_blocking(move || logs.flush_and_release(&db, false)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "log store maintenance failed"),
             Err(e) => tracing::error!(error = %e, "log store maintenance task failed"),
@@ -378,8 +378,12 @@ async fn write_span_metrics(state: Arc<State>, every: Duration, stop: watch::Rec
 async fn maintain(state: Arc<State>, every: Duration, stop: watch::Receiver<bool>) {
     let mut ticker = Ticker::new(every, stop);
     while ticker.next().await {
-        let db = state.db.clone();
+        let (db, logs) = (state.db.clone(), state.logs.clone());
         let res = tokio::task::spawn_blocking(move || {
+            // Before compaction, so the WAL it truncates follows.
+            if let Err(e) = logs.apply_retention() {
+                tracing::error!(error = %e, "log retention failed");
+            }
             db.sync_wal()?;
             db.compact()
         })

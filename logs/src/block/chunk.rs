@@ -122,6 +122,11 @@ impl Chunk {
         self.ts.len()
     }
 
+    /// The positions of the entries in `(after, through]`.
+    pub fn within(&self, after: i64, through: i64) -> std::ops::Range<usize> {
+        self.ts.partition_point(|&t| t <= after)..self.ts.partition_point(|&t| t <= through)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.ts.is_empty()
     }

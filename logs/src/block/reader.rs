@@ -11,6 +11,7 @@ use super::chunk::Chunk;
 use super::writer::BlockMeta;
 use super::{CHUNKS_MAGIC, HEADER_LEN, INDEX_MAGIC, VERSION, bloom};
 use crate::error::{Error, Result};
+use crate::model::Entry;
 
 /// An open log block. The index is checked whole when opened; chunks when
 /// read.
@@ -156,6 +157,44 @@ impl Block {
                 format!("{} at {}", e.what, e.offset),
             )
         })
+    }
+}
+
+impl Block {
+    /// Entry `i` of `chunk` (read from this block), or the corruption
+    /// naming the block's file.
+    pub fn entry(&self, chunk: &Chunk, i: usize) -> Result<Entry> {
+        chunk.entry(i).map_err(|e| self.damaged(e))
+    }
+
+    /// Line `i` of `chunk` (read from this block).
+    pub fn line<'c>(&self, chunk: &'c Chunk, i: usize) -> Result<&'c str> {
+        chunk.line(i).ok_or_else(|| {
+            self.damaged(DecodeError {
+                offset: 0,
+                what: "chunk line",
+            })
+        })
+    }
+
+    /// Every entry of one of the block's streams, in time order.
+    pub fn stream_entries(&self, bs: &BlockStream) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        for c in &bs.chunks {
+            let chunk = self.read(c)?;
+            for i in 0..chunk.len() {
+                out.push(self.entry(&chunk, i)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn damaged(&self, e: DecodeError) -> Error {
+        Error::corrupt(
+            self.dir.join("chunks"),
+            e.offset as u64,
+            format!("{} (decoded chunk offset)", e.what),
+        )
     }
 }
 

@@ -141,39 +141,6 @@ impl Head {
         inner.blocks.push(block);
     }
 
-    /// Puts `new` (a rewrite of `old`, possibly without some streams) in
-    /// `old`'s place, or drops `old` when `new` is `None`.
-    pub fn replace_block(&self, old: &Arc<Block>, new: Option<Arc<Block>>) {
-        let mut inner = self.inner.write();
-        for bs in old.streams() {
-            let Some(&id) = inner.ids.get(&bs.labels) else {
-                continue;
-            };
-            let s = &mut inner.streams[id as usize];
-            let Some(pos) = s.blocks.iter().position(|(b, _)| Arc::ptr_eq(b, old)) else {
-                continue;
-            };
-            let at = new
-                .as_ref()
-                .and_then(|n| n.streams().iter().position(|x| x.labels == bs.labels));
-            match (&new, at) {
-                (Some(n), Some(at)) => s.blocks[pos] = (n.clone(), at),
-                _ => {
-                    s.blocks.remove(pos);
-                }
-            }
-        }
-        let pos = inner.blocks.iter().position(|b| Arc::ptr_eq(b, old));
-        match (pos, new) {
-            (Some(p), Some(n)) => inner.blocks[p] = n,
-            (Some(p), None) => {
-                inner.blocks.remove(p);
-            }
-            (None, Some(n)) => inner.blocks.push(n),
-            (None, None) => {}
-        }
-    }
-
     /// Every block, oldest first.
     pub fn blocks(&self) -> Vec<Arc<Block>> {
         self.inner.read().blocks.clone()

@@ -2,12 +2,10 @@
 //! an entry without structured metadata counts as its time and size, read
 //! from a block chunk without building the entry.
 
-use std::sync::atomic::Ordering;
-
 use tsdb::model::{Labels, Matcher};
 
 use super::{Head, LineFilter, Stream};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Entry;
 
 /// A stream's entries in a window, split: `(time, line bytes)` of those
@@ -71,31 +69,16 @@ impl Head {
         keeps: &dyn Fn(&str) -> bool,
         out: &mut Split,
     ) -> Result<()> {
-        for (block, at) in &s.blocks {
-            for c in &block.streams()[*at].chunks {
-                if !c.overlaps(after, through) {
+        for c in self.candidates(s, after, through, filter) {
+            let chunk = self.read_chunk(&c)?;
+            for i in chunk.within(after, through) {
+                if chunk.has_metadata(i) {
+                    out.rich.push(c.block.entry(&chunk, i)?);
                     continue;
                 }
-                if !filter.chunk_may_match(block, c) {
-                    self.reads.chunks_skipped.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                self.reads.chunks_read.fetch_add(1, Ordering::Relaxed);
-                let chunk = block.read(c)?;
-                let bad = |what: &str| {
-                    Error::corrupt(block.dir().join("chunks"), 0, format!("chunk {what}"))
-                };
-                let from = chunk.ts.partition_point(|&t| t <= after);
-                let to = chunk.ts.partition_point(|&t| t <= through);
-                for i in from..to {
-                    if chunk.has_metadata(i) {
-                        out.rich.push(chunk.entry(i).map_err(|e| bad(e.what))?);
-                        continue;
-                    }
-                    let line = chunk.line(i).ok_or_else(|| bad("line"))?;
-                    if keeps(line) {
-                        out.plain.push((chunk.ts[i], line.len() as u64));
-                    }
+                let line = c.block.line(&chunk, i)?;
+                if keeps(line) {
+                    out.plain.push((chunk.ts[i], line.len() as u64));
                 }
             }
         }

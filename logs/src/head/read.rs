@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tsdb::model::{Labels, Matcher};
 
 use super::{Head, Stream};
+use crate::block::chunk::Chunk;
 use crate::block::{Block, ChunkRef};
 use crate::error::Result;
 use crate::logql::pipeline::Pipeline;
@@ -66,16 +67,15 @@ impl Head {
             let from = s.entries.partition_point(|e| e.ts <= after);
             let to = s.entries.partition_point(|e| e.ts <= through);
             let head = &s.entries[from..to];
-            let mut read = from_blocks(s, after, through, filter, &self.reads)?;
+            let mut read = self.flushed_entries(s, after, through, filter)?;
             if read.is_empty() {
                 if !head.is_empty() {
                     f(&s.labels, head);
                 }
                 continue;
             }
-            let ordered = head.first().is_none_or(|h| read[read.len() - 1].ts <= h.ts);
             read.extend_from_slice(head);
-            if !ordered || !read.is_sorted_by_key(|e| e.ts) {
+            if !read.is_sorted_by_key(|e| e.ts) {
                 read.sort_by_key(|e| e.ts);
             }
             f(&s.labels, &read);
@@ -129,54 +129,83 @@ impl Head {
     }
 }
 
-/// The entries of `s` in `(after, through]` its blocks hold, less those
-/// `filter` rejects, in block order, then those on their way into a block.
-fn from_blocks(
-    s: &Stream,
-    after: i64,
-    through: i64,
-    filter: &LineFilter,
-    reads: &ReadCounters,
-) -> Result<Vec<Entry>> {
-    let mut out = Vec::new();
-    for (block, at) in &s.blocks {
-        for c in &block.streams()[*at].chunks {
-            if !c.overlaps(after, through) {
-                continue;
+/// A block chunk a read may need: its block and chunk, with their
+/// positions in the stream's lists.
+pub(super) struct Candidate<'a> {
+    pub block_pos: usize,
+    pub block: &'a Block,
+    pub chunk_pos: usize,
+    pub chunk: &'a ChunkRef,
+}
+
+impl Head {
+    /// The chunks of `s`'s blocks overlapping `(after, through]` that
+    /// `filter` does not rule out (those it does are counted skipped).
+    pub(super) fn candidates<'a>(
+        &self,
+        s: &'a Stream,
+        after: i64,
+        through: i64,
+        filter: &LineFilter,
+    ) -> Vec<Candidate<'a>> {
+        let mut out = Vec::new();
+        for (block_pos, (block, at)) in s.blocks.iter().enumerate() {
+            for (chunk_pos, chunk) in block.streams()[*at].chunks.iter().enumerate() {
+                if !chunk.overlaps(after, through) {
+                    continue;
+                }
+                if !filter.chunk_may_match(block, chunk) {
+                    self.reads.chunks_skipped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                out.push(Candidate {
+                    block_pos,
+                    block,
+                    chunk_pos,
+                    chunk,
+                });
             }
-            if !filter.chunk_may_match(block, c) {
-                reads.chunks_skipped.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            reads.chunks_read.fetch_add(1, Ordering::Relaxed);
-            let chunk = block.read(c)?;
-            let from = chunk.ts.partition_point(|&t| t <= after);
-            let to = chunk.ts.partition_point(|&t| t <= through);
-            for i in from..to {
-                let keep = chunk.line(i).is_none_or(|l| filter.keeps(l));
-                if keep {
-                    out.push(chunk.entry(i).map_err(|e| {
-                        crate::error::Error::corrupt(
-                            block.dir().join("chunks"),
-                            0,
-                            format!("{} at {}", e.what, e.offset),
-                        )
-                    })?);
+        }
+        out
+    }
+
+    /// Reads a candidate chunk (counted read).
+    pub(super) fn read_chunk(&self, c: &Candidate) -> Result<Chunk> {
+        self.reads.chunks_read.fetch_add(1, Ordering::Relaxed);
+        c.block.read(c.chunk)
+    }
+
+    /// The entries of `s` in `(after, through]` its blocks hold, less
+    /// those `filter` rejects, in block order, then those on their way
+    /// into a block.
+    fn flushed_entries(
+        &self,
+        s: &Stream,
+        after: i64,
+        through: i64,
+        filter: &LineFilter,
+    ) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        for c in self.candidates(s, after, through, filter) {
+            let chunk = self.read_chunk(&c)?;
+            for i in chunk.within(after, through) {
+                if filter.keeps(c.block.line(&chunk, i)?) {
+                    out.push(c.block.entry(&chunk, i)?);
                 }
             }
         }
+        if let Some(f) = &s.flushing {
+            let from = f.entries.partition_point(|e| e.ts <= after);
+            let to = f.entries.partition_point(|e| e.ts <= through);
+            out.extend(
+                f.entries[from..to]
+                    .iter()
+                    .filter(|e| filter.keeps(&e.line))
+                    .cloned(),
+            );
+        }
+        Ok(out)
     }
-    if let Some(f) = &s.flushing {
-        let from = f.entries.partition_point(|e| e.ts <= after);
-        let to = f.entries.partition_point(|e| e.ts <= through);
-        out.extend(
-            f.entries[from..to]
-                .iter()
-                .filter(|e| filter.keeps(&e.line))
-                .cloned(),
-        );
-    }
-    Ok(out)
 }
 
 fn has_entry_in(s: &Stream, start: i64, end: i64) -> bool {

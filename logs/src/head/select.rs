@@ -6,13 +6,12 @@
 //! chunk's time range cannot beat the `limit`-th entry found so far.
 
 use std::cmp::Reverse;
-use std::sync::atomic::Ordering;
 
 use tsdb::model::{Labels, Matcher};
 
+use super::read::Candidate;
 use super::{Head, LineFilter};
-use crate::block::{Block, ChunkRef};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Direction, Entry, Hit};
 
 /// Where an entry sits, for a total order among entries of one time:
@@ -66,8 +65,7 @@ struct Task<'a> {
     bound: i64,
     id: u32,
     labels: &'a Labels,
-    block: &'a Block,
-    chunk: &'a ChunkRef,
+    chunk: Candidate<'a>,
     order: u64,
     after: i64,
 }
@@ -111,29 +109,20 @@ impl Head {
                     }
                 }
             }
-            for (b, (block, at)) in s.blocks.iter().enumerate() {
-                for (c, chunk) in block.streams()[*at].chunks.iter().enumerate() {
-                    if !chunk.overlaps(after, through) {
-                        continue;
-                    }
-                    if !filter.chunk_may_match(block, chunk) {
-                        self.reads.chunks_skipped.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    let bound = match direction {
-                        Direction::Backward => chunk.max_ts.min(through),
-                        Direction::Forward => chunk.min_ts.max(after.saturating_add(1)),
-                    };
-                    tasks.push(Task {
-                        bound,
-                        id,
-                        labels: &s.labels,
-                        block,
-                        chunk,
-                        order: ((b as u64) << 52) | ((c as u64) << 32),
-                        after,
-                    });
-                }
+            for c in self.candidates(s, after, through, filter) {
+                let bound = match direction {
+                    Direction::Backward => c.chunk.max_ts.min(through),
+                    Direction::Forward => c.chunk.min_ts.max(after.saturating_add(1)),
+                };
+                let order = ((c.block_pos as u64) << 52) | ((c.chunk_pos as u64) << 32);
+                tasks.push(Task {
+                    bound,
+                    id,
+                    labels: &s.labels,
+                    chunk: c,
+                    order,
+                    after,
+                });
             }
         }
         match direction {
@@ -144,21 +133,12 @@ impl Head {
             if !top.could_take(t.bound) {
                 break;
             }
-            self.reads.chunks_read.fetch_add(1, Ordering::Relaxed);
-            let chunk = t.block.read(t.chunk)?;
-            let from = chunk.ts.partition_point(|&ts| ts <= t.after);
-            let to = chunk.ts.partition_point(|&ts| ts <= through);
-            for i in from..to {
-                if !chunk.line(i).is_none_or(|l| filter.keeps(l)) {
+            let chunk = self.read_chunk(&t.chunk)?;
+            for i in chunk.within(t.after, through) {
+                if !filter.keeps(t.chunk.block.line(&chunk, i)?) {
                     continue;
                 }
-                let e = chunk.entry(i).map_err(|e| {
-                    Error::corrupt(
-                        t.block.dir().join("chunks"),
-                        0,
-                        format!("{} at {}", e.what, e.offset),
-                    )
-                })?;
+                let e = t.chunk.block.entry(&chunk, i)?;
                 if let Some(h) = process(t.labels, &e) {
                     top.push((e.ts, t.id, t.order | i as u64), h);
                 }

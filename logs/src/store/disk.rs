@@ -69,7 +69,7 @@ impl LogStore {
         let _one = self.maintenance.lock();
         let expired = self.head.expired_blocks();
         for b in &expired {
-            self.head.replace_block(b, None);
+            self.head.swap_blocks(std::slice::from_ref(b), None);
             remove_dir(b.dir())?;
         }
         self.counters
@@ -103,19 +103,11 @@ impl LogStore {
             let mut streams: Vec<(Labels, Vec<Entry>)> = Vec::new();
             let mut gone = 0;
             for bs in old.streams() {
-                let mut entries = Vec::new();
-                for c in &bs.chunks {
-                    let chunk = old.read(c)?;
-                    for i in 0..chunk.len() {
-                        let e = chunk
-                            .entry(i)
-                            .map_err(|e| Error::corrupt(old.dir().join("chunks"), 0, e.what))?;
-                        if selected(&bs.labels) && e.ts >= start && e.ts <= end && matches(&e) {
-                            gone += 1;
-                        } else {
-                            entries.push(e);
-                        }
-                    }
+                let mut entries = old.stream_entries(bs)?;
+                if selected(&bs.labels) {
+                    let before = entries.len();
+                    entries.retain(|e| !(e.ts >= start && e.ts <= end && matches(e)));
+                    gone += before - entries.len();
                 }
                 streams.push((bs.labels.clone(), entries));
             }
@@ -132,7 +124,7 @@ impl LogStore {
                 Some(m) => Some(Arc::new(Block::open(&dir.join(&m.ulid))?)),
                 None => None,
             };
-            self.head.replace_block(&old, new);
+            self.head.swap_blocks(std::slice::from_ref(&old), new);
             remove_dir(old.dir())?;
             deleted += gone;
         }
@@ -196,4 +188,4 @@ pub(super) fn remove_dir(path: &Path) -> Result<()> {
 
 #[cfg(test)]
 #[path = "disk_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -10,8 +10,8 @@ use crate::logql::{Expr, MetricExpr, parse};
 use crate::model::{Direction, Entry, StreamPush};
 use crate::store::{LogStore, Options};
 
-const NOW: i64 = 1_700_000_000_000_000_000;
-const SEC: i64 = 1_000_000_000;
+pub(crate) const NOW: i64 = 1_700_000_000_000_000_000;
+pub(crate) const SEC: i64 = 1_000_000_000;
 /// A wall clock after every entry pushed (admission refuses entries from
 /// the future).
 const LATER: i64 = NOW + 5000 * SEC;
@@ -27,7 +27,7 @@ fn open_with(dir: &Path, opts: Options) -> (Arc<LogStore>, Db) {
     (store, db)
 }
 
-fn open(dir: &Path) -> (Arc<LogStore>, Db) {
+pub(crate) fn open(dir: &Path) -> (Arc<LogStore>, Db) {
     open_with(dir, Options::default())
 }
 

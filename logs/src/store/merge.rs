@@ -12,7 +12,7 @@ use tsdb::model::Labels;
 use super::LogStore;
 use super::disk::remove_dir;
 use crate::block::{self, Block};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Entry;
 
 /// A block holding fewer lines than this is small.
@@ -38,17 +38,11 @@ impl LogStore {
             let mut streams: BTreeMap<Labels, Vec<Entry>> = BTreeMap::new();
             for b in &run {
                 for bs in b.streams() {
-                    let entries = streams.entry(bs.labels.clone()).or_default();
-                    for c in &bs.chunks {
-                        let chunk = b.read(c)?;
-                        for i in 0..chunk.len() {
-                            entries.push(
-                                chunk.entry(i).map_err(|e| {
-                                    Error::corrupt(b.dir().join("chunks"), 0, e.what)
-                                })?,
-                            );
-                        }
-                    }
+                    let entries = b.stream_entries(bs)?;
+                    streams
+                        .entry(bs.labels.clone())
+                        .or_default()
+                        .extend(entries);
                 }
             }
             for entries in streams.values_mut() {
@@ -65,7 +59,7 @@ impl LogStore {
                 continue;
             };
             let new = Arc::new(Block::open(&dir.join(&meta.ulid))?);
-            self.head.merge_blocks(&run, new);
+            self.head.swap_blocks(&run, Some(new));
             for b in &run {
                 remove_dir(b.dir())?;
             }

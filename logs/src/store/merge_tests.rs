@@ -1,27 +1,11 @@
-use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use tsdb::db::{Db, DbOptions, WalStore};
 use tsdb::model::Labels;
 
 use crate::logql::{Expr, parse};
 use crate::model::{Direction, Entry, StreamPush};
-use crate::store::{LogStore, Options};
-
-const NOW: i64 = 1_700_000_000_000_000_000;
-const SEC: i64 = 1_000_000_000;
-
-fn open(dir: &Path) -> (Arc<LogStore>, Db) {
-    let store = LogStore::open_dir(&dir.join("logs"), Options::default()).unwrap();
-    let db = Db::open_with_stores(
-        dir,
-        DbOptions::default(),
-        vec![store.clone() as Arc<dyn WalStore>],
-    )
-    .unwrap();
-    (store, db)
-}
+use crate::store::LogStore;
+use crate::store::disk::tests::{NOW, SEC, open};
 
 fn all(store: &LogStore) -> Vec<(String, i64, String)> {
     let Ok(Expr::Log(l)) = parse("{app=~\".+\"}") else {
