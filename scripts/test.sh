@@ -29,7 +29,8 @@ if ! python3 -c "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.htt
 fi
 
 # winston-loki (snappy protobuf push) for tests/logs_e2e.rs (npm, versions
-# pinned by tests/logs/package-lock.json).
+# pinned by tests/logs/package-lock.json). tests/logs_tail_e2e.rs tails
+# with Node's own WebSocket client (Node.js 20.10 or later).
 if [ ! -d tests/logs/node_modules/winston-loki ] && [ "${ALMANAC_SKIP_INSTALL:-0}" != 1 ]; then
   echo "installing winston-loki for the end-to-end tests"
   (cd tests/logs && npm ci --no-audit --no-fund --silent)

@@ -561,6 +561,10 @@ fn index_and_discovery() {
         (&stats["streams"], &stats["entries"], &stats["bytes"]),
         (&json!(2), &json!(4), &json!(79))
     );
+    assert_eq!(
+        stats["chunks"], 2,
+        "one open chunk a stream, nothing flushed"
+    );
 
     let v = s
         .get(&format!("/loki/api/v1/index/volume?query={sel}&{window}"))
@@ -586,6 +590,43 @@ fn index_and_discovery() {
             (json!({"env": "b"}), json!("20"))
         ]
     );
+    // By label name: each stream's bytes count under each of its names.
+    let by_name = |extra: &str| -> Vec<(Value, Value)> {
+        s.get(&format!(
+            "/loki/api/v1/index/volume?query={sel}&{window}&aggregateBy=labels{extra}"
+        ))
+        .json()["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["metric"].clone(), r["value"][1].clone()))
+            .collect()
+    };
+    assert_eq!(
+        by_name(""),
+        vec![
+            (json!({"app": ""}), json!("79")),
+            (json!({"env": ""}), json!("79"))
+        ]
+    );
+    assert_eq!(
+        by_name("&targetLabels=env"),
+        vec![(json!({"env": ""}), json!("79"))]
+    );
+    let r = s.get(&format!(
+        "/loki/api/v1/index/volume?query={sel}&{window}&aggregateBy=stream"
+    ));
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = s.get(&format!(
+        "/loki/api/v1/index/volume_range?query={sel}&{window}&step=60&aggregateBy=labels"
+    ));
+    let names: Vec<Value> = r.json()["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["metric"].clone())
+        .collect();
+    assert_eq!(names, vec![json!({"app": ""}), json!({"env": ""})]);
     let r = s.get(&format!(
         "/loki/api/v1/index/volume_range?query={sel}&{window}&step=60"
     ));

@@ -20,7 +20,8 @@
 //! - [`flush`]: moving entries into blocks, and blocks in and out;
 //! - [`merge`]: swapping blocks (rewritten, merged, dropped);
 //! - [`plain`]: reading for metric queries that only filter lines;
-//! - [`select`]: log queries with a limit, reading the fewest chunks.
+//! - [`select`]: log queries with a limit, reading the fewest chunks;
+//! - [`stats`]: counts and bytes per stream, for the index endpoints.
 
 mod dedup;
 mod flush;
@@ -28,6 +29,7 @@ mod merge;
 mod plain;
 mod read;
 mod select;
+mod stats;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -43,6 +45,7 @@ use crate::model::{Entry, StreamPush};
 pub use flush::{Flushable, Flushing};
 pub use plain::Split;
 pub use read::{LineFilter, ReadCounters};
+pub use stats::StreamStats;
 
 /// One stream: its labels, entries not yet in a block (in time order), and
 /// the blocks holding its other entries.
@@ -244,6 +247,17 @@ pub struct Applied {
 impl Head {
     /// Adds committed entries (from WAL `segment`).
     pub fn apply(&self, push: Vec<StreamPush>, segment: u64) -> Applied {
+        self.apply_tapped(push, segment, None)
+    }
+
+    /// [`apply`](Self::apply), copying the entries the head took into
+    /// `taken` (when given), by stream.
+    pub fn apply_tapped(
+        &self,
+        push: Vec<StreamPush>,
+        segment: u64,
+        mut taken: Option<&mut Vec<StreamPush>>,
+    ) -> Applied {
         let mut applied = Applied::default();
         let mut inner = self.inner.write();
         for s in push {
@@ -255,12 +269,21 @@ impl Head {
                 continue;
             }
             let before = stream.bytes;
+            let mut took = Vec::new();
             for e in s.entries {
+                let copy = taken.is_some().then(|| e.clone());
                 if stream.insert(e, segment) {
                     applied.entries += 1;
+                    took.extend(copy);
                 } else {
                     applied.duplicates += 1;
                 }
+            }
+            if let Some(t) = taken.as_deref_mut().filter(|_| !took.is_empty()) {
+                t.push(StreamPush {
+                    labels: s.labels,
+                    entries: took,
+                });
             }
             let added = stream.bytes - before;
             inner.bytes += added;

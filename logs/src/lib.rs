@@ -12,6 +12,7 @@
 //!   block, and the blocks holding the rest;
 //! - [`logql`]: the LogQL parser and its log-query evaluation;
 //! - [`logqltest`]: the runner of the LogQL scripts in `testdata/logql/`;
+//! - [`tail`]: live feeds of committed entries;
 //! - [`store`]: the store, [`LogStore`], tying them together.
 
 pub mod admit;
@@ -23,6 +24,7 @@ pub mod logqltest;
 pub mod model;
 pub mod record;
 pub mod store;
+pub mod tail;
 
 pub use error::{Error, Result};
 pub use store::{LogStore, Options, StreamRetention};

@@ -34,6 +34,7 @@ use crate::logql::pipeline::Pipeline;
 use crate::logql::{LogExpr, MetricExpr};
 use crate::model::{Direction, Hit, StreamPush};
 use crate::record;
+use crate::tail::Taps;
 
 /// How the store keeps entries.
 #[derive(Debug, Clone)]
@@ -123,6 +124,8 @@ pub struct LogStore {
     /// One flush, block rewrite or block drop at a time.
     maintenance: Mutex<()>,
     pub counters: Counters,
+    /// Live feeds of what commits add (`/loki/api/v1/tail`).
+    pub taps: Taps,
 }
 
 impl LogStore {
@@ -160,6 +163,7 @@ impl LogStore {
             rate: Mutex::default(),
             maintenance: Mutex::default(),
             counters: Counters::default(),
+            taps: Taps::default(),
         }
     }
 
@@ -231,7 +235,15 @@ impl LogStore {
                 .flat_map(|s| &s.entries)
                 .map(|e| e.line.len())
                 .sum();
-            let applied = store.head.apply(streams, pos.segment);
+            let mut taken = Vec::new();
+            let tapped = store.taps.active() > 0;
+            let applied =
+                store
+                    .head
+                    .apply_tapped(streams, pos.segment, tapped.then_some(&mut taken));
+            if tapped {
+                store.taps.publish(taken);
+            }
             let c = &store.counters;
             c.entries_received
                 .fetch_add(applied.entries as u64, Ordering::Relaxed);

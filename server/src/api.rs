@@ -128,6 +128,7 @@ const ROUTES: &[(&str, Handler)] = &[
     ("/loki/api/v1/series", crate::logs::meta::series),
     ("/loki/api/v1/delete", crate::logs::delete::delete),
     ("/loki/api/v1/index/stats", crate::logs::index::stats),
+    ("/loki/api/v1/tail", crate::logs::tail::without_upgrade),
     ("/loki/api/v1/index/volume", crate::logs::index::volume),
     (
         "/loki/api/v1/index/volume_range",

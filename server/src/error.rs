@@ -266,3 +266,28 @@ mod tests {
         }
     }
 }
+
+/// Why a WebSocket session ends early: after the upgrade, so a close frame
+/// with [`close_code`](WsError::close_code) rather than an HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum WsError {
+    #[error("websocket I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The peer broke RFC 6455 (an unmasked frame, a fragmented control
+    /// frame, a reserved bit or opcode).
+    #[error("websocket protocol: {0}")]
+    Protocol(&'static str),
+    #[error("websocket message of {0} bytes is over the limit")]
+    TooLarge(u64),
+}
+
+impl WsError {
+    /// The close code (RFC 6455 §7.4.1) that says why.
+    pub fn close_code(&self) -> u16 {
+        match self {
+            WsError::Io(_) => 1011,
+            WsError::Protocol(_) => 1002,
+            WsError::TooLarge(_) => 1009,
+        }
+    }
+}

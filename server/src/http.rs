@@ -36,14 +36,24 @@ impl hyper::body::Body for ChannelBody {
 /// The body of every response.
 pub type Body = BoxBody<Bytes, Infallible>;
 
-/// Serves one HTTP request. Never fails: errors become responses.
+/// Serves one HTTP request. Never fails: errors become responses. A
+/// WebSocket upgrade of `/loki/api/v1/tail` starts a session that ends
+/// when `stop` changes.
 pub async fn serve(
     state: Arc<State>,
+    stop: tokio::sync::watch::Receiver<bool>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let path = req.uri().path().to_string();
     let handler = api::handler_name(&path);
+    if path == "/loki/api/v1/tail" && crate::websocket::wants_upgrade(req.headers()) {
+        let resp = crate::logs::tail::upgrade(state.clone(), stop, req);
+        state
+            .metrics
+            .record_http(handler, resp.status().as_u16(), started.elapsed());
+        return Ok(resp);
+    }
     let result = match read(&state, req).await {
         Ok(r) => dispatch(state.clone(), r).await,
         Err(e) => Err(e),
@@ -212,6 +222,11 @@ pub fn respond(result: Result<Reply, ApiError>) -> Response<Body> {
             r
         }
     }
+}
+
+/// An empty body.
+pub fn empty_body() -> Body {
+    Full::new(Bytes::new()).boxed()
 }
 
 fn json_response(status: StatusCode, v: &serde_json::Value) -> Response<Body> {

@@ -19,6 +19,7 @@ pub mod remote_write;
 mod selector;
 pub mod spans;
 pub mod state;
+pub mod websocket;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -218,10 +219,12 @@ async fn serve(listener: TcpListener, state: Arc<State>, mut stop: watch::Receiv
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
-                let state = state.clone();
-                let service = hyper::service::service_fn(move |req| http::serve(state.clone(), req));
+                let (state, stop) = (state.clone(), stop.clone());
+                let service = hyper::service::service_fn(move |req| {
+                    http::serve(state.clone(), stop.clone(), req)
+                });
                 let conn = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
                     .into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {

@@ -9,6 +9,7 @@
 //! - [`index`]: index stats and volumes, detected fields and labels,
 //!   patterns;
 //! - [`meta`]: labels, label values, series, build info, format_query;
+//! - [`tail`]: live entries over WebSocket;
 //! - [`self_metrics`]: the store's counters in `/metrics`;
 //! - `proto`: Loki's push protobuf messages;
 //! - `time`: Loki's time parameters (nanoseconds, RFC 3339, seconds).
@@ -22,4 +23,5 @@ pub mod push;
 pub mod query;
 pub mod rules;
 pub mod self_metrics;
+pub mod tail;
 mod time;

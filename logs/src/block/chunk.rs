@@ -139,6 +139,12 @@ impl Chunk {
         std::str::from_utf8(lines.get(start..self.line_ends[i])?).ok()
     }
 
+    /// Bytes of line `i`.
+    pub fn line_len(&self, i: usize) -> usize {
+        let start = if i == 0 { 0 } else { self.line_ends[i - 1] };
+        self.line_ends[i].saturating_sub(start)
+    }
+
     /// Whether entry `i` carries structured metadata.
     pub fn has_metadata(&self, i: usize) -> bool {
         let start = if i == 0 { 0 } else { self.meta_ends[i - 1] };

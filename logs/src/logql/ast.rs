@@ -35,10 +35,12 @@ pub enum Stage {
     Json(Vec<(String, String)>),
     /// `| logfmt`, with `--strict` (a malformed pair stops the parse with
     /// `__error__`; otherwise it is skipped) and `--keep-empty` (keys
-    /// without a value are kept, empty; otherwise dropped).
+    /// without a value are kept, empty; otherwise dropped); with fields
+    /// (`| logfmt a, b="key"`: `(label, key)`), only those keys, renamed.
     Logfmt {
         strict: bool,
         keep_empty: bool,
+        fields: Vec<(String, String)>,
     },
     /// `| regexp "(?P<name>…)"`.
     Regexp(String),
@@ -133,15 +135,12 @@ impl Display for Stage {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Stage::Line(l) => l.fmt(f),
-            Stage::Json(params) if params.is_empty() => f.write_str("| json"),
-            Stage::Json(params) => {
-                let ps: Vec<String> = params
-                    .iter()
-                    .map(|(n, p)| format!("{n}={}", quote_string(p)))
-                    .collect();
-                write!(f, "| json {}", ps.join(", "))
-            }
-            Stage::Logfmt { strict, keep_empty } => {
+            Stage::Json(params) => write!(f, "| json{}", params_text(params)),
+            Stage::Logfmt {
+                strict,
+                keep_empty,
+                fields,
+            } => {
                 f.write_str("| logfmt")?;
                 if *strict {
                     f.write_str(" --strict")?;
@@ -149,7 +148,7 @@ impl Display for Stage {
                 if *keep_empty {
                     f.write_str(" --keep-empty")?;
                 }
-                Ok(())
+                f.write_str(&params_text(fields))
             }
             Stage::Regexp(p) => write!(f, "| regexp {}", quote_string(p)),
             Stage::Pattern(p) => write!(f, "| pattern {}", quote_string(&p.source)),
@@ -189,5 +188,25 @@ impl Display for LineFilter {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let patterns: Vec<String> = self.patterns.iter().map(|p| quote_string(p)).collect();
         write!(f, "{} {}", self.op.as_str(), patterns.join(" or "))
+    }
+}
+
+/// ` a, b="source"` (empty for no params): a label named as its source
+/// stands alone.
+fn params_text(params: &[(String, String)]) -> String {
+    let ps: Vec<String> = params
+        .iter()
+        .map(|(n, p)| {
+            if n == p {
+                n.clone()
+            } else {
+                format!("{n}={}", quote_string(p))
+            }
+        })
+        .collect();
+    if ps.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", ps.join(", "))
     }
 }

@@ -2,12 +2,15 @@
 //!
 //! ```text
 //! stage        := `|=` … (line filters, in `parser`)
-//!               | `|` (`json` [param (`,` param)*] | `logfmt` | `regexp` string
+//!               | `|` (`json` [param (`,` param)*]
+//!                     | `logfmt` flag* [param (`,` param)*] | `regexp` string
 //!                     | `pattern` string | `unpack`
 //!                     | `line_format` string | `label_format` fmt (`,` fmt)*
 //!                     | `drop` item (`,` item)* | `keep` item (`,` item)*
 //!                     | `decolorize` | label_filter)
-//! param        := label `=` string                (a JSON path)
+//! param        := label [`=` string]              (a JSON path or logfmt key;
+//!                                                  the label's own name if left out)
+//! flag         := `--strict` | `--keep-empty`
 //! fmt          := label `=` (label | string)      (rename | template)
 //! item         := label [(`=` | `!=` | `=~` | `!~`) string]
 //! label_filter := and (`or` and)*
@@ -39,7 +42,7 @@ pub(super) fn stage(i: &str) -> PResult<'_, Stage> {
     };
     match word {
         "json" => {
-            let (rest, params) = json_params(after)?;
+            let (rest, params) = params(after)?;
             Ok((rest, Stage::Json(params)))
         }
         "logfmt" => {
@@ -53,7 +56,15 @@ pub(super) fn stage(i: &str) -> PResult<'_, Stage> {
                     break;
                 }
             }
-            Ok((rest, Stage::Logfmt { strict, keep_empty }))
+            let (rest, fields) = params(rest)?;
+            Ok((
+                rest,
+                Stage::Logfmt {
+                    strict,
+                    keep_empty,
+                    fields,
+                },
+            ))
         }
         "decolorize" => Ok((after, Stage::Decolorize)),
         "regexp" => {
@@ -112,15 +123,21 @@ fn list<'a, T>(i: &'a str, item: impl Fn(&'a str) -> PResult<'a, T>) -> PResult<
     }
 }
 
-fn json_params(i: &str) -> PResult<'_, Vec<(String, String)>> {
+/// `label="source", other, …` after `json` or `logfmt`: what to extract,
+/// under which label; none when the stage ends at once.
+fn params(i: &str) -> PResult<'_, Vec<(String, String)>> {
     if identifier(ws(i)).is_err() {
         return Ok((i, Vec::new()));
     }
     list(i, |i| {
         let (rest, name) = label(i)?;
-        let (rest, _) = punct("=")(rest).or_else(|_| unexpected(ws(rest), ", expected \"=\""))?;
-        let (rest, path) = string_arg(rest)?;
-        Ok((rest, (name, path)))
+        match punct("=")(rest) {
+            Ok((rest, _)) => {
+                let (rest, source) = string_arg(rest)?;
+                Ok((rest, (name, source)))
+            }
+            Err(_) => Ok((rest, (name.clone(), name))),
+        }
     })
 }
 

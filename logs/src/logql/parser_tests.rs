@@ -235,6 +235,16 @@ fn stages_and_metrics_in_canonical_form() {
             r#"{a="b"} | logfmt --strict --keep-empty"#,
         ),
         (
+            "logfmt fields",
+            r#"{a="b"} | logfmt --strict host,fwd="x-fwd" , took="took""#,
+            r#"{a="b"} | logfmt --strict host, fwd="x-fwd", took"#,
+        ),
+        (
+            "json bare field",
+            r#"{a="b"} | json status, p="req.path""#,
+            r#"{a="b"} | json status, p="req.path""#,
+        ),
+        (
             "count",
             r#"count_over_time({app="a"}[5m])"#,
             r#"count_over_time({app="a"} [5m])"#,

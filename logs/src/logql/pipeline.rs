@@ -64,6 +64,8 @@ enum Compiled {
     Logfmt {
         strict: bool,
         keep_empty: bool,
+        /// `(label, sanitized key)`; empty for every key.
+        fields: Vec<(String, String)>,
     },
     Regexp(Regex),
     Pattern(pattern::Pattern),
@@ -244,6 +246,18 @@ fn line_passes(s: &Compiled, line: &str) -> bool {
     }
 }
 
+/// The pairs `fields` name (`(label, key)`), under their labels: the first
+/// value of each key, as Loki keeps it.
+fn pick(pairs: Vec<(String, String)>, fields: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out = Vec::with_capacity(fields.len());
+    for (label, key) in fields {
+        if let Some((_, v)) = pairs.iter().find(|(k, _)| k == key) {
+            out.push((label.clone(), v.clone()));
+        }
+    }
+    out
+}
+
 /// Applies one stage; `false` drops the entry.
 fn apply(s: &Compiled, w: &mut Work, ts: i64) -> bool {
     match s {
@@ -262,9 +276,14 @@ fn apply(s: &Compiled, w: &mut Work, ts: i64) -> bool {
             }
             true
         }
-        Compiled::Logfmt { strict, keep_empty } => {
+        Compiled::Logfmt {
+            strict,
+            keep_empty,
+            fields,
+        } => {
             match logfmt(&w.line, *strict, *keep_empty) {
-                Ok(pairs) => w.extracted(pairs),
+                Ok(pairs) if fields.is_empty() => w.extracted(pairs),
+                Ok(pairs) => w.extracted(pick(pairs, fields)),
                 Err(e) => w.error("LogfmtParserErr", e),
             }
             true
@@ -404,9 +423,17 @@ fn compile(s: &Stage) -> Result<Compiled, String> {
                 .map(|(n, p)| parse_path(p).map(|steps| (n.clone(), steps)))
                 .collect::<Result<_, _>>()?,
         ),
-        Stage::Logfmt { strict, keep_empty } => Compiled::Logfmt {
+        Stage::Logfmt {
+            strict,
+            keep_empty,
+            fields,
+        } => Compiled::Logfmt {
             strict: *strict,
             keep_empty: *keep_empty,
+            fields: fields
+                .iter()
+                .map(|(label, key)| (label.clone(), sanitize(key)))
+                .collect(),
         },
         Stage::Regexp(p) => {
             let re = regex(p)?;

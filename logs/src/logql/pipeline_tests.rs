@@ -91,6 +91,15 @@ fn table() {
             Some(("not json", &[("trace_id", "t1")])),
         ),
         (
+            "logfmt fields: only those keys, renamed",
+            r#"{app="a"} | logfmt status, t="took", gone="absent""#,
+            logfmt,
+            Some((
+                logfmt,
+                &[("status", "503"), ("t", "250ms"), ("trace_id", "t1")],
+            )),
+        ),
+        (
             "number filter keeps",
             r#"{app="a"} | logfmt | status >= 500"#,
             logfmt,

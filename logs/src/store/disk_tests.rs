@@ -539,3 +539,35 @@ fn a_retry_of_a_flushed_push_stores_nothing_twice() {
     assert_eq!(got, vec!["a", "b", "b2"]);
     assert_eq!(store.counters.entries_duplicate.load(Ordering::Relaxed), 2);
 }
+
+#[test]
+fn index_stats_answer_the_same_from_blocks_as_from_the_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, db) = open(tmp.path());
+    store
+        .push(&db, vec![lines(50, "api"), lines(20, "db")], NOW)
+        .unwrap();
+    let stats = |after: i64, through: i64| {
+        let mut out = Vec::new();
+        let m = [Matcher::new(MatchOp::RegexMatch, "app", ".+").unwrap()];
+        store
+            .head()
+            .for_each_stream_stats(&m, after, through, &mut |l, s| {
+                out.push((l.get("app").to_string(), s.entries, s.bytes, s.chunks))
+            })
+            .unwrap();
+        out
+    };
+    let windows = [
+        (NOW - SEC, NOW + 100 * SEC),
+        (NOW + 9 * SEC, NOW + 30 * SEC),
+    ];
+    let before: Vec<_> = windows.iter().map(|(a, t)| stats(*a, *t)).collect();
+    assert_eq!(before[0][0].0, "api");
+    assert_eq!((before[0][0].1, before[0][1].1), (50, 20));
+    // "line 10 of api" .. "line 30 of api": 21 lines of 14 bytes.
+    assert_eq!((before[1][0].1, before[1][0].2), (21, 21 * 14));
+    store.flush(&db, true).unwrap();
+    let after: Vec<_> = windows.iter().map(|(a, t)| stats(*a, *t)).collect();
+    assert_eq!(after, before, "same counts, one chunk a stream either way");
+}

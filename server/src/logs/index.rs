@@ -2,16 +2,19 @@
 //! `index/stats`, `index/volume`, `index/volume_range`, `detected_fields`,
 //! `detected_labels` and `patterns` (which answers no patterns).
 //!
-//! Volumes are bytes of lines in `[start, end)`, per stream narrowed to
-//! the selector's label names (or `targetLabels`), the largest `limit`
-//! (100) first (`aggregateBy=labels` is refused: not there yet).
+//! Volumes are bytes of lines in `[start, end)`, the largest `limit` (100)
+//! first. With `aggregateBy=series` (the default) a stream counts under
+//! its labels narrowed to `targetLabels`, or to the selector's label names;
+//! with `aggregateBy=labels` it counts under each of its label names (those
+//! in `targetLabels` when given), named `{name=""}`, as Loki answers.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use hyper::Method;
+use logs::head::StreamStats;
 use logs::logql::Expr;
 use serde_json::{Value, json};
-use tsdb::model::{Labels, Matcher};
+use tsdb::model::{Label, Labels, Matcher};
 
 use super::time;
 use crate::api::{Reply, Req, allow};
@@ -55,45 +58,83 @@ fn each(
     Ok(())
 }
 
+/// Calls `f` with what each selected stream holds in `[start, end)`.
+fn each_stats(
+    state: &State,
+    m: &[Matcher],
+    (start, end): (i64, i64),
+    f: &mut dyn FnMut(&Labels, StreamStats),
+) -> Result<(), ApiError> {
+    state.logs.head().for_each_stream_stats(
+        m,
+        start.saturating_sub(1),
+        end.saturating_sub(1),
+        f,
+    )?;
+    Ok(())
+}
+
 pub fn stats(state: &State, req: &Req) -> Result<Reply, ApiError> {
     (|| {
         allow(req, &[Method::GET, Method::POST])?;
         let m = matchers(req)?;
-        let (mut streams, mut entries, mut bytes) = (0u64, 0u64, 0u64);
-        each(state, &m, window(req)?, &mut |_, es| {
+        let (mut streams, mut total) = (0u64, StreamStats::default());
+        each_stats(state, &m, window(req)?, &mut |_, s| {
             streams += 1;
-            entries += es.len() as u64;
-            bytes += es.iter().map(|e| e.line.len() as u64).sum::<u64>();
+            total.chunks += s.chunks;
+            total.entries += s.entries;
+            total.bytes += s.bytes;
         })?;
         Ok(Reply::Json(json!({
             "streams": streams,
-            "chunks": streams,
-            "entries": entries,
-            "bytes": bytes,
+            "chunks": total.chunks,
+            "entries": total.entries,
+            "bytes": total.bytes,
         })))
     })()
     .map_err(ApiError::loki)
 }
 
-/// The labels a stream's volume is counted under.
-fn volume_targets(req: &Req, m: &[Matcher]) -> Result<Vec<String>, ApiError> {
-    match req.params.get("aggregateBy") {
-        None | Some("" | "series") => {}
-        Some(other) => {
-            return Err(ApiError::BadData(format!(
-                "invalid parameter \"aggregateBy\": {other:?} (only series is supported)"
-            )));
+/// What a stream's volume is counted under.
+enum Aggregate {
+    /// Its labels narrowed to these names.
+    Series(Vec<String>),
+    /// Each of its label names (only these, when given).
+    Labels(Option<BTreeSet<String>>),
+}
+
+impl Aggregate {
+    fn of(req: &Req, m: &[Matcher]) -> Result<Aggregate, ApiError> {
+        let targets: Option<Vec<String>> = match req.params.get("targetLabels") {
+            Some(t) if !t.is_empty() => Some(t.split(',').map(|s| s.trim().to_string()).collect()),
+            _ => None,
+        };
+        match req.params.get("aggregateBy") {
+            None | Some("" | "series") => Ok(Aggregate::Series(targets.unwrap_or_else(|| {
+                m.iter()
+                    .map(|m| m.name.clone())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect()
+            }))),
+            Some("labels") => Ok(Aggregate::Labels(targets.map(|t| t.into_iter().collect()))),
+            Some(other) => Err(ApiError::BadData(format!(
+                "invalid parameter \"aggregateBy\": {other:?} (series or labels)"
+            ))),
         }
     }
-    Ok(match req.params.get("targetLabels") {
-        Some(t) if !t.is_empty() => t.split(',').map(|s| s.trim().to_string()).collect(),
-        _ => m
-            .iter()
-            .map(|m| m.name.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect(),
-    })
+
+    /// The keys `labels`' bytes count under.
+    fn keys(&self, labels: &Labels) -> Vec<Labels> {
+        match self {
+            Aggregate::Series(names) => vec![labels.keep(names)],
+            Aggregate::Labels(only) => labels
+                .iter()
+                .filter(|l| only.as_ref().is_none_or(|o| o.contains(&*l.name)))
+                .map(|l| Labels::from_sorted(vec![Label::new(l.name.clone(), "")]))
+                .collect(),
+        }
+    }
 }
 
 fn top(volumes: BTreeMap<Labels, u64>, limit: usize) -> Vec<(Labels, u64)> {
@@ -116,11 +157,12 @@ pub fn volume(state: &State, req: &Req) -> Result<Reply, ApiError> {
         allow(req, &[Method::GET, Method::POST])?;
         let m = matchers(req)?;
         let (start, end) = window(req)?;
-        let targets = volume_targets(req, &m)?;
+        let by = Aggregate::of(req, &m)?;
         let mut volumes: BTreeMap<Labels, u64> = BTreeMap::new();
-        each(state, &m, (start, end), &mut |labels, es| {
-            let bytes: u64 = es.iter().map(|e| e.line.len() as u64).sum();
-            *volumes.entry(labels.keep(&targets)).or_default() += bytes;
+        each_stats(state, &m, (start, end), &mut |labels, s| {
+            for key in by.keys(labels) {
+                *volumes.entry(key).or_default() += s.bytes;
+            }
         })?;
         let t = end as f64 / 1e9;
         let result: Vec<Value> = top(volumes, req.params.usize_or("limit", 100)?)
@@ -139,7 +181,7 @@ pub fn volume_range(state: &State, req: &Req) -> Result<Reply, ApiError> {
         allow(req, &[Method::GET, Method::POST])?;
         let m = matchers(req)?;
         let (start, end) = window(req)?;
-        let targets = volume_targets(req, &m)?;
+        let by = Aggregate::of(req, &m)?;
         let step_ms = match req.params.duration("step")? {
             Some(s) if s > 0 => s,
             _ => (((end - start) / 1_000_000) / 250 / 1000).max(1) * 1000,
@@ -149,12 +191,13 @@ pub fn volume_range(state: &State, req: &Req) -> Result<Reply, ApiError> {
         let mut series: BTreeMap<Labels, BTreeMap<i64, u64>> = BTreeMap::new();
         let mut totals: BTreeMap<Labels, u64> = BTreeMap::new();
         each(state, &m, (start, end), &mut |labels, es| {
-            for e in es {
-                let k = (e.ts - start).div_euclid(step) + 1;
-                let key = labels.keep(&targets);
-                let b = e.line.len() as u64;
-                *series.entry(key.clone()).or_default().entry(k).or_default() += b;
-                *totals.entry(key).or_default() += b;
+            for key in by.keys(labels) {
+                for e in es {
+                    let k = (e.ts - start).div_euclid(step) + 1;
+                    let b = e.line.len() as u64;
+                    *series.entry(key.clone()).or_default().entry(k).or_default() += b;
+                    *totals.entry(key.clone()).or_default() += b;
+                }
             }
         })?;
         let limit = req.params.usize_or("limit", 100)?;

@@ -108,6 +108,12 @@ pub fn render(out: &mut String, store: &LogStore) {
     );
     gauge(
         out,
+        "almanac_log_tail_sessions",
+        "Live tail sessions (/loki/api/v1/tail) open.",
+        store.taps.active() as f64,
+    );
+    gauge(
+        out,
         "almanac_log_head_bytes",
         "Bytes of log lines in the head, not yet in blocks.",
         store.head().bytes() as f64,

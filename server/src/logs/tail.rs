@@ -1,0 +1,430 @@
+//! `GET /loki/api/v1/tail`: a log query's entries live, over WebSocket, as
+//! Loki streams them to Grafana's live view and `logcli --tail`.
+//!
+//! Parameters: `query` (a log query), `limit` (100: the history sent
+//! first), `start` (an hour ago: where the history begins) and `delay_for`
+//! (0–5 seconds that each live entry is held, so that lines arriving late
+//! go out in time order). Each text message is
+//! `{"streams": [{"stream": {…}, "values": [["<ns>", "<line>"], …]}],
+//! "dropped_entries": [{"labels": {…}, "timestamp": "<RFC 3339>"}]}`
+//! (`dropped_entries` only when some were): the history (the newest
+//! `limit` entries from `start`, oldest first) in one message, then what
+//! each commit adds that the query keeps.
+//!
+//! Contracts:
+//! - an entry acknowledged after the session opened is sent once, or named
+//!   in `dropped_entries` (when the client reads too slowly to keep up
+//!   with [`QUEUE`] commits); one in both the history and the live feed is
+//!   sent once;
+//! - live entries go out in time order within what is held together;
+//!   across `delay_for`, a later message may hold older entries (as Loki's);
+//! - at most [`MAX_SESSIONS`] sessions at once (Loki's
+//!   `max_concurrent_tail_requests`); the server's stop closes them (1001).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use logs::logql::pipeline::Pipeline;
+use logs::logql::{Expr, LogExpr};
+use logs::model::{Direction, Hit};
+use logs::tail::Feed;
+use parking_lot::Mutex;
+use serde_json::{Map, Value, json};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+use tsdb::model::Labels;
+
+use super::time;
+use crate::api::{Params, Reply, Req};
+use crate::error::{ApiError, WsError};
+use crate::http::Body;
+use crate::state::State;
+use crate::websocket::{self, frame};
+
+/// Sessions open at once.
+pub const MAX_SESSIONS: usize = 10;
+/// Commits queued for a session before their entries are dropped.
+pub const QUEUE: usize = 1024;
+/// Dropped entries named per message, at most.
+const MAX_DROPPED_NAMED: usize = 1000;
+/// How often held entries are checked for being due.
+const TICK: Duration = Duration::from_millis(100);
+/// The largest client message read (clients send only control frames).
+const MAX_CLIENT_FRAME: u64 = 64 * 1024;
+
+/// What a tail request asks for.
+struct Ask {
+    log: LogExpr,
+    limit: usize,
+    start: i64,
+    delay: Duration,
+}
+
+fn ask(params: &Params) -> Result<Ask, ApiError> {
+    let q = params
+        .get("query")
+        .ok_or_else(|| ApiError::BadData("invalid parameter \"query\": missing".into()))?;
+    let log = match logs::logql::parse(q).map_err(logs::Error::from)? {
+        Expr::Log(l) => l,
+        Expr::Metric(_) => {
+            return Err(ApiError::BadData(
+                "tail needs a log query, not a metric query".into(),
+            ));
+        }
+    };
+    let delay = match params.get("delay_for") {
+        None | Some("") => 0,
+        Some(v) => v.parse::<u64>().ok().filter(|d| *d <= 5).ok_or_else(|| {
+            ApiError::BadData(format!(
+                "invalid parameter \"delay_for\": {v:?} (whole seconds, at most 5)"
+            ))
+        })?,
+    };
+    let now = time::now_ns();
+    Ok(Ask {
+        log,
+        limit: params.usize_or("limit", 100)?,
+        start: time::param(params, "start", now - 3_600_000_000_000)?,
+        delay: Duration::from_secs(delay),
+    })
+}
+
+/// A plain HTTP request for the tail endpoint: it needs the upgrade.
+pub fn without_upgrade(_: &State, _: &Req) -> Result<Reply, ApiError> {
+    Err(ApiError::BadData("tail streams over WebSocket: send the upgrade handshake".into()).loki())
+}
+
+/// Answers an upgrade request: `101` and a session on the upgraded
+/// connection, or the reason it cannot start (as Loki's plain-text 400).
+pub fn upgrade(
+    state: Arc<State>,
+    stop: watch::Receiver<bool>,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let mut params = Params::default();
+    if let Some(q) = req.uri().query() {
+        params.parse_into(q);
+    }
+    let started = (|| {
+        let ask = ask(&params)?;
+        let pipeline = Pipeline::new(&ask.log.pipeline).map_err(ApiError::BadData)?;
+        if state.logs.taps.active() >= MAX_SESSIONS {
+            return Err(ApiError::BadData(format!(
+                "max concurrent tail requests limit exceeded, count > limit ({MAX_SESSIONS})"
+            )));
+        }
+        let resp = websocket::accept(req.headers())?;
+        Ok((ask, pipeline, resp))
+    })()
+    .map_err(ApiError::loki);
+    let (ask, pipeline, resp) = match started {
+        Ok(s) => s,
+        Err(e) => return crate::http::respond(Err(e)),
+    };
+    // Subscribe before reading the history, so that nothing committed in
+    // between is missed (what both see is sent once).
+    let feed = Subscription::new(&state);
+    tokio::spawn(async move {
+        let io = match hyper::upgrade::on(req).await {
+            Ok(u) => TokioIo::new(u),
+            Err(e) => {
+                tracing::debug!(error = %e, "tail upgrade failed");
+                return;
+            }
+        };
+        let session = Session {
+            state,
+            pipeline: Arc::new(pipeline),
+            ask,
+            feed,
+            stop,
+        };
+        if let Err(e) = session.run(io).await {
+            tracing::debug!(error = %e, "tail session ended");
+        }
+    });
+    resp
+}
+
+/// A live feed of the log store's commits; unsubscribes when dropped.
+struct Subscription {
+    state: Arc<State>,
+    id: u64,
+    rx: mpsc::Receiver<Feed>,
+    dropped: Arc<Mutex<Vec<(Labels, i64)>>>,
+}
+
+impl Subscription {
+    fn new(state: &Arc<State>) -> Subscription {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let dropped = Arc::new(Mutex::new(Vec::new()));
+        let d = dropped.clone();
+        let id =
+            state
+                .logs
+                .taps
+                .subscribe(Box::new(move |f: &Feed| match tx.try_send(f.clone()) {
+                    Ok(()) => true,
+                    Err(mpsc::error::TrySendError::Full(f)) => {
+                        let mut d = d.lock();
+                        for s in f.iter() {
+                            for e in &s.entries {
+                                d.push((s.labels.clone(), e.ts));
+                            }
+                        }
+                        true
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                }));
+        Subscription {
+            state: state.clone(),
+            id,
+            rx,
+            dropped,
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.state.logs.taps.unsubscribe(self.id);
+    }
+}
+
+/// What the client sent that the session acts on.
+enum FromClient {
+    Ping(Vec<u8>),
+    Close,
+    Failed(WsError),
+}
+
+struct Session {
+    state: Arc<State>,
+    pipeline: Arc<Pipeline>,
+    ask: Ask,
+    feed: Subscription,
+    stop: watch::Receiver<bool>,
+}
+
+impl Session {
+    async fn run(mut self, io: TokioIo<hyper::upgrade::Upgraded>) -> Result<(), WsError> {
+        let (mut rd, mut wr) = tokio::io::split(io);
+        let (events_tx, mut events) = mpsc::channel(8);
+        let reader = tokio::spawn(async move {
+            loop {
+                let ev = match frame::read(&mut rd, MAX_CLIENT_FRAME).await {
+                    Ok(f) if f.opcode == frame::PING => FromClient::Ping(f.payload),
+                    Ok(f) if f.opcode == frame::CLOSE => FromClient::Close,
+                    Ok(_) => continue,
+                    Err(e) => FromClient::Failed(e),
+                };
+                let last = !matches!(ev, FromClient::Ping(_));
+                if events_tx.send(ev).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        let res = self.stream(&mut wr, &mut events).await;
+        reader.abort();
+        let (code, reason) = match &res {
+            Ok(Some(code)) => (*code, ""),
+            Ok(None) => return Ok(()),
+            Err(e) => (e.close_code(), "error"),
+        };
+        let _ = wr.write_all(&frame::close(code, reason)).await;
+        let _ = wr.shutdown().await;
+        res.map(|_| ())
+    }
+
+    /// Sends the history, then live entries, until the client closes or
+    /// the server stops: the close code to send (`None`: the connection
+    /// is gone).
+    async fn stream<W: AsyncWrite + Unpin>(
+        &mut self,
+        wr: &mut W,
+        events: &mut mpsc::Receiver<FromClient>,
+    ) -> Result<Option<u16>, WsError> {
+        let history = self.history().await;
+        let seen: HashSet<(i64, String, Labels)> = history
+            .iter()
+            .map(|h| (h.ts, h.line.clone(), h.stream.clone()))
+            .collect();
+        send(wr, &history, &[]).await?;
+        let mut held: Vec<(Instant, Hit)> = Vec::new();
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                feed = self.feed.rx.recv() => match feed {
+                    Some(f) => {
+                        let now = Instant::now();
+                        let hits = self.keep(&f);
+                        held.extend(
+                            hits.into_iter()
+                                .filter(|h| !seen.contains(&(h.ts, h.line.clone(), h.stream.clone())))
+                                .map(|h| (now, h)),
+                        );
+                    }
+                    None => return Ok(Some(1011)),
+                },
+                ev = events.recv() => match ev {
+                    Some(FromClient::Ping(p)) => wr.write_all(&frame::encode(frame::PONG, &p)).await?,
+                    Some(FromClient::Close) => return Ok(Some(1000)),
+                    Some(FromClient::Failed(WsError::Io(_))) | None => return Ok(None),
+                    Some(FromClient::Failed(e)) => return Err(e),
+                },
+                _ = tick.tick() => {}
+                _ = self.stop.changed() => return Ok(Some(1001)),
+            }
+            let now = Instant::now();
+            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut held)
+                .into_iter()
+                .partition(|(at, _)| now.duration_since(*at) >= self.ask.delay);
+            held = later;
+            let dropped = std::mem::take(&mut *self.feed.dropped.lock());
+            if !due.is_empty() || !dropped.is_empty() {
+                let mut due: Vec<Hit> = due.into_iter().map(|(_, h)| h).collect();
+                due.sort_by_key(|h| h.ts);
+                send(wr, &due, &dropped).await?;
+            }
+        }
+    }
+
+    /// The newest `limit` entries from `start` until now, oldest first.
+    async fn history(&self) -> Vec<Hit> {
+        let (state, log) = (self.state.clone(), self.ask.log.clone());
+        let (start, limit) = (self.ask.start, self.ask.limit);
+        let res = tokio::task::spawn_blocking(move || {
+            state
+                .logs
+                .select(&log, start, time::now_ns(), Direction::Backward, limit)
+        })
+        .await;
+        match res {
+            Ok(Ok(mut hits)) => {
+                hits.reverse();
+                hits
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "tail history query failed");
+                Vec::new()
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "tail history task failed");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The entries of a commit the query keeps.
+    fn keep(&self, feed: &Feed) -> Vec<Hit> {
+        let matchers = &self.ask.log.matchers;
+        feed.iter()
+            .filter(|s| matchers.iter().all(|m| m.matches(s.labels.get(&m.name))))
+            .flat_map(|s| {
+                s.entries
+                    .iter()
+                    .filter(|e| e.ts >= self.ask.start)
+                    .filter_map(|e| self.pipeline.run(&s.labels, e))
+            })
+            .collect()
+    }
+}
+
+/// Sends one message: `hits` by their labels, and the dropped entries.
+async fn send<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    hits: &[Hit],
+    dropped: &[(Labels, i64)],
+) -> Result<(), WsError> {
+    let body = message(hits, dropped).to_string();
+    wr.write_all(&frame::encode(frame::TEXT, body.as_bytes()))
+        .await?;
+    wr.flush().await?;
+    Ok(())
+}
+
+fn label_map(l: &Labels) -> Map<String, Value> {
+    l.iter()
+        .map(|l| (l.name.to_string(), Value::String(l.value.to_string())))
+        .collect()
+}
+
+/// Loki's tail message.
+fn message(hits: &[Hit], dropped: &[(Labels, i64)]) -> Value {
+    let mut groups: BTreeMap<Labels, Vec<Value>> = BTreeMap::new();
+    for h in hits {
+        groups
+            .entry(h.all_labels())
+            .or_default()
+            .push(json!([h.ts.to_string(), h.line]));
+    }
+    let streams: Vec<Value> = groups
+        .into_iter()
+        .map(|(l, values)| json!({"stream": label_map(&l), "values": values}))
+        .collect();
+    let mut m = json!({ "streams": streams });
+    if !dropped.is_empty() {
+        m["dropped_entries"] = dropped
+            .iter()
+            .take(MAX_DROPPED_NAMED)
+            .map(|(l, ts)| json!({"labels": label_map(l), "timestamp": promql::syntax::format_rfc3339(ts.div_euclid(1_000_000))}))
+            .collect();
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(app: &str, ts: i64, line: &str, parsed: &[(&str, &str)]) -> Hit {
+        Hit {
+            stream: Labels::from_pairs(&[("app", app)]),
+            ts,
+            line: line.into(),
+            metadata: Vec::new(),
+            parsed: parsed
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn messages_group_by_all_labels_and_name_dropped_entries() {
+        let hits = [
+            hit("a", 2, "two", &[]),
+            hit("a", 3, "three", &[("level", "warn")]),
+            hit("b", 1, "one", &[]),
+        ];
+        let dropped = [(
+            Labels::from_pairs(&[("app", "a")]),
+            1_500_000_000_123_456_789,
+        )];
+        let cases = [
+            (
+                "entries only",
+                message(&hits, &[]),
+                json!({"streams": [
+                    {"stream": {"app": "a"}, "values": [["2", "two"]]},
+                    {"stream": {"app": "a", "level": "warn"}, "values": [["3", "three"]]},
+                    {"stream": {"app": "b"}, "values": [["1", "one"]]},
+                ]}),
+            ),
+            (
+                "dropped only",
+                message(&[], &dropped),
+                json!({"streams": [], "dropped_entries": [
+                    {"labels": {"app": "a"}, "timestamp": "2017-07-14T02:40:00.123Z"},
+                ]}),
+            ),
+        ];
+        for (name, got, want) in cases {
+            assert_eq!(got, want, "{name}");
+        }
+    }
+}
