@@ -3,10 +3,15 @@
 //! median of `RUNS` runs each, their ratio, and whether the answers agree.
 //!
 //! Data: `SERIES` series (default 200) of `almanac::datagen` at 15 s for
-//! 31 days, written through a database with tiers `5m` (after 36h) and
-//! `1h` (after 10d) and a raw retention long enough to keep all of it.
+//! `DAYS` days (default 31), written through a database with tiers `5m`
+//! (after 36h) and `1h` (after 10d) and a raw retention long enough to
+//! keep all of it. Two ranges: the last 30 days (the 1h tier, the 5m tier
+//! and raw data each hold part of it), and the newest 30 days the 1h tier
+//! holds (all of it from tiers; with `DAYS=53` the 1h tier holds 36 days),
+//! or as many as it holds.
 //!
-//! Run: `cargo bench --bench tier_query` (env `SERIES`, `RUNS`).
+//! Run: `cargo bench --bench tier_query` (env `SERIES`, `RUNS`, `DAYS`;
+//! `TIER_RUNS` repeats each tier query alone first, for a profiler).
 
 use almanac::bench_env::env_usize;
 use std::time::Instant;
@@ -40,13 +45,13 @@ fn time(runs: usize, mut f: impl FnMut() -> QueryResult) -> (f64, QueryResult) {
 fn main() {
     let (series, runs) = (env_usize("SERIES", 200), env_usize("RUNS", 5).max(1));
     let start = 1_700_000_000_000i64.div_euclid(DAY) * DAY;
-    let days = 31;
+    let days = env_usize("DAYS", 31) as i64;
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::open(
         dir.path(),
         DbOptions {
             retention: Retention {
-                time: 60 * DAY,
+                time: (days + 30) * DAY,
                 size: 0,
             },
             downsampling: Tiers(vec![
@@ -112,8 +117,18 @@ fn main() {
     println!("  {QUERY} at a 1h step, median of {runs}:");
     for (what, qs, qe) in [
         ("the last 30 days", end - 30 * DAY, end),
-        ("the days the 1h tier holds", first_hour, hourly_hi),
+        (
+            "30 days (or fewer) the 1h tier holds",
+            first_hour.max(hourly_hi - 30 * DAY),
+            hourly_hi,
+        ),
     ] {
+        // `TIER_RUNS` repeats the tier query alone first (for profiling).
+        for _ in 0..env_usize("TIER_RUNS", 0) {
+            tier_engine
+                .range(&db, &expr, qs, qe, HOUR)
+                .expect("tier query");
+        }
         let (raw_s, raw) = time(runs, || {
             raw_engine
                 .range(&db, &expr, qs, qe, HOUR)

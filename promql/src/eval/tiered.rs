@@ -12,10 +12,11 @@
 //! tier holding that range answers approximately — windows snapped down
 //! to its buckets — and an info annotation names it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use tsdb::downsample::{Column, Columns, Summary, coarsen, points_of, summarize};
-use tsdb::model::{Labels, Sample, Series, TierSpan, Tiering};
+use tsdb::downsample::{Column, Columns, Summary, bucket_end, coarsen, points_of, summarize};
+use tsdb::model::{LABELS_ONLY, Labels, Sample, SelectHints, Series, TierSpan, Tiering};
 
 use super::grid::{Grid, StepSeries};
 use super::rollup::summary::{self, SummaryWindow, from_summary, needs};
@@ -128,15 +129,26 @@ pub(crate) struct TieredData {
 }
 
 impl TieredData {
-    /// Every bucket of the series at the tier's resolution, ascending.
-    fn buckets(&self) -> Vec<Summary> {
+    /// Every bucket of the series at the tier's resolution, ascending:
+    /// the stored ones as they are when they are at that resolution and
+    /// no raw sample follows them (the common case, read without a copy).
+    fn buckets(&self) -> Cow<'_, [Summary]> {
         let mut tail = Vec::new();
         if let Some(series) = &self.raw {
             let mut buf = tsdb::model::SampleBuf::new();
             series.read(self.raw_after + 1, self.maxt, &mut buf);
             tail = summarize(points_of(&buf), self.resolution, self.columns);
         }
-        coarsen(self.stored.iter().chain(&tail), self.resolution)
+        let res = self.resolution;
+        let at_resolution = || {
+            self.stored.iter().all(|b| bucket_end(b.end, res) == b.end)
+                && self.stored.windows(2).all(|w| w[0].end < w[1].end)
+        };
+        if tail.is_empty() && at_resolution() {
+            // What `coarsen` would give: every bucket alone in its own.
+            return Cow::Borrowed(&self.stored);
+        }
+        Cow::Owned(coarsen(self.stored.iter().chain(&tail), res))
     }
 
     /// `f` at every step `(t, end)` (windows `(end − range, end]`), as
@@ -165,13 +177,19 @@ impl TieredData {
             while lo < buckets.len() && buckets[lo].end <= start {
                 lo += 1;
             }
-            let mut merged: Option<Summary> = None;
-            for b in buckets[lo..].iter().take_while(|b| b.end <= end) {
-                match &mut merged {
-                    Some(m) => m.absorb(b),
-                    None => merged = Some(*b),
+            let n = buckets[lo..].iter().take_while(|b| b.end <= end).count();
+            let window = &buckets[lo..lo + n];
+            // One bucket (a window of the tier's resolution) is read in
+            // place; more are merged into a copy.
+            let merged: Option<Cow<'_, Summary>> = match window {
+                [] => None,
+                [one] => Some(Cow::Borrowed(one)),
+                [first, rest @ ..] => {
+                    let mut m = *first;
+                    rest.iter().for_each(|b| m.absorb(b));
+                    Some(Cow::Owned(m))
                 }
-            }
+            };
             step_args.clear();
             step_args.extend(args.iter().filter_map(|a| a.get(step).copied()));
             let w = SummaryWindow {
@@ -241,6 +259,13 @@ impl Grid<'_> {
                 "query preparation",
             )?;
             for (labels, buckets) in selected {
+                // Finer buckets coarsened now: what `TieredData` would do
+                // later, on a fraction of the memory.
+                let buckets = if s.resolution < res {
+                    coarsen(&buckets, res)
+                } else {
+                    buckets
+                };
                 match index.get(&labels) {
                     Some(&i) => stored[i].1.extend(buckets),
                     None => {
@@ -276,7 +301,7 @@ impl Grid<'_> {
         }
         self.tiers_used.insert(res);
         let (mint, view) = (first - input.range + 1, self.hint_view(vs));
-        let raw = self.select_series(vs, mint, last, input.range)?;
+        let raw = self.raw_for_tiers(vs, mint, boundary, last, input.range, &stored_of)?;
         let mut series = Vec::with_capacity(raw.len().max(order.len()));
         let mut tail_of: HashMap<Labels, Series> = HashMap::new();
         for s in raw {
@@ -319,6 +344,44 @@ impl Grid<'_> {
 }
 
 impl Grid<'_> {
+    /// The raw series a tier read joins: those the tiers answer need only
+    /// their samples after `boundary`; any other series matching `vs` with
+    /// data in `[mint, last]` needs all of them. Reads the chunks after
+    /// the boundary, and all of them only when such another series exists
+    /// (its labels are looked up first, without data).
+    fn raw_for_tiers(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        boundary: i64,
+        last: i64,
+        range: i64,
+        stored_of: &HashMap<Labels, Vec<Summary>>,
+    ) -> Result<Vec<Series>> {
+        let tail_from = boundary.saturating_add(1);
+        if tail_from <= mint {
+            return self.select_series(vs, mint, last, range);
+        }
+        self.check("query preparation")?;
+        let hints = SelectHints {
+            start: mint,
+            end: last,
+            func: Some(LABELS_ONLY.to_string()),
+            ..SelectHints::default()
+        };
+        let everyone = self
+            .storage
+            .querier(mint, last)?
+            .select(&hints, &vs.matchers)?;
+        if everyone.iter().any(|s| !stored_of.contains_key(&s.labels)) {
+            return self.select_series(vs, mint, last, range);
+        }
+        if tail_from > last {
+            return Ok(Vec::new());
+        }
+        self.select_series(vs, tail_from, last, range)
+    }
+
     /// The stored series that answer `f` from their tiers, by labels, and
     /// their order. A series whose raw data covers the query (`raw_covers`)
     /// reads it instead when the tier would answer only approximately, or

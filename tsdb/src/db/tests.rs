@@ -352,3 +352,32 @@ fn wal_truncation_waits_for_the_slowest_store() {
         "only the unpersisted span replays"
     );
 }
+
+#[test]
+fn a_labels_only_selection_names_the_same_series_without_their_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    for i in 0..3 {
+        write(&db, i, 1000, 1.0).unwrap();
+    }
+    // Into a block, then one more series in the head.
+    write(&db, 0, 3 * HOUR, 2.0).unwrap();
+    db.compact().unwrap();
+    write(&db, 3, 3 * HOUR + 1, 3.0).unwrap();
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    let all = [Matcher::equal("__name__", "m")];
+    let full = q.select(&SelectHints::default(), &all).unwrap();
+    let hints = SelectHints {
+        func: Some(crate::model::LABELS_ONLY.to_string()),
+        ..SelectHints::default()
+    };
+    let bare = q.select(&hints, &all).unwrap();
+    let labels = |s: &[crate::model::Series]| -> Vec<Labels> {
+        s.iter().map(|s| s.labels.clone()).collect()
+    };
+    assert_eq!(labels(&bare), labels(&full));
+    assert_eq!(full.len(), 4);
+    let mut v: Vec<Sample> = vec![];
+    bare[1].samples_in(i64::MIN, i64::MAX, &mut v);
+    assert!(v.is_empty(), "a block series comes without its chunks");
+}

@@ -22,10 +22,16 @@ pub struct SelectHints {
     /// Range of the enclosing range selector, 0 for instant selectors.
     pub range: i64,
     /// The function applied to the selection, if any (`rate`, `series` …).
+    /// [`LABELS_ONLY`] (`series`, as Prometheus's `/api/v1/series` hints
+    /// it): only the labels are wanted, and a querier may return series
+    /// without their data.
     pub func: Option<String>,
     /// Return at most this many series (0 = no limit).
     pub limit: usize,
 }
+
+/// [`SelectHints::func`] of a selection that wants labels only.
+pub const LABELS_ONLY: &str = "series";
 
 /// A source of queriers over a time range: the database, the head alone, an
 /// in-memory test store.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{BlockReader, ChunkMeta, ChunkSeries};
 use crate::error::Result;
-use crate::model::{Labels, Matcher, Querier, SelectHints, Series};
+use crate::model::{LABELS_ONLY, Labels, Matcher, Querier, SelectHints, Series};
 use crate::tombstones::Intervals;
 
 /// A querier over readers that are ordered oldest first; where readers
@@ -69,6 +69,18 @@ impl MergeQuerier {
         maxt: i64,
         limit: usize,
     ) -> Result<Vec<(Labels, ChunkSeries)>> {
+        self.collect(matchers, mint, maxt, limit, true)
+    }
+
+    /// The series with data in range; their chunks only when `load`.
+    fn collect(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        limit: usize,
+        load: bool,
+    ) -> Result<Vec<(Labels, ChunkSeries)>> {
         let (mint, maxt) = (mint.max(self.mint), maxt.min(self.maxt));
         let mut parts: Vec<(Labels, Vec<ChunkMeta>, Intervals)> = Vec::new();
         for r in &self.readers {
@@ -79,7 +91,11 @@ impl MergeQuerier {
                 if !entry.has_live_chunks() {
                     continue;
                 }
-                let chunks = r.chunks(entry.chunks)?;
+                let chunks = if load {
+                    r.chunks(entry.chunks)?
+                } else {
+                    Vec::new()
+                };
                 parts.push((entry.labels, chunks, entry.deleted));
             }
         }
@@ -108,8 +124,9 @@ impl Querier for MergeQuerier {
         } else {
             (hints.start, hints.end)
         };
+        let load = hints.func.as_deref() != Some(LABELS_ONLY);
         Ok(self
-            .select_chunk_series(matchers, mint, maxt, hints.limit)?
+            .collect(matchers, mint, maxt, hints.limit, load)?
             .into_iter()
             .map(|(labels, cs)| Series {
                 labels,
