@@ -96,6 +96,10 @@ pub enum LineOp {
     MatchPattern,
     /// `!>`
     NotMatchPattern,
+    /// `|= ip("10.0.0.0/8")`: the line holds an address in the set.
+    ContainsIp,
+    /// `!= ip("…")`
+    NotContainsIp,
 }
 
 impl LineOp {
@@ -107,6 +111,8 @@ impl LineOp {
             LineOp::NotMatch => "!~",
             LineOp::MatchPattern => "|>",
             LineOp::NotMatchPattern => "!>",
+            LineOp::ContainsIp => "|=",
+            LineOp::NotContainsIp => "!=",
         }
     }
 }
@@ -186,7 +192,18 @@ fn items_text(items: &[NameOrMatcher]) -> String {
 
 impl Display for LineFilter {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let patterns: Vec<String> = self.patterns.iter().map(|p| quote_string(p)).collect();
+        let ip = matches!(self.op, LineOp::ContainsIp | LineOp::NotContainsIp);
+        let patterns: Vec<String> = self
+            .patterns
+            .iter()
+            .map(|p| {
+                if ip {
+                    format!("ip({})", quote_string(p))
+                } else {
+                    quote_string(p)
+                }
+            })
+            .collect();
         write!(f, "{} {}", self.op.as_str(), patterns.join(" or "))
     }
 }

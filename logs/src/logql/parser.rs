@@ -9,7 +9,7 @@
 //! ```
 
 use promql::parser::kit::{
-    PError, PResult, error_at, failure, identifier, keyword, label_matchers, string_literal,
+    PError, PResult, error_at, failure, identifier, keyword, label_matchers, punct, string_literal,
     unexpected, ws,
 };
 
@@ -118,26 +118,20 @@ fn stage(i: &str) -> Result<Option<(&str, Stage)>, nom::Err<PError<'_>>> {
     Ok(Some((rest, Stage::Line(f))))
 }
 
+/// Reads one alternative of a line filter.
+type Item = for<'a> fn(&'a str, LineOp) -> PResult<'a, String>;
+
 fn line_filter(i: &str, op: LineOp) -> PResult<'_, LineFilter> {
+    // `|= ip("…")` and `!= ip("…")`: every alternative an address set.
+    let (op, item): (LineOp, Item) = match op {
+        LineOp::Contains if starts_ip(i) => (LineOp::ContainsIp, ip_item),
+        LineOp::NotContains if starts_ip(i) => (LineOp::NotContainsIp, ip_item),
+        _ => (op, text_item),
+    };
     let mut patterns = Vec::new();
     let mut i = i;
     loop {
-        let at = ws(i);
-        let (rest, p) = match string_literal(at) {
-            Ok(ok) => ok,
-            Err(nom::Err::Error(_)) => return unexpected(at, ", expected a string"),
-            Err(e) => return Err(e),
-        };
-        if matches!(op, LineOp::Match | LineOp::NotMatch)
-            && let Err(e) = regex::Regex::new(&p)
-        {
-            return failure(at, format!("invalid regular expression {p:?}: {e}"));
-        }
-        if matches!(op, LineOp::MatchPattern | LineOp::NotMatchPattern)
-            && let Err(e) = super::pipeline::pattern::Pattern::parse_filter(&p)
-        {
-            return failure(at, e);
-        }
+        let (rest, p) = item(i, op)?;
         patterns.push(p);
         i = rest;
         match keyword("or")(i) {
@@ -145,6 +139,49 @@ fn line_filter(i: &str, op: LineOp) -> PResult<'_, LineFilter> {
             Err(_) => return Ok((i, LineFilter { op, patterns })),
         }
     }
+}
+
+/// Whether `ip(` follows.
+pub(super) fn starts_ip(i: &str) -> bool {
+    identifier(ws(i)).is_ok_and(|(rest, w)| w == "ip" && ws(rest).starts_with('('))
+}
+
+/// A string, checked as `op` reads it (a regex, a pattern).
+fn text_item(i: &str, op: LineOp) -> PResult<'_, String> {
+    let at = ws(i);
+    let (rest, p) = match string_literal(at) {
+        Ok(ok) => ok,
+        Err(nom::Err::Error(_)) => return unexpected(at, ", expected a string"),
+        Err(e) => return Err(e),
+    };
+    if matches!(op, LineOp::Match | LineOp::NotMatch)
+        && let Err(e) = regex::Regex::new(&p)
+    {
+        return failure(at, format!("invalid regular expression {p:?}: {e}"));
+    }
+    if matches!(op, LineOp::MatchPattern | LineOp::NotMatchPattern)
+        && let Err(e) = super::pipeline::pattern::Pattern::parse_filter(&p)
+    {
+        return failure(at, e);
+    }
+    Ok((rest, p))
+}
+
+/// `ip("…")`: the address set as written.
+pub(super) fn ip_item(i: &str, _: LineOp) -> PResult<'_, String> {
+    let at = ws(i);
+    if !starts_ip(at) {
+        return unexpected(at, ", expected ip(\"…\")");
+    }
+    let (rest, _) = identifier(at)?;
+    let (rest, _) = punct("(")(rest)?;
+    let s_at = ws(rest);
+    let (rest, set) = string_literal(s_at).or_else(|_| unexpected(s_at, ", expected a string"))?;
+    if let Err(e) = super::pipeline::ip::IpFilter::parse(&set) {
+        return failure(s_at, e);
+    }
+    let (rest, _) = punct(")")(rest).or_else(|_| unexpected(ws(rest), ", expected \")\""))?;
+    Ok((rest, set))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 //! label_filter := and (`or` and)*
 //! and          := atom ([`and` | `,`] atom)*      (juxtaposition is `and`)
 //! atom         := `(` label_filter `)` | label op (string | number | duration | bytes)
+//!               | label (`=` | `==` | `!=`) `ip(` string `)`
 //! ```
 
 use promql::parser::kit::{
@@ -23,7 +24,9 @@ use promql::parser::kit::{
 };
 use tsdb::model::{MatchOp, Matcher};
 
-use super::ast::{LabelFmt, NameOrMatcher, Stage};
+use super::ast::{LabelFmt, LineOp, NameOrMatcher, Stage};
+use super::parser::{ip_item, starts_ip};
+use super::pipeline::ip::IpFilter;
 use super::pipeline::label_filter::{CmpOp, LabelFilter, Literal, parse_bytes, parse_go_duration};
 use super::pipeline::pattern::Pattern;
 use super::pipeline::template::Template;
@@ -257,6 +260,18 @@ fn atom(i: &str) -> PResult<'_, LabelFilter> {
     }
     let (rest, name) = label(at)?;
     let value_at = ws(rest);
+    // `addr = ip("10.0.0.0/8")`, `!=`.
+    let ip_op = [("!=", true), ("==", false), ("=", false)]
+        .into_iter()
+        .find_map(|(tok, negate)| value_at.strip_prefix(tok).map(|r| (r, negate)))
+        .filter(|(r, _)| starts_ip(r));
+    if let Some((after, negate)) = ip_op {
+        let (rest, set) = ip_item(after, LineOp::ContainsIp)?;
+        return match IpFilter::parse(&set) {
+            Ok(set) => Ok((rest, LabelFilter::Ip { name, negate, set })),
+            Err(e) => failure(ws(after), e),
+        };
+    }
     // A string value: a label matcher.
     if let Some((after, op)) = match_op(rest).or_else(|| {
         let r = ws(rest).strip_prefix("==")?;

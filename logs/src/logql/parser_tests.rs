@@ -240,6 +240,16 @@ fn stages_and_metrics_in_canonical_form() {
             r#"{a="b"} | logfmt --strict host, fwd="x-fwd", took"#,
         ),
         (
+            "ip line filters",
+            r#"{a="b"} |= ip( "10.0.0.0/8" ) or ip("::1") != ip("1.2.3.4")"#,
+            r#"{a="b"} |= ip("10.0.0.0/8") or ip("::1") != ip("1.2.3.4")"#,
+        ),
+        (
+            "ip label filters",
+            r#"{a="b"} | logfmt | addr==ip("10.0.0.1-10.0.0.9") and x!=ip("::/0")"#,
+            r#"{a="b"} | logfmt | addr = ip("10.0.0.1-10.0.0.9") and x != ip("::/0")"#,
+        ),
+        (
             "json bare field",
             r#"{a="b"} | json status, p="req.path""#,
             r#"{a="b"} | json status, p="req.path""#,

@@ -3,6 +3,7 @@
 //!
 //! - `extract`: the parsers (`json`, `logfmt`, `regexp`, `unpack`);
 //! - [`pattern`]: the `pattern` parser;
+//! - [`ip`]: `ip("…")` address sets of line and label filters;
 //! - [`label_filter`]: label filters and the values they compare;
 //! - [`template`]: the `line_format`/`label_format` templates.
 //!
@@ -16,6 +17,7 @@
 //! - a pipeline of line filters only never builds labels.
 
 pub mod extract;
+pub mod ip;
 pub mod label_filter;
 pub mod pattern;
 pub mod template;
@@ -58,6 +60,10 @@ enum Compiled {
     },
     LinePattern {
         any: Vec<pattern::Pattern>,
+        negate: bool,
+    },
+    LineIp {
+        any: Vec<ip::IpFilter>,
         negate: bool,
     },
     Json(Vec<(String, Vec<PathStep>)>),
@@ -133,7 +139,10 @@ impl Compiled {
     fn is_line_filter(&self) -> bool {
         matches!(
             self,
-            Compiled::Contains { .. } | Compiled::Match { .. } | Compiled::LinePattern { .. }
+            Compiled::Contains { .. }
+                | Compiled::Match { .. }
+                | Compiled::LinePattern { .. }
+                | Compiled::LineIp { .. }
         )
     }
 }
@@ -242,6 +251,7 @@ fn line_passes(s: &Compiled, line: &str) -> bool {
         }
         Compiled::Match { any, negate } => any.iter().any(|r| r.is_match(line)) != *negate,
         Compiled::LinePattern { any, negate } => any.iter().any(|p| p.matches(line)) != *negate,
+        Compiled::LineIp { any, negate } => any.iter().any(|p| p.matches_line(line)) != *negate,
         _ => true,
     }
 }
@@ -261,9 +271,10 @@ fn pick(pairs: Vec<(String, String)>, fields: &[(String, String)]) -> Vec<(Strin
 /// Applies one stage; `false` drops the entry.
 fn apply(s: &Compiled, w: &mut Work, ts: i64) -> bool {
     match s {
-        Compiled::Contains { .. } | Compiled::Match { .. } | Compiled::LinePattern { .. } => {
-            line_passes(s, &w.line)
-        }
+        Compiled::Contains { .. }
+        | Compiled::Match { .. }
+        | Compiled::LinePattern { .. }
+        | Compiled::LineIp { .. } => line_passes(s, &w.line),
         Compiled::Json(paths) => {
             let got = if paths.is_empty() {
                 json_all(&w.line)
@@ -388,7 +399,10 @@ fn compile(s: &Stage) -> Result<Compiled, String> {
         Stage::Line(f) => {
             let negate = matches!(
                 f.op,
-                LineOp::NotContains | LineOp::NotMatch | LineOp::NotMatchPattern
+                LineOp::NotContains
+                    | LineOp::NotMatch
+                    | LineOp::NotMatchPattern
+                    | LineOp::NotContainsIp
             );
             match f.op {
                 LineOp::Contains | LineOp::NotContains => Compiled::Contains {
@@ -404,6 +418,14 @@ fn compile(s: &Stage) -> Result<Compiled, String> {
                         .patterns
                         .iter()
                         .map(|p| regex(p))
+                        .collect::<Result<_, _>>()?,
+                    negate,
+                },
+                LineOp::ContainsIp | LineOp::NotContainsIp => Compiled::LineIp {
+                    any: f
+                        .patterns
+                        .iter()
+                        .map(|p| ip::IpFilter::parse(p))
                         .collect::<Result<_, _>>()?,
                     negate,
                 },

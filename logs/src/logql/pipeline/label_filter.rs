@@ -10,6 +10,8 @@ use std::fmt::{self, Display, Formatter};
 use promql::ast::{format_float, format_matcher};
 use tsdb::model::Matcher;
 
+use super::ip::IpFilter;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum LabelFilter {
     And(Box<LabelFilter>, Box<LabelFilter>),
@@ -22,6 +24,13 @@ pub enum LabelFilter {
         name: String,
         op: CmpOp,
         value: Literal,
+    },
+    /// `name = ip("10.0.0.0/8")` (`!=` with `negate`): a value that is
+    /// not an address is in no set.
+    Ip {
+        name: String,
+        negate: bool,
+        set: IpFilter,
     },
 }
 
@@ -110,6 +119,7 @@ impl LabelFilter {
             },
             LabelFilter::Paren(f) => f.eval(get),
             LabelFilter::Matcher(m) => keep(m.matches(get(&m.name))),
+            LabelFilter::Ip { name, negate, set } => keep(set.matches_value(get(name)) != *negate),
             LabelFilter::Compare { name, op, value } => {
                 let raw = get(name);
                 let parsed = match value {
@@ -205,6 +215,14 @@ impl Display for LabelFilter {
             LabelFilter::Or(a, b) => write!(f, "{a} or {b}"),
             LabelFilter::Paren(x) => write!(f, "({x})"),
             LabelFilter::Matcher(m) => f.write_str(&format_matcher(m)),
+            LabelFilter::Ip { name, negate, set } => {
+                let op = if *negate { "!=" } else { "=" };
+                write!(
+                    f,
+                    "{name} {op} ip({})",
+                    promql::ast::quote_string(&set.source)
+                )
+            }
             LabelFilter::Compare { name, op, value } => {
                 write!(f, "{name} {} ", op.as_str())?;
                 match value {
