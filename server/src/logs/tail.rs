@@ -12,10 +12,12 @@
 //! each commit adds that the query keeps.
 //!
 //! Contracts:
-//! - an entry acknowledged after the session opened is sent once, or named
-//!   in `dropped_entries` (when the client reads too slowly to keep up
-//!   with [`QUEUE`] commits); one in both the history and the live feed is
-//!   sent once;
+//! - an entry acknowledged after the session opened is sent once, or
+//!   dropped when the client reads too slowly (more than [`QUEUE`] commits
+//!   or [`QUEUE_BYTES`] of entries waiting): the first
+//!   [`MAX_DROPPED_NAMED`] dropped since the last message are named in
+//!   `dropped_entries`; one in both the history and the live feed is sent
+//!   once;
 //! - live entries go out in time order within what is held together;
 //!   across `delay_for`, a later message may hold older entries (as Loki's);
 //! - at most [`MAX_SESSIONS`] sessions at once (Loki's
@@ -23,6 +25,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
@@ -49,8 +52,11 @@ use crate::websocket::{self, frame};
 pub const MAX_SESSIONS: usize = 10;
 /// Commits queued for a session before their entries are dropped.
 pub const QUEUE: usize = 1024;
+/// Bytes of entries (lines and metadata) queued for a session before
+/// more are dropped: what a stalled client can hold in memory.
+pub const QUEUE_BYTES: usize = 16 << 20;
 /// Dropped entries named per message, at most.
-const MAX_DROPPED_NAMED: usize = 1000;
+pub const MAX_DROPPED_NAMED: usize = 1000;
 /// How often held entries are checked for being due.
 const TICK: Duration = Duration::from_millis(100);
 /// The largest client message read (clients send only control frames).
@@ -150,41 +156,110 @@ pub fn upgrade(
     resp
 }
 
+/// Bytes of a feed's entries.
+fn feed_bytes(f: &Feed) -> usize {
+    f.iter().flat_map(|s| &s.entries).map(|e| e.size()).sum()
+}
+
+/// The store's side of a session's feed: queues each commit while fewer
+/// than a number of commits and of bytes wait, else names its entries
+/// dropped (the first [`MAX_DROPPED_NAMED`] since the session last took
+/// them).
+struct Queue {
+    tx: mpsc::Sender<Feed>,
+    queued: Arc<AtomicUsize>,
+    dropped: Arc<Mutex<Vec<(Labels, i64)>>>,
+    max_bytes: usize,
+}
+
+/// The session's side of its feed.
+struct Inbox {
+    rx: mpsc::Receiver<Feed>,
+    /// Bytes of the feeds in `rx`.
+    queued: Arc<AtomicUsize>,
+    dropped: Arc<Mutex<Vec<(Labels, i64)>>>,
+}
+
+/// A queue holding at most `commits` commits and `max_bytes` of entries.
+fn queue(commits: usize, max_bytes: usize) -> (Queue, Inbox) {
+    let (tx, rx) = mpsc::channel(commits);
+    let queued = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(Mutex::new(Vec::new()));
+    let inbox = Inbox {
+        rx,
+        queued: queued.clone(),
+        dropped: dropped.clone(),
+    };
+    let queue = Queue {
+        tx,
+        queued,
+        dropped,
+        max_bytes,
+    };
+    (queue, inbox)
+}
+
+impl Queue {
+    /// Takes a commit's feed; `false` once the session is gone.
+    fn offer(&self, f: &Feed) -> bool {
+        let bytes = feed_bytes(f);
+        let full = self.queued.load(Ordering::Acquire).saturating_add(bytes) > self.max_bytes;
+        let refused = if full {
+            Some(f.clone())
+        } else {
+            match self.tx.try_send(f.clone()) {
+                Ok(()) => {
+                    self.queued.fetch_add(bytes, Ordering::AcqRel);
+                    None
+                }
+                Err(mpsc::error::TrySendError::Full(f)) => Some(f),
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            }
+        };
+        if let Some(f) = refused {
+            let mut d = self.dropped.lock();
+            let room = MAX_DROPPED_NAMED.saturating_sub(d.len());
+            let named = f
+                .iter()
+                .flat_map(|s| s.entries.iter().map(|e| (s.labels.clone(), e.ts)));
+            d.extend(named.take(room));
+        }
+        true
+    }
+}
+
+impl Inbox {
+    /// The next feed, once it has come (`None`: the store is gone).
+    async fn next(&mut self) -> Option<Feed> {
+        let f = self.rx.recv().await?;
+        self.queued.fetch_sub(feed_bytes(&f), Ordering::AcqRel);
+        Some(f)
+    }
+
+    /// The entries dropped since the last call, named.
+    fn take_dropped(&self) -> Vec<(Labels, i64)> {
+        std::mem::take(&mut *self.dropped.lock())
+    }
+}
+
 /// A live feed of the log store's commits; unsubscribes when dropped.
 struct Subscription {
     state: Arc<State>,
     id: u64,
-    rx: mpsc::Receiver<Feed>,
-    dropped: Arc<Mutex<Vec<(Labels, i64)>>>,
+    inbox: Inbox,
 }
 
 impl Subscription {
     fn new(state: &Arc<State>) -> Subscription {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let dropped = Arc::new(Mutex::new(Vec::new()));
-        let d = dropped.clone();
-        let id =
-            state
-                .logs
-                .taps
-                .subscribe(Box::new(move |f: &Feed| match tx.try_send(f.clone()) {
-                    Ok(()) => true,
-                    Err(mpsc::error::TrySendError::Full(f)) => {
-                        let mut d = d.lock();
-                        for s in f.iter() {
-                            for e in &s.entries {
-                                d.push((s.labels.clone(), e.ts));
-                            }
-                        }
-                        true
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => false,
-                }));
+        let (queue, inbox) = queue(QUEUE, QUEUE_BYTES);
+        let id = state
+            .logs
+            .taps
+            .subscribe(Box::new(move |f: &Feed| queue.offer(f)));
         Subscription {
             state: state.clone(),
             id,
-            rx,
-            dropped,
+            inbox,
         }
     }
 }
@@ -258,7 +333,7 @@ impl Session {
         let mut tick = tokio::time::interval(TICK);
         loop {
             tokio::select! {
-                feed = self.feed.rx.recv() => match feed {
+                feed = self.feed.inbox.next() => match feed {
                     Some(f) => {
                         let now = Instant::now();
                         let hits = self.keep(&f);
@@ -284,7 +359,7 @@ impl Session {
                 .into_iter()
                 .partition(|(at, _)| now.duration_since(*at) >= self.ask.delay);
             held = later;
-            let dropped = std::mem::take(&mut *self.feed.dropped.lock());
+            let dropped = self.feed.inbox.take_dropped();
             if !due.is_empty() || !dropped.is_empty() {
                 let mut due: Vec<Hit> = due.into_iter().map(|(_, h)| h).collect();
                 due.sort_by_key(|h| h.ts);
@@ -392,6 +467,56 @@ mod tests {
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
         }
+    }
+
+    fn feed(app: &str, lines: &[(i64, &str)]) -> Feed {
+        vec![logs::model::StreamPush {
+            labels: Labels::from_pairs(&[("app", app)]),
+            entries: lines
+                .iter()
+                .map(|(t, l)| logs::model::Entry::new(*t, *l))
+                .collect(),
+        }]
+        .into()
+    }
+
+    #[tokio::test]
+    async fn a_slow_session_drops_commits_past_its_queue_and_names_them() {
+        // Two commits or 10 bytes of entries wait at most.
+        let (q, mut inbox) = queue(2, 10);
+        assert!(q.offer(&feed("a", &[(1, "1234")])));
+        assert!(q.offer(&feed("a", &[(2, "5678")])));
+        assert!(
+            q.offer(&feed("b", &[(3, "x")])),
+            "two commits wait: dropped"
+        );
+        assert_eq!(inbox.next().await.unwrap()[0].entries[0].line, "1234");
+        assert!(
+            q.offer(&feed("c", &[(4, "abcdefg")])),
+            "8 + 7 > 10 bytes: dropped"
+        );
+        assert!(q.offer(&feed("d", &[(5, "ab")])), "8 + 2 bytes fit");
+        let names: Vec<(String, i64)> = inbox
+            .take_dropped()
+            .into_iter()
+            .map(|(l, t)| (l.get("app").to_string(), t))
+            .collect();
+        assert_eq!(names, [("b".to_string(), 3), ("c".to_string(), 4)]);
+        assert!(inbox.take_dropped().is_empty(), "taken once");
+        assert_eq!(inbox.next().await.unwrap()[0].entries[0].line, "5678");
+        assert_eq!(inbox.next().await.unwrap()[0].entries[0].line, "ab");
+        drop(inbox);
+        assert!(!q.offer(&feed("e", &[(6, "z")])), "the session is gone");
+    }
+
+    #[test]
+    fn dropped_entries_named_are_bounded() {
+        let (q, _inbox) = queue(1, 1 << 20);
+        let many: Vec<(i64, String)> = (0..3000).map(|i| (i, format!("{i}"))).collect();
+        let refs: Vec<(i64, &str)> = many.iter().map(|(t, l)| (*t, l.as_str())).collect();
+        q.offer(&feed("a", &[(0, "first")]));
+        q.offer(&feed("a", &refs));
+        assert_eq!(q.dropped.lock().len(), MAX_DROPPED_NAMED);
     }
 
     #[test]
