@@ -1,5 +1,8 @@
 //! Binary encoding helpers shared by the on-disk formats: varints and a
-//! bounds-checked decoding cursor that reports the offset of bad input.
+//! bounds-checked decoding cursor that reports the offset of bad input;
+//! [`base64`] for the text APIs.
+
+pub mod base64;
 
 /// Appends `v` as an unsigned LEB128 varint.
 #[inline]

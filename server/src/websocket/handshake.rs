@@ -1,7 +1,6 @@
 //! The opening handshake's `Sec-WebSocket-Accept` (RFC 6455 §4.2.2):
 //! base64 of the SHA-1 of the client's key and the protocol's GUID. SHA-1
-//! (FIPS 180-4) and base64 (RFC 4648) are written out here: the handshake
-//! is their only use.
+//! (FIPS 180-4) is written out here: the handshake is its only use.
 
 const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -9,7 +8,7 @@ const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 pub fn accept_key(key: &str) -> String {
     let mut input = key.trim().as_bytes().to_vec();
     input.extend_from_slice(GUID.as_bytes());
-    base64(&sha1(&input))
+    tsdb::encoding::base64::encode(&sha1(&input))
 }
 
 /// Whether `key` is what RFC 6455 asks of `Sec-WebSocket-Key`: base64 of
@@ -73,27 +72,6 @@ fn sha1(data: &[u8]) -> [u8; 20] {
     out
 }
 
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,23 +100,6 @@ mod tests {
             hex(&sha1(&million)),
             "34aa973cd4c4daa4f61eeb2bdbad27316534016f"
         );
-    }
-
-    #[test]
-    fn base64_test_vectors() {
-        // RFC 4648 §10.
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(base64(input.as_bytes()), want, "{input:?}");
-        }
     }
 
     #[test]

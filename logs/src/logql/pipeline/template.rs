@@ -14,6 +14,7 @@
 
 mod expr;
 mod funcs;
+mod golayout;
 
 use expr::{Pipeline, Scope};
 

@@ -119,6 +119,41 @@ fn renders() {
             r#"{{ printf "%d" (add .n (mul 2 3)) }}"#,
             "13",
         ),
+        (
+            "date",
+            r#"{{ __timestamp__ | date "2006-01-02 15:04:05.000 MST" }}"#,
+            "1970-01-01 00:00:01.500 UTC",
+        ),
+        (
+            "toDate and date",
+            r#"{{ toDate "02/01/2006" "29/02/2024" | date "Mon Jan _2 2006" }}"#,
+            "Thu Feb 29 2024",
+        ),
+        (
+            "toDate with a zone",
+            r#"{{ toDate "2006-01-02T15:04:05Z07:00" "2024-02-29T01:00:00+01:00" | unixEpoch }}"#,
+            "1709164800",
+        ),
+        (
+            "unixToTime by digits",
+            r#"{{ unixToTime "1709164800" | unixEpoch }} {{ unixToTime "1709164800123" | unixEpochMillis }} {{ unixToTime "19782" | date "2006-01-02" }}"#,
+            "1709164800 1709164800123 2024-02-29",
+        ),
+        (
+            "now is a time",
+            r#"{{ if gt (now | unixEpoch) 1700000000 }}y{{ end }}"#,
+            "y",
+        ),
+        (
+            "base64",
+            r#"{{ .level | b64enc }} {{ b64dec "Z3LDvMOfZQ==" }}"#,
+            "ZXJyb3I= grüße",
+        ),
+        (
+            "url",
+            r#"{{ urlencode "a b&c=d/é" }} {{ urldecode "a+b%26c%3Dd%2F%C3%A9" }}"#,
+            "a+b%26c%3Dd%2F%C3%A9 a b&c=d/é",
+        ),
     ];
     for (name, src, want) in cases {
         assert_eq!(render(src).as_deref(), Ok(*want), "{name}: {src}");
@@ -149,6 +184,12 @@ fn refuses_and_fails() {
         ("{{ trunc 2 }}", "takes 2 arguments"),
         ("{{ unixEpoch .n }}", "takes a time"),
         (r#"{{ lt .level 3 }}"#, "not a number"),
+        (r#"{{ toDate "2006-01-02" "2024-13-01" }}"#, "out of range"),
+        (r#"{{ date "2006" .level }}"#, "takes a layout and a time"),
+        (r#"{{ unixToTime "123" }}"#, "Unix epoch"),
+        (r#"{{ b64dec "Zg=" }}"#, "not base64"),
+        (r#"{{ urldecode "%G1" }}"#, "invalid URL escape"),
+        (r#"{{ now 1 }}"#, "takes 0 arguments"),
     ];
     for (src, want) in render_errors {
         match render(src) {

@@ -1,6 +1,8 @@
 //! Template values and functions: Go's builtins Loki's templates use
-//! (`printf`, `eq`…, `and`/`or`/`not`, `len`) and Loki's string, math and
-//! time functions, by Loki's names.
+//! (`printf`, `eq`…, `and`/`or`/`not`, `len`) and Loki's string, math,
+//! time and encoding functions, by Loki's names. Times are UTC.
+
+use super::golayout;
 
 use std::fmt::Write;
 
@@ -131,6 +133,14 @@ funcs! {
     UnixEpoch => ["unixEpoch"],
     UnixEpochMillis => ["unixEpochMillis"],
     UnixEpochNanos => ["unixEpochNanos"],
+    Date => ["date"],
+    ToDate => ["toDate"],
+    Now => ["now"],
+    UnixToTime => ["unixToTime"],
+    B64Enc => ["b64enc"],
+    B64Dec => ["b64dec"],
+    UrlEncode => ["urlencode"],
+    UrlDecode => ["urldecode"],
 }
 
 /// Calls `f` on `args` (a piped value last).
@@ -351,7 +361,109 @@ pub fn call(f: Func, args: Vec<Value>) -> Result<Value, String> {
                 _ => ns,
             })
         }
+        Date => {
+            want(2)?;
+            let ns = match args[1] {
+                Value::Time(ns) => ns,
+                // Sprig's `date` reads a number as Unix seconds.
+                Value::Int(s) => s.saturating_mul(1_000_000_000),
+                _ => return Err("date takes a layout and a time".into()),
+            };
+            Value::Str(golayout::format(ns, &s(0)))
+        }
+        ToDate => {
+            want(2)?;
+            Value::Time(golayout::parse(&s(0), &s(1))?)
+        }
+        Now => {
+            want(0)?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i64);
+            Value::Time(now)
+        }
+        UnixToTime => {
+            want(1)?;
+            Value::Time(unix_to_time(&s(0))?)
+        }
+        B64Enc => {
+            want(1)?;
+            Value::Str(tsdb::encoding::base64::encode(s(0).as_bytes()))
+        }
+        B64Dec => {
+            want(1)?;
+            let v = s(0);
+            let bytes =
+                tsdb::encoding::base64::decode(&v).ok_or_else(|| format!("{v:?} is not base64"))?;
+            Value::Str(String::from_utf8_lossy(&bytes).into_owned())
+        }
+        UrlEncode => {
+            want(1)?;
+            Value::Str(url_encode(&s(0)))
+        }
+        UrlDecode => {
+            want(1)?;
+            Value::Str(url_decode(&s(0))?)
+        }
     })
+}
+
+/// An epoch as Loki's `unixToTime` reads it: by its digits, days (5),
+/// seconds (10), milliseconds (13), microseconds (16) or nanoseconds (19).
+fn unix_to_time(epoch: &str) -> Result<i64, String> {
+    let bad = || format!("cannot read {epoch:?} as a Unix epoch");
+    let v: i64 = epoch.parse().map_err(|_| bad())?;
+    let scale: i64 = match epoch.trim_start_matches('-').len() {
+        5 => 86_400 * 1_000_000_000,
+        10 => 1_000_000_000,
+        13 => 1_000_000,
+        16 => 1_000,
+        19 => 1,
+        _ => return Err(bad()),
+    };
+    v.checked_mul(scale).ok_or_else(bad)
+}
+
+/// Go's `url.QueryEscape`: letters, digits and `-_.~` stay, a space is
+/// `+`, every other byte `%XX`.
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
+/// Go's `url.QueryUnescape`: `+` is a space, `%XX` a byte.
+fn url_decode(s: &str) -> Result<String, String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| format!("invalid URL escape in {s:?}"))?;
+                out.push(hex);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| format!("{s:?} decodes to invalid UTF-8"))
 }
 
 fn title(s: &str) -> String {
