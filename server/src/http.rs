@@ -47,7 +47,10 @@ pub async fn serve(
     let started = Instant::now();
     let path = req.uri().path().to_string();
     let handler = api::handler_name(&path);
-    if path == "/loki/api/v1/tail" && crate::websocket::wants_upgrade(req.headers()) {
+    if path == "/loki/api/v1/tail"
+        && req.method() == hyper::Method::GET
+        && crate::websocket::wants_upgrade(req.headers())
+    {
         let resp = crate::logs::tail::upgrade(state.clone(), stop, req);
         state
             .metrics

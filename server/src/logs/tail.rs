@@ -12,18 +12,21 @@
 //! each commit adds that the query keeps.
 //!
 //! Contracts:
-//! - an entry acknowledged after the session opened is sent once, or
-//!   dropped when the client reads too slowly (more than [`QUEUE`] commits
-//!   or [`QUEUE_BYTES`] of entries waiting): the first
-//!   [`MAX_DROPPED_NAMED`] dropped since the last message are named in
-//!   `dropped_entries`; one in both the history and the live feed is sent
-//!   once;
+//! - an entry of a selected stream acknowledged after the session opened
+//!   is sent once, or dropped when the client reads too slowly (more than
+//!   [`QUEUE`] commits or [`QUEUE_BYTES`] of the session's entries waiting,
+//!   or held for `delay_for`): the first [`MAX_DROPPED_NAMED`] dropped
+//!   since the last message are named in `dropped_entries` (other streams'
+//!   entries are never queued, counted or named); one in both the history
+//!   and the live feed is sent once;
 //! - live entries go out in time order within what is held together;
 //!   across `delay_for`, a later message may hold older entries (as Loki's);
 //! - at most [`MAX_SESSIONS`] sessions at once (Loki's
-//!   `max_concurrent_tail_requests`); the server's stop closes them (1001).
+//!   `max_concurrent_tail_requests`; checked, not reserved, so parallel
+//!   upgrades may pass it briefly); the server's stop closes them (1001);
+//!   a client that takes no data for 10 s is dropped.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -33,13 +36,14 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use logs::logql::pipeline::Pipeline;
 use logs::logql::{Expr, LogExpr};
+use logs::model::StreamPush;
 use logs::model::{Direction, Hit};
 use logs::tail::Feed;
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
-use tsdb::model::Labels;
+use tsdb::model::{Labels, Matcher};
 
 use super::time;
 use crate::api::{Params, Reply, Req};
@@ -57,6 +61,8 @@ pub const QUEUE: usize = 1024;
 pub const QUEUE_BYTES: usize = 16 << 20;
 /// Dropped entries named per message, at most.
 pub const MAX_DROPPED_NAMED: usize = 1000;
+/// How long a write may wait for the client to read.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often held entries are checked for being due.
 const TICK: Duration = Duration::from_millis(100);
 /// The largest client message read (clients send only control frames).
@@ -133,7 +139,7 @@ pub fn upgrade(
     };
     // Subscribe before reading the history, so that nothing committed in
     // between is missed (what both see is sent once).
-    let feed = Subscription::new(&state);
+    let feed = Subscription::new(&state, ask.log.matchers.clone());
     tokio::spawn(async move {
         let io = match hyper::upgrade::on(req).await {
             Ok(u) => TokioIo::new(u),
@@ -170,6 +176,9 @@ struct Queue {
     queued: Arc<AtomicUsize>,
     dropped: Arc<Mutex<Vec<(Labels, i64)>>>,
     max_bytes: usize,
+    /// The streams the session's query selects: only their entries are
+    /// queued, counted and named.
+    matchers: Vec<Matcher>,
 }
 
 /// The session's side of its feed.
@@ -180,8 +189,9 @@ struct Inbox {
     dropped: Arc<Mutex<Vec<(Labels, i64)>>>,
 }
 
-/// A queue holding at most `commits` commits and `max_bytes` of entries.
-fn queue(commits: usize, max_bytes: usize) -> (Queue, Inbox) {
+/// A queue of the streams `matchers` select, holding at most `commits`
+/// commits and `max_bytes` of entries.
+fn queue(commits: usize, max_bytes: usize, matchers: Vec<Matcher>) -> (Queue, Inbox) {
     let (tx, rx) = mpsc::channel(commits);
     let queued = Arc::new(AtomicUsize::new(0));
     let dropped = Arc::new(Mutex::new(Vec::new()));
@@ -195,6 +205,7 @@ fn queue(commits: usize, max_bytes: usize) -> (Queue, Inbox) {
         queued,
         dropped,
         max_bytes,
+        matchers,
     };
     (queue, inbox)
 }
@@ -202,20 +213,37 @@ fn queue(commits: usize, max_bytes: usize) -> (Queue, Inbox) {
 impl Queue {
     /// Takes a commit's feed; `false` once the session is gone.
     fn offer(&self, f: &Feed) -> bool {
-        let bytes = feed_bytes(f);
-        let full = self.queued.load(Ordering::Acquire).saturating_add(bytes) > self.max_bytes;
-        let refused = if full {
-            Some(f.clone())
+        if self.tx.is_closed() {
+            return false;
+        }
+        let selected = |s: &StreamPush| {
+            self.matchers
+                .iter()
+                .all(|m| m.matches(s.labels.get(&m.name)))
+        };
+        let f: Feed = if f.iter().all(selected) {
+            f.clone()
         } else {
-            match self.tx.try_send(f.clone()) {
-                Ok(()) => {
-                    self.queued.fetch_add(bytes, Ordering::AcqRel);
-                    None
-                }
+            let mine: Vec<StreamPush> = f.iter().filter(|s| selected(s)).cloned().collect();
+            if mine.is_empty() {
+                return true;
+            }
+            mine.into()
+        };
+        let bytes = feed_bytes(&f);
+        let before = self.queued.fetch_add(bytes, Ordering::AcqRel);
+        let refused = if before.saturating_add(bytes) > self.max_bytes {
+            Some(f)
+        } else {
+            match self.tx.try_send(f) {
+                Ok(()) => None,
                 Err(mpsc::error::TrySendError::Full(f)) => Some(f),
                 Err(mpsc::error::TrySendError::Closed(_)) => return false,
             }
         };
+        if refused.is_some() {
+            self.queued.fetch_sub(bytes, Ordering::AcqRel);
+        }
         if let Some(f) = refused {
             let mut d = self.dropped.lock();
             let room = MAX_DROPPED_NAMED.saturating_sub(d.len());
@@ -250,8 +278,8 @@ struct Subscription {
 }
 
 impl Subscription {
-    fn new(state: &Arc<State>) -> Subscription {
-        let (queue, inbox) = queue(QUEUE, QUEUE_BYTES);
+    fn new(state: &Arc<State>, matchers: Vec<Matcher>) -> Subscription {
+        let (queue, inbox) = queue(QUEUE, QUEUE_BYTES, matchers);
         let id = state
             .logs
             .taps
@@ -310,8 +338,8 @@ impl Session {
             Ok(None) => return Ok(()),
             Err(e) => (e.close_code(), "error"),
         };
-        let _ = wr.write_all(&frame::close(code, reason)).await;
-        let _ = wr.shutdown().await;
+        let _ = write(&mut wr, &frame::close(code, reason)).await;
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, wr.shutdown()).await;
         res.map(|_| ())
     }
 
@@ -329,24 +357,34 @@ impl Session {
             .map(|h| (h.ts, h.line.clone(), h.stream.clone()))
             .collect();
         send(wr, &history, &[]).await?;
-        let mut held: Vec<(Instant, Hit)> = Vec::new();
+        // Kept entries waiting out `delay_for`, by arrival (in order).
+        let mut held: VecDeque<(Instant, Hit)> = VecDeque::new();
+        let mut held_bytes = 0usize;
+        let mut overflow: Vec<(Labels, i64)> = Vec::new();
         let mut tick = tokio::time::interval(TICK);
         loop {
             tokio::select! {
                 feed = self.feed.inbox.next() => match feed {
                     Some(f) => {
                         let now = Instant::now();
-                        let hits = self.keep(&f);
-                        held.extend(
-                            hits.into_iter()
-                                .filter(|h| !seen.contains(&(h.ts, h.line.clone(), h.stream.clone())))
-                                .map(|h| (now, h)),
-                        );
+                        for h in self.keep(&f) {
+                            if seen.contains(&(h.ts, h.line.clone(), h.stream.clone())) {
+                                continue;
+                            }
+                            if held_bytes + h.line.len() > QUEUE_BYTES {
+                                if overflow.len() < MAX_DROPPED_NAMED {
+                                    overflow.push((h.stream.clone(), h.ts));
+                                }
+                                continue;
+                            }
+                            held_bytes += h.line.len();
+                            held.push_back((now, h));
+                        }
                     }
                     None => return Ok(Some(1011)),
                 },
                 ev = events.recv() => match ev {
-                    Some(FromClient::Ping(p)) => wr.write_all(&frame::encode(frame::PONG, &p)).await?,
+                    Some(FromClient::Ping(p)) => write(wr, &frame::encode(frame::PONG, &p)).await?,
                     Some(FromClient::Close) => return Ok(Some(1000)),
                     Some(FromClient::Failed(WsError::Io(_))) | None => return Ok(None),
                     Some(FromClient::Failed(e)) => return Err(e),
@@ -355,13 +393,19 @@ impl Session {
                 _ = self.stop.changed() => return Ok(Some(1001)),
             }
             let now = Instant::now();
-            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut held)
-                .into_iter()
-                .partition(|(at, _)| now.duration_since(*at) >= self.ask.delay);
-            held = later;
-            let dropped = self.feed.inbox.take_dropped();
+            let mut due: Vec<Hit> = Vec::new();
+            while held
+                .front()
+                .is_some_and(|(at, _)| now.duration_since(*at) >= self.ask.delay)
+            {
+                if let Some((_, h)) = held.pop_front() {
+                    held_bytes -= h.line.len();
+                    due.push(h);
+                }
+            }
+            let mut dropped = self.feed.inbox.take_dropped();
+            dropped.append(&mut overflow);
             if !due.is_empty() || !dropped.is_empty() {
-                let mut due: Vec<Hit> = due.into_iter().map(|(_, h)| h).collect();
                 due.sort_by_key(|h| h.ts);
                 send(wr, &due, &dropped).await?;
             }
@@ -416,10 +460,23 @@ async fn send<W: AsyncWrite + Unpin>(
     dropped: &[(Labels, i64)],
 ) -> Result<(), WsError> {
     let body = message(hits, dropped).to_string();
-    wr.write_all(&frame::encode(frame::TEXT, body.as_bytes()))
-        .await?;
-    wr.flush().await?;
-    Ok(())
+    write(wr, &frame::encode(frame::TEXT, body.as_bytes())).await
+}
+
+/// Writes a frame, failing when the client has not taken it within
+/// [`WRITE_TIMEOUT`] (a client that stopped reading frees its session).
+async fn write<W: AsyncWrite + Unpin>(wr: &mut W, frame: &[u8]) -> Result<(), WsError> {
+    let written = async {
+        wr.write_all(frame).await?;
+        wr.flush().await
+    };
+    match tokio::time::timeout(WRITE_TIMEOUT, written).await {
+        Ok(r) => Ok(r?),
+        Err(_) => Err(WsError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the client took no data for 10 s",
+        ))),
+    }
 }
 
 fn label_map(l: &Labels) -> Map<String, Value> {
@@ -483,7 +540,8 @@ mod tests {
     #[tokio::test]
     async fn a_slow_session_drops_commits_past_its_queue_and_names_them() {
         // Two commits or 10 bytes of entries wait at most.
-        let (q, mut inbox) = queue(2, 10);
+        let everything = Matcher::new(tsdb::model::MatchOp::RegexMatch, "app", ".*").unwrap();
+        let (q, mut inbox) = queue(2, 10, vec![everything.clone()]);
         assert!(q.offer(&feed("a", &[(1, "1234")])));
         assert!(q.offer(&feed("a", &[(2, "5678")])));
         assert!(
@@ -509,9 +567,34 @@ mod tests {
         assert!(!q.offer(&feed("e", &[(6, "z")])), "the session is gone");
     }
 
+    #[tokio::test]
+    async fn only_the_selected_streams_are_queued_counted_and_named() {
+        let a = Matcher::equal("app", "a");
+        let (q, mut inbox) = queue(1, 1 << 20, vec![a]);
+        let mut both: Vec<StreamPush> = feed("a", &[(1, "mine")]).to_vec();
+        both.extend(feed("b", &[(2, "theirs")]).iter().cloned());
+        assert!(q.offer(&both.clone().into()));
+        assert!(
+            q.offer(&feed("b", &[(3, "other")])),
+            "nothing selected: not queued"
+        );
+        assert!(q.offer(&both.into()), "one commit waits: dropped");
+        let names: Vec<(String, i64)> = inbox
+            .take_dropped()
+            .into_iter()
+            .map(|(l, t)| (l.get("app").to_string(), t))
+            .collect();
+        assert_eq!(names, [("a".to_string(), 1)], "b's entries are not named");
+        let got = inbox.next().await.unwrap();
+        assert_eq!(got.len(), 1, "b's stream left out");
+        assert_eq!(got[0].entries[0].line, "mine");
+        assert_eq!(inbox.queued.load(Ordering::Acquire), 0);
+    }
+
     #[test]
     fn dropped_entries_named_are_bounded() {
-        let (q, _inbox) = queue(1, 1 << 20);
+        let everything = Matcher::new(tsdb::model::MatchOp::RegexMatch, "app", ".*").unwrap();
+        let (q, _inbox) = queue(1, 1 << 20, vec![everything]);
         let many: Vec<(i64, String)> = (0..3000).map(|i| (i, format!("{i}"))).collect();
         let refs: Vec<(i64, &str)> = many.iter().map(|(t, l)| (*t, l.as_str())).collect();
         q.offer(&feed("a", &[(0, "first")]));

@@ -5,9 +5,9 @@
 //! IPv4 or IPv6; an address matches only a set of its own family.
 //!
 //! In a line, an address is a run of hexadecimal digits, dots and colons
-//! (so `[::1]:80` and `(10.0.0.1)` are found) that reads as one, after a
-//! trailing `.` or `:` (the end of a sentence) and, for IPv4, a `:port`
-//! are taken off.
+//! (so `[::1]:80` and `(10.0.0.1)` are found) that reads as one, as it is
+//! or once a trailing `.` or `:` (the end of a sentence), a leading one
+//! (`client:10.0.0.1`) and, for IPv4, a `:port` are taken off.
 
 use std::net::IpAddr;
 
@@ -121,7 +121,15 @@ fn addresses(line: &str) -> impl Iterator<Item = IpAddr> + '_ {
 }
 
 fn read_address(run: &str) -> Option<IpAddr> {
-    let run = run.trim_end_matches(['.', ':']);
+    if let Ok(ip) = run.parse() {
+        return Some(ip);
+    }
+    // `key:10.0.0.1`, `host:fe80::1` (but `::1` stays whole).
+    let unglued = match run.strip_prefix(':') {
+        Some(r) if !r.starts_with(':') => r,
+        _ => run,
+    };
+    let run = unglued.trim_start_matches('.').trim_end_matches(['.', ':']);
     if let Ok(ip) = run.parse() {
         return Some(ip);
     }
@@ -203,6 +211,8 @@ mod tests {
     fn addresses_in_lines() {
         let f = IpFilter::parse("10.0.0.0/8").unwrap();
         let v6 = IpFilter::parse("::1").unwrap();
+        let net6 = IpFilter::parse("2001:db8::/32").unwrap();
+        let any6 = IpFilter::parse("::").unwrap();
         let cases: &[(&str, &IpFilter, bool)] = &[
             ("client 10.1.2.3 connected", &f, true),
             ("from 10.1.2.3.", &f, true),
@@ -214,6 +224,11 @@ mod tests {
             ("id=deadbeef time=10:20:30", &f, false),
             ("listening on [::1]:9090", &v6, true),
             ("listening on ::2", &v6, false),
+            ("client:10.1.2.3", &f, true),
+            ("host:10.1.2.3:8080", &f, true),
+            ("route 2001:db8:: via eth0", &net6, true),
+            ("addr:2001:db8::1 up", &net6, true),
+            ("listening on [::]:8080", &any6, true),
             ("", &f, false),
         ];
         for (line, filter, want) in cases {

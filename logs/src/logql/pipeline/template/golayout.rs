@@ -242,7 +242,8 @@ pub fn format(ns: i64, layout: &str) -> String {
 }
 
 /// Reads `s` as `layout` writes times: nanoseconds since the epoch. A
-/// zone offset in `s` is applied. A date part the layout lacks is taken
+/// zone offset in `s` is applied; as Go's, a fraction may follow the
+/// seconds where the layout has none. A date part the layout lacks is taken
 /// from 1970-01-01 (Go takes year 0, which nanoseconds since 1970 do not
 /// reach).
 pub fn parse(layout: &str, s: &str) -> Result<i64, String> {
@@ -250,6 +251,7 @@ pub fn parse(layout: &str, s: &str) -> Result<i64, String> {
     let (mut y, mut m, mut d) = (1970i64, 1i64, 1i64);
     let (mut hour, mut min, mut sec, mut frac) = (0i64, 0i64, 0i64, 0i64);
     let (mut pm, mut offset, mut by_year_day) = (None::<bool>, 0i64, false);
+    let mut twelve_hour = false;
     let mut rest = s;
     let number = |rest: &mut &str, min_len: usize, max_len: usize, what: &str| {
         let n = rest
@@ -264,7 +266,8 @@ pub fn parse(layout: &str, s: &str) -> Result<i64, String> {
         *rest = &rest[n..];
         Ok(v)
     };
-    for t in tokens(layout) {
+    let toks = tokens(layout);
+    for (k, &t) in toks.iter().enumerate() {
         match t {
             Err(c) => {
                 rest = rest
@@ -314,12 +317,35 @@ pub fn parse(layout: &str, s: &str) -> Result<i64, String> {
                 (m, d, by_year_day) = (1, yd, true);
             }
             Ok(Tok::Hour24) => hour = number(&mut rest, 2, 2, "hour")?,
-            Ok(Tok::Hour12Pad) => hour = number(&mut rest, 2, 2, "hour")?,
-            Ok(Tok::Hour12) => hour = number(&mut rest, 1, 2, "hour")?,
+            Ok(Tok::Hour12Pad) => {
+                hour = number(&mut rest, 2, 2, "hour")?;
+                twelve_hour = true;
+            }
+            Ok(Tok::Hour12) => {
+                hour = number(&mut rest, 1, 2, "hour")?;
+                twelve_hour = true;
+            }
             Ok(Tok::Minute2) => min = number(&mut rest, 2, 2, "minute")?,
             Ok(Tok::Minute1) => min = number(&mut rest, 1, 2, "minute")?,
-            Ok(Tok::Second2) => sec = number(&mut rest, 2, 2, "second")?,
-            Ok(Tok::Second1) => sec = number(&mut rest, 1, 2, "second")?,
+            Ok(Tok::Second2 | Tok::Second1) => {
+                let min_len = if t == Ok(Tok::Second2) { 2 } else { 1 };
+                sec = number(&mut rest, min_len, 2, "second")?;
+                // A fraction the layout does not write, as Go accepts it.
+                let next_is_frac = matches!(
+                    toks.get(k + 1),
+                    Some(Ok(Tok::FracFixed(..) | Tok::FracTrim(..)))
+                );
+                if !next_is_frac
+                    && let Some(r) = rest.strip_prefix(['.', ','])
+                    && r.starts_with(|c: char| c.is_ascii_digit())
+                {
+                    let n = r.chars().take_while(char::is_ascii_digit).count();
+                    frac = format!("{:0<9}", &r[..n.min(9)])
+                        .parse()
+                        .map_err(|_| bad("fraction"))?;
+                    rest = &r[n..];
+                }
+            }
             Ok(Tok::PmUpper | Tok::PmLower) => {
                 let p = rest.get(..2).map(str::to_ascii_uppercase);
                 pm = Some(match p.as_deref() {
@@ -374,6 +400,9 @@ pub fn parse(layout: &str, s: &str) -> Result<i64, String> {
     }
     if !rest.is_empty() {
         return Err(bad(&format!("extra text {rest:?}")));
+    }
+    if twelve_hour && hour > 12 {
+        return Err(bad("hour out of range"));
     }
     match pm {
         Some(true) if hour < 12 => hour += 12,
@@ -474,6 +503,11 @@ mod tests {
             ),
             ("3:04PM", "12:00AM", 0),
             ("3:04PM", "1:30PM", (13 * 3600 + 1800) * NS_PER_SEC),
+            (
+                "2006-01-02 15:04:05",
+                "1970-01-01 00:00:01.5",
+                NS_PER_SEC + NS_PER_SEC / 2,
+            ),
         ];
         for (layout, s, want) in ok {
             assert_eq!(parse(layout, s), Ok(want), "{layout} {s}");
@@ -483,6 +517,7 @@ mod tests {
             ("2006-01-02", "2023-02-29"),
             ("2006-01-02", "2024-04-31"),
             ("002 2006", "366 2023"),
+            ("3:04PM", "13:00PM"),
             ("2006-01-02", "2024-02-01x"),
             ("2006-01-02", "24-02-01"),
             ("Jan 2", "Foo 2"),
