@@ -18,7 +18,8 @@ mod sample_buf;
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME, hash_label_pairs};
 pub use matcher::{MatchOp, Matcher};
 pub use read::{
-    LABELS_ONLY, Querier, Queryable, RawCutoff, SelectHints, Series, SeriesData, TierSpan, Tiering,
+    LABELS_ONLY, Querier, Queryable, RawCutoff, SelectHints, Series, SeriesData, TIER_TAIL,
+    TierSpan, Tiering,
 };
 pub use sample::{
     HistogramSample, STALE_NAN, Sample, SeriesRef, is_stale_nan, is_start_timestamp_reset,

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use tsdb::downsample::{Column, Columns, Summary, bucket_end, coarsen, points_of, summarize};
-use tsdb::model::{LABELS_ONLY, Labels, Sample, SelectHints, Series, TierSpan, Tiering};
+use tsdb::model::{LABELS_ONLY, Labels, Sample, SelectHints, Series, TIER_TAIL, TierSpan, Tiering};
 
 use super::grid::{Grid, StepSeries};
 use super::rollup::summary::{self, SummaryWindow, from_summary, needs};
@@ -373,13 +373,25 @@ impl Grid<'_> {
             .storage
             .querier(mint, last)?
             .select(&hints, &vs.matchers)?;
-        if everyone.iter().any(|s| !stored_of.contains_key(&s.labels)) {
-            return self.select_series(vs, mint, last, range);
-        }
-        if tail_from > last {
+        let from = if everyone.iter().any(|s| !stored_of.contains_key(&s.labels)) {
+            mint
+        } else if tail_from > last {
             return Ok(Vec::new());
-        }
-        self.select_series(vs, tail_from, last, range)
+        } else {
+            tail_from
+        };
+        let hints = SelectHints {
+            start: from,
+            end: last,
+            step: self.frame.step,
+            range,
+            func: Some(TIER_TAIL.to_string()),
+            ..SelectHints::default()
+        };
+        Ok(self
+            .storage
+            .querier(from, last)?
+            .select(&hints, &vs.matchers)?)
     }
 
     /// The stored series that answer `f` from their tiers, by labels, and

@@ -152,8 +152,8 @@ impl Queryable for RecordingStorage {
         lo: i64,
         hi: i64,
     ) -> tsdb::Result<Vec<(tsdb::model::Labels, Vec<tsdb::downsample::Summary>)>> {
-        // Not recorded: the query selects the same series from raw data
-        // too, and that selection is counted.
+        // Not recorded: the query lists the same series from raw data
+        // too (a labels-only selection), and that selection is counted.
         self.inner.select_summaries(res, matchers, lo, hi)
     }
 }
@@ -167,8 +167,11 @@ struct RecordingQuerier {
 impl Querier for RecordingQuerier {
     fn select(&self, hints: &SelectHints, matchers: &[Matcher]) -> tsdb::Result<Vec<Series>> {
         let out = self.inner.select(hints, matchers)?;
-        self.usage
-            .record(self.source, out.iter().map(|s| s.labels.get(METRIC_NAME)));
+        // A tier read's raw tail was counted with its labels-only listing.
+        if hints.func.as_deref() != Some(tsdb::model::TIER_TAIL) {
+            self.usage
+                .record(self.source, out.iter().map(|s| s.labels.get(METRIC_NAME)));
+        }
         Ok(out)
     }
 
@@ -215,7 +218,18 @@ mod tests {
         };
         let q = rec.querier(0, 10).unwrap();
         let all = Matcher::new(tsdb::model::MatchOp::RegexMatch, METRIC_NAME, "a").unwrap();
-        assert_eq!(q.select(&SelectHints::default(), &[all]).unwrap().len(), 1);
+        assert_eq!(
+            q.select(&SelectHints::default(), std::slice::from_ref(&all))
+                .unwrap()
+                .len(),
+            1
+        );
+        // A tier read's raw tail is not counted again.
+        let tail = SelectHints {
+            func: Some(tsdb::model::TIER_TAIL.to_string()),
+            ..SelectHints::default()
+        };
+        assert_eq!(q.select(&tail, &[all]).unwrap().len(), 1);
         let (_, v) = usage.snapshot();
         assert_eq!(
             v,

@@ -33,6 +33,11 @@ pub struct SelectHints {
 /// [`SelectHints::func`] of a selection that wants labels only.
 pub const LABELS_ONLY: &str = "series";
 
+/// [`SelectHints::func`] of the raw samples a downsampling-tier read joins
+/// to its buckets: the same series a [`LABELS_ONLY`] selection over the
+/// whole range listed just before (usage records count that one).
+pub const TIER_TAIL: &str = "tier-tail";
+
 /// A source of queriers over a time range: the database, the head alone, an
 /// in-memory test store.
 pub trait Queryable: Send + Sync {
