@@ -272,3 +272,34 @@ fn bad_tail_requests_get_a_reason() {
         assert!(r.text().contains(want), "{name}: {}", r.text());
     }
 }
+
+#[test]
+fn at_most_ten_sessions_at_once() {
+    let s = TestServer::start();
+    let q = urlencode(r#"{app="x"}"#);
+    let path = format!("/loki/api/v1/tail?query={q}");
+    let mut open: Vec<Raw> = (0..10)
+        .map(|i| {
+            let (mut ws, head) = Raw::open(s.addr, &path);
+            assert!(head.starts_with("HTTP/1.1 101"), "session {i}: {head}");
+            assert_eq!(ws.frame().0, 0x1, "session {i} gets its history");
+            ws
+        })
+        .collect();
+    let (_, head) = Raw::open(s.addr, &path);
+    assert!(head.starts_with("HTTP/1.1 400"), "the eleventh: {head}");
+    // One closes; its slot is free again once the server has seen it go.
+    let mut gone = open.pop().unwrap();
+    gone.send(0x8, &1000u16.to_be_bytes());
+    assert_eq!(gone.frame().0, 0x8, "close answered");
+    drop(gone);
+    let mut head = String::new();
+    for _ in 0..50 {
+        head = Raw::open(s.addr, &path).1;
+        if head.starts_with("HTTP/1.1 101") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+}

@@ -31,11 +31,20 @@ pub struct Taps {
 impl Taps {
     /// Adds a subscriber; its id unsubscribes it.
     pub fn subscribe(&self, deliver: Deliver) -> u64 {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.try_subscribe(usize::MAX, deliver).unwrap_or_default()
+    }
+
+    /// Adds a subscriber unless `max` are subscribed already (checked and
+    /// added at once, so parallel callers cannot pass `max`).
+    pub fn try_subscribe(&self, max: usize, deliver: Deliver) -> Option<u64> {
         let mut subs = self.subs.write();
+        if subs.len() >= max {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         subs.push((id, deliver));
         self.active.store(subs.len(), Ordering::Release);
-        id
+        Some(id)
     }
 
     pub fn unsubscribe(&self, id: u64) {
@@ -102,5 +111,16 @@ mod tests {
         taps.publish(feed("two"));
         assert_eq!(taps.active(), 0);
         assert_eq!(*got.lock().unwrap(), vec!["one".to_string()]);
+    }
+
+    #[test]
+    fn at_most_max_subscribers() {
+        let taps = Taps::default();
+        let first = taps.try_subscribe(2, Box::new(|_: &Feed| true));
+        assert!(first.is_some());
+        assert!(taps.try_subscribe(2, Box::new(|_: &Feed| true)).is_some());
+        assert_eq!(taps.try_subscribe(2, Box::new(|_: &Feed| true)), None);
+        taps.unsubscribe(first.unwrap_or_default());
+        assert!(taps.try_subscribe(2, Box::new(|_: &Feed| true)).is_some());
     }
 }

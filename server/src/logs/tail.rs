@@ -22,8 +22,7 @@
 //! - live entries go out in time order within what is held together;
 //!   across `delay_for`, a later message may hold older entries (as Loki's);
 //! - at most [`MAX_SESSIONS`] sessions at once (Loki's
-//!   `max_concurrent_tail_requests`; checked, not reserved, so parallel
-//!   upgrades may pass it briefly); the server's stop closes them (1001);
+//!   `max_concurrent_tail_requests`); the server's stop closes them (1001);
 //!   a client that takes no data for 10 s is dropped.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -124,22 +123,21 @@ pub fn upgrade(
     let started = (|| {
         let ask = ask(&params)?;
         let pipeline = Pipeline::new(&ask.log.pipeline).map_err(ApiError::BadData)?;
-        if state.logs.taps.active() >= MAX_SESSIONS {
-            return Err(ApiError::BadData(format!(
-                "max concurrent tail requests limit exceeded, count > limit ({MAX_SESSIONS})"
-            )));
-        }
         let resp = websocket::accept(req.headers())?;
-        Ok((ask, pipeline, resp))
+        // Subscribed before the history is read, so that nothing committed
+        // in between is missed (what both see is sent once).
+        let feed = Subscription::new(&state, ask.log.matchers.clone()).ok_or_else(|| {
+            ApiError::BadData(format!(
+                "max concurrent tail requests limit exceeded, count > limit ({MAX_SESSIONS})"
+            ))
+        })?;
+        Ok((ask, pipeline, resp, feed))
     })()
     .map_err(ApiError::loki);
-    let (ask, pipeline, resp) = match started {
+    let (ask, pipeline, resp, feed) = match started {
         Ok(s) => s,
         Err(e) => return crate::http::respond(Err(e)),
     };
-    // Subscribe before reading the history, so that nothing committed in
-    // between is missed (what both see is sent once).
-    let feed = Subscription::new(&state, ask.log.matchers.clone());
     tokio::spawn(async move {
         let io = match hyper::upgrade::on(req).await {
             Ok(u) => TokioIo::new(u),
@@ -278,17 +276,18 @@ struct Subscription {
 }
 
 impl Subscription {
-    fn new(state: &Arc<State>, matchers: Vec<Matcher>) -> Subscription {
+    /// A new subscription; `None` when [`MAX_SESSIONS`] are open.
+    fn new(state: &Arc<State>, matchers: Vec<Matcher>) -> Option<Subscription> {
         let (queue, inbox) = queue(QUEUE, QUEUE_BYTES, matchers);
         let id = state
             .logs
             .taps
-            .subscribe(Box::new(move |f: &Feed| queue.offer(f)));
-        Subscription {
+            .try_subscribe(MAX_SESSIONS, Box::new(move |f: &Feed| queue.offer(f)))?;
+        Some(Subscription {
             state: state.clone(),
             id,
             inbox,
-        }
+        })
     }
 }
 
