@@ -631,6 +631,15 @@ fn index_and_discovery() {
         "/loki/api/v1/index/volume_range?query={sel}&{window}&step=60"
     ));
     assert_eq!(r.json()["data"]["resultType"], "matrix", "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["data"]["result"][0]["metric"], json!({"app": "v"}));
+    let total: u64 = v["data"]["result"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_str().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 79, "every line's bytes in some step: {v}");
 
     let f = s
         .get(&format!(

@@ -190,16 +190,28 @@ pub fn volume_range(state: &State, req: &Req) -> Result<Reply, ApiError> {
         // Bytes per key per step bucket (start + k*step, start + (k+1)*step].
         let mut series: BTreeMap<Labels, BTreeMap<i64, u64>> = BTreeMap::new();
         let mut totals: BTreeMap<Labels, u64> = BTreeMap::new();
-        each(state, &m, (start, end), &mut |labels, es| {
-            for key in by.keys(labels) {
-                for e in es {
-                    let k = (e.ts - start).div_euclid(step) + 1;
-                    let b = e.line.len() as u64;
+        // Times and line sizes only: entries without metadata are not built.
+        let mut add = |labels: &Labels, sizes: &mut dyn Iterator<Item = (i64, u64)>| {
+            let keys = by.keys(labels);
+            for (ts, b) in sizes {
+                let k = (ts - start).div_euclid(step) + 1;
+                for key in &keys {
                     *series.entry(key.clone()).or_default().entry(k).or_default() += b;
                     *totals.entry(key.clone()).or_default() += b;
                 }
             }
-        })?;
+        };
+        state.logs.head().for_each_stream_split(
+            &m,
+            start.saturating_sub(1),
+            end.saturating_sub(1),
+            &logs::head::LineFilter::ALL,
+            &|_| true,
+            &mut |labels, split| {
+                let rich = split.rich.iter().map(|e| (e.ts, e.line.len() as u64));
+                add(labels, &mut split.plain.iter().copied().chain(rich));
+            },
+        )?;
         let limit = req.params.usize_or("limit", 100)?;
         let result: Vec<Value> = top(totals, limit)
             .into_iter()
