@@ -29,12 +29,7 @@ pub struct Taps {
 }
 
 impl Taps {
-    /// Adds a subscriber; its id unsubscribes it.
-    pub fn subscribe(&self, deliver: Deliver) -> u64 {
-        self.try_subscribe(usize::MAX, deliver).unwrap_or_default()
-    }
-
-    /// Adds a subscriber unless `max` are subscribed already (checked and
+    /// Adds a subscriber (its id unsubscribes it) unless `max` are subscribed already (checked and
     /// added at once, so parallel callers cannot pass `max`).
     pub fn try_subscribe(&self, max: usize, deliver: Deliver) -> Option<u64> {
         let mut subs = self.subs.write();
@@ -98,16 +93,19 @@ mod tests {
         let taps = Taps::default();
         let got = Arc::new(Mutex::new(Vec::new()));
         let g = got.clone();
-        let a = taps.subscribe(Box::new(move |f: &Feed| {
-            g.lock().unwrap().push(f[0].entries[0].line.clone());
-            true
-        }));
-        let _gone = taps.subscribe(Box::new(|_: &Feed| false));
+        let a = taps.try_subscribe(
+            usize::MAX,
+            Box::new(move |f: &Feed| {
+                g.lock().unwrap().push(f[0].entries[0].line.clone());
+                true
+            }),
+        );
+        let _gone = taps.try_subscribe(usize::MAX, Box::new(|_: &Feed| false));
         assert_eq!(taps.active(), 2);
         taps.publish(feed("one"));
         assert_eq!(taps.active(), 1, "a subscriber that is gone is removed");
         taps.publish(vec![]);
-        taps.unsubscribe(a);
+        taps.unsubscribe(a.unwrap_or_default());
         taps.publish(feed("two"));
         assert_eq!(taps.active(), 0);
         assert_eq!(*got.lock().unwrap(), vec!["one".to_string()]);

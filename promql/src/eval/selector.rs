@@ -154,12 +154,26 @@ impl Grid<'_> {
         maxt: i64,
         range: i64,
     ) -> Result<Vec<Series>> {
+        self.select_series_as(vs, mint, maxt, range, None)
+    }
+
+    /// [`select_series`](Self::select_series) with a function hint
+    /// ([`SelectHints::func`]).
+    pub(crate) fn select_series_as(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        range: i64,
+        func: Option<&str>,
+    ) -> Result<Vec<Series>> {
         self.check("query preparation")?;
         let hints = SelectHints {
             start: mint,
             end: maxt,
             step: self.frame.step,
             range,
+            func: func.map(str::to_string),
             ..SelectHints::default()
         };
         Ok(self

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use tsdb::downsample::{Column, Columns, Summary, bucket_end, coarsen, points_of, summarize};
-use tsdb::model::{LABELS_ONLY, Labels, Sample, SelectHints, Series, TIER_TAIL, TierSpan, Tiering};
+use tsdb::model::{LABELS_ONLY, Labels, Sample, Series, TIER_TAIL, TierSpan, Tiering};
 
 use super::grid::{Grid, StepSeries};
 use super::rollup::summary::{self, SummaryWindow, from_summary, needs};
@@ -362,17 +362,7 @@ impl Grid<'_> {
         if tail_from <= mint {
             return self.select_series(vs, mint, last, range);
         }
-        self.check("query preparation")?;
-        let hints = SelectHints {
-            start: mint,
-            end: last,
-            func: Some(LABELS_ONLY.to_string()),
-            ..SelectHints::default()
-        };
-        let everyone = self
-            .storage
-            .querier(mint, last)?
-            .select(&hints, &vs.matchers)?;
+        let everyone = self.select_series_as(vs, mint, last, range, Some(LABELS_ONLY))?;
         let from = if everyone.iter().any(|s| !stored_of.contains_key(&s.labels)) {
             mint
         } else if tail_from > last {
@@ -380,18 +370,7 @@ impl Grid<'_> {
         } else {
             tail_from
         };
-        let hints = SelectHints {
-            start: from,
-            end: last,
-            step: self.frame.step,
-            range,
-            func: Some(TIER_TAIL.to_string()),
-            ..SelectHints::default()
-        };
-        Ok(self
-            .storage
-            .querier(from, last)?
-            .select(&hints, &vs.matchers)?)
+        self.select_series_as(vs, from, last, range, Some(TIER_TAIL))
     }
 
     /// The stored series that answer `f` from their tiers, by labels, and

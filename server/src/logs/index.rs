@@ -145,11 +145,7 @@ fn top(volumes: BTreeMap<Labels, u64>, limit: usize) -> Vec<(Labels, u64)> {
 }
 
 fn metric_json(l: &Labels) -> Value {
-    Value::Object(
-        l.iter()
-            .map(|l| (l.name.to_string(), Value::String(l.value.to_string())))
-            .collect(),
-    )
+    Value::Object(super::query::label_map(l))
 }
 
 pub fn volume(state: &State, req: &Req) -> Result<Reply, ApiError> {

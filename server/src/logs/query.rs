@@ -161,7 +161,8 @@ fn streams(hits: Vec<Hit>, categorize: bool) -> Value {
     json!({"status": "success", "data": data})
 }
 
-fn label_map(labels: &Labels) -> Map<String, Value> {
+/// Labels as a JSON object, as Loki's answers carry them.
+pub(super) fn label_map(labels: &Labels) -> Map<String, Value> {
     labels
         .iter()
         .map(|l| (l.name.to_string(), Value::String(l.value.to_string())))

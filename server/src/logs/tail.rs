@@ -39,11 +39,12 @@ use logs::model::StreamPush;
 use logs::model::{Direction, Hit};
 use logs::tail::Feed;
 use parking_lot::Mutex;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tsdb::model::{Labels, Matcher};
 
+use super::query::label_map;
 use super::time;
 use crate::api::{Params, Reply, Req};
 use crate::error::{ApiError, WsError};
@@ -476,12 +477,6 @@ async fn write<W: AsyncWrite + Unpin>(wr: &mut W, frame: &[u8]) -> Result<(), Ws
             "the client took no data for 10 s",
         ))),
     }
-}
-
-fn label_map(l: &Labels) -> Map<String, Value> {
-    l.iter()
-        .map(|l| (l.name.to_string(), Value::String(l.value.to_string())))
-        .collect()
 }
 
 /// Loki's tail message.

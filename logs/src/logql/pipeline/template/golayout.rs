@@ -241,6 +241,21 @@ pub fn format(ns: i64, layout: &str) -> String {
     out
 }
 
+/// The position in `names` of the name (whole when `long`, else its first
+/// three letters; any case) `rest` starts with; `rest` moves past it.
+fn name_at(rest: &mut &str, names: &[&str], long: bool) -> Option<usize> {
+    names.iter().position(|name| {
+        let name = if long { name } else { &name[..3] };
+        let found = rest
+            .get(..name.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(name));
+        if found {
+            *rest = &rest[name.len()..];
+        }
+        found
+    })
+}
+
 /// Reads `s` as `layout` writes times: nanoseconds since the epoch. A
 /// zone offset in `s` is applied; as Go's, a fraction may follow the
 /// seconds where the layout has none. A date part the layout lacks is taken
@@ -280,31 +295,14 @@ pub fn parse(layout: &str, s: &str) -> Result<i64, String> {
                 y = if v >= 69 { 1900 + v } else { 2000 + v };
             }
             Ok(Tok::MonthLong | Tok::MonthShort) => {
-                let long = t == Ok(Tok::MonthLong);
-                let i = MONTHS
-                    .iter()
-                    .position(|name| {
-                        let name = if long { name } else { &name[..3] };
-                        rest.get(..name.len())
-                            .is_some_and(|p| p.eq_ignore_ascii_case(name))
-                    })
+                let i = name_at(&mut rest, &MONTHS, t == Ok(Tok::MonthLong))
                     .ok_or_else(|| bad("month"))?;
-                rest = &rest[if long { MONTHS[i].len() } else { 3 }..];
                 m = i as i64 + 1;
             }
             Ok(Tok::Month2) => m = number(&mut rest, 2, 2, "month")?,
             Ok(Tok::Month1) => m = number(&mut rest, 1, 2, "month")?,
             Ok(Tok::DayLong | Tok::DayShort) => {
-                let long = t == Ok(Tok::DayLong);
-                let i = DAYS
-                    .iter()
-                    .position(|name| {
-                        let name = if long { name } else { &name[..3] };
-                        rest.get(..name.len())
-                            .is_some_and(|p| p.eq_ignore_ascii_case(name))
-                    })
-                    .ok_or_else(|| bad("weekday"))?;
-                rest = &rest[if long { DAYS[i].len() } else { 3 }..];
+                name_at(&mut rest, &DAYS, t == Ok(Tok::DayLong)).ok_or_else(|| bad("weekday"))?;
             }
             Ok(Tok::Day2) => d = number(&mut rest, 2, 2, "day")?,
             Ok(Tok::DaySpace) => {
