@@ -16,6 +16,23 @@
 //! | S | `sum − (count·first + ⌊count·(last − first) / 2⌋)` |
 //! | C | `reset_correction − max` after one reset, `− resets·⌊(min + max)/2⌋` after more |
 //!
+//! A counter's chunk (no sum, flags bit 3) in version 3 predicts from the
+//! increase of the previous bucket with samples, `inc = last − first +
+//! reset_correction` (0 before the first), and stores MIN, MAX and C
+//! residuals zig-zag coded (`2r` for `r ≥ 0`, `−2r − 1` below), since
+//! these predictions no longer bound them:
+//!
+//! | column | prediction without a reset | with resets |
+//! |---|---|---|
+//! | F | `last` of the previous bucket | the same |
+//! | L | `first + inc` | `⌊inc / 2⌋` |
+//! | P | `last` | the same |
+//! | MIN | `min(first, last)` | `min(first, last − prev)` |
+//! | MAX | `max(first, last)` | one reset: `max(last, first + inc − last)`; more: `max(first, last)` |
+//! | C | 0 | one reset with `max > last`: `max`; else `first + inc − last` |
+//!
+//! Version 2 chunks (every chunk on the first table) still decode.
+//!
 //! The optional columns of `stddev/stdvar_over_time` (bit 4: mean and
 //! sum of squared deviations) and `deriv/predict_linear` (bit 5: the
 //! least-squares line in centred form, x in seconds since the bucket's
@@ -42,7 +59,7 @@
 //!
 //! ```text
 //! ┌──────────────────┬───────────────────┬────────────────────┬───────────┬───────────┐
-//! │ version = 2 (1B) │ resolution uvarint│ n uvarint          │ flags (1B)│ e (1B)    │
+//! │ version = 3 (1B) │ resolution uvarint│ n uvarint          │ flags (1B)│ e (1B)    │
 //! │                  │ (ms, ≥ 1)         │ (1 ..= 65535)      │           │ (0 ..= 15)│
 //! ├──────────────────┴───────────────────┴────────────────────┴───────────┴───────────┤
 //! │ orders (1B): bit i set = value column i stored as bucket-to-bucket differences    │
@@ -85,7 +102,7 @@ use crate::error::{Error, Result};
 /// The encoding byte of aggregate chunks in chunk references.
 pub const ENCODING_AGGREGATE: u8 = 7;
 /// The layout version, every aggregate chunk's first byte.
-pub const AGGREGATE_VERSION: u8 = 2;
+pub const AGGREGATE_VERSION: u8 = 3;
 /// Buckets one chunk holds at most.
 pub const MAX_BUCKETS: usize = u16::MAX as usize;
 
@@ -133,11 +150,28 @@ fn values_of(a: &Aggregates) -> Values {
 struct Predictor {
     /// `m` of the last `last` value (0 before any).
     prev_last: i64,
+    /// The increase of the last bucket with samples, `last − first +
+    /// reset_correction` in `m` (0 before any).
+    prev_inc: i64,
+    /// Counters' predictions (version 3, a counter's chunk): the series
+    /// grows about as much as in the bucket before.
+    counter: bool,
 }
 
 impl Predictor {
+    fn new(version: u8, flags: u8) -> Self {
+        Predictor {
+            prev_last: 0,
+            prev_inc: 0,
+            counter: version >= 3 && flags & NO_SUM != 0,
+        }
+    }
+
     /// The prediction of column `col` from the columns before it.
     fn predict(&self, col: usize, ms: &Values64, count: i64, resets: i64) -> i64 {
+        if self.counter {
+            return self.predict_counter(col, ms, resets);
+        }
         let (first, last) = (ms[F], ms[L]);
         match col {
             F => self.prev_last,
@@ -157,29 +191,81 @@ impl Predictor {
             _ => 0,
         }
     }
+
+    /// A counter's predictions. Without a reset, `last` is `first` plus
+    /// the previous bucket's increase, and `first` the minimum; with one,
+    /// the values before the resets add up to that increase less the
+    /// growth seen (`first + prev_inc − last`), and the minimum is about
+    /// one step (`last − prev`) above 0.
+    fn predict_counter(&self, col: usize, ms: &Values64, resets: i64) -> i64 {
+        let (first, last) = (ms[F], ms[L]);
+        let before_resets = first.wrapping_add(self.prev_inc).wrapping_sub(last);
+        match col {
+            F => self.prev_last,
+            L if resets == 0 => first.wrapping_add(self.prev_inc),
+            L => self.prev_inc / 2,
+            P => last,
+            MIN if resets == 0 => first.min(last),
+            MIN => first.min(last.wrapping_sub(ms[P])),
+            MAX if resets == 1 => last.max(before_resets),
+            MAX => first.max(last),
+            // One reset and a maximum above `last`: the maximum is the
+            // value before the reset.
+            C if resets == 1 && ms[MAX] > last => ms[MAX],
+            C if resets > 0 => before_resets,
+            _ => 0,
+        }
+    }
+
+    /// Moves past a bucket with samples whose values were `ms`.
+    fn advance(&mut self, ms: &Values64, resets: i64) {
+        self.prev_last = ms[L];
+        let correction = if resets > 0 { ms[C] } else { 0 };
+        self.prev_inc = ms[L].wrapping_sub(ms[F]).wrapping_add(correction);
+    }
 }
 
 type Values64 = [i64; VALUE_COLUMNS];
 
-/// The residual stored for `m` in column `col` given its prediction.
-fn residual(col: usize, m: i64, predicted: i64) -> i64 {
+/// The residual stored for `m` in column `col` given its prediction:
+/// never negative for MIN and MAX, whose predictions bound them, except
+/// under the counter model, where MIN, MAX and C residuals of either sign
+/// are zig-zag mapped (a negative residual would cost a packed stream
+/// its full width).
+fn residual(col: usize, m: i64, predicted: i64, counter: bool) -> i64 {
     match col {
+        MIN | MAX | C if counter => zigzag(m.wrapping_sub(predicted)),
         P | MIN => predicted.wrapping_sub(m),
         _ => m.wrapping_sub(predicted),
     }
 }
 
 /// `m` back from a residual and the prediction.
-fn unresidual(col: usize, r: i64, predicted: i64) -> i64 {
+fn unresidual(col: usize, r: i64, predicted: i64, counter: bool) -> i64 {
     match col {
+        MIN | MAX | C if counter => unzigzag(r).wrapping_add(predicted),
         P | MIN => predicted.wrapping_sub(r),
         _ => r.wrapping_add(predicted),
     }
 }
 
+fn zigzag(x: i64) -> i64 {
+    (x << 1) ^ (x >> 63)
+}
+
+fn unzigzag(z: i64) -> i64 {
+    ((z as u64 >> 1) as i64) ^ -(z & 1)
+}
+
 /// Encodes `buckets` (ascending distinct ends on `res`'s grid, 1 ..=
 /// [`MAX_BUCKETS`] of them) as one aggregate chunk appended to `out`.
 pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
+    encode_as(AGGREGATE_VERSION, res, buckets, out)
+}
+
+/// [`encode`] in layout `version` (2 or 3; tests write version 2 to keep
+/// its decoder honest).
+fn encode_as(version: u8, res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
     check_input(res, buckets)?;
     let n = buckets.len();
     let mut flags = 0u8;
@@ -209,7 +295,7 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
     }
     let kept = |col: usize| col != S || flags & NO_SUM == 0;
     let e = chunk_exponent(buckets, flags & NO_SUM == 0);
-    out.push(AGGREGATE_VERSION);
+    out.push(version);
     put_uvarint(out, res as u64);
     put_uvarint(out, n as u64);
     out.push(flags);
@@ -259,7 +345,7 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
     let mut residuals = vec![vec![0i64; n]; VALUE_COLUMNS];
     let mut ulps = vec![vec![0i64; n]; VALUE_COLUMNS];
     let mut raws: Vec<(usize, usize, u64)> = Vec::new();
-    let mut pred = Predictor { prev_last: 0 };
+    let mut pred = Predictor::new(version, flags);
     for (i, b) in buckets.iter().enumerate() {
         let Some(a) = &b.agg else { continue };
         let vs = values_of(a);
@@ -276,9 +362,9 @@ pub fn encode(res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> Result<()> {
                     predicted
                 }
             };
-            residuals[col][i] = residual(col, ms[col], predicted);
+            residuals[col][i] = residual(col, ms[col], predicted, pred.counter);
         }
-        pred.prev_last = ms[L];
+        pred.advance(&ms, a.resets as i64);
     }
     let (mut orders, mut ulp_columns) = (0u8, 0u8);
     let mut columns = Vec::with_capacity(VALUE_COLUMNS);
@@ -557,7 +643,8 @@ pub fn validate(data: &[u8]) -> DecodeResult<()> {
 fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> DecodeResult<i64> {
     let mut d = Decbuf::new(data);
     let at = d.position();
-    if d.u8("aggregate chunk version")? != AGGREGATE_VERSION {
+    let version = d.u8("aggregate chunk version")?;
+    if !(2..=AGGREGATE_VERSION).contains(&version) {
         return Err(DecodeError {
             offset: at,
             what: "unknown aggregate chunk version",
@@ -646,7 +733,7 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
     out.reserve(n);
     let mut k = k0;
     let mut raw_at = 0usize;
-    let mut pred = Predictor { prev_last: 0 };
+    let mut pred = Predictor::new(version, flags);
     for i in 0..n {
         if i > 0 {
             k = k.wrapping_add(gaps.next()).wrapping_add(1);
@@ -704,12 +791,12 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
                     vs[col] = f64::from_bits(bits);
                 }
                 _ => {
-                    ms[col] = unresidual(col, rs_[col], predicted);
+                    ms[col] = unresidual(col, rs_[col], predicted, pred.counter);
                     vs[col] = from_decimal(ms[col], ulp[col], div);
                 }
             }
         }
-        pred.prev_last = ms[L];
+        pred.advance(&ms, rs);
         let (moments, trend) = optional.next()?;
         let last_t = end.wrapping_sub(lt);
         let point = |t: i64, v: f64, st: i64| Point {
