@@ -35,7 +35,7 @@ pub use stores::{InflightCommit, InflightCommits, WalStore};
 pub use tiers::DownsampleReport;
 
 use crate::block::Block;
-use crate::downsample::Summary;
+use crate::downsample::StoredSummaries;
 use crate::error::Result;
 use crate::head::{Head, RangeHead};
 use crate::model::{Labels, Matcher, Querier, Queryable, Tiering};
@@ -172,11 +172,12 @@ impl Queryable for Db {
     fn select_summaries(
         &self,
         res: i64,
+        into: i64,
         matchers: &[Matcher],
         lo: i64,
         hi: i64,
-    ) -> Result<Vec<(Labels, Vec<Summary>)>> {
-        Db::select_summaries(self, res, matchers, lo, hi)
+    ) -> Result<Vec<(Labels, StoredSummaries)>> {
+        Db::select_summaries(self, res, into, matchers, lo, hi)
     }
 }
 
@@ -192,11 +193,12 @@ impl Queryable for Arc<Db> {
     fn select_summaries(
         &self,
         res: i64,
+        into: i64,
         matchers: &[Matcher],
         lo: i64,
         hi: i64,
-    ) -> Result<Vec<(Labels, Vec<Summary>)>> {
-        Db::select_summaries(self, res, matchers, lo, hi)
+    ) -> Result<Vec<(Labels, StoredSummaries)>> {
+        Db::select_summaries(self, res, into, matchers, lo, hi)
     }
 }
 

@@ -11,6 +11,8 @@
 //! - [`blocks`]: tier blocks: writing one from raw or finer-tier blocks,
 //!   reading a series' summaries back.
 //! - [`chunk`]: the aggregate chunk encoding (byte 7) tier blocks store.
+//! - [`stored`]: a series' buckets selected from tier blocks, decoded when
+//!   a query evaluates it.
 //! - [`profile`]: which series (counters) a tier keeps without a sum, and
 //!   the optional columns.
 
@@ -18,12 +20,15 @@ pub mod blocks;
 pub mod chunk;
 pub mod policy;
 pub mod profile;
+pub mod stored;
 pub mod summary;
 #[cfg(test)]
 mod testdata;
 
 pub use policy::{Tier, Tiers};
 pub use profile::{Column, Columns, CounterSuffixes};
+pub use stored::StoredSummaries;
 pub use summary::{
-    Aggregates, Moments, Point, Summary, Trend, bucket_end, coarsen, points_of, summarize,
+    Aggregates, Moments, Point, Summary, Trend, bucket_end, coarsen, coarsen_into, points_of,
+    summarize,
 };

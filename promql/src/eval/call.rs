@@ -538,6 +538,7 @@ impl RollupJob<'_, '_> {
         let mut ann = Annotations::default();
         let mut out = Vec::with_capacity(series.len());
         let mut step_args = Vec::with_capacity(self.args.len());
+        let mut tier_bufs = super::tiered::TierBuffers::default();
         for s in series {
             self.limits.check("query execution")?;
             let mut points = Vec::new();
@@ -545,7 +546,15 @@ impl RollupJob<'_, '_> {
             let name = s.labels.metric_name();
             if let RawData::Tiered(data) = &s.data {
                 let windows = self.frame.times().map(|t| (t, input.end(t)));
-                let points = data.eval(f, input.range, windows, self.args, name, &mut ann);
+                let points = data.eval(
+                    f,
+                    input.range,
+                    windows,
+                    self.args,
+                    name,
+                    &mut ann,
+                    &mut tier_bufs,
+                );
                 if !points.is_empty() {
                     self.limits.hold(points.len(), "query execution")?;
                     out.push(StepSeries::floats(

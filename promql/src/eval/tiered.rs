@@ -15,8 +15,10 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use tsdb::downsample::{Column, Columns, Summary, bucket_end, coarsen, points_of, summarize};
-use tsdb::model::{LABELS_ONLY, Labels, Sample, Series, TIER_TAIL, TierSpan, Tiering};
+use tsdb::downsample::{
+    Column, Columns, StoredSummaries, Summary, coarsen_into, points_of, summarize,
+};
+use tsdb::model::{LABELS_ONLY, Labels, Sample, SampleBuf, Series, TIER_TAIL, TierSpan, Tiering};
 
 use super::grid::{Grid, StepSeries};
 use super::rollup::summary::{self, SummaryWindow, from_summary, needs};
@@ -112,14 +114,15 @@ pub(crate) fn sources(t: &Tiering, res: i64) -> Vec<TierSpan> {
     out
 }
 
-/// One series' data for a tier read: stored buckets (already coarsened
-/// to the tier's resolution up to `raw_after`), and the raw series whose
-/// samples after `raw_after` complete it.
+/// One series' data for a tier read: stored buckets (read coarsened to
+/// the tier's resolution, up to `raw_after`; one source per tier, oldest
+/// first), and the raw series whose samples after `raw_after` complete
+/// it. Nothing is decoded until [`eval`](Self::eval).
 #[derive(Debug, Clone)]
 pub(crate) struct TieredData {
     pub resolution: i64,
     pub approximate: bool,
-    pub stored: Vec<Summary>,
+    pub stored: Vec<StoredSummaries>,
     pub raw: Option<Series>,
     /// Raw samples count from just after this time.
     pub raw_after: i64,
@@ -128,31 +131,33 @@ pub(crate) struct TieredData {
     pub maxt: i64,
 }
 
+/// The memory a thread reuses from one tiered series to the next (fresh
+/// memory for each cost more in page faults than decoding the buckets).
+#[derive(Default)]
+pub(crate) struct TierBuffers {
+    buckets: Vec<Summary>,
+    scratch: Vec<Summary>,
+    samples: SampleBuf,
+}
+
 impl TieredData {
-    /// Every bucket of the series at the tier's resolution, ascending:
-    /// the stored ones as they are when they are at that resolution and
-    /// no raw sample follows them (the common case, read without a copy).
-    fn buckets(&self) -> Cow<'_, [Summary]> {
-        let mut tail = Vec::new();
+    /// Every bucket of the series at the tier's resolution, ascending.
+    fn buckets<'b>(&self, bufs: &'b mut TierBuffers) -> &'b [Summary] {
+        bufs.buckets.clear();
+        for s in &self.stored {
+            s.read_into(&mut bufs.scratch, &mut bufs.buckets);
+        }
         if let Some(series) = &self.raw {
-            let mut buf = tsdb::model::SampleBuf::new();
-            series.read(self.raw_after + 1, self.maxt, &mut buf);
-            tail = summarize(points_of(&buf), self.resolution, self.columns);
+            series.read(self.raw_after + 1, self.maxt, &mut bufs.samples);
+            let tail = summarize(points_of(&bufs.samples), self.resolution, self.columns);
+            coarsen_into(&tail, self.resolution, &mut bufs.buckets);
         }
-        let res = self.resolution;
-        let at_resolution = || {
-            self.stored.iter().all(|b| bucket_end(b.end, res) == b.end)
-                && self.stored.windows(2).all(|w| w[0].end < w[1].end)
-        };
-        if tail.is_empty() && at_resolution() {
-            // What `coarsen` would give: every bucket alone in its own.
-            return Cow::Borrowed(&self.stored);
-        }
-        Cow::Owned(coarsen(self.stored.iter().chain(&tail), res))
+        &bufs.buckets
     }
 
     /// `f` at every step `(t, end)` (windows `(end − range, end]`), as
     /// points at `t`; `args[i][step]` is the step's `i`-th scalar argument.
+    #[allow(clippy::too_many_arguments)]
     pub fn eval(
         &self,
         f: Rollup,
@@ -161,8 +166,9 @@ impl TieredData {
         args: &[Vec<f64>],
         name: &str,
         ann: &mut Annotations,
+        bufs: &mut TierBuffers,
     ) -> Vec<Sample> {
-        let buckets = self.buckets();
+        let buckets = self.buckets(bufs);
         let res = self.resolution;
         let mut out = Vec::new();
         let mut lo = 0;
@@ -241,7 +247,7 @@ impl Grid<'_> {
         };
         let res = choice.resolution;
         let mut boundary = (first - input.range).div_euclid(res) * res - res;
-        let mut stored: Vec<(Labels, Vec<Summary>)> = Vec::new();
+        let mut stored: Vec<(Labels, Vec<StoredSummaries>)> = Vec::new();
         let mut index: HashMap<Labels, usize> = HashMap::new();
         for s in sources(&tiering, res) {
             let hi = s.hi.min(last);
@@ -251,26 +257,19 @@ impl Grid<'_> {
             self.check("query preparation")?;
             let selected =
                 self.storage
-                    .select_summaries(s.resolution, &vs.matchers, boundary, hi)?;
-            // A bucket summary held in memory counts as one sample toward
-            // the query's sample limit.
+                    .select_summaries(s.resolution, res, &vs.matchers, boundary, hi)?;
+            // A bucket summary counts as one sample toward the query's
+            // sample limit.
             self.hold(
-                selected.iter().map(|(_, b)| b.len()).sum(),
+                selected.iter().map(|(_, b)| b.bucket_bound()).sum(),
                 "query preparation",
             )?;
             for (labels, buckets) in selected {
-                // Finer buckets coarsened now: what `TieredData` would do
-                // later, on a fraction of the memory.
-                let buckets = if s.resolution < res {
-                    coarsen(&buckets, res)
-                } else {
-                    buckets
-                };
                 match index.get(&labels) {
-                    Some(&i) => stored[i].1.extend(buckets),
+                    Some(&i) => stored[i].1.push(buckets),
                     None => {
                         index.insert(labels.clone(), stored.len());
-                        stored.push((labels, buckets));
+                        stored.push((labels, vec![buckets]));
                     }
                 }
             }
@@ -356,7 +355,7 @@ impl Grid<'_> {
         boundary: i64,
         last: i64,
         range: i64,
-        stored_of: &HashMap<Labels, Vec<Summary>>,
+        stored_of: &HashMap<Labels, Vec<StoredSummaries>>,
     ) -> Result<Vec<Series>> {
         let tail_from = boundary.saturating_add(1);
         if tail_from <= mint {
@@ -382,13 +381,13 @@ impl Grid<'_> {
     fn keep_answerable(
         &mut self,
         f: Rollup,
-        stored: Vec<(Labels, Vec<Summary>)>,
+        stored: Vec<(Labels, Vec<StoredSummaries>)>,
         raw_covers: impl Fn(&Labels) -> bool,
         approximate: bool,
-    ) -> (HashMap<Labels, Vec<Summary>>, Vec<Labels>) {
+    ) -> (HashMap<Labels, Vec<StoredSummaries>>, Vec<Labels>) {
         let need = needs(f);
         let (mut estimated, mut missing) = (false, false);
-        let mut stored_of: HashMap<Labels, Vec<Summary>> = HashMap::new();
+        let mut stored_of: HashMap<Labels, Vec<StoredSummaries>> = HashMap::new();
         let mut order: Vec<Labels> = Vec::with_capacity(stored.len());
         for (labels, buckets) in stored {
             let covered = raw_covers(&labels);
@@ -396,7 +395,7 @@ impl Grid<'_> {
                 continue;
             }
             if let Some(col) = need
-                && !buckets.iter().all(|b| b.keeps(col))
+                && !buckets.iter().all(|s| s.keeps(col))
             {
                 if covered {
                     continue;
@@ -486,9 +485,11 @@ impl Grid<'_> {
         let lo = lo_te.div_euclid(res) * res - reach;
         let hi = tier.hi.min(hi_te);
         self.check("query preparation")?;
-        let stored = self.storage.select_summaries(res, &vs.matchers, lo, hi)?;
+        let stored = self
+            .storage
+            .select_summaries(res, res, &vs.matchers, lo, hi)?;
         self.hold(
-            stored.iter().map(|(_, b)| b.len()).sum(),
+            stored.iter().map(|(_, b)| b.bucket_bound()).sum(),
             "query preparation",
         )?;
         let tail = if hi < hi_te {
@@ -500,17 +501,18 @@ impl Grid<'_> {
             tail.into_iter().map(|s| (s.labels.clone(), s)).collect();
         let mut approximate = false;
         let mut from_tier: Vec<StepSeries> = Vec::new();
+        let mut bufs = TierBuffers::default();
         for (labels, buckets) in stored {
             let data = TieredData {
                 resolution: res,
                 approximate: false,
-                stored: buckets,
+                stored: vec![buckets],
                 raw: tail_of.remove(&labels),
                 raw_after: hi,
                 maxt: hi_te,
                 columns: Columns::default(),
             };
-            let buckets = data.buckets();
+            let buckets = data.buckets(&mut bufs);
             let mut points = Vec::new();
             // This series' own raw data answers the steps it reaches.
             let own_from = tiering.raw_from_of(&labels).unwrap_or(i64::MAX);

@@ -148,13 +148,14 @@ impl Queryable for RecordingStorage {
     fn select_summaries(
         &self,
         res: i64,
+        into: i64,
         matchers: &[Matcher],
         lo: i64,
         hi: i64,
-    ) -> tsdb::Result<Vec<(tsdb::model::Labels, Vec<tsdb::downsample::Summary>)>> {
+    ) -> tsdb::Result<Vec<(tsdb::model::Labels, tsdb::downsample::StoredSummaries)>> {
         // Not recorded: the query lists the same series from raw data
         // too (a labels-only selection), and that selection is counted.
-        self.inner.select_summaries(res, matchers, lo, hi)
+        self.inner.select_summaries(res, into, matchers, lo, hi)
     }
 }
 

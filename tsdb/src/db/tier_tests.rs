@@ -5,7 +5,9 @@
 use std::sync::atomic::Ordering;
 
 use super::super::{Db, DbOptions};
-use crate::downsample::{Columns, CounterSuffixes, Point, Summary, Tier, Tiers, summarize};
+use crate::downsample::{
+    Column, Columns, CounterSuffixes, Point, Summary, Tier, Tiers, coarsen, coarsen_into, summarize,
+};
 use crate::model::{Labels, Matcher, STALE_NAN};
 use crate::retention::Retention;
 
@@ -77,9 +79,9 @@ fn raw_points(points: &[(&str, Point)], name: &str) -> Vec<Point> {
 
 fn stored(db: &Db, res: i64, name: &str, lo: i64, hi: i64) -> Vec<Summary> {
     let mut got = db
-        .select_summaries(res, &[Matcher::equal("__name__", name)], lo, hi)
+        .select_summaries(res, res, &[Matcher::equal("__name__", name)], lo, hi)
         .expect("select");
-    got.pop().map(|(_, s)| s).unwrap_or_default()
+    got.pop().map(|(_, s)| s.read()).unwrap_or_default()
 }
 
 /// Every stored bucket equals the one built from raw (sums to 1e-12).
@@ -150,6 +152,44 @@ fn tiers_equal_raw_and_raw_expires_once_covered() {
         Some(MINUTE),
         "tier 1 holds the expired range"
     );
+}
+
+#[test]
+fn selected_summaries_read_coarsened_and_know_their_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts(3 * DAY)).unwrap();
+    write_all(&db, &data(2));
+    db.compact().unwrap();
+    let select = |name: &str, res: i64, into: i64| {
+        let mut got = db
+            .select_summaries(res, into, &[Matcher::equal("__name__", name)], 0, 2 * DAY)
+            .unwrap();
+        assert_eq!(got.len(), 1, "{name} at {res} into {into}");
+        got.pop().unwrap().1
+    };
+    for name in ["c_total", "g"] {
+        let fine = select(name, MINUTE, MINUTE).read();
+        assert!(!fine.is_empty(), "{name}");
+        // Read coarsened, as if coarsened after reading; appended to
+        // buckets already read, the boundary bucket merges.
+        let hourly = select(name, MINUTE, HOUR);
+        assert_eq!(hourly.read(), coarsen(&fine, HOUR), "{name}");
+        assert!(hourly.bucket_bound() >= fine.len(), "{name}");
+        let half = fine.len() / 2 + 7;
+        let mut joined = coarsen(&fine[..half], HOUR);
+        coarsen_into(&fine[half..], HOUR, &mut joined);
+        assert_eq!(joined, coarsen(&fine, HOUR), "{name}");
+        // Chunk headers tell what every bucket keeps.
+        for column in [Column::Sum, Column::Moments, Column::Trend] {
+            assert_eq!(
+                hourly.keeps(column),
+                fine.iter().all(|b| b.keeps(column)),
+                "{name} {column:?}"
+            );
+        }
+    }
+    assert!(!select("c_total", MINUTE, MINUTE).keeps(Column::Sum));
+    assert!(select("g", MINUTE, MINUTE).keeps(Column::Sum));
 }
 
 #[test]

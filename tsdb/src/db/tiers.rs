@@ -21,9 +21,9 @@ use std::sync::atomic::Ordering;
 
 use super::Db;
 use crate::block::{Block, BlockMeta};
-use crate::downsample::Summary;
+use crate::downsample::StoredSummaries;
 use crate::downsample::Tier;
-use crate::downsample::blocks::{TierPlan, read_summaries, write_tier_block};
+use crate::downsample::blocks::{TierPlan, write_tier_block};
 use crate::error::Result;
 use crate::model::{Labels, Matcher, RawCutoff, TierSpan, Tiering};
 use crate::querier::{BlockReader, MergeQuerier};
@@ -58,14 +58,16 @@ impl Db {
 
     /// The summaries of resolution `res` of the series matching
     /// `matchers`, for the buckets ending in `(lo, hi]`, from the tier
-    /// blocks of that resolution; series without any are left out.
+    /// blocks of that resolution, to be read as buckets of resolution
+    /// `into`; series without any chunk there are left out.
     pub fn select_summaries(
         &self,
         res: i64,
+        into: i64,
         matchers: &[Matcher],
         lo: i64,
         hi: i64,
-    ) -> Result<Vec<(Labels, Vec<Summary>)>> {
+    ) -> Result<Vec<(Labels, StoredSummaries)>> {
         let readers: Vec<Arc<dyn BlockReader>> = self
             .tier_blocks()
             .into_iter()
@@ -73,14 +75,11 @@ impl Db {
             .map(|b| b as Arc<dyn BlockReader>)
             .collect();
         let q = MergeQuerier::new(readers, lo + 1, hi);
-        let mut out = Vec::new();
-        for (labels, cs) in q.select_chunk_series(matchers, lo + 1, hi, 0)? {
-            let summaries = read_summaries(&cs, lo, hi);
-            if !summaries.is_empty() {
-                out.push((labels, summaries));
-            }
-        }
-        Ok(out)
+        Ok(q.select_chunk_series(matchers, lo + 1, hi, 0)?
+            .into_iter()
+            .map(|(labels, cs)| (labels, StoredSummaries::new(cs, res, into, lo, hi)))
+            .filter(|(_, s)| s.bucket_bound() > 0)
+            .collect())
     }
 
     /// The tiers with data (each tier's blocks are contiguous: windows are

@@ -50,7 +50,14 @@ pub struct TierPlan {
 /// interval (tombstone) touches is left out whole. Corrupt chunks are
 /// skipped (blocks validate their chunks when read).
 pub fn read_summaries(cs: &ChunkSeries, lo: i64, hi: i64) -> Vec<Summary> {
-    let mut out: Vec<Summary> = Vec::new();
+    let mut out = Vec::new();
+    read_summaries_into(cs, lo, hi, &mut out);
+    out
+}
+
+/// [`read_summaries`] into `out`, cleared first (its memory reused).
+pub fn read_summaries_into(cs: &ChunkSeries, lo: i64, hi: i64, out: &mut Vec<Summary>) {
+    out.clear();
     for c in cs.chunks() {
         if c.encoding != Encoding::Aggregate || !c.overlaps(lo + 1, hi) {
             continue;
@@ -58,7 +65,7 @@ pub fn read_summaries(cs: &ChunkSeries, lo: i64, hi: i64) -> Vec<Summary> {
         // Validated when read: an error here is a bug, and loses only
         // this chunk's buckets.
         let from = out.len();
-        let Ok(res) = chunk::decode_range(c.data.as_slice(), lo, hi, &mut out) else {
+        let Ok(res) = chunk::decode_range(c.data.as_slice(), lo, hi, out) else {
             continue;
         };
         let deleted = cs.deleted().as_slice();
@@ -82,7 +89,6 @@ pub fn read_summaries(cs: &ChunkSeries, lo: i64, hi: i64) -> Vec<Summary> {
             same
         });
     }
-    out
 }
 
 /// Writes the tier block `plan` describes under `parent` from `readers`

@@ -562,8 +562,11 @@ fn near_decimal(v: f64, e: u8) -> Option<(i64, i64)> {
 }
 
 /// The value `m / 10^e` moved by `ulp` units in the last place.
+#[inline]
 fn from_decimal(m: i64, ulp: i64, div: f64) -> f64 {
-    let base = m as f64 / div;
+    // Integers (most counters) skip the division, whose result would be
+    // the same.
+    let base = if div == 1.0 { m as f64 } else { m as f64 / div };
     if ulp == 0 {
         base
     } else {
@@ -630,6 +633,20 @@ pub fn decode(data: &[u8]) -> DecodeResult<(i64, Vec<Summary>)> {
 /// (decoding stops after `hi`); returns the chunk's resolution.
 pub fn decode_range(data: &[u8], lo: i64, hi: i64, out: &mut Vec<Summary>) -> DecodeResult<i64> {
     decode_checked(data, Some((out, lo, hi)))
+}
+
+/// Whether every bucket of the chunk keeps `column` (its flags byte).
+pub fn keeps(data: &[u8], column: super::Column) -> DecodeResult<bool> {
+    let mut d = Decbuf::new(data);
+    d.u8("aggregate chunk version")?;
+    d.uvarint("resolution")?;
+    d.uvarint("bucket count")?;
+    let flags = d.u8("flags")?;
+    Ok(match column {
+        super::Column::Sum => flags & NO_SUM == 0,
+        super::Column::Moments => flags & HAS_MOMENTS != 0,
+        super::Column::Trend => flags & HAS_TREND != 0,
+    })
 }
 
 /// Checks the header and that every stream and the raw list lie inside

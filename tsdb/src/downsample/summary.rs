@@ -509,6 +509,17 @@ pub fn summarize(
 pub fn coarsen<'a>(fine: impl IntoIterator<Item = &'a Summary>, res: i64) -> Vec<Summary> {
     let fine = fine.into_iter();
     let mut out: Vec<Summary> = Vec::with_capacity(fine.size_hint().0);
+    coarsen_into(fine, res, &mut out);
+    out
+}
+
+/// [`coarsen`] appending to `out`, whose last bucket absorbs the first of
+/// `fine` when they end together (`fine` continues `out` in time).
+pub fn coarsen_into<'a>(
+    fine: impl IntoIterator<Item = &'a Summary>,
+    res: i64,
+    out: &mut Vec<Summary>,
+) {
     for s in fine {
         let end = bucket_end(s.end, res);
         match out.last_mut() {
@@ -519,7 +530,6 @@ pub fn coarsen<'a>(fine: impl IntoIterator<Item = &'a Summary>, res: i64) -> Vec
             _ => out.push(Summary { end, ..*s }),
         }
     }
-    out
 }
 
 #[cfg(test)]

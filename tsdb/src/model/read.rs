@@ -6,7 +6,7 @@ use super::labels::Labels;
 use super::matcher::Matcher;
 use super::sample::Sample;
 use super::sample_buf::SampleBuf;
-use crate::downsample::Summary;
+use crate::downsample::StoredSummaries;
 use crate::error::Result;
 
 /// What a query will do with a selection, so storage can skip work.
@@ -53,16 +53,19 @@ pub trait Queryable: Send + Sync {
     }
 
     /// The bucket summaries of resolution `res` of the series matching
-    /// *all* matchers, for the buckets ending in `(lo, hi]`, ascending;
+    /// *all* matchers, for the buckets ending in `(lo, hi]`, to be read
+    /// (decoded where the query evaluates the series) as buckets of
+    /// resolution `into` (a multiple of `res`; `res` itself keeps them);
     /// series without any are left out. None by default.
     fn select_summaries(
         &self,
         res: i64,
+        into: i64,
         matchers: &[Matcher],
         lo: i64,
         hi: i64,
-    ) -> Result<Vec<(Labels, Vec<Summary>)>> {
-        let _ = (res, matchers, lo, hi);
+    ) -> Result<Vec<(Labels, StoredSummaries)>> {
+        let _ = (res, into, matchers, lo, hi);
         Ok(Vec::new())
     }
 }

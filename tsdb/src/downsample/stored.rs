@@ -1,0 +1,93 @@
+//! [`StoredSummaries`]: one series' buckets in one tier, selected but not
+//! yet decoded. A query selects them while planning and decodes them where
+//! it evaluates each series, on the query's threads, as raw chunks are.
+
+use std::sync::Arc;
+
+use super::Column;
+use super::blocks::read_summaries_into;
+use super::chunk;
+use super::summary::{Summary, coarsen_into};
+use crate::chunkenc::Encoding;
+use crate::querier::ChunkSeries;
+
+/// A series' aggregate chunks of resolution `res`, for the buckets ending
+/// in `(lo, hi]`, read as buckets of resolution `into` (a multiple of
+/// `res`).
+#[derive(Clone)]
+pub struct StoredSummaries {
+    series: Arc<ChunkSeries>,
+    res: i64,
+    into: i64,
+    lo: i64,
+    hi: i64,
+}
+
+impl std::fmt::Debug for StoredSummaries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSummaries")
+            .field("res", &self.res)
+            .field("into", &self.into)
+            .field("lo", &self.lo)
+            .field("hi", &self.hi)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoredSummaries {
+    pub fn new(series: ChunkSeries, res: i64, into: i64, lo: i64, hi: i64) -> Self {
+        StoredSummaries {
+            series: Arc::new(series),
+            res,
+            into: into.max(res),
+            lo,
+            hi,
+        }
+    }
+
+    /// The aggregate chunks that hold buckets in range.
+    fn chunks(&self) -> impl Iterator<Item = &crate::querier::ChunkMeta> {
+        self.series
+            .chunks()
+            .iter()
+            .filter(|c| c.encoding == Encoding::Aggregate && c.overlaps(self.lo + 1, self.hi))
+    }
+
+    /// At least as many buckets as [`read_into`](Self::read_into) gives,
+    /// from the chunks' time ranges (for a query's sample limit).
+    pub fn bucket_bound(&self) -> usize {
+        self.chunks()
+            .map(|c| {
+                let (from, to) = (c.min_t.max(self.lo + 1), c.max_t.min(self.hi));
+                (to.saturating_sub(from) / self.res).saturating_add(2) as usize
+            })
+            .sum()
+    }
+
+    /// Whether every bucket keeps `column`, from the chunks' headers
+    /// (without decoding them); a chunk that fails to read keeps nothing.
+    pub fn keeps(&self, column: Column) -> bool {
+        self.chunks()
+            .all(|c| chunk::keeps(c.data.as_slice(), column).unwrap_or(false))
+    }
+
+    /// Appends the buckets, ascending and coarsened to `into`, to `out`,
+    /// merging the first into `out`'s last when they end together;
+    /// `scratch` holds the stored ones meanwhile.
+    pub fn read_into(&self, scratch: &mut Vec<Summary>, out: &mut Vec<Summary>) {
+        if self.into == self.res && out.is_empty() {
+            // Already at the resolution asked for: decoded in place.
+            read_summaries_into(&self.series, self.lo, self.hi, out);
+            return;
+        }
+        read_summaries_into(&self.series, self.lo, self.hi, scratch);
+        coarsen_into(scratch.iter(), self.into, out);
+    }
+
+    /// The buckets, coarsened to `into`.
+    pub fn read(&self) -> Vec<Summary> {
+        let mut out = Vec::new();
+        self.read_into(&mut Vec::new(), &mut out);
+        out
+    }
+}
