@@ -564,9 +564,7 @@ fn near_decimal(v: f64, e: u8) -> Option<(i64, i64)> {
 /// The value `m / 10^e` moved by `ulp` units in the last place.
 #[inline]
 fn from_decimal(m: i64, ulp: i64, div: f64) -> f64 {
-    // Integers (most counters) skip the division, whose result would be
-    // the same.
-    let base = if div == 1.0 { m as f64 } else { m as f64 / div };
+    let base = m as f64 / div;
     if ulp == 0 {
         base
     } else {
@@ -747,6 +745,7 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
     };
 
     let div = POW10[usize::from(e)];
+    let (has_stale, has_overlap) = (flags & HAS_STALE != 0, flags & HAS_OVERLAP != 0);
     out.reserve(n);
     let mut k = k0;
     let mut raw_at = 0usize;
@@ -762,15 +761,24 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
         // Earlier buckets are decoded all the same: later predictions
         // start from them.
         let keep = end > lo;
+        // Absent streams (flags) are skipped, not read as zeros.
         let cnt = count.next();
-        let stale_off = stale.next();
+        let stale_off = if has_stale { stale.next() } else { 0 };
         let stale = (stale_off != 0).then(|| end.wrapping_sub(stale_off).wrapping_add(1));
         let (ft, lt, pt) = (first_t.next(), last_t.next(), prev_t.next());
-        let st = [sts[0].next(), sts[1].next(), sts[2].next()];
-        let (rs, ch, ov) = (resets.next(), changes.next(), overlap.next());
+        let st = if has_st {
+            [sts[0].next(), sts[1].next(), sts[2].next()]
+        } else {
+            [0; 3]
+        };
+        let (rs, ch) = (resets.next(), changes.next());
+        let ov = if has_overlap { overlap.next() } else { 0 };
         let mut rs_ = [0i64; VALUE_COLUMNS];
         let mut ulp = [0i64; VALUE_COLUMNS];
         for col in 0..VALUE_COLUMNS {
+            if col == S && !has_sum {
+                continue;
+            }
             let x = values[col].next();
             rs_[col] = if orders & (1 << col) != 0 {
                 running[col] = running[col].wrapping_add(x);
@@ -778,7 +786,9 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
             } else {
                 x
             };
-            ulp[col] = ulps[col].next();
+            if ulp_columns & (1 << col) != 0 {
+                ulp[col] = ulps[col].next();
+            }
         }
         if cnt <= 0 {
             if keep {
