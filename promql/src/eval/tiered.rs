@@ -117,7 +117,8 @@ pub(crate) fn sources(t: &Tiering, res: i64) -> Vec<TierSpan> {
 /// One series' data for a tier read: stored buckets (read coarsened to
 /// the tier's resolution, up to `raw_after`; one source per tier, oldest
 /// first), and the raw series whose samples after `raw_after` complete
-/// it. Nothing is decoded until [`eval`](Self::eval).
+/// it. Nothing is decoded until its buckets are read (by
+/// [`eval`](Self::eval), on the query's threads).
 #[derive(Debug, Clone)]
 pub(crate) struct TieredData {
     pub resolution: i64,

@@ -188,6 +188,19 @@ fn selected_summaries_read_coarsened_and_know_their_columns() {
             );
         }
     }
+    // A chunk that starts before `hi` but whose first bucket ends after
+    // it holds nothing in range: the series is left out.
+    let first_end = select("c_total", MINUTE, MINUTE).read()[0].end;
+    let none = db
+        .select_summaries(
+            MINUTE,
+            MINUTE,
+            &[Matcher::equal("__name__", "c_total")],
+            0,
+            first_end - 1,
+        )
+        .unwrap();
+    assert!(none.is_empty(), "{none:?}");
     assert!(!select("c_total", MINUTE, MINUTE).keeps(Column::Sum));
     assert!(select("g", MINUTE, MINUTE).keeps(Column::Sum));
 }

@@ -66,6 +66,7 @@ pub fn read_summaries_into(cs: &ChunkSeries, lo: i64, hi: i64, out: &mut Vec<Sum
         // this chunk's buckets.
         let from = out.len();
         let Ok(res) = chunk::decode_range(c.data.as_slice(), lo, hi, out) else {
+            out.truncate(from);
             continue;
         };
         let deleted = cs.deleted().as_slice();

@@ -25,7 +25,7 @@
 //! | column | prediction without a reset | with resets |
 //! |---|---|---|
 //! | F | `last` of the previous bucket | the same |
-//! | L | `first + inc` | `⌊inc / 2⌋` |
+//! | L | `first + inc` | `inc / 2` (truncated toward 0) |
 //! | P | `last` | the same |
 //! | MIN | `min(first, last)` | `min(first, last − prev)` |
 //! | MAX | `max(first, last)` | one reset: `max(last, first + inc − last)`; more: `max(first, last)` |
@@ -633,13 +633,23 @@ pub fn decode_range(data: &[u8], lo: i64, hi: i64, out: &mut Vec<Summary>) -> De
     decode_checked(data, Some((out, lo, hi)))
 }
 
-/// Whether every bucket of the chunk keeps `column` (its flags byte).
-pub fn keeps(data: &[u8], column: super::Column) -> DecodeResult<bool> {
+/// The chunk's bucket count and flags byte, from its header.
+fn header(data: &[u8]) -> DecodeResult<(u64, u8)> {
     let mut d = Decbuf::new(data);
     d.u8("aggregate chunk version")?;
     d.uvarint("resolution")?;
-    d.uvarint("bucket count")?;
-    let flags = d.u8("flags")?;
+    let n = d.uvarint("bucket count")?;
+    Ok((n, d.u8("flags")?))
+}
+
+/// The number of buckets the chunk holds (its header).
+pub fn bucket_count(data: &[u8]) -> DecodeResult<u64> {
+    header(data).map(|(n, _)| n)
+}
+
+/// Whether every bucket of the chunk keeps `column` (its flags byte).
+pub fn keeps(data: &[u8], column: super::Column) -> DecodeResult<bool> {
+    let (_, flags) = header(data)?;
     Ok(match column {
         super::Column::Sum => flags & NO_SUM == 0,
         super::Column::Moments => flags & HAS_MOMENTS != 0,
@@ -738,7 +748,7 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
     }
     // Running sums of the columns stored as differences.
     let mut running = [0i64; VALUE_COLUMNS];
-    let raws = read_raws(&mut d, n)?;
+    let raws = read_raws(&mut d, n, has_sum)?;
     let mut optional = OptionalReader::new(d.bytes(d.remaining(), "optional columns")?, flags);
     let Some((out, lo, hi)) = sink else {
         return Ok(res);
@@ -859,7 +869,11 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
 }
 
 /// The raw-value list: (bucket, column, bits), in the order written.
-fn read_raws(d: &mut Decbuf<'_>, n: usize) -> DecodeResult<Vec<(usize, usize, u64)>> {
+fn read_raws(
+    d: &mut Decbuf<'_>,
+    n: usize,
+    has_sum: bool,
+) -> DecodeResult<Vec<(usize, usize, u64)>> {
     let at = d.position();
     let r = d.uvarint("raw value count")?;
     if r > (n * VALUE_COLUMNS) as u64 {
@@ -877,6 +891,7 @@ fn read_raws(d: &mut Decbuf<'_>, n: usize) -> DecodeResult<Vec<(usize, usize, u6
         let bits = d.u64_be("raw value")?;
         if i >= n
             || col >= VALUE_COLUMNS
+            || (col == S && !has_sum)
             || raws.last().is_some_and(|&(pi, pc, _)| (pi, pc) >= (i, col))
         {
             return Err(DecodeError {

@@ -258,6 +258,26 @@ proptest! {
 }
 
 #[test]
+fn a_raw_value_for_the_absent_sum_column_is_refused() {
+    // A counter's chunk (no sum) whose last value is NaN: one raw value,
+    // `last` of the last bucket, the chunk's last 11 bytes.
+    let mut points = steady_counter(1);
+    if let Some(p) = points.last_mut() {
+        p.v = f64::NAN;
+    }
+    let mut buckets = summarize(points, 300_000, Columns::default());
+    buckets.iter_mut().for_each(Summary::drop_sum);
+    let mut good = Vec::new();
+    encode(300_000, &buckets, &mut good).unwrap();
+    assert!(decode(&good).is_ok());
+    let column_at = good.len() - 9;
+    assert_eq!(usize::from(good[column_at]), L, "the raw value is `last`");
+    let mut bad = good.clone();
+    bad[column_at] = S as u8;
+    assert_eq!(decode(&bad).unwrap_err().what, "raw value out of place");
+}
+
+#[test]
 fn version_1_chunks_are_refused() {
     let mut old = Vec::new();
     encode(

@@ -45,27 +45,33 @@ impl StoredSummaries {
         }
     }
 
-    /// The aggregate chunks that hold buckets in range.
+    /// The aggregate chunks whose buckets may end in `(lo, hi]`: a chunk
+    /// spans `(first end − res, last end]`.
     fn chunks(&self) -> impl Iterator<Item = &crate::querier::ChunkMeta> {
-        self.series
-            .chunks()
-            .iter()
-            .filter(|c| c.encoding == Encoding::Aggregate && c.overlaps(self.lo + 1, self.hi))
+        self.series.chunks().iter().filter(|c| {
+            c.encoding == Encoding::Aggregate
+                && c.max_t > self.lo
+                && c.min_t.saturating_add(self.res - 1) <= self.hi
+        })
     }
 
     /// At least as many buckets as [`read_into`](Self::read_into) gives,
-    /// from the chunks' time ranges (for a query's sample limit).
+    /// from the chunks' headers and time ranges (for a query's sample
+    /// limit); 0 when no chunk holds a bucket in range.
     pub fn bucket_bound(&self) -> usize {
         self.chunks()
             .map(|c| {
                 let (from, to) = (c.min_t.max(self.lo + 1), c.max_t.min(self.hi));
-                (to.saturating_sub(from) / self.res).saturating_add(2) as usize
+                let slots = (to.saturating_sub(from).max(0) / self.res).saturating_add(1);
+                let stored = chunk::bucket_count(c.data.as_slice()).unwrap_or(0);
+                usize::try_from(stored.min(slots as u64)).unwrap_or(usize::MAX)
             })
-            .sum()
+            .fold(0usize, usize::saturating_add)
     }
 
-    /// Whether every bucket keeps `column`, from the chunks' headers
-    /// (without decoding them); a chunk that fails to read keeps nothing.
+    /// Whether every bucket of its chunks (in range or not) keeps
+    /// `column`, from the chunks' headers (without decoding them); a chunk
+    /// that fails to read keeps nothing.
     pub fn keeps(&self, column: Column) -> bool {
         self.chunks()
             .all(|c| chunk::keeps(c.data.as_slice(), column).unwrap_or(false))

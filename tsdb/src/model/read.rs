@@ -56,7 +56,8 @@ pub trait Queryable: Send + Sync {
     /// *all* matchers, for the buckets ending in `(lo, hi]`, to be read
     /// (decoded where the query evaluates the series) as buckets of
     /// resolution `into` (a multiple of `res`; `res` itself keeps them);
-    /// series without any are left out. None by default.
+    /// series without a chunk holding such a bucket are left out. None by
+    /// default.
     fn select_summaries(
         &self,
         res: i64,
