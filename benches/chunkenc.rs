@@ -16,6 +16,12 @@
 //! sample buffer (float histograms); criterion's elements/s are histogram
 //! samples/s.
 //!
+//! `aggregate/decode/…`: decoding a downsampling tier's aggregate chunk of
+//! 288 buckets (what a tier block holds per series and window), the tier
+//! query path's call: an integer counter at 1h (12 days of 15 s samples;
+//! no sum) and a 2-decimal gauge at 5m (one day); criterion's elements/s
+//! are buckets/s.
+//!
 //! Run: `cargo bench --bench chunkenc -- --warm-up-time 1 --measurement-time 3`
 
 use almanac::datagen::Rng;
@@ -23,6 +29,8 @@ use almanac::hist_gen::HistogramFleet;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tsdb::chunkenc::histogram::{HistogramAppender, ResetHeader};
 use tsdb::chunkenc::{BlockChunkEncoder, Encoding, XorAppender, decode_range};
+use tsdb::downsample::chunk as aggregate;
+use tsdb::downsample::{Columns, Point, Summary, summarize};
 use tsdb::model::{Sample, SampleBuf};
 
 fn shapes() -> Vec<(&'static str, Vec<(i64, f64)>)> {
@@ -138,6 +146,39 @@ fn bench(c: &mut Criterion) {
             buf.len()
         })
     });
+    g.finish();
+
+    let mut g = c.benchmark_group("aggregate");
+    g.throughput(Throughput::Elements(288));
+    let mut rng = Rng::new(11);
+    let (mut r, mut v) = (123_456.0f64, 50.0f64);
+    let (mut counter, mut gauge) = (Vec::new(), Vec::new());
+    for i in 1..=12 * 5760i64 {
+        r += (rng.uniform(0.5, 1.5) * 300.0).floor();
+        counter.push(Point::new(i * 15_000, r, 0));
+        if i <= 5760 {
+            v += rng.gauss(0.3);
+            gauge.push(Point::new(i * 15_000, (v * 100.0).round() / 100.0, 0));
+        }
+    }
+    let mut hourly = summarize(counter, 3_600_000, Columns::default());
+    hourly.iter_mut().for_each(Summary::drop_sum);
+    let five = summarize(gauge, 300_000, Columns::default());
+    for (name, res, buckets) in [
+        ("counter_1h", 3_600_000, hourly),
+        ("gauge_5m", 300_000, five),
+    ] {
+        let mut bytes = Vec::new();
+        aggregate::encode(res, &buckets, &mut bytes).expect("valid summaries");
+        let mut out: Vec<Summary> = Vec::with_capacity(buckets.len());
+        g.bench_function(format!("decode/{name}"), |b| {
+            b.iter(|| {
+                out.clear();
+                aggregate::decode_range(&bytes, i64::MIN, i64::MAX, &mut out).expect("decodes");
+                out.len()
+            })
+        });
+    }
     g.finish();
 }
 
