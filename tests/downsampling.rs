@@ -567,3 +567,73 @@ fn a_retention_rules_series_is_answered_from_tiers_where_its_raw_data_is_gone() 
         );
     }
 }
+
+/// `switch` is a float counter for two days, then a native histogram
+/// (a metric that changed type), on 15 s scrapes for [`DAYS`] days.
+fn fill_switch(db: &Db) {
+    let labels = Labels::from_pairs(&[("__name__", "switch")]);
+    let mut hists = almanac::hist_gen::HistogramFleet::new(1, 7);
+    let mut app = db.appender();
+    for i in 1..=DAYS * DAY / 15_000 {
+        let t = i * 15_000;
+        if t <= 2 * DAY {
+            app.append(&labels, t, (i % 700) as f64).expect("append");
+        } else {
+            let mut h = None;
+            hists.scrape(|_, x| h = Some(x));
+            let h = h.expect("a histogram a scrape");
+            app.append_histogram(&labels, t, HistogramValue::Int(h))
+                .expect("append histogram");
+        }
+        if i % 480 == 0 {
+            app.commit().expect("commit");
+            db.compact().expect("maintenance");
+            app = db.appender();
+        }
+    }
+    app.commit().expect("commit");
+    db.compact().expect("final maintenance");
+}
+
+#[test]
+fn series_that_hold_native_histograms_are_read_raw() {
+    let raw_dir = tempfile::tempdir().unwrap();
+    let raw = open(raw_dir.path(), 0, Tiers::default());
+    fill_switch(&raw);
+    let engine = Engine::new(EngineOptions::default());
+    // Aligned over the switch, where the tiers hold the floats and mark
+    // the buckets that held histograms: raw data answers, as without tiers.
+    let (start, end, step) = (2 * DAY - 2 * HOUR, 2 * DAY + 2 * HOUR, 5 * MINUTE);
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), 3 * DAY, tiers());
+    fill_switch(&db);
+    for q in [
+        "rate(switch[5m])",
+        "histogram_count(rate(switch[5m]))",
+        "count_over_time(switch[1h])",
+    ] {
+        let (want, _, want_infos) = run(&raw, &engine, q, start, end, step);
+        let (got, _, infos) = run(&db, &engine, q, start, end, step);
+        assert!(!want.is_empty(), "{q}");
+        assert_eq!(got.len(), want.len(), "{q}");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                g.0 == w.0 && g.1 == w.1 && close(g.2, w.2),
+                "{q}: {g:?} vs {w:?}"
+            );
+        }
+        assert_eq!(infos, want_infos, "{q}");
+    }
+    // Raw data kept a day: the same range is past it, and the answer says
+    // the tiers do not keep native histograms.
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), DAY, tiers());
+    fill_switch(&db);
+    let (_, _, infos) = run(&db, &engine, "rate(switch[5m])", start, end, step);
+    assert!(
+        infos
+            .iter()
+            .any(|i| i.contains("the downsampling tiers do not keep native histograms")),
+        "{infos:?}"
+    );
+}

@@ -29,6 +29,6 @@ pub use policy::{Tier, Tiers};
 pub use profile::{Column, Columns, CounterSuffixes};
 pub use stored::StoredSummaries;
 pub use summary::{
-    Aggregates, Moments, Point, Summary, Trend, bucket_end, coarsen, coarsen_into, points_of,
-    summarize,
+    Aggregates, Moments, Point, Summary, Trend, bucket_end, coarsen, coarsen_into, mark_histograms,
+    points_of, summarize,
 };

@@ -379,6 +379,8 @@ impl Grid<'_> {
     /// lacks a column `f` needs. Where raw data does not cover it, a
     /// counter's missing sums are estimated, and a missing optional column
     /// leaves the raw data alone to answer; an info annotation says which.
+    /// A series whose tier buckets say its raw data held native histograms
+    /// too is always read raw (annotated where raw data does not cover it).
     fn keep_answerable(
         &mut self,
         f: Rollup,
@@ -387,12 +389,18 @@ impl Grid<'_> {
         approximate: bool,
     ) -> (HashMap<Labels, Vec<StoredSummaries>>, Vec<Labels>) {
         let need = needs(f);
-        let (mut estimated, mut missing) = (false, false);
+        let (mut estimated, mut missing, mut histograms) = (false, false, false);
         let mut stored_of: HashMap<Labels, Vec<StoredSummaries>> = HashMap::new();
         let mut order: Vec<Labels> = Vec::with_capacity(stored.len());
         for (labels, buckets) in stored {
             let covered = raw_covers(&labels);
             if approximate && covered {
+                continue;
+            }
+            // Native histograms are not in the tiers: such a series is
+            // read raw, as far as raw data reaches.
+            if buckets.iter().any(StoredSummaries::histograms_too) {
+                histograms |= !covered;
                 continue;
             }
             if let Some(col) = need
@@ -413,6 +421,12 @@ impl Grid<'_> {
         if estimated {
             self.ann.info(format_args!(
                 "{} of counters is estimated where their raw data has expired: the downsampling tiers keep no sums of counters (each bucket's values taken on the line from its first to its last)",
+                f.name()
+            ));
+        }
+        if histograms {
+            self.ann.info(format_args!(
+                "{} of series holding native histograms answered from raw data only: the downsampling tiers do not keep native histograms",
                 f.name()
             ));
         }

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::chunk::{self, MAX_BUCKETS};
-use super::summary::{Summary, coarsen, points_of, summarize};
+use super::summary::{Summary, coarsen, mark_histograms, points_of, summarize};
 use super::{Columns, CounterSuffixes};
 use crate::block::{
     BLOCK_VERSION, BlockMeta, BlockStats, ChunkWriter, CompactionMeta, IndexChunk, IndexWriter,
@@ -94,7 +94,7 @@ pub fn read_summaries_into(cs: &ChunkSeries, lo: i64, hi: i64, out: &mut Vec<Sum
 
 /// Writes the tier block `plan` describes under `parent` from `readers`
 /// (raw blocks, or blocks of the finer tier). `None`, and nothing
-/// written, when the window holds no float samples.
+/// written, when the window holds no samples.
 pub fn write_tier_block(
     parent: &Path,
     readers: Vec<Arc<dyn BlockReader>>,
@@ -118,6 +118,8 @@ pub fn write_tier_block(
                 if plan.counters.is_counter(&labels) {
                     buckets.iter_mut().for_each(Summary::drop_sum);
                 }
+                let hists = buf.histograms().iter().map(|h| h.t);
+                mark_histograms(&mut buckets, hists, plan.resolution);
                 buckets
             } else {
                 coarsen(&read_summaries(&cs, plan.lo, plan.hi), plan.resolution)

@@ -76,6 +76,7 @@
 //! │ (t − st when negative)                                                            │
 //! │ resets, count − 1 − changes                                                       │
 //! │ overlap (0/1)                                         only with flags bit 2       │
+//! │ histograms (0/1): native histograms there too         only with flags bit 6       │
 //! │ F, L, P, MIN, MAX, S, C                      S only without flags bit 3 (no sum)  │
 //! │ ULP offsets of the columns whose bit is set in ulps                               │
 //! ├───────────────────────────────────────────────────────────────────────────────────┤
@@ -86,7 +87,9 @@
 //! │ XOR-coded against its column's previous one (the XOR chunk's value code)         │
 //! └───────────────────────────────────────────────────────────────────────────────────┘
 //! ```
-//! A bucket with count 0 has every other column 0 but `stale`. Bucket
+//! A bucket with count 0 has every other column 0 but `stale` and
+//! `histograms` (a bucket whose raw data held only native histograms, which
+//! tiers do not keep, is stored to say so). Bucket
 //! ends are `kᵢ · R`. Decoding checks every region against the data
 //! first ([`StreamReader::parse`]); garbage decodes to garbage summaries,
 //! never a panic or an out-of-bounds read.
@@ -112,7 +115,9 @@ const HAS_OVERLAP: u8 = 4;
 const NO_SUM: u8 = 8;
 const HAS_MOMENTS: u8 = 16;
 const HAS_TREND: u8 = 32;
-const KNOWN_FLAGS: u8 = HAS_STALE | HAS_ST | HAS_OVERLAP | NO_SUM | HAS_MOMENTS | HAS_TREND;
+const HAS_HISTOGRAMS: u8 = 64;
+const KNOWN_FLAGS: u8 =
+    HAS_STALE | HAS_ST | HAS_OVERLAP | NO_SUM | HAS_MOMENTS | HAS_TREND | HAS_HISTOGRAMS;
 
 /// Value columns, in stream order.
 const VALUE_COLUMNS: usize = 7;
@@ -273,6 +278,9 @@ fn encode_as(version: u8, res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> R
         if b.stale.is_some() {
             flags |= HAS_STALE;
         }
+        if b.histograms {
+            flags |= HAS_HISTOGRAMS;
+        }
         if let Some(a) = &b.agg {
             if a.first.st != 0 || a.last.st != 0 || a.prev.is_some_and(|p| p.st != 0) {
                 flags |= HAS_ST;
@@ -340,6 +348,9 @@ fn encode_as(version: u8, res: i64, buckets: &[Summary], out: &mut Vec<u8>) -> R
     );
     if flags & HAS_OVERLAP != 0 {
         put_stream(&column(&|b| agg(b, &|a| i64::from(a.overlap))), out);
+    }
+    if flags & HAS_HISTOGRAMS != 0 {
+        put_stream(&column(&|b| i64::from(b.histograms)), out);
     }
     // Value columns.
     let mut residuals = vec![vec![0i64; n]; VALUE_COLUMNS];
@@ -647,6 +658,12 @@ pub fn bucket_count(data: &[u8]) -> DecodeResult<u64> {
     header(data).map(|(n, _)| n)
 }
 
+/// Whether some bucket of the chunk held native histogram samples too
+/// (its flags byte).
+pub fn histograms_too(data: &[u8]) -> DecodeResult<bool> {
+    header(data).map(|(_, flags)| flags & HAS_HISTOGRAMS != 0)
+}
+
 /// Whether every bucket of the chunk keeps `column` (its flags byte).
 pub fn keeps(data: &[u8], column: super::Column) -> DecodeResult<bool> {
     let (_, flags) = header(data)?;
@@ -738,6 +755,7 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
     let mut resets = parse(n, true)?;
     let mut changes = parse(n, true)?;
     let mut overlap = parse(n, flags & HAS_OVERLAP != 0)?;
+    let mut histograms = parse(n, flags & HAS_HISTOGRAMS != 0)?;
     let mut values = Vec::with_capacity(VALUE_COLUMNS);
     for col in 0..VALUE_COLUMNS {
         values.push(parse(n, col != S || has_sum)?);
@@ -756,6 +774,7 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
 
     let div = POW10[usize::from(e)];
     let (has_stale, has_overlap) = (flags & HAS_STALE != 0, flags & HAS_OVERLAP != 0);
+    let has_histograms = flags & HAS_HISTOGRAMS != 0;
     out.reserve(n);
     let mut k = k0;
     let mut raw_at = 0usize;
@@ -783,6 +802,7 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
         };
         let (rs, ch) = (resets.next(), changes.next());
         let ov = if has_overlap { overlap.next() } else { 0 };
+        let hist = has_histograms && histograms.next() != 0;
         let mut rs_ = [0i64; VALUE_COLUMNS];
         let mut ulp = [0i64; VALUE_COLUMNS];
         for col in 0..VALUE_COLUMNS {
@@ -806,6 +826,7 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
                     end,
                     agg: None,
                     stale,
+                    histograms: hist,
                 });
             }
             continue;
@@ -863,6 +884,7 @@ fn decode_checked(data: &[u8], sink: Option<(&mut Vec<Summary>, i64, i64)>) -> D
                 trend,
             }),
             stale,
+            histograms: hist,
         });
     }
     Ok(res)

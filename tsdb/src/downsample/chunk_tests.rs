@@ -8,7 +8,10 @@ use super::*;
 fn assert_bit_eq(got: &[Summary], want: &[Summary]) {
     assert_eq!(got.len(), want.len());
     for (g, w) in got.iter().zip(want) {
-        assert_eq!((g.end, g.stale), (w.end, w.stale));
+        assert_eq!(
+            (g.end, g.stale, g.histograms),
+            (w.end, w.stale, w.histograms)
+        );
         match (&g.agg, &w.agg) {
             (Some(a), Some(b)) => {
                 assert_eq!(
@@ -253,6 +256,12 @@ proptest! {
             roundtrip(res, &sumless);
             sumless.iter_mut().for_each(|b| b.keep_only(Columns::default()));
             roundtrip(res, &sumless);
+            // Buckets marked for native histograms, some with no float
+            // data at all.
+            let mut marked = buckets.clone();
+            let times: Vec<i64> = marked.iter().step_by(3).map(|b| b.end).chain([i64::MAX / 4]).collect();
+            crate::downsample::mark_histograms(&mut marked, times, res);
+            roundtrip(res, &marked);
         }
     }
 }

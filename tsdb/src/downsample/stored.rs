@@ -77,6 +77,13 @@ impl StoredSummaries {
             .all(|c| chunk::keeps(c.data.as_slice(), column).unwrap_or(false))
     }
 
+    /// Whether some bucket's raw data held native histograms too (chunk
+    /// headers), which the tiers do not keep.
+    pub fn histograms_too(&self) -> bool {
+        self.chunks()
+            .any(|c| chunk::histograms_too(c.data.as_slice()).unwrap_or(false))
+    }
+
     /// Appends the buckets, ascending and coarsened to `into`, to `out`,
     /// merging the first into `out`'s last when they end together;
     /// `scratch` holds the stored ones meanwhile.

@@ -196,6 +196,10 @@ pub struct Summary {
     /// The time of the staleness marker that is the last raw sample of the
     /// bucket, if it is one.
     pub stale: Option<i64>,
+    /// The bucket's raw data also held native histogram samples, which a
+    /// tier does not keep ([`mark_histograms`]): the planner reads such a
+    /// series raw while raw data covers the query.
+    pub histograms: bool,
 }
 
 /// Whether `cur` follows a counter reset after `prev`.
@@ -341,10 +345,12 @@ impl Summary {
             end,
             agg: None,
             stale: None,
+            histograms: false,
         }
     }
 
-    /// Whether no raw sample, not even a staleness marker, went in.
+    /// Whether no float sample, not even a staleness marker, went in (a
+    /// bucket may still be marked for histograms).
     pub fn is_empty(&self) -> bool {
         self.agg.is_none() && self.stale.is_none()
     }
@@ -414,6 +420,7 @@ impl Summary {
         if !next.is_empty() {
             self.stale = next.stale;
         }
+        self.histograms |= next.histograms;
         self.end = next.end;
     }
 
@@ -471,6 +478,33 @@ pub fn points_of(buf: &SampleBuf) -> impl Iterator<Item = Point> + '_ {
         .iter()
         .enumerate()
         .map(|(i, s)| Point::new(s.t, s.v, sts.get(i).copied().unwrap_or(0)))
+}
+
+/// Marks the buckets of resolution `res` that hold any of the native
+/// histogram sample times `times` (ascending), adding a bucket with no
+/// float data where `buckets` (ascending) has none: what the bucket's
+/// summary would be had it been built from every raw sample.
+pub fn mark_histograms(buckets: &mut Vec<Summary>, times: impl IntoIterator<Item = i64>, res: i64) {
+    let mut added = Vec::new();
+    let mut at = 0;
+    for t in times {
+        let end = bucket_end(t, res);
+        while at < buckets.len() && buckets[at].end < end {
+            at += 1;
+        }
+        match buckets.get_mut(at) {
+            Some(b) if b.end == end => b.histograms = true,
+            _ if added.last().is_some_and(|b: &Summary| b.end == end) => {}
+            _ => added.push(Summary {
+                histograms: true,
+                ..Summary::new(end)
+            }),
+        }
+    }
+    if !added.is_empty() {
+        buckets.extend(added);
+        buckets.sort_by_key(|b| b.end);
+    }
 }
 
 /// Summaries of `points` (ascending) in buckets of resolution `res`, one

@@ -226,6 +226,32 @@ proptest! {
     }
 
     #[test]
+    fn histogram_marks_coarsen_as_built_from_raw(
+        p in series(),
+        hist in proptest::collection::vec(-60_000i64..4_000_000, 0..40),
+        k in 1i64..14,
+    ) {
+        let mut times = hist;
+        times.sort_unstable();
+        let mut fine = summarize(p.iter().copied(), 300_000, Columns::ALL);
+        mark_histograms(&mut fine, times.iter().copied(), 300_000);
+        let mut coarse_raw = summarize(p.iter().copied(), 300_000 * k, Columns::ALL);
+        mark_histograms(&mut coarse_raw, times.iter().copied(), 300_000 * k);
+        let coarse = coarsen(&fine, 300_000 * k);
+        prop_assert_eq!(coarse.len(), coarse_raw.len());
+        for (g, w) in coarse.iter().zip(&coarse_raw) {
+            assert_same(g, w);
+            prop_assert_eq!(g.histograms, w.histograms, "bucket {}", g.end);
+        }
+        // Every histogram's bucket is marked, and only those.
+        for b in &fine {
+            let has = times.iter().any(|&t| bucket_end(t, 300_000) == b.end);
+            prop_assert_eq!(b.histograms, has, "bucket {}", b.end);
+        }
+        prop_assert!(fine.windows(2).all(|w| w[0].end < w[1].end));
+    }
+
+    #[test]
     fn merging_every_bucket_equals_one_bucket(p in series()) {
         let fine = summarize(p.iter().copied(), 60_000, Columns::ALL);
         let mut all = Summary::new(0);
