@@ -629,11 +629,14 @@ fn series_that_hold_native_histograms_are_read_raw() {
     let dir = tempfile::tempdir().unwrap();
     let db = open(dir.path(), DAY, tiers());
     fill_switch(&db);
-    let (_, _, infos) = run(&db, &engine, "rate(switch[5m])", start, end, step);
-    assert!(
-        infos
-            .iter()
-            .any(|i| i.contains("the downsampling tiers do not keep native histograms")),
-        "{infos:?}"
-    );
+    for q in ["rate(switch[5m])", "switch"] {
+        let (got, _, infos) = run(&db, &engine, q, start, end, step);
+        assert!(
+            infos
+                .iter()
+                .any(|i| i.contains("the downsampling tiers do not keep native histograms")),
+            "{q}: {infos:?}"
+        );
+        assert!(got.is_empty(), "{q}: raw data is gone: {got:?}");
+    }
 }

@@ -517,7 +517,14 @@ impl Grid<'_> {
         let mut approximate = false;
         let mut from_tier: Vec<StepSeries> = Vec::new();
         let mut bufs = TierBuffers::default();
+        let mut histograms = false;
         for (labels, buckets) in stored {
+            // As for range functions: a series holding native histograms
+            // is answered from raw data only.
+            if buckets.histograms_too() {
+                histograms = true;
+                continue;
+            }
             let data = TieredData {
                 resolution: res,
                 approximate: false,
@@ -561,6 +568,11 @@ impl Grid<'_> {
             self.ann.info(format_args!(
                 "raw data has expired for part of the range: instant selector evaluated approximately on the {} downsampling tier (step times aligned to its buckets)",
                 format_duration(res)
+            ));
+        }
+        if histograms {
+            self.ann.info(format_args!(
+                "instant selector of series holding native histograms answered from raw data only: the downsampling tiers do not keep native histograms"
             ));
         }
         if !from_tier.is_empty() {
