@@ -573,7 +573,6 @@ fn near_decimal(v: f64, e: u8) -> Option<(i64, i64)> {
 }
 
 /// The value `m / 10^e` moved by `ulp` units in the last place.
-#[inline]
 fn from_decimal(m: i64, ulp: i64, div: f64) -> f64 {
     let base = m as f64 / div;
     if ulp == 0 {
