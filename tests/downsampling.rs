@@ -625,7 +625,7 @@ fn series_that_hold_native_histograms_are_read_raw() {
         assert_eq!(infos, want_infos, "{q}");
     }
     // Raw data kept a day: the same range is past it, and the answer says
-    // the tiers do not keep native histograms.
+    // the tiers do not keep series of both kinds.
     let dir = tempfile::tempdir().unwrap();
     let db = open(dir.path(), DAY, tiers());
     fill_switch(&db);
@@ -634,9 +634,97 @@ fn series_that_hold_native_histograms_are_read_raw() {
         assert!(
             infos
                 .iter()
-                .any(|i| i.contains("the downsampling tiers do not keep native histograms")),
+                .any(|i| i.contains("the downsampling tiers keep either kind of series, not both")),
             "{q}: {infos:?}"
         );
         assert!(got.is_empty(), "{q}: raw data is gone: {got:?}");
     }
+}
+
+/// A native histogram counter on 15 s scrapes for [`DAYS`] days,
+/// restarting (a counter reset) at 12:00 and going stale for half an hour
+/// at 03:00 every day.
+fn fill_histograms(db: &Db) {
+    let labels = Labels::from_pairs(&[("__name__", "hist")]);
+    let mut fleet = almanac::hist_gen::HistogramFleet::new(1, 11);
+    let mut app = db.appender();
+    for i in 1..=DAYS * DAY / 15_000 {
+        let t = i * 15_000;
+        let of_day = t % DAY;
+        if of_day == 12 * HOUR {
+            fleet = almanac::hist_gen::HistogramFleet::new(1, 11 + (t / DAY) as u64);
+        }
+        if of_day == 3 * HOUR {
+            let stale = tsdb::model::histogram::FloatHistogram::stale();
+            app.append_histogram(&labels, t, HistogramValue::Float(stale))
+                .expect("append stale marker");
+        } else if !(3 * HOUR..3 * HOUR + 30 * MINUTE).contains(&of_day) {
+            let mut h = None;
+            fleet.scrape(|_, x| h = Some(x));
+            let h = h.expect("a histogram a scrape");
+            app.append_histogram(&labels, t, HistogramValue::Int(h))
+                .expect("append histogram");
+        }
+        if i % 480 == 0 {
+            app.commit().expect("commit");
+            db.compact().expect("maintenance");
+            app = db.appender();
+        }
+    }
+    app.commit().expect("commit");
+    db.compact().expect("final maintenance");
+}
+
+const HISTOGRAM_EXPRS: &[&str] = &[
+    "histogram_count(rate(hist[1h]))",
+    "histogram_sum(increase(hist[1h]))",
+    "histogram_count(delta(hist[5m]))",
+    "histogram_count(irate(hist[5m]))",
+    "histogram_sum(idelta(hist[1h]))",
+    "resets(hist[1h])",
+    "changes(hist[5m])",
+    "count_over_time(hist[1h])",
+    "present_over_time(hist[1h])",
+    "histogram_count(last_over_time(hist[1h]))",
+    "histogram_sum(first_over_time(hist[5m]))",
+    "histogram_count(hist)",
+    "timestamp(hist)",
+];
+
+#[test]
+fn native_histogram_series_are_answered_from_tiers_as_from_raw() {
+    let raw_dir = tempfile::tempdir().unwrap();
+    let raw = open(raw_dir.path(), 0, Tiers::default());
+    fill_histograms(&raw);
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), DAY, tiers());
+    fill_histograms(&db);
+    let engine = Engine::new(EngineOptions::default());
+    // Where raw data expired (before day 3) and across the boundary.
+    for q in HISTOGRAM_EXPRS {
+        for (start, end, step) in [(2 * HOUR, 3 * DAY, HOUR), (DAY, 2 * DAY, 5 * MINUTE)] {
+            let (want, ..) = run(&raw, &engine, q, start, end, step);
+            let (got, used, infos) = run(&db, &engine, q, start, end, step);
+            assert!(!want.is_empty(), "{q}");
+            assert!(!used.is_empty(), "{q}: answered from a tier");
+            assert!(infos.is_empty(), "{q}: {infos:?}");
+            assert_eq!(got.len(), want.len(), "{q} at step {step}");
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    g.0 == w.0 && g.1 == w.1 && close(g.2, w.2),
+                    "{q}: tier {g:?} vs raw {w:?}"
+                );
+            }
+        }
+    }
+    // Sums of histograms are not kept: raw data only, and it has expired.
+    let q = "histogram_count(sum_over_time(hist[1h]))";
+    let (got, _, infos) = run(&db, &engine, q, 2 * HOUR, 2 * DAY, HOUR);
+    assert!(got.is_empty(), "{got:?}");
+    assert!(
+        infos
+            .iter()
+            .any(|i| i.contains("keep no sums of native histograms")),
+        "{infos:?}"
+    );
 }

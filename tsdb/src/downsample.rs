@@ -6,6 +6,9 @@
 //!   raw samples ([`summarize`]) and merging consecutive ones
 //!   ([`Summary::merge`], [`coarsen`]) for coarser tiers and for query
 //!   windows.
+//! - [`hchunk`]: the histogram aggregate chunk encoding (byte 8).
+//! - [`hsummary`]: [`HistSummary`], the counter columns of a native
+//!   histogram series' bucket.
 //! - [`policy`]: the configured [`Tiers`] and the rules that keep them
 //!   from losing data.
 //! - [`blocks`]: tier blocks: writing one from raw or finer-tier blocks,
@@ -18,13 +21,18 @@
 
 pub mod blocks;
 pub mod chunk;
+pub mod hchunk;
+pub mod hsummary;
 pub mod policy;
 pub mod profile;
 pub mod stored;
 pub mod summary;
 #[cfg(test)]
 mod testdata;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
+pub use hsummary::{HistAggregates, HistSummary, coarsen_histograms_into, summarize_histograms};
 pub use policy::{Tier, Tiers};
 pub use profile::{Column, Columns, CounterSuffixes};
 pub use stored::StoredSummaries;

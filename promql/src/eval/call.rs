@@ -546,7 +546,7 @@ impl RollupJob<'_, '_> {
             let name = s.labels.metric_name();
             if let RawData::Tiered(data) = &s.data {
                 let windows = self.frame.times().map(|t| (t, input.end(t)));
-                let points = data.eval(
+                let (points, hpoints) = data.eval(
                     f,
                     input.range,
                     windows,
@@ -555,13 +555,16 @@ impl RollupJob<'_, '_> {
                     &mut ann,
                     &mut tier_bufs,
                 );
-                if !points.is_empty() {
-                    self.limits.hold(points.len(), "query execution")?;
-                    out.push(StepSeries::floats(
-                        s.labels.clone(),
-                        s.drop_name || f.drops_name(),
-                        points,
-                    ));
+                let series = StepSeries {
+                    labels: s.labels.clone(),
+                    drop_name: s.drop_name || f.drops_name(),
+                    points,
+                    hpoints,
+                };
+                if !series.is_empty() {
+                    let n = series.points.len() + series.hpoints.len();
+                    self.limits.hold(n, "query execution")?;
+                    out.push(series);
                 }
                 continue;
             }

@@ -18,7 +18,10 @@
 //! - `transitions`: `changes`, `resets`.
 //! - [`summary`]: the same functions from a downsampling tier's summary
 //!   of an aligned window.
+//! - `hsummary`: the native histogram functions from a tier's summary of
+//!   a native histogram series' window.
 
+pub(crate) mod hsummary;
 pub(crate) mod native;
 pub(crate) mod native_ext;
 mod over_time;

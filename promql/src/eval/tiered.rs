@@ -11,19 +11,30 @@
 //! has expired where the query starts and no tier is exact, the finest
 //! tier holding that range answers approximately — windows snapped down
 //! to its buckets — and an info annotation names it.
+//!
+//! Native histogram series read their histogram summaries the same way
+//! for the functions those cover; plain selectors over expired raw data
+//! are in [`instant`].
+
+mod instant;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use tsdb::downsample::{
-    Column, Columns, StoredSummaries, Summary, coarsen_into, points_of, summarize,
+    Column, Columns, HistSummary, StoredSummaries, Summary, coarsen_histograms_into, coarsen_into,
+    points_of, summarize, summarize_histograms,
 };
-use tsdb::model::{LABELS_ONLY, Labels, Sample, SampleBuf, Series, TIER_TAIL, TierSpan, Tiering};
+use tsdb::model::{
+    HistogramSample, LABELS_ONLY, Labels, Sample, SampleBuf, Series, TIER_TAIL, TierSpan, Tiering,
+};
 
-use super::grid::{Grid, StepSeries};
+use super::grid::Grid;
+use super::rollup::hsummary::{self, from_hist_summary};
+use super::rollup::native::{self, Out};
 use super::rollup::summary::{self, SummaryWindow, from_summary, needs};
 use super::rollup::{RangeMode, Rollup};
-use super::selector::{InstantValue, RangeInput, RawData, RawSeries};
+use super::selector::{RangeInput, RawData, RawSeries};
 use crate::ast::{DurationExpr, VectorSelector};
 use crate::error::Result;
 use crate::value::Annotations;
@@ -130,6 +141,9 @@ pub(crate) struct TieredData {
     /// The optional columns the raw samples' summaries need.
     pub columns: Columns,
     pub maxt: i64,
+    /// A native histogram series: the stored buckets are histogram
+    /// summaries, and so are its raw samples'.
+    pub histograms: bool,
 }
 
 /// The memory a thread reuses from one tiered series to the next (fresh
@@ -138,6 +152,8 @@ pub(crate) struct TieredData {
 pub(crate) struct TierBuffers {
     buckets: Vec<Summary>,
     scratch: Vec<Summary>,
+    hbuckets: Vec<HistSummary>,
+    hscratch: Vec<HistSummary>,
     samples: SampleBuf,
 }
 
@@ -156,8 +172,37 @@ impl TieredData {
         &bufs.buckets
     }
 
+    /// Every histogram bucket of the series at the tier's resolution.
+    fn hist_buckets<'b>(&self, bufs: &'b mut TierBuffers) -> &'b [HistSummary] {
+        bufs.hbuckets.clear();
+        for s in &self.stored {
+            s.read_hist_into(&mut bufs.hscratch, &mut bufs.hbuckets);
+        }
+        if let Some(series) = &self.raw {
+            let samples = &mut bufs.samples;
+            series.read(self.raw_after + 1, self.maxt, samples);
+            let tail =
+                summarize_histograms(samples.floats(), samples.histograms(), self.resolution);
+            coarsen_histograms_into(&tail, self.resolution, &mut bufs.hbuckets);
+        }
+        &bufs.hbuckets
+    }
+
+    /// The window `(start, end]` a step ending at `end` reads: as asked,
+    /// or snapped down to the tier's buckets when approximate.
+    fn window(&self, end: i64, range: i64) -> (i64, i64) {
+        let res = self.resolution;
+        if self.approximate {
+            let end = end.div_euclid(res) * res;
+            (end - (range + res - 1).div_euclid(res) * res, end)
+        } else {
+            (end - range, end)
+        }
+    }
+
     /// `f` at every step `(t, end)` (windows `(end − range, end]`), as
-    /// points at `t`; `args[i][step]` is the step's `i`-th scalar argument.
+    /// float and histogram points at `t`; `args[i][step]` is the step's
+    /// `i`-th scalar argument.
     #[allow(clippy::too_many_arguments)]
     pub fn eval(
         &self,
@@ -168,19 +213,16 @@ impl TieredData {
         name: &str,
         ann: &mut Annotations,
         bufs: &mut TierBuffers,
-    ) -> Vec<Sample> {
+    ) -> (Vec<Sample>, Vec<HistogramSample>) {
+        if self.histograms {
+            return self.eval_histograms(f, range, windows, name, ann, bufs);
+        }
         let buckets = self.buckets(bufs);
-        let res = self.resolution;
         let mut out = Vec::new();
         let mut lo = 0;
         let mut step_args = Vec::with_capacity(args.len());
         for (step, (t, end)) in windows.enumerate() {
-            let (start, end) = if self.approximate {
-                let end = end.div_euclid(res) * res;
-                (end - (range + res - 1).div_euclid(res) * res, end)
-            } else {
-                (end - range, end)
-            };
+            let (start, end) = self.window(end, range);
             while lo < buckets.len() && buckets[lo].end <= start {
                 lo += 1;
             }
@@ -211,7 +253,44 @@ impl TieredData {
                 out.push(Sample::new(t, v));
             }
         }
-        out
+        (out, Vec::new())
+    }
+
+    /// [`eval`](Self::eval) of a native histogram series.
+    fn eval_histograms(
+        &self,
+        f: Rollup,
+        range: i64,
+        windows: impl Iterator<Item = (i64, i64)>,
+        name: &str,
+        ann: &mut Annotations,
+        bufs: &mut TierBuffers,
+    ) -> (Vec<Sample>, Vec<HistogramSample>) {
+        let buckets = self.hist_buckets(bufs);
+        let (mut points, mut hpoints) = (Vec::new(), Vec::new());
+        let mut lo = 0;
+        for (t, end) in windows {
+            let (start, end) = self.window(end, range);
+            while lo < buckets.len() && buckets[lo].end <= start {
+                lo += 1;
+            }
+            let n = buckets[lo..].iter().take_while(|b| b.end <= end).count();
+            let merged: Cow<'_, HistSummary> = match &buckets[lo..lo + n] {
+                [] => continue,
+                [one] => Cow::Borrowed(one),
+                [first, rest @ ..] => {
+                    let mut m = first.clone();
+                    rest.iter().for_each(|b| m.absorb(b));
+                    Cow::Owned(m)
+                }
+            };
+            match hsummary::eval(f, &merged, start, end, name, ann) {
+                Some(Out::Float(v)) => points.push(Sample::new(t, v)),
+                Some(Out::Hist(h)) => hpoints.push(native::point(t, h)),
+                None => {}
+            }
+        }
+        (points, hpoints)
     }
 }
 
@@ -332,6 +411,12 @@ impl Grid<'_> {
                     moments: needs(f) == Some(Column::Moments),
                     trend: needs(f) == Some(Column::Trend),
                 },
+                histograms: false,
+            };
+            let data = TieredData {
+                histograms: !data.stored.is_empty()
+                    && data.stored.iter().all(StoredSummaries::histograms),
+                ..data
             };
             series.push(RawSeries {
                 labels,
@@ -379,8 +464,10 @@ impl Grid<'_> {
     /// lacks a column `f` needs. Where raw data does not cover it, a
     /// counter's missing sums are estimated, and a missing optional column
     /// leaves the raw data alone to answer; an info annotation says which.
-    /// A series whose tier buckets say its raw data held native histograms
-    /// too is always read raw (annotated where raw data does not cover it).
+    /// A native histogram series answers from its histogram summaries
+    /// when `f` is one they cover, else it reads its raw data. A series
+    /// whose tiers mix floats and native histograms is always read raw
+    /// (annotated where raw data does not cover it).
     fn keep_answerable(
         &mut self,
         f: Rollup,
@@ -389,7 +476,7 @@ impl Grid<'_> {
         approximate: bool,
     ) -> (HashMap<Labels, Vec<StoredSummaries>>, Vec<Labels>) {
         let need = needs(f);
-        let (mut estimated, mut missing, mut histograms) = (false, false, false);
+        let (mut estimated, mut missing, mut mixed, mut uncovered) = (false, false, false, false);
         let mut stored_of: HashMap<Labels, Vec<StoredSummaries>> = HashMap::new();
         let mut order: Vec<Labels> = Vec::with_capacity(stored.len());
         for (labels, buckets) in stored {
@@ -397,10 +484,22 @@ impl Grid<'_> {
             if approximate && covered {
                 continue;
             }
-            // Native histograms are not in the tiers: such a series is
-            // read raw, as far as raw data reaches.
-            if buckets.iter().any(StoredSummaries::histograms_too) {
-                histograms |= !covered;
+            // A series mixing floats and native histograms is read raw,
+            // as far as raw data reaches.
+            let hist_tiers = buckets.iter().filter(|s| s.histograms()).count();
+            if buckets.iter().any(StoredSummaries::histograms_too)
+                || (hist_tiers != 0 && hist_tiers != buckets.len())
+            {
+                mixed |= !covered;
+                continue;
+            }
+            if hist_tiers != 0 && !from_hist_summary(f) {
+                uncovered |= !covered;
+                continue;
+            }
+            if hist_tiers != 0 {
+                order.push(labels.clone());
+                stored_of.insert(labels, buckets);
                 continue;
             }
             if let Some(col) = need
@@ -424,9 +523,15 @@ impl Grid<'_> {
                 f.name()
             ));
         }
-        if histograms {
+        if mixed {
             self.ann.info(format_args!(
-                "{} of series holding native histograms answered from raw data only: the downsampling tiers do not keep native histograms",
+                "{} of series mixing floats and native histograms answered from raw data only: the downsampling tiers keep either kind of series, not both",
+                f.name()
+            ));
+        }
+        if uncovered {
+            self.ann.info(format_args!(
+                "{} of native histograms answered from raw data only: the downsampling tiers keep no sums of native histograms",
                 f.name()
             ));
         }
@@ -445,179 +550,8 @@ impl Grid<'_> {
     }
 }
 
-impl Grid<'_> {
-    /// `raw` (an instant selector's answer from raw samples) with the steps
-    /// whose lookback window reaches before the oldest raw sample answered
-    /// from the finest tier holding them: the bucket summaries of the
-    /// lookback window merged, their last sample if within the lookback
-    /// and not stale ([`Summary::instant`]). Exact at step times that are
-    /// multiples of the tier's resolution; others are evaluated at the
-    /// bucket end before them, with an info annotation naming the tier.
-    pub(crate) fn tier_instant(
-        &mut self,
-        vs: &VectorSelector,
-        what: InstantValue,
-        raw: Vec<StepSeries>,
-    ) -> Result<Vec<StepSeries>> {
-        let tiering = self.storage.tiering();
-        if tiering.tiers.is_empty()
-            || vs.smoothed
-            || what == InstantValue::StartTimestamp
-            || matches!(self.opts.max_source_resolution, SourceResolution::Raw)
-        {
-            return Ok(raw);
-        }
-        let offset = self.offset_ms(&vs.offset)?;
-        let at = vs.at.as_ref().map(|a| self.at_time(a));
-        let lookback = self.opts.lookback;
-        let raw_from = tiering.latest_raw_from().unwrap_or(i64::MAX);
-        // Steps whose lookback window starts before the raw data.
-        let steps: Vec<(i64, i64)> = self
-            .frame
-            .times()
-            .map(|t| (t, at.unwrap_or(t) - offset))
-            .filter(|&(_, te)| te - lookback + 1 < raw_from)
-            .collect();
-        let (Some(&(_, lo_te)), Some(&(_, hi_te))) = (steps.first(), steps.last()) else {
-            return Ok(raw);
-        };
-        let (lo_te, hi_te) = (lo_te.min(hi_te), lo_te.max(hi_te));
-        let allowed = |r: i64| match self.opts.max_source_resolution {
-            SourceResolution::AtMost(m) => r <= m,
-            _ => true,
-        };
-        let Some(tier) = tiering
-            .tiers
-            .iter()
-            .filter(|s| allowed(s.resolution) && s.hi > lo_te - lookback && s.lo < hi_te)
-            .min_by_key(|s| s.resolution)
-            .copied()
-        else {
-            return Ok(raw);
-        };
-        let res = tier.resolution;
-        let reach = (lookback + res - 1).div_euclid(res) * res;
-        let lo = lo_te.div_euclid(res) * res - reach;
-        let hi = tier.hi.min(hi_te);
-        self.check("query preparation")?;
-        let stored = self
-            .storage
-            .select_summaries(res, res, &vs.matchers, lo, hi)?;
-        self.hold(
-            stored.iter().map(|(_, b)| b.bucket_bound()).sum(),
-            "query preparation",
-        )?;
-        let tail = if hi < hi_te {
-            self.select_series(vs, hi + 1, hi_te, 0)?
-        } else {
-            Vec::new()
-        };
-        let mut tail_of: HashMap<Labels, Series> =
-            tail.into_iter().map(|s| (s.labels.clone(), s)).collect();
-        let mut approximate = false;
-        let mut from_tier: Vec<StepSeries> = Vec::new();
-        let mut bufs = TierBuffers::default();
-        let mut histograms = false;
-        for (labels, buckets) in stored {
-            // As for range functions: a series holding native histograms
-            // is answered from raw data only.
-            if buckets.histograms_too() {
-                histograms = true;
-                continue;
-            }
-            let data = TieredData {
-                resolution: res,
-                approximate: false,
-                stored: vec![buckets],
-                raw: tail_of.remove(&labels),
-                raw_after: hi,
-                maxt: hi_te,
-                columns: Columns::default(),
-            };
-            let buckets = data.buckets(&mut bufs);
-            let mut points = Vec::new();
-            // This series' own raw data answers the steps it reaches.
-            let own_from = tiering.raw_from_of(&labels).unwrap_or(i64::MAX);
-            for &(t, te) in steps.iter().filter(|(_, te)| te - lookback + 1 < own_from) {
-                let end = te.div_euclid(res) * res;
-                approximate |= end != te;
-                let mut merged: Option<Summary> = None;
-                let from = buckets.partition_point(|b| b.end <= end - reach);
-                let to = buckets.partition_point(|b| b.end <= end);
-                for b in buckets.get(from..to).unwrap_or(&[]) {
-                    match &mut merged {
-                        Some(m) => m.absorb(b),
-                        None => merged = Some(*b),
-                    }
-                }
-                let Some(mut m) = merged else { continue };
-                m.end = end;
-                if let Some(p) = m.instant(lookback) {
-                    let v = match what {
-                        InstantValue::Timestamp => p.t as f64 / 1000.0,
-                        _ => p.v,
-                    };
-                    points.push(Sample::new(t, v));
-                }
-            }
-            if !points.is_empty() {
-                from_tier.push(StepSeries::floats(labels, false, points));
-            }
-        }
-        if approximate && !from_tier.is_empty() {
-            self.ann.info(format_args!(
-                "raw data has expired for part of the range: instant selector evaluated approximately on the {} downsampling tier (step times aligned to its buckets)",
-                format_duration(res)
-            ));
-        }
-        if histograms {
-            self.ann.info(format_args!(
-                "instant selector of series holding native histograms answered from raw data only: the downsampling tiers do not keep native histograms"
-            ));
-        }
-        if !from_tier.is_empty() {
-            self.tiers_used.insert(res);
-        }
-        Ok(join_steps(raw, from_tier))
-    }
-}
-
-/// The tier's points added to the raw answer's, by series, at the steps
-/// raw data did not answer (a raw sample inside the lookback window is
-/// the latest there, as the tier holds nothing newer than raw data).
-fn join_steps(raw: Vec<StepSeries>, tier: Vec<StepSeries>) -> Vec<StepSeries> {
-    if tier.is_empty() {
-        return raw;
-    }
-    let mut out: Vec<StepSeries> = raw;
-    let mut index: HashMap<Labels, usize> = out
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.labels.clone(), i))
-        .collect();
-    for s in tier {
-        match index.get(&s.labels) {
-            Some(&i) => {
-                let have = &out[i].points;
-                let new: Vec<Sample> = s
-                    .points
-                    .into_iter()
-                    .filter(|p| have.binary_search_by_key(&p.t, |q| q.t).is_err())
-                    .collect();
-                out[i].points.extend(new);
-                out[i].points.sort_by_key(|p| p.t);
-            }
-            None => {
-                index.insert(s.labels.clone(), out.len());
-                out.push(s);
-            }
-        }
-    }
-    out
-}
-
 /// A resolution as a duration (`5m`, `1h`).
-fn format_duration(ms: i64) -> String {
+pub(super) fn format_duration(ms: i64) -> String {
     crate::ast::DurationExpr::Duration(ms).to_string()
 }
 

@@ -10,6 +10,7 @@ use super::histogram::{
 use super::st::{self, ENCODING_HISTOGRAM_ST, ENCODING_ST, StReader, StWriter};
 use super::xor::{self, ENCODING_XOR, XorAppender, XorIter};
 use crate::downsample::chunk::ENCODING_AGGREGATE;
+use crate::downsample::hchunk::{self, ENCODING_HIST_AGGREGATE};
 use crate::encoding::{DecodeError, DecodeResult};
 use crate::model::histogram::FloatHistogram;
 use crate::model::{HistogramSample, Sample, SampleBuf};
@@ -37,6 +38,9 @@ pub enum Encoding {
     /// ([`crate::downsample::chunk`]); no samples: only tier blocks hold
     /// them, and only the tier readers decode them.
     Aggregate,
+    /// Bucket summaries of a native histogram series in a downsampling
+    /// tier ([`crate::downsample::hchunk`]); as [`Aggregate`](Self::Aggregate).
+    HistAggregate,
 }
 
 impl Encoding {
@@ -50,6 +54,7 @@ impl Encoding {
             ENCODING_FLOAT_HISTOGRAM => Some(Encoding::FloatHistogram),
             ENCODING_HISTOGRAM_ST => Some(Encoding::HistogramWithSt),
             ENCODING_AGGREGATE => Some(Encoding::Aggregate),
+            ENCODING_HIST_AGGREGATE => Some(Encoding::HistAggregate),
             _ => None,
         }
     }
@@ -63,6 +68,7 @@ impl Encoding {
             Encoding::FloatHistogram => ENCODING_FLOAT_HISTOGRAM,
             Encoding::HistogramWithSt => ENCODING_HISTOGRAM_ST,
             Encoding::Aggregate => ENCODING_AGGREGATE,
+            Encoding::HistAggregate => ENCODING_HIST_AGGREGATE,
         }
     }
 
@@ -126,6 +132,7 @@ impl Encoding {
             },
             // Buckets, not samples.
             Encoding::Aggregate => crate::downsample::chunk::num_buckets(bytes),
+            Encoding::HistAggregate => hchunk::num_buckets(bytes),
         }
     }
 
@@ -161,6 +168,7 @@ impl Encoding {
             Encoding::Histogram => decode_histograms(bytes).map(drop).map_err(corrupt),
             Encoding::FloatHistogram => decode_float_histograms(bytes).map(drop).map_err(corrupt),
             Encoding::Aggregate => crate::downsample::chunk::validate(bytes),
+            Encoding::HistAggregate => hchunk::validate(bytes),
         }
     }
 
@@ -176,7 +184,8 @@ impl Encoding {
             Encoding::Histogram
             | Encoding::FloatHistogram
             | Encoding::HistogramWithSt
-            | Encoding::Aggregate => ChunkIter::Xor(XorIter::new(&[])),
+            | Encoding::Aggregate
+            | Encoding::HistAggregate => ChunkIter::Xor(XorIter::new(&[])),
         }
     }
 
@@ -187,7 +196,8 @@ impl Encoding {
             Encoding::Histogram
             | Encoding::FloatHistogram
             | Encoding::HistogramWithSt
-            | Encoding::Aggregate => {}
+            | Encoding::Aggregate
+            | Encoding::HistAggregate => {}
             Encoding::Xor => xor::decode_range(bytes, mint, maxt, out),
             Encoding::Decimal => decimal::decode_range(bytes, mint, maxt, out),
             Encoding::WithSt => {
@@ -486,7 +496,8 @@ mod tests {
     #[test]
     fn unknown_bytes_are_no_encoding() {
         assert_eq!(Encoding::from_byte(0), None);
-        assert_eq!(Encoding::from_byte(8), None);
+        assert_eq!(Encoding::from_byte(9), None);
+        assert_eq!(Encoding::from_byte(8), Some(Encoding::HistAggregate));
         assert_eq!(Encoding::from_byte(7), Some(Encoding::Aggregate));
         assert_eq!(Encoding::from_byte(6), Some(Encoding::HistogramWithSt));
         assert_eq!(Encoding::from_byte(4), Some(Encoding::Histogram));

@@ -4,15 +4,20 @@
 //! A tier block of resolution `R` for the window `(lo, hi]` (both
 //! multiples of `R`) holds the buckets ending in it, so it summarises the
 //! raw samples with `lo < t ≤ hi`; its `meta.json` says `min_time = lo +
-//! 1`, `max_time = hi + 1` (exclusive, as for every block). Float samples
-//! only: native histogram series are left out of tiers for now. Counters
-//! ([`CounterSuffixes`]) are summarised without sums; a tier built from a
-//! finer one keeps what that one kept.
+//! 1`, `max_time = hi + 1` (exclusive, as for every block). A series
+//! whose samples in the window are all native histograms (staleness
+//! markers aside) gets histogram aggregate chunks ([`hchunk`]); one that
+//! mixes floats and histograms gets float aggregate chunks whose buckets
+//! mark the histograms ([`mark_histograms`]), and queries read it raw.
+//! Counters ([`CounterSuffixes`]) are summarised without sums; a tier
+//! built from a finer one keeps what that one kept.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use super::chunk::{self, MAX_BUCKETS};
+use super::hchunk;
+use super::hsummary::{HistSummary, coarsen_histograms_into, summarize_histograms};
 use super::summary::{Summary, coarsen, mark_histograms, points_of, summarize};
 use super::{Columns, CounterSuffixes};
 use crate::block::{
@@ -20,8 +25,9 @@ use crate::block::{
     write_atomically,
 };
 use crate::chunkenc::Encoding;
+use crate::encoding::DecodeResult;
 use crate::error::Result;
-use crate::model::{MatchOp, Matcher, SampleBuf, SeriesData};
+use crate::model::{MatchOp, Matcher, SampleBuf, SeriesData, is_stale_nan};
 use crate::querier::{BlockReader, ChunkSeries, MergeQuerier};
 
 /// What a new tier block is and where its data comes from.
@@ -57,35 +63,76 @@ pub fn read_summaries(cs: &ChunkSeries, lo: i64, hi: i64) -> Vec<Summary> {
 
 /// [`read_summaries`] into `out`, cleared first (its memory reused).
 pub fn read_summaries_into(cs: &ChunkSeries, lo: i64, hi: i64, out: &mut Vec<Summary>) {
+    read_buckets_into(
+        cs,
+        lo,
+        hi,
+        out,
+        Encoding::Aggregate,
+        chunk::decode_range,
+        |b| b.end,
+    );
+}
+
+/// [`read_summaries`] for a native histogram series' chunks.
+pub fn read_hist_summaries(cs: &ChunkSeries, lo: i64, hi: i64) -> Vec<HistSummary> {
+    let mut out = Vec::new();
+    read_hist_summaries_into(cs, lo, hi, &mut out);
+    out
+}
+
+/// [`read_hist_summaries`] into `out`, cleared first.
+pub fn read_hist_summaries_into(cs: &ChunkSeries, lo: i64, hi: i64, out: &mut Vec<HistSummary>) {
+    let (e, decode) = (Encoding::HistAggregate, hchunk::decode_range);
+    read_buckets_into(cs, lo, hi, out, e, decode, |b| b.end);
+}
+
+type DecodeRange<B> = fn(&[u8], i64, i64, &mut Vec<B>) -> DecodeResult<i64>;
+
+/// The buckets of `cs`'s chunks of `encoding`, as [`read_summaries`]
+/// describes.
+fn read_buckets_into<B>(
+    cs: &ChunkSeries,
+    lo: i64,
+    hi: i64,
+    out: &mut Vec<B>,
+    encoding: Encoding,
+    decode: DecodeRange<B>,
+    end: fn(&B) -> i64,
+) {
     out.clear();
     for c in cs.chunks() {
-        if c.encoding != Encoding::Aggregate || !c.overlaps(lo + 1, hi) {
+        if c.encoding != encoding || !c.overlaps(lo + 1, hi) {
             continue;
         }
         // Validated when read: an error here is a bug, and loses only
         // this chunk's buckets.
         let from = out.len();
-        let Ok(res) = chunk::decode_range(c.data.as_slice(), lo, hi, out) else {
+        let Ok(res) = decode(c.data.as_slice(), lo, hi, out) else {
             out.truncate(from);
             continue;
         };
         let deleted = cs.deleted().as_slice();
         if !deleted.is_empty() {
             // A bucket with any deleted time goes entirely.
-            let kept: Vec<Summary> = out
+            let kept: Vec<B> = out
                 .drain(from..)
-                .filter(|b| !deleted.iter().any(|&(a, z)| a <= b.end && z > b.end - res))
+                .filter(|b| {
+                    !deleted
+                        .iter()
+                        .any(|&(a, z)| a <= end(b) && z > end(b) - res)
+                })
                 .collect();
             out.extend(kept);
         }
     }
-    if !out.windows(2).all(|w| w[0].end < w[1].end) {
+    if !out.windows(2).all(|w| end(&w[0]) < end(&w[1])) {
         // Stable: of equal ends the later-listed stays last; keep it.
-        out.sort_by_key(|b| b.end);
+        out.sort_by_key(end);
         out.dedup_by(|later, kept| {
-            let same = later.end == kept.end;
+            let same = end(later) == end(kept);
             if same {
-                *kept = *later;
+                std::mem::swap(kept, later);
             }
             same
         });
@@ -110,37 +157,26 @@ pub fn write_tier_block(
         let mut index = IndexWriter::new();
         let mut stats = BlockStats::default();
         let mut buf = SampleBuf::new();
-        let mut bytes = Vec::new();
+        let mut out = Out {
+            chunks: &mut chunks,
+            bytes: Vec::new(),
+            stats: &mut stats,
+        };
+        let res = plan.resolution;
         for (labels, cs) in series {
-            let mut buckets = if plan.source_resolution == 0 {
-                cs.read(mint, maxt, &mut buf);
-                let mut buckets = summarize(points_of(&buf), plan.resolution, plan.columns);
-                if plan.counters.is_counter(&labels) {
-                    buckets.iter_mut().for_each(Summary::drop_sum);
+            let metas = match series_buckets(plan, &labels, &cs, &mut buf) {
+                Buckets::Floats(b) if b.is_empty() => continue,
+                Buckets::Histograms(b) if b.is_empty() => continue,
+                Buckets::Floats(mut b) => {
+                    b.iter_mut().for_each(|b| b.keep_only(plan.columns));
+                    out.write(res, &b, |b| b.end, chunk::encode, Encoding::Aggregate)?
                 }
-                let hists = buf.histograms().iter().map(|h| h.t);
-                mark_histograms(&mut buckets, hists, plan.resolution);
-                buckets
-            } else {
-                coarsen(&read_summaries(&cs, plan.lo, plan.hi), plan.resolution)
+                Buckets::Histograms(b) => {
+                    out.write(res, &b, |b| b.end, hchunk::encode, Encoding::HistAggregate)?
+                }
             };
-            if buckets.is_empty() {
-                continue;
-            }
-            buckets.iter_mut().for_each(|b| b.keep_only(plan.columns));
-            let mut metas = Vec::new();
-            for part in buckets.chunks(MAX_BUCKETS) {
-                bytes.clear();
-                chunk::encode(plan.resolution, part, &mut bytes)?;
-                stats.num_samples += part.len() as u64;
-                metas.push(IndexChunk {
-                    min_t: part[0].end - plan.resolution + 1,
-                    max_t: part[part.len() - 1].end,
-                    chunk_ref: chunks.write(Encoding::Aggregate, &bytes)?,
-                });
-            }
-            stats.num_series += 1;
-            stats.num_chunks += metas.len() as u64;
+            out.stats.num_series += 1;
+            out.stats.num_chunks += metas.len() as u64;
             index.add_series(labels, metas)?;
         }
         if stats.num_series == 0 {
@@ -167,4 +203,85 @@ pub fn write_tier_block(
         meta.write(dir)?;
         Ok(Some(meta))
     })
+}
+
+/// One series' buckets in a new tier block.
+enum Buckets {
+    Floats(Vec<Summary>),
+    Histograms(Vec<HistSummary>),
+}
+
+/// The buckets of `cs` for the tier block `plan` describes: histogram
+/// summaries when its samples in the window are all native histograms
+/// (or, from a finer tier, its buckets are all histogram summaries), else
+/// float summaries with the histograms' buckets marked.
+fn series_buckets(
+    plan: &TierPlan,
+    labels: &crate::model::Labels,
+    cs: &ChunkSeries,
+    buf: &mut SampleBuf,
+) -> Buckets {
+    let res = plan.resolution;
+    if plan.source_resolution == 0 {
+        cs.read(plan.lo + 1, plan.hi, buf);
+        let floats_too = buf.floats().iter().any(|s| !is_stale_nan(s.v));
+        if !buf.histograms().is_empty() && !floats_too {
+            return Buckets::Histograms(summarize_histograms(buf.floats(), buf.histograms(), res));
+        }
+        let mut buckets = summarize(points_of(buf), res, plan.columns);
+        if plan.counters.is_counter(labels) {
+            buckets.iter_mut().for_each(Summary::drop_sum);
+        }
+        let hists = buf.histograms().iter().map(|h| h.t);
+        mark_histograms(&mut buckets, hists, res);
+        return Buckets::Floats(buckets);
+    }
+    let floats = read_summaries(cs, plan.lo, plan.hi);
+    let hists = read_hist_summaries(cs, plan.lo, plan.hi);
+    if floats.is_empty() {
+        let mut out = Vec::with_capacity(hists.len());
+        coarsen_histograms_into(&hists, res, &mut out);
+        return Buckets::Histograms(out);
+    }
+    let mut buckets = coarsen(&floats, res);
+    mark_histograms(&mut buckets, hists.iter().map(|b| b.end), res);
+    Buckets::Floats(buckets)
+}
+
+/// Where a tier block's chunks go.
+struct Out<'a> {
+    chunks: &'a mut ChunkWriter,
+    bytes: Vec<u8>,
+    stats: &'a mut BlockStats,
+}
+
+type Encode<B> = fn(i64, &[B], &mut Vec<u8>) -> Result<()>;
+
+impl Out<'_> {
+    /// Writes `buckets` (ascending, not empty) as chunks of `encoding`,
+    /// at most [`MAX_BUCKETS`] each; returns their index entries.
+    fn write<B>(
+        &mut self,
+        res: i64,
+        buckets: &[B],
+        end: fn(&B) -> i64,
+        encode: Encode<B>,
+        encoding: Encoding,
+    ) -> Result<Vec<IndexChunk>> {
+        let mut metas = Vec::new();
+        for part in buckets.chunks(MAX_BUCKETS) {
+            let (Some(first), Some(last)) = (part.first(), part.last()) else {
+                continue;
+            };
+            self.bytes.clear();
+            encode(res, part, &mut self.bytes)?;
+            self.stats.num_samples += part.len() as u64;
+            metas.push(IndexChunk {
+                min_t: end(first) - res + 1,
+                max_t: end(last),
+                chunk_ref: self.chunks.write(encoding, &self.bytes)?,
+            });
+        }
+        Ok(metas)
+    }
 }

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use super::Column;
-use super::blocks::read_summaries_into;
+use super::blocks::{read_hist_summaries_into, read_summaries_into};
 use super::chunk;
+use super::hchunk;
+use super::hsummary::{HistSummary, coarsen_histograms_into};
 use super::summary::{Summary, coarsen_into};
 use crate::chunkenc::Encoding;
 use crate::querier::ChunkSeries;
@@ -45,11 +47,11 @@ impl StoredSummaries {
         }
     }
 
-    /// The aggregate chunks whose buckets may end in `(lo, hi]`: a chunk
-    /// spans `(first end − res, last end]`.
+    /// The aggregate chunks (float or histogram) whose buckets may end in
+    /// `(lo, hi]`: a chunk spans `(first end − res, last end]`.
     fn chunks(&self) -> impl Iterator<Item = &crate::querier::ChunkMeta> {
         self.series.chunks().iter().filter(|c| {
-            c.encoding == Encoding::Aggregate
+            matches!(c.encoding, Encoding::Aggregate | Encoding::HistAggregate)
                 && c.max_t > self.lo
                 && c.min_t.saturating_add(self.res - 1) <= self.hi
         })
@@ -63,25 +65,45 @@ impl StoredSummaries {
             .map(|c| {
                 let (from, to) = (c.min_t.max(self.lo + 1), c.max_t.min(self.hi));
                 let slots = (to.saturating_sub(from).max(0) / self.res).saturating_add(1);
-                let stored = chunk::bucket_count(c.data.as_slice()).unwrap_or(0);
+                let stored = match c.encoding {
+                    Encoding::HistAggregate => hchunk::bucket_count(c.data.as_slice()),
+                    _ => chunk::bucket_count(c.data.as_slice()),
+                };
+                let stored = stored.unwrap_or(0);
                 usize::try_from(stored.min(slots as u64)).unwrap_or(usize::MAX)
             })
             .fold(0usize, usize::saturating_add)
     }
 
-    /// Whether every bucket of its chunks (in range or not) keeps
+    /// Whether every bucket of its float chunks (in range or not) keeps
     /// `column`, from the chunks' headers (without decoding them); a chunk
-    /// that fails to read keeps nothing.
+    /// that fails to read keeps nothing. Histogram chunks keep none.
     pub fn keeps(&self, column: Column) -> bool {
-        self.chunks()
-            .all(|c| chunk::keeps(c.data.as_slice(), column).unwrap_or(false))
+        self.chunks().all(|c| {
+            c.encoding == Encoding::Aggregate
+                && chunk::keeps(c.data.as_slice(), column).unwrap_or(false)
+        })
     }
 
-    /// Whether some bucket's raw data held native histograms too (chunk
-    /// headers), which the tiers do not keep.
+    /// Whether its buckets are native histogram summaries: every chunk in
+    /// range is a histogram aggregate chunk.
+    pub fn histograms(&self) -> bool {
+        self.chunks().all(|c| c.encoding == Encoding::HistAggregate)
+    }
+
+    /// Whether some bucket's raw data mixed floats and native histograms
+    /// (float chunks marking histograms, or chunks of both kinds), which
+    /// no tier answers from.
     pub fn histograms_too(&self) -> bool {
-        self.chunks()
-            .any(|c| chunk::histograms_too(c.data.as_slice()).unwrap_or(false))
+        let mut kinds = self.chunks().map(|c| c.encoding == Encoding::HistAggregate);
+        let Some(first) = kinds.next() else {
+            return false;
+        };
+        kinds.any(|k| k != first)
+            || self.chunks().any(|c| {
+                c.encoding == Encoding::Aggregate
+                    && chunk::histograms_too(c.data.as_slice()).unwrap_or(false)
+            })
     }
 
     /// Appends the buckets, ascending and coarsened to `into`, to `out`,
@@ -95,6 +117,16 @@ impl StoredSummaries {
         }
         read_summaries_into(&self.series, self.lo, self.hi, scratch);
         coarsen_into(scratch.iter(), self.into, out);
+    }
+
+    /// [`read_into`](Self::read_into) for histogram summaries.
+    pub fn read_hist_into(&self, scratch: &mut Vec<HistSummary>, out: &mut Vec<HistSummary>) {
+        if self.into == self.res && out.is_empty() {
+            read_hist_summaries_into(&self.series, self.lo, self.hi, out);
+            return;
+        }
+        read_hist_summaries_into(&self.series, self.lo, self.hi, scratch);
+        coarsen_histograms_into(scratch.iter(), self.into, out);
     }
 
     /// The buckets, coarsened to `into`.

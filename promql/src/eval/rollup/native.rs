@@ -114,7 +114,7 @@ pub(crate) fn eval(
 
 /// `irate` or `idelta`: from the window's last two samples, which must
 /// both be histograms.
-fn instant(
+pub(crate) fn instant(
     f: Rollup,
     floats: &[Sample],
     hists: &[HistogramSample],
@@ -190,11 +190,61 @@ fn extrapolated(
     ann: &mut Annotations,
 ) -> Option<Out> {
     let (first, last) = (hists.first()?, hists.last()?);
+    let mut w = HistWindow {
+        first,
+        last,
+        count: hists.len(),
+        overlap: false,
+        first_reset: false,
+        corrections: Vec::new(),
+        correction_failed: false,
+    };
+    // (Start timestamps show resets too; overlapping ones get a warning.)
+    for i in (1..hists.len()).filter(|_| f != Rollup::Delta) {
+        let (reset, overlaps) = pair_resets(hists, i);
+        w.overlap |= overlaps;
+        if reset && i == 1 {
+            w.first_reset = true;
+        } else if reset {
+            w.corrections.push(&hists[i - 1].h);
+        }
+    }
+    from_window(f, &w, start, end, name, ann)
+}
+
+/// What `rate`, `increase` and `delta` take of a window of histograms
+/// (raw samples, or a tier's summary of them).
+pub(crate) struct HistWindow<'a> {
+    pub first: &'a HistogramSample,
+    pub last: &'a HistogramSample,
+    /// Samples in the window.
+    pub count: usize,
+    /// Some start time overlaps the previous sample.
+    pub overlap: bool,
+    /// The first two samples are a counter reset.
+    pub first_reset: bool,
+    /// The histogram before each later reset, in time order (a tier
+    /// keeps their sum).
+    pub corrections: Vec<&'a FloatHistogram>,
+    /// Those histograms mix exponential and custom buckets.
+    pub correction_failed: bool,
+}
+
+/// `rate`, `increase` or `delta` of the window `w` of `(start, end]`.
+pub(crate) fn from_window(
+    f: Rollup,
+    w: &HistWindow<'_>,
+    start: i64,
+    end: i64,
+    name: &str,
+    ann: &mut Annotations,
+) -> Option<Out> {
+    let (first, last) = (w.first, w.last);
     let counter = f != Rollup::Delta;
     // A counter whose first sample started inside the window was 0 at
     // its start: no extrapolation to the left, and one sample is enough.
     let started_inside = counter && first.st != 0 && first.st > start && first.st < first.t;
-    if hists.len() < 2 && !started_inside {
+    if w.count < 2 && !started_inside {
         return None;
     }
     let is_gauge = first.h.hint == CounterResetHint::Gauge;
@@ -209,32 +259,27 @@ fn extrapolated(
             quote_string(name)
         ));
     }
-    // last − first + every value a counter reset took away; a reset right
-    // after the first sample cancels it, so that an incompatible first
-    // sample (other bucket kind) only lends its count to extrapolation.
-    // (Start timestamps show resets too; overlapping ones get a warning.)
-    let mut resets: Vec<usize> = Vec::new();
-    let mut overlap = false;
-    for i in (1..hists.len()).filter(|_| counter) {
-        let (reset, overlaps) = pair_resets(hists, i);
-        overlap |= overlaps;
-        if reset {
-            resets.push(i - 1);
-        }
-    }
-    if overlap {
+    if counter && w.overlap {
         ann.warn(format_args!(
             "sample has start time that overlaps with previous sample timestamp for metric {}",
             quote_string(name)
         ));
     }
+    // last − first + every value a counter reset took away; a reset right
+    // after the first sample cancels it, so that an incompatible first
+    // sample (other bucket kind) only lends its count to extrapolation.
     let mut result = (*last.h).clone();
-    for &j in resets.iter().filter(|&&j| j > 0) {
-        if result.add_assign(&hists[j].h, false).is_err() {
+    if counter {
+        if w.correction_failed {
             return mixed_schemas(name, ann);
         }
+        for c in &w.corrections {
+            if result.add_assign(c, false).is_err() {
+                return mixed_schemas(name, ann);
+            }
+        }
     }
-    if resets.first() != Some(&0) {
+    if !(counter && w.first_reset) {
         match result.add_assign(&first.h, true) {
             Err(_) => return mixed_schemas(name, ann),
             Ok(true) => ann.info(format_args!(
@@ -244,8 +289,8 @@ fn extrapolated(
         }
     }
     let mut sampled = (last.t - first.t) as f64 / 1000.0;
-    let avg = if hists.len() > 1 {
-        sampled / (hists.len() - 1) as f64
+    let avg = if w.count > 1 {
+        sampled / (w.count - 1) as f64
     } else {
         0.0
     };

@@ -1,0 +1,121 @@
+use proptest::prelude::*;
+
+use super::super::hsummary::{coarsen_histograms_into, summarize_histograms};
+use super::super::testing::{histogram, histogram_series, split};
+use super::*;
+
+const MINUTE: i64 = 60_000;
+
+fn steady(n: i64, step: i64) -> Vec<HistogramSample> {
+    (1..=n)
+        .map(|i| HistogramSample {
+            t: i * step,
+            st: 0,
+            h: Arc::new(histogram(
+                2,
+                &[i as f64, 2.0 * i as f64, 7.0, (i / 3) as f64],
+            )),
+        })
+        .collect()
+}
+
+/// Against the raw float histogram chunk of the same samples: 5m
+/// buckets of 15 s scrapes take under half its bytes, 1h buckets under
+/// 5% (measured: 45% and 4.2%).
+#[test]
+fn steady_counter_round_trips_smaller_than_raw() {
+    use crate::chunkenc::histogram::{FloatHistogramAppender, ResetHeader};
+    let raw = steady(480, 15_000);
+    let mut chunk = FloatHistogramAppender::new(ResetHeader::Unknown);
+    raw.iter().for_each(|h| chunk.append(h.t, &h.h));
+    let raw_bytes = chunk.bytes().len();
+    let five = summarize_histograms(&[], &raw, 5 * MINUTE);
+    let mut hour = Vec::new();
+    coarsen_histograms_into(&five, 60 * MINUTE, &mut hour);
+    for (res, buckets, most) in [(5, &five, 0.5), (60, &hour, 0.05)] {
+        let mut bytes = Vec::new();
+        encode(res * MINUTE, buckets, &mut bytes).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), (res * MINUTE, buckets.clone()));
+        let share = bytes.len() as f64 / raw_bytes as f64;
+        assert!(share < most, "{res}m: {} of {raw_bytes} bytes", bytes.len());
+    }
+}
+
+#[test]
+fn decode_range_keeps_the_buckets_in_range() {
+    let raw = steady(100, 15_000);
+    let buckets = summarize_histograms(&[], &raw, MINUTE);
+    let mut bytes = Vec::new();
+    encode(MINUTE, &buckets, &mut bytes).unwrap();
+    let mut got = Vec::new();
+    decode_range(&bytes, 5 * MINUTE, 9 * MINUTE, &mut got).unwrap();
+    let want: Vec<i64> = (6..=9).map(|k| k * MINUTE).collect();
+    assert_eq!(got.iter().map(|b| b.end).collect::<Vec<_>>(), want);
+}
+
+#[test]
+fn bad_input_is_refused() {
+    let raw = steady(4, 15_000);
+    let mut buckets = summarize_histograms(&[], &raw, MINUTE);
+    type Spoil = fn(&mut Vec<HistSummary>);
+    let cases: [(&str, i64, Spoil); 4] = [
+        ("no buckets", MINUTE, |b| b.clear()),
+        ("zero resolution", 0, |_| {}),
+        ("off the grid", MINUTE, |b| b[0].end += 1),
+        ("count and prev disagree", MINUTE, |b| {
+            if let Some(a) = &mut b[0].agg {
+                a.prev = None;
+            }
+        }),
+    ];
+    for (name, res, spoil) in cases {
+        let mut bad = buckets.clone();
+        spoil(&mut bad);
+        assert!(encode(res, &bad, &mut Vec::new()).is_err(), "{name}");
+    }
+    buckets.truncate(1);
+    let mut bytes = Vec::new();
+    encode(MINUTE, &buckets, &mut bytes).unwrap();
+    bytes[0] = 9;
+    assert!(decode(&bytes).is_err(), "unknown version");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn summaries_round_trip_bit_for_bit(raw in histogram_series(), k in 1i64..13) {
+        let (floats, hists) = split(&raw);
+        let fine = summarize_histograms(&floats, &hists, MINUTE);
+        let mut buckets = Vec::new();
+        coarsen_histograms_into(&fine, k * MINUTE, &mut buckets);
+        if buckets.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = Vec::new();
+        encode(k * MINUTE, &buckets, &mut bytes).unwrap();
+        let (res, got) = decode(&bytes).unwrap();
+        prop_assert_eq!(res, k * MINUTE);
+        // Debug output shows NaN bits apart; equality on it is bitwise.
+        prop_assert_eq!(format!("{got:?}"), format!("{buckets:?}"));
+        prop_assert_eq!(num_buckets(&bytes), buckets.len());
+    }
+
+    /// Damaged chunks are errors or some summaries, never a panic.
+    #[test]
+    fn damaged_chunks_never_panic(raw in histogram_series(), at in any::<usize>(), x in any::<u8>(), cut in any::<usize>()) {
+        let (floats, hists) = split(&raw);
+        let buckets = summarize_histograms(&floats, &hists, MINUTE);
+        if buckets.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = Vec::new();
+        encode(MINUTE, &buckets, &mut bytes).unwrap();
+        let i = at % bytes.len();
+        bytes[i] ^= x;
+        let _ = decode(&bytes);
+        bytes.truncate(cut % (bytes.len() + 1));
+        let _ = decode(&bytes);
+        let _ = validate(&bytes);
+    }
+}
