@@ -32,11 +32,11 @@ mod testdata;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use hsummary::{HistAggregates, HistSummary, coarsen_histograms_into, summarize_histograms};
+pub use hsummary::{HistAggregates, HistSummary, summarize_histograms};
 pub use policy::{Tier, Tiers};
 pub use profile::{Column, Columns, CounterSuffixes};
 pub use stored::StoredSummaries;
 pub use summary::{
-    Aggregates, Moments, Point, Summary, Trend, bucket_end, coarsen, coarsen_into, mark_histograms,
-    points_of, summarize,
+    Aggregates, Bucket, Moments, Point, Summary, Trend, bucket_end, coarsen, coarsen_into,
+    mark_histograms, merge_window, points_of, summarize,
 };

@@ -22,8 +22,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use tsdb::downsample::{
-    Column, Columns, HistSummary, StoredSummaries, Summary, coarsen_histograms_into, coarsen_into,
-    points_of, summarize, summarize_histograms,
+    Bucket, Column, Columns, HistSummary, StoredSummaries, Summary, coarsen_into, points_of,
+    summarize, summarize_histograms,
 };
 use tsdb::model::{
     HistogramSample, LABELS_ONLY, Labels, Sample, SampleBuf, Series, TIER_TAIL, TierSpan, Tiering,
@@ -183,7 +183,7 @@ impl TieredData {
             series.read(self.raw_after + 1, self.maxt, samples);
             let tail =
                 summarize_histograms(samples.floats(), samples.histograms(), self.resolution);
-            coarsen_histograms_into(&tail, self.resolution, &mut bufs.hbuckets);
+            coarsen_into(&tail, self.resolution, &mut bufs.hbuckets);
         }
         &bufs.hbuckets
     }
@@ -223,22 +223,7 @@ impl TieredData {
         let mut step_args = Vec::with_capacity(args.len());
         for (step, (t, end)) in windows.enumerate() {
             let (start, end) = self.window(end, range);
-            while lo < buckets.len() && buckets[lo].end <= start {
-                lo += 1;
-            }
-            let n = buckets[lo..].iter().take_while(|b| b.end <= end).count();
-            let window = &buckets[lo..lo + n];
-            // One bucket (a window of the tier's resolution) is read in
-            // place; more are merged into a copy.
-            let merged: Option<Cow<'_, Summary>> = match window {
-                [] => None,
-                [one] => Some(Cow::Borrowed(one)),
-                [first, rest @ ..] => {
-                    let mut m = *first;
-                    rest.iter().for_each(|b| m.absorb(b));
-                    Some(Cow::Owned(m))
-                }
-            };
+            let merged = merged_window(buckets, &mut lo, start, end);
             step_args.clear();
             step_args.extend(args.iter().filter_map(|a| a.get(step).copied()));
             let w = SummaryWindow {
@@ -271,18 +256,8 @@ impl TieredData {
         let mut lo = 0;
         for (t, end) in windows {
             let (start, end) = self.window(end, range);
-            while lo < buckets.len() && buckets[lo].end <= start {
-                lo += 1;
-            }
-            let n = buckets[lo..].iter().take_while(|b| b.end <= end).count();
-            let merged: Cow<'_, HistSummary> = match &buckets[lo..lo + n] {
-                [] => continue,
-                [one] => Cow::Borrowed(one),
-                [first, rest @ ..] => {
-                    let mut m = first.clone();
-                    rest.iter().for_each(|b| m.absorb(b));
-                    Cow::Owned(m)
-                }
+            let Some(merged) = merged_window(buckets, &mut lo, start, end) else {
+                continue;
             };
             match hsummary::eval(f, &merged, start, end, name, ann) {
                 Some(Out::Float(v)) => points.push(Sample::new(t, v)),
@@ -291,6 +266,31 @@ impl TieredData {
             }
         }
         (points, hpoints)
+    }
+}
+
+/// The buckets of `buckets` (ascending) ending in `(start, end]`, merged;
+/// `lo` is where the previous (earlier) window's began, moved to this
+/// one's. One bucket (a window of the tier's resolution) is read in
+/// place; more are merged into a copy.
+fn merged_window<'b, B: Bucket>(
+    buckets: &'b [B],
+    lo: &mut usize,
+    start: i64,
+    end: i64,
+) -> Option<Cow<'b, B>> {
+    while *lo < buckets.len() && buckets[*lo].end() <= start {
+        *lo += 1;
+    }
+    let n = buckets[*lo..].iter().take_while(|b| b.end() <= end).count();
+    match &buckets[*lo..*lo + n] {
+        [] => None,
+        [one] => Some(Cow::Borrowed(one)),
+        [first, rest @ ..] => {
+            let mut m = first.clone();
+            rest.iter().for_each(|b| m.absorb_next(b));
+            Some(Cow::Owned(m))
+        }
     }
 }
 

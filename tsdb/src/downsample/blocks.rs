@@ -17,8 +17,10 @@ use std::sync::Arc;
 
 use super::chunk::{self, MAX_BUCKETS};
 use super::hchunk;
-use super::hsummary::{HistSummary, coarsen_histograms_into, summarize_histograms};
-use super::summary::{Summary, coarsen, mark_histograms, points_of, summarize};
+use super::hsummary::{HistSummary, summarize_histograms};
+use super::summary::{
+    Bucket, Summary, coarsen, coarsen_into, mark_histograms, points_of, summarize,
+};
 use super::{Columns, CounterSuffixes};
 use crate::block::{
     BLOCK_VERSION, BlockMeta, BlockStats, ChunkWriter, CompactionMeta, IndexChunk, IndexWriter,
@@ -63,15 +65,7 @@ pub fn read_summaries(cs: &ChunkSeries, lo: i64, hi: i64) -> Vec<Summary> {
 
 /// [`read_summaries`] into `out`, cleared first (its memory reused).
 pub fn read_summaries_into(cs: &ChunkSeries, lo: i64, hi: i64, out: &mut Vec<Summary>) {
-    read_buckets_into(
-        cs,
-        lo,
-        hi,
-        out,
-        Encoding::Aggregate,
-        chunk::decode_range,
-        |b| b.end,
-    );
+    read_buckets_into(cs, lo, hi, out, Encoding::Aggregate, chunk::decode_range);
 }
 
 /// [`read_summaries`] for a native histogram series' chunks.
@@ -83,23 +77,29 @@ pub fn read_hist_summaries(cs: &ChunkSeries, lo: i64, hi: i64) -> Vec<HistSummar
 
 /// [`read_hist_summaries`] into `out`, cleared first.
 pub fn read_hist_summaries_into(cs: &ChunkSeries, lo: i64, hi: i64, out: &mut Vec<HistSummary>) {
-    let (e, decode) = (Encoding::HistAggregate, hchunk::decode_range);
-    read_buckets_into(cs, lo, hi, out, e, decode, |b| b.end);
+    read_buckets_into(
+        cs,
+        lo,
+        hi,
+        out,
+        Encoding::HistAggregate,
+        hchunk::decode_range,
+    );
 }
 
 type DecodeRange<B> = fn(&[u8], i64, i64, &mut Vec<B>) -> DecodeResult<i64>;
 
 /// The buckets of `cs`'s chunks of `encoding`, as [`read_summaries`]
 /// describes.
-fn read_buckets_into<B>(
+fn read_buckets_into<B: Bucket>(
     cs: &ChunkSeries,
     lo: i64,
     hi: i64,
     out: &mut Vec<B>,
     encoding: Encoding,
     decode: DecodeRange<B>,
-    end: fn(&B) -> i64,
 ) {
+    let end = B::end;
     out.clear();
     for c in cs.chunks() {
         if c.encoding != encoding || !c.overlaps(lo + 1, hi) {
@@ -169,10 +169,10 @@ pub fn write_tier_block(
                 Buckets::Histograms(b) if b.is_empty() => continue,
                 Buckets::Floats(mut b) => {
                     b.iter_mut().for_each(|b| b.keep_only(plan.columns));
-                    out.write(res, &b, |b| b.end, chunk::encode, Encoding::Aggregate)?
+                    out.write(res, &b, chunk::encode, Encoding::Aggregate)?
                 }
                 Buckets::Histograms(b) => {
-                    out.write(res, &b, |b| b.end, hchunk::encode, Encoding::HistAggregate)?
+                    out.write(res, &b, hchunk::encode, Encoding::HistAggregate)?
                 }
             };
             out.stats.num_series += 1;
@@ -240,7 +240,7 @@ fn series_buckets(
     let hists = read_hist_summaries(cs, plan.lo, plan.hi);
     if floats.is_empty() {
         let mut out = Vec::with_capacity(hists.len());
-        coarsen_histograms_into(&hists, res, &mut out);
+        coarsen_into(&hists, res, &mut out);
         return Buckets::Histograms(out);
     }
     let mut buckets = coarsen(&floats, res);
@@ -260,11 +260,10 @@ type Encode<B> = fn(i64, &[B], &mut Vec<u8>) -> Result<()>;
 impl Out<'_> {
     /// Writes `buckets` (ascending, not empty) as chunks of `encoding`,
     /// at most [`MAX_BUCKETS`] each; returns their index entries.
-    fn write<B>(
+    fn write<B: Bucket>(
         &mut self,
         res: i64,
         buckets: &[B],
-        end: fn(&B) -> i64,
         encode: Encode<B>,
         encoding: Encoding,
     ) -> Result<Vec<IndexChunk>> {
@@ -277,8 +276,8 @@ impl Out<'_> {
             encode(res, part, &mut self.bytes)?;
             self.stats.num_samples += part.len() as u64;
             metas.push(IndexChunk {
-                min_t: end(first) - res + 1,
-                max_t: end(last),
+                min_t: first.end() - res + 1,
+                max_t: last.end(),
                 chunk_ref: self.chunks.write(encoding, &self.bytes)?,
             });
         }

@@ -88,8 +88,8 @@
 //! └───────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //! A bucket with count 0 has every other column 0 but `stale` and
-//! `histograms` (a bucket whose raw data held only native histograms, which
-//! tiers do not keep, is stored to say so). Bucket
+//! `histograms` (in a series mixing floats and native histograms, a
+//! bucket whose raw data held only histograms is stored to say so). Bucket
 //! ends are `kᵢ · R`. Decoding checks every region against the data
 //! first ([`StreamReader::parse`]); garbage decodes to garbage summaries,
 //! never a panic or an out-of-bounds read.

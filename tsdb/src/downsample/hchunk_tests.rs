@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
-use super::super::hsummary::{coarsen_histograms_into, summarize_histograms};
+use super::super::hsummary::summarize_histograms;
+use super::super::summary::coarsen_into;
 use super::super::testing::{histogram, histogram_series, split};
 use super::*;
 
@@ -31,7 +32,7 @@ fn steady_counter_round_trips_smaller_than_raw() {
     let raw_bytes = chunk.bytes().len();
     let five = summarize_histograms(&[], &raw, 5 * MINUTE);
     let mut hour = Vec::new();
-    coarsen_histograms_into(&five, 60 * MINUTE, &mut hour);
+    coarsen_into(&five, 60 * MINUTE, &mut hour);
     for (res, buckets, most) in [(5, &five, 0.5), (60, &hour, 0.05)] {
         let mut bytes = Vec::new();
         encode(res * MINUTE, buckets, &mut bytes).unwrap();
@@ -88,7 +89,7 @@ proptest! {
         let (floats, hists) = split(&raw);
         let fine = summarize_histograms(&floats, &hists, MINUTE);
         let mut buckets = Vec::new();
-        coarsen_histograms_into(&fine, k * MINUTE, &mut buckets);
+        coarsen_into(&fine, k * MINUTE, &mut buckets);
         if buckets.is_empty() {
             return Ok(());
         }

@@ -253,23 +253,17 @@ pub fn summarize_histograms(
     out
 }
 
-/// Coarser summaries of resolution `res` (a multiple of the input's)
-/// from finer ones (ascending), appended to `out`, whose last bucket
-/// absorbs the first of `fine` when they end together.
-pub fn coarsen_histograms_into<'a>(
-    fine: impl IntoIterator<Item = &'a HistSummary>,
-    res: i64,
-    out: &mut Vec<HistSummary>,
-) {
-    for s in fine {
-        let end = super::bucket_end(s.end, res);
-        match out.last_mut() {
-            Some(cur) if cur.end == end => {
-                cur.absorb(s);
-                cur.end = end;
-            }
-            _ => out.push(HistSummary { end, ..s.clone() }),
-        }
+impl super::summary::Bucket for HistSummary {
+    fn end(&self) -> i64 {
+        self.end
+    }
+
+    fn set_end(&mut self, end: i64) {
+        self.end = end;
+    }
+
+    fn absorb_next(&mut self, next: &Self) {
+        self.absorb(next);
     }
 }
 

@@ -4,6 +4,7 @@ use proptest::prelude::*;
 
 use super::super::testing::{histogram, histogram_series, split};
 use super::*;
+use crate::downsample::coarsen_into;
 use crate::model::Sample;
 
 const MINUTE: i64 = 60_000;
@@ -136,7 +137,7 @@ proptest! {
         let (floats, hists) = split(&raw);
         let fine = summarize_histograms(&floats, &hists, MINUTE);
         let mut coarse = Vec::new();
-        coarsen_histograms_into(&fine, k * MINUTE, &mut coarse);
+        coarsen_into(&fine, k * MINUTE, &mut coarse);
         let want = summarize_histograms(&floats, &hists, k * MINUTE);
         prop_assert_eq!(coarse, want);
     }

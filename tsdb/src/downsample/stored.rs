@@ -8,7 +8,7 @@ use super::Column;
 use super::blocks::{read_hist_summaries_into, read_summaries_into};
 use super::chunk;
 use super::hchunk;
-use super::hsummary::{HistSummary, coarsen_histograms_into};
+use super::hsummary::HistSummary;
 use super::summary::{Summary, coarsen_into};
 use crate::chunkenc::Encoding;
 use crate::querier::ChunkSeries;
@@ -126,7 +126,7 @@ impl StoredSummaries {
             return;
         }
         read_hist_summaries_into(&self.series, self.lo, self.hi, scratch);
-        coarsen_histograms_into(scratch.iter(), self.into, out);
+        coarsen_into(scratch.iter(), self.into, out);
     }
 
     /// The buckets, coarsened to `into`.

@@ -197,8 +197,9 @@ pub struct Summary {
     /// bucket, if it is one.
     pub stale: Option<i64>,
     /// The bucket's raw data also held native histogram samples, which a
-    /// tier does not keep ([`mark_histograms`]): the planner reads such a
-    /// series raw while raw data covers the query.
+    /// float summary does not keep ([`mark_histograms`]; a series of
+    /// histograms alone has [`HistSummary`](super::HistSummary)s): the
+    /// planner reads such a series raw while raw data covers the query.
     pub histograms: bool,
 }
 
@@ -538,6 +539,32 @@ pub fn summarize(
     out
 }
 
+/// A bucket's summary, of floats ([`Summary`]) or of native histograms
+/// ([`HistSummary`](super::HistSummary)): what coarsening, reading stored
+/// buckets and merging a query's window need of either.
+pub trait Bucket: Clone {
+    /// Inclusive end of the (last) bucket, ms.
+    fn end(&self) -> i64;
+    fn set_end(&mut self, end: i64);
+    /// Extends `self` by the later summary `next`; its end becomes
+    /// `next`'s.
+    fn absorb_next(&mut self, next: &Self);
+}
+
+impl Bucket for Summary {
+    fn end(&self) -> i64 {
+        self.end
+    }
+
+    fn set_end(&mut self, end: i64) {
+        self.end = end;
+    }
+
+    fn absorb_next(&mut self, next: &Self) {
+        self.absorb(next);
+    }
+}
+
 /// Coarser summaries of resolution `res` (a multiple of the input's) from
 /// finer ones (ascending): each the merge of the finer buckets inside it.
 pub fn coarsen<'a>(fine: impl IntoIterator<Item = &'a Summary>, res: i64) -> Vec<Summary> {
@@ -547,23 +574,39 @@ pub fn coarsen<'a>(fine: impl IntoIterator<Item = &'a Summary>, res: i64) -> Vec
     out
 }
 
-/// [`coarsen`] appending to `out`, whose last bucket absorbs the first of
-/// `fine` when they end together (`fine` continues `out` in time).
-pub fn coarsen_into<'a>(
-    fine: impl IntoIterator<Item = &'a Summary>,
+/// [`coarsen`] (of either kind of bucket) appending to `out`, whose last
+/// bucket absorbs the first of `fine` when they end together (`fine`
+/// continues `out` in time).
+pub fn coarsen_into<'a, B: Bucket + 'a>(
+    fine: impl IntoIterator<Item = &'a B>,
     res: i64,
-    out: &mut Vec<Summary>,
+    out: &mut Vec<B>,
 ) {
     for s in fine {
-        let end = bucket_end(s.end, res);
+        let end = bucket_end(s.end(), res);
         match out.last_mut() {
-            Some(cur) if cur.end == end => {
-                cur.absorb(s);
-                cur.end = end;
+            Some(cur) if cur.end() == end => {
+                cur.absorb_next(s);
+                cur.set_end(end);
             }
-            _ => out.push(Summary { end, ..*s }),
+            _ => {
+                let mut b = s.clone();
+                b.set_end(end);
+                out.push(b);
+            }
         }
     }
+}
+
+/// The buckets of `buckets` (ascending) ending in `(lo, hi]` merged, if
+/// any.
+pub fn merge_window<B: Bucket>(buckets: &[B], lo: i64, hi: i64) -> Option<B> {
+    let from = buckets.partition_point(|b| b.end() <= lo);
+    let to = buckets.partition_point(|b| b.end() <= hi);
+    let (first, rest) = buckets.get(from..to)?.split_first()?;
+    let mut m = first.clone();
+    rest.iter().for_each(|b| m.absorb_next(b));
+    Some(m)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use tsdb::downsample::testing::{RawHist, histogram_series, split};
-use tsdb::downsample::{HistSummary, coarsen_histograms_into, summarize_histograms};
+use tsdb::downsample::{HistSummary, coarsen_into, summarize_histograms};
 use tsdb::model::is_stale_nan;
 
 use super::super::Rollup;
@@ -100,7 +100,7 @@ proptest! {
         let five = summarize_histograms(&floats, &hists, R);
         check_all(&samples, &five, R);
         let mut hour = Vec::new();
-        coarsen_histograms_into(&five, 12 * R, &mut hour);
+        coarsen_into(&five, 12 * R, &mut hour);
         check_all(&samples, &hour, 12 * R);
     }
 }

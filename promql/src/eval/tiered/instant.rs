@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use tsdb::downsample::{Columns, HistSummary, Summary};
+use tsdb::downsample::{Columns, HistSummary, Summary, merge_window};
 use tsdb::model::{HistogramSample, Labels, Sample, Series};
 
 use super::{SourceResolution, TierBuffers, TieredData, format_duration};
@@ -113,7 +113,7 @@ impl Grid<'_> {
                 for &(t, te) in wanted {
                     let end = te.div_euclid(res) * res;
                     approximate |= end != te;
-                    let Some(m) = merged(buckets, end - reach, end, HistSummary::absorb) else {
+                    let Some(m) = merge_window(buckets, end - reach, end) else {
                         continue;
                     };
                     let Some(p) = HistSummary { end, ..m }.instant(lookback).cloned() else {
@@ -131,7 +131,7 @@ impl Grid<'_> {
                 for &(t, te) in wanted {
                     let end = te.div_euclid(res) * res;
                     approximate |= end != te;
-                    let Some(m) = merged(buckets, end - reach, end, Summary::absorb) else {
+                    let Some(m) = merge_window(buckets, end - reach, end) else {
                         continue;
                     };
                     if let Some(p) = (Summary { end, ..m }).instant(lookback) {
@@ -162,34 +162,6 @@ impl Grid<'_> {
             self.tiers_used.insert(res);
         }
         Ok(join_steps(raw, from_tier))
-    }
-}
-
-/// The buckets of `buckets` (ascending) ending in `(lo, hi]` merged with
-/// `absorb`, if any.
-fn merged<B: Clone + Ended>(buckets: &[B], lo: i64, hi: i64, absorb: fn(&mut B, &B)) -> Option<B> {
-    let from = buckets.partition_point(|b| b.end() <= lo);
-    let to = buckets.partition_point(|b| b.end() <= hi);
-    let (first, rest) = buckets.get(from..to)?.split_first()?;
-    let mut m = first.clone();
-    rest.iter().for_each(|b| absorb(&mut m, b));
-    Some(m)
-}
-
-/// A bucket summary's end.
-trait Ended {
-    fn end(&self) -> i64;
-}
-
-impl Ended for Summary {
-    fn end(&self) -> i64 {
-        self.end
-    }
-}
-
-impl Ended for HistSummary {
-    fn end(&self) -> i64 {
-        self.end
     }
 }
 
