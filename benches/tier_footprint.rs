@@ -17,16 +17,21 @@
 //! `COLUMNS` for the optional columns, and
 //! `BLOCK_HOURS` to shorten the "days": `SERIES=1000000 DAYS=1
 //! BLOCK_HOURS=1` measures the memory of downsampling a million series).
+//! `HISTOGRAMS=1` writes `almanac::hist_gen`'s native histogram counters
+//! (latency histograms of about 57 buckets, integer counts) instead: the
+//! tiers then hold histogram aggregate chunks.
 
 use almanac::bench_env::{env_usize, rss_bytes};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use almanac::datagen::{Fleet, GenOptions};
+use almanac::hist_gen::HistogramFleet;
 use tsdb::block::{Block, BlockPlan, write_block};
 use tsdb::downsample::blocks::{TierPlan, write_tier_block};
 use tsdb::downsample::{Columns, CounterSuffixes};
-use tsdb::model::SeriesRef;
+use tsdb::model::histogram::HistogramValue;
+use tsdb::model::{Labels, SeriesRef};
 use tsdb::querier::BlockReader;
 use tsdb::{Head, HeadOptions, RangeHead};
 
@@ -75,12 +80,20 @@ fn main() {
     // The span of a raw block and of a 5m tier block (a day by default).
     let day = env_usize("BLOCK_HOURS", 24) as i64 * HOUR;
     let start = 1_700_000_000_000i64.div_euclid(DAY) * DAY;
+    let histograms = env_usize("HISTOGRAMS", 0) == 1;
     let mut fleet = Fleet::new(GenOptions {
         series,
         start_ms: start,
         ..GenOptions::default()
     });
-    let labels = fleet.labels();
+    let mut hists = HistogramFleet::new(series, 7);
+    let labels = if histograms {
+        (0..series)
+            .map(|i| Labels::from_pairs(&[("__name__", "latency"), ("i", &i.to_string())]))
+            .collect()
+    } else {
+        fleet.labels()
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let (raw_dir, tier_dir) = (dir.path().join("raw"), dir.path().join("tiers"));
     std::fs::create_dir_all(&raw_dir).expect("mkdir");
@@ -95,14 +108,22 @@ fn main() {
             ..HeadOptions::default()
         });
         let mut refs: Vec<Option<SeriesRef>> = vec![None; series];
-        for _ in 0..scrapes_per_day {
+        for k in 0..scrapes_per_day {
             let mut app = head.appender();
-            fleet.scrape(|i, t, v| match refs[i] {
-                Some(r) => {
-                    app.append_ref(r, t, v).expect("append");
-                }
-                None => refs[i] = Some(app.append(&labels[i], t, v).expect("append")),
-            });
+            if histograms {
+                let t = start + d * day + k * 15_000;
+                hists.scrape(|i, h| {
+                    app.append_histogram(&labels[i], t, HistogramValue::Int(h))
+                        .expect("append histogram");
+                });
+            } else {
+                fleet.scrape(|i, t, v| match refs[i] {
+                    Some(r) => {
+                        app.append_ref(r, t, v).expect("append");
+                    }
+                    None => refs[i] = Some(app.append(&labels[i], t, v).expect("append")),
+                });
+            }
             app.commit();
         }
         let (lo, hi) = (start + d * day, start + (d + 1) * day);

@@ -717,6 +717,23 @@ fn native_histogram_series_are_answered_from_tiers_as_from_raw() {
             }
         }
     }
+    // Unaligned where only the tiers hold the data: approximate, and said.
+    let q = "histogram_count(rate(hist[1h]))";
+    let (got, used, infos) = run(&db, &engine, q, 2 * HOUR + 7_000, DAY, HOUR);
+    assert!(!got.is_empty() && !used.is_empty());
+    assert!(
+        infos
+            .iter()
+            .any(|i| i.contains("evaluated approximately on the 1m downsampling tier")),
+        "{infos:?}"
+    );
+    // Raw data only (Thanos's max_source_resolution=raw): gone there.
+    let raw_only = Engine::new(EngineOptions {
+        max_source_resolution: SourceResolution::Raw,
+        ..EngineOptions::default()
+    });
+    let (got, used, _) = run(&db, &raw_only, q, 2 * HOUR, DAY - HOUR, HOUR);
+    assert!(got.is_empty() && used.is_empty(), "{got:?} {used:?}");
     // Sums of histograms are not kept: raw data only, and it has expired.
     let q = "histogram_count(sum_over_time(hist[1h]))";
     let (got, _, infos) = run(&db, &engine, q, 2 * HOUR, 2 * DAY, HOUR);

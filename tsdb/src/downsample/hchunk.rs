@@ -1,17 +1,23 @@
 //! The histogram aggregate chunk (encoding byte 8): one native histogram
 //! series' bucket [`HistSummary`]s of one resolution.
 //!
-//! Buckets follow one another; each histogram is written against the one
-//! written before it in the chunk (first, last, prev, correction, then
-//! the next bucket's): the same layout (schema, zero threshold, spans,
-//! custom bounds) costs one bit, and each count as its whole difference
-//! from the previous histogram's, so a steady counter costs about a raw
-//! sample's deltas per histogram. A value that is not its reference plus
-//! a whole number (a fraction, NaN, −0.0) is stored raw.
+//! Buckets follow one another. Each histogram is written against a
+//! reference and a prediction: a bucket's first against the previous
+//! bucket's last (predicted equal), its last against its first (predicted
+//! to grow by the previous bucket's increase, last − first), its prev
+//! against its last (predicted equal), its correction against its last
+//! (layout only, numbers predicted 0). The same layout as the reference
+//! (schema, zero threshold, spans, custom bounds) costs one bit; the
+//! bucket counts are stored as their whole differences from the
+//! prediction in one packed stream (the decimal chunk's frame of
+//! reference, width and exceptions), so a steady counter costs a few bits
+//! a bucket count. A value that is not its prediction plus a whole number
+//! (a sum, NaN, −0.0) is stored as the XOR of its bits with the
+//! prediction's when that is shorter, else raw.
 //!
 //! ```text
 //! ┌──────────────────┬────────────────────┬─────────────────────┬──────────────────┐
-//! │ version = 1 (1B) │ resolution uvarint │ n uvarint           │ k₀ varint        │
+//! │ version = 2 (1B) │ resolution uvarint │ n uvarint           │ k₀ varint        │
 //! │                  │ (ms, ≥ 1)          │ (1 ..= 65535)       │ (end₀ / R)       │
 //! ├──────────────────┴────────────────────┴─────────────────────┴──────────────────┤
 //! │ n buckets:                                                                     │
@@ -32,14 +38,23 @@
 //!   layout unless the same: schema varint, zero threshold num, positive
 //!   spans, negative spans (each: count uvarint, then offset varint,
 //!   length uvarint), custom bounds (count uvarint, then num each);
-//!   numbers: count, sum, zero count, positive and negative buckets, each
-//!   a num against the reference's (0 where the layout differs)
-//! num: uvarint u; even: the reference plus unzigzag(u / 2); u = 1: the
-//!   f64's bits follow (8B, little-endian)
+//!   count, sum, zero count: each a num against its prediction;
+//!   bucket counts (positive, then negative; none: nothing): mode (1B),
+//!   0 = a packed stream of the whole differences from their predictions,
+//!   1 = each a num against its prediction
+//! num: uvarint u; even: the prediction plus unzigzag(u / 2); u = 1: the
+//!   f64's bits follow (8B, little-endian); u = 3: a uvarint follows, the
+//!   XOR of the value's bits and the prediction's (version 2)
+//! predictions: the reference's numbers (plus the previous bucket's
+//!   increase for a last), or 0 without a reference of the same layout
 //! ```
 //!
+//! Version 1 (every histogram against the one written before it, each
+//! number a num, no mode byte) still decodes.
+//!
 //! Chunks lie in blocks' chunk segments, which carry a CRC per chunk.
-//! Decoding checks every length against the bytes left and every
+//! Decoding checks every length against the bytes left, caps a
+//! histogram at [`MAX_HISTOGRAM_BUCKETS`] buckets, and checks every
 //! histogram against the model's rules, so garbage is an error, never a
 //! panic or a huge allocation.
 
@@ -47,6 +62,7 @@ use std::sync::Arc;
 
 use super::chunk::MAX_BUCKETS;
 use super::hsummary::{HistAggregates, HistSummary};
+use crate::chunkenc::decimal::stream::{self, StreamReader};
 use crate::encoding::{Decbuf, DecodeError, DecodeResult, put_uvarint, put_varint};
 use crate::error::{Error, Result};
 use crate::model::HistogramSample;
@@ -55,7 +71,7 @@ use crate::model::histogram::{CounterResetHint, FloatHistogram, Span};
 /// The chunk encoding byte of histogram aggregate chunks.
 pub const ENCODING_HIST_AGGREGATE: u8 = 8;
 /// The layout this module writes.
-pub const HIST_AGGREGATE_VERSION: u8 = 1;
+pub const HIST_AGGREGATE_VERSION: u8 = 2;
 
 const HAS_AGG: u8 = 1;
 const HAS_STALE: u8 = 1 << 1;
@@ -65,6 +81,15 @@ const OVERLAP: u8 = 1 << 4;
 const HAS_CORRECTION: u8 = 1 << 5;
 const CORRECTION_FAILED: u8 = 1 << 6;
 const SAME_LAYOUT: u8 = 1 << 2;
+/// A histogram's bucket counts: as a packed stream of whole differences
+/// from their predictions, or each as a num.
+const PACKED: u8 = 0;
+const EACH: u8 = 1;
+/// A num's odd tags: the value's bits raw, or XORed with its prediction's.
+const RAW_NUM: u64 = 1;
+const XOR_NUM: u64 = 3;
+/// Buckets a stored histogram has at most (positive and negative).
+pub const MAX_HISTOGRAM_BUCKETS: usize = 1 << 16;
 /// Whole differences up to this magnitude are stored as integers.
 const MAX_WHOLE: f64 = (1u64 << 53) as f64;
 
@@ -78,7 +103,9 @@ pub fn encode(res: i64, buckets: &[HistSummary], out: &mut Vec<u8>) -> Result<()
     put_varint(out, buckets[0].end / res);
     let mut w = Writer {
         out,
-        reference: None,
+        first: None,
+        last: None,
+        count: 0,
     };
     for (i, b) in buckets.iter().enumerate() {
         if i > 0 {
@@ -118,6 +145,19 @@ fn check_input(res: i64, buckets: &[HistSummary]) -> Result<()> {
             if !prev_ok {
                 return bad(format!("bucket ending {}: count and prev disagree", b.end));
             }
+            let hists = [&a.first.h, &a.last.h]
+                .into_iter()
+                .map(|h| &**h)
+                .chain(a.prev.as_ref().map(|p| &*p.h))
+                .chain(a.correction.as_ref());
+            let too_many = |h: &FloatHistogram| numbers_len(h) - 3 > MAX_HISTOGRAM_BUCKETS;
+            if let Some(h) = hists.into_iter().find(|h| too_many(h)) {
+                return bad(format!(
+                    "bucket ending {}: a histogram of {} buckets (at most {MAX_HISTOGRAM_BUCKETS})",
+                    b.end,
+                    numbers_len(h) - 3
+                ));
+            }
         }
     }
     Ok(())
@@ -125,7 +165,11 @@ fn check_input(res: i64, buckets: &[HistSummary]) -> Result<()> {
 
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
-    reference: Option<FloatHistogram>,
+    /// The first and last histograms of the previous bucket with samples,
+    /// and its count.
+    first: Option<FloatHistogram>,
+    last: Option<FloatHistogram>,
+    count: u64,
 }
 
 impl Writer<'_> {
@@ -150,33 +194,42 @@ impl Writer<'_> {
         put_uvarint(self.out, a.resets);
         put_uvarint(self.out, a.changes);
         put_uvarint(self.out, (a.first.t - (b.end - res) - 1) as u64);
-        self.sample(&a.first);
+        let (first, last) = (self.first.take(), self.last.take());
+        let before = first
+            .as_ref()
+            .zip(last.as_ref())
+            .map(|(f, l)| (f, l, self.count));
+        self.sample(&a.first, last.as_ref(), Pred::first(before));
         if a.count >= 2 {
             put_uvarint(self.out, (b.end - a.last.t) as u64);
-            self.sample(&a.last);
+            self.sample(&a.last, Some(&a.first.h), Pred::last(before));
         }
         if let (true, Some(p)) = (a.count >= 3, &a.prev) {
             put_uvarint(self.out, a.last.t.wrapping_sub(p.t) as u64);
-            self.sample(p);
+            let pred = Pred::prev(&a.first.h, &a.last.h, a.count);
+            self.sample(p, Some(&a.last.h), pred);
         }
         if let Some(c) = &a.correction {
-            self.histogram(c);
+            self.histogram(c, Some(&a.last.h), Pred::Zero);
         }
+        self.first = Some((*a.first.h).clone());
+        self.last = Some((*a.last.h).clone());
+        self.count = a.count;
     }
 
-    fn sample(&mut self, s: &HistogramSample) {
+    fn sample(&mut self, s: &HistogramSample, reference: Option<&FloatHistogram>, pred: Pred) {
         let st = match s.st {
             0 => 0,
             st if s.t >= st => s.t.wrapping_sub(st).wrapping_add(1),
             st => s.t.wrapping_sub(st),
         };
         put_varint(self.out, st);
-        self.histogram(&s.h);
+        self.histogram(&s.h, reference, pred);
     }
 
-    fn histogram(&mut self, h: &FloatHistogram) {
-        let same = self.reference.as_ref().is_some_and(|r| same_layout(r, h));
-        let reference = self.reference.take().filter(|_| same);
+    fn histogram(&mut self, h: &FloatHistogram, reference: Option<&FloatHistogram>, pred: Pred) {
+        let reference = reference.filter(|r| same_layout(r, h));
+        let same = reference.is_some();
         self.out
             .push(h.hint as u8 | if same { SAME_LAYOUT } else { 0 });
         if !same {
@@ -189,21 +242,120 @@ impl Writer<'_> {
                 .iter()
                 .for_each(|&v| put_num(self.out, v, 0.0));
         }
-        let r = reference.as_ref();
-        put_num(self.out, h.count, r.map_or(0.0, |r| r.count));
-        put_num(self.out, h.sum, r.map_or(0.0, |r| r.sum));
-        put_num(self.out, h.zero_count, r.map_or(0.0, |r| r.zero_count));
-        let at = |of: Option<&Vec<f64>>, i: usize| of.and_then(|b| b.get(i)).copied();
-        for (i, &v) in h.positive_buckets.iter().enumerate() {
-            let base = at(r.map(|r| &r.positive_buckets), i);
-            put_num(self.out, v, base.unwrap_or(0.0));
+        let p = predictions(reference, pred, numbers_len(h));
+        let mut v = numbers(h);
+        for (i, x) in v.by_ref().take(3).enumerate() {
+            put_num(self.out, x, p[i]);
         }
-        for (i, &v) in h.negative_buckets.iter().enumerate() {
-            let base = at(r.map(|r| &r.negative_buckets), i);
-            put_num(self.out, v, base.unwrap_or(0.0));
+        let rest: Vec<f64> = v.collect();
+        if rest.is_empty() {
+            return;
         }
-        self.reference = Some(h.clone());
+        let whole: Option<Vec<i64>> = rest
+            .iter()
+            .zip(&p[3..])
+            .map(|(&x, &q)| whole_difference(x, q))
+            .collect();
+        match whole {
+            Some(r) => {
+                self.out.push(PACKED);
+                let plan = stream::plan(&r);
+                stream::write(&r, &plan, self.out);
+            }
+            None => {
+                self.out.push(EACH);
+                for (&x, &q) in rest.iter().zip(&p[3..]) {
+                    put_num(self.out, x, q);
+                }
+            }
+        }
     }
+}
+
+/// What a histogram's numbers are predicted from, given a reference of
+/// the same layout.
+#[derive(Clone, Copy)]
+enum Pred<'a> {
+    /// The reference's numbers.
+    Same,
+    /// The reference's plus the change from the first to the second (the
+    /// previous bucket's increase), where both share its layout.
+    Plus(&'a FloatHistogram, &'a FloatHistogram),
+    /// The reference's plus `sign` times one average step from the first
+    /// to the second over `steps` steps, rounded to a whole number.
+    Step(&'a FloatHistogram, &'a FloatHistogram, f64, f64),
+    /// Zeros (the layout alone is shared).
+    Zero,
+}
+
+/// The previous bucket with samples: its first and last histograms and
+/// its count.
+type Before<'a> = Option<(&'a FloatHistogram, &'a FloatHistogram, u64)>;
+
+impl<'a> Pred<'a> {
+    /// A bucket's first (against the previous bucket's last): one average
+    /// step of the previous bucket after it.
+    fn first(before: Before<'a>) -> Pred<'a> {
+        match before {
+            Some((f, l, n)) if n >= 2 => Pred::Step(f, l, (n - 1) as f64, 1.0),
+            _ => Pred::Same,
+        }
+    }
+
+    /// A bucket's last (against its first): the previous bucket's
+    /// increase after it.
+    fn last(before: Before<'a>) -> Pred<'a> {
+        before.map_or(Pred::Same, |(f, l, _)| Pred::Plus(f, l))
+    }
+
+    /// A bucket's prev (against its last, `count ≥ 3`): one average step
+    /// of the bucket before it.
+    fn prev(first: &'a FloatHistogram, last: &'a FloatHistogram, count: u64) -> Pred<'a> {
+        Pred::Step(first, last, count.saturating_sub(1).max(1) as f64, -1.0)
+    }
+}
+
+/// A histogram's numbers in stored order: count, sum, zero count, then
+/// the positive and negative buckets.
+fn numbers(h: &FloatHistogram) -> impl Iterator<Item = f64> + '_ {
+    [h.count, h.sum, h.zero_count]
+        .into_iter()
+        .chain(h.positive_buckets.iter().copied())
+        .chain(h.negative_buckets.iter().copied())
+}
+
+fn numbers_len(h: &FloatHistogram) -> usize {
+    3 + h.positive_buckets.len() + h.negative_buckets.len()
+}
+
+/// The predicted numbers (`n` of them) of a histogram whose layout is
+/// `reference`'s, or zeros without one.
+fn predictions(reference: Option<&FloatHistogram>, pred: Pred<'_>, n: usize) -> Vec<f64> {
+    let Some(r) = reference else {
+        return vec![0.0; n];
+    };
+    let mut p: Vec<f64> = match pred {
+        Pred::Zero => vec![0.0; n],
+        Pred::Plus(a, b) if same_layout(a, r) && same_layout(b, r) => numbers(r)
+            .zip(numbers(a).zip(numbers(b)))
+            .map(|(x, (y, z))| x + (z - y))
+            .collect(),
+        Pred::Step(a, b, steps, sign) if same_layout(a, r) && same_layout(b, r) => numbers(r)
+            .zip(numbers(a).zip(numbers(b)))
+            .map(|(x, (y, z))| x + sign * ((z - y) / steps).round())
+            .collect(),
+        _ => numbers(r).collect(),
+    };
+    p.resize(n, 0.0);
+    p
+}
+
+/// `v − reference` when it is whole, small, and adding it back gives
+/// `v`'s bits.
+fn whole_difference(v: f64, reference: f64) -> Option<i64> {
+    let d = v - reference;
+    (d.fract() == 0.0 && d.abs() < MAX_WHOLE && (reference + d).to_bits() == v.to_bits())
+        .then_some(d as i64)
 }
 
 /// Same schema, zero threshold, spans and custom bounds (so the same
@@ -229,14 +381,20 @@ fn put_spans(out: &mut Vec<u8>, spans: &[Span]) {
 }
 
 /// `v` against `reference`: their whole difference when adding it back
-/// gives `v`'s bits, else `v` raw.
+/// gives `v`'s bits, else the XOR of their bits when it is shorter (the
+/// two close: their sign, exponent and top bits agree), else `v` raw.
 fn put_num(out: &mut Vec<u8>, v: f64, reference: f64) {
-    let d = v - reference;
-    if d.fract() == 0.0 && d.abs() < MAX_WHOLE && (reference + d).to_bits() == v.to_bits() {
-        let d = d as i64;
+    if let Some(d) = whole_difference(v, reference) {
         put_uvarint(out, (((d << 1) ^ (d >> 63)) as u64) << 1);
+        return;
+    }
+    let x = v.to_bits() ^ reference.to_bits();
+    if x < 1 << 49 {
+        // At most 7 bytes of uvarint after the tag.
+        put_uvarint(out, XOR_NUM);
+        put_uvarint(out, x);
     } else {
-        put_uvarint(out, 1);
+        put_uvarint(out, RAW_NUM);
         out.extend_from_slice(&v.to_bits().to_le_bytes());
     }
 }
@@ -277,7 +435,8 @@ pub fn decode_range(
 ) -> DecodeResult<i64> {
     let mut d = Decbuf::new(data);
     let at = d.position();
-    if d.u8("histogram aggregate chunk version")? != HIST_AGGREGATE_VERSION {
+    let version = d.u8("histogram aggregate chunk version")?;
+    if !(1..=HIST_AGGREGATE_VERSION).contains(&version) {
         return fail(at, "unknown histogram aggregate chunk version");
     }
     let at = d.position();
@@ -292,7 +451,15 @@ pub fn decode_range(
     }
     let at = d.position();
     let mut k = d.varint("first bucket")?;
-    let mut r = Reader { d, reference: None };
+    let mut r = Reader {
+        data,
+        d,
+        version,
+        written: None,
+        first: None,
+        last: None,
+        count: 0,
+    };
     for i in 0..n {
         if i > 0 {
             let at = r.d.position();
@@ -325,8 +492,16 @@ fn fail<T>(offset: usize, what: &'static str) -> DecodeResult<T> {
 }
 
 struct Reader<'a> {
+    data: &'a [u8],
     d: Decbuf<'a>,
-    reference: Option<FloatHistogram>,
+    version: u8,
+    /// Version 1: the histogram decoded last, every histogram's reference.
+    written: Option<FloatHistogram>,
+    /// Version 2: the first and last histograms of the previous bucket
+    /// with samples, and its count.
+    first: Option<FloatHistogram>,
+    last: Option<FloatHistogram>,
+    count: u64,
 }
 
 impl Reader<'_> {
@@ -347,11 +522,16 @@ impl Reader<'_> {
         }
         let resets = self.d.uvarint("resets")?;
         let changes = self.d.uvarint("changes")?;
+        let (pf, pl) = (self.first.take(), self.last.take());
+        let before = pf
+            .as_ref()
+            .zip(pl.as_ref())
+            .map(|(f, l)| (f, l, self.count));
         let first_t = end - res + 1 + self.time("first time", res)?;
-        let first = self.sample(first_t)?;
+        let first = self.sample(first_t, pl.as_ref(), Pred::first(before))?;
         let last = if count >= 2 {
             let t = end - self.time("last time", res)?;
-            self.sample(t)?
+            self.sample(t, Some(&first.h), Pred::last(before))?
         } else {
             first.clone()
         };
@@ -368,14 +548,18 @@ impl Reader<'_> {
                         offset: at,
                         what: "prev time",
                     })?;
-                Some(self.sample(t)?)
+                let pred = Pred::prev(&first.h, &last.h, count);
+                Some(self.sample(t, Some(&last.h), pred)?)
             }
         };
         let correction = if flags & HAS_CORRECTION != 0 {
-            Some(self.histogram()?)
+            Some(self.histogram(Some(&last.h), Pred::Zero)?)
         } else {
             None
         };
+        self.first = Some((*first.h).clone());
+        self.last = Some((*last.h).clone());
+        self.count = count;
         b.agg = Some(HistAggregates {
             count,
             first,
@@ -401,7 +585,12 @@ impl Reader<'_> {
         }
     }
 
-    fn sample(&mut self, t: i64) -> DecodeResult<HistogramSample> {
+    fn sample(
+        &mut self,
+        t: i64,
+        reference: Option<&FloatHistogram>,
+        pred: Pred<'_>,
+    ) -> DecodeResult<HistogramSample> {
         let st = match self.d.varint("start time")? {
             0 => 0,
             v if v > 0 => t.wrapping_sub(v - 1),
@@ -410,26 +599,31 @@ impl Reader<'_> {
         Ok(HistogramSample {
             t,
             st,
-            h: Arc::new(self.histogram()?),
+            h: Arc::new(self.histogram(reference, pred)?),
         })
     }
 
-    fn histogram(&mut self) -> DecodeResult<FloatHistogram> {
+    /// The next histogram, written against `reference` and `pred`
+    /// (version 2) or against the histogram before it (version 1).
+    fn histogram(
+        &mut self,
+        reference: Option<&FloatHistogram>,
+        pred: Pred<'_>,
+    ) -> DecodeResult<FloatHistogram> {
         let at = self.d.position();
         let tag = self.d.u8("histogram tag")?;
         let hint = CounterResetHint::from_u8(tag & 3).ok_or(DecodeError {
             offset: at,
             what: "hint",
         })?;
-        let reference = if tag & SAME_LAYOUT != 0 {
-            match self.reference.take() {
-                Some(r) => Some(r),
-                None => return fail(at, "same layout as no histogram"),
-            }
-        } else {
-            None
+        let v1 = self.version == 1;
+        let written = self.written.take();
+        let (reference, pred) = match (tag & SAME_LAYOUT != 0, v1) {
+            (false, _) => (None, pred),
+            (true, true) => (written.as_ref(), Pred::Same),
+            (true, false) => (reference, pred),
         };
-        let mut h = match &reference {
+        let mut h = match reference {
             Some(r) => FloatHistogram {
                 hint,
                 schema: r.schema,
@@ -439,37 +633,38 @@ impl Reader<'_> {
                 custom_values: r.custom_values.clone(),
                 ..FloatHistogram::default()
             },
+            None if tag & SAME_LAYOUT != 0 => return fail(at, "same layout as no histogram"),
             None => self.layout(hint)?,
         };
-        let r = reference.as_ref();
-        h.count = self.num(r.map_or(0.0, |r| r.count))?;
-        h.sum = self.num(r.map_or(0.0, |r| r.sum))?;
-        h.zero_count = self.num(r.map_or(0.0, |r| r.zero_count))?;
         let lengths = |spans: &[Span]| spans.iter().map(|s| s.length as usize).sum::<usize>();
         let (np, nn) = (lengths(&h.positive_spans), lengths(&h.negative_spans));
-        if np.saturating_add(nn) > self.d.remaining() {
-            return fail(at, "more buckets than bytes");
+        if np.saturating_add(nn) > MAX_HISTOGRAM_BUCKETS {
+            return fail(at, "too many histogram buckets");
         }
-        for i in 0..np {
-            let v = self.num(
-                r.and_then(|r| r.positive_buckets.get(i))
-                    .copied()
-                    .unwrap_or(0.0),
-            )?;
-            h.positive_buckets.push(v);
+        let p = predictions(reference, pred, 3 + np + nn);
+        h.count = self.num(p[0])?;
+        h.sum = self.num(p[1])?;
+        h.zero_count = self.num(p[2])?;
+        let mut counts = Vec::with_capacity(np + nn);
+        if np + nn > 0 {
+            let packed = !v1 && self.d.u8("bucket count mode")? == PACKED;
+            if packed {
+                let mut s = StreamReader::parse(&mut self.d, self.data, np + nn)?;
+                counts.extend(p[3..].iter().map(|&q| q + s.next() as f64));
+            } else {
+                for &q in &p[3..] {
+                    counts.push(self.num(q)?);
+                }
+            }
         }
-        for i in 0..nn {
-            let v = self.num(
-                r.and_then(|r| r.negative_buckets.get(i))
-                    .copied()
-                    .unwrap_or(0.0),
-            )?;
-            h.negative_buckets.push(v);
-        }
+        h.negative_buckets = counts.split_off(np);
+        h.positive_buckets = counts;
         if h.validate().is_err() {
             return fail(at, "invalid histogram");
         }
-        self.reference = Some(h.clone());
+        if v1 {
+            self.written = Some(h.clone());
+        }
         Ok(h)
     }
 
@@ -516,7 +711,11 @@ impl Reader<'_> {
     fn num(&mut self, reference: f64) -> DecodeResult<f64> {
         let at = self.d.position();
         match self.d.uvarint("number")? {
-            1 => {
+            XOR_NUM => {
+                let x = self.d.uvarint("number bits")?;
+                Ok(f64::from_bits(reference.to_bits() ^ x))
+            }
+            RAW_NUM => {
                 let b = self.d.bytes(8, "raw number")?;
                 let mut bits = [0u8; 8];
                 bits.copy_from_slice(b);

@@ -68,6 +68,8 @@ fn same(f: Rollup, tier: Option<f64>, raw: Option<f64>) -> bool {
     match (tier, raw) {
         (None, None) => true,
         (Some(a), Some(b)) if a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()) => true,
+        // Not within any tolerance (which ∞ would swallow).
+        (Some(a), Some(b)) if a.is_finite() != b.is_finite() => false,
         (Some(a), Some(b)) => {
             let tolerance = match f {
                 // Sums add the same terms grouped by bucket.
