@@ -355,3 +355,99 @@ fn deleted_series_leave_the_tiers_too() {
         "other series untouched"
     );
 }
+
+/// A histogram counter of 15 s scrapes from `from` to `to` (ms, exclusive
+/// of `from`).
+fn histograms(from: i64, to: i64) -> Vec<crate::model::HistogramSample> {
+    (from / 15_000 + 1..=to / 15_000)
+        .map(|i| crate::model::HistogramSample {
+            t: i * 15_000,
+            st: 0,
+            h: std::sync::Arc::new(crate::downsample::testing::histogram(
+                1,
+                &[(i % 500) as f64, 2.0 * (i % 500) as f64, 3.0],
+            )),
+        })
+        .collect()
+}
+
+#[test]
+fn histogram_series_and_mixed_windows_keep_every_sample_in_the_tiers() {
+    use crate::downsample::{HistSummary, summarize_histograms};
+    use crate::model::histogram::{CounterResetHint, HistogramValue};
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts(DAY)).unwrap();
+    // "h": histograms throughout; "switch": floats, then histograms from
+    // 1d 00:07:30, inside a tier window and inside a 1m bucket.
+    let switch = DAY + 7 * MINUTE + 30_000;
+    let hs = histograms(0, 3 * DAY);
+    for part in hs.chunks(2000) {
+        let mut app = db.appender();
+        for h in part {
+            let v = HistogramValue::Float((*h.h).clone());
+            app.append_histogram(&labels("h"), h.t, v.clone()).unwrap();
+            if h.t <= switch {
+                app.append(&labels("switch"), h.t, h.t as f64).unwrap();
+            } else {
+                app.append_histogram(&labels("switch"), h.t, v).unwrap();
+            }
+        }
+        app.commit().unwrap();
+        db.compact().unwrap();
+    }
+    let (lo, hi) = (DAY - HOUR, DAY + HOUR);
+    let select = |name: &str| {
+        let mut got = db
+            .select_summaries(MINUTE, MINUTE, &[Matcher::equal("__name__", name)], lo, hi)
+            .unwrap();
+        got.pop().map(|(_, s)| s).expect("stored")
+    };
+    // Raw data of that range has expired; the 1m tier holds it.
+    assert!(db.blocks().iter().all(|b| b.meta().min_time > hi));
+    let h = select("h");
+    assert!(h.histograms() && !h.histograms_too());
+    let mut got = Vec::new();
+    h.read_hist_into(&mut Vec::new(), &mut got);
+    let inside: Vec<_> = hs
+        .iter()
+        .filter(|x| x.t > lo && x.t <= hi)
+        .cloned()
+        .collect();
+    // As raw reads give them, but for the hints, which chunks set.
+    let unhinted = |buckets: Vec<HistSummary>| -> Vec<HistSummary> {
+        let plain = |h: &mut crate::model::HistogramSample| {
+            let mut f = (*h.h).clone();
+            f.hint = CounterResetHint::Unknown;
+            h.h = std::sync::Arc::new(f);
+        };
+        let mut buckets = buckets;
+        for a in buckets.iter_mut().filter_map(|b| b.agg.as_mut()) {
+            plain(&mut a.first);
+            plain(&mut a.last);
+            a.prev.iter_mut().for_each(plain);
+            if let Some(c) = &mut a.correction {
+                c.hint = CounterResetHint::Unknown;
+            }
+        }
+        buckets
+    };
+    let want = summarize_histograms(&[], &inside, MINUTE);
+    assert!(unhinted(got) == want, "1m buckets of h differ from raw");
+    // Both kinds of the switching window are kept, each marking the other.
+    let s = select("switch");
+    assert!(s.histograms_too() && !s.histograms());
+    let floats: u64 = s.read().iter().filter_map(|b| b.agg).map(|a| a.count).sum();
+    let mut hists = Vec::new();
+    s.read_hist_into(&mut Vec::new(), &mut hists);
+    let held: u64 = hists
+        .iter()
+        .filter_map(|b| b.agg.as_ref())
+        .map(|a| a.count)
+        .sum();
+    let before = inside.iter().filter(|x| x.t <= switch).count() as u64;
+    assert_eq!((floats, held), (before, inside.len() as u64 - before));
+    assert!(
+        hists.iter().any(|b| b.floats),
+        "the switch's bucket marks its floats"
+    );
+}

@@ -164,17 +164,14 @@ pub fn write_tier_block(
         };
         let res = plan.resolution;
         for (labels, cs) in series {
-            let metas = match series_buckets(plan, &labels, &cs, &mut buf) {
-                Buckets::Floats(b) if b.is_empty() => continue,
-                Buckets::Histograms(b) if b.is_empty() => continue,
-                Buckets::Floats(mut b) => {
-                    b.iter_mut().for_each(|b| b.keep_only(plan.columns));
-                    out.write(res, &b, chunk::encode, Encoding::Aggregate)?
-                }
-                Buckets::Histograms(b) => {
-                    out.write(res, &b, hchunk::encode, Encoding::HistAggregate)?
-                }
-            };
+            let (mut floats, hists) = series_buckets(plan, &labels, &cs, &mut buf);
+            if floats.is_empty() && hists.is_empty() {
+                continue;
+            }
+            floats.iter_mut().for_each(|b| b.keep_only(plan.columns));
+            let mut metas = out.write(res, &floats, chunk::encode, Encoding::Aggregate)?;
+            metas.extend(out.write(res, &hists, hchunk::encode, Encoding::HistAggregate)?);
+            metas.sort_by_key(|c| c.min_t);
             out.stats.num_series += 1;
             out.stats.num_chunks += metas.len() as u64;
             index.add_series(labels, metas)?;
@@ -205,47 +202,47 @@ pub fn write_tier_block(
     })
 }
 
-/// One series' buckets in a new tier block.
-enum Buckets {
-    Floats(Vec<Summary>),
-    Histograms(Vec<HistSummary>),
-}
-
-/// The buckets of `cs` for the tier block `plan` describes: histogram
-/// summaries when its samples in the window are all native histograms
-/// (or, from a finer tier, its buckets are all histogram summaries), else
-/// float summaries with the histograms' buckets marked.
+/// The float and histogram buckets of `cs` for the tier block `plan`
+/// describes. A series whose samples in the window are all floats, or
+/// all native histograms (staleness markers aside), gets buckets of that
+/// kind only. One that holds both gets both, so that neither kind is lost
+/// when its raw data goes: float summaries whose buckets mark the
+/// histograms, and histogram summaries whose buckets mark the floats
+/// (queries read such a series raw, or say that they cannot). From a
+/// finer tier, each kind is coarsened, the floats marked as from raw.
 fn series_buckets(
     plan: &TierPlan,
     labels: &crate::model::Labels,
     cs: &ChunkSeries,
     buf: &mut SampleBuf,
-) -> Buckets {
+) -> (Vec<Summary>, Vec<HistSummary>) {
     let res = plan.resolution;
-    if plan.source_resolution == 0 {
+    let (mut floats, hists) = if plan.source_resolution == 0 {
         cs.read(plan.lo + 1, plan.hi, buf);
-        let floats_too = buf.floats().iter().any(|s| !is_stale_nan(s.v));
-        if !buf.histograms().is_empty() && !floats_too {
-            return Buckets::Histograms(summarize_histograms(buf.floats(), buf.histograms(), res));
+        let hists = if buf.histograms().is_empty() {
+            Vec::new()
+        } else {
+            summarize_histograms(buf.floats(), buf.histograms(), res)
+        };
+        if !buf.floats().iter().any(|s| !is_stale_nan(s.v)) && !hists.is_empty() {
+            return (Vec::new(), hists);
         }
-        let mut buckets = summarize(points_of(buf), res, plan.columns);
+        let mut floats = summarize(points_of(buf), res, plan.columns);
         if plan.counters.is_counter(labels) {
-            buckets.iter_mut().for_each(Summary::drop_sum);
+            floats.iter_mut().for_each(Summary::drop_sum);
         }
-        let hists = buf.histograms().iter().map(|h| h.t);
-        mark_histograms(&mut buckets, hists, res);
-        return Buckets::Floats(buckets);
+        (floats, hists)
+    } else {
+        let fine = read_hist_summaries(cs, plan.lo, plan.hi);
+        let mut hists = Vec::with_capacity(fine.len());
+        coarsen_into(&fine, res, &mut hists);
+        (coarsen(&read_summaries(cs, plan.lo, plan.hi), res), hists)
+    };
+    if !floats.is_empty() {
+        let with_histograms = hists.iter().filter(|b| b.agg.is_some());
+        mark_histograms(&mut floats, with_histograms.map(|b| b.end), res);
     }
-    let floats = read_summaries(cs, plan.lo, plan.hi);
-    let hists = read_hist_summaries(cs, plan.lo, plan.hi);
-    if floats.is_empty() {
-        let mut out = Vec::with_capacity(hists.len());
-        coarsen_into(&hists, res, &mut out);
-        return Buckets::Histograms(out);
-    }
-    let mut buckets = coarsen(&floats, res);
-    mark_histograms(&mut buckets, hists.iter().map(|b| b.end), res);
-    Buckets::Floats(buckets)
+    (floats, hists)
 }
 
 /// Where a tier block's chunks go.
@@ -258,7 +255,7 @@ struct Out<'a> {
 type Encode<B> = fn(i64, &[B], &mut Vec<u8>) -> Result<()>;
 
 impl Out<'_> {
-    /// Writes `buckets` (ascending, not empty) as chunks of `encoding`,
+    /// Writes `buckets` (ascending) as chunks of `encoding`,
     /// at most [`MAX_BUCKETS`] each; returns their index entries.
     fn write<B: Bucket>(
         &mut self,
