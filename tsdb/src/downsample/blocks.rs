@@ -7,8 +7,9 @@
 //! 1`, `max_time = hi + 1` (exclusive, as for every block). A series
 //! whose samples in the window are all native histograms (staleness
 //! markers aside) gets histogram aggregate chunks ([`hchunk`]); one that
-//! mixes floats and histograms gets float aggregate chunks whose buckets
-//! mark the histograms ([`mark_histograms`]), and queries read it raw.
+//! mixes floats and histograms gets both kinds, each marking where the
+//! other was ([`mark_histograms`], [`HistSummary::floats`]), and queries
+//! read it raw.
 //! Counters ([`CounterSuffixes`]) are summarised without sums; a tier
 //! built from a finer one keeps what that one kept.
 
