@@ -717,8 +717,17 @@ fn native_histogram_series_are_answered_from_tiers_as_from_raw() {
             }
         }
     }
-    // Unaligned where only the tiers hold the data: approximate, and said.
+    // Where raw data covers the query, a histogram series reads it (a
+    // type change after the tiers would only show there).
     let q = "histogram_count(rate(hist[1h]))";
+    let (start, end) = (3 * DAY + 4 * HOUR, DAYS * DAY - 4 * HOUR);
+    let (want, ..) = run(&raw, &engine, q, start, end, HOUR);
+    let (got, used, _) = run(&db, &engine, q, start, end, HOUR);
+    assert!(
+        !want.is_empty() && got == want && used.is_empty(),
+        "{used:?}"
+    );
+    // Unaligned where only the tiers hold the data: approximate, and said.
     let (got, used, infos) = run(&db, &engine, q, 2 * HOUR + 7_000, DAY, HOUR);
     assert!(!got.is_empty() && !used.is_empty());
     assert!(

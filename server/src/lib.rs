@@ -205,6 +205,13 @@ impl Handle {
         self.state.rules.stop();
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        // Tail sessions live on upgraded connections, which the HTTP
+        // server no longer tracks: give them the time to send their close
+        // frame (1001) before the runtime goes.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while self.state.logs.taps.active() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let db = self.state.db.clone();
         tokio::task::spawn_blocking(move || db.close())
             .await

@@ -465,7 +465,8 @@ impl Grid<'_> {
     /// counter's missing sums are estimated, and a missing optional column
     /// leaves the raw data alone to answer; an info annotation says which.
     /// A native histogram series answers from its histogram summaries
-    /// when `f` is one they cover, else it reads its raw data. A series
+    /// where its raw data does not cover the query and `f` is one they
+    /// cover, else it reads its raw data. A series
     /// whose tiers mix floats and native histograms is always read raw
     /// (annotated where raw data does not cover it).
     fn keep_answerable(
@@ -493,7 +494,10 @@ impl Grid<'_> {
                 mixed |= !covered;
                 continue;
             }
-            if hist_tiers != 0 && !from_hist_summary(f) {
+            // A native histogram series reads its raw data while that
+            // covers the query: raw samples after the tiers may be floats
+            // (a type change), which only raw data answers exactly.
+            if hist_tiers != 0 && (covered || !from_hist_summary(f)) {
                 uncovered |= !covered;
                 continue;
             }

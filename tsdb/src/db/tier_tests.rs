@@ -451,3 +451,51 @@ fn histogram_series_and_mixed_windows_keep_every_sample_in_the_tiers() {
         "the switch's bucket marks its floats"
     );
 }
+
+#[test]
+fn histogram_staleness_and_too_wide_histograms_keep_downsampling_going() {
+    use crate::model::histogram::{FloatHistogram, HistogramValue};
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts(DAY)).unwrap();
+    let wide = crate::downsample::testing::histogram(0, &vec![1.0; (1 << 16) + 1]);
+    let stale_at = DAY + 30 * MINUTE;
+    for part in (1..=2 * DAY / 15_000).collect::<Vec<_>>().chunks(2000) {
+        let mut app = db.appender();
+        for &i in part {
+            let t = i * 15_000;
+            // "f": floats, ended once by a histogram staleness marker.
+            if t == stale_at {
+                let stale = HistogramValue::Float(FloatHistogram::stale());
+                app.append_histogram(&labels("f"), t, stale).unwrap();
+            } else {
+                app.append(&labels("f"), t, (i % 100) as f64).unwrap();
+            }
+            if i % 240 == 0 {
+                let v = HistogramValue::Float(wide.clone());
+                app.append_histogram(&labels("wide"), t, v).unwrap();
+            }
+        }
+        app.commit().unwrap();
+        db.compact().unwrap();
+    }
+    let (lo, hi) = (DAY, DAY + HOUR);
+    let select = |name: &str| {
+        let mut got = db
+            .select_summaries(MINUTE, MINUTE, &[Matcher::equal("__name__", name)], lo, hi)
+            .unwrap();
+        got.pop().map(|(_, s)| s).expect("stored")
+    };
+    // The marker ends the float series in its bucket, as a float one would.
+    let f = select("f");
+    assert!(!f.histograms() && !f.histograms_too());
+    let bucket = f
+        .read()
+        .into_iter()
+        .find(|b| b.end == stale_at)
+        .expect("bucket");
+    assert_eq!(bucket.stale, Some(stale_at));
+    // Histograms wider than a chunk holds are marked, not kept, and the
+    // rest of the window was downsampled.
+    let wide = select("wide");
+    assert!(wide.histograms_too() && !wide.histograms());
+}

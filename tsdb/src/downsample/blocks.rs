@@ -20,7 +20,7 @@ use super::chunk::{self, MAX_BUCKETS};
 use super::hchunk;
 use super::hsummary::{HistSummary, summarize_histograms};
 use super::summary::{
-    Bucket, Summary, coarsen, coarsen_into, mark_histograms, points_of, summarize,
+    Bucket, Point, Summary, coarsen, coarsen_into, mark_histograms, points_of, summarize,
 };
 use super::{Columns, CounterSuffixes};
 use crate::block::{
@@ -30,7 +30,7 @@ use crate::block::{
 use crate::chunkenc::Encoding;
 use crate::encoding::DecodeResult;
 use crate::error::Result;
-use crate::model::{MatchOp, Matcher, SampleBuf, SeriesData, is_stale_nan};
+use crate::model::{MatchOp, Matcher, STALE_NAN, SampleBuf, SeriesData, is_stale_nan};
 use crate::querier::{BlockReader, ChunkSeries, MergeQuerier};
 
 /// What a new tier block is and where its data comes from.
@@ -211,6 +211,9 @@ pub fn write_tier_block(
 /// histograms, and histogram summaries whose buckets mark the floats
 /// (queries read such a series raw, or say that they cannot). From a
 /// finer tier, each kind is coarsened, the floats marked as from raw.
+/// Histograms wider than a histogram chunk holds
+/// ([`hchunk::MAX_HISTOGRAM_BUCKETS`]) are only marked, as every
+/// histogram was before tiers kept them.
 fn series_buckets(
     plan: &TierPlan,
     labels: &crate::model::Labels,
@@ -218,31 +221,55 @@ fn series_buckets(
     buf: &mut SampleBuf,
 ) -> (Vec<Summary>, Vec<HistSummary>) {
     let res = plan.resolution;
-    let (mut floats, hists) = if plan.source_resolution == 0 {
-        cs.read(plan.lo + 1, plan.hi, buf);
-        let hists = if buf.histograms().is_empty() {
-            Vec::new()
-        } else {
-            summarize_histograms(buf.floats(), buf.histograms(), res)
-        };
-        if !buf.floats().iter().any(|s| !is_stale_nan(s.v)) && !hists.is_empty() {
-            return (Vec::new(), hists);
-        }
-        let mut floats = summarize(points_of(buf), res, plan.columns);
-        if plan.counters.is_counter(labels) {
-            floats.iter_mut().for_each(Summary::drop_sum);
-        }
-        (floats, hists)
-    } else {
+    if plan.source_resolution != 0 {
         let fine = read_hist_summaries(cs, plan.lo, plan.hi);
         let mut hists = Vec::with_capacity(fine.len());
         coarsen_into(&fine, res, &mut hists);
-        (coarsen(&read_summaries(cs, plan.lo, plan.hi), res), hists)
-    };
-    if !floats.is_empty() {
-        let with_histograms = hists.iter().filter(|b| b.agg.is_some());
-        mark_histograms(&mut floats, with_histograms.map(|b| b.end), res);
+        let mut floats = coarsen(&read_summaries(cs, plan.lo, plan.hi), res);
+        let marks = fine.iter().filter(|b| b.agg.is_some()).map(|b| b.end);
+        if !floats.is_empty() || !hchunk::storable(&hists) {
+            mark_histograms(&mut floats, marks, res);
+        }
+        if !hchunk::storable(&hists) {
+            hists.clear();
+        }
+        return (floats, hists);
     }
+    cs.read(plan.lo + 1, plan.hi, buf);
+    let times: Vec<i64> = buf
+        .histograms()
+        .iter()
+        .filter(|h| !h.h.is_stale())
+        .map(|h| h.t)
+        .collect();
+    let mut hists = Vec::new();
+    if !times.is_empty() {
+        hists = summarize_histograms(buf.floats(), buf.histograms(), res);
+        if !hchunk::storable(&hists) {
+            hists.clear();
+        }
+    }
+    if !hists.is_empty() && !buf.floats().iter().any(|s| !is_stale_nan(s.v)) {
+        return (Vec::new(), hists);
+    }
+    // A histogram staleness marker ends the float series as a float one.
+    let stale: Vec<Point> = buf
+        .histograms()
+        .iter()
+        .filter(|h| h.h.is_stale())
+        .map(|h| Point::new(h.t, STALE_NAN, 0))
+        .collect();
+    let mut floats = if stale.is_empty() {
+        summarize(points_of(buf), res, plan.columns)
+    } else {
+        let mut points: Vec<Point> = points_of(buf).chain(stale).collect();
+        points.sort_by_key(|p| p.t);
+        summarize(points, res, plan.columns)
+    };
+    if plan.counters.is_counter(labels) {
+        floats.iter_mut().for_each(Summary::drop_sum);
+    }
+    mark_histograms(&mut floats, times, res);
     (floats, hists)
 }
 

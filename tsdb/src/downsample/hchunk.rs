@@ -3,10 +3,11 @@
 //!
 //! Buckets follow one another. Each histogram is written against a
 //! reference and a prediction: a bucket's first against the previous
-//! bucket's last (predicted equal), its last against its first (predicted
-//! to grow by the previous bucket's increase, last − first), its prev
-//! against its last (predicted equal), its correction against its last
-//! (layout only, numbers predicted 0). The same layout as the reference
+//! bucket's last (predicted one average step of the previous bucket
+//! later), its last against its first (predicted to grow by the previous
+//! bucket's increase, last − first), its prev against its last (predicted
+//! one average step of the bucket earlier), its correction against its
+//! last (layout only, numbers predicted 0). The same layout as the reference
 //! (schema, zero threshold, spans, custom bounds) costs one bit; the
 //! bucket counts are stored as their whole differences from the
 //! prediction in one packed stream (the decimal chunk's frame of
@@ -45,8 +46,11 @@
 //! num: uvarint u; even: the prediction plus unzigzag(u / 2); u = 1: the
 //!   f64's bits follow (8B, little-endian); u = 3: a uvarint follows, the
 //!   XOR of the value's bits and the prediction's (version 2)
-//! predictions: the reference's numbers (plus the previous bucket's
-//!   increase for a last), or 0 without a reference of the same layout
+//! predictions: the reference's numbers, plus one average step
+//!   (`round((last − first) / (count − 1))`) of the previous bucket for a
+//!   first, the previous bucket's increase for a last, minus one average
+//!   step of the bucket for a prev; 0 without a reference of the same
+//!   layout
 //! ```
 //!
 //! Version 1 (every histogram against the one written before it, each
@@ -92,6 +96,20 @@ const XOR_NUM: u64 = 3;
 pub const MAX_HISTOGRAM_BUCKETS: usize = 1 << 16;
 /// Whole differences up to this magnitude are stored as integers.
 const MAX_WHOLE: f64 = (1u64 << 53) as f64;
+
+/// Whether every histogram of `buckets` has at most
+/// [`MAX_HISTOGRAM_BUCKETS`] buckets, as [`encode`] requires.
+pub fn storable(buckets: &[HistSummary]) -> bool {
+    buckets.iter().filter_map(|b| b.agg.as_ref()).all(|a| {
+        let hists = [&*a.first.h, &*a.last.h]
+            .into_iter()
+            .chain(a.prev.as_ref().map(|p| &*p.h))
+            .chain(a.correction.as_ref());
+        hists
+            .into_iter()
+            .all(|h| numbers_len(h) - 3 <= MAX_HISTOGRAM_BUCKETS)
+    })
+}
 
 /// Encodes `buckets` (ascending distinct ends on `res`'s grid, 1 ..=
 /// [`MAX_BUCKETS`]) as one histogram aggregate chunk appended to `out`.
@@ -145,17 +163,10 @@ fn check_input(res: i64, buckets: &[HistSummary]) -> Result<()> {
             if !prev_ok {
                 return bad(format!("bucket ending {}: count and prev disagree", b.end));
             }
-            let hists = [&a.first.h, &a.last.h]
-                .into_iter()
-                .map(|h| &**h)
-                .chain(a.prev.as_ref().map(|p| &*p.h))
-                .chain(a.correction.as_ref());
-            let too_many = |h: &FloatHistogram| numbers_len(h) - 3 > MAX_HISTOGRAM_BUCKETS;
-            if let Some(h) = hists.into_iter().find(|h| too_many(h)) {
+            if !storable(std::slice::from_ref(b)) {
                 return bad(format!(
-                    "bucket ending {}: a histogram of {} buckets (at most {MAX_HISTOGRAM_BUCKETS})",
-                    b.end,
-                    numbers_len(h) - 3
+                    "bucket ending {}: a histogram of more than {MAX_HISTOGRAM_BUCKETS} buckets",
+                    b.end
                 ));
             }
         }
@@ -527,10 +538,12 @@ impl Reader<'_> {
             .as_ref()
             .zip(pl.as_ref())
             .map(|(f, l)| (f, l, self.count));
-        let first_t = end - res + 1 + self.time("first time", res)?;
+        // Wrapping, as every time here: a damaged end may lie anywhere.
+        let offset = self.time("first time", res)?;
+        let first_t = end.wrapping_sub(res).wrapping_add(1).wrapping_add(offset);
         let first = self.sample(first_t, pl.as_ref(), Pred::first(before))?;
         let last = if count >= 2 {
-            let t = end - self.time("last time", res)?;
+            let t = end.wrapping_sub(self.time("last time", res)?);
             self.sample(t, Some(&first.h), Pred::last(before))?
         } else {
             first.clone()
@@ -638,7 +651,14 @@ impl Reader<'_> {
         };
         let lengths = |spans: &[Span]| spans.iter().map(|s| s.length as usize).sum::<usize>();
         let (np, nn) = (lengths(&h.positive_spans), lengths(&h.negative_spans));
-        if np.saturating_add(nn) > MAX_HISTOGRAM_BUCKETS {
+        // Version 1 stores each count in at least a byte; version 2's
+        // packed stream may not, so its histograms have a cap.
+        let most = if v1 {
+            self.d.remaining()
+        } else {
+            MAX_HISTOGRAM_BUCKETS
+        };
+        if np.saturating_add(nn) > most {
             return fail(at, "too many histogram buckets");
         }
         let p = predictions(reference, pred, 3 + np + nn);

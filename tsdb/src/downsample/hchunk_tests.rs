@@ -155,3 +155,37 @@ fn version_1_chunks_still_decode() {
     let want = summarize_histograms(&[], &hs, MINUTE);
     assert_eq!(decode(VERSION_1).unwrap(), (MINUTE, want));
 }
+
+/// Damaged headers that once reached plain arithmetic: a bucket end near
+/// `i64::MIN`. An error or wrapped times, never a panic (this test also
+/// runs in debug builds, where overflow panics).
+#[test]
+fn extreme_bucket_ends_never_panic() {
+    // Version 2, resolution 1, one bucket at k = i64::MIN, then at
+    // k = i64::MAX with two samples; flags 1, counts and times after.
+    let cases: [&[u8]; 2] = [
+        &[
+            2, 1, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 1, 1, 0, 0, 0,
+        ],
+        &[
+            2, 1, 1, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 1, 2, 0, 0, 0,
+        ],
+    ];
+    for bytes in cases {
+        let _ = decode(bytes);
+        let _ = validate(bytes);
+    }
+}
+
+#[test]
+fn histograms_too_wide_for_a_chunk_are_refused_and_reported() {
+    let wide = histogram(0, &vec![1.0; MAX_HISTOGRAM_BUCKETS + 1]);
+    let hs = [HistogramSample {
+        t: 1,
+        st: 0,
+        h: Arc::new(wide),
+    }];
+    let buckets = summarize_histograms(&[], &hs, MINUTE);
+    assert!(!storable(&buckets));
+    assert!(encode(MINUTE, &buckets, &mut Vec::new()).is_err());
+}
