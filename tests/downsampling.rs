@@ -4,7 +4,7 @@
 //! data are answered approximately and say so.
 
 use promql::eval::{Engine, EngineOptions, SourceResolution};
-use tsdb::db::{Db, DbOptions, RetentionRule};
+use tsdb::db::{Appender, Db, DbOptions, RetentionRule};
 use tsdb::downsample::{Columns, CounterSuffixes, Tier, Tiers};
 use tsdb::model::histogram::HistogramValue;
 use tsdb::model::{Labels, Matcher, STALE_NAN};
@@ -570,21 +570,12 @@ fn a_retention_rules_series_is_answered_from_tiers_where_its_raw_data_is_gone() 
 
 /// `switch` is a float counter for two days, then a native histogram
 /// (a metric that changed type), on 15 s scrapes for [`DAYS`] days.
-fn fill_switch(db: &Db) {
-    let labels = Labels::from_pairs(&[("__name__", "switch")]);
-    let mut hists = almanac::hist_gen::HistogramFleet::new(1, 7);
+/// Calls `scrape(app, i, t)` for every 15 s scrape of [`DAYS`] days in
+/// time order, committing and running maintenance every two hours of data.
+fn fill_scrapes(db: &Db, mut scrape: impl FnMut(&mut Appender<'_>, i64, i64)) {
     let mut app = db.appender();
     for i in 1..=DAYS * DAY / 15_000 {
-        let t = i * 15_000;
-        if t <= 2 * DAY {
-            app.append(&labels, t, (i % 700) as f64).expect("append");
-        } else {
-            let mut h = None;
-            hists.scrape(|_, x| h = Some(x));
-            let h = h.expect("a histogram a scrape");
-            app.append_histogram(&labels, t, HistogramValue::Int(h))
-                .expect("append histogram");
-        }
+        scrape(&mut app, i, i * 15_000);
         if i % 480 == 0 {
             app.commit().expect("commit");
             db.compact().expect("maintenance");
@@ -593,6 +584,27 @@ fn fill_switch(db: &Db) {
     }
     app.commit().expect("commit");
     db.compact().expect("final maintenance");
+}
+
+/// The next histogram of a one-series fleet.
+fn next_histogram(fleet: &mut almanac::hist_gen::HistogramFleet) -> HistogramValue {
+    let mut h = None;
+    fleet.scrape(|_, x| h = Some(x));
+    HistogramValue::Int(h.expect("a histogram a scrape"))
+}
+
+fn fill_switch(db: &Db) {
+    let labels = Labels::from_pairs(&[("__name__", "switch")]);
+    let mut hists = almanac::hist_gen::HistogramFleet::new(1, 7);
+    fill_scrapes(db, |app, i, t| {
+        if t <= 2 * DAY {
+            app.append(&labels, t, (i % 700) as f64).expect("append");
+        } else {
+            let h = next_histogram(&mut hists);
+            app.append_histogram(&labels, t, h)
+                .expect("append histogram");
+        }
+    });
 }
 
 #[test]
@@ -647,9 +659,7 @@ fn series_that_hold_native_histograms_are_read_raw() {
 fn fill_histograms(db: &Db) {
     let labels = Labels::from_pairs(&[("__name__", "hist")]);
     let mut fleet = almanac::hist_gen::HistogramFleet::new(1, 11);
-    let mut app = db.appender();
-    for i in 1..=DAYS * DAY / 15_000 {
-        let t = i * 15_000;
+    fill_scrapes(db, |app, _, t| {
         let of_day = t % DAY;
         if of_day == 12 * HOUR {
             fleet = almanac::hist_gen::HistogramFleet::new(1, 11 + (t / DAY) as u64);
@@ -659,20 +669,11 @@ fn fill_histograms(db: &Db) {
             app.append_histogram(&labels, t, HistogramValue::Float(stale))
                 .expect("append stale marker");
         } else if !(3 * HOUR..3 * HOUR + 30 * MINUTE).contains(&of_day) {
-            let mut h = None;
-            fleet.scrape(|_, x| h = Some(x));
-            let h = h.expect("a histogram a scrape");
-            app.append_histogram(&labels, t, HistogramValue::Int(h))
+            let h = next_histogram(&mut fleet);
+            app.append_histogram(&labels, t, h)
                 .expect("append histogram");
         }
-        if i % 480 == 0 {
-            app.commit().expect("commit");
-            db.compact().expect("maintenance");
-            app = db.appender();
-        }
-    }
-    app.commit().expect("commit");
-    db.compact().expect("final maintenance");
+    });
 }
 
 const HISTOGRAM_EXPRS: &[&str] = &[

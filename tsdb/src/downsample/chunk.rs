@@ -494,7 +494,9 @@ impl<'a> OptionalReader<'a> {
     }
 }
 
-fn check_input(res: i64, buckets: &[Summary]) -> Result<()> {
+/// What every aggregate chunk's buckets need: a positive resolution, 1
+/// ..= [`MAX_BUCKETS`] of them, ends on its grid and ascending.
+pub(super) fn check_grid<B: super::Bucket>(res: i64, buckets: &[B]) -> Result<()> {
     let bad = |reason: String| Err(Error::InvalidSummaries { reason });
     if res <= 0 {
         return bad(format!("resolution {res} ms"));
@@ -503,12 +505,21 @@ fn check_input(res: i64, buckets: &[Summary]) -> Result<()> {
         return bad(format!("{} buckets (1 ..= {MAX_BUCKETS})", buckets.len()));
     }
     for (i, b) in buckets.iter().enumerate() {
-        if b.end.rem_euclid(res) != 0 {
-            return bad(format!("bucket end {} is not a multiple of {res}", b.end));
+        if b.end().rem_euclid(res) != 0 {
+            return bad(format!("bucket end {} is not a multiple of {res}", b.end()));
         }
-        if i > 0 && b.end <= buckets[i - 1].end {
-            return bad(format!("bucket end {} after {}", b.end, buckets[i - 1].end));
+        if i > 0 && b.end() <= buckets[i - 1].end() {
+            let before = buckets[i - 1].end();
+            return bad(format!("bucket end {} after {before}", b.end()));
         }
+    }
+    Ok(())
+}
+
+fn check_input(res: i64, buckets: &[Summary]) -> Result<()> {
+    let bad = |reason: String| Err(Error::InvalidSummaries { reason });
+    check_grid(res, buckets)?;
+    for b in buckets {
         let inside = |t: i64| t > b.end - res && t <= b.end;
         let times = b
             .agg

@@ -137,16 +137,8 @@ pub fn encode(res: i64, buckets: &[HistSummary], out: &mut Vec<u8>) -> Result<()
 
 fn check_input(res: i64, buckets: &[HistSummary]) -> Result<()> {
     let bad = |reason: String| Err(Error::InvalidSummaries { reason });
-    if res <= 0 {
-        return bad(format!("resolution {res} ms"));
-    }
-    if buckets.is_empty() || buckets.len() > MAX_BUCKETS {
-        return bad(format!("{} buckets (1 ..= {MAX_BUCKETS})", buckets.len()));
-    }
-    for (i, b) in buckets.iter().enumerate() {
-        if b.end.rem_euclid(res) != 0 || (i > 0 && b.end <= buckets[i - 1].end) {
-            return bad(format!("bucket end {} out of order or off the grid", b.end));
-        }
+    super::chunk::check_grid(res, buckets)?;
+    for b in buckets {
         let inside = |t: i64| t > b.end - res && t <= b.end;
         let times = b.agg.iter().flat_map(|a| [a.first.t, a.last.t]);
         if let Some(t) = times.chain(b.stale).find(|&t| !inside(t)) {
