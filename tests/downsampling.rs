@@ -5,7 +5,8 @@
 
 use promql::eval::{Engine, EngineOptions, SourceResolution};
 use tsdb::db::{Appender, Db, DbOptions, RetentionRule};
-use tsdb::downsample::{Columns, CounterSuffixes, Tier, Tiers};
+use tsdb::downsample::testing::two_tiers as tiers;
+use tsdb::downsample::{Columns, CounterSuffixes, Tiers};
 use tsdb::model::histogram::HistogramValue;
 use tsdb::model::{Labels, Matcher, STALE_NAN};
 use tsdb::retention::Retention;
@@ -14,21 +15,6 @@ const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 const DAYS: i64 = 4;
-
-fn tiers() -> Tiers {
-    Tiers(vec![
-        Tier {
-            resolution: MINUTE,
-            after: 2 * HOUR,
-            retention: 10 * DAY,
-        },
-        Tier {
-            resolution: 5 * MINUTE,
-            after: 8 * HOUR,
-            retention: 30 * DAY,
-        },
-    ])
-}
 
 fn open(dir: &std::path::Path, raw_retention: i64, tiers: Tiers) -> Db {
     let opts = DbOptions {

@@ -16,7 +16,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tsdb::db::{Db, DbOptions};
-use tsdb::downsample::{Columns, Point, Summary, Tier, Tiers, bucket_end, summarize};
+use tsdb::downsample::testing::two_tiers;
+use tsdb::downsample::{Columns, Point, Summary, bucket_end, summarize};
 use tsdb::model::{Labels, Matcher, Queryable, Sample, SelectHints};
 use tsdb::retention::Retention;
 
@@ -66,18 +67,7 @@ fn points(i: usize) -> Vec<Point> {
 fn tiered() -> DbOptions {
     DbOptions {
         retention: Retention { time: DAY, size: 0 },
-        downsampling: Tiers(vec![
-            Tier {
-                resolution: MINUTE,
-                after: 2 * HOUR,
-                retention: 10 * DAY,
-            },
-            Tier {
-                resolution: 5 * MINUTE,
-                after: 8 * HOUR,
-                retention: 30 * DAY,
-            },
-        ]),
+        downsampling: two_tiers(),
         ..DbOptions::default()
     }
 }

@@ -400,10 +400,12 @@ impl Grid<'_> {
             }
         }
         for labels in order {
+            let stored = stored_of.remove(&labels).unwrap_or_default();
+            let histograms = !stored.is_empty() && stored.iter().all(StoredSummaries::histograms);
             let data = TieredData {
                 resolution: res,
                 approximate: choice.approximate,
-                stored: stored_of.remove(&labels).unwrap_or_default(),
+                stored,
                 raw: tail_of.remove(&labels),
                 raw_after: boundary,
                 maxt: last,
@@ -411,12 +413,7 @@ impl Grid<'_> {
                     moments: needs(f) == Some(Column::Moments),
                     trend: needs(f) == Some(Column::Trend),
                 },
-                histograms: false,
-            };
-            let data = TieredData {
-                histograms: !data.stored.is_empty()
-                    && data.stored.iter().all(StoredSummaries::histograms),
-                ..data
+                histograms,
             };
             series.push(RawSeries {
                 labels,

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::super::{Db, DbOptions};
 use crate::downsample::{
-    Column, Columns, CounterSuffixes, Point, Summary, Tier, Tiers, coarsen, coarsen_into, summarize,
+    Column, Columns, CounterSuffixes, Point, Summary, coarsen, coarsen_into, summarize,
 };
 use crate::model::{Labels, Matcher, STALE_NAN};
 use crate::retention::Retention;
@@ -21,18 +21,7 @@ fn opts(raw_retention: i64) -> DbOptions {
             time: raw_retention,
             size: 0,
         },
-        downsampling: Tiers(vec![
-            Tier {
-                resolution: MINUTE,
-                after: 2 * HOUR,
-                retention: 10 * DAY,
-            },
-            Tier {
-                resolution: 5 * MINUTE,
-                after: 8 * HOUR,
-                retention: 30 * DAY,
-            },
-        ]),
+        downsampling: crate::downsample::testing::two_tiers(),
         ..DbOptions::default()
     }
 }

@@ -226,11 +226,12 @@ fn series_buckets(
         let mut hists = Vec::with_capacity(fine.len());
         coarsen_into(&fine, res, &mut hists);
         let mut floats = coarsen(&read_summaries(cs, plan.lo, plan.hi), res);
-        let marks = fine.iter().filter(|b| b.agg.is_some()).map(|b| b.end);
-        if !floats.is_empty() || !hchunk::storable(&hists) {
+        let storable = hchunk::storable(&hists);
+        if !floats.is_empty() || !storable {
+            let marks = fine.iter().filter(|b| b.agg.is_some()).map(|b| b.end);
             mark_histograms(&mut floats, marks, res);
         }
-        if !hchunk::storable(&hists) {
+        if !storable {
             hists.clear();
         }
         return (floats, hists);

@@ -9,7 +9,7 @@ use super::blocks::{read_hist_summaries_into, read_summaries_into};
 use super::chunk;
 use super::hchunk;
 use super::hsummary::HistSummary;
-use super::summary::{Summary, coarsen_into};
+use super::summary::{Bucket, Summary, coarsen_into};
 use crate::chunkenc::Encoding;
 use crate::querier::ChunkSeries;
 
@@ -110,22 +110,26 @@ impl StoredSummaries {
     /// merging the first into `out`'s last when they end together;
     /// `scratch` holds the stored ones meanwhile.
     pub fn read_into(&self, scratch: &mut Vec<Summary>, out: &mut Vec<Summary>) {
-        if self.into == self.res && out.is_empty() {
-            // Already at the resolution asked for: decoded in place.
-            read_summaries_into(&self.series, self.lo, self.hi, out);
-            return;
-        }
-        read_summaries_into(&self.series, self.lo, self.hi, scratch);
-        coarsen_into(scratch.iter(), self.into, out);
+        self.read_kind_into(read_summaries_into, scratch, out);
     }
 
     /// [`read_into`](Self::read_into) for histogram summaries.
     pub fn read_hist_into(&self, scratch: &mut Vec<HistSummary>, out: &mut Vec<HistSummary>) {
+        self.read_kind_into(read_hist_summaries_into, scratch, out);
+    }
+
+    fn read_kind_into<B: Bucket>(
+        &self,
+        read: fn(&ChunkSeries, i64, i64, &mut Vec<B>),
+        scratch: &mut Vec<B>,
+        out: &mut Vec<B>,
+    ) {
         if self.into == self.res && out.is_empty() {
-            read_hist_summaries_into(&self.series, self.lo, self.hi, out);
+            // Already at the resolution asked for: decoded in place.
+            read(&self.series, self.lo, self.hi, out);
             return;
         }
-        read_hist_summaries_into(&self.series, self.lo, self.hi, scratch);
+        read(&self.series, self.lo, self.hi, scratch);
         coarsen_into(scratch.iter(), self.into, out);
     }
 

@@ -1,9 +1,31 @@
-//! Raw native histogram series for property tests, here and in the
-//! crates that evaluate tiers (feature `testing`).
+//! Test material shared with the crates that test against tiers (feature
+//! `testing`): the two-tier configuration the database tests use, and raw
+//! native histogram series for property tests.
 
 use proptest::prelude::*;
 
+use super::{Tier, Tiers};
 use crate::model::STALE_NAN;
+
+/// Tiers of 1m (built after 2h, kept 10 days) and 5m (after 8h, kept 30
+/// days).
+pub fn two_tiers() -> Tiers {
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    Tiers(vec![
+        Tier {
+            resolution: MINUTE,
+            after: 2 * HOUR,
+            retention: 10 * DAY,
+        },
+        Tier {
+            resolution: 5 * MINUTE,
+            after: 8 * HOUR,
+            retention: 30 * DAY,
+        },
+    ])
+}
 
 /// One raw sample of a native histogram series: a histogram, a float
 /// staleness marker, or (rarely) a float.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use tsdb::downsample::{Columns, HistSummary, Summary, merge_window};
+use tsdb::downsample::{Bucket, Columns, merge_window};
 use tsdb::model::{HistogramSample, Labels, Sample, Series};
 
 use super::{SourceResolution, TierBuffers, TieredData, format_duration};
@@ -108,33 +108,32 @@ impl Grid<'_> {
             let own_from = tiering.raw_from_of(&labels).unwrap_or(i64::MAX);
             let wanted = steps.iter().filter(|(_, te)| te - lookback + 1 < own_from);
             let mut out = StepSeries::floats(labels, false, Vec::new());
+            let windows = wanted.map(|&(t, te)| {
+                let end = te.div_euclid(res) * res;
+                approximate |= end != te;
+                (t, end - reach, end)
+            });
             if histograms {
                 let buckets = data.hist_buckets(&mut bufs);
-                for &(t, te) in wanted {
-                    let end = te.div_euclid(res) * res;
-                    approximate |= end != te;
-                    let Some(m) = merge_window(buckets, end - reach, end) else {
-                        continue;
-                    };
-                    let Some(p) = HistSummary { end, ..m }.instant(lookback).cloned() else {
+                for (t, m) in merged_steps(buckets, windows) {
+                    let Some(p) = m.instant(lookback) else {
                         continue;
                     };
                     match what {
                         InstantValue::Timestamp => {
                             out.points.push(Sample::new(t, p.t as f64 / 1000.0))
                         }
-                        _ => out.hpoints.push(HistogramSample { t, st: 0, h: p.h }),
+                        _ => out.hpoints.push(HistogramSample {
+                            t,
+                            st: 0,
+                            h: p.h.clone(),
+                        }),
                     }
                 }
             } else {
                 let buckets = data.buckets(&mut bufs);
-                for &(t, te) in wanted {
-                    let end = te.div_euclid(res) * res;
-                    approximate |= end != te;
-                    let Some(m) = merge_window(buckets, end - reach, end) else {
-                        continue;
-                    };
-                    if let Some(p) = (Summary { end, ..m }).instant(lookback) {
+                for (t, m) in merged_steps(buckets, windows) {
+                    if let Some(p) = m.instant(lookback) {
                         let v = match what {
                             InstantValue::Timestamp => p.t as f64 / 1000.0,
                             _ => p.v,
@@ -163,6 +162,19 @@ impl Grid<'_> {
         }
         Ok(join_steps(raw, from_tier))
     }
+}
+
+/// For each step `(t, lo, hi)`, the buckets ending in `(lo, hi]` merged
+/// and ending at `hi` (steps without any are left out).
+fn merged_steps<'b, B: Bucket>(
+    buckets: &'b [B],
+    steps: impl Iterator<Item = (i64, i64, i64)> + 'b,
+) -> impl Iterator<Item = (i64, B)> + 'b {
+    steps.filter_map(|(t, lo, hi)| {
+        let mut m = merge_window(buckets, lo, hi)?;
+        m.set_end(hi);
+        Some((t, m))
+    })
 }
 
 /// The tier's points added to the raw answer's, by series, at the steps
